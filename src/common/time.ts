@@ -1,0 +1,106 @@
+/** Time helpers shared by agent, server and CLI. Event times are nanoseconds since the epoch (bigint). */
+
+const NS_PER_MS = 1_000_000n;
+const NS_PER_S = 1_000_000_000n;
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * NS_PER_MS;
+}
+
+export function msToNs(ms: number): bigint {
+  const whole = Math.floor(ms);
+  return BigInt(whole) * NS_PER_MS + BigInt(Math.round((ms - whole) * 1e6));
+}
+
+export function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
+}
+
+/** `1639508052062918900n` -> `"1639508052.0629189"`; whole seconds keep one decimal: `"1639508052.0"`. */
+export function nsToEpochSecondsString(ns: bigint): string {
+  const negative = ns < 0n;
+  const abs = negative ? -ns : ns;
+  const seconds = abs / NS_PER_S;
+  let fraction = (abs % NS_PER_S).toString().padStart(9, '0').replace(/0+$/, '');
+  if (fraction === '') fraction = '0';
+  return `${negative ? '-' : ''}${seconds}.${fraction}`;
+}
+
+/** RFC 3339 in UTC with as many fraction digits as needed (up to 9). */
+export function nsToRfc3339(ns: bigint): string {
+  const ms = ns / NS_PER_MS;
+  let rem = ns % NS_PER_S;
+  if (rem < 0n) rem += NS_PER_S;
+  const base = new Date(Number(ms)).toISOString().slice(0, 19);
+  const fraction = rem === 0n ? '' : '.' + rem.toString().padStart(9, '0').replace(/0+$/, '');
+  return `${base}${fraction}Z`;
+}
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parses RFC 3339 (zone required unless `assumeUtc`) to ns; undefined if malformed. */
+export function parseRfc3339(text: string, assumeUtc = false): bigint | undefined {
+  const m = RFC3339.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  if (!zone && !assumeUtc) return undefined;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  if (Number.isNaN(ms)) return undefined;
+  const check = new Date(ms);
+  if (check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)) return undefined;
+  let offsetMin = 0;
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
+  }
+  const fracNs = frac ? BigInt(frac.padEnd(9, '0')) : 0n;
+  return (BigInt(ms) - BigInt(offsetMin) * 60_000n) * NS_PER_MS + fracNs;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)$/;
+const UNIT_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+  d: 86400e9,
+  w: 7 * 86400e9,
+};
+
+/** `"30d"`, `"15m"`, `"500ms"` -> ns; undefined if malformed. Compound forms (`1h30m`) are accepted. */
+export function parseDuration(text: string): bigint | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  let total = 0n;
+  const parts = trimmed.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w)/g);
+  if (!parts || parts.join('') !== trimmed) return undefined;
+  for (const part of parts) {
+    const m = DURATION.exec(part);
+    if (!m) return undefined;
+    const unit = UNIT_NS[m[2] as string] as number;
+    total += BigInt(Math.round(Number(m[1]) * unit));
+  }
+  return total;
+}
+
+/**
+ * A point in time for `since`/`until`: RFC 3339, a relative duration meaning "that long ago"
+ * (`15m`, `2h`, `7d`), or `now`. Undefined if malformed.
+ */
+export function parseTimePoint(text: string, now: bigint = nowNs()): bigint | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'now') return now;
+  const relative = parseDuration(trimmed);
+  if (relative !== undefined) return now - relative;
+  if (/^\d{10,19}$/.test(trimmed)) {
+    // Bare epoch: seconds (10 digits), ms (13), us (16) or ns (19).
+    const scale = { 10: 1_000_000_000n, 13: 1_000_000n, 16: 1_000n, 19: 1n }[trimmed.length];
+    return scale === undefined ? undefined : BigInt(trimmed) * scale;
+  }
+  return parseRfc3339(trimmed);
+}

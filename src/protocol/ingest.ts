@@ -1,0 +1,53 @@
+/**
+ * The wire format of `POST /ingest`: what Henrik sends and Daniel stores.
+ * One request carries lines of one host's files, grouped by file identity,
+ * each group in ascending offset order.
+ */
+
+/** One line (or one marked piece of a long line) as read from a file. */
+export interface IngestLine {
+  /** Byte offset of the line's first byte in the file (per file identity). */
+  offset: number;
+  /**
+   * Byte offset just after the line, its `\r\n`/`\n` included. Optional: Daniel derives
+   * `offset + utf8Length(line) + 1` when absent. Henrik always sends it, because invalid
+   * UTF-8, a dropped `\r` or a cut long line make the text length differ from the bytes read.
+   */
+  end?: number;
+  /** Event time, nanoseconds since the Unix epoch, as a decimal string. */
+  timestamp: string;
+  /** The text without its line ending. */
+  line: string;
+  /** True for a piece of a line longer than the agent's limit; the next record continues it. */
+  cut?: boolean;
+}
+
+/** The lines of one file identity. */
+export interface IngestFile {
+  /** Opaque identity chosen by the agent (device + inode + fingerprint); 1..255 bytes. */
+  file_id: string;
+  /** Path relative to the directory its pattern starts from: `syslog`, `nginx/access.log`. */
+  filename: string;
+  /** Absolute path on the host. */
+  path?: string;
+  /** The file's size as the agent last saw it: Daniel reports lag as size minus stored end. */
+  size?: number;
+  /** Lines in ascending offset order; may be empty (a size report only). */
+  lines: IngestLine[];
+}
+
+export interface IngestRequest {
+  host: string;
+  files: IngestFile[];
+}
+
+export interface IngestResult {
+  /** Lines stored by this request. */
+  accepted: number;
+  /** Lines already stored earlier (offset below the stored end): acknowledged, not stored again. */
+  duplicates: number;
+}
+
+export interface IngestResponse {
+  data: IngestResult;
+}
