@@ -1,0 +1,148 @@
+/**
+ * Ground truth: every line of the eight loghub 2k samples, parsed by the finder, against the
+ * time built from the columns of its `_structured.csv`. Naive times are read in UTC; for
+ * the year-less logs `notAfterMs` is the end of the log's year, so the inferred year is
+ * the one the expectation uses. The data is read in place (../shared/data/loghub), never copied.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createTimestampParser } from './timestamps.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const loghubDir = [join(repoRoot, '..', 'shared', 'data', 'loghub'), '/work/shared/data/loghub'].find((dir) => existsSync(dir));
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function monthIndex(name: string): number {
+  const index = MONTHS.indexOf(name);
+  if (index < 0) throw new Error(`unknown month ${name}`);
+  return index;
+}
+
+/** `hh:mm:ss[,.]fff` -> [h, m, s, ms] */
+function clock(text: string): [number, number, number, number] {
+  const m = /^(\d{2}):?(\d{2}):?(\d{2})(?:[.,](\d{3}))?$/.exec(text);
+  if (!m) throw new Error(`bad time column ${text}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0)];
+}
+
+type Row = Record<string, string>;
+
+interface System {
+  name: string;
+  /** Whether the log writes milliseconds: then the check is to the ms, else to the second. */
+  millis: boolean;
+  /** For year-less logs: the year the expectation uses and the inference must give. */
+  year?: number;
+  expectedMs(row: Row, year: number): number;
+}
+
+const systems: System[] = [
+  {
+    name: 'Android', millis: true, year: 2017,
+    expectedMs: (r, year) => {
+      const [mo, d] = (r.Date as string).split('-').map(Number) as [number, number];
+      return Date.UTC(year, mo - 1, d, ...clock(r.Time as string));
+    },
+  },
+  {
+    name: 'Apache', millis: false,
+    expectedMs: (r) => {
+      const [, mon, d, t, y] = (r.Time as string).split(/\s+/) as [string, string, string, string, string];
+      return Date.UTC(Number(y), monthIndex(mon), Number(d), ...clock(t));
+    },
+  },
+  {
+    name: 'HDFS', millis: false,
+    expectedMs: (r) => {
+      const date = (r.Date as string).padStart(6, '0');
+      const yy = Number(date.slice(0, 2)), mo = Number(date.slice(2, 4)), d = Number(date.slice(4, 6));
+      return Date.UTC(2000 + yy, mo - 1, d, ...clock((r.Time as string).padStart(6, '0')));
+    },
+  },
+  {
+    name: 'Hadoop', millis: true,
+    expectedMs: (r) => Date.parse(`${r.Date}T00:00:00Z`) + msOfDay(r.Time as string),
+  },
+  {
+    name: 'Linux', millis: false, year: 2005,
+    expectedMs: (r, year) => Date.UTC(year, monthIndex(r.Month as string), Number(r.Date), ...clock(r.Time as string)),
+  },
+  {
+    name: 'OpenSSH', millis: false, year: 2015,
+    expectedMs: (r, year) => Date.UTC(year, monthIndex(r.Date as string), Number(r.Day), ...clock(r.Time as string)),
+  },
+  {
+    name: 'Spark', millis: false,
+    expectedMs: (r) => {
+      const [yy, mo, d] = (r.Date as string).split('/').map(Number) as [number, number, number];
+      return Date.UTC(2000 + yy, mo - 1, d, ...clock(r.Time as string));
+    },
+  },
+  {
+    name: 'Zookeeper', millis: true,
+    expectedMs: (r) => Date.parse(`${r.Date}T00:00:00Z`) + msOfDay(r.Time as string),
+  },
+];
+
+function msOfDay(time: string): number {
+  const [h, m, s, ms] = clock(time);
+  return ((h * 60 + m) * 60 + s) * 1000 + ms;
+}
+
+/** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
+function parseCsv(text: string): Row[] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { record.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      record.push(field); records.push(record); record = []; field = '';
+    } else field += c;
+  }
+  if (field !== '' || record.length > 0) { record.push(field); records.push(record); }
+  const [header, ...rows] = records;
+  return rows.map((values) => Object.fromEntries(header!.map((name, index) => [name, values[index] ?? ''])));
+}
+
+describe.skipIf(loghubDir === undefined)('timestamps against loghub ground truth', () => {
+  for (const system of systems) {
+    it(`${system.name}: at least 99% of lines exact`, () => {
+      const dir = join(loghubDir!, system.name);
+      const lines = readFileSync(join(dir, `${system.name}_2k.log`), 'utf8').replace(/\n$/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+      const rows = parseCsv(readFileSync(join(dir, `${system.name}_2k.log_structured.csv`), 'utf8'));
+      expect(rows.length).toBe(lines.length);
+      const parser = createTimestampParser({ timezone: 'UTC' });
+      const year = system.year ?? 0;
+      const notAfterMs = Date.UTC(year, 11, 31, 23, 59, 59);
+      const unit = system.millis ? 1_000_000n : 1_000_000_000n;
+      let exact = 0;
+      const misses: string[] = [];
+      rows.forEach((row, index) => {
+        const line = lines[Number(row.LineId) - 1] as string;
+        const expected = BigInt(system.expectedMs(row, year)) * 1_000_000n;
+        const got = parser.parse(line, system.year === undefined ? undefined : notAfterMs);
+        if (got !== undefined && got / unit === expected / unit) exact++;
+        else if (misses.length < 5) misses.push(`line ${index + 1}: got ${got} want ${expected}: ${line.slice(0, 100)}`);
+      });
+      const percent = (100 * exact) / rows.length;
+      console.log(`loghub ${system.name.padEnd(9)} ${exact}/${rows.length} exact to the ${system.millis ? 'ms' : 'second'} (${percent.toFixed(2)}%)${misses.length ? '\n  ' + misses.join('\n  ') : ''}`);
+      expect(percent).toBeGreaterThanOrEqual(99);
+    });
+  }
+});
+
+if (loghubDir === undefined) {
+  console.warn('timestamps.loghub.test: skipped, no loghub data at ../shared/data/loghub or /work/shared/data/loghub');
+}

@@ -1,0 +1,262 @@
+/**
+ * The format matchers. Each starts at one position of the line and either fills the fields
+ * and returns true, or returns false (not this format, or ill-formed: month 13, Feb 30,
+ * hour 25). The dispatch is by the first character and the shape of the first digit run,
+ * so no format is tried where it cannot start, and nothing is allocated.
+ */
+import { daysInMonth, fullYearOfTwoDigits, monthNameAt, weekdayNameLength } from './calendar.js';
+import { COLON, COMMA, DOT, fourDigits, FRACTION_WEIGHT, isDigit, isLetter, MINUS, PLUS, SLASH, SPACE, TimestampFields, twoDigits } from './fields.js';
+
+/** A year written after a time (ctime): four digits 1900-2199 then no letter or digit. */
+function trailingYear(line: string, i: number): number {
+  const year = fourDigits(line, i);
+  return year >= 1900 && year < 2200 && !isLetter(line.charCodeAt(i + 4)) ? year : -1;
+}
+
+function isUtcWord(line: string, i: number, length: number): boolean {
+  if (length === 1) return line.charCodeAt(i) === 90; // Z
+  if (length === 2) return line.startsWith('UT', i);
+  return length === 3 && (line.startsWith('UTC', i) || line.startsWith('GMT', i));
+}
+
+export class TimestampMatch extends TimestampFields {
+  /** glog / klog (Kubernetes): `I1214 07:59:50.123456 12345 file.go:12] msg`, year-less, at the line's start. */
+  glog(line: string, i: number): boolean {
+    const level = line.charCodeAt(i);
+    if (level !== 73 && level !== 87 && level !== 69 && level !== 70) return false; // I W E F
+    this.reset();
+    const month = twoDigits(line, i + 1);
+    const day = twoDigits(line, i + 3);
+    if (day < 0 || line.charCodeAt(i + 5) !== SPACE || !this.date(2000, month, day)) return false;
+    this.yearKnown = false;
+    return this.time(line, i + 6, false);
+  }
+
+  /** Formats that start with the digit at `i`; `leads` when `i` is where an epoch may stand. */
+  digitStart(line: string, i: number, leads: boolean): boolean {
+    this.reset();
+    let j = i;
+    let value = 0;
+    let c = line.charCodeAt(j);
+    while (isDigit(c)) {
+      value = value * 10 + c - 48;
+      c = line.charCodeAt(++j);
+    }
+    const digits = j - i;
+    this.end = j;
+    switch (digits) {
+      case 1:
+      case 2:
+        return this.smallNumberFirst(line, value, digits, j, c);
+      case 4:
+        return (c === MINUS || c === SLASH || c === DOT) && value >= 1000 && this.yearFirst(line, value, j, c);
+      case 6:
+        return c === SPACE && this.compactShortYear(line, value, j + 1);
+      case 8:
+        return this.compactIso(line, value, j, c);
+      default:
+        return leads && (digits === 10 || digits === 13 || digits === 16 || digits === 19) && this.epoch(line, i, j);
+    }
+  }
+
+  /** Formats that start with a name at `i`: `Dec 14 07:59:50`, ctime, `Tue, 14 Dec 2021 ...`. */
+  nameStart(line: string, i: number): boolean {
+    this.reset();
+    const weekday = weekdayNameLength(line, i);
+    if (weekday === 0) return this.monthFirst(line, i);
+    let k = i + weekday;
+    if (line.charCodeAt(k) === COMMA) k++;
+    if (line.charCodeAt(k) !== SPACE) return false;
+    k++;
+    const c = line.charCodeAt(k);
+    if (isLetter(c)) return this.monthFirst(line, k);
+    if (!isDigit(c)) return false;
+    // Tue, 14 Dec 2021 07:59:50 GMT (RFC 2822) and Tue 14 Dec 2021 ... (date(1) in many locales)
+    if (isDigit(line.charCodeAt(k + 1))) return this.dayMonthNameYear(line, twoDigits(line, k), k + 2);
+    return this.dayMonthNameYear(line, c - 48, k + 1);
+  }
+
+  /** `yyyy-MM-dd[T ]HH:mm:ss`, `yyyy/MM/dd HH:mm:ss` (nginx, Go), `yyyy.MM.dd HH:mm:ss`. */
+  private yearFirst(line: string, year: number, j: number, separator: number): boolean {
+    const month = twoDigits(line, j + 1);
+    if (month < 0 || line.charCodeAt(j + 3) !== separator) return false;
+    const day = twoDigits(line, j + 4);
+    const between = line.charCodeAt(j + 6);
+    if (day < 0 || !this.date(year, month, day)) return false;
+    if (between === SPACE || between === 84 || between === 116) return this.time(line, j + 7, false) && this.zone(line); // ' ', 'T', 't'
+    // 2005-06-03-15.42.50.675872 (IBM DB2, BlueGene/L)
+    return between === MINUS && separator === MINUS && this.dottedTime(line, j + 7);
+  }
+
+  /** `yyyyMMddTHHmmss[.fff][Z|+hhmm]` (ISO 8601 basic) and `yyyyMMdd HH:mm:ss`. */
+  private compactIso(line: string, value: number, j: number, c: number): boolean {
+    if (!this.date(Math.floor(value / 10_000), Math.floor(value / 100) % 100, value % 100)) return false;
+    if (c === SPACE) return this.time(line, j + 1, false) && this.zone(line);
+    if (c === MINUS) return this.time(line, j + 1, false); // 20171223-22:15:29:606 (HealthApp)
+    if (c !== 84) return false; // 'T'
+    if (line.charCodeAt(j + 3) === COLON) return this.time(line, j + 1, false) && this.zone(line);
+    return this.compactTime(line, j + 1) && this.zone(line);
+  }
+
+  /** `yyMMdd HHmmss` (HDFS) and `yyMMdd HH:mm:ss` / `yyMMdd  H:mm:ss` (MySQL 5). */
+  private compactShortYear(line: string, value: number, k: number): boolean {
+    const year = fullYearOfTwoDigits(Math.floor(value / 10_000));
+    if (!this.date(year, Math.floor(value / 100) % 100, value % 100)) return false;
+    if (line.charCodeAt(k) === SPACE) return this.time(line, k + 1, true);
+    if (line.charCodeAt(k + 1) === COLON || line.charCodeAt(k + 2) === COLON) return this.time(line, k, true);
+    return this.compactTime(line, k);
+  }
+
+  /** Formats whose first field has one or two digits: day or month first, or a two-digit year. */
+  private smallNumberFirst(line: string, first: number, digits: number, j: number, separator: number): boolean {
+    const k = j + 1;
+    const next = line.charCodeAt(k);
+    if (separator === SPACE) {
+      return isLetter(next) && this.dayMonthNameYear(line, first, j); // 14 Dec 2021 07:59:50
+    }
+    if (separator === SLASH) {
+      if (isLetter(next)) return this.dayMonthNameYear(line, first, j); // 10/Oct/2000:13:55:36 -0700
+      const oneDigit = isDigit(next) && line.charCodeAt(k + 1) === SLASH;
+      const second = oneDigit ? next - 48 : twoDigits(line, k);
+      if (second < 0) return false;
+      const m = k + (oneDigit ? 1 : 2);
+      if (line.charCodeAt(m) !== SLASH) return false;
+      const year = fourDigits(line, m + 1);
+      if (year >= 1000) {
+        // 12/14/2021 07:59:50 AM (Windows, US): month first, see docs/timestamps.md.
+        return line.charCodeAt(m + 5) === SPACE && this.date(year, first, second) && this.time(line, m + 6, true) && this.zone(line);
+      }
+      const third = twoDigits(line, m + 1);
+      // 17/06/09 20:10:40 (Spark): yy/MM/dd.
+      return digits === 2 && m === k + 2 && third >= 0 && line.charCodeAt(m + 3) === SPACE &&
+        this.date(fullYearOfTwoDigits(first), second, third) && this.time(line, m + 4, false) && this.zone(line);
+    }
+    if (separator === MINUS) {
+      if (isLetter(next)) return this.dayMonthNameYear(line, first, j); // 14-Dec-2021 07:59:50.123
+      const day = twoDigits(line, k);
+      // 03-17 16:13:38.811 (Android logcat): MM-dd, year-less.
+      if (digits !== 2 || day < 0 || line.charCodeAt(k + 2) !== SPACE) return false;
+      this.yearKnown = false;
+      return this.date(2000, first, day) && this.time(line, k + 3, false);
+    }
+    if (separator === DOT) {
+      // 14.12.2021 07:59:50: dd.MM.yyyy, day first as everywhere dots are used.
+      const oneDigit = isDigit(next) && line.charCodeAt(k + 1) === DOT;
+      const month = oneDigit ? next - 48 : twoDigits(line, k);
+      const m = k + (oneDigit ? 1 : 2);
+      const year = fourDigits(line, m + 1);
+      return month >= 0 && line.charCodeAt(m) === DOT && year >= 1000 && line.charCodeAt(m + 5) === SPACE &&
+        this.date(year, month, first) && this.time(line, m + 6, true) && this.zone(line);
+    }
+    return false;
+  }
+
+  /** After the day at `j`: `[ /-]Mon[ /-]yyyy[ :]HH:mm:ss` and a zone (RFC 2822, Apache CLF, Tomcat). */
+  private dayMonthNameYear(line: string, day: number, j: number): boolean {
+    const separator = line.charCodeAt(j);
+    if (separator !== SPACE && separator !== SLASH && separator !== MINUS) return false;
+    const name = monthNameAt(line, j + 1);
+    if (name === 0) return false;
+    const k = j + 1 + (name & 15);
+    if (line.charCodeAt(k) !== separator) return false;
+    const year = fourDigits(line, k + 1);
+    const between = line.charCodeAt(k + 5);
+    if (year < 1000 || (between !== SPACE && between !== COLON)) return false;
+    return this.date(year, name >> 4, day) && this.time(line, k + 6, true) && this.zone(line);
+  }
+
+  /**
+   * After a month name at `i`: syslog `Dec 14 07:59:50` (day padded by a space or a zero),
+   * ctime's tail `Dec 14 07:59:50 [ZONE ]2021`, `Dec 14 2021 07:59:50`, Java's
+   * `Dec 14, 2021 7:59:50 AM`.
+   */
+  private monthFirst(line: string, i: number): boolean {
+    const name = monthNameAt(line, i);
+    if (name === 0) return false;
+    let k = i + (name & 15);
+    if (line.charCodeAt(k) !== SPACE) return false;
+    k++;
+    if (line.charCodeAt(k) === SPACE) k++;
+    let day = twoDigits(line, k);
+    if (day >= 0) k += 2;
+    else if (isDigit(line.charCodeAt(k))) day = line.charCodeAt(k++) - 48;
+    else return false;
+    const month = name >> 4;
+    if (line.charCodeAt(k) === COMMA && line.charCodeAt(k + 1) === SPACE) {
+      const year = fourDigits(line, k + 2);
+      return year >= 1000 && line.charCodeAt(k + 6) === SPACE && this.date(year, month, day) && this.time(line, k + 7, true) && this.zone(line);
+    }
+    if (line.charCodeAt(k) !== SPACE) return false;
+    k++;
+    const leadingYear = fourDigits(line, k);
+    if (leadingYear >= 1000 && line.charCodeAt(k + 4) === SPACE) {
+      return this.date(leadingYear, month, day) && this.time(line, k + 5, true) && this.zone(line);
+    }
+    if (!this.date(2000, month, day) || !this.time(line, k, false)) return false;
+    this.yearKnown = false;
+    this.ctimeYear(line);
+    // Feb 29 is only well-formed in the leap year written after the time.
+    return !this.yearKnown || this.day <= daysInMonth(this.year, this.month);
+  }
+
+  /** The year (and maybe zone) after a time: ` 2021`, ` UTC 2021`, ` CET 2021`, ` -0700 2021`. */
+  private ctimeYear(line: string): void {
+    const k = this.end;
+    if (line.charCodeAt(k) !== SPACE) return;
+    let year = trailingYear(line, k + 1);
+    if (year > 0) {
+      this.year = year;
+      this.yearKnown = true;
+      this.end = k + 5;
+      return;
+    }
+    let w = k + 1;
+    const c = line.charCodeAt(w);
+    if (c === PLUS || c === MINUS) {
+      if (!this.offset(line, w, true)) return;
+      w = this.end;
+    } else {
+      // An upper-case abbreviation. Only UTC, UT, GMT and Z are unambiguous; others
+      // (CST, IST ...) are read as naive times in the parser's zone.
+      while (w - k <= 6 && line.charCodeAt(w) >= 65 && line.charCodeAt(w) <= 90) w++;
+      if (w === k + 1 || w - k > 6) return;
+      if (isUtcWord(line, k + 1, w - k - 1)) this.offsetMinutes = 0;
+    }
+    year = line.charCodeAt(w) === SPACE ? trailingYear(line, w + 1) : -1;
+    if (year < 0) {
+      this.offsetMinutes = Number.NaN;
+      this.end = k;
+      return;
+    }
+    this.year = year;
+    this.yearKnown = true;
+    this.end = w + 5;
+  }
+
+  /** Leading epoch seconds, ms, us or ns (the first ten digits are seconds), maybe with a fraction. */
+  private epoch(line: string, i: number, j: number): boolean {
+    let seconds = 0;
+    for (let k = i; k < i + 10; k++) seconds = seconds * 10 + line.charCodeAt(k) - 48;
+    if (seconds < 1e9) return false;
+    this.epochSeconds = seconds;
+    let k = i + 10;
+    let count = 0;
+    let nanos = 0;
+    const fractionAt = j + 1;
+    for (;;) {
+      if (k === j) {
+        if (line.charCodeAt(j) !== DOT || !isDigit(line.charCodeAt(fractionAt)) || count === 9) break;
+        k = fractionAt;
+      }
+      const c = line.charCodeAt(k);
+      if (!isDigit(c)) break;
+      if (count < 9) nanos += (c - 48) * (FRACTION_WEIGHT[count] as number);
+      count++;
+      k++;
+    }
+    if (isLetter(line.charCodeAt(k)) || isDigit(line.charCodeAt(k))) return false;
+    this.nanos = nanos;
+    this.end = k;
+    return true;
+  }
+}

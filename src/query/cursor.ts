@@ -1,0 +1,102 @@
+/**
+ * Search cursors: base64url JSON that pins the snapshot of the first page (the highest seq
+ * then) and the position reached, tied to the query by a fingerprint so a cursor cannot be
+ * replayed against another filter or order.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidCursorError, type LineFilter, type SearchQuery } from '../storage/store.js';
+import { compareInOrder, type LineKey } from './order.js';
+
+/**
+ * Where a page stopped. `after`: the last line returned; the next page starts strictly after it.
+ * `boundary`: no line was returned but every line strictly before this timestamp (in the
+ * query's order) has been examined; the next page starts at lines of that timestamp.
+ */
+export type CursorPosition = { kind: 'after'; key: LineKey } | { kind: 'boundary'; timestamp: bigint } | { kind: 'start' };
+
+export interface SearchCursor {
+  snapshotSeq: number;
+  position: CursorPosition;
+}
+
+interface CursorJson {
+  v: 1;
+  s: number;
+  f: string;
+  k?: [string, number, string, string, number];
+  b?: string;
+}
+
+/** A short digest of everything that decides which lines a search returns and in which order. */
+export function queryFingerprint(query: LineFilter & { order: SearchQuery['order'] }): string {
+  const canonical = {
+    o: query.order,
+    h: [...new Set(query.hosts ?? [])].sort(),
+    f: [...new Set(query.files ?? [])].sort(),
+    s: query.since?.toString() ?? null,
+    u: query.until?.toString() ?? null,
+    m: (query.match ?? []).map((m) => (m.kind === 'substring' ? ['s', m.text, m.caseInsensitive] : ['r', m.pattern, m.caseInsensitive])),
+  };
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(cursor: SearchCursor, fingerprint: string): string {
+  const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
+  const position = cursor.position;
+  if (position.kind === 'after') {
+    const k = position.key;
+    json.k = [k.timestamp.toString(), k.offset, k.host, k.fileId, k.seq];
+  } else if (position.kind === 'boundary') {
+    json.b = position.timestamp.toString();
+  }
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
+}
+
+const INTEGER = /^-?\d{1,20}$/;
+
+function invalid(): InvalidCursorError {
+  return new InvalidCursorError('The cursor is malformed or belongs to another query; start again without it.');
+}
+
+function isSafeCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+export function decodeCursor(text: string, fingerprint: string): SearchCursor {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]{1,4096}$/.test(text)) throw invalid();
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalid();
+  const json = parsed as Partial<CursorJson>;
+  if (json.v !== 1 || json.f !== fingerprint || !isSafeCount(json.s)) throw invalid();
+  if (json.k !== undefined) {
+    const k: unknown = json.k;
+    if (!Array.isArray(k) || k.length !== 5) throw invalid();
+    const [ts, offset, host, fileId, seq] = k as unknown[];
+    if (typeof ts !== 'string' || !INTEGER.test(ts) || !isSafeCount(offset) || typeof host !== 'string' || typeof fileId !== 'string' || !isSafeCount(seq)) {
+      throw invalid();
+    }
+    return { snapshotSeq: json.s, position: { kind: 'after', key: { timestamp: BigInt(ts), offset, host, fileId, seq } } };
+  }
+  if (json.b !== undefined) {
+    if (typeof json.b !== 'string' || !INTEGER.test(json.b)) throw invalid();
+    return { snapshotSeq: json.s, position: { kind: 'boundary', timestamp: BigInt(json.b) } };
+  }
+  return { snapshotSeq: json.s, position: { kind: 'start' } };
+}
+
+/** True when a line with this key is still to come after the position (in the query's order). */
+export function isAfterPosition(key: LineKey, position: CursorPosition, order: 'asc' | 'desc'): boolean {
+  switch (position.kind) {
+    case 'start':
+      return true;
+    case 'boundary':
+      return order === 'desc' ? key.timestamp <= position.timestamp : key.timestamp >= position.timestamp;
+    case 'after':
+      return compareInOrder(position.key, key, order) < 0;
+  }
+}

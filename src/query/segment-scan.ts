@@ -1,0 +1,137 @@
+/**
+ * Scanning one segment: the bloom check before loading it, then a Buffer-level pass over its
+ * text (indexOf for a case-sensitive needle, one lowercased string for a case-insensitive one
+ * on ASCII text, a line-by-line test otherwise), calling back with the index of every line
+ * that meets all conditions.
+ */
+import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js';
+import type { StoredLine } from '../storage/store.js';
+import { bloomMayContain, needleTrigrams } from './bloom.js';
+import type { CompiledMatch } from './matcher.js';
+import type { DecodedSegment } from './segment-codec.js';
+
+export interface LineConditions {
+  match: CompiledMatch;
+  /** Inclusive. */
+  since?: bigint;
+  /** Exclusive. */
+  until?: bigint;
+  /** Only seq > seqAbove. */
+  seqAbove?: number;
+  /** Only seq <= seqAtMost. */
+  seqAtMost?: number;
+  /** Any further test on the line's position (cursors). */
+  accept?: (segment: DecodedSegment, meta: SegmentMeta, index: number) => boolean;
+}
+
+/** Bloom probes computed once per query. */
+export interface BloomProbes {
+  caseSensitive: number[][];
+  caseInsensitive: number[][];
+}
+
+export function bloomProbes(match: CompiledMatch): BloomProbes {
+  const caseSensitive: number[][] = [];
+  const caseInsensitive: number[][] = [];
+  for (const condition of [...match.substrings, ...match.hints]) {
+    const trigrams = needleTrigrams(condition.needle);
+    if (trigrams.length === 0) continue;
+    (condition.caseInsensitive ? caseInsensitive : caseSensitive).push(trigrams);
+  }
+  return { caseSensitive, caseInsensitive };
+}
+
+/** False when the segment's bloom proves no line can match; loads the bloom only when a probe applies. */
+export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
+  const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
+  if (probes.caseSensitive.length === 0 && !useInsensitive) return true;
+  const bloom = await backend.loadBloom(meta);
+  if (bloom === null) return true; // vanished: loading the data will tell
+  for (const trigrams of probes.caseSensitive) if (!bloomMayContain(bloom, trigrams)) return false;
+  if (useInsensitive) for (const trigrams of probes.caseInsensitive) if (!bloomMayContain(bloom, trigrams)) return false;
+  return true;
+}
+
+/** Index of the line whose text holds byte `position`. */
+function lineIndexAt(starts: Int32Array, position: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >>> 1;
+    if (starts[middle]! <= position) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): void {
+  const { match, since, until, seqAbove, seqAtMost, accept } = conditions;
+  const { timestamps, seqs, starts, lengths, text } = segment;
+  const passes = (i: number): boolean => {
+    const ts = timestamps[i]!;
+    const seq = seqs[i]!;
+    return (
+      (since === undefined || ts >= since) &&
+      (until === undefined || ts < until) &&
+      (seqAbove === undefined || seq > seqAbove) &&
+      (seqAtMost === undefined || seq <= seqAtMost) &&
+      (accept === undefined || accept(segment, meta, i))
+    );
+  };
+  if (match.matchesAll) {
+    for (let i = 0; i < segment.count; i++) if (passes(i)) onMatch(i);
+    return;
+  }
+  const whole = meta.ascii ? text.toString('latin1') : undefined;
+  const lineText = (i: number): string =>
+    whole !== undefined ? whole.slice(starts[i], starts[i]! + lengths[i]!) : text.toString('utf8', starts[i], starts[i]! + lengths[i]!);
+
+  // A needle to walk with indexOf: a substring condition, else a literal some regex requires.
+  const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0);
+  const driver = candidates.find((s) => !s.caseInsensitive);
+  const insensitiveDriver = whole !== undefined ? candidates.find((s) => s.caseInsensitive) : undefined;
+  const onlyCondition = match.substrings.length === 1 && match.regexes.length === 0;
+  if (driver !== undefined || insensitiveDriver !== undefined) {
+    // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
+    let find: (from: number) => number;
+    let needleLength: number;
+    if (driver !== undefined) {
+      const needle = Buffer.from(driver.needle);
+      needleLength = needle.length;
+      find = (from) => text.indexOf(needle, from);
+    } else {
+      const lowered = (whole as string).toLowerCase();
+      const needle = insensitiveDriver!.needle;
+      needleLength = needle.length;
+      find = (from) => lowered.indexOf(needle, from);
+    }
+    let position = find(0);
+    while (position !== -1) {
+      const i = lineIndexAt(starts, position);
+      const lineEnd = starts[i]! + lengths[i]!;
+      if (position + needleLength > lineEnd) {
+        position = find(position + 1); // the hit spans a line break: not a match of this line
+        continue;
+      }
+      if (passes(i) && (onlyCondition || match.test(lineText(i)))) onMatch(i);
+      position = find(lineEnd + 1);
+    }
+    return;
+  }
+  for (let i = 0; i < segment.count; i++) if (passes(i) && match.test(lineText(i))) onMatch(i);
+}
+
+export function storedLineAt(meta: SegmentMeta, segment: DecodedSegment, i: number): StoredLine {
+  return {
+    host: meta.host,
+    fileId: meta.fileId,
+    filename: meta.filename,
+    path: meta.path,
+    offset: segment.offsets[i]!,
+    end: segment.ends[i]!,
+    timestamp: segment.timestamps[i]!,
+    line: segment.text.toString('utf8', segment.starts[i], segment.starts[i]! + segment.lengths[i]!),
+    cut: segment.cuts[i] === 1,
+    seq: segment.seqs[i]!,
+  };
+}

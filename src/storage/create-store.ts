@@ -1,0 +1,25 @@
+/** The one factory that turns configuration into a Store. */
+import { mkdir } from 'node:fs/promises';
+import { MemoryStore } from './memory/memory-store.js';
+import type { Store } from './store.js';
+
+export interface CreateStoreOptions {
+  kind: 'memory' | 'sqlite' | 'dynamodb';
+  /** Directory for the sqlite file (`daniel.db`); created if missing. Unused by memory and dynamodb. */
+  dataDir: string;
+  dynamodb?: { table: string; endpoint?: string; region: string };
+}
+
+export async function createStore(options: CreateStoreOptions): Promise<Store> {
+  switch (options.kind) {
+    case 'memory':
+      return new MemoryStore();
+    case 'sqlite': {
+      await mkdir(options.dataDir, { recursive: true });
+      const { SqliteStore } = await import('./sqlite/sqlite-store.js');
+      return SqliteStore.open({ dataDir: options.dataDir });
+    }
+    case 'dynamodb':
+      throw new Error('The dynamodb store is not available yet.');
+  }
+}

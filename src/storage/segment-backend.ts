@@ -1,0 +1,115 @@
+/**
+ * What a segment-based store must provide so the shared query engine (src/query/) can answer
+ * search, context, histogram and tail over it. The engine does the bloom checks, the
+ * decompression, the scanning, the ordering and the cursors; a backend only lists segment
+ * metadata and hands back the bytes it was given at write time.
+ *
+ * A segment is a run of consecutive lines of one file identity (one host, file id, filename
+ * and path), encoded by `encodeSegment` (src/query/segment-codec.ts) into two byte strings:
+ * `data` (the compressed lines) and `bloom` (their trigram filter), plus the metadata below.
+ * Store the metadata so it can be listed by the conditions of `SegmentListQuery`, and the
+ * two byte strings so they can be fetched by segment id. Segments of one file identity never
+ * overlap in offsets. Every line carries its seq inside the blob; seqs never change, even
+ * when segments are merged (compaction) or deleted (retention).
+ *
+ * Implementing it on DynamoDB, for example: one item per segment (data + bloom well under the
+ * 400 KB item limit; keep encoded segments around 1 MiB of raw text), key by host (+ shard)
+ * and max timestamp; `listSegments` = Query per host (or a Scan / GSI for "every host"),
+ * filtered client-side with `segmentMatchesList`; `loadData` / `loadBloom` = GetItem (cache
+ * the item if both are stored together); `lastSeq` = a counter item updated in the same
+ * TransactWriteItems as the segments.
+ */
+import type { EncodedSegment } from '../query/segment-codec.js';
+
+/** One segment's metadata: what listing returns; never the blobs. */
+export interface SegmentMeta {
+  /** Backend-chosen, unique for the segment's lifetime; a merged segment gets a new id. */
+  id: string;
+  host: string;
+  fileId: string;
+  filename: string;
+  path: string;
+  /** Offset of the first line. */
+  firstOffset: number;
+  /** Offset just after the last line. */
+  endOffset: number;
+  minTimestamp: bigint;
+  maxTimestamp: bigint;
+  minSeq: number;
+  maxSeq: number;
+  lineCount: number;
+  rawBytes: number;
+  /** Every line is ASCII (lets case-insensitive search use the bloom). */
+  ascii: boolean;
+  /** Arrival times (ns) of the oldest and newest append whose lines it holds; retention uses the newest. */
+  minArrival: bigint;
+  maxArrival: bigint;
+}
+
+/**
+ * Which segments may hold wanted lines. Every condition is optional; all given ones apply.
+ * A backend may return more segments than asked (the engine re-checks every line) but never
+ * fewer; the order of the answer does not matter.
+ */
+export interface SegmentListQuery {
+  /** Only these hosts (undefined or empty: every host). */
+  hosts?: readonly string[];
+  /** Only these filenames (undefined or empty: every file). */
+  files?: readonly string[];
+  /** Only this file identity (with `hosts` holding its one host). */
+  fileId?: string;
+  /** Only segments with maxTimestamp >= this (ns). */
+  minTimestamp?: bigint;
+  /** Only segments with minTimestamp < this (ns). */
+  beforeTimestamp?: bigint;
+  /** Only segments with minSeq <= this (the snapshot of a paging). */
+  minSeqAtMost?: number;
+  /** Only segments with maxSeq > this (live tail). */
+  maxSeqAbove?: number;
+}
+
+export interface SegmentBackend {
+  listSegments(query: SegmentListQuery): Promise<SegmentMeta[]>;
+  /** The bloom written with the segment; null when the segment no longer exists. */
+  loadBloom(segment: SegmentMeta): Promise<Uint8Array | null>;
+  /** The data blob written with the segment; null when the segment no longer exists. */
+  loadData(segment: SegmentMeta): Promise<Buffer | null>;
+  /** The highest seq durable now (0 when empty). */
+  lastSeq(): Promise<number>;
+}
+
+/** The reference reading of a SegmentListQuery, for backends that filter client-side. */
+export function segmentMatchesList(segment: SegmentMeta, query: SegmentListQuery): boolean {
+  return (
+    (!query.hosts?.length || query.hosts.includes(segment.host)) &&
+    (!query.files?.length || query.files.includes(segment.filename)) &&
+    (query.fileId === undefined || segment.fileId === query.fileId) &&
+    (query.minTimestamp === undefined || segment.maxTimestamp >= query.minTimestamp) &&
+    (query.beforeTimestamp === undefined || segment.minTimestamp < query.beforeTimestamp) &&
+    (query.minSeqAtMost === undefined || segment.minSeq <= query.minSeqAtMost) &&
+    (query.maxSeqAbove === undefined || segment.maxSeq > query.maxSeqAbove)
+  );
+}
+
+/** The metadata of a freshly encoded segment, for writers. */
+export function segmentMetaOf(
+  id: string,
+  encoded: EncodedSegment,
+  file: { host: string; fileId: string; filename: string; path: string },
+  arrival: { minArrival: bigint; maxArrival: bigint },
+): SegmentMeta {
+  return {
+    id,
+    ...file,
+    firstOffset: encoded.firstOffset,
+    endOffset: encoded.endOffset,
+    minTimestamp: encoded.minTimestamp,
+    maxTimestamp: encoded.maxTimestamp,
+    minSeq: encoded.minSeq,
+    maxSeq: encoded.maxSeq,
+    lineCount: encoded.lineCount,
+    rawBytes: encoded.rawBytes,
+    ascii: encoded.ascii,
+    ...arrival,
+  };
+}

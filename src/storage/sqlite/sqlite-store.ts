@@ -1,0 +1,259 @@
+/**
+ * The embedded store: one SQLite file, `DATA_DIR/daniel.db`, in WAL mode with
+ * synchronous=FULL, so a commit is fsynced before append() resolves (an OS crash or power
+ * cut loses nothing acknowledged, not only a process crash). Lines live in compressed
+ * segments (see segment-writer.ts); the per-identity end offset that makes ingest
+ * idempotent is updated in the same transaction as the lines. Queries go through the shared
+ * engine in src/query/ over the SqliteSegments backend.
+ */
+import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { contextFromSegments } from '../../query/segment-context.js';
+import { histogramFromSegments } from '../../query/segment-histogram.js';
+import { searchSegments, tailSegments } from '../../query/segment-search.js';
+import type { SegmentLine } from '../../query/segment-codec.js';
+import {
+  StoreUnavailableError,
+  type AppendRequest,
+  type AppendResult,
+  type ContextQuery,
+  type ContextResult,
+  type FileSummary,
+  type HistogramQuery,
+  type HistogramResult,
+  type HostSummary,
+  type RetentionResult,
+  type SearchPage,
+  type SearchQuery,
+  type Store,
+  type StoreStats,
+  type TailPage,
+  type TailQuery,
+} from '../store.js';
+import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
+import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  /** Segment sizing; tests shrink it to exercise merging. */
+  policy?: Partial<SegmentPolicy>;
+}
+
+interface FileNameRow {
+  filename: string;
+  file_id: string;
+  path: string;
+  last_seen: bigint;
+  first_seen: bigint;
+  lines: bigint;
+  bytes: bigint;
+  end_offset: bigint;
+  size: bigint | null;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly segments: SqliteSegments;
+  private readonly policy: SegmentPolicy;
+  private seq: number;
+  private mentions: number;
+  private closed = false;
+  private readonly statements;
+
+  static open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    try {
+      return Promise.resolve(new SqliteStore(options));
+    } catch (error) {
+      return Promise.reject(new StoreUnavailableError(`Cannot open the sqlite store in ${options.dataDir}: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  private constructor(options: SqliteStoreOptions) {
+    this.file = join(options.dataDir, 'daniel.db');
+    this.policy = { ...DEFAULT_POLICY, ...options.policy };
+    this.db = new Database(this.file);
+    this.db.pragma('page_size = 8192'); // only takes effect on a new file; fewer overflow pages for blobs
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
+    this.db.pragma('wal_autocheckpoint = 512');
+    this.db.pragma('journal_size_limit = 4194304');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
+    this.seq = counter.get('seq')?.value ?? 0;
+    this.mentions = counter.get('mentions')?.value ?? 0;
+    this.segments = new SqliteSegments(this.db, () => this.seq);
+    const db = this.db;
+    this.statements = {
+      setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      identity: db.prepare<[string, string], { end_offset: number; size: number | null }>('SELECT end_offset, size FROM identities WHERE host = ? AND file_id = ?'),
+      putIdentity: db.prepare('INSERT OR REPLACE INTO identities (host, file_id, end_offset, size) VALUES (?, ?, ?, ?)'),
+      mention: db.prepare(
+        `INSERT INTO file_names (host, filename, file_id, path, last_seen, first_seen, lines, bytes) VALUES (@host, @filename, @fileId, @path, @at, @order, @lines, @bytes)
+         ON CONFLICT (host, filename, file_id) DO UPDATE SET path = excluded.path, last_seen = max(last_seen, excluded.last_seen), lines = lines + excluded.lines, bytes = bytes + excluded.bytes`,
+      ),
+      hostSeen: db.prepare(
+        `INSERT INTO hosts (host, last_seen, lines, bytes) VALUES (@host, @at, @lines, @bytes)
+         ON CONFLICT (host) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), lines = lines + excluded.lines, bytes = bytes + excluded.bytes`,
+      ),
+      hosts: db.prepare<[], { host: string; last_seen: bigint; lines: bigint; bytes: bigint }>('SELECT host, last_seen, lines, bytes FROM hosts ORDER BY host').safeIntegers(true),
+      fileNames: db
+        .prepare<[string], FileNameRow>(
+          `SELECT f.filename, f.file_id, f.path, f.last_seen, f.first_seen, f.lines, f.bytes, i.end_offset, i.size
+           FROM file_names f JOIN identities i ON i.host = f.host AND i.file_id = f.file_id WHERE f.host = ?`,
+        )
+        .safeIntegers(true),
+      forget: db.prepare('UPDATE file_names SET lines = lines - ?, bytes = bytes - ? WHERE host = ? AND filename = ? AND file_id = ?'),
+      forgetHost: db.prepare('UPDATE hosts SET lines = lines - ?, bytes = bytes - ? WHERE host = ?'),
+      totals: db.prepare<[], { lines: number | null; bytes: number | null; segments: number }>('SELECT sum(line_count) AS lines, sum(raw_bytes) AS bytes, count(*) AS segments FROM segments'),
+    };
+  }
+
+  private guard<T>(work: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('The sqlite store is closed.'));
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  append(request: AppendRequest): Promise<AppendResult> {
+    return this.guard(() => this.db.transaction(() => this.appendNow(request))());
+  }
+
+  private appendNow(request: AppendRequest): AppendResult {
+    const { host, receivedAt } = request;
+    let accepted = 0;
+    let duplicates = 0;
+    let hostBytes = 0;
+    const startSeq = this.seq;
+    try {
+      for (const file of request.files) {
+        const identity = this.statements.identity.get(host, file.fileId);
+        let end = identity?.end_offset ?? 0;
+        const fresh: SegmentLine[] = [];
+        for (const line of file.lines) {
+          if (line.offset < end) {
+            duplicates++;
+            continue;
+          }
+          end = Math.max(end, line.end);
+          fresh.push({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++this.seq });
+        }
+        this.statements.putIdentity.run(host, file.fileId, end, file.size ?? identity?.size ?? null);
+        const bytes = fresh.length > 0 ? writeRun(this.segments, { host, fileId: file.fileId, filename: file.filename, path: file.path }, fresh, receivedAt, this.policy) : 0;
+        this.statements.mention.run({ host, filename: file.filename, fileId: file.fileId, path: file.path, at: receivedAt, order: ++this.mentions, lines: fresh.length, bytes });
+        accepted += fresh.length;
+        hostBytes += bytes;
+      }
+      if (request.files.length > 0) this.statements.hostSeen.run({ host, at: receivedAt, lines: accepted, bytes: hostBytes });
+      this.statements.setCounter.run('seq', this.seq);
+      this.statements.setCounter.run('mentions', this.mentions);
+    } catch (error) {
+      this.seq = startSeq; // the transaction rolls back; so do the counters
+      throw error;
+    }
+    return { accepted, duplicates };
+  }
+
+  hosts(): Promise<HostSummary[]> {
+    return this.guard(() =>
+      this.statements.hosts.all().map((row) => ({ host: row.host, lastSeen: row.last_seen, lines: Number(row.lines), bytes: Number(row.bytes) })),
+    );
+  }
+
+  files(host: string): Promise<FileSummary[] | null> {
+    return this.guard(() => {
+      const rows = this.statements.fileNames.all(host);
+      if (rows.length === 0) return null;
+      const byFilename = new Map<string, FileNameRow[]>();
+      for (const row of rows) byFilename.set(row.filename, [...(byFilename.get(row.filename) ?? []), row]);
+      const summaries: FileSummary[] = [];
+      for (const [filename, identities] of byFilename) {
+        identities.sort((a, b) => (a.last_seen !== b.last_seen ? (a.last_seen > b.last_seen ? -1 : 1) : Number(b.first_seen - a.first_seen)));
+        const newest = identities[0]!;
+        summaries.push({
+          host,
+          filename,
+          path: newest.path,
+          lastSeen: newest.last_seen,
+          lines: identities.reduce((sum, i) => sum + Number(i.lines), 0),
+          bytes: identities.reduce((sum, i) => sum + Number(i.bytes), 0),
+          offset: Number(newest.end_offset),
+          size: newest.size === null ? null : Number(newest.size),
+          fileIds: identities.map((i) => i.file_id),
+        });
+      }
+      return summaries.sort((a, b) => (a.filename < b.filename ? -1 : 1));
+    });
+  }
+
+  search(query: SearchQuery): Promise<SearchPage> {
+    return this.guard(() => this.segments).then((segments) => searchSegments(segments, query));
+  }
+
+  context(query: ContextQuery): Promise<ContextResult | null> {
+    return this.guard(() => this.segments).then((segments) => contextFromSegments(segments, query));
+  }
+
+  histogram(query: HistogramQuery): Promise<HistogramResult> {
+    return this.guard(() => this.segments).then((segments) => histogramFromSegments(segments, query));
+  }
+
+  tail(query: TailQuery): Promise<TailPage> {
+    return this.guard(() => this.segments).then((segments) => tailSegments(segments, query));
+  }
+
+  lastSeq(): Promise<number> {
+    return this.guard(() => this.seq);
+  }
+
+  deleteArrivedBefore(arrivedBefore: bigint): Promise<RetentionResult> {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        let deletedLines = 0;
+        for (const segment of this.segments.arrivedBeforeTime(arrivedBefore)) {
+          this.statements.forget.run(segment.lineCount, segment.rawBytes, segment.host, segment.filename, segment.fileId);
+          this.statements.forgetHost.run(segment.lineCount, segment.rawBytes, segment.host);
+          this.segments.remove(segment.id);
+          deletedLines += segment.lineCount;
+        }
+        return { deletedLines };
+      })(),
+    );
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.guard(() => {
+      const totals = this.statements.totals.get()!;
+      let storedBytes = 0;
+      for (const suffix of ['', '-wal']) {
+        try {
+          storedBytes += statSync(this.file + suffix).size;
+        } catch {
+          // no WAL file right now
+        }
+      }
+      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments };
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.guard(() => {
+      this.db.prepare('SELECT 1').get();
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.db.close();
+    }
+    return Promise.resolve();
+  }
+}
