@@ -1,0 +1,57 @@
+/**
+ * Text output of the CLI. Log content is untrusted: control characters, ANSI escape
+ * sequences and bidi overrides are shown as visible escapes (`\x1b[31m`), never sent raw to
+ * the terminal, where they could recolour, move the cursor or retitle the window.
+ */
+import type { FileEntry, HostEntry, LogEntry } from '../protocol/api.js';
+
+// C0 (except tab), DEL, C1, and the bidi controls that can reorder what a terminal shows.
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeForTerminal(text: string): string {
+  return text.replace(UNSAFE, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** `2021-12-14T18:54:12.0629189Z andynewman syslog: Line one`; `-` instead of `:` marks a context line. */
+export function formatLogLine(entry: LogEntry, marker: ':' | '-' = ':'): string {
+  const cut = entry.cut === true ? ' [cut]' : '';
+  return `${entry.timestamp} ${escapeForTerminal(entry.host)} ${escapeForTerminal(entry.filename)}${marker} ${escapeForTerminal(entry.logline)}${cut}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatHosts(hosts: HostEntry[]): string {
+  if (hosts.length === 0) return 'no hosts yet';
+  return table(
+    ['HOST', 'LAST SEEN', 'LINES', 'BYTES'],
+    hosts.map((h) => [escapeForTerminal(h.host), h.last_seen ?? '-', String(h.lines), String(h.bytes)]),
+  );
+}
+
+export function formatFiles(files: FileEntry[]): string {
+  if (files.length === 0) return 'no files';
+  return table(
+    ['FILE', 'LAST SEEN', 'LINES', 'BYTES', 'LAG', 'PATH'],
+    files.map((f) => [
+      escapeForTerminal(f.filename),
+      f.last_seen ?? '-',
+      String(f.lines),
+      String(f.bytes),
+      f.lag_bytes === null ? '-' : String(f.lag_bytes),
+      escapeForTerminal(f.path),
+    ]),
+  );
+}

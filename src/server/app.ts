@@ -1,0 +1,117 @@
+/**
+ * Builds Daniel's HTTP app without listening: tests drive it with `inject()`, `daniel serve`
+ * listens on it. Auth, body parsing and error mapping are installed once on the root; routes
+ * are plugins that get their dependencies as options.
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { nowNs } from '../common/time.js';
+import type { Store } from '../storage/store.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
+import type { ServerDeps, ServerLimits } from './context.js';
+import { FollowRegistry } from './follow.js';
+import { ServerMetrics } from './metrics-registry.js';
+import { AppendNotifier } from './notifier.js';
+import { installAuth } from './plugins/auth.js';
+import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
+import { installJsonBody } from './plugins/json-body.js';
+import { strictValidatorCompiler } from './plugins/validator.js';
+import { contextRoutes } from './routes/context.js';
+import { healthRoutes } from './routes/health.js';
+import { histogramRoutes } from './routes/histogram.js';
+import { hostsRoutes } from './routes/hosts.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { logsRoutes } from './routes/logs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import type { TokenSet } from './tokens.js';
+import { uiPlugin } from './ui/plugin.js';
+
+export interface AppOptions {
+  store: Store;
+  tokens: TokenSet;
+  /** Raw and decompressed body limit; default 8 MiB. */
+  bodyLimitBytes?: number;
+  logger?: FastifyServerOptions['logger'];
+  now?: () => bigint;
+  /** Overrides for tests (short heartbeats, small buffers). */
+  limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
+}
+
+export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
+  defaultTimeoutMs: 5000,
+  maxTimeoutMs: 60_000,
+  followPollMs: 500,
+  followHeartbeatMs: 15_000,
+  followBufferBytes: 1024 * 1024,
+  maxFollowers: 256,
+  closeGraceMs: 10_000,
+};
+
+export const API_VERSION = '0.1.0';
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: bodyLimitBytes,
+    trustProxy: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    // Idle keep-alive sockets must not hold `close()` open; live tails are ended in preClose.
+    forceCloseConnections: 'idle',
+    // Requests already on an open connection during close are served like in-flight ones
+    // (the store closes after them), so every answer keeps the API's error shape.
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler,
+  });
+  app.setValidatorCompiler(strictValidatorCompiler);
+
+  const followers = new FollowRegistry();
+  const deps: ServerDeps = {
+    store: options.store,
+    now: options.now ?? nowNs,
+    notifier: new AppendNotifier(),
+    metrics: new ServerMetrics(),
+    followers,
+    limits: { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes },
+  };
+
+  installErrorHandling(app);
+  installAuth(app, options.tokens);
+  installJsonBody(app, bodyLimitBytes);
+  app.addHook('preClose', (done) => {
+    followers.closeAll();
+    // Sockets that never send a request (pre-connected by some clients) or never read the
+    // end of a stream would hold close() forever: cut whatever is left after the grace.
+    setTimeout(() => app.server.closeAllConnections(), deps.limits.closeGraceMs).unref();
+    done();
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Daniel: the Logging Aggregator server',
+        description: 'Ingest, search and live tail of log lines shipped by Henrik. See docs/api.md.',
+        version: API_VERSION,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  const routeOptions = { deps };
+  await app.register(healthRoutes, routeOptions);
+  await app.register(ingestRoutes, routeOptions);
+  await app.register(hostsRoutes, routeOptions);
+  await app.register(logsRoutes, routeOptions);
+  await app.register(contextRoutes, routeOptions);
+  await app.register(histogramRoutes, routeOptions);
+  await app.register(metricsRoutes, routeOptions);
+
+  // The web UI's static files: public, the API it calls does the auth.
+  await app.register(uiPlugin, {});
+
+  app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, DEFAULT_BODY_LIMIT_BYTES, parseListen, parseServeConfig } from './config.js';
+
+describe('parseServeConfig', () => {
+  test("defaults are SPEC.md's", () => {
+    const config = parseServeConfig({}, {}, '/srv');
+    expect(config).toEqual({
+      listenHost: '127.0.0.1',
+      listenPort: 3032,
+      dataDir: '/srv/data',
+      store: 'sqlite',
+      dynamodbTable: 'logging-aggregator',
+      dynamodbEndpoint: undefined,
+      region: 'us-east-1',
+      retentionNs: 30n * 86_400n * 1_000_000_000n,
+      tokensFile: undefined,
+      tokensEnv: undefined,
+      bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
+    });
+  });
+
+  test('environment applies, flags win over it', () => {
+    const env = {
+      DANIEL_LISTEN: '0.0.0.0:4000',
+      DANIEL_DATA_DIR: '/var/lib/daniel',
+      DANIEL_STORE: 'dynamodb',
+      DANIEL_DYNAMODB_TABLE: 'logs',
+      DANIEL_DYNAMODB_ENDPOINT: 'http://localhost:8000',
+      AWS_REGION: 'eu-west-1',
+      DANIEL_RETENTION: '7d',
+      DANIEL_TOKENS_FILE: 'tokens.txt',
+      DANIEL_TOKENS: 'read:abcdefgh',
+    };
+    const fromEnv = parseServeConfig({}, env, '/srv');
+    expect(fromEnv).toMatchObject({ listenHost: '0.0.0.0', listenPort: 4000, dataDir: '/var/lib/daniel', store: 'dynamodb', dynamodbTable: 'logs', region: 'eu-west-1', tokensFile: '/srv/tokens.txt', tokensEnv: 'read:abcdefgh' });
+    expect(fromEnv.retentionNs).toBe(7n * 86_400n * 1_000_000_000n);
+    const fromFlags = parseServeConfig({ listen: '127.0.0.1:0', store: 'sqlite', retention: '12h', dataDir: 'd' }, env, '/srv');
+    expect(fromFlags).toMatchObject({ listenPort: 0, store: 'sqlite', dataDir: '/srv/d', retentionNs: 12n * 3600n * 1_000_000_000n });
+  });
+
+  test('bad values are one ConfigError naming the flag and the variable', () => {
+    const cases: [Parameters<typeof parseServeConfig>[0], Record<string, string>, string][] = [
+      [{ listen: 'localhost' }, {}, '--listen'],
+      [{ listen: '127.0.0.1:70000' }, {}, '--listen'],
+      [{}, { DANIEL_LISTEN: '::1:80' }, 'DANIEL_LISTEN'],
+      [{ store: 'postgres' }, {}, '--store'],
+      [{ retention: 'forever' }, {}, '--retention'],
+      [{ retention: '10s' }, {}, '--retention'],
+      [{ dynamodbEndpoint: 'localhost:8000' }, {}, '--dynamodb-endpoint'],
+      [{ dynamodbTable: 'a b' }, {}, '--dynamodb-table'],
+      [{ bodyLimit: 'lots' }, {}, '--body-limit'],
+    ];
+    for (const [flags, env, named] of cases) {
+      expect(() => parseServeConfig(flags, env), JSON.stringify(flags)).toThrow(ConfigError);
+      expect(() => parseServeConfig(flags, env)).toThrow(named);
+    }
+  });
+
+  test('listen forms', () => {
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('0.0.0.0:3032')).toEqual({ host: '0.0.0.0', port: 3032 });
+  });
+});

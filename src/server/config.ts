@@ -1,0 +1,142 @@
+/**
+ * `daniel serve` configuration: flags over environment over defaults (SPEC.md), parsed
+ * without touching the process so it can be tested directly. Every problem is one
+ * `ConfigError` whose message names the flag and the environment variable.
+ */
+import { resolve } from 'node:path';
+import { parseDuration } from '../common/time.js';
+
+export type StoreKind = 'sqlite' | 'dynamodb' | 'memory';
+
+export interface ServeConfig {
+  listenHost: string;
+  /** 0 = any free port. */
+  listenPort: number;
+  /** Absolute. */
+  dataDir: string;
+  store: StoreKind;
+  dynamodbTable: string;
+  dynamodbEndpoint: string | undefined;
+  region: string;
+  /** How long lines are kept after they arrive (ns). */
+  retentionNs: bigint;
+  tokensFile: string | undefined;
+  /** The raw DANIEL_TOKENS value, if set. */
+  tokensEnv: string | undefined;
+  /** Maximum request body, raw and decompressed. */
+  bodyLimitBytes: number;
+}
+
+/** The flags as commander hands them over (all optional strings). */
+export interface ServeFlags {
+  listen?: string;
+  dataDir?: string;
+  store?: string;
+  dynamodbTable?: string;
+  dynamodbEndpoint?: string;
+  region?: string;
+  retention?: string;
+  tokensFile?: string;
+  bodyLimit?: string;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:3032';
+export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+const STORES: readonly StoreKind[] = ['sqlite', 'dynamodb', 'memory'];
+
+function pick(flag: string | undefined, env: string | undefined): string | undefined {
+  if (flag !== undefined) return flag;
+  return env === undefined || env === '' ? undefined : env;
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or a bare `PORT` (on 127.0.0.1). */
+export function parseListen(text: string): { host: string; port: number } {
+  const where = `--listen / DANIEL_LISTEN '${text}'`;
+  const trimmed = text.trim();
+  let host: string;
+  let portText: string;
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(trimmed);
+  if (bracketed) {
+    host = bracketed[1] as string;
+    portText = bracketed[2] as string;
+  } else if (/^\d+$/.test(trimmed)) {
+    host = '127.0.0.1';
+    portText = trimmed;
+  } else {
+    const colon = trimmed.lastIndexOf(':');
+    if (colon <= 0) throw new ConfigError(`${where} must be HOST:PORT, e.g. 127.0.0.1:3032`);
+    host = trimmed.slice(0, colon);
+    portText = trimmed.slice(colon + 1);
+    if (host.includes(':')) throw new ConfigError(`${where}: write IPv6 addresses in brackets, e.g. [::1]:3032`);
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new ConfigError(`${where} has an invalid port: use 0..65535 (0 = any free port)`);
+  }
+  if (host === '' || /\s/.test(host)) throw new ConfigError(`${where} has an invalid host`);
+  return { host, port: Number(portText) };
+}
+
+function parseByteSize(text: string, where: string): number {
+  const m = /^(\d+)\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`${where} '${text}' must be a size such as 8MiB or 1048576`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as string;
+  const scale = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1;
+  const bytes = Number(m[1]) * scale;
+  if (bytes < 1024 || bytes > 1024 ** 3) throw new ConfigError(`${where} must be between 1KiB and 1GiB`);
+  return bytes;
+}
+
+export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: string = process.cwd()): ServeConfig {
+  const listen = parseListen(pick(flags.listen, env.DANIEL_LISTEN) ?? DEFAULT_LISTEN);
+
+  const dataDirText = pick(flags.dataDir, env.DANIEL_DATA_DIR) ?? './data';
+  if (dataDirText.trim() === '' || dataDirText.includes('\0')) {
+    throw new ConfigError('--data-dir / DANIEL_DATA_DIR must be a directory path');
+  }
+
+  const storeText = (pick(flags.store, env.DANIEL_STORE) ?? 'sqlite').toLowerCase();
+  if (!STORES.includes(storeText as StoreKind)) {
+    throw new ConfigError(`--store / DANIEL_STORE '${storeText}' must be sqlite or dynamodb (or memory, for tests)`);
+  }
+
+  const retentionText = pick(flags.retention, env.DANIEL_RETENTION) ?? '30d';
+  const retentionNs = parseDuration(retentionText);
+  if (retentionNs === undefined || retentionNs <= 0n) {
+    throw new ConfigError(`--retention / DANIEL_RETENTION '${retentionText}' must be a duration such as 30d, 12h or 90m`);
+  }
+  // Below a minute the retention sweep would delete lines faster than agents can ship them.
+  if (retentionNs < 60_000_000_000n) throw new ConfigError('--retention / DANIEL_RETENTION must be at least 1m');
+
+  const endpoint = pick(flags.dynamodbEndpoint, env.DANIEL_DYNAMODB_ENDPOINT);
+  if (endpoint !== undefined && !/^https?:\/\/\S+$/.test(endpoint)) {
+    throw new ConfigError(`--dynamodb-endpoint / DANIEL_DYNAMODB_ENDPOINT '${endpoint}' must be an http(s) URL`);
+  }
+  const table = pick(flags.dynamodbTable, env.DANIEL_DYNAMODB_TABLE) ?? 'logging-aggregator';
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
+    throw new ConfigError(`--dynamodb-table / DANIEL_DYNAMODB_TABLE '${table}' must be 3-255 of A-Z a-z 0-9 _ . -`);
+  }
+
+  const bodyLimitText = pick(flags.bodyLimit, env.DANIEL_BODY_LIMIT);
+  const tokensFileText = pick(flags.tokensFile, env.DANIEL_TOKENS_FILE);
+
+  return {
+    listenHost: listen.host,
+    listenPort: listen.port,
+    dataDir: resolve(cwd, dataDirText),
+    store: storeText as StoreKind,
+    dynamodbTable: table,
+    dynamodbEndpoint: endpoint,
+    region: pick(flags.region, env.AWS_REGION) ?? 'us-east-1',
+    retentionNs,
+    tokensFile: tokensFileText === undefined ? undefined : resolve(cwd, tokensFileText),
+    tokensEnv: env.DANIEL_TOKENS === undefined || env.DANIEL_TOKENS.trim() === '' ? undefined : env.DANIEL_TOKENS,
+    bodyLimitBytes:
+      bodyLimitText === undefined ? DEFAULT_BODY_LIMIT_BYTES : parseByteSize(bodyLimitText, '--body-limit / DANIEL_BODY_LIMIT'),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Query parameters of the log routes -> the store's LineFilter, time budget and paging.
+ * The schema has already checked types and ranges; this resolves what a schema cannot:
+ * time points, durations, defaults. Errors name the parameter.
+ */
+import { performance } from 'node:perf_hooks';
+import { AppError } from '../common/errors.js';
+import { nsToEpochSecondsString, nsToRfc3339, parseDuration, parseTimePoint } from '../common/time.js';
+import type { LogEntry } from '../protocol/api.js';
+import type { LineFilter, Matcher, StoredLine } from '../storage/store.js';
+import type { ServerLimits } from './context.js';
+
+export interface FilterParams {
+  filter?: string[];
+  regex?: string[];
+  case?: 'sensitive' | 'insensitive';
+  file?: string[];
+  host?: string[];
+  since?: string;
+  until?: string;
+  timeout?: string;
+}
+
+function nonEmpty(values: string[] | undefined): string[] | undefined {
+  const kept = values?.filter((value) => value !== '');
+  return kept && kept.length > 0 ? [...new Set(kept)] : undefined;
+}
+
+function timePoint(text: string | undefined, name: string, now: bigint): bigint | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = parseTimePoint(text, now);
+  if (value === undefined) {
+    throw new AppError('INVALID_PARAMETER', `Query parameter ${name} '${text}' must be RFC 3339, epoch digits, 'now' or a duration ago such as 15m, 2h, 7d`);
+  }
+  return value;
+}
+
+/** `hosts` overrides the `host` parameter (the /hosts/{host}/logs route). */
+export function toLineFilter(params: FilterParams, now: bigint, hosts?: string[]): LineFilter {
+  const caseInsensitive = params.case === 'insensitive';
+  const match: Matcher[] = [
+    ...(nonEmpty(params.filter) ?? []).map((text): Matcher => ({ kind: 'substring', text, caseInsensitive })),
+    ...(nonEmpty(params.regex) ?? []).map((pattern): Matcher => ({ kind: 'regex', pattern, caseInsensitive })),
+  ];
+  const since = timePoint(params.since, 'since', now);
+  const until = timePoint(params.until, 'until', now);
+  if (since !== undefined && until !== undefined && since >= until) {
+    throw new AppError('INVALID_PARAMETER', 'Query parameter since must be before until');
+  }
+  const filter: LineFilter = {};
+  const hostList = hosts ?? nonEmpty(params.host);
+  if (hostList) filter.hosts = hostList;
+  const files = nonEmpty(params.file);
+  if (files) filter.files = files;
+  if (since !== undefined) filter.since = since;
+  if (until !== undefined) filter.until = until;
+  if (match.length > 0) filter.match = match;
+  return filter;
+}
+
+/** The request's time budget as a `performance.now()` deadline. */
+export function deadlineFor(timeout: string | undefined, limits: ServerLimits): { deadline: number; budgetMs: number } {
+  let budgetMs = limits.defaultTimeoutMs;
+  if (timeout !== undefined && timeout.trim() !== '') {
+    const ns = parseDuration(timeout);
+    if (ns === undefined || ns <= 0n) {
+      throw new AppError('INVALID_PARAMETER', `Query parameter timeout '${timeout}' must be a duration such as 500ms or 5s`);
+    }
+    budgetMs = Number(ns / 1_000_000n);
+    if (budgetMs > limits.maxTimeoutMs) {
+      throw new AppError('INVALID_PARAMETER', `Query parameter timeout must be at most ${limits.maxTimeoutMs / 1000}s`);
+    }
+    budgetMs = Math.max(1, budgetMs);
+  }
+  return { deadline: performance.now() + budgetMs, budgetMs };
+}
+
+export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
+  const entry: LogEntry = {
+    filename: line.filename,
+    last_modified: nsToEpochSecondsString(line.timestamp),
+    logline: line.line,
+    host: line.host,
+    timestamp: nsToRfc3339(line.timestamp),
+    path: line.path,
+    offset: line.offset,
+    file_id: line.fileId,
+    cursor,
+  };
+  if (line.cut) entry.cut = true;
+  return entry;
+}

@@ -1,0 +1,115 @@
+/**
+ * The one body parser: JSON, optionally gzip-compressed. The limit holds on the raw bytes
+ * AND on the decompressed bytes, counted while streaming, so a gzip bomb is stopped after
+ * `limit` bytes of output instead of being inflated into memory. Bytes are decoded as UTF-8
+ * with replacement, so raw invalid bytes inside JSON strings become U+FFFD.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { AppError } from '../../common/errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the JSON parser: bytes of the body as sent. */
+    bodyRawBytes?: number;
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function tooLarge(limit: number, what: string): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `The request body ${what} passes the limit of ${limit} bytes: send smaller batches`);
+}
+
+/** Reads the body, decompressing gzip; rejects as soon as either count passes `limit`. */
+export function readBody(payload: Readable, options: { limit: number; gzip: boolean }): Promise<{ bytes: Buffer; rawBytes: number }> {
+  const { limit, gzip } = options;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let rawBytes = 0;
+    let outBytes = 0;
+    let settled = false;
+    const gunzip = gzip ? createGunzip() : undefined;
+
+    const finish = (error: AppError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      payload.off('data', onRaw);
+      payload.off('end', onRawEnd);
+      if (error) {
+        gunzip?.destroy();
+        chunks.length = 0;
+        // Drain what is left so the connection can carry the error answer.
+        payload.resume();
+        reject(error);
+      } else {
+        resolve({ bytes: Buffer.concat(chunks, outBytes), rawBytes });
+      }
+    };
+    const onOut = (chunk: Buffer): void => {
+      if (settled) return;
+      outBytes += chunk.length;
+      if (outBytes > limit) {
+        finish(tooLarge(limit, gzip ? 'decompressed' : ''));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onRaw = (chunk: Buffer): void => {
+      rawBytes += chunk.length;
+      if (rawBytes > limit) {
+        finish(tooLarge(limit, ''));
+        return;
+      }
+      if (!gunzip) {
+        onOut(chunk);
+        return;
+      }
+      if (!gunzip.write(chunk)) {
+        payload.pause();
+        gunzip.once('drain', () => {
+          if (!settled) payload.resume();
+        });
+      }
+    };
+    const onRawEnd = (): void => {
+      if (gunzip) gunzip.end();
+      else finish(undefined);
+    };
+
+    if (gunzip) {
+      gunzip.on('data', onOut);
+      gunzip.on('end', () => finish(undefined));
+      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid gzip: ${error.message}`)));
+    }
+    payload.on('data', onRaw);
+    payload.on('end', onRawEnd);
+    payload.on('error', (error) => finish(new AppError('INVALID_BODY', `The body could not be read: ${error.message}`)));
+  });
+}
+
+function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
+  const header = request.headers['content-encoding'];
+  const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip or no encoding`);
+}
+
+export function installJsonBody(app: FastifyInstance, limit: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
+    const gzip = contentEncoding(request) === 'gzip';
+    const { bytes, rawBytes } = await readBody(payload, { limit, gzip });
+    request.bodyRawBytes = rawBytes;
+    if (bytes.length === 0) throw new AppError('INVALID_BODY', 'The body is empty: send a JSON object');
+    try {
+      return JSON.parse(decoder.decode(bytes)) as unknown;
+    } catch (error) {
+      throw new AppError('INVALID_BODY', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+  });
+}

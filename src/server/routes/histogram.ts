@@ -1,0 +1,85 @@
+/** GET /logs/histogram: line counts over time with the filters of /logs. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { performance } from 'node:perf_hooks';
+import { Type } from 'typebox';
+import { AppError } from '../../common/errors.js';
+import { nsToRfc3339, parseDuration } from '../../common/time.js';
+import type { HistogramResponse as HistogramResponseShape } from '../../protocol/api.js';
+import type { RouteOptions } from '../context.js';
+import { deadlineFor, toLineFilter } from '../log-query.js';
+import { errorResponses, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
+import { callStore } from '../store-call.js';
+
+const HistogramQuery = Type.Object({
+  ...filterQueryProperties,
+  ...hostsQueryProperty,
+  bucket: Type.Optional(Type.String({ description: "Bucket width, a duration ('1m', '1h'); default about 100 buckets over the range" })),
+});
+
+const NICE_BUCKETS_MS = [
+  1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
+  7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000, 2_592_000_000,
+];
+const MIN_BUCKET_MS = 1;
+const MAX_BUCKET_MS = 366 * 86_400_000;
+/** Without `since`, the range a default bucket is chosen for. */
+const DEFAULT_RANGE_MS = 86_400_000;
+
+/** The nice bucket width giving about 100 buckets over the range. */
+export function defaultBucketMs(rangeMs: number): number {
+  const wanted = rangeMs / 100;
+  return NICE_BUCKETS_MS.find((width) => width >= wanted) ?? (NICE_BUCKETS_MS.at(-1) as number);
+}
+
+function bucketMsFrom(text: string): number {
+  const ns = parseDuration(text);
+  const ms = ns === undefined ? NaN : Number(ns / 1_000_000n);
+  if (!Number.isSafeInteger(ms) || ms < MIN_BUCKET_MS || ms > MAX_BUCKET_MS) {
+    throw new AppError('INVALID_PARAMETER', `Query parameter bucket '${text}' must be a duration from 1ms to 366d, such as 1m or 1h`);
+  }
+  return ms;
+}
+
+export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
+  app.get(
+    '/logs/histogram',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Counts of matching lines per time bucket',
+        tags: ['logs'],
+        security: [{ bearer: [] }],
+        querystring: HistogramQuery,
+        response: { 200: HistogramResponse, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = deps.now();
+      const filter = toLineFilter(request.query, now);
+      const { deadline } = deadlineFor(request.query.timeout, deps.limits);
+      let bucketMs: number;
+      if (request.query.bucket !== undefined && request.query.bucket !== '') {
+        bucketMs = bucketMsFrom(request.query.bucket);
+      } else {
+        const rangeNs = filter.since === undefined ? undefined : (filter.until ?? now) - filter.since;
+        bucketMs = defaultBucketMs(rangeNs === undefined ? DEFAULT_RANGE_MS : Number(rangeNs / 1_000_000n));
+      }
+      const started = performance.now();
+      const result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline }));
+      deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
+      const answer: HistogramResponseShape = {
+        data: {
+          bucket_ms: bucketMs,
+          buckets: result.buckets.map((bucket) => ({
+            start: nsToRfc3339(BigInt(bucket.startMs) * 1_000_000n),
+            start_ms: bucket.startMs,
+            count: bucket.count,
+          })),
+        },
+      };
+      if (result.partial) answer.partial = true;
+      return answer;
+    },
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,230 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { IngestLine } from '../../protocol/ingest.js';
+import type { SearchQuery } from '../../storage/store.js';
+import { buildApp } from '../app.js';
+import { createTokenSet } from '../tokens.js';
+import { andynewmanBatch, auth, expectErrorShape, ingest, startTestApp, TOKENS, type TestApp } from '../../../test/server/helpers.js';
+
+let t: TestApp;
+const T0 = 1_700_000_000_000_000_000n;
+const SECOND = 1_000_000_000n;
+
+function lines(count: number, startSecond: number, text: (i: number) => string): IngestLine[] {
+  let offset = 0;
+  return Array.from({ length: count }, (_, i) => {
+    const line = text(i);
+    const entry = { offset, timestamp: String(T0 + BigInt(startSecond + i) * SECOND), line };
+    offset += Buffer.byteLength(line) + 1;
+    return entry;
+  });
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  await ingest(t.app, andynewmanBatch());
+  await ingest(t.app, { host: 'web1', files: [{ file_id: 'w1', filename: 'access.log', lines: lines(5, 0, (i) => `GET /page/${i} status=200`) }] });
+  await ingest(t.app, { host: 'web2', files: [{ file_id: 'w2', filename: 'access.log', lines: lines(5, 100, (i) => `GET /other/${i} STATUS=500`) }] });
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+const get = async (url: string) => t.app.inject({ method: 'GET', url, headers: auth(TOKENS.read) });
+const loglines = async (url: string): Promise<string[]> => {
+  const response = await get(url);
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<{ data: { logline: string }[] }>().data.map((e) => e.logline);
+};
+
+describe('GET /logs', () => {
+  test('searches every host, newest first; host= is repeatable', async () => {
+    const all = await loglines('/logs?count=10000');
+    expect(all).toHaveLength(16);
+    expect(all[0]).toBe('GET /other/4 STATUS=500');
+    expect(await loglines('/logs?host=web1&host=web2&count=3&order=asc')).toEqual(['GET /page/0 status=200', 'GET /page/1 status=200', 'GET /page/2 status=200']);
+    expect(await loglines('/logs?host=nobody')).toEqual([]);
+  });
+
+  test('since (inclusive), until (exclusive), RFC 3339 and epoch forms', async () => {
+    const since = new Date(Number((T0 + 2n * SECOND) / 1_000_000n)).toISOString();
+    const until = String((T0 + 4n * SECOND) / SECOND);
+    expect(await loglines(`/logs?host=web1&order=asc&since=${since}&until=${until}`)).toEqual(['GET /page/2 status=200', 'GET /page/3 status=200']);
+    expect(await loglines('/logs?since=1h')).toEqual([]);
+  });
+
+  test('case=insensitive applies to filter and regex', async () => {
+    expect(await loglines('/logs?filter=status=500')).toEqual([]);
+    expect(await loglines('/logs?filter=status=500&case=insensitive')).toHaveLength(5);
+    expect(await loglines('/logs?regex=^GET /page/[0-2] &order=asc')).toEqual(['GET /page/0 status=200', 'GET /page/1 status=200', 'GET /page/2 status=200']);
+    expect(await loglines('/logs?regex=get /OTHER/4&case=insensitive')).toEqual(['GET /other/4 STATUS=500']);
+  });
+
+  test('a filter full of SQL or FTS syntax is only text', async () => {
+    const nasty = ["' OR 1=1 --", '"; DROP TABLE lines; --', 'NEAR(a b)', 'a* OR b', '%', '_', '\\'];
+    await ingest(t.app, { host: 'sql', files: [{ file_id: 's', filename: 'q', lines: lines(nasty.length, 0, (i) => `value ${nasty[i]}`) }] });
+    for (const text of nasty) {
+      expect(await loglines(`/logs?host=sql&filter=${encodeURIComponent(text)}`), text).toEqual([`value ${text}`]);
+    }
+  });
+
+  test('a pathological regex is answered quickly (linear-time engine)', async () => {
+    await ingest(t.app, { host: 'redos', files: [{ file_id: 'r', filename: 'r', lines: lines(50, 0, () => 'a'.repeat(40) + '!') }] });
+    // With a backtracking engine this pattern takes ~2^40 steps per line: the test would time out.
+    expect(await loglines(`/logs?host=redos&regex=${encodeURIComponent('^(a+)+$')}`)).toEqual([]);
+    expect(await loglines(`/logs?host=redos&count=1&regex=${encodeURIComponent('(a|aa)+!')}`)).toHaveLength(1);
+  }, 20_000);
+
+  test('a regex that cannot run in linear time is a 400 INVALID_REGEX', async () => {
+    for (const pattern of ['(a)\\1', '(?=a)b', '[']) {
+      const response = await get(`/logs?regex=${encodeURIComponent(pattern)}`);
+      expect(response.statusCode, pattern).toBe(400);
+      expect(expectErrorShape(response).code).toBe('INVALID_REGEX');
+    }
+  });
+
+  test('bad parameters are 400s naming them', async () => {
+    for (const [query, name] of [
+      ['since=yesterday', 'since'],
+      ['until=2021-13-45T00:00:00Z', 'until'],
+      ['order=up', 'order'],
+      ['case=maybe', 'case'],
+      ['timeout=forever', 'timeout'],
+      ['timeout=2m', 'timeout'],
+      ['follow=perhaps', 'follow'],
+    ]) {
+      const response = await get(`/logs?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      const error = expectErrorShape(response);
+      expect(error.code).toBe('INVALID_PARAMETER');
+      expect(error.message).toContain(name as string);
+    }
+    const cursor = await get('/logs?cursor=not-a-cursor');
+    expect(expectErrorShape(cursor).code).toBe('INVALID_CURSOR');
+  });
+});
+
+describe('cursor paging', () => {
+  test('following next never repeats or skips a line, even while ingest goes on', async () => {
+    const host = 'pager';
+    await ingest(t.app, { host, files: [{ file_id: 'p1', filename: 'p', lines: lines(120, 1000, (i) => `first ${i}`) }] });
+    await ingest(t.app, { host: `${host}2`, files: [{ file_id: 'p2', filename: 'p', lines: lines(120, 1000, (i) => `second ${i}`) }] });
+    const seen: string[] = [];
+    let url: string | undefined = `/logs?host=${host}&host=${host}2&count=25`;
+    let round = 0;
+    while (url !== undefined) {
+      const response = await get(url);
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json();
+      seen.push(...body.data.map((e: { logline: string }) => e.logline));
+      url = body.next === undefined ? undefined : new URL(body.next).pathname + new URL(body.next).search;
+      // New lines land in the middle of the range being paged: they must not show up in it.
+      round += 1;
+      await ingest(t.app, { host, files: [{ file_id: `late${round}`, filename: 'p', lines: lines(3, 1050, (i) => `late ${round}.${i}`) }] });
+    }
+    expect(seen).toHaveLength(240);
+    expect(new Set(seen).size).toBe(240);
+    expect(seen.some((line) => line.startsWith('late'))).toBe(false);
+    expect(seen.slice(0, 2).sort()).toEqual(['first 119', 'second 119']);
+  });
+
+  test("an entry's cursor resumes right after it", async () => {
+    const page = (await get('/logs?host=web1&order=asc')).json().data;
+    const resumed = await loglines(`/logs?host=web1&order=asc&cursor=${encodeURIComponent(page[1].cursor)}`);
+    expect(resumed).toEqual(page.slice(2).map((e: { logline: string }) => e.logline));
+  });
+});
+
+describe('time budget', () => {
+  test('a search past its budget answers partial with a cursor that continues it', async () => {
+    // The memory store checks the deadline before it scans: with it, a slow search is partial for sure.
+    const memory = await startTestApp({ storeKind: 'memory' });
+    await ingest(memory.app, { host: 'web1', files: [{ file_id: 'w1', filename: 'access.log', lines: lines(5, 0, (i) => `GET /page/${i} status=200`) }] });
+    const slowStore = new Proxy(memory.store, {
+      get(target, property, receiver) {
+        if (property === 'search') {
+          return async (query: SearchQuery) => {
+            await sleep(30);
+            return target.search(query);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const app = await buildApp({ store: slowStore, tokens: createTokenSet([{ scope: 'read', token: TOKENS.read }]) });
+    try {
+      const first = await app.inject({ url: '/logs?host=web1&timeout=1ms', headers: auth(TOKENS.read) });
+      expect(first.statusCode).toBe(200);
+      const body = first.json();
+      expect(body.partial).toBe(true);
+      expect(body.next).toContain('cursor=');
+      const next = new URL(body.next);
+      next.searchParams.set('timeout', '30s');
+      const rest = await app.inject({ url: next.pathname + next.search, headers: auth(TOKENS.read) });
+      const all = [...body.data, ...rest.json().data].map((e: { logline: string }) => e.logline);
+      expect(all).toEqual(['GET /page/4 status=200', 'GET /page/3 status=200', 'GET /page/2 status=200', 'GET /page/1 status=200', 'GET /page/0 status=200']);
+    } finally {
+      await app.close();
+      await memory.close();
+    }
+  });
+});
+
+describe('GET /logs/context', () => {
+  test('gives the lines around one line by file order', async () => {
+    const response = await get('/logs/context?host=web1&file_id=w1&offset=' + lines(5, 0, (i) => `GET /page/${i} status=200`)[2]!.offset + '&before=1&after=5');
+    expect(response.statusCode).toBe(200);
+    const { data } = response.json();
+    expect(data.before.map((e: { logline: string }) => e.logline)).toEqual(['GET /page/1 status=200']);
+    expect(data.line.logline).toBe('GET /page/2 status=200');
+    expect(data.after.map((e: { logline: string }) => e.logline)).toEqual(['GET /page/3 status=200', 'GET /page/4 status=200']);
+    expect(data.line).toMatchObject({ host: 'web1', filename: 'access.log', file_id: 'w1' });
+  });
+
+  test('unknown line or host is a 404; missing or bad parameters a 400', async () => {
+    expect(expectErrorShape(await get('/logs/context?host=web1&file_id=w1&offset=3')).code).toBe('LINE_NOT_FOUND');
+    expect(expectErrorShape(await get('/logs/context?host=ghost&file_id=w1&offset=0')).code).toBe('HOST_NOT_FOUND');
+    for (const [query, name] of [
+      ['file_id=w1&offset=0', 'host'],
+      ['host=web1&offset=0', 'file_id'],
+      ['host=web1&file_id=w1', 'offset'],
+      ['host=web1&file_id=w1&offset=-1', 'offset'],
+      ['host=web1&file_id=w1&offset=0&before=1001', 'before'],
+    ]) {
+      const response = await get(`/logs/context?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      expect(expectErrorShape(response).message).toContain(name as string);
+    }
+  });
+});
+
+describe('GET /logs/histogram', () => {
+  test('counts per bucket with the filters of /logs', async () => {
+    const response = await get('/logs/histogram?host=web1&host=web2&bucket=1m');
+    expect(response.statusCode).toBe(200);
+    const { data } = response.json();
+    expect(data.bucket_ms).toBe(60_000);
+    expect(data.buckets.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(10);
+    for (const bucket of data.buckets) {
+      expect(bucket.start_ms % 60_000).toBe(0);
+      expect(new Date(bucket.start).getTime()).toBe(bucket.start_ms);
+    }
+    const filtered = (await get('/logs/histogram?host=web2&filter=STATUS=500&bucket=1h')).json().data;
+    expect(filtered.buckets.map((b: { count: number }) => b.count)).toEqual([5]);
+  });
+
+  test('the default bucket gives about 100 buckets over the range', async () => {
+    expect((await get('/logs/histogram?since=2h')).json().data.bucket_ms).toBe(120_000);
+    expect((await get('/logs/histogram?since=7d')).json().data.bucket_ms).toBe(7_200_000);
+  });
+
+  test('a bad bucket is a 400 naming it', async () => {
+    for (const bucket of ['0s', 'soon', '400d']) {
+      const response = await get(`/logs/histogram?bucket=${bucket}`);
+      expect(response.statusCode, bucket).toBe(400);
+      expect(expectErrorShape(response).message).toContain('bucket');
+    }
+  });
+});

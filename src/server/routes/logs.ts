@@ -1,0 +1,106 @@
+/**
+ * GET /logs (every host, `host=` repeatable) and GET /hosts/{host}/logs: search pages with a
+ * time budget and `next` links, or a live tail with `follow=true`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import { Type, type Static } from 'typebox';
+import { AppError } from '../../common/errors.js';
+import type { LogsResponse as LogsResponseShape } from '../../protocol/api.js';
+import { decodeCursor, encodeCursor, queryFingerprint } from '../../query/cursor.js';
+import { keyOf } from '../../query/order.js';
+import type { SearchQuery } from '../../storage/store.js';
+import type { RouteOptions, ServerDeps } from '../context.js';
+import { resumeSeq, streamFollow } from '../follow.js';
+import { deadlineFor, toLineFilter, toLogEntry } from '../log-query.js';
+import { urlWithCursor } from '../request-url.js';
+import { errorResponses, ErrorResponse, hostsQueryProperty, logsQueryProperties, LogsResponse } from '../schemas.js';
+import { callStore } from '../store-call.js';
+
+const AllLogsQuery = Type.Object({ ...logsQueryProperties, ...hostsQueryProperty });
+const HostLogsQuery = Type.Object(logsQueryProperties);
+type LogsQuery = Static<typeof AllLogsQuery>;
+
+const responses = { 200: LogsResponse, ...errorResponses, 429: ErrorResponse };
+
+export async function assertHostKnown(deps: ServerDeps, host: string): Promise<void> {
+  const files = await callStore('list files', () => deps.store.files(host));
+  if (files === null) throw new AppError('HOST_NOT_FOUND', `No lines were ever received from host '${host}'`);
+}
+
+async function answerLogs(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: ServerDeps,
+  query: LogsQuery,
+  host: string | undefined,
+): Promise<LogsResponseShape | undefined> {
+  const filter = toLineFilter(query, deps.now(), host === undefined ? undefined : [host]);
+  if (query.follow === true) {
+    const resume = resumeSeq(request, query.cursor);
+    if (host !== undefined) await assertHostKnown(deps, host);
+    // HEAD gets the stream's headers, not an endless body.
+    if (request.method === 'HEAD') {
+      await reply.type('text/event-stream; charset=utf-8').send();
+      return undefined;
+    }
+    await streamFollow(request, reply, deps, filter, resume);
+    return undefined;
+  }
+  const { deadline } = deadlineFor(query.timeout, deps.limits);
+  const order = query.order ?? 'desc';
+  const search: SearchQuery = { ...filter, order, limit: query.count ?? 100, deadline };
+  if (query.cursor !== undefined && query.cursor !== '') search.cursor = query.cursor;
+
+  const started = performance.now();
+  const page = await callStore('search', () => deps.store.search(search));
+  deps.metrics.observeQuery('search', (performance.now() - started) / 1000);
+  if (host !== undefined && page.lines.length === 0 && search.cursor === undefined) await assertHostKnown(deps, host);
+
+  // Each entry's cursor resumes right after it, within the same snapshot as this paging.
+  const fingerprint = queryFingerprint({ ...filter, order });
+  const pinned = search.cursor ?? page.nextCursor;
+  const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
+  const data = page.lines.map((line) =>
+    toLogEntry(line, encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint)),
+  );
+  const answer: LogsResponseShape = { data };
+  if (page.nextCursor !== undefined) answer.next = urlWithCursor(request, page.nextCursor);
+  if (page.partial) answer.partial = true;
+  return answer;
+}
+
+export const logsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
+  app.get(
+    '/logs',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Search lines of every host (or the given hosts), newest first; follow=true for a live tail (SSE)',
+        tags: ['logs'],
+        security: [{ bearer: [] }],
+        querystring: AllLogsQuery,
+        response: responses,
+      },
+    },
+    async (request, reply) => answerLogs(request, reply, deps, request.query, undefined),
+  );
+
+  app.get(
+    '/hosts/:host/logs',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "Search one host's lines, newest first; follow=true for a live tail (SSE)",
+        tags: ['logs'],
+        security: [{ bearer: [] }],
+        params: Type.Object({ host: Type.String() }),
+        querystring: HostLogsQuery,
+        response: responses,
+      },
+    },
+    async (request, reply) => answerLogs(request, reply, deps, request.query, request.params.host),
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,124 @@
+/**
+ * `daniel serve` after its flags are parsed: tokens, store, app, listen, retention sweeps,
+ * and an orderly close. The bin wires signals to `close()`; tests call it in process.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { nowNs } from '../common/time.js';
+import { createStore } from '../storage/create-store.js';
+import type { Store } from '../storage/store.js';
+import { buildApp } from './app.js';
+import { ConfigError, type ServeConfig } from './config.js';
+import { createTokenSet, loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry, type TokenSet } from './tokens.js';
+
+export interface ServerOutput {
+  /** One line for the user (stdout). */
+  info(line: string): void;
+  /** One line about a problem (stderr). */
+  warn(line: string): void;
+}
+
+export interface RunningServer {
+  url: string;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** Retention sweeps: often enough that lines do not outstay much, rarely enough to cost nothing. */
+const RETENTION_SWEEP_MAX_MS = 10 * 60_000;
+
+async function resolveTokens(config: ServeConfig, output: ServerOutput): Promise<TokenSet> {
+  const entries: TokenEntry[] = [];
+  try {
+    if (config.tokensEnv !== undefined) entries.push(...parseTokenList(config.tokensEnv, 'DANIEL_TOKENS'));
+    if (config.tokensFile !== undefined) {
+      let text: string;
+      try {
+        text = await readFile(config.tokensFile, 'utf8');
+      } catch (error) {
+        throw new ConfigError(`--tokens-file / DANIEL_TOKENS_FILE ${config.tokensFile} cannot be read: ${(error as Error).message}`);
+      }
+      entries.push(...parseTokenList(text, config.tokensFile));
+    }
+  } catch (error) {
+    if (error instanceof TokenConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  if (entries.length > 0) {
+    output.info(`tokens: ${entries.length} configured`);
+    return createTokenSet(entries);
+  }
+  const generated = await loadOrCreateTokenFile(config.dataDir);
+  output.info(`admin token ${generated.created ? 'created in' : 'in'} ${generated.path}`);
+  return createTokenSet([{ scope: 'admin', token: generated.token }]);
+}
+
+function urlOf(address: AddressInfo | string | null, fallbackHost: string): string {
+  if (address === null || typeof address === 'string') return `http://${fallbackHost}`;
+  const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export async function startServer(config: ServeConfig, output: ServerOutput): Promise<RunningServer> {
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
+  }
+  const tokens = await resolveTokens(config, output);
+  const store = await createStore({
+    kind: config.store,
+    dataDir: config.dataDir,
+    dynamodb: {
+      table: config.dynamodbTable,
+      region: config.region,
+      ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
+    },
+  });
+  const app = await buildApp({
+    store,
+    tokens,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger: { level: process.env.DANIEL_LOG_LEVEL ?? 'warn', stream: process.stderr },
+  });
+  try {
+    await app.listen({ host: config.listenHost, port: config.listenPort });
+  } catch (error) {
+    await app.close();
+    await store.close();
+    throw error;
+  }
+  const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`);
+
+  let sweeping: Promise<void> | undefined;
+  const sweep = (): void => {
+    if (sweeping) return;
+    sweeping = store
+      .deleteArrivedBefore(nowNs() - config.retentionNs)
+      .then(() => undefined)
+      .catch((error: unknown) => output.warn(`retention sweep failed: ${(error as Error).message}`))
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+  const sweepEveryMs = Math.min(RETENTION_SWEEP_MAX_MS, Number(config.retentionNs / 10_000_000n));
+  const timer = setInterval(sweep, sweepEveryMs);
+  timer.unref();
+  sweep();
+
+  output.info(`listening on ${url}`);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await app.close();
+        await sweeping;
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * `daniel serve` as a process: config from flags and env, start, and SIGTERM/SIGINT ->
+ * stop accepting, finish in-flight requests, close the store, exit 0. Bad flags or config:
+ * one line on stderr, exit 2.
+ */
+import { ConfigError, parseServeConfig, type ServeFlags } from './config.js';
+import { startServer, type RunningServer } from './run.js';
+
+const output = {
+  info: (line: string): void => void process.stdout.write(`${line}\n`),
+  warn: (line: string): void => void process.stderr.write(`daniel: ${line}\n`),
+};
+
+function exitCodeForStartError(error: unknown): number {
+  if (error instanceof ConfigError) {
+    output.warn(error.message);
+    return 2;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    output.warn(`cannot listen: ${(error as Error).message} (check --listen / DANIEL_LISTEN)`);
+    return 2;
+  }
+  output.warn(`cannot start: ${(error as Error).message}`);
+  return 1;
+}
+
+export async function runServe(flags: ServeFlags): Promise<void> {
+  const starting = (async (): Promise<RunningServer | undefined> => {
+    try {
+      return await startServer(parseServeConfig(flags, process.env), output);
+    } catch (error) {
+      process.exit(exitCodeForStartError(error));
+    }
+  })();
+  // Installed before the start yields to the event loop, so no signal can arrive unhandled:
+  // a SIGTERM during start-up waits for the start and then closes cleanly.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      output.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    void (async () => {
+      try {
+        const running = await starting;
+        await running?.close();
+        process.exit(0);
+      } catch (error) {
+        output.warn(`error while stopping: ${(error as Error).message}`);
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  await starting;
+}

@@ -1,0 +1,151 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { LogEntry } from '../../src/protocol/api.js';
+import { andynewmanBatch, ingest, startTestApp, TOKENS, type TestApp } from './helpers.js';
+import { runDaniel, startDaniel } from './process.js';
+
+let t: TestApp;
+let url: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  await ingest(t.app, andynewmanBatch());
+  const evil = await ingest(t.app, {
+    host: 'evil',
+    files: [{ file_id: 'e', filename: 'term.log', lines: [{ offset: 0, timestamp: '1639508070000000000', line: '\u001b[31mred\u001b[0m and \u0007 bell' }] }],
+  });
+  expect(evil.statusCode).toBe(200);
+  let offset = 0;
+  const many = Array.from({ length: 10_050 }, (_, i) => {
+    const line = { offset, timestamp: String(1_600_000_000_000_000_000n + BigInt(i) * 1_000_000n), line: `many ${i}` };
+    offset += 20;
+    return line;
+  });
+  await ingest(t.app, { host: 'many', files: [{ file_id: 'm', filename: 'm.log', lines: many }] });
+}, 60_000);
+
+afterAll(async () => {
+  await t.close();
+});
+
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runDaniel(args, { DANIEL_URL: url, DANIEL_TOKEN: TOKENS.read, ...env });
+
+describe('daniel hosts / files / logs', () => {
+  test('hosts and files as text and json', async () => {
+    const hosts = await cli(['hosts']);
+    expect(hosts.code).toBe(0);
+    expect(hosts.stdout).toMatch(/^HOST\s+LAST SEEN\s+LINES\s+BYTES$/m);
+    expect(hosts.stdout).toMatch(/^andynewman\s+\S+\s+6\s+90$/m);
+    const json = await cli(['hosts', '--output', 'json']);
+    expect(JSON.parse(json.stdout).map((h: { host: string }) => h.host)).toEqual(['andynewman', 'evil', 'many']);
+    const files = await cli(['files', 'andynewman', '--output', 'ndjson']);
+    expect(files.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { filename: string }).filename).sort()).toEqual(['fsck_apfs_error.log', 'other_log', 'syslog']);
+    const text = await cli(['files', 'andynewman']);
+    expect(text.stdout).toMatch(/^fsck_apfs_error\.log\s+\S+\s+2\s+43\s+15\s+\/var\/log\/fsck_apfs_error\.log$/m);
+  }, 60_000);
+
+  test('logs of one host, newest first, marking host and file', async () => {
+    const result = await cli(['logs', 'andynewman', '--count', '3']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        '2021-12-14T18:54:20Z andynewman other_log: other line',
+        '2021-12-14T18:54:14Z andynewman syslog: Line three with ERROR',
+        '2021-12-14T18:54:13Z andynewman syslog: Line two',
+        '',
+      ].join('\n'),
+    );
+  }, 30_000);
+
+  test('filters: --filter, -i, --regex, --file, --since', async () => {
+    const lines = async (args: string[]) => (await cli(['logs', 'andynewman', '--output', 'ndjson', ...args])).stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as LogEntry).logline);
+    expect(await lines(['--filter', 'ERROR'])).toEqual(['Line three with ERROR']);
+    expect(await lines(['--filter', 'error', '-i', '--file', 'syslog'])).toEqual(['Line three with ERROR']);
+    expect(await lines(['--regex', '^Line (one|two)$'])).toEqual(['Line two', 'Line one']);
+    expect(await lines(['--file', 'other_log', '--file', 'fsck_apfs_error.log', '--filter', 'other'])).toEqual(['other line']);
+    expect(await lines(['--since', '2021-12-14T18:54:14Z'])).toEqual(['other line', 'Line three with ERROR']);
+  }, 60_000);
+
+  test('control characters and ANSI escapes in content are shown escaped, never raw', async () => {
+    const result = await cli(['logs', 'evil']);
+    expect(result.stdout).toContain('evil term.log: \\x1b[31mred\\x1b[0m and \\x07 bell');
+    expect(result.stdout).not.toContain('\u001b');
+  }, 30_000);
+
+  test('--context N shows the lines around each hit', async () => {
+    const result = await cli(['logs', 'andynewman', '--filter', 'Line two', '--context', '1']);
+    expect(result.stdout).toBe(
+      [
+        '2021-12-14T18:54:12.0629189Z andynewman syslog- Line one',
+        '2021-12-14T18:54:13Z andynewman syslog: Line two',
+        '2021-12-14T18:54:14Z andynewman syslog- Line three with ERROR',
+        '',
+      ].join('\n'),
+    );
+  }, 30_000);
+
+  test('--count beyond one page follows next without repeats', async () => {
+    const result = await cli(['logs', 'many', '--count', '10020', '--output', 'json']);
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(result.stdout) as LogEntry[];
+    expect(entries).toHaveLength(10_020);
+    expect(new Set(entries.map((e) => e.logline)).size).toBe(10_020);
+    expect(entries[0]!.logline).toBe('many 10049');
+  }, 60_000);
+
+  test('the token comes from --token, DANIEL_TOKEN or the data dir token file', async () => {
+    const dataDir = t.dataDir;
+    await writeFile(join(dataDir, 'token'), `${TOKENS.read}\n`);
+    expect((await cli(['hosts', '--data-dir', dataDir], { DANIEL_TOKEN: undefined })).code).toBe(0);
+    expect((await cli(['hosts', '--token', TOKENS.admin], { DANIEL_TOKEN: 'wrong-token-xyz' })).code).toBe(0);
+  }, 60_000);
+
+  test('exit codes: 1 API error with code and message, 2 usage, 3 cannot connect', async () => {
+    const unknown = await cli(['logs', 'nobody']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/HOST_NOT_FOUND: .*nobody/);
+    const unauthorized = await cli(['hosts'], { DANIEL_TOKEN: 'wrong-token-xyz' });
+    expect(unauthorized.code).toBe(1);
+    expect(unauthorized.stderr).toContain('UNAUTHORIZED');
+    const badRegex = await cli(['logs', '--regex', '(a)\\1']);
+    expect(badRegex.code).toBe(1);
+    expect(badRegex.stderr).toContain('INVALID_REGEX');
+    for (const args of [['logs', '--count', 'x'], ['logs', '--output', 'xml'], ['files'], ['nonsense'], ['logs', '--follow', '--context', '2']]) {
+      expect((await cli(args)).code, args.join(' ')).toBe(2);
+    }
+    const refused = await cli(['hosts', '--server', 'http://127.0.0.1:9']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('cannot connect');
+  }, 120_000);
+
+  test('--follow prints new lines as they arrive and exits 0 on SIGTERM', async () => {
+    const follower = startDaniel(['logs', 'live', '--follow', '--filter', 'wanted'], { DANIEL_URL: url, DANIEL_TOKEN: TOKENS.read });
+    let offset = 0;
+    const send = async (line: string) => {
+      await ingest(t.app, { host: 'live', files: [{ file_id: 'l', filename: 'live.log', lines: [{ offset, timestamp: String(1_700_000_000_000_000_000n + BigInt(offset)), line }] }] });
+      offset += line.length + 1;
+    };
+    await send('first line before the follower');
+    // The follower starts at "now": keep writing until it has connected and printed one.
+    let attempt = 0;
+    for (;;) {
+      await send(`wanted ${attempt}`);
+      await send(`skipped ${attempt}`);
+      try {
+        await follower.waitFor(/wanted \d+\n/, 1000);
+        break;
+      } catch (error) {
+        attempt += 1;
+        if (attempt > 30) throw error;
+      }
+    }
+    await send('wanted \u001b[1mbold');
+    await follower.waitFor(/wanted \\x1b\[1mbold\n/, 10_000);
+    expect(follower.stdout()).not.toContain('skipped');
+    expect(follower.stdout()).toMatch(/^\S+ live live\.log: wanted \d+$/m);
+    follower.child.kill('SIGTERM');
+    expect(await follower.exited()).toBe(0);
+  }, 90_000);
+});
