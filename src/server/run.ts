@@ -72,6 +72,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     dynamodb: {
       table: config.dynamodbTable,
       region: config.region,
+      retentionNs: config.retentionNs,
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });

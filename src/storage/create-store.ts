@@ -7,7 +7,13 @@ export interface CreateStoreOptions {
   kind: 'memory' | 'sqlite' | 'dynamodb';
   /** Directory for the sqlite file (`daniel.db`); created if missing. Unused by memory and dynamodb. */
   dataDir: string;
-  dynamodb?: { table: string; endpoint?: string; region: string };
+  dynamodb?: {
+    table: string;
+    endpoint?: string;
+    region: string;
+    /** How long lines are kept after arrival (ns): DynamoDB's TTL attribute and read-time hiding. */
+    retentionNs?: bigint;
+  };
 }
 
 export async function createStore(options: CreateStoreOptions): Promise<Store> {
@@ -19,7 +25,10 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
       const { SqliteStore } = await import('./sqlite/sqlite-store.js');
       return SqliteStore.open({ dataDir: options.dataDir });
     }
-    case 'dynamodb':
-      throw new Error('The dynamodb store is not available yet.');
+    case 'dynamodb': {
+      if (options.dynamodb === undefined) throw new Error('The dynamodb store needs its table, endpoint and region.');
+      const { openDynamoDbStore } = await import('./dynamodb/dynamodb-store.js');
+      return openDynamoDbStore(options.dynamodb);
+    }
   }
 }

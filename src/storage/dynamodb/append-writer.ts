@@ -1,0 +1,273 @@
+/**
+ * The write path of the dynamodb store, exactly once without transactions (dynalite, the
+ * test double, has no TransactWriteItems, and a transaction would double the write units).
+ *
+ * Per file identity, its segments form a chain: the segment holding the lines after end
+ * offset E lives at the slot (host, file id, E), and records the end offset after it. One
+ * append, for each file:
+ *   1. read the end-offset hint of the identity; lines below it are duplicates;
+ *   2. reserve seqs for the rest: one UpdateItem ADD on the counter (a range; gaps allowed);
+ *   3. encode the lines into segments of at most `maxSegmentBytes` of text and write their
+ *      blobs with BatchWriteItem (invisible until step 4; they carry the TTL);
+ *   4. commit each segment, in offset order, by putting its metadata at its slot with
+ *      attribute_not_exists: the conditional write that advances the end offset. If another
+ *      Daniel took the slot, follow the chain to the real end, delete our unused blobs,
+ *      drop the lines that are now duplicates and go back to 2 with the rest;
+ *   5. move the hint, the summaries and the committed-seq watermark forward.
+ * Appends of one store instance run one at a time, so its seqs are committed in order.
+ */
+import { randomBytes } from 'node:crypto';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { encodeSegment, type SegmentLine } from '../../query/segment-codec.js';
+import { StoreUnavailableError, type AppendFile, type AppendLine, type AppendRequest, type AppendResult } from '../store.js';
+import { attr, batchGet, batchWrite, isConditionFailure, readN, type Item } from './dynamo-client.js';
+import { blobDeletes, blobWrites, segmentItem, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
+import { updateHost, updateIdentity, updateMention, type CountDelta } from './summaries.js';
+import { COUNTER_KEY, hostKeyPk, identitySk, mentionSk, segmentPk, segmentSk, shardOf } from './table-design.js';
+
+export interface WriterContext extends SegmentContext {
+  /** Raw text bytes per segment: keeps data and bloom each within one 400 KB item for ordinary lines. */
+  maxSegmentBytes: number;
+}
+
+/** Lines of TTL grace after retention: the sweep deletes first (and fixes counts); TTL is the backstop. */
+const TTL_GRACE_SECONDS = 86_400;
+const COMMIT_ATTEMPTS = 20;
+
+function newSegmentId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function expiresAt(context: WriterContext, receivedAt: bigint): number | undefined {
+  if (context.retentionNs === undefined) return undefined;
+  return Number((receivedAt + context.retentionNs) / 1_000_000_000n) + TTL_GRACE_SECONDS;
+}
+
+/** The memory store's rule: a line below the end offset is a duplicate; the end is the furthest line end seen. */
+function splitDuplicates(lines: readonly AppendLine[], end: number): { fresh: AppendLine[]; duplicates: number; end: number } {
+  const fresh: AppendLine[] = [];
+  let duplicates = 0;
+  for (const line of lines) {
+    if (line.offset < end) {
+      duplicates++;
+      continue;
+    }
+    end = Math.max(end, line.end);
+    fresh.push(line);
+  }
+  return { fresh, duplicates, end };
+}
+
+function chunkLines(lines: SegmentLine[], maxBytes: number): SegmentLine[][] {
+  const chunks: SegmentLine[][] = [];
+  let current: SegmentLine[] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (current.length > 0 && size + line.line.length > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(line);
+    size += line.line.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+interface FileOutcome extends CountDelta {
+  accepted: number;
+  duplicates: number;
+  end: number;
+  maxSeq: number;
+}
+
+export class AppendWriter {
+  constructor(private readonly context: WriterContext) {}
+
+  async append(request: AppendRequest): Promise<AppendResult> {
+    if (request.files.length === 0) return { accepted: 0, duplicates: 0 };
+    const { host, receivedAt } = request;
+    const state = await this.readState(host, request.files);
+    const newMentions = [...state.mentionKnown].filter(([, known]) => !known).map(([key]) => key);
+    let ordinal = newMentions.length > 0 ? (await this.reserve(0, newMentions.length)).mentionEnd - newMentions.length : 0;
+    const ordinals = new Map(newMentions.map((key) => [key, ++ordinal]));
+
+    const total: CountDelta = { lines: 0, bytes: 0, storedBytes: 0, segments: 0 };
+    const result: AppendResult = { accepted: 0, duplicates: 0 };
+    const mentionDeltas = new Map<string, { filename: string; fileId: string; path: string; lines: number; bytes: number }>();
+    let maxSeq = 0;
+    for (const file of request.files) {
+      const outcome = await this.appendFile(host, file, state.ends.get(file.fileId) ?? 0, receivedAt);
+      state.ends.set(file.fileId, outcome.end);
+      result.accepted += outcome.accepted;
+      result.duplicates += outcome.duplicates;
+      for (const key of ['lines', 'bytes', 'storedBytes', 'segments'] as const) total[key] += outcome[key];
+      maxSeq = Math.max(maxSeq, outcome.maxSeq);
+      const mentionKey = mentionSk(file.filename, file.fileId);
+      const mention = mentionDeltas.get(mentionKey) ?? { filename: file.filename, fileId: file.fileId, path: file.path, lines: 0, bytes: 0 };
+      mention.path = file.path;
+      mention.lines += outcome.lines;
+      mention.bytes += outcome.bytes;
+      mentionDeltas.set(mentionKey, mention);
+    }
+
+    const summary = { client: this.context.client, table: this.context.table };
+    const sizes = new Map<string, number | undefined>();
+    for (const file of request.files) if (file.size !== undefined || !sizes.has(file.fileId)) sizes.set(file.fileId, file.size ?? sizes.get(file.fileId));
+    await Promise.all([
+      ...[...sizes].map(([fileId, size]) => {
+        const end = state.ends.get(fileId)!;
+        if (size === undefined && state.hints.has(fileId) && state.hints.get(fileId)! >= end) return Promise.resolve();
+        return updateIdentity(summary, host, fileId, end, size);
+      }),
+      ...[...mentionDeltas].map(([key, mention]) =>
+        updateMention(summary, { host, ...mention, ...(ordinals.has(key) ? { ordinal: ordinals.get(key)! } : {}) }, mention, receivedAt),
+      ),
+      updateHost(summary, host, total, receivedAt),
+    ]);
+    if (maxSeq > 0) await this.markCommitted(maxSeq);
+    return result;
+  }
+
+  /** The identities' end-offset hints and which mentions exist, strongly consistent. */
+  private async readState(host: string, files: readonly AppendFile[]) {
+    const { client, table } = this.context;
+    const pk = attr.s(hostKeyPk(host));
+    const identityKeys = [...new Set(files.map((f) => identitySk(f.fileId)))];
+    const mentionKeys = [...new Set(files.map((f) => mentionSk(f.filename, f.fileId)))];
+    const items = await batchGet(client, table, [...identityKeys, ...mentionKeys].map((sk) => ({ pk, sk: attr.s(sk) })));
+    const bySk = new Map(items.map((item) => [item.sk!.S!, item]));
+    const hints = new Map<string, number>();
+    for (const file of files) {
+      const item = bySk.get(identitySk(file.fileId));
+      if (item !== undefined) hints.set(file.fileId, readN(item, 'e', 0));
+    }
+    return { hints, ends: new Map(hints), mentionKnown: new Map(mentionKeys.map((sk) => [sk, bySk.has(sk)])) };
+  }
+
+  /** Reserves `lines` seqs and `mentions` mention ordinals; returns the last of each range. */
+  private async reserve(lines: number, mentions: number): Promise<{ seqEnd: number; mentionEnd: number }> {
+    const { client, table } = this.context;
+    const answer = await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: attr.s(COUNTER_KEY.pk), sk: attr.s(COUNTER_KEY.sk) },
+        UpdateExpression: 'ADD s :s, m :m',
+        ExpressionAttributeValues: { ':s': attr.n(lines), ':m': attr.n(mentions) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const item: Item = answer.Attributes ?? {};
+    return { seqEnd: readN(item, 's', 0), mentionEnd: readN(item, 'm', 0) };
+  }
+
+  private async markCommitted(seq: number): Promise<void> {
+    const { client, table } = this.context;
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: attr.s(COUNTER_KEY.pk), sk: attr.s(COUNTER_KEY.sk) },
+          UpdateExpression: 'SET c = :c',
+          ConditionExpression: 'attribute_not_exists(c) OR c < :c',
+          ExpressionAttributeValues: { ':c': attr.n(seq) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // another Daniel committed later seqs meanwhile
+    }
+  }
+
+  private async appendFile(host: string, file: AppendFile, knownEnd: number, receivedAt: bigint): Promise<FileOutcome> {
+    const outcome: FileOutcome = { accepted: 0, duplicates: 0, end: knownEnd, maxSeq: 0, lines: 0, bytes: 0, storedBytes: 0, segments: 0 };
+    let pending: readonly AppendLine[] = file.lines;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === COMMIT_ATTEMPTS) throw new StoreUnavailableError('Too many concurrent writers on one file; retry later');
+      const split = splitDuplicates(pending, outcome.end);
+      outcome.duplicates += split.duplicates;
+      if (split.fresh.length === 0) return outcome;
+      const { seqEnd } = await this.reserve(split.fresh.length, 0);
+      let seq = seqEnd - split.fresh.length;
+      const lines: SegmentLine[] = split.fresh.map((line) => ({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq }));
+      const conflictAt = await this.writeSegments(host, file, lines, outcome, receivedAt);
+      if (conflictAt === undefined) return outcome;
+      // Another writer holds the slot: the lines from there on are checked again against the real end.
+      pending = split.fresh.filter((line) => line.offset >= conflictAt.firstOffset);
+      outcome.end = await this.walkChain(host, file.fileId, conflictAt.previousEnd);
+    }
+  }
+
+  /** Writes and commits the segments of fresh lines; returns the first segment whose slot was taken, if any. */
+  private async writeSegments(host: string, file: AppendFile, lines: SegmentLine[], outcome: FileOutcome, receivedAt: bigint): Promise<DynamoSegment | undefined> {
+    const { client, table, shards, maxSegmentBytes } = this.context;
+    const expiry = expiresAt(this.context, receivedAt);
+    const shard = shardOf(file.fileId, shards);
+    const segments: DynamoSegment[] = [];
+    const writes = [];
+    let end = outcome.end;
+    for (const chunk of chunkLines(lines, maxSegmentBytes)) {
+      const encoded = encodeSegment(chunk);
+      const id = newSegmentId();
+      const blobs = blobWrites(id, encoded, expiry);
+      writes.push(...blobs.requests);
+      const previousEnd = end;
+      for (const line of chunk) end = Math.max(end, line.end);
+      segments.push({
+        id,
+        host,
+        fileId: file.fileId,
+        filename: file.filename,
+        path: file.path,
+        firstOffset: encoded.firstOffset,
+        endOffset: encoded.endOffset,
+        minTimestamp: encoded.minTimestamp,
+        maxTimestamp: encoded.maxTimestamp,
+        minSeq: encoded.minSeq,
+        maxSeq: encoded.maxSeq,
+        lineCount: encoded.lineCount,
+        rawBytes: encoded.rawBytes,
+        ascii: encoded.ascii,
+        minArrival: receivedAt,
+        maxArrival: receivedAt,
+        shard,
+        previousEnd,
+        nextEnd: end,
+        dataParts: blobs.dataParts,
+        bloomParts: blobs.bloomParts,
+        storedBytes: encoded.data.length + encoded.bloom.length,
+      });
+    }
+    await batchWrite(client, table, writes);
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      try {
+        await client.send(new PutItemCommand({ TableName: table, Item: segmentItem(segment, expiry), ConditionExpression: 'attribute_not_exists(pk)' }));
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        await batchWrite(client, table, segments.slice(i).flatMap(blobDeletes)).catch(() => undefined); // TTL catches what this misses
+        return segment;
+      }
+      outcome.accepted += segment.lineCount;
+      outcome.lines += segment.lineCount;
+      outcome.bytes += segment.rawBytes;
+      outcome.storedBytes += segment.storedBytes;
+      outcome.segments += 1;
+      outcome.end = segment.nextEnd;
+      outcome.maxSeq = Math.max(outcome.maxSeq, segment.maxSeq);
+    }
+    return undefined;
+  }
+
+  /** The real end offset of a file identity: follow the chain of slots from a known end until a slot is free. */
+  async walkChain(host: string, fileId: string, from: number): Promise<number> {
+    const { client, table, shards } = this.context;
+    const pk = attr.s(segmentPk(host, shardOf(fileId, shards)));
+    let end = from;
+    for (;;) {
+      const answer = await client.send(new GetItemCommand({ TableName: table, Key: { pk, sk: attr.s(segmentSk(fileId, end)) }, ConsistentRead: true, ProjectionExpression: 'ne' }));
+      if (answer.Item === undefined) return end;
+      end = readN(answer.Item, 'ne');
+    }
+  }
+}

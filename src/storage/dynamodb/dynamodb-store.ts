@@ -1,0 +1,170 @@
+/**
+ * The dynamodb store: the segment design on one DynamoDB table (table-design.ts), for
+ * deployments that run several stateless Daniels. Writes: append-writer.ts (exactly once
+ * through conditional writes on per-file slots). Reads: the shared query engine over
+ * DynamoSegments. Every SDK error is mapped at this boundary (dynamo-client.ts).
+ */
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { nowNs } from '../../common/time.js';
+import { contextFromSegments } from '../../query/segment-context.js';
+import { histogramFromSegments } from '../../query/segment-histogram.js';
+import { searchSegments, tailSegments } from '../../query/segment-search.js';
+import {
+  StoreUnavailableError,
+  type AppendRequest,
+  type AppendResult,
+  type ContextQuery,
+  type ContextResult,
+  type FileSummary,
+  type HistogramQuery,
+  type HistogramResult,
+  type HostSummary,
+  type RetentionResult,
+  type SearchPage,
+  type SearchQuery,
+  type Store,
+  type StoreStats,
+  type TailPage,
+  type TailQuery,
+} from '../store.js';
+import { AppendWriter } from './append-writer.js';
+import { createClient, mapDynamoError, TableMissingError, type DynamoConnection } from './dynamo-client.js';
+import { DynamoSegments, type SegmentContext } from './dynamo-segments.js';
+import { deleteSegmentsArrivedBefore } from './retention.js';
+import { readFiles, readHosts, readStats } from './summaries.js';
+
+export interface DynamoDbStoreOptions extends DynamoConnection {
+  /** Partitions per host for segments (hash of the file id); may grow, never shrink. Default 1. */
+  shards?: number;
+  /** How long lines are kept after arrival (ns): sets the TTL attribute and hides older segments from reads. */
+  retentionNs?: bigint;
+  /** Raw text bytes per segment item. Default 192 KiB: data and bloom each stay in one item. */
+  maxSegmentBytes?: number;
+  now?: () => bigint;
+}
+
+export const DEFAULT_MAX_SEGMENT_BYTES = 192 << 10;
+
+export class DynamoDbStore implements Store {
+  readonly kind = 'dynamodb' as const;
+  readonly table: string;
+  private readonly client: DynamoDBClient;
+  private readonly segments: DynamoSegments;
+  private readonly writer: AppendWriter;
+  private readonly segmentContext: SegmentContext;
+  /** Appends of this instance run one after another, so its seqs become durable in order. */
+  private appendQueue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /** Opens the store; a missing table is an error naming `daniel create-table`, an unreachable endpoint is not (requests get 503 until it answers). */
+  static async open(options: DynamoDbStoreOptions): Promise<DynamoDbStore> {
+    const store = new DynamoDbStore(options);
+    try {
+      await store.describe();
+    } catch (error) {
+      if (error instanceof TableMissingError || !(error instanceof StoreUnavailableError)) {
+        await store.close();
+        throw error;
+      }
+    }
+    return store;
+  }
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.table = options.table;
+    this.client = createClient(options);
+    const shards = Math.max(1, Math.floor(options.shards ?? 1));
+    this.segmentContext = {
+      client: this.client,
+      table: options.table,
+      shards,
+      now: options.now ?? nowNs,
+      ...(options.retentionNs === undefined ? {} : { retentionNs: options.retentionNs }),
+    };
+    this.segments = new DynamoSegments(this.segmentContext);
+    this.writer = new AppendWriter({ ...this.segmentContext, maxSegmentBytes: options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES });
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('The dynamodb store is closed.');
+    try {
+      return await work();
+    } catch (error) {
+      throw mapDynamoError(error, this.table);
+    }
+  }
+
+  private async describe(): Promise<void> {
+    await this.guard(() => this.client.send(new DescribeTableCommand({ TableName: this.table })));
+  }
+
+  append(request: AppendRequest): Promise<AppendResult> {
+    const run = this.appendQueue.then(() => this.guard(() => this.writer.append(request)));
+    this.appendQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  hosts(): Promise<HostSummary[]> {
+    return this.guard(() => readHosts(this.segmentContext));
+  }
+
+  files(host: string): Promise<FileSummary[] | null> {
+    return this.guard(() => readFiles(this.segmentContext, host));
+  }
+
+  search(query: SearchQuery): Promise<SearchPage> {
+    return this.guard(() => searchSegments(this.segments, query));
+  }
+
+  context(query: ContextQuery): Promise<ContextResult | null> {
+    return this.guard(() => contextFromSegments(this.segments, query));
+  }
+
+  histogram(query: HistogramQuery): Promise<HistogramResult> {
+    return this.guard(() => histogramFromSegments(this.segments, query));
+  }
+
+  tail(query: TailQuery): Promise<TailPage> {
+    return this.guard(() => tailSegments(this.segments, query));
+  }
+
+  lastSeq(): Promise<number> {
+    return this.guard(() => this.segments.lastSeq());
+  }
+
+  deleteArrivedBefore(arrivedBefore: bigint): Promise<RetentionResult> {
+    return this.guard(() => deleteSegmentsArrivedBefore(this.segmentContext, this.segments, arrivedBefore));
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.guard(() => readStats(this.segmentContext));
+  }
+
+  ping(): Promise<void> {
+    return this.describe();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.appendQueue;
+    this.client.destroy();
+  }
+}
+
+/**
+ * The store as `daniel serve --store dynamodb` opens it: the connection from its flags, the
+ * shard count from DANIEL_DYNAMODB_SHARDS (default 1; every Daniel on a table must use the
+ * same, and it may only grow), and the retention when the caller passes it.
+ */
+export function openDynamoDbStore(
+  connection: { table: string; endpoint?: string; region: string; retentionNs?: bigint },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DynamoDbStore> {
+  const shardsText = env.DANIEL_DYNAMODB_SHARDS;
+  const shards = shardsText === undefined || shardsText === '' ? 1 : Number(shardsText);
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1000) {
+    return Promise.reject(new Error(`DANIEL_DYNAMODB_SHARDS '${shardsText}' must be a whole number from 1 to 1000`));
+  }
+  return DynamoDbStore.open({ ...connection, shards });
+}
