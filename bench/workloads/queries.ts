@@ -1,0 +1,230 @@
+/**
+ * Workload 3, queries on the ingested lines through the REST API, p50 and p99 over repeated
+ * runs (after one untimed warm-up), each answer checked against what the generator planted,
+ * beside grep -F and rg -F (and tail) over the same bytes.
+ */
+import path from 'node:path';
+import type { HistogramResponse, LogsResponse } from '../../src/protocol/api.js';
+import { getJson } from '../lib/api.js';
+import { describe, grep, rg, ripgrep, sumCounts, tailLines, timeBaseline, type ShellBaseline } from '../lib/baselines.js';
+import type { BenchContext } from '../lib/context.js';
+import { COMMON_TERM, COUNTED_TERM } from '../lib/datagen.js';
+import { ratio, WorkloadReport, type Baseline, type WorkloadResult } from '../lib/results.js';
+import { percentile } from '../lib/stats.js';
+
+interface QuerySpec {
+  name: string;
+  /** Human form of the request, for the commands list. */
+  request: string;
+  repeats: number;
+  /**
+   * Runs repetition i; returns a description of a wrong answer, if any, and the time that
+   * counts when only part of the run is the timed request.
+   */
+  run: (i: number) => Promise<string | undefined | { problem?: string; timedMs: number }>;
+  baselines: ShellBaseline[];
+  /** Target text and the check on (p50, p50 of the first grep baseline). */
+  target?: { text: string; pass: (p50: number, grepP50: number | undefined) => boolean | undefined };
+  /** Check a baseline's output (e.g. grep -c's sum) against the generator's truth. */
+  checkBaseline?: (stdout: string) => string | undefined;
+}
+
+const q = (params: Record<string, string>): string => new URLSearchParams(params).toString();
+
+function expectOne(body: LogsResponse, token: string, host: string): string | undefined {
+  const hits = body.data.filter((entry) => entry.logline.includes(token));
+  if (body.data.length !== 1 || hits.length !== 1) return `expected exactly 1 line with ${token}, got ${body.data.length} (${hits.length} with it)`;
+  if (hits[0]!.host !== host) return `needle ${token} came back from host ${hits[0]!.host}, planted on ${host}`;
+  return undefined;
+}
+
+function specs(ctx: BenchContext): QuerySpec[] {
+  const { data, config } = ctx;
+  const host = data.hosts[0]!;
+  const hostFiles = data.files.filter((f) => f.host === host).map((f) => f.path);
+  const allFiles = data.files.map((f) => f.path);
+  const fileFilter = data.files.find((f) => f.host === host && f.filename === 'hdfs.log')!;
+  const rgPath = ripgrep(ctx.log).path;
+  const withRg = (flags: string[], pattern: string, files: string[]): ShellBaseline[] => (rgPath ? [rg(rgPath, flags, pattern, files)] : []);
+  const counted = data.termCounts[COUNTED_TERM]!.total;
+  let nextUrl: string | undefined;
+  let lastCursors = new Set<string>();
+
+  return [
+    {
+      name: `rare needle, one host (${data.hostNeedles.length} needles in turn)`,
+      request: `GET /hosts/${host}/logs?filter=<needle>`,
+      repeats: config.queryRepeats,
+      run: async (i) => {
+        const needle = data.hostNeedles[i % data.hostNeedles.length]!;
+        return expectOne(await getJson<LogsResponse>(ctx, `/hosts/${host}/logs?${q({ filter: needle.token })}`), needle.token, host);
+      },
+      baselines: [grep(['-F'], data.hostNeedles[0]!.token, hostFiles), ...withRg(['-F'], data.hostNeedles[0]!.token, hostFiles)],
+      target: { text: '<= 20 ms p50 and >= 20x faster than grep', pass: (p50, grepP50) => p50 <= 20 && (grepP50 === undefined ? undefined : grepP50 / p50 >= 20) },
+    },
+    {
+      name: `common term "${COMMON_TERM}", count=100`,
+      request: `GET /hosts/${host}/logs?filter=${COMMON_TERM}&count=100`,
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<LogsResponse>(ctx, `/hosts/${host}/logs?${q({ filter: COMMON_TERM, count: '100' })}`);
+        const bad = body.data.filter((entry) => !entry.logline.includes(COMMON_TERM)).length;
+        return body.data.length !== 100 || bad > 0 ? `expected 100 lines with ${COMMON_TERM}, got ${body.data.length} (${bad} without it)` : undefined;
+      },
+      baselines: [grep(['-F', '-m', '100'], COMMON_TERM, hostFiles), ...withRg(['-F', '-m', '100'], COMMON_TERM, hostFiles)],
+      target: { text: '<= 50 ms p50', pass: (p50) => p50 <= 50 },
+    },
+    {
+      name: `every match of "${COUNTED_TERM}", counted by paging (count=10000)`,
+      request: `GET /logs?filter=${COUNTED_TERM}&count=10000, then each next`,
+      repeats: config.slowRepeats,
+      run: async () => {
+        let total = 0;
+        let url: string | undefined = `/logs?${q({ filter: COUNTED_TERM, count: '10000' })}`;
+        while (url) {
+          const body: LogsResponse = await getJson<LogsResponse>(ctx, url);
+          total += body.data.length;
+          url = body.next;
+        }
+        return total !== counted ? `counted ${total} lines with ${COUNTED_TERM}, the data has ${counted}` : undefined;
+      },
+      baselines: [grep(['-F', '-c'], COUNTED_TERM, allFiles), ...withRg(['-F', '-c'], COUNTED_TERM, allFiles)],
+      target: { text: 'no slower than grep -c', pass: (p50, grepP50) => (grepP50 === undefined ? undefined : p50 <= grepP50) },
+      checkBaseline: (stdout) => (sumCounts(stdout) !== counted ? `baseline counted ${sumCounts(stdout)}, expected ${counted}` : undefined),
+    },
+    {
+      name: `every match of "${COUNTED_TERM}", counted by /logs/histogram`,
+      request: `GET /logs/histogram?filter=${COUNTED_TERM}&bucket=1d (sum of the buckets)`,
+      repeats: config.slowRepeats,
+      run: async () => {
+        const body = await getJson<HistogramResponse>(ctx, `/logs/histogram?${q({ filter: COUNTED_TERM, bucket: '1d' })}`);
+        const total = body.data.buckets.reduce((sum, bucket) => sum + bucket.count, 0);
+        return total !== counted || body.partial ? `histogram counted ${total}${body.partial ? ' (partial)' : ''}, the data has ${counted}` : undefined;
+      },
+      baselines: [grep(['-F', '-c'], COUNTED_TERM, allFiles), ...withRg(['-F', '-c'], COUNTED_TERM, allFiles)],
+      target: { text: 'no slower than grep -c', pass: (p50, grepP50) => (grepP50 === undefined ? undefined : p50 <= grepP50) },
+    },
+    {
+      name: 'newest 100 of a host',
+      request: `GET /hosts/${host}/logs?count=100`,
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<LogsResponse>(ctx, `/hosts/${host}/logs?count=100`);
+        return body.data.length !== 100 ? `expected 100 lines, got ${body.data.length}` : undefined;
+      },
+      baselines: [tailLines(100, hostFiles)],
+    },
+    {
+      name: 'file filter: newest 100 of one file',
+      request: `GET /hosts/${host}/logs?file=${fileFilter.filename}&count=100`,
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<LogsResponse>(ctx, `/hosts/${host}/logs?${q({ file: fileFilter.filename, count: '100' })}`);
+        const other = body.data.filter((entry) => entry.filename !== fileFilter.filename).length;
+        return body.data.length !== 100 || other > 0 ? `expected 100 lines of ${fileFilter.filename}, got ${body.data.length} (${other} of other files)` : undefined;
+      },
+      baselines: [tailLines(100, [fileFilter.path])],
+    },
+    {
+      name: `rare needle, all hosts via /logs (${data.crossNeedles.length} needles in turn)`,
+      request: 'GET /logs?filter=<needle>',
+      repeats: config.queryRepeats,
+      run: async (i) => {
+        const needle = data.crossNeedles[i % data.crossNeedles.length]!;
+        return expectOne(await getJson<LogsResponse>(ctx, `/logs?${q({ filter: needle.token })}`), needle.token, needle.host);
+      },
+      baselines: [grep(['-F'], data.crossNeedles[0]!.token, allFiles), ...withRg(['-F'], data.crossNeedles[0]!.token, allFiles)],
+      target: { text: '<= 20 ms p50', pass: (p50) => p50 <= 20 },
+    },
+    {
+      name: 'a page of 100 through next',
+      request: 'GET /logs?count=100, then GET <next> in turn (timed)',
+      repeats: config.queryRepeats,
+      run: async () => {
+        if (!nextUrl) {
+          const first = await getJson<LogsResponse>(ctx, '/logs?count=100');
+          lastCursors = new Set(first.data.map((entry) => entry.cursor));
+          nextUrl = first.next;
+          if (!nextUrl) return 'the first page of 100 carried no next';
+        }
+        const started = performance.now();
+        const body = await getJson<LogsResponse>(ctx, nextUrl);
+        const timedMs = performance.now() - started;
+        const repeated = body.data.filter((entry) => lastCursors.has(entry.cursor)).length;
+        lastCursors = new Set(body.data.map((entry) => entry.cursor));
+        nextUrl = body.next;
+        const problem = body.data.length !== 100 || repeated > 0 ? `page of ${body.data.length} lines, ${repeated} repeated from the page before` : undefined;
+        return { problem, timedMs };
+      },
+      baselines: [],
+      target: { text: '<= 30 ms p50', pass: (p50) => p50 <= 30 },
+    },
+  ];
+}
+
+async function timeQuery(spec: QuerySpec): Promise<{ timings: number[]; wrong: string[] }> {
+  const warm = await spec.run(0);
+  const warmProblem = typeof warm === 'object' ? warm.problem : warm;
+  if (warmProblem) throw new Error(`wrong answer: ${warmProblem}`);
+  const timings: number[] = [];
+  const wrong: string[] = [];
+  for (let i = 0; i < spec.repeats; i++) {
+    const started = performance.now();
+    const outcome = await spec.run(i + 1);
+    const elapsed = performance.now() - started;
+    const problem = typeof outcome === 'object' ? outcome.problem : outcome;
+    timings.push(typeof outcome === 'object' ? outcome.timedMs : elapsed);
+    if (problem) wrong.push(problem);
+  }
+  return { timings, wrong };
+}
+
+async function measure(ctx: BenchContext, spec: QuerySpec, report: WorkloadReport): Promise<void> {
+  report.command(spec.request);
+  const allFiles = ctx.data.files.map((f) => f.path);
+  let measured: { timings: number[]; wrong: string[] };
+  try {
+    measured = await timeQuery(spec);
+  } catch (error) {
+    report.add({ name: spec.name, unit: 'ms', notMeasured: (error as Error).message, target: spec.target && { text: spec.target.text, pass: undefined } });
+    return;
+  }
+  const { timings, wrong } = measured;
+  const p50 = percentile(timings, 0.5)!;
+  const p99 = percentile(timings, 0.99)!;
+  const baselines: Baseline[] = spec.baselines.map((shell) => {
+    const timed = timeBaseline(shell, ctx.config.slowRepeats);
+    const problem = spec.checkBaseline?.(timed.stdout);
+    if (problem) report.note(`${spec.name}: ${shell.name}: ${problem}`);
+    const command = describe(path.basename(shell.command), shell.args, allFiles);
+    report.command(command);
+    return { ...timed.baseline, ratio: ratio(timed.baseline.value, p50), command };
+  });
+  const grepP50 = baselines.find((b) => b.name.startsWith('grep'))?.value;
+  const targetPass = spec.target?.pass(p50, grepP50);
+  report.add({
+    name: spec.name,
+    value: p50,
+    p99,
+    unit: 'ms',
+    baselines,
+    target: spec.target && { text: spec.target.text, pass: wrong.length > 0 ? false : targetPass },
+    note: wrong.length > 0 ? `WRONG ANSWERS in ${wrong.length} of ${spec.repeats} runs: ${wrong[0]}` : undefined,
+  });
+}
+
+export async function queriesWorkload(ctx: BenchContext): Promise<WorkloadResult> {
+  const report = new WorkloadReport('queries', `Queries over the ${ctx.data.totalLines} ingested lines, through the REST API`);
+  const all = specs(ctx);
+  if (!ctx.daniel || ctx.danielMissing) {
+    const why = `needs the ingested Daniel (see ingest): ${ctx.danielMissing ?? 'not started'}`;
+    for (const spec of all) report.add({ name: spec.name, unit: 'ms', notMeasured: why, target: spec.target && { text: spec.target.text, pass: undefined } });
+    return report.finish();
+  }
+  const { queryRepeats, slowRepeats } = ctx.config;
+  report.note(
+    `Each query once untimed, then timed ${queryRepeats} times (counting every match ${slowRepeats} times) with fetch from the harness (keep-alive); every answer is checked against the generated data. Baselines: p50 of ${slowRepeats} runs after one untimed, LC_ALL=C, page cache warm; rg uses both cores.`,
+  );
+  for (const spec of all) await measure(ctx, spec, report);
+  return report.finish();
+}

@@ -1,0 +1,57 @@
+/**
+ * Workload 4, storage: Daniel's data dir on disk after the ingest, over the raw bytes of
+ * the lines, measured after Daniel is stopped (so SQLite has checkpointed its WAL); beside
+ * gzip -6 and zstd -3 (when installed) of the same bytes as a stream.
+ */
+import type { BenchContext } from '../lib/context.js';
+import { which } from '../lib/proc.js';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { ratio, WorkloadReport, type Baseline, type WorkloadResult } from '../lib/results.js';
+import { MiB } from '../lib/stats.js';
+import { apparentBytes, diskBytes } from '../lib/system.js';
+import { summarizeProfiles } from '../lib/profile.js';
+
+function compressedRatio(ctx: BenchContext, tool: string, args: string[]): Baseline {
+  const name = `${tool} ${args.join(' ')} (one stream)`;
+  if (!which(tool)) return { name, unit: 'of raw', notMeasured: `${tool} is not installed` };
+  const files = ctx.data.files.map((f) => `'${f.path}'`).join(' ');
+  const result = spawnSync('sh', ['-c', `cat ${files} | ${tool} ${args.join(' ')} | wc -c`], { encoding: 'utf8', maxBuffer: 2 ** 20 });
+  const bytes = Number(result.stdout.trim());
+  if (result.status !== 0 || !Number.isFinite(bytes)) return { name, unit: 'of raw', notMeasured: `${tool} failed` };
+  return { name, value: bytes / ctx.data.rawBytes, unit: 'of raw' };
+}
+
+export async function storageWorkload(ctx: BenchContext): Promise<WorkloadResult> {
+  const report = new WorkloadReport('storage', 'Storage: bytes on disk / raw bytes');
+  const target = { text: '<= 0.35', pass: undefined };
+  if (!ctx.daniel || ctx.danielMissing) {
+    report.add({ name: 'bytes on disk / raw bytes', unit: 'of raw', notMeasured: `needs the ingested Daniel (see ingest): ${ctx.danielMissing ?? 'not started'}`, target });
+    return report.finish();
+  }
+  const stopping = performance.now();
+  const code = await ctx.daniel.proc.stop(60_000);
+  const stopSeconds = (performance.now() - stopping) / 1000;
+  if (code !== 0 || stopSeconds > 5) report.note(`Daniel exited ${String(code)} ${stopSeconds.toFixed(1)} s after SIGTERM (the harness still held idle keep-alive connections).`);
+  // Daniel writes its profile on exit: it covers ingest, queries, latency and http.
+  for (const line of summarizeProfiles('daniel-sqlite')) report.note(`${line} (Daniel from ingest to here)`);
+  const { dataDir, ingestedLines } = ctx.daniel;
+  ctx.daniel = undefined;
+  ctx.danielMissing = 'stopped after the storage measurement';
+  const onDisk = diskBytes(dataDir);
+  const apparent = apparentBytes(dataDir);
+  report.command(`du -sB1 bench/.work/daniel-sqlite (allocated blocks) after SIGTERM; raw = sum of the generated files' sizes`);
+  report.command('cat <generated files> | gzip -6 | wc -c ; cat <generated files> | zstd -3 | wc -c');
+  const value = onDisk / ctx.data.rawBytes;
+  // Nothing reads the data dir after this; a full run's is several hundred MB.
+  rmSync(dataDir, { recursive: true, force: true });
+  report.add({
+    name: 'bytes on disk / raw bytes',
+    value,
+    unit: 'of raw',
+    baselines: [compressedRatio(ctx, 'gzip', ['-6']), compressedRatio(ctx, 'zstd', ['-3'])].map((b) => ({ ...b, ratio: ratio(b.value, value) })),
+    target: { text: target.text, pass: value <= 0.35 },
+    note: `${(onDisk / MiB).toFixed(1)} MiB on disk (${(apparent / MiB).toFixed(1)} MiB apparent) for ${(ctx.data.rawBytes / MiB).toFixed(1)} MiB raw, ${ingestedLines} lines`,
+  });
+  return report.finish();
+}
