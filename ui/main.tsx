@@ -1,0 +1,30 @@
+/** Entry point of the web UI: sign-in or the explorer, by whether this tab holds a token. */
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { getToken, onTokenChange } from './auth.js';
+import { Explorer } from './components/explorer.js';
+import { SignIn } from './components/sign-in.js';
+import { applyTheme } from './theme.js';
+
+function App() {
+  const [token, setTokenState] = useState(getToken());
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const current = useRef(token);
+  useEffect(
+    () =>
+      onTokenChange((next) => {
+        // Losing the token (sign-out, or any 401) keeps the URL, so the search resumes after.
+        if (current.current && !next) setNotice('Signed out: sign in again to continue where you were.');
+        current.current = next;
+        setTokenState(next);
+      }),
+    [],
+  );
+  return token ? <Explorer /> : <SignIn notice={notice} />;
+}
+
+applyTheme();
+const root = document.getElementById('app');
+if (root) render(<App />, root);
