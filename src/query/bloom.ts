@@ -1,15 +1,20 @@
 /**
- * Trigram bloom filters: one per segment, over the segment's text with ASCII letters
- * lowercased byte by byte. A substring needle can only occur in a segment whose bloom holds
- * every trigram of the needle (lowercased the same way), so one bloom serves case-sensitive
- * search and, for all-ASCII segments, case-insensitive search. False positives cost a
- * decompression; there are no false negatives.
+ * Trigram bloom filters: one per segment, over the bytes of the segment's text. It holds
+ * every trigram with ASCII letters lowercased (for case-insensitive search on all-ASCII
+ * segments) and, for each trigram holding an uppercase ASCII letter, the exact trigram too
+ * (so a case-sensitive `ERROR` does not decode every segment that only says `error`). A
+ * substring needle can only occur in a segment whose bloom holds every trigram of the
+ * needle. False positives cost a decompression; there are no false negatives.
  *
- * Format: the bit array itself (its length a power of two, at least 8 bytes); 3 probes.
+ * Format 2: the bit array (its length a power of two, at least 8 bytes), then one byte, 2;
+ * 3 probes from mixed hashes. Format 1 (older segments): the bit array only, lowercased
+ * trigrams only, unmixed hashes; case-sensitive needles are then probed lowercased.
+ * Anything else cannot rule a segment out.
  */
 
 const PROBES = 3;
 const BITS_PER_TRIGRAM = 8;
+const EXACT_FORMAT = 2;
 /** One bit per possible trigram, reused to find the distinct ones without a Set. */
 const seenTrigrams = new Uint8Array(1 << 21);
 
@@ -17,22 +22,35 @@ function lowerAscii(byte: number): number {
   return byte >= 65 && byte <= 90 ? byte | 32 : byte;
 }
 
-function probeHashes(trigram: number): [number, number] {
-  const h1 = Math.imul(trigram, 0x9e3779b1);
-  const h2 = Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1;
-  return [h1, h2];
+/** Murmur3's finalizer: every bit of the input moves every bit of the output. */
+function mix(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}
+
+/**
+ * Probe i of a trigram is at h1 + i * h2 (double hashing). Format 2 mixes the trigram first.
+ * Format 1 multiplied it only, so the low bits that index a small bloom never depended on
+ * the trigram's first byte: trigrams differing only there (`Err`, `err`) shared their bits.
+ */
+function probes(trigram: number, mixed: boolean): [number, number] {
+  if (mixed) return [mix(trigram), mix(trigram ^ 0x9e3779b9) | 1];
+  return [Math.imul(trigram, 0x9e3779b1), Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1];
 }
 
 function setBits(bloom: Uint8Array, bitMask: number, trigram: number): void {
-  const [h1, h2] = probeHashes(trigram);
+  const [h1, h2] = probes(trigram, true);
   for (let i = 0; i < PROBES; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     bloom[bit >>> 3]! |= 1 << (bit & 7);
   }
 }
 
-function hasBits(bloom: Uint8Array, bitMask: number, trigram: number): boolean {
-  const [h1, h2] = probeHashes(trigram);
+function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean): boolean {
+  const [h1, h2] = probes(trigram, mixed);
   for (let i = 0; i < PROBES; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
@@ -40,48 +58,119 @@ function hasBits(bloom: Uint8Array, bitMask: number, trigram: number): boolean {
   return true;
 }
 
-/** Builds the bloom of every trigram of `text` (ASCII letters lowercased). */
+/** Distinct trigrams of the text being built, reused between builds (grown when needed). */
+let distinct = new Int32Array(1 << 16);
+
+function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
+}
+
+/** Builds the bloom of every trigram of `text`: lowercased, and exact where that differs. */
 export function buildTrigramBloom(text: Uint8Array): Buffer {
-  const distinct: number[] = [];
+  let count = 0;
+  const seen = seenTrigrams;
+  let found = distinct;
   if (text.length >= 3) {
-    let trigram = (lowerAscii(text[0]!) << 8) | lowerAscii(text[1]!);
+    let lowered = (lowerAscii(text[0]!) << 8) | lowerAscii(text[1]!);
+    let exact = (text[0]! << 8) | text[1]!;
     for (let i = 2; i < text.length; i++) {
-      trigram = ((trigram << 8) | lowerAscii(text[i]!)) & 0xffffff;
-      const byte = trigram >>> 3;
-      const bit = 1 << (trigram & 7);
-      if ((seenTrigrams[byte]! & bit) === 0) {
-        seenTrigrams[byte]! |= bit;
-        distinct.push(trigram);
+      const byte = text[i]!;
+      exact = ((exact << 8) | byte) & 0xffffff;
+      lowered = ((lowered << 8) | (byte >= 65 && byte <= 90 ? byte | 32 : byte)) & 0xffffff;
+      let slot = lowered >>> 3;
+      let bit = 1 << (lowered & 7);
+      if ((seen[slot]! & bit) === 0) {
+        seen[slot]! |= bit;
+        if (count + 2 > found.length) found = distinct = grow(found);
+        found[count++] = lowered;
+      }
+      if (exact !== lowered) {
+        slot = exact >>> 3;
+        bit = 1 << (exact & 7);
+        if ((seen[slot]! & bit) === 0) {
+          seen[slot]! |= bit;
+          if (count + 2 > found.length) found = distinct = grow(found);
+          found[count++] = exact;
+        }
       }
     }
   }
   let bytes = 8;
-  while (bytes * 8 < distinct.length * BITS_PER_TRIGRAM) bytes *= 2;
-  const bloom = Buffer.alloc(bytes);
+  while (bytes * 8 < count * BITS_PER_TRIGRAM) bytes *= 2;
+  const bloom = Buffer.alloc(bytes + 1);
+  bloom[bytes] = EXACT_FORMAT;
   const bitMask = bytes * 8 - 1;
-  for (const trigram of distinct) {
+  for (let i = 0; i < count; i++) {
+    const trigram = found[i]!;
     setBits(bloom, bitMask, trigram);
-    seenTrigrams[trigram >>> 3] = 0; // clears the whole byte: every trigram sharing it is cleared in this loop too
+    seen[trigram >>> 3] = 0; // clears the whole byte: every trigram sharing it is cleared in this loop too
   }
   return bloom;
 }
 
-/** The trigrams a needle's segment must contain; empty when the needle is too short to filter. */
-export function needleTrigrams(needle: string): number[] {
+function trigramsOf(needle: string, lower: boolean): number[] {
   const bytes = Buffer.from(needle);
+  const at = (i: number): number => (lower ? lowerAscii(bytes[i]!) : bytes[i]!);
   const trigrams: number[] = [];
-  for (let i = 2; i < bytes.length; i++) {
-    trigrams.push((lowerAscii(bytes[i - 2]!) << 16) | (lowerAscii(bytes[i - 1]!) << 8) | lowerAscii(bytes[i]!));
-  }
+  for (let i = 2; i < bytes.length; i++) trigrams.push((at(i - 2) << 16) | (at(i - 1) << 8) | at(i));
   return [...new Set(trigrams)];
 }
 
-/** False only when no text of the bloom's segment can contain a needle with these trigrams. */
-export function bloomMayContain(bloom: Uint8Array, trigrams: readonly number[]): boolean {
-  if (bloom.length < 8 || (bloom.length & (bloom.length - 1)) !== 0) return true; // not ours: cannot rule anything out
-  const bitMask = bloom.length * 8 - 1;
-  for (const trigram of trigrams) {
-    if (!hasBits(bloom, bitMask, trigram)) return false;
-  }
+/** The trigrams a needle's segment must contain, lowercased; empty when the needle is too short to filter. */
+export function needleTrigrams(needle: string): number[] {
+  return trigramsOf(needle, true);
+}
+
+/** The needle's trigrams as they are (for a case-sensitive needle). */
+export function exactTrigrams(needle: string): number[] {
+  return trigramsOf(needle, false);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return n >= 8 && (n & (n - 1)) === 0;
+}
+
+/** The bit array of a bloom and whether it is format 2 (exact trigrams, mixed hashes); null when the bytes are no bloom of ours. */
+function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean } | null {
+  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false };
+  if (isPowerOfTwo(bloom.length - 1) && bloom[bloom.length - 1] === EXACT_FORMAT) return { bits: bloom.subarray(0, bloom.length - 1), exact: true };
+  return null;
+}
+
+function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean): boolean {
+  const bitMask = bits.length * 8 - 1;
+  for (const trigram of trigrams) if (!hasBits(bits, bitMask, trigram, mixed)) return false;
   return true;
+}
+
+/** False only when no text of the bloom's segment can contain a needle with these (lowercased) trigrams. */
+export function bloomMayContain(bloom: Uint8Array, trigrams: readonly number[]): boolean {
+  const parsed = bitsOf(bloom);
+  return parsed === null || holdsAll(parsed.bits, trigrams, parsed.exact);
+}
+
+/** The same for a case-sensitive needle, given both its exact and its lowercased trigrams. */
+export function bloomMayContainExact(bloom: Uint8Array, exact: readonly number[], lowered: readonly number[]): boolean {
+  const parsed = bitsOf(bloom);
+  return parsed === null || holdsAll(parsed.bits, parsed.exact ? exact : lowered, parsed.exact);
+}
+
+/**
+ * The bloom folded to 1/`factor` of its bits (the parts OR-ed together). With power-of-two
+ * sizes, bit i of the full array is bit i mod (size/factor) of the folded one, so the result
+ * is itself a bloom of the same format, with no false negatives and more false positives.
+ */
+export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
+  const parsed = bitsOf(bloom);
+  if (parsed === null || parsed.bits.length < 8 * factor) return Uint8Array.from(bloom);
+  const size = parsed.bits.length / factor;
+  const folded = new Uint8Array(size + (parsed.exact ? 1 : 0));
+  for (let part = 0; part < factor; part++) {
+    const base = part * size;
+    for (let i = 0; i < size; i++) folded[i]! |= parsed.bits[base + i]!;
+  }
+  if (parsed.exact) folded[size] = EXACT_FORMAT;
+  return folded;
 }

@@ -1,11 +1,11 @@
 /**
  * The segment blob: a run of consecutive lines of one file identity, column by column, then
- * their text, compressed as one with brotli at quality 1 (measured on loghub-format lines with
- * varied numbers: ratio 0.243 at 350 MB/s, against deflate level 1's 0.259 at 190 MB/s; both
- * decompress at ~420 MB/s). Every store keeps the same blobs (sqlite rows, DynamoDB items).
+ * their text, compressed as one (segment-compression.ts: raw deflate level 1; older blobs are
+ * brotli). Every store keeps the same blobs (sqlite rows, DynamoDB items).
  *
  * Payload before compression (varints are LEB128; z = zigzag):
- *   u8 version (1) | varint count
+ *   u8 version (2) | varint count | varint bytes of the columns below (so the text can be
+ *   reached without parsing them; version 1 lacks this varint)
  *   offsets:  varint first, then z(offset[i] - end[i-1])
  *   ends:     z(end[i] - offset[i] - textBytes[i] - 1)   (0 for a whole line ending in \n)
  *   textBytes varint per line
@@ -14,8 +14,8 @@
  *   cut:      u8 per line
  *   text:     each line's UTF-8 followed by \n
  */
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { buildTrigramBloom } from './bloom.js';
+import { compressPayload, decompressPayload } from './segment-compression.js';
 
 export interface SegmentLine {
   offset: number;
@@ -57,8 +57,8 @@ export interface DecodedSegment {
   text: Buffer;
 }
 
-const VERSION = 1;
-const BROTLI_QUALITY = 1;
+const VERSION = 2;
+const VERSION_WITHOUT_COLUMN_BYTES = 1;
 const BIG_DELTA = 2 ** 51;
 const BIG_DELTA_MARKER = 2 ** 52;
 
@@ -144,8 +144,6 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   const text = Buffer.from(joined);
   const ascii = text.length === joined.length;
   const writer = new ByteWriter();
-  writer.byte(VERSION);
-  writer.varint(lines.length);
   const textBytes = lines.map((l) => (ascii ? l.line.length : Buffer.byteLength(l.line)));
   let minTimestamp = lines[0]!.timestamp;
   let maxTimestamp = minTimestamp;
@@ -166,13 +164,15 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   });
   lines.forEach((line, i) => writer.varint(i === 0 ? line.seq : line.seq - lines[i - 1]!.seq));
   for (const line of lines) writer.byte(line.cut ? 1 : 0);
-  const payload = Buffer.concat([writer.bytes(), text]);
+  const header = new ByteWriter();
+  header.byte(VERSION);
+  header.varint(lines.length);
+  header.varint(writer.length);
+  const payload = Buffer.concat([header.bytes(), writer.bytes(), text]);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
   return {
-    data: brotliCompressSync(payload, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: payload.length },
-    }),
+    data: compressPayload(payload),
     bloom: buildTrigramBloom(text),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
@@ -187,10 +187,29 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
 }
 
 export function decodeSegment(data: Buffer): DecodedSegment {
-  const payload = brotliDecompressSync(data);
+  return parsePayload(decompressPayload(data));
+}
+
+/** A decompressed payload's line count and text, without parsing the columns (version 1: parsing them). */
+export function payloadText(payload: Buffer): { count: number; text: Buffer } {
   const reader = new ByteReader(payload);
-  if (reader.byte() !== VERSION) throw new Error('Unknown segment blob version.');
+  const version = reader.byte();
+  if (version !== VERSION) {
+    const { count, text } = parsePayload(payload);
+    return { count, text };
+  }
   const count = reader.varint();
+  const columnBytes = reader.varint();
+  return { count, text: payload.subarray(reader.position + columnBytes) };
+}
+
+/** Every column of a decompressed payload. */
+export function parsePayload(payload: Buffer): DecodedSegment {
+  const reader = new ByteReader(payload);
+  const version = reader.byte();
+  if (version !== VERSION && version !== VERSION_WITHOUT_COLUMN_BYTES) throw new Error('Unknown segment blob version.');
+  const count = reader.varint();
+  if (version === VERSION) reader.varint(); // the column bytes: not needed when reading every column
   const offsets = new Float64Array(count);
   const ends = new Float64Array(count);
   const lengths = new Int32Array(count);

@@ -6,7 +6,7 @@
  */
 import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js';
 import type { StoredLine } from '../storage/store.js';
-import { bloomMayContain, needleTrigrams } from './bloom.js';
+import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from './bloom.js';
 import type { CompiledMatch } from './matcher.js';
 import type { DecodedSegment } from './segment-codec.js';
 
@@ -26,28 +26,46 @@ export interface LineConditions {
 
 /** Bloom probes computed once per query. */
 export interface BloomProbes {
-  caseSensitive: number[][];
+  caseSensitive: { exact: number[]; lowered: number[] }[];
   caseInsensitive: number[][];
 }
 
 export function bloomProbes(match: CompiledMatch): BloomProbes {
-  const caseSensitive: number[][] = [];
+  const caseSensitive: BloomProbes['caseSensitive'] = [];
   const caseInsensitive: number[][] = [];
   for (const condition of [...match.substrings, ...match.hints]) {
-    const trigrams = needleTrigrams(condition.needle);
-    if (trigrams.length === 0) continue;
-    (condition.caseInsensitive ? caseInsensitive : caseSensitive).push(trigrams);
+    const lowered = needleTrigrams(condition.needle);
+    if (lowered.length === 0) continue;
+    if (condition.caseInsensitive) caseInsensitive.push(lowered);
+    else caseSensitive.push({ exact: exactTrigrams(condition.needle), lowered });
   }
   return { caseSensitive, caseInsensitive };
 }
 
-/** False when the segment's bloom proves no line can match; loads the bloom only when a probe applies. */
-export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
+/**
+ * The verdict that needs no await: false when no line can match (the bloom summary the backend
+ * holds in memory rules the segment out), true when it may (no probe applies, or the summary
+ * admits it: a false positive costs one decode, less than reading the full bloom of every
+ * segment that truly matches), undefined when only the full bloom can tell.
+ */
+export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): boolean | undefined {
   const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
   if (probes.caseSensitive.length === 0 && !useInsensitive) return true;
+  const summary = backend.bloomSummary?.(meta);
+  return summary === undefined ? undefined : bloomAllows(summary, probes, useInsensitive);
+}
+
+/** False when the segment's bloom proves no line can match; loads a bloom only when a probe applies and no summary decides. */
+export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
+  const quick = quickMayMatch(backend, meta, probes);
+  if (quick !== undefined) return quick;
   const bloom = await backend.loadBloom(meta);
   if (bloom === null) return true; // vanished: loading the data will tell
-  for (const trigrams of probes.caseSensitive) if (!bloomMayContain(bloom, trigrams)) return false;
+  return bloomAllows(bloom, probes, meta.ascii && probes.caseInsensitive.length > 0);
+}
+
+function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
+  for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
   if (useInsensitive) for (const trigrams of probes.caseInsensitive) if (!bloomMayContain(bloom, trigrams)) return false;
   return true;
 }
@@ -82,14 +100,12 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
     for (let i = 0; i < segment.count; i++) if (passes(i)) onMatch(i);
     return;
   }
-  const whole = meta.ascii ? text.toString('latin1') : undefined;
-  const lineText = (i: number): string =>
-    whole !== undefined ? whole.slice(starts[i], starts[i]! + lengths[i]!) : text.toString('utf8', starts[i], starts[i]! + lengths[i]!);
+  const lineText = (i: number): string => text.toString(meta.ascii ? 'latin1' : 'utf8', starts[i], starts[i]! + lengths[i]!);
 
   // A needle to walk with indexOf: a substring condition, else a literal some regex requires.
   const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0);
   const driver = candidates.find((s) => !s.caseInsensitive);
-  const insensitiveDriver = whole !== undefined ? candidates.find((s) => s.caseInsensitive) : undefined;
+  const insensitiveDriver = meta.ascii ? candidates.find((s) => s.caseInsensitive) : undefined;
   const onlyCondition = match.substrings.length === 1 && match.regexes.length === 0;
   if (driver !== undefined || insensitiveDriver !== undefined) {
     // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
@@ -100,7 +116,7 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
       needleLength = needle.length;
       find = (from) => text.indexOf(needle, from);
     } else {
-      const lowered = (whole as string).toLowerCase();
+      const lowered = text.toString('latin1').toLowerCase();
       const needle = insensitiveDriver!.needle;
       needleLength = needle.length;
       find = (from) => lowered.indexOf(needle, from);

@@ -13,32 +13,9 @@ import type { SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from '.
 import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type CursorPosition } from './cursor.js';
 import { compileMatchers } from './matcher.js';
 import { compareInOrder, keyOf } from './order.js';
-import { decodeSegment, type DecodedSegment } from './segment-codec.js';
-import { bloomProbes, scanSegment, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
-
-/** A segment listed earlier was gone when loaded (merged or deleted meanwhile): the query starts again. */
-class SegmentVanished extends Error {}
-
-const ATTEMPTS = 3;
-
-async function retryOnVanished<T>(run: (lastAttempt: boolean) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run(attempt === ATTEMPTS);
-    } catch (error) {
-      if (!(error instanceof SegmentVanished) || attempt === ATTEMPTS) throw error;
-    }
-  }
-}
-
-async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, lastAttempt: boolean): Promise<DecodedSegment | null> {
-  const data = await backend.loadData(meta);
-  if (data === null) {
-    if (lastAttempt) return null; // deleted for good (retention): its lines are gone
-    throw new SegmentVanished();
-  }
-  return decodeSegment(data);
-}
+import type { DecodedSegment } from './segment-codec.js';
+import { loadDecoded, retryOnVanished } from './segment-load.js';
+import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
 
 /** Keeps the best `size` lines in order; returns the merged list. */
 function mergeTop(top: StoredLine[], fresh: StoredLine[], size: number, order: 'asc' | 'desc'): StoredLine[] {
@@ -113,7 +90,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
         if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
         // Stopping here would not move the cursor: scan on so every call makes progress.
       }
-      if (!(await segmentMayMatch(backend, meta, probes))) continue;
+      if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
       const segment = await loadDecoded(backend, meta, lastAttempt);
       if (segment === null) continue;
       const fresh: StoredLine[] = [];
@@ -154,7 +131,7 @@ export async function tailSegments(backend: SegmentBackend, query: TailQuery): P
     for (const meta of segments) {
       const worst = top[limit];
       if (worst !== undefined && worst.seq < meta.minSeq) break;
-      if (!(await segmentMayMatch(backend, meta, probes))) continue;
+      if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
       const segment = await loadDecoded(backend, meta, lastAttempt);
       if (segment === null) continue;
       const fresh: StoredLine[] = [];

@@ -72,6 +72,13 @@ export interface SegmentBackend {
   listSegments(query: SegmentListQuery): Promise<SegmentMeta[]>;
   /** The bloom written with the segment; null when the segment no longer exists. */
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null>;
+  /**
+   * Optional: a smaller bloom the backend holds in memory for this segment (a valid bloom of
+   * the same text, e.g. the full one folded), or undefined when it has none at hand. When
+   * there is one, the engine decides by it alone (a false positive costs a decode) and loads
+   * the full bloom only for segments without one.
+   */
+  bloomSummary?(segment: SegmentMeta): Uint8Array | undefined;
   /** The data blob written with the segment; null when the segment no longer exists. */
   loadData(segment: SegmentMeta): Promise<Buffer | null>;
   /** The highest seq durable now (0 when empty). */

@@ -2,10 +2,18 @@
  * The segment tables of the sqlite store: schema, the SegmentBackend the query engine reads
  * through, and the few writes the store's append and retention make. Metadata and blobs live
  * in separate tables so listing candidates reads a small b-tree and never a blob page.
+ *
+ * Every segment's metadata is also kept in memory (segment-cache.ts), kept current by this
+ * class's own writes and reloaded when another connection has committed (PRAGMA
+ * data_version) or a transaction of ours rolled back (`invalidate`), so listing is a filter
+ * over an array instead of thousands of rows read per query. Blobs are read by id, and only
+ * for a segment the caller listed: an id SQLite has reused since (a merge deletes the
+ * highest rowid, then inserts) answers null, as a vanished segment.
  */
 import type Database from 'better-sqlite3';
 import type { EncodedSegment } from '../../query/segment-codec.js';
-import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../segment-backend.js';
+import { segmentMatchesList, segmentMetaOf, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../segment-backend.js';
+import { BloomSummaries, DEFAULT_BLOOM_CACHE_BYTES } from './segment-cache.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
@@ -80,7 +88,6 @@ const META_COLUMNS =
   'id, host, file_id, filename, path, first_offset, end_offset, min_ts, max_ts, min_seq, max_seq, line_count, raw_bytes, ascii, min_arrival, max_arrival, sealed';
 
 export class SqliteSegments implements SegmentBackend {
-  private readonly listStatements = new Map<string, Database.Statement>();
   private readonly bloomById: Database.Statement<[number], { bloom: Buffer }>;
   private readonly dataById: Database.Statement<[number], { data: Buffer }>;
   private readonly insertMeta: Database.Statement;
@@ -90,11 +97,20 @@ export class SqliteSegments implements SegmentBackend {
   private readonly unsealedOf: Database.Statement<[string, string], SegmentRow>;
   private readonly sealById: Database.Statement<[number]>;
   private readonly arrivedBefore: Database.Statement<[bigint], SegmentRow>;
+  private readonly allRows: Database.Statement<[], SegmentRow>;
+  private readonly dataVersion: Database.Statement<[]>;
+  private cache: Map<string, StoredSegment> | null = null;
+  private cacheVersion = -1;
+  private readonly summaries: BloomSummaries;
 
   constructor(
     private readonly db: Database.Database,
     private readonly currentSeq: () => number,
+    bloomCacheBytes = DEFAULT_BLOOM_CACHE_BYTES,
   ) {
+    this.summaries = new BloomSummaries(bloomCacheBytes);
+    this.allRows = db.prepare<[], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments`).safeIntegers(true);
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.bloomById = db.prepare('SELECT bloom FROM segment_blobs WHERE id = ?');
     this.dataById = db.prepare('SELECT data FROM segment_blobs WHERE id = ?');
     this.insertMeta = db.prepare(
@@ -109,51 +125,48 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   listSegments(query: SegmentListQuery): Promise<SegmentMeta[]> {
-    const where: string[] = [];
-    const params: (string | number | bigint)[] = [];
-    if (query.hosts?.length) {
-      where.push('host IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(query.hosts));
+    const out: SegmentMeta[] = [];
+    for (const segment of this.metas().values()) if (segmentMatchesList(segment, query)) out.push(segment);
+    return Promise.resolve(out);
+  }
+
+  /** Every segment's metadata, reloaded when the cache was dropped or another connection committed. */
+  private metas(): Map<string, StoredSegment> {
+    const version = this.dataVersion.get() as number;
+    if (this.cache === null || version !== this.cacheVersion) {
+      this.cache = new Map(this.allRows.all().map((row) => [String(row.id), fromRow(row)]));
+      this.cacheVersion = version;
+      this.summaries.clear(); // another writer may have deleted segments and reused their ids
     }
-    if (query.files?.length) {
-      where.push('filename IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(query.files));
-    }
-    if (query.fileId !== undefined) {
-      where.push('file_id = ?');
-      params.push(query.fileId);
-    }
-    if (query.minTimestamp !== undefined) {
-      where.push('max_ts >= ?');
-      params.push(query.minTimestamp);
-    }
-    if (query.beforeTimestamp !== undefined) {
-      where.push('min_ts < ?');
-      params.push(query.beforeTimestamp);
-    }
-    if (query.minSeqAtMost !== undefined) {
-      where.push('min_seq <= ?');
-      params.push(query.minSeqAtMost);
-    }
-    if (query.maxSeqAbove !== undefined) {
-      where.push('max_seq > ?');
-      params.push(query.maxSeqAbove);
-    }
-    const sql = `SELECT ${META_COLUMNS} FROM segments${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
-    let statement = this.listStatements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql).safeIntegers(true);
-      this.listStatements.set(sql, statement);
-    }
-    return Promise.resolve((statement.all(...params) as SegmentRow[]).map(fromRow));
+    return this.cache;
+  }
+
+  /** Drops what memory holds (after a rolled-back transaction: its writes never happened). */
+  invalidate(): void {
+    this.cache = null;
+    this.summaries.clear();
+  }
+
+  /** True when `segment` (listed earlier) still names the same stored segment. */
+  private current(segment: SegmentMeta): boolean {
+    const cached = this.cache?.get(segment.id);
+    return cached !== undefined && cached.minSeq === segment.minSeq && cached.maxSeq === segment.maxSeq && cached.fileId === segment.fileId && cached.host === segment.host;
+  }
+
+  bloomSummary(segment: SegmentMeta): Uint8Array | undefined {
+    return this.current(segment) ? this.summaries.get(segment.id) : undefined;
   }
 
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null> {
-    return Promise.resolve(this.bloomById.get(Number(segment.id))?.bloom ?? null);
+    if (!this.current(segment)) return Promise.resolve(null);
+    const bloom = this.bloomById.get(Number(segment.id))?.bloom ?? null;
+    if (bloom !== null) this.summaries.add(segment, bloom);
+    return Promise.resolve(bloom);
   }
 
   loadData(segment: SegmentMeta): Promise<Buffer | null> {
-    return this.loadDataNow(segment.id);
+    if (!this.current(segment)) return Promise.resolve(null);
+    return Promise.resolve(this.dataById.get(Number(segment.id))?.data ?? null);
   }
 
   lastSeq(): Promise<number> {
@@ -165,10 +178,6 @@ export class SqliteSegments implements SegmentBackend {
     const row = this.dataById.get(Number(id));
     if (row === undefined) throw new Error(`Segment ${id} is missing its blob.`);
     return row.data;
-  }
-
-  private loadDataNow(id: string): Promise<Buffer | null> {
-    return Promise.resolve(this.dataById.get(Number(id))?.data ?? null);
   }
 
   insert(
@@ -192,11 +201,18 @@ export class SqliteSegments implements SegmentBackend {
       sealed: sealed ? 1 : 0,
     });
     this.insertBlob.run(result.lastInsertRowid, encoded.bloom, encoded.data);
+    if (this.cache !== null) {
+      const stored: StoredSegment = { ...segmentMetaOf(String(result.lastInsertRowid), encoded, file, arrival), sealed };
+      this.cache.set(stored.id, stored);
+      this.summaries.add(stored, encoded.bloom);
+    }
   }
 
   remove(id: string): void {
     this.deleteMeta.run(Number(id));
     this.deleteBlob.run(Number(id));
+    this.cache?.delete(id);
+    this.summaries.delete(id);
   }
 
   unsealed(host: string, fileId: string): StoredSegment[] {
@@ -205,6 +221,8 @@ export class SqliteSegments implements SegmentBackend {
 
   seal(id: string): void {
     this.sealById.run(Number(id));
+    const cached = this.cache?.get(id);
+    if (cached !== undefined) this.cache!.set(id, { ...cached, sealed: true });
   }
 
   arrivedBeforeTime(arrivedBefore: bigint): StoredSegment[] {

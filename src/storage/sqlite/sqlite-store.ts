@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** Segment sizing; tests shrink it to exercise merging. */
   policy?: Partial<SegmentPolicy>;
+  /** Cap on the in-memory bloom summaries (bytes; default 64 MiB; see segment-cache.ts). */
+  bloomCacheBytes?: number;
 }
 
 interface FileNameRow {
@@ -86,7 +88,7 @@ export class SqliteStore implements Store {
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
-    this.segments = new SqliteSegments(this.db, () => this.seq);
+    this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes);
     const db = this.db;
     this.statements = {
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
@@ -123,7 +125,17 @@ export class SqliteStore implements Store {
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
-    return this.guard(() => this.db.transaction(() => this.appendNow(request))());
+    return this.guard(() => this.inTransaction(() => this.appendNow(request)));
+  }
+
+  /** Runs `work` in a transaction; on rollback, what the segments keep in memory is dropped too. */
+  private inTransaction<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      this.segments.invalidate();
+      throw error;
+    }
   }
 
   private appendNow(request: AppendRequest): AppendResult {
@@ -215,7 +227,7 @@ export class SqliteStore implements Store {
 
   deleteArrivedBefore(arrivedBefore: bigint): Promise<RetentionResult> {
     return this.guard(() =>
-      this.db.transaction(() => {
+      this.inTransaction(() => {
         let deletedLines = 0;
         for (const segment of this.segments.arrivedBeforeTime(arrivedBefore)) {
           this.statements.forget.run(segment.lineCount, segment.rawBytes, segment.host, segment.filename, segment.fileId);
@@ -224,7 +236,7 @@ export class SqliteStore implements Store {
           deletedLines += segment.lineCount;
         }
         return { deletedLines };
-      })(),
+      }),
     );
   }
 

@@ -1,0 +1,66 @@
+import fc from 'fast-check';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeSegment, encodeSegment, parsePayload, payloadText, segmentLines, type SegmentLine } from './segment-codec.js';
+import { decompressPayload } from './segment-compression.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+
+function linesOf(texts: string[]): SegmentLine[] {
+  let offset = 100;
+  return texts.map((line, i) => {
+    const end = offset + Buffer.byteLength(line) + 1;
+    const stored = { offset, end, timestamp: T0 + BigInt(i) * 1_000_000n - (i % 3 === 0 ? 5n : 0n), line, cut: i % 7 === 3, seq: 40 + i * 2 };
+    offset = end + (i % 5 === 0 ? 9 : 0);
+    return stored;
+  });
+}
+
+function varintEnd(buffer: Buffer, position: number): number {
+  while (buffer[position]! >= 0x80) position++;
+  return position + 1;
+}
+
+/** The blob an earlier version wrote for the same lines: payload version 1 (no column byte count), brotli. */
+function legacyBlob(data: Buffer): Buffer {
+  const payload = decompressPayload(data);
+  expect(payload[0]).toBe(2);
+  const afterCount = varintEnd(payload, 1);
+  const afterColumnBytes = varintEnd(payload, afterCount);
+  const v1 = Buffer.concat([Buffer.from([1]), payload.subarray(1, afterCount), payload.subarray(afterColumnBytes)]);
+  return brotliCompressSync(v1, { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } });
+}
+
+describe('segment codec', () => {
+  it('round-trips lines, and finds the text without parsing the columns', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 40 }), { minLength: 1, maxLength: 60 }), (texts) => {
+        const lines = linesOf(texts);
+        const encoded = encodeSegment(lines);
+        expect(encoded.data[0]).toBe(0xff);
+        expect(segmentLines(decodeSegment(encoded.data))).toEqual(lines);
+        const payload = decompressPayload(encoded.data);
+        const { count, text } = payloadText(payload);
+        expect(count).toBe(lines.length);
+        expect(text.toString('utf8')).toBe(texts.map((t) => t + '\n').join(''));
+        expect(encoded.ascii).toBe(texts.every((t) => /^[\x00-\x7f]*$/.test(t)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('still reads the brotli blobs of payload version 1', () => {
+    const lines = linesOf(['first line', 'second, with ünïcode', '', 'fourth']);
+    const legacy = legacyBlob(encodeSegment(lines).data);
+    expect(legacy[0]! & 0x0f).toBe(0x0b); // a brotli stream with a 22-bit window: never the 0xFF container mark
+    expect(segmentLines(decodeSegment(legacy))).toEqual(lines);
+    const payload = decompressPayload(legacy);
+    expect(segmentLines(parsePayload(payload))).toEqual(lines);
+    expect(payloadText(payload).text.toString()).toBe('first line\nsecond, with ünïcode\n\nfourth\n');
+  });
+
+  it('rejects a blob of an unknown codec or a truncated header', () => {
+    expect(() => decompressPayload(Buffer.from([0xff, 9, 3, 0, 0]))).toThrow(/codec/);
+    expect(() => decompressPayload(Buffer.from([0xff, 1, 0x80]))).toThrow(/truncated/);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrigramBloom } from '../../query/bloom.js';
+import type { SegmentMeta } from '../segment-backend.js';
+import { BloomSummaries } from './segment-cache.js';
+
+function meta(id: number): SegmentMeta {
+  return {
+    id: String(id),
+    host: 'h',
+    fileId: 'f',
+    filename: 'x.log',
+    path: '/x.log',
+    firstOffset: 0,
+    endOffset: 1,
+    minTimestamp: 0n,
+    maxTimestamp: 0n,
+    minSeq: id * 10,
+    maxSeq: id * 10 + 9,
+    lineCount: 10,
+    rawBytes: 100,
+    ascii: true,
+    minArrival: 0n,
+    maxArrival: 0n,
+  };
+}
+
+// A few thousand distinct trigrams: a bloom of a few KiB, a summary of half that.
+const bloom = buildTrigramBloom(Buffer.from(Array.from({ length: 900 }, (_, i) => `k${i * 7}`).join(' ')));
+
+describe('bloom summaries', () => {
+  it('keeps the newest segments within the cap and never admits older ones when full', () => {
+    const summarySize = (bloom.length - 1) / 2 + 1;
+    const cap = 10 * (summarySize + 120);
+    const summaries = new BloomSummaries(cap);
+    for (let id = 1; id <= 10; id++) summaries.add(meta(id), bloom);
+    for (let id = 1; id <= 10; id++) expect(summaries.get(String(id))).toBeDefined();
+    summaries.add(meta(0), bloom); // older than everything cached: not admitted
+    expect(summaries.get('0')).toBeUndefined();
+    summaries.add(meta(11), bloom); // newer: the oldest make room (a tenth of the cap at once)
+    expect(summaries.get('11')).toBeDefined();
+    expect(summaries.get('1')).toBeUndefined();
+    expect(summaries.get('10')).toBeDefined();
+    const kept = Array.from({ length: 12 }, (_, id) => summaries.get(String(id))).filter(Boolean).length;
+    expect(kept).toBeLessThanOrEqual(10);
+    summaries.delete('11');
+    expect(summaries.get('11')).toBeUndefined();
+  });
+
+  it('holds nothing with a cap of 0', () => {
+    const summaries = new BloomSummaries(0);
+    summaries.add(meta(1), bloom);
+    expect(summaries.get('1')).toBeUndefined();
+  });
+});

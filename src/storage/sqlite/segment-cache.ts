@@ -1,0 +1,77 @@
+/**
+ * The bloom summaries the sqlite store keeps in memory, so a search does not start by
+ * reading every segment's bloom from SQLite (at 10M lines: ~7,700 blooms, 70 MiB).
+ * (The metadata of every segment is kept in memory too, by sqlite-segments.ts: ~400 bytes
+ * a segment of ~1,300 lines, 3 MiB at 10M lines.)
+ *
+ * A bloom summary is the segment's trigram bloom folded to half its size (`foldBloom`:
+ * itself a valid bloom with no false negatives, at 4-8 bits per trigram instead of 8-16).
+ * The engine decides by the summary alone when there is one: its few extra false positives
+ * cost a decode each, less than reading the full bloom of every segment that does match.
+ *
+ * The summaries are capped by bytes (`bloomCacheBytes`, default 64 MiB; the bench's logs
+ * need ~4.8 KiB per segment of ~1,300 lines, so the cap covers ~17M lines, 36 MiB at 10M).
+ * When full, the newest segments (highest max seq) are kept, since searches start from the
+ * newest lines; older summaries are not admitted, so a scan over more history than fits
+ * never churns the cache (those segments' full blooms are read from SQLite instead).
+ */
+import { foldBloom } from '../../query/bloom.js';
+import type { SegmentMeta } from '../segment-backend.js';
+
+export const DEFAULT_BLOOM_CACHE_BYTES = 64 << 20;
+/** Halving keeps 4-8 bits per trigram: a short needle (`INFO`: two trigrams) still rules most segments out. */
+const FOLD = 2;
+/** Rough bytes of one cached summary besides its bits (Map entry, typed array header). */
+const ENTRY_OVERHEAD = 120;
+
+interface Summary {
+  bits: Uint8Array;
+  maxSeq: number;
+}
+
+export class BloomSummaries {
+  private readonly byId = new Map<string, Summary>();
+  private bytes = 0;
+  constructor(private readonly capBytes: number) {}
+
+  get(id: string): Uint8Array | undefined {
+    return this.byId.get(id)?.bits;
+  }
+
+  /** Caches the summary of a full bloom, unless the cache is full of newer segments. */
+  add(segment: SegmentMeta, bloom: Uint8Array): void {
+    if (this.capBytes <= 0 || this.byId.has(segment.id)) return;
+    const bits = foldBloom(bloom, FOLD);
+    const cost = bits.length + ENTRY_OVERHEAD;
+    if (this.bytes + cost > this.capBytes && !this.evictOlderThan(segment.maxSeq, cost)) return;
+    this.byId.set(segment.id, { bits, maxSeq: segment.maxSeq });
+    this.bytes += cost;
+  }
+
+  delete(id: string): void {
+    const summary = this.byId.get(id);
+    if (summary === undefined) return;
+    this.byId.delete(id);
+    this.bytes -= summary.bits.length + ENTRY_OVERHEAD;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.bytes = 0;
+  }
+
+  /** Frees room for `cost` bytes by dropping summaries older than `maxSeq`, oldest first; false when that cannot be done. */
+  private evictOlderThan(maxSeq: number, cost: number): boolean {
+    const older = [...this.byId].filter(([, s]) => s.maxSeq < maxSeq).sort((a, b) => a[1].maxSeq - b[1].maxSeq);
+    let freeable = 0;
+    for (const [, s] of older) freeable += s.bits.length + ENTRY_OVERHEAD;
+    if (this.bytes - freeable + cost > this.capBytes) return false;
+    // Free a tenth of the cap at once, so a stream of new segments does not sort on every insert.
+    const target = Math.max(0, this.capBytes - cost - Math.floor(this.capBytes / 10));
+    for (const [id] of older) {
+      if (this.bytes <= target) break;
+      this.delete(id);
+    }
+    return true; // every older summary would have freed enough, checked above
+  }
+}
