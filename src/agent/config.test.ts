@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseSize, resolveAgentConfig } from './config.js';
+
+const files: Record<string, string> = {
+  'a.yaml': `
+server: http://daniel:3032
+token: from-file
+sources:
+  - paths: [/var/log/*.log, "/var/log/**/*.log"]
+    exclude: ["*.1"]
+    timezone: Europe/Oslo
+    multiline: java
+  - paths: /srv/app/out.log
+    multiline: { start: "^\\\\d{4}-" }
+spoolMaxBytes: 2GiB
+`,
+  'b.json': '{"paths": ["/tmp/x.log"], "token": "j"}',
+  'bad.yaml': 'sources: [ {paths: }',
+  'typo.yaml': 'tokn: x',
+  'zone.yaml': 'sources: [{paths: [/a], timezone: Mars/Base}]',
+  'regex.yaml': 'sources: [{paths: [/a], multiline: {start: "("}}]',
+};
+const read = (f: string): string => {
+  const text = files[f];
+  if (text === undefined) throw Object.assign(new Error('no'), { code: 'ENOENT' });
+  return text;
+};
+
+describe('resolveAgentConfig', () => {
+  it('takes flags over env over file over defaults', () => {
+    const o = resolveAgentConfig({ token: 'flag' }, ['/x/*.log'], { HENRIK_TOKEN: 'env', HENRIK_HOST: 'envhost' }, read);
+    expect(o.token).toBe('flag');
+    expect(o.host).toBe('envhost');
+    expect(o.server).toBe('http://127.0.0.1:3032');
+    expect(o.stateDir).toBe('./henrik-state');
+    expect(o.sources).toEqual([{ paths: ['/x/*.log'], exclude: [] }]);
+  });
+
+  it('reads YAML sources with excludes, zones and multiline rules', () => {
+    const o = resolveAgentConfig({ config: 'a.yaml' }, [], {}, read);
+    expect(o.server).toBe('http://daniel:3032');
+    expect(o.token).toBe('from-file');
+    expect(o.spoolMaxBytes).toBe(2 * 1024 ** 3);
+    expect(o.sources).toEqual([
+      { paths: ['/var/log/*.log', '/var/log/**/*.log'], exclude: ['*.1'], timezone: 'Europe/Oslo', multiline: { preset: 'java' } },
+      { paths: ['/srv/app/out.log'], exclude: [], multiline: { start: '^\\d{4}-' } },
+    ]);
+  });
+
+  it('reads JSON', () => {
+    const o = resolveAgentConfig({ config: 'b.json' }, [], {}, read);
+    expect(o.sources[0]!.paths).toEqual(['/tmp/x.log']);
+  });
+
+  it.each([
+    [{}, ['/x'], {}, /no token/],
+    [{ token: 't' }, [], {}, /nothing to watch/],
+    [{ token: 't', server: 'ftp://x' }, ['/x'], {}, /http/],
+    [{ token: 't', server: 'not a url' }, ['/x'], {}, /not a URL/],
+    [{ config: 'missing.yaml', token: 't' }, ['/x'], {}, /cannot read --config missing.yaml: ENOENT/],
+    [{ config: 'bad.yaml', token: 't' }, [], {}, /not valid YAML/],
+    [{ config: 'typo.yaml', token: 't' }, ['/x'], {}, /unknown setting 'tokn'/],
+    [{ config: 'zone.yaml', token: 't' }, [], {}, /IANA zone/],
+    [{ config: 'regex.yaml', token: 't' }, [], {}, /does not compile/],
+  ])('rejects %j %j with one clear sentence', (flags, args, env, message) => {
+    expect(() => resolveAgentConfig(flags, args, env, read)).toThrow(ConfigError);
+    expect(() => resolveAgentConfig(flags, args, env, read)).toThrow(message);
+  });
+
+  it('parses sizes', () => {
+    expect(parseSize('256KiB')).toBe(262144);
+    expect(parseSize('1 GiB')).toBe(1024 ** 3);
+    expect(parseSize(10)).toBe(10);
+    expect(parseSize('lots')).toBeUndefined();
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * Flags, environment and the `--config` file (YAML or JSON) -> AgentOptions.
+ * Precedence: flag, then environment, then config file, then default. Anything wrong is a
+ * ConfigError with one sentence that says what to fix (the bin prints it and exits 2).
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { createRequire } from 'node:module';
+import { isValidRule, type MultilineRule } from './multiline.js';
+import type { AgentOptions, AgentSource } from './options.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface CliFlags {
+  server?: string;
+  token?: string;
+  host?: string;
+  stateDir?: string;
+  once?: boolean;
+  config?: string;
+}
+
+const TOP_KEYS = new Set([
+  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline',
+  'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
+]);
+const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline']);
+const MULTILINE_KEYS = new Set(['start', 'continue', 'preset', 'timeoutMs']);
+
+export function resolveAgentConfig(
+  flags: CliFlags,
+  positional: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+): AgentOptions {
+  const file = flags.config !== undefined ? loadConfigFile(flags.config, readFile) : {};
+  const server = flags.server ?? env.HENRIK_SERVER ?? optionalString(file, 'server') ?? 'http://127.0.0.1:3032';
+  const token = flags.token ?? env.HENRIK_TOKEN ?? optionalString(file, 'token');
+  const host = flags.host ?? env.HENRIK_HOST ?? optionalString(file, 'host') ?? os.hostname();
+  const stateDir = flags.stateDir ?? env.HENRIK_STATE_DIR ?? optionalString(file, 'stateDir') ?? './henrik-state';
+  if (token === undefined || token === '') throw new ConfigError('no token: pass --token TOKEN or set HENRIK_TOKEN (an ingest token from Daniel)');
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new ConfigError(`--server '${server}' is not a URL; use e.g. http://127.0.0.1:3032`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--server '${server}' must be http:// or https://`);
+  if (host.trim() === '' || Buffer.byteLength(host) > 255) throw new ConfigError('--host must be 1 to 255 bytes');
+
+  const sources: AgentSource[] = [];
+  if (positional.length > 0) sources.push({ paths: positional, ...sourceOptions(file, 'config') });
+  if (file.sources !== undefined) {
+    if (!Array.isArray(file.sources)) throw new ConfigError('config: sources must be a list');
+    file.sources.forEach((s: unknown, i: number) => sources.push(parseSource(s, `sources[${i}]`)));
+  } else if (file.paths !== undefined && positional.length === 0) {
+    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, 'config'));
+  }
+  if (sources.length === 0) throw new ConfigError('nothing to watch: give at least one PATH_OR_GLOB, or sources in --config');
+
+  return {
+    server: url.toString().replace(/\/+$/, ''),
+    token,
+    host,
+    stateDir,
+    once: flags.once === true,
+    sources,
+    maxLineBytes: optionalSize(file, 'maxLineBytes'),
+    batchMaxBytes: optionalSize(file, 'batchMaxBytes'),
+    spoolMaxBytes: optionalSize(file, 'spoolMaxBytes'),
+    batchMaxLines: optionalNumber(file, 'batchMaxLines'),
+    flushIntervalMs: optionalNumber(file, 'flushIntervalMs'),
+    scanIntervalMs: optionalNumber(file, 'scanIntervalMs'),
+    stopTimeoutMs: optionalNumber(file, 'stopTimeoutMs'),
+  };
+}
+
+type Table = Record<string, unknown>;
+
+/** Loaded only when a YAML file is read: it costs the agent ~9 MiB of memory otherwise. */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
+
+function loadConfigFile(file: string, readFile: (file: string) => string): Table {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`--config ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`--config ${file} must hold a mapping of settings`);
+  const table = parsed as Table;
+  for (const key of Object.keys(table)) if (!TOP_KEYS.has(key)) throw new ConfigError(`config: unknown setting '${key}'`);
+  return table;
+}
+
+function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
+  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, where);
+  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline };
+}
+
+function parseSource(value: unknown, where: string): AgentSource {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config: ${where} must be a mapping with paths`);
+  const s = value as Table;
+  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) throw new ConfigError(`config: ${where} has unknown setting '${key}'`);
+  const paths = stringList(s.paths, `${where}.paths`);
+  if (paths.length === 0) throw new ConfigError(`config: ${where}.paths is empty`);
+  const source: AgentSource = { paths, exclude: s.exclude === undefined ? [] : stringList(s.exclude, `${where}.exclude`) };
+  if (s.timezone !== undefined) {
+    if (typeof s.timezone !== 'string' || !validZone(s.timezone)) throw new ConfigError(`config: ${where}.timezone '${JSON.stringify(s.timezone)}' is not an IANA zone like Europe/Oslo`);
+    source.timezone = s.timezone;
+  }
+  if (s.multiline !== undefined) source.multiline = parseMultiline(s.multiline, `${where}.multiline`);
+  return source;
+}
+
+function parseMultiline(value: unknown, where: string): MultilineRule {
+  const rule: MultilineRule = typeof value === 'string' ? { preset: value as MultilineRule['preset'] } : (value as MultilineRule);
+  if (typeof rule !== 'object' || rule === null) throw new ConfigError(`config: ${where} must be a preset name or a mapping`);
+  for (const key of Object.keys(rule)) if (!MULTILINE_KEYS.has(key)) throw new ConfigError(`config: ${where} has unknown setting '${key}'`);
+  const problem = isValidRule(rule);
+  if (problem !== undefined) throw new ConfigError(`config: ${where}: ${problem}`);
+  return rule;
+}
+
+function stringList(value: unknown, where: string): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw new ConfigError(`config: ${where} must be a string or a list of strings`);
+  return list as string[];
+}
+
+function optionalString(file: Table, key: string): string | undefined {
+  const value = file[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ConfigError(`config: ${key} must be a string`);
+  return value;
+}
+
+function optionalNumber(file: Table, key: string): number | undefined {
+  const value = file[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigError(`config: ${key} must be a positive number`);
+  return value;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i;
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** A byte size: a number, or text like `256KiB`, `1 GiB`, `10MB`. */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = SIZE.exec(value.trim());
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? 'b').toLowerCase()] ?? 1));
+  return bytes > 0 ? bytes : undefined;
+}
+
+function optionalSize(file: Table, key: string): number | undefined {
+  if (file[key] === undefined) return undefined;
+  const bytes = parseSize(file[key]);
+  if (bytes === undefined) throw new ConfigError(`config: ${key} must be a size like 256KiB or 1GiB`);
+  return bytes;
+}
+
+function validZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

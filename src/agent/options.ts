@@ -1,0 +1,75 @@
+/** Everything an Agent can be told, with the defaults SPEC.md and the issue name. */
+import type { MultilineRule } from './multiline.js';
+import { defaultBackoff, type BackoffOptions } from './retry.js';
+import type { TimestampParser } from './timestamps.js';
+
+export interface AgentSource {
+  /** Paths and globs (`*`, `?`, `[..]`, `{a,b}`, `**`). */
+  paths: string[];
+  /** Globs of files not to ship: with a `/` matched against the path, else the base name. */
+  exclude?: string[];
+  /** IANA zone for naive times in these files; default TZ. */
+  timezone?: string;
+  multiline?: MultilineRule;
+}
+
+export interface AgentOptions {
+  server: string;
+  token: string;
+  host: string;
+  stateDir: string;
+  sources: AgentSource[];
+  once?: boolean;
+  maxLineBytes?: number;
+  readChunkBytes?: number;
+  batchMaxLines?: number;
+  batchMaxBytes?: number;
+  flushIntervalMs?: number;
+  scanIntervalMs?: number;
+  pollIntervalMs?: number;
+  spoolMaxBytes?: number;
+  gzipLevel?: number;
+  orphanIdleMs?: number;
+  copyGraceMs?: number;
+  copyWindowMs?: number;
+  forgetAfterMs?: number;
+  stopTimeoutMs?: number;
+  checkpointIntervalMs?: number;
+  requestTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  onceGiveUpMs?: number;
+  summaryIntervalMs?: number;
+  progressIntervalMs?: number;
+  cwd?: string;
+  log?: (message: string) => void;
+  /** Tests may swap the timestamp finder; default createTimestampParser. */
+  parserFactory?: (options: { timezone?: string }) => TimestampParser;
+}
+
+export const agentDefaults = {
+  once: false,
+  maxLineBytes: 256 * 1024,
+  readChunkBytes: 256 * 1024,
+  batchMaxLines: 10_000,
+  batchMaxBytes: 512 * 1024,
+  flushIntervalMs: 1000,
+  scanIntervalMs: 1000,
+  pollIntervalMs: 250,
+  spoolMaxBytes: 1024 * 1024 * 1024,
+  gzipLevel: 1,
+  orphanIdleMs: 5000,
+  copyGraceMs: 5000,
+  copyWindowMs: 60_000,
+  forgetAfterMs: 3_600_000,
+  stopTimeoutMs: 10_000,
+  checkpointIntervalMs: 1000,
+  requestTimeoutMs: 30_000,
+  backoff: defaultBackoff,
+  onceGiveUpMs: 60_000,
+  summaryIntervalMs: 30_000,
+  progressIntervalMs: 2000,
+  cwd: process.cwd(),
+  parserFactory: undefined,
+} satisfies Omit<Required<AgentOptions>, 'server' | 'token' | 'host' | 'stateDir' | 'sources' | 'log' | 'parserFactory'> & {
+  parserFactory: undefined;
+};

@@ -1,0 +1,113 @@
+/**
+ * One POST of a gzipped ingest request to Daniel, and what became of it. The caller owns
+ * ordering and retries: it sends one batch at a time, in spool order. node:http with a
+ * keep-alive agent rather than fetch: the same speed, ~10 MiB less resident memory.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IngestResponse } from '../protocol/ingest.js';
+import { classifyStatus, parseRetryAfter } from './retry.js';
+
+export type ShipOutcome =
+  | { kind: 'delivered'; accepted: number; duplicates: number }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  | { kind: 'unauthorized'; status: number; reason: string }
+  | { kind: 'rejected'; status: number; reason: string };
+
+export interface ShipperOptions {
+  server: string;
+  token: string;
+  /** A request with no answer after this long is abandoned and retried (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Answers longer than this are cut: an ingest answer is a few bytes. */
+const MAX_ANSWER = 64 * 1024;
+
+export class Shipper {
+  private readonly url: URL;
+  private readonly timeoutMs: number;
+  private readonly agent: http.Agent;
+
+  constructor(private readonly options: ShipperOptions) {
+    this.url = new URL(`${options.server.replace(/\/+$/, '')}/ingest`);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const secure = this.url.protocol === 'https:';
+    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  send(gzippedBody: Uint8Array, stop?: AbortSignal): Promise<ShipOutcome> {
+    const request = this.url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (outcome: ShipOutcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(outcome);
+      };
+      const req = request(this.url, {
+        method: 'POST',
+        agent: this.agent,
+        signal: stop,
+        timeout: this.timeoutMs,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': gzippedBody.length,
+        },
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer in ${this.timeoutMs} ms`)));
+      req.on('error', (err) => finish({ kind: 'retry', reason: networkReason(err) }));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (length < MAX_ANSWER) chunks.push(chunk);
+          length += chunk.length;
+        });
+        res.on('error', (err) => finish({ kind: 'retry', reason: `answer cut off: ${networkReason(err)}` }));
+        res.on('end', () => finish(outcomeOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), res.headers['retry-after'])));
+      });
+      req.end(gzippedBody);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function outcomeOf(status: number, text: string, retryAfter: string | undefined): ShipOutcome {
+  const kind = classifyStatus(status);
+  if (kind === 'delivered') {
+    const data = parseResult(text);
+    return { kind, accepted: data?.accepted ?? 0, duplicates: data?.duplicates ?? 0 };
+  }
+  const reason = `HTTP ${status} ${errorMessage(text)}`.trim();
+  if (kind === 'retry') return { kind, reason, retryAfterMs: parseRetryAfter(retryAfter) };
+  return { kind, status, reason };
+}
+
+function parseResult(text: string): IngestResponse['data'] | undefined {
+  try {
+    return (JSON.parse(text) as Partial<IngestResponse>).data;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (parsed.error) return `${parsed.error.code ?? ''}: ${parsed.error.message ?? ''}`;
+  } catch {
+    // not JSON: show the start of what came
+  }
+  return text.slice(0, 200);
+}
+
+function networkReason(err: unknown): string {
+  if (err instanceof Error) return (err as NodeJS.ErrnoException).code ?? err.message;
+  return String(err);
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tableCrc32, crc32 } from './crc32.js';
+import { Spool } from './spool.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-spool-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function readAll(spool: Spool): Promise<string[]> {
+  const out: string[] = [];
+  for (let r = await spool.next(); r; r = await spool.next()) out.push(r.payload.toString());
+  return out;
+}
+
+function segments(): string[] {
+  return readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+}
+
+describe('Spool', () => {
+  it('replays records in order after a reopen, across segments', async () => {
+    const spool = await Spool.open(dir, { segmentBytes: 64 });
+    for (let i = 0; i < 10; i++) await spool.append(Buffer.from(`record-${i}-${'x'.repeat(i * 3)}`));
+    await spool.close();
+    expect(segments().length).toBeGreaterThan(1);
+    const again = await Spool.open(dir, { segmentBytes: 64 });
+    expect((await readAll(again)).map((r) => r.split('-x')[0]!.replace(/-$/, ''))).toEqual(Array.from({ length: 10 }, (_, i) => `record-${i}`));
+    await again.close();
+  });
+
+  it('cuts off a torn tail and keeps the whole records before it', async () => {
+    const spool = await Spool.open(dir);
+    await spool.append(Buffer.from('one'));
+    await spool.append(Buffer.from('two'));
+    await spool.close();
+    const file = path.join(dir, segments()[0]!);
+    const size = statSync(file).size;
+    truncateSync(file, size - 2);
+    const logs: string[] = [];
+    const again = await Spool.open(dir, { log: (m) => logs.push(m) });
+    expect(await readAll(again)).toEqual(['one']);
+    expect(logs.join()).toMatch(/torn or corrupt/);
+    // And appending after the cut works.
+    await again.append(Buffer.from('three'));
+    expect(await readAll(again)).toEqual(['three']);
+    await again.close();
+  });
+
+  it('stops at a record whose checksum does not match', async () => {
+    const spool = await Spool.open(dir);
+    for (const r of ['aaa', 'bbb', 'ccc']) await spool.append(Buffer.from(r));
+    await spool.close();
+    const file = path.join(dir, segments()[0]!);
+    const bytes = readFileSync(file);
+    bytes[8 + 3 + 8 + 1] = 0x7a; // inside 'bbb'
+    writeFileSync(file, bytes);
+    const again = await Spool.open(dir);
+    expect(await readAll(again)).toEqual(['aaa']);
+    await again.close();
+  });
+
+  it('survives garbage appended after the last record', async () => {
+    const spool = await Spool.open(dir);
+    await spool.append(Buffer.from('ok'));
+    await spool.close();
+    appendFileSync(path.join(dir, segments()[0]!), Buffer.from([0xff, 0xff, 0xff, 0x7f, 1, 2, 3]));
+    const again = await Spool.open(dir);
+    expect(await readAll(again)).toEqual(['ok']);
+    await again.close();
+  });
+
+  it('skips released records on reopen and deletes fully released segments', async () => {
+    const spool = await Spool.open(dir, { segmentBytes: 32 });
+    const positions = [];
+    for (let i = 0; i < 6; i++) await spool.append(Buffer.from(`r${i}-padding-padding`));
+    for (let r = await spool.next(); r; r = await spool.next()) positions.push(r.position);
+    await spool.release(positions[3]!);
+    await spool.close();
+    const again = await Spool.open(dir, { segmentBytes: 32, releasedUpTo: positions[3] });
+    expect((await readAll(again)).map((s) => s.slice(0, 2))).toEqual(['r4', 'r5']);
+    expect(segments().length).toBeLessThanOrEqual(3);
+    // New segments continue numbering after the released position, never reusing a number.
+    await again.append(Buffer.from('new'));
+    expect(await readAll(again)).toEqual(['new']);
+    await again.close();
+  });
+
+  it('says when it is full', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 100 });
+    expect(spool.isFull).toBe(false);
+    await spool.append(Buffer.alloc(120));
+    expect(spool.isFull).toBe(true);
+    await spool.close();
+  });
+
+  it('uses a CRC-32 that agrees with the table version', () => {
+    const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+    expect(tableCrc32(data)).toBe(0x414fa339);
+    expect(crc32(data)).toBe(0x414fa339);
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * The disk spool: every batch is appended here (and fsynced) before it is shipped, so a
+ * batch read from a file survives the agent's `kill -9`, Daniel being down, and the file
+ * being rotated away meanwhile. Append-only segment files; each record is
+ * `[length u32le][crc32 u32le][payload]`. Opening checks every record: a torn or corrupt
+ * tail is cut off (logged, not fatal). Records are read back in order by one cursor and
+ * released up to a position once acknowledged; fully released segments are deleted.
+ * The spool knows nothing of files or offsets: payloads are opaque.
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from './crc32.js';
+
+export interface SpoolPosition {
+  segment: number;
+  /** Byte offset just after a record in that segment. */
+  offset: number;
+}
+
+export interface SpoolRecord {
+  payload: Buffer;
+  /** Position just after this record: what to release once it is acknowledged. */
+  position: SpoolPosition;
+}
+
+export interface SpoolOptions {
+  /** Above this many bytes on disk the spool is full (default 1 GiB). */
+  maxBytes?: number;
+  /** A segment file is closed past this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Records up to here were acknowledged before (from the checkpoint file). */
+  releasedUpTo?: SpoolPosition;
+  log?: (message: string) => void;
+}
+
+const HEADER = 8;
+const SEGMENT_NAME = /^(\d{10})\.seg$/;
+/** A length this large is corruption, not a record (batches are a few MiB at most). */
+const MAX_RECORD = 256 * 1024 * 1024;
+
+export class Spool {
+  /** Valid bytes per segment, in segment order. */
+  private readonly segments = new Map<number, number>();
+  private writeSegment = 0;
+  private writeHandle: FileHandle | undefined;
+  private readCursor: SpoolPosition;
+  private readHandle: { segment: number; handle: FileHandle } | undefined;
+  private released: SpoolPosition;
+  private waiters: Array<() => void> = [];
+  private appendChain: Promise<void> = Promise.resolve();
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+
+  private constructor(
+    private readonly dir: string,
+    options: SpoolOptions,
+  ) {
+    this.maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
+    this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.released = options.releasedUpTo ?? { segment: 0, offset: 0 };
+    this.readCursor = { ...this.released };
+  }
+
+  static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
+    await fsp.mkdir(dir, { recursive: true });
+    const spool = new Spool(dir, options);
+    await spool.recover(options.log ?? (() => {}));
+    return spool;
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const length of this.segments.values()) total += length;
+    return total;
+  }
+
+  get isFull(): boolean {
+    return this.sizeBytes >= this.maxBytes;
+  }
+
+  /** True when every record appended has been read by the cursor. */
+  get isDrained(): boolean {
+    return !this.hasUnread();
+  }
+
+  /** Records appended but not yet released (read or not). */
+  get isEmpty(): boolean {
+    const last = this.lastSegment();
+    if (last === undefined) return true;
+    return comparePositions(this.released, { segment: last, offset: this.segments.get(last) ?? 0 }) >= 0;
+  }
+
+  /** Appends a record durably (write + fdatasync); appends are serialized in call order. */
+  append(payload: Buffer): Promise<void> {
+    const run = this.appendChain.then(() => this.appendNow(payload));
+    this.appendChain = run.catch(() => {});
+    return run;
+  }
+
+  /** The next record after the cursor, or undefined when none is there yet. */
+  async next(): Promise<SpoolRecord | undefined> {
+    for (;;) {
+      const length = this.segments.get(this.readCursor.segment);
+      if (length !== undefined && this.readCursor.offset < length) break;
+      const following = [...this.segments.keys()].find((s) => s > this.readCursor.segment);
+      if (following === undefined) return undefined;
+      this.readCursor = { segment: following, offset: 0 };
+    }
+    const { segment, offset } = this.readCursor;
+    const handle = await this.handleFor(segment);
+    const header = Buffer.alloc(HEADER);
+    await readFully(handle, header, offset);
+    const length = header.readUInt32LE(0);
+    const payload = Buffer.alloc(length);
+    await readFully(handle, payload, offset + HEADER);
+    this.readCursor = { segment, offset: offset + HEADER + length };
+    return { payload, position: { ...this.readCursor } };
+  }
+
+  /** Resolves when a record is there to read (at once if one is). */
+  waitForRecord(): Promise<void> {
+    if (this.hasUnread()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Moves the read cursor back to the first unreleased record (to resend after a failure). */
+  rewind(): void {
+    this.readCursor = { ...this.released };
+  }
+
+  /** Records up to `position` are acknowledged and checkpointed: their segments may go. */
+  async release(position: SpoolPosition): Promise<void> {
+    if (comparePositions(position, this.released) > 0) this.released = { ...position };
+    for (const [segment, length] of [...this.segments]) {
+      const wholeDone = segment < this.released.segment || (segment === this.released.segment && this.released.offset >= length);
+      if (!wholeDone || segment === this.writeSegment) continue;
+      this.segments.delete(segment);
+      if (this.readHandle?.segment === segment) {
+        await this.readHandle.handle.close();
+        this.readHandle = undefined;
+      }
+      await fsp.rm(this.segmentPath(segment), { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.appendChain;
+    await this.writeHandle?.close();
+    await this.readHandle?.handle.close();
+    this.writeHandle = undefined;
+    this.readHandle = undefined;
+  }
+
+  private async appendNow(payload: Buffer): Promise<void> {
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    const current = this.segments.get(this.writeSegment);
+    const releasedHere = this.released.segment === this.writeSegment && this.released.offset === current;
+    const shouldRotate =
+      this.writeHandle === undefined ||
+      current === undefined ||
+      (current > 0 && (current + HEADER + payload.length > this.segmentBytes || (releasedHere && current >= 4 * 1024 * 1024)));
+    if (shouldRotate) await this.startSegment();
+    const handle = this.writeHandle as FileHandle;
+    const at = this.segments.get(this.writeSegment) as number;
+    await handle.writev([header, payload], at);
+    await handle.datasync();
+    this.segments.set(this.writeSegment, at + HEADER + payload.length);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private async startSegment(): Promise<void> {
+    await this.writeHandle?.close();
+    const last = this.lastSegment() ?? 0;
+    this.writeSegment = Math.max(last, this.released.segment) + 1;
+    this.writeHandle = await fsp.open(this.segmentPath(this.writeSegment), 'w');
+    this.segments.set(this.writeSegment, 0);
+    await syncDirectory(this.dir);
+    // A segment left fully released behind the writer can go now.
+    await this.release(this.released);
+  }
+
+  private async recover(log: (message: string) => void): Promise<void> {
+    const names = (await fsp.readdir(this.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+    for (const name of names) {
+      const segment = Number(SEGMENT_NAME.exec(name)?.[1]);
+      const file = path.join(this.dir, name);
+      if (segment < this.released.segment) {
+        await fsp.rm(file, { force: true });
+        continue;
+      }
+      const valid = await validLength(file);
+      const size = (await fsp.stat(file)).size;
+      if (valid < size) {
+        log(`spool segment=${name} valid=${valid} size=${size}: torn or corrupt tail cut off`);
+        await fsp.truncate(file, valid);
+      }
+      this.segments.set(segment, valid);
+    }
+    if (this.readCursor.segment > 0 && !this.segments.has(this.readCursor.segment)) {
+      this.readCursor = { segment: this.readCursor.segment, offset: 0 };
+    }
+    await this.release(this.released);
+  }
+
+  private hasUnread(): boolean {
+    for (const [segment, length] of this.segments) {
+      if (segment > this.readCursor.segment && length > 0) return true;
+      if (segment === this.readCursor.segment && length > this.readCursor.offset) return true;
+    }
+    return false;
+  }
+
+  private lastSegment(): number | undefined {
+    let last: number | undefined;
+    for (const segment of this.segments.keys()) if (last === undefined || segment > last) last = segment;
+    return last;
+  }
+
+  private async handleFor(segment: number): Promise<FileHandle> {
+    if (this.readHandle?.segment === segment) return this.readHandle.handle;
+    await this.readHandle?.handle.close();
+    const handle = await fsp.open(this.segmentPath(segment), 'r');
+    this.readHandle = { segment, handle };
+    return handle;
+  }
+
+  private segmentPath(segment: number): string {
+    return path.join(this.dir, `${String(segment).padStart(10, '0')}.seg`);
+  }
+}
+
+export function comparePositions(a: SpoolPosition, b: SpoolPosition): number {
+  return a.segment !== b.segment ? a.segment - b.segment : a.offset - b.offset;
+}
+
+/** Length of the prefix of `file` made of whole records with good checksums. */
+async function validLength(file: string): Promise<number> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const header = Buffer.alloc(HEADER);
+    let offset = 0;
+    while (offset + HEADER <= size) {
+      await readFully(handle, header, offset);
+      const length = header.readUInt32LE(0);
+      if (length > MAX_RECORD || offset + HEADER + length > size) break;
+      const payload = Buffer.alloc(length);
+      await readFully(handle, payload, offset + HEADER);
+      if (crc32(payload) !== header.readUInt32LE(4)) break;
+      offset += HEADER + length;
+    }
+    return offset;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readFully(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) throw new Error('spool: unexpected end of segment');
+    filled += bytesRead;
+  }
+}
+
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

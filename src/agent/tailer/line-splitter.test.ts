@@ -1,0 +1,108 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LineSplitter, type RawLine } from './line-splitter.js';
+
+function split(chunks: Buffer[], max: number, flush = false): { lines: RawLine[]; splitter: LineSplitter } {
+  const splitter = new LineSplitter(max);
+  const lines: RawLine[] = [];
+  let offset = 0;
+  for (const chunk of chunks) {
+    splitter.push(chunk, offset, (l) => lines.push(l));
+    offset += chunk.length;
+  }
+  if (flush) splitter.flushHeld((l) => lines.push(l));
+  return { lines, splitter };
+}
+
+/** Cuts `bytes` at the given points. */
+function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let last = 0;
+  for (const p of [...points, bytes.length]) {
+    if (p > last) out.push(bytes.subarray(last, p));
+    last = Math.max(last, p);
+  }
+  return out;
+}
+
+describe('LineSplitter', () => {
+  it('splits on \\n, drops a trailing \\r, holds the unfinished last line', () => {
+    const { lines, splitter } = split([Buffer.from('a\r\nbb\n\nc\rd\npart')], 100);
+    expect(lines.map((l) => [l.text, l.offset, l.end])).toEqual([
+      ['a', 0, 3],
+      ['bb', 3, 6],
+      ['', 6, 7],
+      ['c\rd', 7, 11],
+    ]);
+    expect(splitter.consumedOffset).toBe(11);
+    expect(splitter.heldBytes).toBe(4);
+  });
+
+  it('decodes invalid UTF-8 as U+FFFD', () => {
+    const { lines } = split([Buffer.from([0x61, 0xff, 0x62, 0x0a])], 100);
+    expect(lines[0]!.text).toBe('a\uFFFDb');
+    expect(lines[0]!.end).toBe(4);
+  });
+
+  it('cuts long lines into marked pieces without splitting a character', () => {
+    const text = 'é'.repeat(10); // 20 bytes
+    const { lines } = split([Buffer.from(text + '\n')], 7);
+    expect(lines.every((l, i) => l.cut === (i < lines.length - 1))).toBe(true);
+    expect(lines.map((l) => l.text).join('')).toBe(text);
+    expect(lines.every((l) => !l.text.includes('\uFFFD'))).toBe(true);
+  });
+
+  it('never holds more than the limit, whatever the input', () => {
+    const splitter = new LineSplitter(1024);
+    let offset = 0;
+    let pieces = 0;
+    for (let i = 0; i < 100; i++) {
+      const chunk = Buffer.alloc(10_000, 0x78);
+      splitter.push(chunk, offset, () => pieces++);
+      offset += chunk.length;
+      expect(splitter.heldBytes).toBeLessThanOrEqual(1024);
+    }
+    expect(pieces).toBeGreaterThan(900);
+  });
+
+  it('property: however the bytes are chunked, pieces rebuild every line and tile the bytes', () => {
+    const lineArb = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }));
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 20 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), fc.integer({ min: 4, max: 30 }), (texts, crlf, cuts, max) => {
+        const clean = texts.map((t) => t.replace(/[\r\n]/g, ''));
+        const bytes = Buffer.from(clean.map((t) => t + (crlf ? '\r\n' : '\n')).join(''));
+        const { lines, splitter } = split(chunked(bytes, cuts), max);
+        // Rebuild lines from pieces.
+        const rebuilt: string[] = [];
+        let current = '';
+        for (const l of lines) {
+          current += l.text;
+          if (!l.cut) {
+            rebuilt.push(current);
+            current = '';
+          }
+          expect(Buffer.byteLength(l.text)).toBeLessThanOrEqual(max);
+        }
+        expect(rebuilt).toEqual(clean);
+        // Offsets tile the file with no gap or overlap.
+        let at = 0;
+        for (const l of lines) {
+          expect(l.offset).toBe(at);
+          at = l.end;
+        }
+        expect(at).toBe(bytes.length);
+        expect(splitter.heldBytes).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('flushHeld emits the unfinished line (file rotated away)', () => {
+    const { lines } = split([Buffer.from('a\nrest')], 100, true);
+    expect(lines.map((l) => [l.text, l.offset, l.end])).toEqual([
+      ['a', 0, 2],
+      ['rest', 2, 6],
+    ]);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Bytes -> lines, as SPEC.md "What a line becomes" defines them: split on `\n`, a trailing
+ * `\r` dropped, invalid UTF-8 decoded as U+FFFD, a last line without `\n` held until it is
+ * completed, and a line longer than the limit cut into pieces (every piece kept, all but the
+ * last marked `cut`). Memory stays bounded: at most `maxLineBytes` of an unfinished line is held.
+ */
+
+export interface RawLine {
+  /** Byte offset of the first byte (per file identity). */
+  offset: number;
+  /** Byte offset just after the line, its `\r\n`/`\n` included. */
+  end: number;
+  text: string;
+  /** True when the next line continues this one (a piece of an over-long line). */
+  cut: boolean;
+}
+
+export type LineSink = (line: RawLine) => void;
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+export class LineSplitter {
+  private carry: Buffer | undefined;
+  private carryOffset = 0;
+
+  constructor(private readonly maxLineBytes: number) {
+    if (maxLineBytes < 4) throw new RangeError('maxLineBytes must be at least 4');
+  }
+
+  /** Offset of the first byte not yet emitted as (part of) a line: where a restart resumes. */
+  get consumedOffset(): number {
+    return this.carryOffset;
+  }
+
+  /** Bytes of the unfinished last line being held. */
+  get heldBytes(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  /** Forgets any held bytes and starts at `offset` (a new identity, or a resume point). */
+  reset(offset: number): void {
+    this.carry = undefined;
+    this.carryOffset = offset;
+  }
+
+  /** Feeds `chunk`, read at file offset `offset` (which must follow the bytes fed before). */
+  push(chunk: Buffer, offset: number, emit: LineSink): void {
+    if (chunk.length === 0) return;
+    let start = 0;
+    if (this.carry !== undefined) {
+      if (offset !== this.carryOffset + this.carry.length) throw new Error('LineSplitter: chunk is not contiguous');
+      const firstNewline = chunk.indexOf(NEWLINE);
+      if (firstNewline === -1) {
+        this.holdRemainder(Buffer.concat([this.carry, chunk]), 0, this.carryOffset, emit);
+        return;
+      }
+      // Only the held part and the first line of the chunk are copied, never the whole chunk.
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, firstNewline + 1)]);
+      this.emitLine(joined, 0, joined.length - 1, this.carryOffset, emit);
+      this.carry = undefined;
+      start = firstNewline + 1;
+    } else {
+      this.carryOffset = offset;
+    }
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) break;
+      this.emitLine(chunk, start, newline, offset, emit);
+      start = newline + 1;
+    }
+    this.holdRemainder(chunk, start, offset, emit);
+  }
+
+  /** Emits the held unfinished line as a line (its file was rotated away or deleted). */
+  flushHeld(emit: LineSink): void {
+    const carry = this.carry;
+    if (carry === undefined || carry.length === 0) return;
+    const offset = this.carryOffset;
+    this.carry = undefined;
+    this.carryOffset = offset + carry.length;
+    emit({ offset, end: offset + carry.length, text: carry.toString('utf8'), cut: false });
+  }
+
+  /** Emits `data[start, newline)` (newline at index `newline`), cutting it if over the limit. */
+  private emitLine(data: Buffer, start: number, newline: number, base: number, emit: LineSink): void {
+    let contentEnd = newline;
+    if (contentEnd > start && data[contentEnd - 1] === CARRIAGE_RETURN) contentEnd--;
+    let pieceStart = start;
+    while (contentEnd - pieceStart > this.maxLineBytes) {
+      const pieceEnd = this.pieceEnd(data, pieceStart);
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: data.toString('utf8', pieceStart, pieceEnd), cut: true });
+      pieceStart = pieceEnd;
+    }
+    const end = base + newline + 1;
+    emit({ offset: base + pieceStart, end, text: data.toString('utf8', pieceStart, contentEnd), cut: false });
+    this.carryOffset = end;
+  }
+
+  /** Keeps `data[start..]` as the unfinished line, first cutting off pieces while it is over the limit. */
+  private holdRemainder(data: Buffer, start: number, base: number, emit: LineSink): void {
+    let pieceStart = start;
+    while (data.length - pieceStart > this.maxLineBytes) {
+      const pieceEnd = this.pieceEnd(data, pieceStart);
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: data.toString('utf8', pieceStart, pieceEnd), cut: true });
+      pieceStart = pieceEnd;
+    }
+    this.carryOffset = base + pieceStart;
+    // A copy, so the caller's (large, reused) read buffer is not pinned.
+    this.carry = pieceStart < data.length ? Buffer.from(data.subarray(pieceStart)) : undefined;
+  }
+
+  /** End of a piece starting at `start`: the limit, moved back to a UTF-8 character boundary. */
+  private pieceEnd(data: Buffer, start: number): number {
+    let end = start + this.maxLineBytes;
+    for (let back = 0; back < 3 && end > start + 1 && ((data[end] as number) & 0xc0) === 0x80; back++) end--;
+    return end;
+  }
+}

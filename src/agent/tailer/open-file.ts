@@ -1,0 +1,168 @@
+/**
+ * One file identity being read through an open handle: chunked reads, lines, multiline
+ * records, time stamps. Reading through the handle is what lets a file that was renamed or
+ * deleted be read to its end.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { StampedLine } from '../batcher.js';
+import { MultilineJoiner, type MultilineRule } from '../multiline.js';
+import { Stamper } from '../stamper.js';
+import type { TimestampParser } from '../timestamps.js';
+import { hashPrefix, prefixMatches, readPrefix } from './identity.js';
+import { LineSplitter, type RawLine } from './line-splitter.js';
+
+/** A file identity: what checkpoints record and Daniel knows as `file_id`. */
+export interface FileStream {
+  id: string;
+  filename: string;
+  path: string;
+  sourceIndex: number;
+  dev: number;
+  ino: number;
+  prefixLength: number;
+  prefixHash: string;
+  /** Daniel acknowledged every line before this offset. */
+  ackedOffset: number;
+  ackedTimestamp?: string;
+  /** End of the last line handed on to the batcher: where reading resumes. */
+  readEnd: number;
+  lastTimestamp?: bigint;
+  /** Set once the identity left its inode (truncated, deleted, closed after rotation). */
+  detachedAtMs?: number;
+  /** 'truncated' identities stay candidates for copytruncate's rotated copy for a while. */
+  detachReason?: 'truncated' | 'gone';
+  /** When a scan last found it under a pattern (ms): files rotated after that are its successors. */
+  seenAtMs?: number;
+}
+
+export type LineOut = (stream: FileStream, line: StampedLine, size: number) => void;
+
+export interface OpenFileOptions {
+  maxLineBytes: number;
+  multiline?: MultilineRule;
+  parser: TimestampParser;
+  emit: LineOut;
+  now: () => number;
+}
+
+export class OpenFile {
+  readOffset: number;
+  size = 0;
+  mtimeMs = 0;
+  /** Reached the end at least once: lines after this were written while tailing. */
+  caughtUp = false;
+  /** No longer at a path the patterns match (renamed away, deleted): read to the end, then closed. */
+  orphan = false;
+  lastGrowthMs: number;
+  /** An adopted rotated copy still shorter than what was read of its original (being copied). */
+  copyBehind = false;
+  /** Where this file was last seen on disk. */
+  path: string;
+  private readonly splitter: LineSplitter;
+  private readonly joiner: MultilineJoiner | undefined;
+  private readonly stamper: Stamper;
+  private previousWasCut = false;
+  private sizeAtPrefixCheck = -1;
+  private readonly lineSink = (line: RawLine): void => this.onLine(line);
+  private readonly recordSink = (line: RawLine): void => this.onRecord(line);
+  private readingLive = false;
+
+  constructor(
+    readonly handle: FileHandle,
+    readonly stream: FileStream,
+    private readonly options: OpenFileOptions,
+  ) {
+    this.readOffset = stream.readEnd;
+    this.path = stream.path;
+    this.splitter = new LineSplitter(options.maxLineBytes);
+    this.splitter.reset(stream.readEnd);
+    this.joiner = options.multiline ? new MultilineJoiner(options.multiline, options.maxLineBytes) : undefined;
+    this.stamper = new Stamper(options.parser, stream.lastTimestamp);
+    this.lastGrowthMs = options.now();
+  }
+
+  get key(): string {
+    return `${this.stream.dev}:${this.stream.ino}`;
+  }
+
+  async refreshStat(): Promise<void> {
+    const stats = await this.handle.stat();
+    this.size = stats.size;
+    this.mtimeMs = stats.mtimeMs;
+  }
+
+  /** Reads up to `maxChunks` chunks into `buffer`; 'eof' when the end was reached. */
+  async read(buffer: Buffer, maxChunks: number, mayContinue: () => boolean): Promise<'eof' | 'more'> {
+    for (let i = 0; i < maxChunks; i++) {
+      if (!mayContinue()) return 'more';
+      const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.readOffset);
+      if (bytesRead === 0) {
+        this.caughtUp = true;
+        return 'eof';
+      }
+      this.readingLive = this.caughtUp;
+      const at = this.readOffset;
+      this.readOffset += bytesRead;
+      if (this.readOffset > this.size) this.size = this.readOffset;
+      this.lastGrowthMs = this.options.now();
+      this.splitter.push(buffer.subarray(0, bytesRead), at, this.lineSink);
+    }
+    return 'more';
+  }
+
+  /** True when bytes past what was read are there (per the last stat). */
+  get hasUnread(): boolean {
+    return this.size > this.readOffset || this.copyBehind;
+  }
+
+  /** Emits a multiline record that waited long enough. */
+  flushIdle(nowMs: number): void {
+    this.joiner?.flushIfIdle(this.recordSink, nowMs);
+  }
+
+  /** Emits the pending multiline record and, when `held` (file rotated away or deleted), the unfinished last line. */
+  finish(held: boolean): void {
+    if (held) this.splitter.flushHeld(this.lineSink);
+    this.joiner?.flush(this.recordSink);
+  }
+
+  /**
+   * Checks, whenever the size changed, that the first bytes recorded are still there, and
+   * grows the record as the file grows past it. False when they are not: the file was
+   * truncated and rewritten (perhaps already past the offset read).
+   */
+  async checkPrefix(): Promise<boolean> {
+    if (this.size === this.sizeAtPrefixCheck) return true;
+    this.sizeAtPrefixCheck = this.size;
+    const stream = this.stream;
+    const prefix = await readPrefix(this.handle, Math.max(this.size, stream.prefixLength));
+    if (!prefixMatches(stream, prefix)) return false;
+    if (prefix.length > stream.prefixLength) {
+      stream.prefixLength = prefix.length;
+      stream.prefixHash = hashPrefix(prefix);
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => {});
+  }
+
+  private onLine(line: RawLine): void {
+    if (this.joiner) this.joiner.push(line, this.recordSink, this.options.now());
+    else this.onRecord(line);
+  }
+
+  private onRecord(line: RawLine): void {
+    const timestamp = this.stamper.stamp(line.text, {
+      live: this.readingLive,
+      mtimeMs: this.mtimeMs,
+      nowMs: this.options.now(),
+      inherit: this.previousWasCut,
+    });
+    this.previousWasCut = line.cut;
+    this.stream.readEnd = line.end;
+    this.stream.lastTimestamp = timestamp;
+    this.options.emit(this.stream, { offset: line.offset, end: line.end, timestamp, text: line.text, cut: line.cut }, Math.max(this.size, line.end));
+  }
+}

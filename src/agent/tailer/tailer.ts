@@ -1,0 +1,453 @@
+/**
+ * Which files are read, as what identity, from where. Discovery results are matched to
+ * known identities (from checkpoints, the spool, or this run):
+ * - same device + inode and the recorded first bytes still there: the same file, resumed;
+ * - otherwise a new identity read from 0 (new file, reused inode, truncated while stopped);
+ * - a new inode whose first bytes are those of an identity that was just truncated is
+ *   copytruncate's rotated copy: it continues that identity from where it was read, so the
+ *   lines between the last read and the copy are shipped and nothing is shipped twice.
+ * A file that leaves the patterns (renamed away, deleted) is read to its end through its
+ * open handle, then closed once idle.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { MultilineRule } from '../multiline.js';
+import type { TimestampParser } from '../timestamps.js';
+import { Discovery, type FoundFile } from './discovery.js';
+import { hashPrefix, newFileId, prefixMatches, readPrefix } from './identity.js';
+import { OpenFile, type FileStream, type LineOut } from './open-file.js';
+
+export interface TailerSource {
+  paths: string[];
+  exclude: string[];
+  multiline?: MultilineRule;
+  parser: TimestampParser;
+}
+
+export interface TailerOptions {
+  sources: TailerSource[];
+  maxLineBytes: number;
+  readChunkBytes: number;
+  /** A file that left the patterns is closed after this long without growing. */
+  orphanIdleMs: number;
+  /** How long a copy of a still-intact file waits for the original's truncation. */
+  copyGraceMs: number;
+  /** A copy appearing this long after its original was truncated is a new file. */
+  copyWindowMs: number;
+  /** Detached identities are dropped from the checkpoints after this long. */
+  forgetAfterMs: number;
+  emit: LineOut;
+  /** A new identity appeared or one moved: worth recording now, so a crash can't forget it. */
+  onIdentitiesChanged?: () => void;
+  canRead: () => boolean;
+  log: (message: string) => void;
+  now?: () => number;
+  cwd?: string;
+}
+
+const CHUNKS_PER_TURN = 4;
+
+export class Tailer {
+  readonly streams = new Map<string, FileStream>();
+  private readonly open = new Map<string, OpenFile>();
+  private readonly copiesWaiting = new Map<string, number>();
+  private readonly discovery: Discovery;
+  private readonly buffer: Buffer;
+  private readonly now: () => number;
+  private firstScanDone = false;
+  private scanStartedMs = 0;
+
+  constructor(private readonly options: TailerOptions, known: FileStream[] = []) {
+    this.discovery = new Discovery(options.sources, options.cwd);
+    this.buffer = Buffer.allocUnsafe(options.readChunkBytes);
+    this.now = options.now ?? Date.now;
+    for (const stream of known) this.streams.set(stream.id, stream);
+  }
+
+  /** Directories worth watching: the patterns' bases and where open files live. */
+  get directories(): string[] {
+    const dirs = new Set(this.discovery.baseDirectories);
+    for (const file of this.open.values()) dirs.add(path.dirname(file.path));
+    return [...dirs];
+  }
+
+  /** Bytes on disk not read yet, over all open files (for progress). */
+  get unreadBytes(): number {
+    let total = 0;
+    for (const file of this.open.values()) total += Math.max(0, file.size - file.readOffset);
+    return total;
+  }
+
+  /** Open files by `dev:ino` and how far each was read (for tests). */
+  readPositions(): Map<string, number> {
+    return new Map([...this.open.values()].map((f) => [f.key, f.readOffset]));
+  }
+
+  get openFiles(): number {
+    return this.open.size;
+  }
+
+  async scan(): Promise<void> {
+    const scanStartedMs = this.now();
+    this.scanStartedMs = scanStartedMs;
+    const found = await this.discovery.scan();
+    const byKey = new Map<string, FoundFile>();
+    for (const file of found.values()) {
+      const key = `${file.stats.dev}:${file.stats.ino}`;
+      if (!byKey.has(key)) byKey.set(key, file);
+    }
+    const rotatedAway: FileStream[] = [];
+    for (const file of this.open.values()) {
+      const at = byKey.get(file.key);
+      if (at !== undefined) {
+        if (file.stream.path !== at.path) this.options.onIdentitiesChanged?.();
+        file.path = at.path;
+        file.stream.path = at.path;
+        file.orphan = false;
+      } else if (!file.orphan) {
+        file.orphan = true;
+        rotatedAway.push(file.stream);
+      }
+    }
+    for (const stream of rotatedAway) await this.findRotatedSiblings(stream, found);
+    await this.poll();
+    // Known identities first, so one truncated while unwatched is known as such before its
+    // rotated copy is looked at.
+    for (const [key, file] of byKey) if (!this.open.has(key)) await this.resume(file);
+    for (const [key, file] of byKey) {
+      if (this.open.has(key) || file.stats.size === 0) continue;
+      await this.consider(key, file);
+    }
+    for (const key of this.copiesWaiting.keys()) if (!byKey.has(key)) this.copiesWaiting.delete(key);
+    for (const file of this.open.values()) if (!file.orphan) file.stream.seenAtMs = scanStartedMs;
+    if (!this.firstScanDone) {
+      this.firstScanDone = true;
+      await this.findMovedAway();
+    }
+    this.forgetOld();
+  }
+
+  /** Re-stats open files: growth, truncation, idle multiline records, idle rotated files. */
+  async poll(): Promise<void> {
+    const now = this.now();
+    for (const file of [...this.open.values()]) {
+      try {
+        await file.refreshStat();
+      } catch {
+        await this.detach(file, 'gone', true);
+        continue;
+      }
+      if (file.copyBehind && file.size >= file.readOffset) file.copyBehind = false;
+      if ((file.size < file.readOffset && !file.copyBehind) || !(await file.checkPrefix())) {
+        this.options.log(`path=${file.path} size=${file.size} read=${file.readOffset}: file truncated, reading it from the start`);
+        await this.restartTruncated(file);
+        continue;
+      }
+      file.flushIdle(now);
+      if (file.orphan && file.caughtUp && !file.hasUnread && now - file.lastGrowthMs >= this.options.orphanIdleMs) {
+        await this.detach(file, 'gone', true);
+      }
+    }
+  }
+
+  /** Reads what is there, file by file in turns; 'blocked' when the pipeline has no room. */
+  async readAvailable(): Promise<'done' | 'blocked'> {
+    for (;;) {
+      let more = false;
+      for (const file of [...this.open.values()]) {
+        if (!this.options.canRead()) return 'blocked';
+        if (file.caughtUp && !file.hasUnread) continue;
+        try {
+          if ((await file.read(this.buffer, CHUNKS_PER_TURN, this.options.canRead)) === 'more') more = true;
+        } catch (err) {
+          this.options.log(`path=${file.path}: read failed (${(err as Error).message}); closing it`);
+          await this.detach(file, 'gone', false);
+        }
+      }
+      if (!more) return 'done';
+    }
+  }
+
+  /** For `--once`: emit pending multiline records, and the last lines of files rotated away. */
+  finishAll(): void {
+    for (const file of this.open.values()) file.finish(file.orphan);
+  }
+
+  async close(): Promise<void> {
+    for (const file of this.open.values()) await file.close();
+    this.open.clear();
+  }
+
+  /** Re-attaches a known identity found on its inode, or marks it truncated/replaced. */
+  private async resume(found: FoundFile): Promise<void> {
+    const { dev, ino } = found.stats;
+    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
+    const known = [...this.streams.values()].find(
+      (s) => s.detachedAtMs === undefined && !attachedIds.has(s.id) && s.dev === dev && s.ino === ino,
+    );
+    if (known === undefined) return;
+    const handle = await fsp.open(found.path, 'r').catch(() => undefined);
+    if (handle === undefined) return;
+    const stats = await handle.stat();
+    const prefix = stats.dev === dev && stats.ino === ino ? await readPrefix(handle, stats.size) : Buffer.alloc(0);
+    if (stats.dev === dev && stats.ino === ino && prefixMatches(known, prefix) && stats.size >= known.readEnd) {
+      known.path = found.path;
+      await this.attach(handle, known, false);
+      return;
+    }
+    await handle.close();
+    this.options.log(`path=${found.path}: file truncated or replaced while not watched, reading it from the start`);
+    known.detachedAtMs = this.now();
+    known.detachReason = 'truncated';
+  }
+
+  private async consider(key: string, found: FoundFile): Promise<void> {
+    let handle;
+    try {
+      handle = await fsp.open(found.path, 'r');
+    } catch {
+      return;
+    }
+    const stats = await handle.stat();
+    if (`${stats.dev}:${stats.ino}` !== key || stats.size === 0) {
+      await handle.close();
+      return;
+    }
+    const prefix = await readPrefix(handle, stats.size);
+    const now = this.now();
+    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
+    const original = this.copyOriginal(prefix, stats.dev, stats.ino, attachedIds);
+    if (original !== undefined) {
+      if (original.detachReason === 'truncated' && !attachedIds.has(original.id)) {
+        this.copiesWaiting.delete(key);
+        this.options.log(`path=${found.path} copy_of=${original.path}: rotated copy, continuing at offset ${original.readEnd}`);
+        Object.assign(original, { dev: stats.dev, ino: stats.ino, path: found.path, detachedAtMs: undefined, detachReason: undefined });
+        await this.attach(handle, original, true);
+        return;
+      }
+      const since = this.copiesWaiting.get(key) ?? now;
+      this.copiesWaiting.set(key, since);
+      if (now - since < this.options.copyGraceMs) {
+        await handle.close();
+        return;
+      }
+      this.copiesWaiting.delete(key);
+    }
+    const prefixHash = hashPrefix(prefix);
+    const stream: FileStream = {
+      id: newFileId(stats.dev, stats.ino, prefixHash),
+      filename: found.filename,
+      path: found.path,
+      sourceIndex: found.sourceIndex,
+      dev: stats.dev,
+      ino: stats.ino,
+      prefixLength: prefix.length,
+      prefixHash,
+      ackedOffset: 0,
+      readEnd: 0,
+    };
+    this.streams.set(stream.id, stream);
+    await this.attach(handle, stream, false);
+    this.options.onIdentitiesChanged?.();
+  }
+
+  /** The identity this new inode is a copy of: a just-truncated one, or one still intact (wait). */
+  private copyOriginal(prefix: Buffer, dev: number, ino: number, attachedIds: Set<string>): FileStream | undefined {
+    const now = this.now();
+    let best: FileStream | undefined;
+    for (const stream of this.streams.values()) {
+      if (stream.dev === dev && stream.ino === ino) continue;
+      const truncatedRecently =
+        stream.detachReason === 'truncated' && stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
+      if ((!truncatedRecently && !attachedIds.has(stream.id)) || stream.prefixLength === 0) continue;
+      if (!prefixMatches(stream, prefix)) continue;
+      const better =
+        best === undefined ||
+        stream.prefixLength > best.prefixLength ||
+        (stream.prefixLength === best.prefixLength && stream.detachReason === 'truncated');
+      if (better) best = stream;
+    }
+    return best;
+  }
+
+  private async attach(handle: Awaited<ReturnType<typeof fsp.open>>, stream: FileStream, adoptedCopy: boolean): Promise<void> {
+    const source = this.options.sources[stream.sourceIndex] ?? this.options.sources[0];
+    if (source === undefined) throw new Error('tailer: no sources');
+    const file = new OpenFile(handle, stream, {
+      maxLineBytes: this.options.maxLineBytes,
+      multiline: source.multiline,
+      parser: source.parser,
+      emit: this.options.emit,
+      now: this.now,
+    });
+    await file.refreshStat();
+    // A copy can be shorter than what was read of its original (still being copied): wait for it.
+    if (adoptedCopy) file.copyBehind = true;
+    stream.seenAtMs = this.scanStartedMs;
+    this.open.set(file.key, file);
+  }
+
+  private async detach(file: OpenFile, why: 'truncated' | 'gone', emitHeld: boolean, keepHandle = false): Promise<void> {
+    file.finish(emitHeld);
+    file.stream.detachedAtMs = this.now();
+    file.stream.detachReason = why;
+    this.open.delete(file.key);
+    if (!keepHandle) await file.close();
+  }
+
+  /**
+   * A truncated file is a new identity read from 0 through the same handle at once, so
+   * what is written after the truncation is read even if the file is rotated away before
+   * the next scan.
+   */
+  private async restartTruncated(file: OpenFile): Promise<void> {
+    const old = file.stream;
+    await this.detach(file, 'truncated', false, true);
+    const prefix = await readPrefix(file.handle, file.size);
+    const prefixHash = hashPrefix(prefix);
+    const stream: FileStream = {
+      id: newFileId(old.dev, old.ino, prefixHash),
+      filename: old.filename,
+      path: file.path,
+      sourceIndex: old.sourceIndex,
+      dev: old.dev,
+      ino: old.ino,
+      prefixLength: prefix.length,
+      prefixHash,
+      ackedOffset: 0,
+      readEnd: 0,
+    };
+    this.streams.set(stream.id, stream);
+    const seenAtMs = old.seenAtMs;
+    await this.attach(file.handle, stream, false);
+    stream.seenAtMs = seenAtMs;
+    const restarted = this.open.get(file.key);
+    if (restarted !== undefined) {
+      restarted.orphan = file.orphan;
+      restarted.caughtUp = true;
+    }
+    this.options.onIdentitiesChanged?.();
+  }
+
+  /** At start: identities not found under the patterns may have been rotated away meanwhile. */
+  private async findMovedAway(): Promise<void> {
+    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
+    const listings = new Map<string, string[]>();
+    for (const stream of this.streams.values()) {
+      // A file closed after rotation may still hold lines that never reached the spool.
+      if (stream.detachReason === 'truncated' || attachedIds.has(stream.id)) continue;
+      const wasDetached = stream.detachedAtMs !== undefined;
+      const dir = path.dirname(stream.path);
+      let names = listings.get(dir);
+      if (names === undefined) {
+        names = await fsp.readdir(dir).catch(() => []);
+        listings.set(dir, names);
+      }
+      if (await this.attachIfThere(stream, names.map((n) => path.join(dir, n)))) {
+        stream.detachedAtMs = undefined;
+        stream.detachReason = undefined;
+      } else if (!wasDetached) {
+        stream.detachedAtMs = this.now();
+        stream.detachReason = 'gone';
+      }
+      // It left its path while the agent was away: files rotated after it may be unseen.
+      if (!wasDetached) await this.findRotatedSiblings(stream, new Map());
+    }
+  }
+
+  /**
+   * A file rotated twice before the agent looked again: the one in between (`app.log.1`
+   * when the one known is now `app.log.2`) was never seen under the pattern. Such a file sits
+   * beside the known one, is named after it, is unknown, and was written after the known one
+   * was last seen under the pattern: it is read from 0 to its end.
+   */
+  private async findRotatedSiblings(stream: FileStream, matched: Map<string, FoundFile>): Promise<void> {
+    if (stream.seenAtMs === undefined) return;
+    const dir = path.dirname(stream.path);
+    const stem = path.basename(stream.filename);
+    const knownInodes = new Set([...this.streams.values()].map((s) => `${s.dev}:${s.ino}`));
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+      if (!(name.startsWith(`${stem}.`) || name.startsWith(`${stem}-`)) || /\.(gz|xz|bz2|zst|zip|lz4)$/.test(name)) continue;
+      const candidate = path.join(dir, name);
+      if (matched.has(candidate)) continue;
+      const stats = await fsp.stat(candidate).catch(() => undefined);
+      if (stats === undefined || !stats.isFile() || stats.size === 0 || stats.mtimeMs <= stream.seenAtMs) continue;
+      if (knownInodes.has(`${stats.dev}:${stats.ino}`) || this.open.has(`${stats.dev}:${stats.ino}`)) continue;
+      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
+      if (handle === undefined) continue;
+      this.options.log(`path=${candidate} after=${stream.path}: rotated before it was seen, reading it to its end`);
+      await this.attachNewOrphan(handle, stats, await readPrefix(handle, stats.size), stream, candidate);
+    }
+  }
+
+  /** A new identity, read from 0 to its end, on a file outside the patterns (named after `like`). */
+  private async attachNewOrphan(
+    handle: Awaited<ReturnType<typeof fsp.open>>,
+    stats: { dev: number; ino: number },
+    prefix: Buffer,
+    like: FileStream,
+    at: string,
+  ): Promise<void> {
+    const prefixHash = hashPrefix(prefix);
+    const stream: FileStream = {
+      id: newFileId(stats.dev, stats.ino, prefixHash),
+      filename: like.filename,
+      path: at,
+      sourceIndex: like.sourceIndex,
+      dev: stats.dev,
+      ino: stats.ino,
+      prefixLength: prefix.length,
+      prefixHash,
+      ackedOffset: 0,
+      readEnd: 0,
+    };
+    this.streams.set(stream.id, stream);
+    await this.attach(handle, stream, false);
+    stream.seenAtMs = undefined;
+    const file = this.open.get(`${stats.dev}:${stats.ino}`);
+    if (file !== undefined) file.orphan = true;
+    this.options.onIdentitiesChanged?.();
+  }
+
+  private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
+    for (const candidate of candidates) {
+      const stats = await fsp.stat(candidate).catch(() => undefined);
+      if (stats?.dev !== stream.dev || stats.ino !== stream.ino || !stats.isFile()) continue;
+      if (this.open.has(`${stats.dev}:${stats.ino}`)) return false;
+      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
+      if (handle === undefined) return false;
+      const prefix = await readPrefix(handle, stats.size);
+      if (!prefixMatches(stream, prefix) || stats.size < stream.readEnd) {
+        // Truncated and written again while the agent was away, then rotated: new lines.
+        this.options.log(`path=${candidate} was=${stream.path}: truncated and rotated while stopped, reading it from the start`);
+        stream.detachedAtMs = this.now();
+        stream.detachReason = 'truncated';
+        await this.attachNewOrphan(handle, stats, prefix, stream, candidate);
+        return false;
+      }
+      if (stream.detachedAtMs !== undefined && stats.size === stream.readEnd) {
+        await handle.close();
+        return false;
+      }
+      this.options.log(`path=${candidate} was=${stream.path}: rotated away while stopped, reading it to its end`);
+      stream.path = candidate;
+      const seenAtMs = stream.seenAtMs;
+      await this.attach(handle, stream, false);
+      stream.seenAtMs = seenAtMs;
+      const file = this.open.get(`${stream.dev}:${stream.ino}`);
+      if (file !== undefined) file.orphan = true;
+      return true;
+    }
+    return false;
+  }
+
+  private forgetOld(): void {
+    const now = this.now();
+    for (const [id, stream] of this.streams) {
+      const done = stream.ackedOffset >= stream.readEnd;
+      if (stream.detachedAtMs !== undefined && done && now - stream.detachedAtMs > this.options.forgetAfterMs) {
+        this.streams.delete(id);
+      }
+    }
+  }
+}
