@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * `daniel`: argv -> command. Only commander is loaded up front; each command imports its
- * implementation when it runs, so `daniel --help` and the CLI client start fast.
+ * `daniel`: argv -> command. Up front only commander and the commands' definitions load
+ * (the CLI client, canary and create-table are light); the server and the DynamoDB SDK are
+ * imported when their command runs, so `daniel --help` and the CLI client start fast.
  */
 import { Command, CommanderError } from 'commander';
+import { canaryCommand } from '../canary/command.js';
 import { registerClientCommands } from '../cli/commands.js';
 import type { ServeFlags } from '../server/config.js';
+import { createTableCommand } from '../storage/dynamodb/create-table-command.js';
 
 const program = new Command('daniel')
   .description('Daniel: the Logging Aggregator server and its command-line client')
@@ -21,36 +24,24 @@ program
   .option('--store <kind>', 'sqlite or dynamodb (env DANIEL_STORE, default sqlite)')
   .option('--dynamodb-table <name>', 'DynamoDB table (env DANIEL_DYNAMODB_TABLE, default logging-aggregator)')
   .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (env DANIEL_DYNAMODB_ENDPOINT, default AWS)')
+  .option('--dynamodb-shards <n>', 'segment partitions per host, 1..1000, same for every Daniel on the table (env DANIEL_DYNAMODB_SHARDS, default 1)')
   .option('--region <region>', 'AWS region (env AWS_REGION, default us-east-1)')
   .option('--retention <duration>', 'keep lines this long after arrival (env DANIEL_RETENTION, default 30d)')
   .option('--tokens-file <file>', 'file with one scope:token a line (env DANIEL_TOKENS_FILE)')
   .option('--body-limit <size>', 'largest request body, raw and decompressed (env DANIEL_BODY_LIMIT, default 8MiB)')
+  .option('--log-level <level>', 'debug, info, warn, error or silent; JSON lines on stderr (env DANIEL_LOG_LEVEL, default warn)')
+  .option('--log-requests', 'log every request, not only errors, 5xx and slow ones (env DANIEL_LOG_REQUESTS=1)')
+  .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests may finish (env DANIEL_SHUTDOWN_GRACE, default 10s)')
   .action(async (flags: ServeFlags) => {
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);
   });
 
 registerClientCommands(program);
-
-async function registerOptional(path: string, exportName: string): Promise<void> {
-  try {
-    const module = (await import(path)) as Record<string, unknown>;
-    const factory = module[exportName];
-    if (typeof factory === 'function') program.addCommand((factory as () => Command)().copyInheritedSettings(program));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  }
-}
+program.addCommand(canaryCommand().copyInheritedSettings(program));
+program.addCommand(createTableCommand().copyInheritedSettings(program));
 
 async function main(): Promise<void> {
-  const wanted = process.argv[2];
-  // Load the optional commands only when asked for (or for help), to keep start-up fast.
-  if (wanted === 'canary' || wanted === undefined || wanted.startsWith('-') || wanted === 'help') {
-    await registerOptional('../canary/command.js', 'canaryCommand');
-  }
-  if (wanted === 'create-table' || wanted === undefined || wanted.startsWith('-') || wanted === 'help') {
-    await registerOptional('../storage/dynamodb/create-table-command.js', 'createTableCommand');
-  }
   try {
     await program.parseAsync(process.argv);
   } catch (error) {

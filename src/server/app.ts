@@ -4,17 +4,20 @@
  * are plugins that get their dependencies as options.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { nowNs } from '../common/time.js';
 import type { Store } from '../storage/store.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
+import { ConnectionDrainer } from './connections.js';
 import type { ServerDeps, ServerLimits } from './context.js';
 import { FollowRegistry } from './follow.js';
+import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
 import { installAuth } from './plugins/auth.js';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
 import { installJsonBody } from './plugins/json-body.js';
+import { DEFAULT_SLOW_REQUEST_MS, installRequestLog, type RequestLogOptions } from './plugins/request-log.js';
 import { strictValidatorCompiler } from './plugins/validator.js';
 import { contextRoutes } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
@@ -31,7 +34,9 @@ export interface AppOptions {
   tokens: TokenSet;
   /** Raw and decompressed body limit; default 8 MiB. */
   bodyLimitBytes?: number;
-  logger?: FastifyServerOptions['logger'];
+  /** Errors, 5xx and slow requests (and every request with `requestLog.all`); default silent. */
+  log?: ServerLog;
+  requestLog?: Partial<RequestLogOptions>;
   now?: () => bigint;
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
@@ -51,12 +56,17 @@ export const API_VERSION = '0.1.0';
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const log = options.log ?? silentLog;
   const app = Fastify({
-    logger: options.logger ?? false,
+    // Off: Fastify's logger builds a child logger and response listeners for every request.
+    // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
+    logger: false,
     bodyLimit: bodyLimitBytes,
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    // Idle keep-alive sockets must not hold `close()` open; live tails are ended in preClose.
+    // Idle keep-alive sockets must not hold `close()` open; ConnectionDrainer closes the
+    // sockets this leaves (never-used ones, ones that go idle during close); live tails are
+    // ended in preClose.
     forceCloseConnections: 'idle',
     // Requests already on an open connection during close are served like in-flight ones
     // (the store closes after them), so every answer keeps the API's error shape.
@@ -73,16 +83,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics: new ServerMetrics(),
     followers,
     limits: { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes },
+    log,
   };
 
-  installErrorHandling(app);
+  // Hooks that attach to routes as they are added (auth, request log) come before any route.
+  installErrorHandling(app, log);
   installAuth(app, options.tokens);
+  installRequestLog(app, log, { all: false, slowMs: DEFAULT_SLOW_REQUEST_MS, ...options.requestLog });
   installJsonBody(app, bodyLimitBytes);
+  const drainer = new ConnectionDrainer(app.server);
   app.addHook('preClose', (done) => {
     followers.closeAll();
-    // Sockets that never send a request (pre-connected by some clients) or never read the
-    // end of a stream would hold close() forever: cut whatever is left after the grace.
-    setTimeout(() => app.server.closeAllConnections(), deps.limits.closeGraceMs).unref();
+    // In-flight requests get up to closeGraceMs; idle and never-used sockets close now.
+    drainer.drain(deps.limits.closeGraceMs);
     done();
   });
 

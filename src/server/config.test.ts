@@ -16,6 +16,10 @@ describe('parseServeConfig', () => {
       tokensFile: undefined,
       tokensEnv: undefined,
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
+      dynamodbShards: 1,
+      logLevel: 'warn',
+      logRequests: false,
+      shutdownGraceMs: 10_000,
     });
   });
 
@@ -49,11 +53,35 @@ describe('parseServeConfig', () => {
       [{ dynamodbEndpoint: 'localhost:8000' }, {}, '--dynamodb-endpoint'],
       [{ dynamodbTable: 'a b' }, {}, '--dynamodb-table'],
       [{ bodyLimit: 'lots' }, {}, '--body-limit'],
+      [{ dynamodbShards: '0' }, {}, '--dynamodb-shards'],
+      [{ dynamodbShards: '1001' }, {}, '--dynamodb-shards'],
+      [{ dynamodbShards: '2.5' }, {}, '--dynamodb-shards'],
+      [{}, { DANIEL_DYNAMODB_SHARDS: 'many' }, 'DANIEL_DYNAMODB_SHARDS'],
+      [{ logLevel: 'loud' }, {}, '--log-level'],
+      [{}, { DANIEL_LOG_REQUESTS: 'maybe' }, 'DANIEL_LOG_REQUESTS'],
+      [{ shutdownGrace: 'soon' }, {}, '--shutdown-grace'],
+      [{ shutdownGrace: '2h' }, {}, '--shutdown-grace'],
     ];
     for (const [flags, env, named] of cases) {
       expect(() => parseServeConfig(flags, env), JSON.stringify(flags)).toThrow(ConfigError);
       expect(() => parseServeConfig(flags, env)).toThrow(named);
     }
+  });
+
+  test('shards, logging and the shutdown grace: flags over environment', () => {
+    expect(parseServeConfig({}, { DANIEL_DYNAMODB_SHARDS: '8', DANIEL_LOG_LEVEL: 'INFO', DANIEL_LOG_REQUESTS: '1', DANIEL_SHUTDOWN_GRACE: '2s' })).toMatchObject({
+      dynamodbShards: 8,
+      logLevel: 'info',
+      logRequests: true,
+      shutdownGraceMs: 2000,
+    });
+    expect(parseServeConfig({ dynamodbShards: '1000', logLevel: 'error', shutdownGrace: '0s' }, { DANIEL_DYNAMODB_SHARDS: '8', DANIEL_LOG_LEVEL: 'info' })).toMatchObject({
+      dynamodbShards: 1000,
+      logLevel: 'error',
+      shutdownGraceMs: 0,
+    });
+    expect(parseServeConfig({ logRequests: true }, { DANIEL_LOG_REQUESTS: '0' }).logRequests).toBe(true);
+    expect(parseServeConfig({}, { DANIEL_LOG_REQUESTS: 'false' }).logRequests).toBe(false);
   });
 
   test('listen forms', () => {

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseDuration } from '../common/time.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export type StoreKind = 'sqlite' | 'dynamodb' | 'memory';
 
@@ -17,6 +18,8 @@ export interface ServeConfig {
   store: StoreKind;
   dynamodbTable: string;
   dynamodbEndpoint: string | undefined;
+  /** Segment partitions per host in DynamoDB (1..1000); every Daniel on a table must agree. */
+  dynamodbShards: number;
   region: string;
   /** How long lines are kept after they arrive (ns). */
   retentionNs: bigint;
@@ -25,6 +28,11 @@ export interface ServeConfig {
   tokensEnv: string | undefined;
   /** Maximum request body, raw and decompressed. */
   bodyLimitBytes: number;
+  logLevel: LogLevel;
+  /** Log every request, not only errors, 5xx and slow ones. */
+  logRequests: boolean;
+  /** On SIGTERM: how long in-flight requests may take before every connection is cut. */
+  shutdownGraceMs: number;
 }
 
 /** The flags as commander hands them over (all optional strings). */
@@ -34,10 +42,14 @@ export interface ServeFlags {
   store?: string;
   dynamodbTable?: string;
   dynamodbEndpoint?: string;
+  dynamodbShards?: string;
   region?: string;
   retention?: string;
   tokensFile?: string;
   bodyLimit?: string;
+  logLevel?: string;
+  logRequests?: boolean;
+  shutdownGrace?: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -48,6 +60,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_LISTEN = '127.0.0.1:3032';
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 const STORES: readonly StoreKind[] = ['sqlite', 'dynamodb', 'memory'];
 
 function pick(flag: string | undefined, env: string | undefined): string | undefined {
@@ -92,6 +105,30 @@ function parseByteSize(text: string, where: string): number {
   return bytes;
 }
 
+function parseShards(text: string): number {
+  const shards = /^\s*\d{1,4}\s*$/.test(text) ? Number(text) : NaN;
+  if (!(shards >= 1 && shards <= 1000)) {
+    throw new ConfigError(`--dynamodb-shards / DANIEL_DYNAMODB_SHARDS '${text}' must be a whole number from 1 to 1000`);
+  }
+  return shards;
+}
+
+function parseSwitch(text: string, where: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(value)) return false;
+  throw new ConfigError(`${where} '${text}' must be 1 or 0 (true or false)`);
+}
+
+function parseGraceMs(text: string): number {
+  const ns = parseDuration(text);
+  // Up to an hour: past that a stop would look like a hang to any supervisor.
+  if (ns === undefined || ns > 3_600_000_000_000n) {
+    throw new ConfigError(`--shutdown-grace / DANIEL_SHUTDOWN_GRACE '${text}' must be a duration from 0s to 1h, such as 10s`);
+  }
+  return Number(ns / 1_000_000n);
+}
+
 export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: string = process.cwd()): ServeConfig {
   const listen = parseListen(pick(flags.listen, env.DANIEL_LISTEN) ?? DEFAULT_LISTEN);
 
@@ -122,6 +159,14 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     throw new ConfigError(`--dynamodb-table / DANIEL_DYNAMODB_TABLE '${table}' must be 3-255 of A-Z a-z 0-9 _ . -`);
   }
 
+  const shardsText = pick(flags.dynamodbShards, env.DANIEL_DYNAMODB_SHARDS);
+  const logLevel = (pick(flags.logLevel, env.DANIEL_LOG_LEVEL) ?? 'warn').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError(`--log-level / DANIEL_LOG_LEVEL '${logLevel}' must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const logRequestsText = env.DANIEL_LOG_REQUESTS;
+  const graceText = pick(flags.shutdownGrace, env.DANIEL_SHUTDOWN_GRACE);
+
   const bodyLimitText = pick(flags.bodyLimit, env.DANIEL_BODY_LIMIT);
   const tokensFileText = pick(flags.tokensFile, env.DANIEL_TOKENS_FILE);
 
@@ -132,11 +177,15 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     store: storeText as StoreKind,
     dynamodbTable: table,
     dynamodbEndpoint: endpoint,
+    dynamodbShards: shardsText === undefined ? 1 : parseShards(shardsText),
     region: pick(flags.region, env.AWS_REGION) ?? 'us-east-1',
     retentionNs,
     tokensFile: tokensFileText === undefined ? undefined : resolve(cwd, tokensFileText),
     tokensEnv: env.DANIEL_TOKENS === undefined || env.DANIEL_TOKENS.trim() === '' ? undefined : env.DANIEL_TOKENS,
     bodyLimitBytes:
       bodyLimitText === undefined ? DEFAULT_BODY_LIMIT_BYTES : parseByteSize(bodyLimitText, '--body-limit / DANIEL_BODY_LIMIT'),
+    logLevel: logLevel as LogLevel,
+    logRequests: flags.logRequests === true || (logRequestsText !== undefined && parseSwitch(logRequestsText, 'DANIEL_LOG_REQUESTS')),
+    shutdownGraceMs: graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : parseGraceMs(graceText),
   };
 }

@@ -1,5 +1,6 @@
 /** What the route plugins share: handed to each as plugin options, so nothing is global. */
 import type { Store } from '../storage/store.js';
+import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { AppendNotifier } from './notifier.js';
 import type { FollowRegistry } from './follow.js';
@@ -11,6 +12,7 @@ export interface ServerDeps {
   metrics: ServerMetrics;
   followers: FollowRegistry;
   limits: ServerLimits;
+  log: ServerLog;
 }
 
 export interface ServerLimits {
@@ -36,5 +38,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, OpenAPI, UI files) are public. */
     scope?: 'read' | 'ingest';
+    /** Answered from memory and polled hard (`/healthz`): no per-route request-log hook. */
+    hotPath?: boolean;
   }
 }

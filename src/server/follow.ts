@@ -74,8 +74,9 @@ export async function streamFollow(
 
   const res = reply.raw;
   reply.hijack();
+  // Set apart so the request log can tell a live tail (long by design) from a slow request.
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     // The socket ends with the stream: a shutdown must not wait for the client to drop an idle keep-alive socket.
     connection: 'close',
@@ -107,7 +108,7 @@ export async function streamFollow(
     }
   } catch (error) {
     const code = error instanceof AppError ? error.code : 'INTERNAL';
-    if (code === 'INTERNAL') request.log.error({ err: error }, 'live tail failed');
+    if (code === 'INTERNAL') deps.log.error('live tail failed', { reqId: request.id, url: request.url, err: error });
     if (!res.writableEnded) res.write(errorEvent(code, error instanceof Error ? error.message : 'live tail failed'));
   } finally {
     clearInterval(heartbeat);

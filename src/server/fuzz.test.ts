@@ -77,7 +77,9 @@ const queryString = fc
 const path = fc.oneof(
   fc.constantFrom(...PATHS),
   fc.string({ maxLength: 20 }).map((host) => `/hosts/${encodeURIComponent(host)}/logs`),
-  fc.string({ maxLength: 20 }).map((segment) => `/${segment.replace(/[?#\s]/g, '')}`),
+  // A backslash right after the first slash makes light-my-request's own URL parsing throw
+  // (`/\` reads as `//`), before the server sees anything: keep it out of bare segments.
+  fc.string({ maxLength: 20 }).map((segment) => `/${segment.replace(/[?#\s\\]/g, '')}`),
 );
 
 test('random GETs with random query strings never give a 5xx', async () => {

@@ -9,6 +9,7 @@ import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp } from './app.js';
 import { ConfigError, type ServeConfig } from './config.js';
+import { createServerLog } from './log.js';
 import { createTokenSet, loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry, type TokenSet } from './tokens.js';
 
 export interface ServerOutput {
@@ -73,6 +74,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
       table: config.dynamodbTable,
       region: config.region,
       retentionNs: config.retentionNs,
+      shards: config.dynamodbShards,
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
@@ -80,7 +82,9 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     store,
     tokens,
     bodyLimitBytes: config.bodyLimitBytes,
-    logger: { level: process.env.DANIEL_LOG_LEVEL ?? 'warn', stream: process.stderr },
+    log: createServerLog({ level: config.logLevel }),
+    requestLog: { all: config.logRequests },
+    limits: { closeGraceMs: config.shutdownGraceMs },
   });
   try {
     await app.listen({ host: config.listenHost, port: config.listenPort });

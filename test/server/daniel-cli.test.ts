@@ -149,3 +149,15 @@ describe('daniel hosts / files / logs', () => {
     expect(await follower.exited()).toBe(0);
   }, 90_000);
 });
+
+describe('daniel --help', () => {
+  test('lists every command, canary and create-table included, and each has its own help', async () => {
+    const help = await runDaniel(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['serve', 'hosts', 'files', 'logs', 'canary', 'create-table']) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    const serve = await runDaniel(['serve', '--help']);
+    for (const flag of ['--dynamodb-shards', '--log-level', '--log-requests', '--shutdown-grace']) expect(serve.stdout).toContain(flag);
+    expect((await runDaniel(['create-table', '--help'])).code).toBe(0);
+    expect((await runDaniel(['canary', '--help'])).code).toBe(0);
+  }, 60_000);
+});

@@ -84,6 +84,9 @@ describe('daniel serve', () => {
       ['serve', '--store', 'postgres'],
       ['serve', '--bogus'],
       ['serve', '--tokens-file', join(dir, 'missing.txt')],
+      ['serve', '--store', 'dynamodb', '--dynamodb-shards', '0'],
+      ['serve', '--dynamodb-shards', '1001'],
+      ['serve', '--log-level', 'chatty'],
     ]) {
       const result = await runDaniel([...args, '--data-dir', join(dir, 'bad')]);
       expect(result.code, args.join(' ')).toBe(2);

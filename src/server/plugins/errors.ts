@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody, errorCatalogue, type ErrorCode } from '../../common/errors.js';
+import type { ServerLog } from '../log.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -153,7 +154,7 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 }
 
 /** Installs the error and not-found handlers on the root instance (before any route). */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, log: ServerLog): void {
   const routes: { method: string; matcher: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -163,11 +164,11 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const mapped = mapError(error, request);
     if (mapped) {
-      if (mapped.status >= 500) request.log.warn({ err: error }, 'request failed');
+      if (mapped.status >= 500) log.warn('request failed', { reqId: request.id, method: request.method, url: request.url, status: mapped.status, err: error });
       sendError(reply, mapped);
       return;
     }
-    request.log.error({ err: error }, 'unhandled error');
+    log.error('unhandled error', { reqId: request.id, method: request.method, url: request.url, status: 500, err: error });
     sendError(reply, { status: 500, code: 'INTERNAL', message: `Internal error (request ${request.id}); the server logged it` });
   });
 
