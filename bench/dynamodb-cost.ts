@@ -75,22 +75,28 @@ try {
   await createTable(connection);
   const store = await DynamoDbStore.open(connection);
 
+  /** Appends `total` lines to one file of `host` in appends of `batch` lines; returns the raw bytes. */
+  const ingest = async (host: string, total: number, batch: number): Promise<number> => {
+    let offset = 0;
+    let bytes = 0;
+    for (let from = 0; from < total; from += batch) {
+      const lines: AppendLine[] = [];
+      for (let i = from; i < Math.min(total, from + batch); i++) {
+        const text = lineAt(i, needleAt);
+        const end = offset + Buffer.byteLength(text) + 1;
+        lines.push({ offset, end, timestamp: T0 + BigInt(i) * 7_000_000n, line: text, cut: false });
+        bytes += end - offset;
+        offset = end;
+      }
+      await store.append({ host, files: [{ fileId: 'f1', filename: 'api.log', path: '/var/log/api.log', size: offset, lines }], receivedAt: T0 + BigInt(from) });
+    }
+    return bytes;
+  };
+
   // Our design: 1,000-line appends (a Henrik batch), one file.
   await meter(meterProcess.url, true);
-  let offset = 0;
-  let rawBytes = 0;
   const started = Date.now();
-  for (let from = 0; from < TOTAL; from += BATCH) {
-    const lines: AppendLine[] = [];
-    for (let i = from; i < Math.min(TOTAL, from + BATCH); i++) {
-      const text = lineAt(i, needleAt);
-      const end = offset + Buffer.byteLength(text) + 1;
-      lines.push({ offset, end, timestamp: T0 + BigInt(i) * 7_000_000n, line: text, cut: false });
-      rawBytes += end - offset;
-      offset = end;
-    }
-    await store.append({ host: 'web-1', files: [{ fileId: 'f1', filename: 'api.log', path: '/var/log/api.log', lines }], receivedAt: T0 + BigInt(from) });
-  }
+  const rawBytes = await ingest('web-1', TOTAL, BATCH);
   const written = await meter(meterProcess.url);
   const stats = await store.stats();
   const indexUnits = 2 * stats.segments;
@@ -102,6 +108,17 @@ try {
   await meter(meterProcess.url, true);
   const found = await store.search({ order: 'desc', limit: 100, hosts: ['web-1'], match: [{ kind: 'substring', text: NEEDLE, caseInsensitive: false }] });
   const needleUnits = (await meter(meterProcess.url)).readUnits;
+
+  // Small appends, as a tailing agent sends them from a quiet file: the per-append bookkeeping dominates.
+  const smallAppends: Record<string, { lines: number; writeUnitsPer1000Lines: number; perAppend: number }> = {};
+  for (const batch of [10, 100]) {
+    const lines = (quick ? 50 : 200) * batch;
+    const segmentsBefore = (await store.stats()).segments;
+    await meter(meterProcess.url, true);
+    await ingest(`small-${batch}`, lines, batch);
+    const units = (await meter(meterProcess.url)).writeUnits + 2 * ((await store.stats()).segments - segmentsBefore);
+    smallAppends[`${batch}LineAppends`] = { lines, writeUnitsPer1000Lines: round((units / lines) * 1000), perAppend: round((units / lines) * batch) };
+  }
   await store.close();
   if (newest.lines.length !== 100 || found.lines.length !== NEEDLES) throw new Error(`wrong answers: ${newest.lines.length} newest, ${found.lines.length} needles`);
 
@@ -117,7 +134,7 @@ try {
   );
   const baselineLines = Math.min(TOTAL, 100_000); // the per-line design's reads are linear in lines: measured here, scaled below
   await meter(meterProcess.url, true);
-  offset = 0;
+  let offset = 0;
   for (let from = 0; from < baselineLines; from += 25) {
     const requests: WriteRequest[] = [];
     for (let i = from; i < Math.min(baselineLines, from + 25); i++) {
@@ -152,6 +169,7 @@ try {
     storedMiB: round(stats.storedBytes / 2 ** 20),
     ingestSeconds: round(ingestSeconds),
     writeUnitsPer1000Lines: { segments: round(ours1000), ofWhichIndexEstimate: round((indexUnits / TOTAL) * 1000), itemPerLine: round(theirs1000), ratio: round(theirs1000 / ours1000) },
+    smallAppends,
     readUnits: {
       newest100: { segments: newestUnits, itemPerLine: baselineNewest },
       rareNeedle: { segments: needleUnits, itemPerLine: round(baselineNeedle), itemPerLineScaledFrom: baselineLines },

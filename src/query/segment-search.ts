@@ -5,7 +5,9 @@
  * keeps the best `limit + 1` matches; it stops as soon as those are all strictly newer than
  * the next segment's max timestamp, so a page of a long history touches a few segments. The
  * extra match tells whether a next page exists. Only one segment is decoded at a time; kept
- * matches are materialised as soon as they enter the top.
+ * matches are materialised as soon as they enter the top. When the backend lists lazily
+ * (`listSegmentsInOrder`), stopping also ends the listing: a remote backend reads only the
+ * metadata pages the walk reached.
  */
 import { performance } from 'node:perf_hooks';
 import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../storage/segment-backend.js';
@@ -21,6 +23,18 @@ import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, storedLineAt,
 function mergeTop(top: StoredLine[], fresh: StoredLine[], size: number, order: 'asc' | 'desc'): StoredLine[] {
   if (fresh.length === 0) return top;
   return [...top, ...fresh].sort((a, b) => compareInOrder(a, b, order)).slice(0, size);
+}
+
+const byBound = {
+  desc: (a: SegmentMeta, b: SegmentMeta): number => (a.maxTimestamp > b.maxTimestamp ? -1 : a.maxTimestamp < b.maxTimestamp ? 1 : 0),
+  asc: (a: SegmentMeta, b: SegmentMeta): number => (a.minTimestamp < b.minTimestamp ? -1 : a.minTimestamp > b.minTimestamp ? 1 : 0),
+};
+
+/** The candidates in the order search visits them, in pages: the backend's lazy listing, else one sorted page of everything. */
+async function inSearchOrder(backend: SegmentBackend, list: SegmentListQuery, order: 'asc' | 'desc'): Promise<AsyncIterable<SegmentMeta[]> | Iterable<SegmentMeta[]>> {
+  const lazy = backend.listSegmentsInOrder?.(list, order);
+  if (lazy !== undefined) return lazy;
+  return [(await backend.listSegments(list)).sort(byBound[order])];
 }
 
 /** Positions the cursor can reach: a later position must be strictly further along. */
@@ -75,32 +89,33 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   const after = (line: StoredLine): CursorPosition => ({ kind: 'after', key: keyOf(line) });
 
   return retryOnVanished(async (lastAttempt) => {
-    const segments = await backend.listSegments(list);
-    segments.sort((a, b) => (desc ? (a.maxTimestamp > b.maxTimestamp ? -1 : a.maxTimestamp < b.maxTimestamp ? 1 : 0) : a.minTimestamp < b.minTimestamp ? -1 : a.minTimestamp > b.minTimestamp ? 1 : 0));
     let top: StoredLine[] = [];
-    for (let s = 0; s < segments.length; s++) {
-      const meta = segments[s]!;
-      const segmentBound = bound(meta);
-      const worst = top[limit];
-      if (worst !== undefined && beyond(worst.timestamp, segmentBound)) return page(top.slice(0, limit), after(top[limit - 1]!), false);
-      if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
-        const final = top.filter((line) => beyond(line.timestamp, segmentBound));
-        if (final.length === limit) return page(final, after(final[limit - 1]!), true);
-        if (positionTs === undefined || beyond(positionTs, segmentBound)) return page(final, { kind: 'boundary', timestamp: segmentBound }, true);
-        if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
-        // Stopping here would not move the cursor: scan on so every call makes progress.
+    let visited = 0;
+    // Returning from inside the loop ends a lazy listing: no further metadata page is read.
+    for await (const segments of await inSearchOrder(backend, list, order)) {
+      for (const meta of segments) {
+        const segmentBound = bound(meta);
+        const worst = top[limit];
+        if (worst !== undefined && beyond(worst.timestamp, segmentBound)) return page(top.slice(0, limit), after(top[limit - 1]!), false);
+        if (visited++ > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
+          const final = top.filter((line) => beyond(line.timestamp, segmentBound));
+          if (final.length === limit) return page(final, after(final[limit - 1]!), true);
+          if (positionTs === undefined || beyond(positionTs, segmentBound)) return page(final, { kind: 'boundary', timestamp: segmentBound }, true);
+          if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
+          // Stopping here would not move the cursor: scan on so every call makes progress.
+        }
+        if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
+        const segment = await loadDecoded(backend, meta, lastAttempt);
+        if (segment === null) continue;
+        const fresh: StoredLine[] = [];
+        const worstNow = top.length > limit ? top[limit] : undefined;
+        scanSegment(meta, segment, conditions, (i) => {
+          // Only lines that could enter the top are materialised.
+          if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
+          fresh.push(storedLineAt(meta, segment, i));
+        });
+        top = mergeTop(top, fresh, limit + 1, order);
       }
-      if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
-      const segment = await loadDecoded(backend, meta, lastAttempt);
-      if (segment === null) continue;
-      const fresh: StoredLine[] = [];
-      const worstNow = top.length > limit ? top[limit] : undefined;
-      scanSegment(meta, segment, conditions, (i) => {
-        // Only lines that could enter the top are materialised.
-        if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
-        fresh.push(storedLineAt(meta, segment, i));
-      });
-      top = mergeTop(top, fresh, limit + 1, order);
     }
     return page(top.slice(0, limit), top.length > limit ? after(top[limit - 1]!) : undefined, false);
   });

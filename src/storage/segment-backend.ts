@@ -70,6 +70,15 @@ export interface SegmentListQuery {
 
 export interface SegmentBackend {
   listSegments(query: SegmentListQuery): Promise<SegmentMeta[]>;
+  /**
+   * Optional: what `listSegments(query)` answers, read lazily in the order a search visits it,
+   * in pages: `desc` by maxTimestamp descending, `asc` by minTimestamp ascending, ties in any
+   * order, each page continuing the order of the one before. The engine stops pulling pages as
+   * soon as its top is settled, so a backend whose listing is remote (DynamoDB) reads only as
+   * far as the query needs. Undefined when the backend has no lazy listing of that order: the
+   * engine then lists everything and sorts (in-memory listings need nothing else).
+   */
+  listSegmentsInOrder?(query: SegmentListQuery, order: 'asc' | 'desc'): AsyncIterable<SegmentMeta[]> | undefined;
   /** The bloom written with the segment; null when the segment no longer exists. */
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null>;
   /**

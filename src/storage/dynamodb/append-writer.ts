@@ -5,7 +5,8 @@
  * Per file identity, its segments form a chain: the segment holding the lines after end
  * offset E lives at the slot (host, file id, E), and records the end offset after it. One
  * append, for each file:
- *   1. read the end-offset hint of the identity; lines below it are duplicates;
+ *   1. read where the identity's lines end: its chain's newest slot (or the hint retention
+ *      leaves when it deletes the newest segments); lines below it are duplicates;
  *   2. reserve seqs for the rest: one UpdateItem ADD on the counter (a range; gaps allowed);
  *   3. encode the lines into segments of at most `maxSegmentBytes` of text and write their
  *      blobs with BatchWriteItem (invisible until step 4; they carry the TTL);
@@ -13,16 +14,20 @@
  *      attribute_not_exists: the conditional write that advances the end offset. If another
  *      Daniel took the slot, follow the chain to the real end, delete our unused blobs,
  *      drop the lines that are now duplicates and go back to 2 with the rest;
- *   5. move the hint, the summaries and the committed-seq watermark forward.
+ *   5. move the summaries (the agent's size report rides on the file name mention) and the
+ *      committed-seq watermark forward. No per-file hint is written: the chain is the truth.
  * Appends of one store instance run one at a time, so its seqs are committed in order.
  */
 import { randomBytes } from 'node:crypto';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { encodeSegment, type SegmentLine } from '../../query/segment-codec.js';
+import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
+import { segmentMetaOf } from '../segment-backend.js';
 import { StoreUnavailableError, type AppendFile, type AppendLine, type AppendRequest, type AppendResult } from '../store.js';
 import { attr, batchGet, batchWrite, isConditionFailure, readN, type Item } from './dynamo-client.js';
-import { blobDeletes, blobWrites, segmentItem, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
-import { updateHost, updateIdentity, updateMention, type CountDelta } from './summaries.js';
+import { chainEnd, segmentItem, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
+import { blobDeletes, blobWrites } from './segment-blobs.js';
+import { updateHost, updateMention, type CountDelta } from './summaries.js';
 import { COUNTER_KEY, hostKeyPk, identitySk, mentionSk, segmentPk, segmentSk, shardOf } from './table-design.js';
 
 export interface WriterContext extends SegmentContext {
@@ -43,38 +48,6 @@ function expiresAt(context: WriterContext, receivedAt: bigint): number | undefin
   return Number((receivedAt + context.retentionNs) / 1_000_000_000n) + TTL_GRACE_SECONDS;
 }
 
-/** The memory store's rule: a line below the end offset is a duplicate; the end is the furthest line end seen. */
-function splitDuplicates(lines: readonly AppendLine[], end: number): { fresh: AppendLine[]; duplicates: number; end: number } {
-  const fresh: AppendLine[] = [];
-  let duplicates = 0;
-  for (const line of lines) {
-    if (line.offset < end) {
-      duplicates++;
-      continue;
-    }
-    end = Math.max(end, line.end);
-    fresh.push(line);
-  }
-  return { fresh, duplicates, end };
-}
-
-function chunkLines(lines: SegmentLine[], maxBytes: number): SegmentLine[][] {
-  const chunks: SegmentLine[][] = [];
-  let current: SegmentLine[] = [];
-  let size = 0;
-  for (const line of lines) {
-    if (current.length > 0 && size + line.line.length > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(line);
-    size += line.line.length;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
 interface FileOutcome extends CountDelta {
   accepted: number;
   duplicates: number;
@@ -83,11 +56,15 @@ interface FileOutcome extends CountDelta {
 }
 
 export class AppendWriter {
+  /** The newest stamp this writer drew (every reservation draws one): orders size reports. */
+  private stamp = 0;
+
   constructor(private readonly context: WriterContext) {}
 
   async append(request: AppendRequest): Promise<AppendResult> {
     if (request.files.length === 0) return { accepted: 0, duplicates: 0 };
     const { host, receivedAt } = request;
+    const stampBefore = this.stamp;
     const state = await this.readState(host, request.files);
     const newMentions = [...state.mentionKnown].filter(([, known]) => !known).map(([key]) => key);
     let ordinal = newMentions.length > 0 ? (await this.reserve(0, newMentions.length)).mentionEnd - newMentions.length : 0;
@@ -113,52 +90,68 @@ export class AppendWriter {
     }
 
     const summary = { client: this.context.client, table: this.context.table };
-    const sizes = new Map<string, number | undefined>();
-    for (const file of request.files) if (file.size !== undefined || !sizes.has(file.fileId)) sizes.set(file.fileId, file.size ?? sizes.get(file.fileId));
+    const sizes = await this.stampedSizes(request.files, stampBefore);
     await Promise.all([
-      ...[...sizes].map(([fileId, size]) => {
-        const end = state.ends.get(fileId)!;
-        if (size === undefined && state.hints.has(fileId) && state.hints.get(fileId)! >= end) return Promise.resolve();
-        return updateIdentity(summary, host, fileId, end, size);
+      ...[...mentionDeltas].map(([key, mention]) => {
+        const size = sizes.get(mention.fileId);
+        return updateMention(summary, { host, ...mention, ...(ordinals.has(key) ? { ordinal: ordinals.get(key)! } : {}), ...(size === undefined ? {} : { size }) }, mention, receivedAt);
       }),
-      ...[...mentionDeltas].map(([key, mention]) =>
-        updateMention(summary, { host, ...mention, ...(ordinals.has(key) ? { ordinal: ordinals.get(key)! } : {}) }, mention, receivedAt),
-      ),
       updateHost(summary, host, total, receivedAt),
     ]);
     if (maxSeq > 0) await this.markCommitted(maxSeq);
     return result;
   }
 
-  /** The identities' end-offset hints and which mentions exist, strongly consistent. */
+  /**
+   * Where each identity's lines end now, and which mentions exist, strongly consistent. The end
+   * is the newest slot's (the chain is the truth), or the hint retention leaves when it deleted
+   * the newest segments, whichever is further.
+   */
   private async readState(host: string, files: readonly AppendFile[]) {
     const { client, table } = this.context;
     const pk = attr.s(hostKeyPk(host));
-    const identityKeys = [...new Set(files.map((f) => identitySk(f.fileId)))];
+    const fileIds = [...new Set(files.map((f) => f.fileId))];
     const mentionKeys = [...new Set(files.map((f) => mentionSk(f.filename, f.fileId)))];
-    const items = await batchGet(client, table, [...identityKeys, ...mentionKeys].map((sk) => ({ pk, sk: attr.s(sk) })));
+    const [items, chainEnds] = await Promise.all([
+      batchGet(client, table, [...fileIds.map(identitySk), ...mentionKeys].map((sk) => ({ pk, sk: attr.s(sk) }))),
+      Promise.all(fileIds.map((fileId) => chainEnd(this.context, host, fileId))),
+    ]);
     const bySk = new Map(items.map((item) => [item.sk!.S!, item]));
-    const hints = new Map<string, number>();
-    for (const file of files) {
-      const item = bySk.get(identitySk(file.fileId));
-      if (item !== undefined) hints.set(file.fileId, readN(item, 'e', 0));
-    }
-    return { hints, ends: new Map(hints), mentionKnown: new Map(mentionKeys.map((sk) => [sk, bySk.has(sk)])) };
+    const ends = new Map<string, number>();
+    fileIds.forEach((fileId, i) => {
+      const hint = bySk.get(identitySk(fileId));
+      ends.set(fileId, Math.max(chainEnds[i]!, hint === undefined ? 0 : readN(hint, 'e', 0)));
+    });
+    return { ends, mentionKnown: new Map(mentionKeys.map((sk) => [sk, bySk.has(sk)])) };
   }
 
-  /** Reserves `lines` seqs and `mentions` mention ordinals; returns the last of each range. */
+  /**
+   * The size each identity last reported in this append, with a stamp this append drew from
+   * the counter: files() shows the size of the highest stamp among the identity's mentions,
+   * so the newest report wins even when it came under another filename (a rotated file). An
+   * append that reserved nothing (a size report, a resend) draws a stamp alone.
+   */
+  private async stampedSizes(files: readonly AppendFile[], stampBefore: number): Promise<Map<string, { bytes: number; stamp: number }>> {
+    const latest = new Map<string, number>();
+    for (const file of files) if (file.size !== undefined) latest.set(file.fileId, file.size);
+    if (latest.size > 0 && this.stamp === stampBefore) await this.reserve(0, 0);
+    return new Map([...latest].map(([fileId, bytes]) => [fileId, { bytes, stamp: this.stamp }]));
+  }
+
+  /** Reserves `lines` seqs and `mentions` mention ordinals, and draws a stamp; returns the last of each range. */
   private async reserve(lines: number, mentions: number): Promise<{ seqEnd: number; mentionEnd: number }> {
     const { client, table } = this.context;
     const answer = await client.send(
       new UpdateItemCommand({
         TableName: table,
         Key: { pk: attr.s(COUNTER_KEY.pk), sk: attr.s(COUNTER_KEY.sk) },
-        UpdateExpression: 'ADD s :s, m :m',
-        ExpressionAttributeValues: { ':s': attr.n(lines), ':m': attr.n(mentions) },
+        UpdateExpression: 'ADD s :s, m :m, k :one',
+        ExpressionAttributeValues: { ':s': attr.n(lines), ':m': attr.n(mentions), ':one': attr.n(1) },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
     const item: Item = answer.Attributes ?? {};
+    this.stamp = Math.max(this.stamp, readN(item, 'k', 0));
     return { seqEnd: readN(item, 's', 0), mentionEnd: readN(item, 'm', 0) };
   }
 
@@ -188,8 +181,7 @@ export class AppendWriter {
       outcome.duplicates += split.duplicates;
       if (split.fresh.length === 0) return outcome;
       const { seqEnd } = await this.reserve(split.fresh.length, 0);
-      let seq = seqEnd - split.fresh.length;
-      const lines: SegmentLine[] = split.fresh.map((line) => ({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq }));
+      const lines = withSeqs(split.fresh, seqEnd - split.fresh.length);
       const conflictAt = await this.writeSegments(host, file, lines, outcome, receivedAt);
       if (conflictAt === undefined) return outcome;
       // Another writer holds the slot: the lines from there on are checked again against the real end.
@@ -214,28 +206,14 @@ export class AppendWriter {
       const previousEnd = end;
       for (const line of chunk) end = Math.max(end, line.end);
       segments.push({
-        id,
-        host,
-        fileId: file.fileId,
-        filename: file.filename,
-        path: file.path,
-        firstOffset: encoded.firstOffset,
-        endOffset: encoded.endOffset,
-        minTimestamp: encoded.minTimestamp,
-        maxTimestamp: encoded.maxTimestamp,
-        minSeq: encoded.minSeq,
-        maxSeq: encoded.maxSeq,
-        lineCount: encoded.lineCount,
-        rawBytes: encoded.rawBytes,
-        ascii: encoded.ascii,
-        minArrival: receivedAt,
-        maxArrival: receivedAt,
+        ...segmentMetaOf(id, encoded, { host, fileId: file.fileId, filename: file.filename, path: file.path }, { minArrival: receivedAt, maxArrival: receivedAt }),
         shard,
         previousEnd,
         nextEnd: end,
         dataParts: blobs.dataParts,
         bloomParts: blobs.bloomParts,
-        storedBytes: encoded.data.length + encoded.bloom.length,
+        combined: blobs.combined,
+        storedBytes: blobs.storedBytes,
       });
     }
     await batchWrite(client, table, writes);

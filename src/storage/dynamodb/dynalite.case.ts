@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { createTable } from './create-table.js';
 import type { DynamoConnection } from './dynamo-client.js';
 
@@ -35,5 +36,20 @@ export async function startDynalite(): Promise<Dynalite> {
       return connection;
     },
     close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+/** One dynalite for the calling test file: started before its tests, closed after them. */
+export function useDynalite(): () => Dynalite {
+  let dynalite: Dynalite | undefined;
+  beforeAll(async () => {
+    dynalite = await startDynalite();
+  });
+  afterAll(async () => {
+    await dynalite?.close();
+  });
+  return () => {
+    if (dynalite === undefined) throw new Error('dynalite is only there while the tests run');
+    return dynalite;
   };
 }

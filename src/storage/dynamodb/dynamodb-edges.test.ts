@@ -6,28 +6,22 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendFile, fileLines, T0 } from '../store.case.js';
 import { StoreUnavailableError } from '../store.js';
 import { createTable } from './create-table.js';
 import { createClient, TableMissingError } from './dynamo-client.js';
-import { startDynalite, TEST_CREDENTIALS, type Dynalite } from './dynalite.case.js';
+import { TEST_CREDENTIALS, useDynalite } from './dynalite.case.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { segmentPk, TTL_ATTRIBUTE } from './table-design.js';
 
-let dynalite: Dynalite;
-beforeAll(async () => {
-  dynalite = await startDynalite();
-});
-afterAll(async () => {
-  await dynalite.close();
-});
+const dynalite = useDynalite();
 
 const SECOND = 1_000_000_000n;
 
 describe('dynamodb store: table and endpoint', () => {
   it('create-table creates once and then says the table exists', async () => {
-    const connection = await dynalite.freshTable();
+    const connection = await dynalite().freshTable();
     expect(await createTable(connection)).toEqual({ created: false, ttl: 'unsupported' });
     const fresh = { ...connection, table: `${connection.table}-again` };
     expect((await createTable(fresh)).created).toBe(true);
@@ -35,7 +29,7 @@ describe('dynamodb store: table and endpoint', () => {
   });
 
   it('refuses to open on a missing table with a message naming daniel create-table', async () => {
-    const options = { table: 'no-such-table', endpoint: dynalite.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS };
+    const options = { table: 'no-such-table', endpoint: dynalite().endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS };
     const opening = DynamoDbStore.open(options);
     await expect(opening).rejects.toBeInstanceOf(TableMissingError);
     await expect(opening).rejects.toThrow(/daniel create-table --dynamodb-table no-such-table/);
@@ -84,7 +78,7 @@ describe('dynamodb store: table and endpoint', () => {
 
 describe('dynamodb store: items and retention', () => {
   it('splits a large append into several segments and keeps a line larger than one item', async () => {
-    const connection = await dynalite.freshTable();
+    const connection = await dynalite().freshTable();
     const store = await DynamoDbStore.open(connection);
     try {
       // Random text compresses badly and fills the bloom: the worst case for item sizes.
@@ -112,7 +106,7 @@ describe('dynamodb store: items and retention', () => {
   });
 
   it('writes the TTL attribute from the retention and hides segments past it before any sweep', async () => {
-    const connection = await dynalite.freshTable();
+    const connection = await dynalite().freshTable();
     let now = T0 + 10n * SECOND;
     const store = await DynamoDbStore.open({ ...connection, retentionNs: 60n * SECOND, now: () => now });
     const client = createClient(connection);

@@ -1,20 +1,13 @@
-import { afterAll, beforeAll } from 'vitest';
 import { runStoreContract } from '../store.case.js';
-import { startDynalite, type Dynalite } from './dynalite.case.js';
+import { useDynalite } from './dynalite.case.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 
-let dynalite: Dynalite;
-beforeAll(async () => {
-  dynalite = await startDynalite();
-});
-afterAll(async () => {
-  await dynalite.close();
-});
+const dynalite = useDynalite();
 
 runStoreContract(
   'dynamodb (dynalite)',
   async () => {
-    const connection = await dynalite.freshTable();
+    const connection = await dynalite().freshTable();
     const opened: DynamoDbStore[] = [];
     const open = async (): Promise<DynamoDbStore> => {
       const store = await DynamoDbStore.open(connection);

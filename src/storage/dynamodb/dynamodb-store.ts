@@ -6,27 +6,8 @@
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { nowNs } from '../../common/time.js';
-import { contextFromSegments } from '../../query/segment-context.js';
-import { histogramFromSegments } from '../../query/segment-histogram.js';
-import { searchSegments, tailSegments } from '../../query/segment-search.js';
-import {
-  StoreUnavailableError,
-  type AppendRequest,
-  type AppendResult,
-  type ContextQuery,
-  type ContextResult,
-  type FileSummary,
-  type HistogramQuery,
-  type HistogramResult,
-  type HostSummary,
-  type RetentionResult,
-  type SearchPage,
-  type SearchQuery,
-  type Store,
-  type StoreStats,
-  type TailPage,
-  type TailQuery,
-} from '../store.js';
+import { segmentReads, type SegmentReads } from '../segment-reads.js';
+import { StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { AppendWriter } from './append-writer.js';
 import { createClient, mapDynamoError, TableMissingError, type DynamoConnection } from './dynamo-client.js';
 import { DynamoSegments, type SegmentContext } from './dynamo-segments.js';
@@ -55,6 +36,10 @@ export class DynamoDbStore implements Store {
   /** Appends of this instance run one after another, so its seqs become durable in order. */
   private appendQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  readonly search: SegmentReads['search'];
+  readonly context: SegmentReads['context'];
+  readonly histogram: SegmentReads['histogram'];
+  readonly tail: SegmentReads['tail'];
 
   /** Opens the store; a missing table is an error naming `daniel create-table`, an unreachable endpoint is not (requests get 503 until it answers). */
   static async open(options: DynamoDbStoreOptions): Promise<DynamoDbStore> {
@@ -82,6 +67,7 @@ export class DynamoDbStore implements Store {
       ...(options.retentionNs === undefined ? {} : { retentionNs: options.retentionNs }),
     };
     this.segments = new DynamoSegments(this.segmentContext);
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.guard(work)));
     this.writer = new AppendWriter({ ...this.segmentContext, maxSegmentBytes: options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES });
   }
 
@@ -110,22 +96,6 @@ export class DynamoDbStore implements Store {
 
   files(host: string): Promise<FileSummary[] | null> {
     return this.guard(() => readFiles(this.segmentContext, host));
-  }
-
-  search(query: SearchQuery): Promise<SearchPage> {
-    return this.guard(() => searchSegments(this.segments, query));
-  }
-
-  context(query: ContextQuery): Promise<ContextResult | null> {
-    return this.guard(() => contextFromSegments(this.segments, query));
-  }
-
-  histogram(query: HistogramQuery): Promise<HistogramResult> {
-    return this.guard(() => histogramFromSegments(this.segments, query));
-  }
-
-  tail(query: TailQuery): Promise<TailPage> {
-    return this.guard(() => tailSegments(this.segments, query));
   }
 
   lastSeq(): Promise<number> {

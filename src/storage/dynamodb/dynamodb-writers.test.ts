@@ -3,22 +3,16 @@
  * stores the other serves, the same batch sent to both at once is stored once, and a
  * writer killed between its commit and its bookkeeping loses and duplicates nothing.
  */
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { appendFile, fileLines, T0 } from '../store.case.js';
 import type { AppendRequest, Store, StoredLine } from '../store.js';
 import { createClient } from './dynamo-client.js';
-import { startDynalite, type Dynalite } from './dynalite.case.js';
+import { useDynalite } from './dynalite.case.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 import { hostKeyPk, identitySk } from './table-design.js';
 
-let dynalite: Dynalite;
-beforeAll(async () => {
-  dynalite = await startDynalite();
-});
-afterAll(async () => {
-  await dynalite.close();
-});
+const dynalite = useDynalite();
 
 async function everything(store: Store): Promise<StoredLine[]> {
   const lines: StoredLine[] = [];
@@ -32,7 +26,7 @@ async function everything(store: Store): Promise<StoredLine[]> {
 }
 
 async function twoDaniels(): Promise<[DynamoDbStore, DynamoDbStore, () => Promise<void>]> {
-  const connection = await dynalite.freshTable();
+  const connection = await dynalite().freshTable();
   const one = await DynamoDbStore.open(connection);
   const two = await DynamoDbStore.open(connection);
   return [one, two, async () => { await one.close(); await two.close(); }];
@@ -95,15 +89,15 @@ describe('dynamodb store: several Daniels on one table', () => {
     }
   });
 
-  it('loses and duplicates nothing when a Daniel died after committing but before moving the end-offset hint', async () => {
-    const connection = await dynalite.freshTable();
+  it('loses and duplicates nothing when the end-offset hint is behind the lines', async () => {
+    const connection = await dynalite().freshTable();
     const store = await DynamoDbStore.open(connection);
     const client = createClient(connection);
     try {
       const lines = fileLines(['one', 'two', 'three', 'four']);
       await store.append({ host: 'h', files: [appendFile('f', 'log', lines.slice(0, 2))], receivedAt: T0 });
       await store.append({ host: 'h', files: [appendFile('f', 'log', lines.slice(2, 3))], receivedAt: T0 });
-      // What a kill -9 between the slot put and the hint update leaves: the hint behind the lines.
+      // A hint behind the lines (retention's, or one an older Daniel left when killed before its bookkeeping): the slots are the truth.
       const key = { pk: { S: hostKeyPk('h') }, sk: { S: identitySk('f') } };
       await client.send(new UpdateItemCommand({ TableName: connection.table, Key: key, UpdateExpression: 'SET e = :zero', ExpressionAttributeValues: { ':zero': { N: '0' } } }));
       const other = await DynamoDbStore.open(connection);
@@ -113,8 +107,7 @@ describe('dynamodb store: several Daniels on one table', () => {
         await other.close();
       }
       expect((await everything(store)).map((l) => l.line)).toEqual(['one', 'two', 'three', 'four']);
-      const hint = await client.send(new GetItemCommand({ TableName: connection.table, Key: key, ConsistentRead: true }));
-      expect(Number(hint.Item?.e?.N)).toBe(lines[3]!.end);
+      expect((await store.files('h'))?.[0]?.offset).toBe(lines[3]!.end);
     } finally {
       client.destroy();
       await store.close();

@@ -10,7 +10,8 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { RetentionResult } from '../store.js';
 import { attr, batchWrite, inParallel, isConditionFailure } from './dynamo-client.js';
-import { blobDeletes, type DynamoSegment, type DynamoSegments, type SegmentContext } from './dynamo-segments.js';
+import type { DynamoSegment, DynamoSegments, SegmentContext } from './dynamo-segments.js';
+import { blobDeletes } from './segment-blobs.js';
 import { updateHost, updateIdentity, updateMention, type CountDelta } from './summaries.js';
 import { segmentPk, segmentSk } from './table-design.js';
 
@@ -26,7 +27,7 @@ export async function deleteSegmentsArrivedBefore(context: SegmentContext, segme
     const hint = hints.get(key);
     if (hint === undefined || hint.end < segment.nextEnd) hints.set(key, { host: segment.host, fileId: segment.fileId, end: segment.nextEnd });
   }
-  await inParallel([...hints.values()], 8, (hint) => updateIdentity(summary, hint.host, hint.fileId, hint.end, undefined));
+  await inParallel([...hints.values()], 8, (hint) => updateIdentity(summary, hint.host, hint.fileId, hint.end));
 
   const deleted = await inParallel(expired, 8, async (segment): Promise<DynamoSegment | null> => {
     try {

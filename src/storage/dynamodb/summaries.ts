@@ -8,7 +8,8 @@
  */
 import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FileSummary, HostSummary, StoreStats } from '../store.js';
-import { attr, isConditionFailure, queryAll, readBig, readN, readS, type Item } from './dynamo-client.js';
+import { attr, inParallel, isConditionFailure, queryAll, readBig, readN, readS, type Item } from './dynamo-client.js';
+import { chainEnd } from './dynamo-segments.js';
 import { hostKeyPk, HOSTS_PK, identitySk, mentionSk } from './table-design.js';
 
 export interface SummaryClient {
@@ -80,39 +81,42 @@ export function updateHost(summary: SummaryClient, host: string, delta: CountDel
   return addAndSee(summary, { pk: HOSTS_PK, sk: host }, {}, { n: delta.lines, b: delta.bytes, st: delta.storedBytes, sg: delta.segments }, seenAt);
 }
 
+/**
+ * Adds an append's counts to a file name mention; with `size`, also the size the agent
+ * reported for the identity, stamped so files() can take the newest report among the
+ * identity's mentions (the identity item is no longer written on every append).
+ */
 export function updateMention(
   summary: SummaryClient,
-  mention: { host: string; filename: string; fileId: string; path?: string; ordinal?: number },
+  mention: { host: string; filename: string; fileId: string; path?: string; ordinal?: number; size?: { bytes: number; stamp: number } },
   delta: { lines: number; bytes: number },
   seenAt: bigint | undefined,
 ): Promise<void> {
   const sets: Record<string, AttributeValue> = {};
   if (mention.path !== undefined) Object.assign(sets, { fn: attr.s(mention.filename), f: attr.s(mention.fileId), p: attr.s(mention.path) });
   if (mention.ordinal !== undefined) sets.fs = attr.n(mention.ordinal);
+  if (mention.size !== undefined) Object.assign(sets, { z: attr.n(mention.size.bytes), zs: attr.n(mention.size.stamp) });
   return addAndSee(summary, { pk: hostKeyPk(mention.host), sk: mentionSk(mention.filename, mention.fileId) }, sets, { n: delta.lines, b: delta.bytes }, seenAt);
 }
 
 /**
- * Moves a file identity's end-offset hint forward (never back) and records its size. The
- * hint only saves readers a walk: the segment slots are the truth (append-writer.ts).
+ * Moves a file identity's end-offset hint forward (never back). Retention moves it past the
+ * segments it deletes, so the end stays known when a file's newest segments are gone;
+ * otherwise the segment slots are the truth (append-writer.ts).
  */
-export async function updateIdentity({ client, table }: SummaryClient, host: string, fileId: string, end: number, size: number | undefined): Promise<void> {
-  const key = { pk: attr.s(hostKeyPk(host)), sk: attr.s(identitySk(fileId)) };
+export async function updateIdentity({ client, table }: SummaryClient, host: string, fileId: string, end: number): Promise<void> {
   try {
     await client.send(
       new UpdateItemCommand({
         TableName: table,
-        Key: key,
-        UpdateExpression: size === undefined ? 'SET e = :e' : 'SET e = :e, z = :z',
+        Key: { pk: attr.s(hostKeyPk(host)), sk: attr.s(identitySk(fileId)) },
+        UpdateExpression: 'SET e = :e',
         ConditionExpression: 'attribute_not_exists(e) OR e < :e',
-        ExpressionAttributeValues: { ':e': attr.n(end), ...(size === undefined ? {} : { ':z': attr.n(size) }) },
+        ExpressionAttributeValues: { ':e': attr.n(end) },
       }),
     );
   } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    if (size !== undefined) {
-      await client.send(new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'SET z = :z', ExpressionAttributeValues: { ':z': attr.n(size) } }));
-    }
+    if (!isConditionFailure(error)) throw error; // already further
   }
 }
 
@@ -147,12 +151,19 @@ interface Mention {
   ordinal: number;
   lines: number;
   bytes: number;
+  size?: { bytes: number; stamp: number };
 }
 
-export async function readFiles({ client, table }: SummaryClient, host: string): Promise<FileSummary[] | null> {
+/**
+ * The files of a host: its mentions and identity items (one Query), and for the identity each
+ * filename shows, where its lines end now (the chain's newest slot, or retention's hint).
+ */
+export async function readFiles(context: SummaryClient & { shards: number }, host: string): Promise<FileSummary[] | null> {
+  const { client, table } = context;
   const items = await queryAll(client, { TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': attr.s(hostKeyPk(host)) }, ConsistentRead: true });
   const identities = new Map<string, { end: number; size: number | null }>();
   const byFilename = new Map<string, Mention[]>();
+  const newestSize = new Map<string, { bytes: number; stamp: number }>();
   for (const item of items) {
     const sk = readS(item, 'sk');
     if (sk.startsWith('I#')) {
@@ -170,14 +181,23 @@ export async function readFiles({ client, table }: SummaryClient, host: string):
       const list = byFilename.get(mention.filename) ?? [];
       list.push(mention);
       byFilename.set(mention.filename, list);
+      if (item.zs?.N !== undefined) {
+        const size = { bytes: readN(item, 'z'), stamp: readN(item, 'zs') };
+        if ((newestSize.get(mention.fileId)?.stamp ?? -1) < size.stamp) newestSize.set(mention.fileId, size);
+      }
     }
   }
   if (byFilename.size === 0) return null;
-  const summaries: FileSummary[] = [];
-  for (const [filename, mentions] of byFilename) {
+  const shown = [...byFilename].map(([filename, mentions]) => {
     mentions.sort((a, b) => (a.lastSeen !== b.lastSeen ? (a.lastSeen > b.lastSeen ? -1 : 1) : b.ordinal - a.ordinal));
+    return [filename, mentions] as const;
+  });
+  const ends = await inParallel(shown, 8, ([, mentions]) => chainEnd(context, host, mentions[0]!.fileId));
+  const summaries: FileSummary[] = [];
+  for (const [index, [filename, mentions]] of shown.entries()) {
     const newest = mentions[0]!;
-    const state = identities.get(newest.fileId) ?? { end: 0, size: null };
+    const identity = identities.get(newest.fileId);
+    const state = { end: Math.max(ends[index]!, identity?.end ?? 0), size: newestSize.get(newest.fileId)?.bytes ?? identity?.size ?? null };
     summaries.push({
       host,
       filename,

@@ -4,12 +4,12 @@
  *
  * | item | pk | sk |
  * |---|---|---|
- * | seq counter | `META` | `SEQ` (s: reserved, c: committed, m: mention ordinals) |
+ * | seq counter | `META` | `SEQ` (s: reserved, c: committed, m: mention ordinals, k: size stamps) |
  * | host summary | `HOSTS` | host |
- * | file identity (end offset hint, size) | `H#<host>` | `I#<fileId>` |
- * | file name mention (path, last seen, lines, bytes) | `H#<host>` | `M#<filename>#<fileId>` |
+ * | file identity (end offset hint, moved by retention) | `H#<host>` | `I#<fileId>` |
+ * | file name mention (path, last seen, lines, bytes, stamped size) | `H#<host>` | `M#<filename>#<fileId>` |
  * | segment metadata (the commit point) | `S#<host>#<shard>` | `F#<fileId>#<previous end offset>` |
- * | segment blob parts | `B#<segment id>` | `d00`.. (data), `b00`.. (bloom) |
+ * | segment blob parts | `B#<segment id>` | `d00`.. (data), `b00`.. (bloom), or `c00` (both, when small) |
  *
  * A segment's metadata item sits at the slot "the lines after end offset E of this file":
  * putting it with attribute_not_exists is the conditional write that advances the file's end
@@ -33,6 +33,14 @@ function part(text: string): string {
   return `${text.length}:${text}`;
 }
 
+/** Reads a `part` starting at `from`; returns it and where the key goes on. */
+function readPart(key: string, from: number): { text: string; next: number } {
+  const colon = key.indexOf(':', from);
+  const start = colon + 1;
+  const end = start + Number(key.slice(from, colon));
+  return { text: key.slice(start, end), next: end };
+}
+
 /** Offsets as 16 digits sort as numbers (offsets stay below 2^53). */
 function padOffset(offset: number): string {
   return offset.toString().padStart(16, '0');
@@ -41,6 +49,20 @@ function padOffset(offset: number): string {
 /** Nanosecond times, shifted to be non-negative, as 20 digits so they sort as numbers. */
 export function timeKey(ns: bigint): string {
   return (ns + (1n << 63n)).toString().padStart(20, '0');
+}
+
+/** The inverse of timeKey. */
+export function timeOfKey(key: string): bigint {
+  return BigInt(key.slice(0, 20)) - (1n << 63n);
+}
+
+/** The by_time sort key of a segment: its max timestamp, then its id (unique, so no two segments tie). */
+export function segmentTimeKey(maxTimestamp: bigint, segmentId: string): string {
+  return `${timeKey(maxTimestamp)}#${segmentId}`;
+}
+
+export function ofSegmentTimeKey(key: string): { maxTimestamp: bigint; segmentId: string } {
+  return { maxTimestamp: timeOfKey(key), segmentId: key.slice(21) };
 }
 
 export function hostKeyPk(host: string): string {
@@ -59,6 +81,11 @@ export function segmentPk(host: string, shard: number): string {
   return `S#${part(host)}#${shard}`;
 }
 
+export function ofSegmentPk(pk: string): { host: string; shard: number } {
+  const host = readPart(pk, 2);
+  return { host: host.text, shard: Number(pk.slice(host.next + 1)) };
+}
+
 export function fileSlotPrefix(fileId: string): string {
   return `F#${part(fileId)}#`;
 }
@@ -68,12 +95,17 @@ export function segmentSk(fileId: string, previousEnd: number): string {
   return fileSlotPrefix(fileId) + padOffset(previousEnd);
 }
 
+export function ofSegmentSk(sk: string): { fileId: string; previousEnd: number } {
+  const fileId = readPart(sk, 2);
+  return { fileId: fileId.text, previousEnd: Number(sk.slice(fileId.next + 1)) };
+}
+
 export function blobPk(segmentId: string): string {
   return `B#${segmentId}`;
 }
 
-export function blobPartSk(kind: 'data' | 'bloom', index: number): string {
-  return `${kind === 'data' ? 'd' : 'b'}${index.toString().padStart(2, '0')}`;
+export function blobPartSk(kind: 'data' | 'bloom' | 'combined', index: number): string {
+  return `${kind === 'data' ? 'd' : kind === 'bloom' ? 'b' : 'c'}${index.toString().padStart(2, '0')}`;
 }
 
 /**

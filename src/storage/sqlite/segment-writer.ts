@@ -8,6 +8,7 @@
  * Runs of `directSealBytes` or more are sealed as they are, encoded once.
  */
 import { decodeSegment, encodeSegment, segmentLines, type SegmentLine } from '../../query/segment-codec.js';
+import { chunkLines } from '../append-plan.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 
 export interface SegmentPolicy {
@@ -32,28 +33,10 @@ export interface RunFile {
   path: string;
 }
 
-/** Splits a run so no segment holds much more than `sealBytes` of text. */
-function chunks(lines: SegmentLine[], sealBytes: number): SegmentLine[][] {
-  const out: SegmentLine[][] = [];
-  let current: SegmentLine[] = [];
-  let size = 0;
-  for (const line of lines) {
-    if (current.length > 0 && size + line.line.length > sealBytes) {
-      out.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(line);
-    size += line.line.length;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
-
 /** Writes accepted lines (ascending offsets, fresh seqs) of one file; returns their raw text bytes. Call inside the append's transaction. */
 export function writeRun(segments: SqliteSegments, file: RunFile, lines: SegmentLine[], receivedAt: bigint, policy: SegmentPolicy): number {
   let written = 0;
-  for (const chunk of chunks(lines, policy.sealBytes)) written += writeChunk(segments, file, chunk, receivedAt, policy);
+  for (const chunk of chunkLines(lines, policy.sealBytes)) written += writeChunk(segments, file, chunk, receivedAt, policy);
   return written;
 }
 

@@ -9,28 +9,9 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { contextFromSegments } from '../../query/segment-context.js';
-import { histogramFromSegments } from '../../query/segment-histogram.js';
-import { searchSegments, tailSegments } from '../../query/segment-search.js';
-import type { SegmentLine } from '../../query/segment-codec.js';
-import {
-  StoreUnavailableError,
-  type AppendRequest,
-  type AppendResult,
-  type ContextQuery,
-  type ContextResult,
-  type FileSummary,
-  type HistogramQuery,
-  type HistogramResult,
-  type HostSummary,
-  type RetentionResult,
-  type SearchPage,
-  type SearchQuery,
-  type Store,
-  type StoreStats,
-  type TailPage,
-  type TailQuery,
-} from '../store.js';
+import { splitDuplicates, withSeqs } from '../append-plan.js';
+import { segmentReads, type SegmentReads } from '../segment-reads.js';
+import { StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 
@@ -64,6 +45,10 @@ export class SqliteStore implements Store {
   private mentions: number;
   private closed = false;
   private readonly statements;
+  readonly search: SegmentReads['search'];
+  readonly context: SegmentReads['context'];
+  readonly histogram: SegmentReads['histogram'];
+  readonly tail: SegmentReads['tail'];
 
   static open(options: SqliteStoreOptions): Promise<SqliteStore> {
     try {
@@ -89,6 +74,7 @@ export class SqliteStore implements Store {
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
     this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes);
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.whenOpen(work)));
     const db = this.db;
     this.statements = {
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
@@ -115,13 +101,18 @@ export class SqliteStore implements Store {
     };
   }
 
+  private whenOpen<T>(work: () => Promise<T>): Promise<T> {
+    return this.closed ? Promise.reject(new StoreUnavailableError('The sqlite store is closed.')) : work();
+  }
+
   private guard<T>(work: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreUnavailableError('The sqlite store is closed.'));
-    try {
-      return Promise.resolve(work());
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    return this.whenOpen(() => {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
@@ -147,17 +138,11 @@ export class SqliteStore implements Store {
     try {
       for (const file of request.files) {
         const identity = this.statements.identity.get(host, file.fileId);
-        let end = identity?.end_offset ?? 0;
-        const fresh: SegmentLine[] = [];
-        for (const line of file.lines) {
-          if (line.offset < end) {
-            duplicates++;
-            continue;
-          }
-          end = Math.max(end, line.end);
-          fresh.push({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++this.seq });
-        }
-        this.statements.putIdentity.run(host, file.fileId, end, file.size ?? identity?.size ?? null);
+        const split = splitDuplicates(file.lines, identity?.end_offset ?? 0);
+        duplicates += split.duplicates;
+        const fresh = withSeqs(split.fresh, this.seq);
+        this.seq += fresh.length;
+        this.statements.putIdentity.run(host, file.fileId, split.end, file.size ?? identity?.size ?? null);
         const bytes = fresh.length > 0 ? writeRun(this.segments, { host, fileId: file.fileId, filename: file.filename, path: file.path }, fresh, receivedAt, this.policy) : 0;
         this.statements.mention.run({ host, filename: file.filename, fileId: file.fileId, path: file.path, at: receivedAt, order: ++this.mentions, lines: fresh.length, bytes });
         accepted += fresh.length;
@@ -203,22 +188,6 @@ export class SqliteStore implements Store {
       }
       return summaries.sort((a, b) => (a.filename < b.filename ? -1 : 1));
     });
-  }
-
-  search(query: SearchQuery): Promise<SearchPage> {
-    return this.guard(() => this.segments).then((segments) => searchSegments(segments, query));
-  }
-
-  context(query: ContextQuery): Promise<ContextResult | null> {
-    return this.guard(() => this.segments).then((segments) => contextFromSegments(segments, query));
-  }
-
-  histogram(query: HistogramQuery): Promise<HistogramResult> {
-    return this.guard(() => this.segments).then((segments) => histogramFromSegments(segments, query));
-  }
-
-  tail(query: TailQuery): Promise<TailPage> {
-    return this.guard(() => this.segments).then((segments) => tailSegments(segments, query));
   }
 
   lastSeq(): Promise<number> {

@@ -1,0 +1,24 @@
+/**
+ * The read half of a segment store, written once: search, context, histogram and tail are the
+ * shared engine (src/query/) over the store's SegmentBackend, each run inside the store's own
+ * guard (its closed check and its error mapping).
+ */
+import { contextFromSegments } from '../query/segment-context.js';
+import { histogramFromSegments } from '../query/segment-histogram.js';
+import { searchSegments, tailSegments } from '../query/segment-search.js';
+import type { SegmentBackend } from './segment-backend.js';
+import type { Store } from './store.js';
+
+export type SegmentReads = Pick<Store, 'search' | 'context' | 'histogram' | 'tail'>;
+
+/** Runs a read for the store: rejects when the store is closed, maps what the work throws. */
+export type ReadGuard = <T>(work: () => Promise<T>) => Promise<T>;
+
+export function segmentReads(backend: SegmentBackend, guard: ReadGuard): SegmentReads {
+  return {
+    search: (query) => guard(() => searchSegments(backend, query)),
+    context: (query) => guard(() => contextFromSegments(backend, query)),
+    histogram: (query) => guard(() => histogramFromSegments(backend, query)),
+    tail: (query) => guard(() => tailSegments(backend, query)),
+  };
+}
