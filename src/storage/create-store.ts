@@ -13,7 +13,7 @@ export interface CreateStoreOptions {
     region: string;
     /** How long lines are kept after arrival (ns): DynamoDB's TTL attribute and read-time hiding. */
     retentionNs?: bigint;
-    /** Segment partitions per host (1..1000); when unset, DANIEL_DYNAMODB_SHARDS or 1. */
+    /** Segment partitions per host (1..1000); default 1. */
     shards?: number;
   };
 }
@@ -30,10 +30,7 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
     case 'dynamodb': {
       if (options.dynamodb === undefined) throw new Error('The dynamodb store needs its table, endpoint and region.');
       const { openDynamoDbStore } = await import('./dynamodb/dynamodb-store.js');
-      const { shards, ...connection } = options.dynamodb;
-      // openDynamoDbStore takes the shard count from its environment argument.
-      const env = shards === undefined ? process.env : { ...process.env, DANIEL_DYNAMODB_SHARDS: String(shards) };
-      return openDynamoDbStore(connection, env);
+      return openDynamoDbStore(options.dynamodb);
     }
   }
 }

@@ -124,17 +124,19 @@ export class DynamoDbStore implements Store {
 
 /**
  * The store as `daniel serve --store dynamodb` opens it: the connection from its flags, the
- * shard count from DANIEL_DYNAMODB_SHARDS (default 1; every Daniel on a table must use the
- * same, and it may only grow), and the retention when the caller passes it.
+ * shard count (default 1; every Daniel on a table must use the same, and it may only grow;
+ * `daniel serve` validates it), and the retention when the caller passes it.
  */
-export function openDynamoDbStore(
-  connection: { table: string; endpoint?: string; region: string; retentionNs?: bigint },
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<DynamoDbStore> {
-  const shardsText = env.DANIEL_DYNAMODB_SHARDS;
-  const shards = shardsText === undefined || shardsText === '' ? 1 : Number(shardsText);
+export function openDynamoDbStore(connection: {
+  table: string;
+  endpoint?: string;
+  region: string;
+  retentionNs?: bigint;
+  shards?: number;
+}): Promise<DynamoDbStore> {
+  const shards = connection.shards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > 1000) {
-    return Promise.reject(new Error(`DANIEL_DYNAMODB_SHARDS '${shardsText}' must be a whole number from 1 to 1000`));
+    return Promise.reject(new Error(`the DynamoDB shard count ${shards} must be a whole number from 1 to 1000`));
   }
   return DynamoDbStore.open({ ...connection, shards });
 }
