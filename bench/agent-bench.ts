@@ -3,13 +3,18 @@
  * real-format lines (loghub's eight formats, numbers varied) into a null HTTP sink running
  * in its own process. Reports MiB/s and lines/s of wall time and per CPU-second (the
  * one-core figure; run under `taskset -c 0` to pin it), beside `cat` over the same files;
- * then the built binary's peak resident memory while tailing a file written at 10 MiB/s.
+ * then the built binary's peak resident memory while tailing a file written at 10 MiB/s;
+ * then the delay from appending a line to its arrival at the sink, one line every 50 ms.
  *
- *   npm run build && node --import tsx bench/agent-bench.ts [--mib 200] [--live-seconds 10]
+ *   npm run build && node --import tsx bench/agent-bench.ts [--mib 200] [--live-seconds 10] [--latency-seconds 10]
+ *   (--mib 0 or --live-seconds 0 or --latency-seconds 0 skips that part; --bin FILE runs another henrik build)
  * Generated data lives in os.tmpdir() and is removed afterwards.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from '../src/agent/agent.js';
@@ -21,6 +26,8 @@ const arg = (name: string, fallback: number): number => {
 };
 const TARGET_MIB = arg('mib', 200);
 const LIVE_SECONDS = arg('live-seconds', 10);
+const LATENCY_SECONDS = arg('latency-seconds', 10);
+const BIN = args.includes('--bin') ? path.resolve(args[args.indexOf('--bin') + 1] ?? '') : new URL('../dist/bin/henrik.js', import.meta.url).pathname;
 const LOGHUB = '/work/shared/data/loghub';
 const work = mkdtempSync(path.join(os.tmpdir(), 'henrik-bench-'));
 
@@ -45,7 +52,8 @@ function generate(dir: string): { bytes: number; lines: number } {
   const sources = readdirSync(LOGHUB, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => readFileSync(path.join(LOGHUB, d.name, `${d.name}_2k.log`), 'utf8'));
-  const perFile = Math.ceil((TARGET_MIB * 1048576) / sources.length);
+  // The live part takes its lines from here too.
+  const perFile = Math.ceil((Math.max(TARGET_MIB, 10) * 1048576) / sources.length);
   let bytes = 0;
   let lines = 0;
   sources.forEach((text, i) => {
@@ -115,8 +123,7 @@ async function live(dir: string, server: string): Promise<{ peakRssMiB: number; 
   const sample = readFileSync(path.join(dir, 'app0.log')).subarray(0, 1048576);
   const target = path.join(liveDir, 'live.log');
   createWriteStream(target).end();
-  const bin = new URL('../dist/bin/henrik.js', import.meta.url).pathname;
-  const henrik = spawn(process.execPath, [bin, '--server', server, '--token', 'bench', '--state-dir', path.join(work, 'state-live'), path.join(liveDir, '*.log')], {
+  const henrik = spawn(process.execPath, [BIN, '--server', server, '--token', 'bench', '--state-dir', path.join(work, 'state-live'), path.join(liveDir, '*.log')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const writer = spawn(
@@ -134,6 +141,48 @@ async function live(dir: string, server: string): Promise<{ peakRssMiB: number; 
   return { peakRssMiB: peakKiB / 1024, shippedMiB: statSync(target).size / 1048576 };
 }
 
+/**
+ * Append -> arrival: a sink in this process notes when each line arrives; the built binary
+ * tails a file that gets one line every 50 ms, each carrying the time it was appended.
+ */
+async function latency(): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number; requests: number }> {
+  const delays: number[] = [];
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const now = Date.now();
+      requests++;
+      const body = gunzipSync(Buffer.concat(chunks)).toString('utf8');
+      for (const m of body.matchAll(/LAT (\d+)/g)) delays.push(now - Number(m[1]));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"data":{"accepted":0,"duplicates":0}}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const dir = path.join(work, 'latency');
+  execFileSync('mkdir', ['-p', dir]);
+  const file = path.join(dir, 'app.log');
+  appendFileSync(file, '2024-05-01T10:00:00Z first\n');
+  const henrik = spawn(process.execPath, [BIN, '--server', url, '--token', 'bench', '--state-dir', path.join(work, 'state-latency'), path.join(dir, '*.log')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  for (let i = 0; i < LATENCY_SECONDS * 20; i++) {
+    appendFileSync(file, `2024-05-01T10:00:00Z LAT ${Date.now()} line ${i}\n`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  henrik.kill('SIGTERM');
+  await new Promise((resolve) => henrik.on('exit', resolve));
+  server.close();
+  const sorted = [...delays].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { samples: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[sorted.length - 1] ?? NaN, requests };
+}
+
 async function main(): Promise<void> {
   const sink = await startNullSink();
   try {
@@ -142,12 +191,13 @@ async function main(): Promise<void> {
     const { bytes, lines } = generate(data);
     const mib = bytes / 1048576;
     const catSeconds = timeCat(data);
-    const result = await backfill(data, sink.url);
-    const liveResult = await live(data, sink.url);
+    const result = TARGET_MIB > 0 ? await backfill(data, sink.url) : undefined;
+    const liveResult = LIVE_SECONDS > 0 ? await live(data, sink.url) : undefined;
+    const latencyResult = LATENCY_SECONDS > 0 ? await latency() : undefined;
     const report = {
       input: { mib: +mib.toFixed(1), lines, files: readdirSync(data).length },
       cat: { seconds: +catSeconds.toFixed(2), mibPerS: +(mib / catSeconds).toFixed(0) },
-      henrikOnce: {
+      henrikOnce: result && {
         seconds: +result.seconds.toFixed(2),
         cpuSeconds: +result.cpuSeconds.toFixed(2),
         mibPerWallS: +(mib / result.seconds).toFixed(1),
@@ -158,8 +208,9 @@ async function main(): Promise<void> {
         batches: result.batches,
         spoolAppendSeconds: +result.spoolSeconds.toFixed(2),
       },
-      live10MiBs: { seconds: LIVE_SECONDS, shippedMiB: +liveResult.shippedMiB.toFixed(0), peakRssMiB: +liveResult.peakRssMiB.toFixed(0) },
-      targets: { mibPerS: 50, liveRssMiB: 80 },
+      live10MiBs: liveResult && { seconds: LIVE_SECONDS, shippedMiB: +liveResult.shippedMiB.toFixed(0), peakRssMiB: +liveResult.peakRssMiB.toFixed(0) },
+      appendToArrival: latencyResult,
+      targets: { mibPerS: 50, liveRssMiB: 80, latencyP99Ms: 1000 },
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,4 +71,94 @@ describe('Agent --once', () => {
     expect(await good.once()).toBe(0);
     expect(sink.lines()).toEqual(['a', 'b']);
   });
+});
+
+describe('Agent tailing', () => {
+  it('ships a line appended to an idle file at once, not on the flush timer', async () => {
+    mkdirSync(path.join(dir, 'logs'));
+    const file = path.join(dir, 'logs', 'live.log');
+    writeFileSync(file, 'first\n');
+    // A timer far beyond the test's patience: only the caught-up flush can deliver in time.
+    const agent = await Agent.create({ ...options(), flushIntervalMs: 600_000 });
+    agent.start();
+    try {
+      await sink.waitFor(() => sink.stored.length === 1, 20_000, 'the first line');
+      for (let i = 0; i < 3; i++) {
+        appendFileSync(file, `live ${i}\n`);
+        await sink.waitFor(() => sink.stored.length === 2 + i, 20_000, `live line ${i}`);
+      }
+      expect(sink.lines()).toEqual(['first', 'live 0', 'live 1', 'live 2']);
+    } finally {
+      await agent.stop();
+    }
+  }, 90_000);
+});
+
+function writeNumbered(file: string, from: number, count: number): string[] {
+  const lines = Array.from({ length: count }, (_, i) => `2024-05-01T10:00:00Z line ${String(from + i).padStart(6, '0')} ${'x'.repeat(40 + ((from + i) % 50))}`);
+  appendFileSync(file, lines.map((l) => `${l}\n`).join(''));
+  return lines;
+}
+
+function spoolBytesOnDisk(): number {
+  const spoolDir = path.join(dir, 'state', 'spool');
+  return readdirSync(spoolDir).reduce((n, f) => n + statSync(path.join(spoolDir, f)).size, 0);
+}
+
+describe('Agent with a full spool', () => {
+  const limits = { spoolMaxBytes: 16 * 1024, batchMaxBytes: 4096 };
+
+  async function untilFull(logs: string[]): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (!logs.some((m) => /spool full/.test(m))) {
+      if (Date.now() > deadline) throw new Error('the agent never said the spool is full');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Give it time to overshoot if it were going to.
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  it('stops reading at the limit, then ships every line once Daniel is back', async () => {
+    mkdirSync(path.join(dir, 'logs'));
+    const file = path.join(dir, 'logs', 'big.log');
+    const written = writeNumbered(file, 0, 6000);
+    sink.failWith = 503;
+    const logs: string[] = [];
+    const agent = await Agent.create({ ...options(), ...limits, log: (m) => logs.push(m) });
+    agent.start();
+    try {
+      await untilFull(logs);
+      expect(spoolBytesOnDisk()).toBeLessThanOrEqual(limits.spoolMaxBytes);
+      written.push(...writeNumbered(file, 6000, 500));
+      sink.failWith = undefined;
+      await sink.waitFor(() => sink.stored.length >= written.length, 60_000, 'every line');
+      expect(sink.lines()).toEqual(written);
+      expect(sink.duplicates).toBe(0);
+    } finally {
+      await agent.stop();
+    }
+  }, 90_000);
+
+  it('restarted while full (as after kill -9), replays the spool and then ships the rest', async () => {
+    mkdirSync(path.join(dir, 'logs'));
+    const file = path.join(dir, 'logs', 'big.log');
+    const written = writeNumbered(file, 0, 6000);
+    sink.failWith = 503;
+    const logs: string[] = [];
+    const first = await Agent.create({ ...options(), ...limits, log: (m) => logs.push(m) });
+    first.start();
+    await untilFull(logs);
+    await first.abort();
+    const again: string[] = [];
+    const second = await Agent.create({ ...options(), ...limits, log: (m) => again.push(m) });
+    second.start();
+    try {
+      await untilFull(again);
+      sink.failWith = undefined;
+      await sink.waitFor(() => sink.stored.length >= written.length, 60_000, 'every line');
+      expect(sink.lines()).toEqual(written);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
 });

@@ -1,40 +1,43 @@
 /**
- * Henrik: wires tailer -> batcher -> (gzip) -> spool -> delivery -> checkpoints.
+ * Henrik: wires tailer -> batcher -> sealer (gzip, spool) -> delivery -> checkpointer.
  * Every batch is fsynced to the spool before it is shipped; checkpoints advance only over
  * lines Daniel acknowledged, and the spool is released only behind a saved checkpoint. So
  * after any crash, a restart replays the spool and resumes each file after what was spooled:
  * nothing is lost, and whatever is sent twice Daniel recognises by (file id, offset).
+ *
+ * Batches are cut at the line/byte bounds, on the flush timer, and as soon as the reader
+ * has caught up with every file while nothing is on its way to Daniel: one line written
+ * to an idle file leaves at once, and under load lines gather while the previous batch is
+ * compressed, spooled and shipped (the timer stays the upper bound).
  */
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { Batcher, type Batch } from './batcher.js';
-import { loadCheckpoints, saveCheckpoints, CHECKPOINT_VERSION, type FileCheckpoint } from './checkpoints.js';
+import { Checkpointer } from './checkpointer.js';
 import { Delivery } from './delivery.js';
+import { agentDefaults, type AgentOptions } from './options.js';
+import { recoverState } from './recovery.js';
 import { defaultBackoff } from './retry.js';
+import { Sealer } from './sealer.js';
 import { Shipper } from './shipper.js';
-import { encodeSpoolRecord, decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
-import { Spool, comparePositions, type SpoolPosition } from './spool.js';
+import type { SpoolRecordHeader } from './spool-record.js';
+import type { Spool, SpoolPosition } from './spool.js';
 import { Tailer } from './tailer/tailer.js';
 import type { FileStream } from './tailer/open-file.js';
 import { createTimestampParser } from './timestamps.js';
 import { Watcher } from './watcher.js';
-import { agentDefaults, type AgentOptions } from './options.js';
 
 export type { AgentOptions, AgentSource } from './options.js';
 
-const gzipAsync = promisify(gzip);
+type ResolvedOptions = Required<Omit<AgentOptions, 'log' | 'parserFactory'>> & Pick<AgentOptions, 'log' | 'parserFactory'>;
 
 export class Agent {
-  readonly options: Required<Omit<AgentOptions, 'log' | 'parserFactory'>> & Pick<AgentOptions, 'log' | 'parserFactory'>;
+  readonly options: ResolvedOptions;
   private readonly tailer: Tailer;
   private readonly batcher: Batcher;
+  private readonly sealer: Sealer;
   private readonly delivery: Delivery;
+  private readonly checkpointer: Checkpointer;
   private readonly watcher: Watcher;
-  private sealQueue: Promise<void> = Promise.resolve();
-  private sealing = 0;
-  private acked: SpoolPosition;
   private timers: NodeJS.Timeout[] = [];
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -42,12 +45,10 @@ export class Agent {
   private stopped = false;
   /** Read passes run on timers and watches only while tailing, not in `--once`. */
   private tailing = false;
-  private spoolFullLogged = false;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointChain: Promise<void> = Promise.resolve();
+  /** The last read pass reached the end of every file. */
+  private caughtUp = false;
   private roomWaiters: Array<() => void> = [];
-  /** `spoolMs`: time spent appending (write + fdatasync) to the spool, the cost of spooling every batch. */
-  readonly stats = { linesRead: 0, bytesRead: 0, batches: 0, spoolMs: 0 };
+  private readonly readStats = { linesRead: 0, bytesRead: 0 };
 
   private constructor(
     options: AgentOptions,
@@ -57,13 +58,20 @@ export class Agent {
     pendingRecords: number,
   ) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.options = { ...agentDefaults, ...given } as Agent['options'];
-    this.acked = acked;
+    this.options = { ...agentDefaults, ...given } as ResolvedOptions;
     const o = this.options;
     this.batcher = new Batcher(
       { host: o.host, maxLines: o.batchMaxLines, maxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs },
       (batch) => this.seal(batch),
     );
+    this.sealer = new Sealer({
+      spool,
+      gzipLevel: o.gzipLevel,
+      maxInFlightBytes: 2 * o.batchMaxBytes,
+      onSpooled: () => this.delivery.pending++,
+      onRoom: () => this.roomMade(),
+      log: (m) => this.log(m),
+    });
     this.tailer = new Tailer(
       {
         sources: o.sources.map((s) => ({
@@ -79,16 +87,27 @@ export class Agent {
         copyWindowMs: o.copyWindowMs,
         forgetAfterMs: o.forgetAfterMs,
         emit: (stream, line, size) => {
-          this.stats.linesRead++;
-          this.stats.bytesRead += line.end - line.offset;
-          this.batcher.add({ fileId: stream.id, filename: stream.filename, path: stream.path, size }, line);
+          this.readStats.linesRead++;
+          this.readStats.bytesRead += line.end - line.offset;
+          this.batcher.add(stream, line, size);
         },
-        canRead: () => this.hasRoom(),
-        onIdentitiesChanged: () => void this.saveCheckpoints(),
+        canRead: () => this.sealer.hasRoom,
+        onIdentitiesChanged: () => void this.checkpointer.save(),
         log: (m) => this.log(m),
         cwd: o.cwd,
       },
       known,
+    );
+    this.checkpointer = new Checkpointer(
+      {
+        file: path.join(o.stateDir, 'checkpoints.json'),
+        spool,
+        streams: this.tailer.streams,
+        intervalMs: o.checkpointIntervalMs,
+        onReleased: () => this.roomMade(),
+        log: (m) => this.log(m),
+      },
+      acked,
     );
     this.delivery = new Delivery({
       spool,
@@ -96,7 +115,12 @@ export class Agent {
       stateDir: o.stateDir,
       backoff: o.backoff,
       giveUpAfterMs: o.once ? o.onceGiveUpMs : undefined,
-      onDone: (header, position) => this.onDone(header, position),
+      onDone: (header, position) => this.checkpointer.acknowledged(header, position),
+      onDrained: () => this.flushIfIdle(),
+      onFailed: () => {
+        this.sealer.abandonWaiting();
+        this.roomMade();
+      },
       log: (m) => this.log(m),
     });
     this.delivery.pending = pendingRecords;
@@ -105,40 +129,13 @@ export class Agent {
 
   /** Loads checkpoints, opens the spool and learns what it still holds. */
   static async create(options: AgentOptions): Promise<Agent> {
-    await mkdir(options.stateDir, { recursive: true });
-    const log = options.log ?? (() => {});
-    const checkpoints = await loadCheckpoints(path.join(options.stateDir, 'checkpoints.json'));
-    const spool = await Spool.open(path.join(options.stateDir, 'spool'), {
-      maxBytes: options.spoolMaxBytes ?? agentDefaults.spoolMaxBytes,
-      releasedUpTo: checkpoints.spool,
-      log,
-    });
-    const streams = new Map<string, FileStream>(checkpoints.files.map((f) => [f.id, fromCheckpoint(f)]));
-    let pending = 0;
-    for (let record = await spool.next(); record !== undefined; record = await spool.next()) {
-      pending++;
-      for (const f of decodeSpoolRecord(record.payload).header.files) {
-        const known = streams.get(f.fileId);
-        const stream: FileStream = known ?? {
-          id: f.fileId,
-          filename: f.filename,
-          path: f.path,
-          sourceIndex: f.sourceIndex,
-          dev: f.dev,
-          ino: f.ino,
-          prefixLength: f.prefixLength,
-          prefixHash: f.prefixHash,
-          ackedOffset: 0,
-          readEnd: 0,
-        };
-        stream.readEnd = Math.max(stream.readEnd, f.end);
-        stream.lastTimestamp = BigInt(f.lastTimestamp);
-        streams.set(stream.id, stream);
-      }
-    }
-    spool.rewind();
-    if (pending > 0) log(`records=${pending} bytes=${spool.sizeBytes}: replaying the spool`);
-    return new Agent(options, spool, [...streams.values()], checkpoints.spool, pending);
+    const state = await recoverState(options.stateDir, options.spoolMaxBytes ?? agentDefaults.spoolMaxBytes, options.log ?? (() => {}));
+    return new Agent(options, state.spool, state.streams, state.acked, state.pendingRecords);
+  }
+
+  /** `spoolMs`: time spent appending (write + fdatasync) to the spool, the cost of spooling every batch. */
+  get stats(): { linesRead: number; bytesRead: number; batches: number; spoolMs: number } {
+    return { ...this.readStats, ...this.sealer.stats };
   }
 
   /** `dev:ino` -> bytes read, for the files open now (tests). */
@@ -168,17 +165,17 @@ export class Agent {
       await this.tailer.scan();
       while ((await this.tailer.readAvailable()) === 'blocked') {
         if (this.delivery.failure !== undefined) break;
-        await this.waitForRoom();
+        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       }
       this.tailer.finishAll();
       this.batcher.flush();
-      await this.sealQueue;
+      await this.sealer.drain();
       await this.delivery.waitIdle();
     } finally {
       clearInterval(progress);
     }
     await this.delivery.stop();
-    await this.saveCheckpoints();
+    await this.checkpointer.save();
     await this.close();
     const { deliveredLines, duplicateLines, rejectedLines, failure } = this.delivery;
     this.log(`lines=${deliveredLines} duplicates=${duplicateLines} rejected=${rejectedLines}: done`);
@@ -192,15 +189,16 @@ export class Agent {
     this.clearTimers();
     await this.reading;
     this.batcher.flush();
-    await this.sealQueue;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.delivery.waitIdle(),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopTimeoutMs))),
-    ]);
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopTimeoutMs)));
+    // A full spool can hold batches back for as long as Daniel is away: the wait is bounded.
+    await Promise.race([this.sealer.drain().then(() => this.delivery.waitIdle()), deadline]);
     clearTimeout(timer);
+    this.sealer.abandonWaiting();
+    await this.sealer.drain();
     await this.delivery.stop();
-    await this.saveCheckpoints();
+    await this.checkpointer.stop();
+    await this.checkpointer.save();
     await this.close();
     this.log(`lines=${this.delivery.deliveredLines} unacknowledged_batches=${this.delivery.pending}: stopped`);
   }
@@ -210,10 +208,10 @@ export class Agent {
     this.stopped = true;
     this.clearTimers();
     await this.reading;
-    this.batcher.stop();
-    await this.sealQueue;
+    this.sealer.abandonWaiting();
+    await this.sealer.drain();
     await this.delivery.stop();
-    await this.checkpointChain;
+    await this.checkpointer.stop();
     await this.close();
   }
 
@@ -226,8 +224,6 @@ export class Agent {
   private clearTimers(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = undefined;
     this.batcher.stop();
   }
 
@@ -254,37 +250,27 @@ export class Agent {
       } else {
         await this.tailer.poll();
       }
-      await this.tailer.readAvailable();
+      this.caughtUp = (await this.tailer.readAvailable()) === 'done';
+      this.flushIfIdle();
     } while (this.readAgain && !this.stopped);
   }
 
-  private hasRoom(): boolean {
-    if (this.spool.isFull) {
-      if (!this.spoolFullLogged) {
-        this.spoolFullLogged = true;
-        this.log(`spool_bytes=${this.spool.sizeBytes} max=${this.options.spoolMaxBytes}: spool full, reading paused until Daniel catches up (nothing is dropped)`);
-      }
-      return false;
-    }
-    this.spoolFullLogged = false;
-    return this.sealing < 2;
-  }
-
-  private waitForRoom(): Promise<void> {
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  /** Cuts the open batch when every file was read to its end and nothing is on its way. */
+  private flushIfIdle(): void {
+    if (!this.tailing || !this.caughtUp || this.batcher.pendingLines === 0) return;
+    if (this.sealer.idle && this.delivery.pending === 0) this.batcher.flush();
   }
 
   private roomMade(): void {
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
     for (const wake of waiters) wake();
-    this.kick();
+    if (!this.caughtUp) this.kick();
+    else this.flushIfIdle();
   }
 
-  /** Batch -> gzip -> spool, in order. The identity goes along so a restart can resume. */
+  /** The identity goes along with the batch, so a restart can resume after it. */
   private seal(batch: Batch): void {
-    this.sealing++;
-    this.stats.batches++;
     const header: SpoolRecordHeader = {
       lines: batch.lines,
       files: batch.files.map((f) => {
@@ -292,57 +278,8 @@ export class Agent {
         return { ...f, sourceIndex: s?.sourceIndex ?? 0, dev: s?.dev ?? 0, ino: s?.ino ?? 0, prefixLength: s?.prefixLength ?? 0, prefixHash: s?.prefixHash ?? '' };
       }),
     };
-    const zipped = gzipAsync(batch.body, { level: this.options.gzipLevel });
-    this.sealQueue = this.sealQueue
-      .then(async () => {
-        const record = encodeSpoolRecord(header, await zipped);
-        const started = performance.now();
-        await this.spool.append(record);
-        this.stats.spoolMs += performance.now() - started;
-        this.delivery.pending++;
-      })
-      .catch((err: unknown) => this.log(`spool write failed: ${(err as Error).message}; lines will be read again`))
-      .finally(() => {
-        this.sealing--;
-        this.roomMade();
-      });
+    this.sealer.seal(batch, header);
   }
-
-  private onDone(header: SpoolRecordHeader, position: SpoolPosition): void {
-    for (const f of header.files) {
-      const stream = this.tailer.streams.get(f.fileId);
-      if (stream === undefined || f.end <= stream.ackedOffset) continue;
-      stream.ackedOffset = f.end;
-      stream.ackedTimestamp = f.lastTimestamp;
-    }
-    if (comparePositions(position, this.acked) > 0) this.acked = position;
-    if (this.checkpointTimer === undefined && !this.stopped) {
-      this.checkpointTimer = setTimeout(() => {
-        this.checkpointTimer = undefined;
-        void this.saveCheckpoints();
-      }, this.options.checkpointIntervalMs);
-    }
-    if (this.spool.isFull) this.roomMade();
-  }
-
-  /** Saves soon; a save already waiting to start covers this request too. */
-  private saveCheckpoints(): Promise<void> {
-    if (this.saveQueued !== undefined) return this.saveQueued;
-    let started = false;
-    const run = this.checkpointChain.then(async () => {
-      started = true;
-      this.saveQueued = undefined;
-      const acked = { ...this.acked };
-      const files = [...this.tailer.streams.values()].map(toCheckpoint);
-      await saveCheckpoints(path.join(this.options.stateDir, 'checkpoints.json'), { version: CHECKPOINT_VERSION, spool: acked, files });
-      await this.spool.release(acked);
-    });
-    this.checkpointChain = run.catch((err: unknown) => this.log(`checkpoint save failed: ${(err as Error).message}`));
-    if (!started) this.saveQueued = this.checkpointChain;
-    return this.checkpointChain;
-  }
-
-  private saveQueued: Promise<void> | undefined;
 
   private summary(): void {
     const shipped = this.delivery.deliveredLines;
@@ -357,41 +294,12 @@ export class Agent {
 
   private progress(): void {
     const left = this.tailer.unreadBytes;
-    this.log(`read_mib=${(this.stats.bytesRead / 1048576).toFixed(1)} left_mib=${(left / 1048576).toFixed(1)} shipped_lines=${this.delivery.deliveredLines}: backfill`);
+    this.log(`read_mib=${(this.readStats.bytesRead / 1048576).toFixed(1)} left_mib=${(left / 1048576).toFixed(1)} shipped_lines=${this.delivery.deliveredLines}: backfill`);
   }
 
   private log(message: string): void {
     this.options.log?.(message);
   }
-}
-
-function fromCheckpoint(f: FileCheckpoint): FileStream {
-  return {
-    ...f,
-    ackedOffset: f.offset,
-    ackedTimestamp: f.lastTimestamp,
-    readEnd: f.offset,
-    lastTimestamp: f.lastTimestamp !== undefined ? BigInt(f.lastTimestamp) : undefined,
-  };
-}
-
-function toCheckpoint(s: FileStream): FileCheckpoint {
-  const checkpoint: FileCheckpoint = {
-    id: s.id,
-    path: s.path,
-    filename: s.filename,
-    sourceIndex: s.sourceIndex,
-    dev: s.dev,
-    ino: s.ino,
-    prefixLength: s.prefixLength,
-    prefixHash: s.prefixHash,
-    offset: s.ackedOffset,
-  };
-  if (s.ackedTimestamp !== undefined) checkpoint.lastTimestamp = s.ackedTimestamp;
-  if (s.detachedAtMs !== undefined) checkpoint.detachedAtMs = s.detachedAtMs;
-  if (s.detachReason !== undefined) checkpoint.detachReason = s.detachReason;
-  if (s.seenAtMs !== undefined) checkpoint.seenAtMs = s.seenAtMs;
-  return checkpoint;
 }
 
 export { defaultBackoff };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Batcher, jsonString, parseBatchBody, type Batch } from './batcher.js';
+import { Batcher, parseBatchBody, type Batch } from './batcher.js';
+import { JsonBody, jsonString } from './json-body.js';
 
 describe('jsonString', () => {
   it('is JSON.stringify for any text a line can hold', () => {
@@ -15,8 +16,48 @@ describe('jsonString', () => {
   });
 });
 
+describe('JsonBody lines', () => {
+  it('round-trips any line, leaving out only an end Daniel derives to the same value', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ raw: fc.string({ unit: 'binary', maxLength: 40 }), extra: fc.integer({ min: 0, max: 2 }), cut: fc.boolean(), ts: fc.bigInt({ min: 0n, max: 2n ** 62n }) }), { maxLength: 30 }),
+        fc.integer({ min: 16, max: 300 }),
+        (lines, initial) => {
+          const body = new JsonBody(Buffer.alloc(initial));
+          body.raw('[');
+          let offset = 0;
+          const expected = lines.map(({ raw, extra, cut, ts }, i) => {
+            const text = Buffer.from(raw, 'utf8').toString('utf8');
+            const end = offset + Buffer.byteLength(text) + (cut ? 0 : 1) + extra;
+            body.line(i > 0, offset, end, ts, text, cut);
+            const line = { offset, end, timestamp: ts.toString(), line: text, cut };
+            offset = end;
+            return line;
+          });
+          body.raw(']');
+          const parsed = JSON.parse(body.finish().toString('utf8')) as Array<{ offset: number; end?: number; timestamp: string; line: string; cut?: boolean }>;
+          expect(
+            parsed.map((l) => ({ offset: l.offset, end: l.end ?? l.offset + Buffer.byteLength(l.line) + 1, timestamp: l.timestamp, line: l.line, cut: l.cut === true })),
+          ).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('JsonBody numbers', () => {
+  it('writes offsets of any safe size', () => {
+    for (const offset of [0, 9, 10, 99, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER - 10]) {
+      const body = new JsonBody(Buffer.alloc(64));
+      body.line(false, offset, offset + 3, -5n, 'ab', false);
+      expect(JSON.parse(body.finish().toString())).toEqual({ offset, timestamp: '-5', line: 'ab' });
+    }
+  });
+});
+
 describe('Batcher', () => {
-  const file = { fileId: 'f1', filename: 'a.log', path: '/x/a.log', size: 100 };
+  const file = { id: 'f1', filename: 'a.log', path: '/x/a.log' };
   const line = (offset: number, text = 'x'): { offset: number; end: number; timestamp: bigint; text: string; cut: boolean } => ({
     offset,
     end: offset + text.length + 1,
@@ -28,22 +69,44 @@ describe('Batcher', () => {
   it('cuts batches at the line bound, in order, with end and size per file', () => {
     const batches: Batch[] = [];
     const batcher = new Batcher({ host: 'h', maxLines: 3, maxBytes: 1e9, flushIntervalMs: 60_000 }, (b) => batches.push(b));
-    for (let i = 0; i < 7; i++) batcher.add(file, line(i * 2));
+    for (let i = 0; i < 7; i++) batcher.add(file, line(i * 2), 100);
     batcher.flush();
     expect(batches.map((b) => b.lines)).toEqual([3, 3, 1]);
     const body = parseBatchBody(batches[0]!.body);
     expect(body.host).toBe('h');
-    expect(body.files[0]!.lines.map((l) => [l.offset, l.end, l.timestamp])).toEqual([[0, 2, '1000'], [2, 4, '1002'], [4, 6, '1004']]);
+    expect(body.files[0]!.lines.map((l) => [l.offset, l.end ?? l.offset + l.line.length + 1, l.timestamp])).toEqual([[0, 2, '1000'], [2, 4, '1002'], [4, 6, '1004']]);
     expect(body.files[0]!.size).toBe(100);
     expect(batches[2]!.files[0]!.end).toBe(14);
+    expect(batches[2]!.files[0]!.lastTimestamp).toBe('1012');
   });
 
   it('cuts at the byte bound and on the timer', async () => {
     const batches: Batch[] = [];
     const batcher = new Batcher({ host: 'h', maxLines: 1000, maxBytes: 200, flushIntervalMs: 30 }, (b) => batches.push(b));
-    for (let i = 0; i < 5; i++) batcher.add(file, line(i * 60, 'y'.repeat(59)));
+    for (let i = 0; i < 5; i++) batcher.add(file, line(i * 60, 'y'.repeat(59)), 0);
     expect(batches.length).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 100));
     expect(batches.reduce((n, b) => n + b.lines, 0)).toBe(5);
+  });
+
+  it('groups interleaved files in arrival order, one header entry per file', () => {
+    const batches: Batch[] = [];
+    const batcher = new Batcher({ host: 'h"1', maxLines: 100, maxBytes: 1e9, flushIntervalMs: 60_000 }, (b) => batches.push(b));
+    const other = { id: 'f2', filename: 'b "quoted".log', path: '/x/b.log' };
+    batcher.add(file, line(0, 'a0'), 10);
+    batcher.add(other, line(0, 'b0'), 20);
+    batcher.add(file, line(3, 'a1'), 30);
+    batcher.flush();
+    const body = parseBatchBody(batches[0]!.body);
+    expect(body.host).toBe('h"1');
+    expect(body.files.map((f) => [f.file_id, f.filename, f.lines.map((l) => l.line)])).toEqual([
+      ['f1', 'a.log', ['a0']],
+      ['f2', 'b "quoted".log', ['b0']],
+      ['f1', 'a.log', ['a1']],
+    ]);
+    expect(batches[0]!.files.map((f) => [f.fileId, f.firstOffset, f.end, f.lines, f.size])).toEqual([
+      ['f1', 0, 6, 2, 30],
+      ['f2', 0, 3, 1, 20],
+    ]);
   });
 });

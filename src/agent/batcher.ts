@@ -1,17 +1,19 @@
 /**
  * Groups stamped lines into ingest requests bounded by lines, bytes and time. Lines of one
  * file identity keep their order inside a batch, and batches leave in the order they were
- * cut, so a file's lines reach Daniel in ascending offsets. The body is built as JSON text
- * as lines arrive (one JSON.stringify per line), which is what the byte bound counts.
+ * cut, so a file's lines reach Daniel in ascending offsets. The body is written as UTF-8
+ * JSON as lines arrive (json-body.ts), and the byte bound counts those bytes. Lines are
+ * grouped by file in arrival order: when the file changes a new group starts, and the same
+ * identity may come in several groups of one request (Daniel reads them as one).
  */
 import type { IngestRequest } from '../protocol/ingest.js';
+import { BufferPool, JsonBody } from './json-body.js';
 
-export interface BatchFile {
-  fileId: string;
+/** A file identity as the batcher needs it (a tailer FileStream is one). */
+export interface BatchSource {
+  id: string;
   filename: string;
   path: string;
-  /** The file's size as last seen, for Daniel's lag report. */
-  size: number;
 }
 
 export interface StampedLine {
@@ -23,7 +25,12 @@ export interface StampedLine {
 }
 
 /** What a batch holds of one file: enough to advance its checkpoint once acknowledged. */
-export interface BatchedFile extends BatchFile {
+export interface BatchedFile {
+  fileId: string;
+  filename: string;
+  path: string;
+  /** The file's size as last seen, for Daniel's lag report. */
+  size: number;
   firstOffset: number;
   end: number;
   lastTimestamp: string;
@@ -31,59 +38,66 @@ export interface BatchedFile extends BatchFile {
 }
 
 export interface Batch {
-  /** The `IngestRequest` as JSON text. */
-  body: string;
+  /** The `IngestRequest` as UTF-8 JSON. */
+  body: Buffer;
+  /** One entry per file identity, in the order they first appear. */
   files: BatchedFile[];
   lines: number;
+  /** The body's buffer may be reused: call once nothing reads `body` any more (optional). */
+  release: () => void;
 }
 
 export interface BatcherOptions {
   host: string;
   maxLines: number;
-  /** Bound on the JSON text of the lines (UTF-16 code units). */
+  /** Bound on the JSON body (bytes). */
   maxBytes: number;
   flushIntervalMs: number;
 }
 
-interface OpenGroup {
+interface Group {
+  source: BatchSource;
   meta: BatchedFile;
-  fragments: string[];
+  lines: number;
+  /** Kept as a number until the group closes: one decimal conversion per group, not per line. */
+  lastTimestamp: bigint;
 }
 
 export class Batcher {
-  private groups = new Map<string, OpenGroup>();
+  private body: JsonBody | undefined;
+  private files = new Map<string, BatchedFile>();
+  private group: Group | undefined;
   private lines = 0;
-  private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Room for a full batch plus the line that crosses the bound; a few, for the batches being compressed. */
+  private readonly pool: BufferPool;
 
   constructor(
     private readonly options: BatcherOptions,
     private readonly onBatch: (batch: Batch) => void,
-  ) {}
+  ) {
+    this.pool = new BufferPool(Math.min(options.maxBytes, 4 * 1024 * 1024) + 64 * 1024, 4);
+  }
 
   get pendingLines(): number {
     return this.lines;
   }
 
-  add(file: BatchFile, line: StampedLine): void {
-    let group = this.groups.get(file.fileId);
-    if (group === undefined) {
-      group = { meta: { ...file, firstOffset: line.offset, end: line.end, lastTimestamp: '', lines: 0 }, fragments: [] };
-      this.groups.set(file.fileId, group);
-    }
-    const timestamp = line.timestamp.toString();
-    const fragment =
-      `{"offset":${line.offset},"end":${line.end},"timestamp":"${timestamp}","line":${jsonString(line.text)}` +
-      (line.cut ? ',"cut":true}' : '}');
-    group.fragments.push(fragment);
-    group.meta.end = line.end;
-    group.meta.lastTimestamp = timestamp;
-    group.meta.size = Math.max(file.size, line.end);
-    group.meta.path = file.path;
-    group.meta.lines++;
+  add(source: BatchSource, line: StampedLine, size: number): void {
+    const body = this.body ?? this.open();
+    let group = this.group;
+    if (group === undefined || group.source.id !== source.id) group = this.startGroup(body, source, line.offset);
+    const meta = group.meta;
+    body.line(group.lines > 0, line.offset, line.end, line.timestamp, line.text, line.cut);
+    group.lines++;
+    group.lastTimestamp = line.timestamp;
+    meta.end = line.end;
+    if (size > meta.size) meta.size = size;
+    if (line.end > meta.size) meta.size = line.end;
+    meta.path = source.path;
+    meta.lines++;
     this.lines++;
-    this.bytes += fragment.length;
-    if (this.lines >= this.options.maxLines || this.bytes >= this.options.maxBytes) {
+    if (this.lines >= this.options.maxLines || body.length >= this.options.maxBytes) {
       this.flush();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.options.flushIntervalMs);
@@ -97,42 +111,65 @@ export class Batcher {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.lines === 0) return;
-    const files: BatchedFile[] = [];
-    const parts: string[] = [];
-    for (const { meta, fragments } of this.groups.values()) {
-      files.push(meta);
-      parts.push(
-        `{"file_id":${JSON.stringify(meta.fileId)},"filename":${JSON.stringify(meta.filename)},"path":${JSON.stringify(meta.path)},` +
-          `"size":${meta.size},"lines":[${fragments.join(',')}]}`,
-      );
-    }
-    const body = `{"host":${JSON.stringify(this.options.host)},"files":[${parts.join(',')}]}`;
-    const lines = this.lines;
-    this.groups = new Map();
+    const body = this.body;
+    if (body === undefined || this.lines === 0) return;
+    this.closeGroup(body);
+    body.raw(']}');
+    const storage = body.storage;
+    const batch: Batch = { body: body.finish(), files: [...this.files.values()], lines: this.lines, release: () => this.pool.give(storage) };
+    this.body = undefined;
+    this.files = new Map();
+    this.group = undefined;
     this.lines = 0;
-    this.bytes = 0;
-    this.onBatch({ body, files, lines });
+    this.onBatch(batch);
   }
 
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
-}
 
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+  private open(): JsonBody {
+    const body = new JsonBody(this.pool.take());
+    body.raw('{"host":');
+    body.string(this.options.host);
+    body.raw(',"files":[');
+    this.body = body;
+    return body;
+  }
 
-/**
- * JSON text of a line. Most log lines need no escaping (no quote, backslash or control
- * character; decoded UTF-8 holds no lone surrogates), and a regex test is several times
- * cheaper than JSON.stringify.
- */
-export function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  private startGroup(body: JsonBody, source: BatchSource, firstOffset: number): Group {
+    if (this.group !== undefined) {
+      this.closeGroup(body);
+      body.raw(',');
+    }
+    let meta = this.files.get(source.id);
+    if (meta === undefined) {
+      meta = { fileId: source.id, filename: source.filename, path: source.path, size: 0, firstOffset, end: firstOffset, lastTimestamp: '', lines: 0 };
+      this.files.set(source.id, meta);
+    }
+    body.raw('{"file_id":');
+    body.string(source.id);
+    body.raw(',"filename":');
+    body.string(source.filename);
+    body.raw(',"path":');
+    body.string(source.path);
+    body.raw(',"lines":[');
+    const group: Group = { source, meta, lines: 0, lastTimestamp: 0n };
+    this.group = group;
+    return group;
+  }
+
+  /** Ends the open group's line list and gives its size (known only now). */
+  private closeGroup(body: JsonBody): void {
+    const group = this.group;
+    if (group === undefined) return;
+    group.meta.lastTimestamp = group.lastTimestamp.toString();
+    body.raw(`],"size":${group.meta.size}}`);
+  }
 }
 
 /** For tests and tools: the body parsed back. */
-export function parseBatchBody(body: string): IngestRequest {
-  return JSON.parse(body) as IngestRequest;
+export function parseBatchBody(body: Buffer | string): IngestRequest {
+  return JSON.parse(body.toString()) as IngestRequest;
 }

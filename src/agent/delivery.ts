@@ -21,6 +21,10 @@ export interface DeliveryOptions {
   giveUpAfterMs?: number;
   /** A record is done (delivered, or rejected and dead-lettered): advance checkpoints. */
   onDone: (header: SpoolRecordHeader, position: SpoolPosition) => void;
+  /** Every spooled record is done: nothing waits for Daniel. */
+  onDrained?: () => void;
+  /** Delivery gave up (`--once`) or broke: nothing more will be done. */
+  onFailed?: () => void;
   log: (message: string) => void;
 }
 
@@ -46,6 +50,7 @@ export class Delivery {
       this.failure = `ship loop failed: ${(err as Error).message}`;
       this.options.log(this.failure);
       this.wakeIdle();
+      this.options.onFailed?.();
     });
   }
 
@@ -79,10 +84,13 @@ export class Delivery {
         spool.rewind();
         return;
       }
-      this.options.onDone(header, record.position);
       this.pending--;
       this.lastProgressMs = Date.now();
-      if (this.pending <= 0) this.wakeIdle();
+      this.options.onDone(header, record.position);
+      if (this.pending <= 0) {
+        this.wakeIdle();
+        this.options.onDrained?.();
+      }
     }
   }
 
@@ -121,6 +129,7 @@ export class Delivery {
     this.options.log(reason);
     this.wakeIdle();
     this.stopController.abort();
+    this.options.onFailed?.();
     return false;
   }
 

@@ -31,3 +31,9 @@ export function decodeSpoolRecord(payload: Buffer): { header: SpoolRecordHeader;
   const header = JSON.parse(payload.toString('utf8', 4, 4 + headerLength)) as SpoolRecordHeader;
   return { header, body: payload.subarray(4 + headerLength) };
 }
+
+/** Only the header: what start-up and acknowledgements need, without touching the body. */
+export function decodeSpoolHeader(payload: Buffer): SpoolRecordHeader {
+  const headerLength = payload.readUInt32LE(0);
+  return JSON.parse(payload.toString('utf8', 4, 4 + headerLength)) as SpoolRecordHeader;
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tableCrc32, crc32 } from './crc32.js';
-import { Spool } from './spool.js';
+import { Spool, type SpoolPosition } from './spool.js';
 
 let dir: string;
 beforeEach(() => {
@@ -94,6 +94,69 @@ describe('Spool', () => {
     expect(spool.isFull).toBe(false);
     await spool.append(Buffer.alloc(120));
     expect(spool.isFull).toBe(true);
+    await spool.close();
+  });
+
+  it('counts only unreleased bytes, so releasing everything makes room again (the write segment too)', async () => {
+    // The default segment is far larger than the limit: the write segment is never closed by size.
+    const spool = await Spool.open(dir, { maxBytes: 1000, segmentBytes: 64 * 1024 * 1024 });
+    for (let i = 0; i < 5; i++) await spool.append(Buffer.alloc(300, i));
+    expect(spool.isFull).toBe(true);
+    let last: SpoolPosition = { segment: 0, offset: 0 };
+    for (let r = await spool.next(); r; r = await spool.next()) last = r.position;
+    await spool.release(last);
+    expect(spool.sizeBytes).toBe(0);
+    expect(spool.isFull).toBe(false);
+    expect(spool.isEmpty).toBe(true);
+    // The released write segment is gone from disk; the next append starts a new one.
+    expect(segments()).toEqual([]);
+    await spool.append(Buffer.from('after'));
+    expect(await readAll(spool)).toEqual(['after']);
+    expect(spool.sizeBytes).toBe(8 + 5);
+    await spool.close();
+    const again = await Spool.open(dir, { maxBytes: 1000, releasedUpTo: last });
+    expect(await readAll(again)).toEqual(['after']);
+    await again.close();
+  });
+
+  it('counts a partly released segment by what is left of it', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1000, segmentBytes: 64 * 1024 * 1024 });
+    for (let i = 0; i < 4; i++) await spool.append(Buffer.alloc(100, i));
+    const first = await spool.next();
+    await spool.release(first!.position);
+    expect(spool.sizeBytes).toBe(3 * 108);
+    await spool.close();
+  });
+
+  it('sizes segments to a fraction of a small limit, so released bytes leave the disk', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 64 * 1024 });
+    let last: SpoolPosition = { segment: 0, offset: 0 };
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 4; i++) await spool.append(Buffer.alloc(3000, i));
+      for (let r = await spool.next(); r; r = await spool.next()) last = r.position;
+      await spool.release(last);
+    }
+    await spool.append(Buffer.alloc(3000));
+    const onDisk = segments().reduce((n, s) => n + statSync(path.join(dir, s)).size, 0);
+    expect(onDisk).toBeLessThan(2 * 3008 + 1);
+    await spool.close();
+  });
+
+  it('has room for a record while it fits under the limit, and always when empty', async () => {
+    const spool = await Spool.open(dir, { maxBytes: 1000 });
+    expect(spool.hasRoomFor(5000)).toBe(true);
+    await spool.append(Buffer.alloc(600));
+    expect(spool.hasRoomFor(300)).toBe(true);
+    expect(spool.hasRoomFor(500)).toBe(false);
+    const waited = spool.waitForRoom(500);
+    let resolved = false;
+    void waited.then(() => (resolved = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(resolved).toBe(false);
+    const r = await spool.next();
+    await spool.release(r!.position);
+    await waited;
+    expect(spool.hasRoomFor(500)).toBe(true);
     await spool.close();
   });
 

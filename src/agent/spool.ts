@@ -4,13 +4,20 @@
  * being rotated away meanwhile. Append-only segment files; each record is
  * `[length u32le][crc32 u32le][payload]`. Opening checks every record: a torn or corrupt
  * tail is cut off (logged, not fatal). Records are read back in order by one cursor and
- * released up to a position once acknowledged; fully released segments are deleted.
+ * released up to a position once acknowledged; fully released segments are deleted, the one
+ * being written included (the next append starts a new one), so a spool that keeps up holds
+ * almost nothing on disk. Its size is what is not released yet: that is what the limit
+ * bounds. Segments are a sixteenth of the limit (at most 64 MiB), so released bytes waiting
+ * for their segment to finish never take much room either.
  * The spool knows nothing of files or offsets: payloads are opaque.
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
+import { HEADER, readFully, syncDirectory, validLength } from './spool-file.js';
+
+export { syncDirectory } from './spool-file.js';
 
 export interface SpoolPosition {
   segment: number;
@@ -27,17 +34,14 @@ export interface SpoolRecord {
 export interface SpoolOptions {
   /** Above this many bytes on disk the spool is full (default 1 GiB). */
   maxBytes?: number;
-  /** A segment file is closed past this size (default 64 MiB). */
+  /** A segment file is closed past this size (default a sixteenth of maxBytes, 4 KiB to 64 MiB). */
   segmentBytes?: number;
   /** Records up to here were acknowledged before (from the checkpoint file). */
   releasedUpTo?: SpoolPosition;
   log?: (message: string) => void;
 }
 
-const HEADER = 8;
 const SEGMENT_NAME = /^(\d{10})\.seg$/;
-/** A length this large is corruption, not a record (batches are a few MiB at most). */
-const MAX_RECORD = 256 * 1024 * 1024;
 
 export class Spool {
   /** Valid bytes per segment, in segment order. */
@@ -48,16 +52,19 @@ export class Spool {
   private readHandle: { segment: number; handle: FileHandle } | undefined;
   private released: SpoolPosition;
   private waiters: Array<() => void> = [];
-  private appendChain: Promise<void> = Promise.resolve();
-  private readonly maxBytes: number;
+  private roomWaiters: Array<() => void> = [];
+  /** Appends and releases, one at a time in call order: a release may close the write segment. */
+  private chain: Promise<void> = Promise.resolve();
+  readonly maxBytes: number;
   private readonly segmentBytes: number;
+  private closed = false;
 
   private constructor(
     private readonly dir: string,
     options: SpoolOptions,
   ) {
     this.maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
-    this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.segmentBytes = options.segmentBytes ?? Math.min(64 * 1024 * 1024, Math.max(4096, Math.floor(this.maxBytes / 16)));
     this.released = options.releasedUpTo ?? { segment: 0, offset: 0 };
     this.readCursor = { ...this.released };
   }
@@ -69,14 +76,43 @@ export class Spool {
     return spool;
   }
 
+  /** Bytes appended and not released yet: what the limit bounds. */
   get sizeBytes(): number {
     let total = 0;
-    for (const length of this.segments.values()) total += length;
+    for (const [segment, length] of this.segments) {
+      if (segment > this.released.segment) total += length;
+      else if (segment === this.released.segment) total += Math.max(0, length - this.released.offset);
+    }
     return total;
   }
 
   get isFull(): boolean {
     return this.sizeBytes >= this.maxBytes;
+  }
+
+  /** True when a record of `payloadBytes` fits under the limit; an empty spool takes any one record. */
+  hasRoomFor(payloadBytes: number): boolean {
+    const size = this.sizeBytes;
+    return size === 0 || size + HEADER + payloadBytes <= this.maxBytes;
+  }
+
+  /** Someone waits in waitForRoom(): releasing now would let them on. */
+  get awaitingRoom(): boolean {
+    return this.roomWaiters.length > 0;
+  }
+
+  /** Resolves once `hasRoomFor(payloadBytes)` holds (checked after each release), the spool is closed, or `signal` aborts. */
+  async waitForRoom(payloadBytes: number, signal?: AbortSignal): Promise<void> {
+    while (!this.closed && signal?.aborted !== true && !this.hasRoomFor(payloadBytes)) {
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.roomWaiters.push(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
   }
 
   /** True when every record appended has been read by the cursor. */
@@ -93,9 +129,8 @@ export class Spool {
 
   /** Appends a record durably (write + fdatasync); appends are serialized in call order. */
   append(payload: Buffer): Promise<void> {
-    const run = this.appendChain.then(() => this.appendNow(payload));
-    this.appendChain = run.catch(() => {});
-    return run;
+    if (this.closed) return Promise.reject(new Error('spool: closed'));
+    return this.serialized(() => this.appendNow(payload));
   }
 
   /** The next record after the cursor, or undefined when none is there yet. */
@@ -130,26 +165,50 @@ export class Spool {
   }
 
   /** Records up to `position` are acknowledged and checkpointed: their segments may go. */
-  async release(position: SpoolPosition): Promise<void> {
+  release(position: SpoolPosition): Promise<void> {
+    return this.serialized(() => this.releaseNow(position));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeRoomWaiters();
+    await this.chain;
+    await this.writeHandle?.close();
+    await this.readHandle?.handle.close();
+    this.writeHandle = undefined;
+    this.readHandle = undefined;
+  }
+
+  private serialized(task: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(task);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async releaseNow(position: SpoolPosition): Promise<void> {
     if (comparePositions(position, this.released) > 0) this.released = { ...position };
     for (const [segment, length] of [...this.segments]) {
       const wholeDone = segment < this.released.segment || (segment === this.released.segment && this.released.offset >= length);
-      if (!wholeDone || segment === this.writeSegment) continue;
+      if (!wholeDone) continue;
       this.segments.delete(segment);
+      if (segment === this.writeSegment && this.writeHandle !== undefined) {
+        // Fully released: the next append starts a new segment rather than growing this one.
+        await this.writeHandle.close();
+        this.writeHandle = undefined;
+      }
       if (this.readHandle?.segment === segment) {
         await this.readHandle.handle.close();
         this.readHandle = undefined;
       }
       await fsp.rm(this.segmentPath(segment), { force: true });
     }
+    this.wakeRoomWaiters();
   }
 
-  async close(): Promise<void> {
-    await this.appendChain;
-    await this.writeHandle?.close();
-    await this.readHandle?.handle.close();
-    this.writeHandle = undefined;
-    this.readHandle = undefined;
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private async appendNow(payload: Buffer): Promise<void> {
@@ -157,11 +216,8 @@ export class Spool {
     header.writeUInt32LE(payload.length, 0);
     header.writeUInt32LE(crc32(payload), 4);
     const current = this.segments.get(this.writeSegment);
-    const releasedHere = this.released.segment === this.writeSegment && this.released.offset === current;
     const shouldRotate =
-      this.writeHandle === undefined ||
-      current === undefined ||
-      (current > 0 && (current + HEADER + payload.length > this.segmentBytes || (releasedHere && current >= 4 * 1024 * 1024)));
+      this.writeHandle === undefined || current === undefined || (current > 0 && current + HEADER + payload.length > this.segmentBytes);
     if (shouldRotate) await this.startSegment();
     const handle = this.writeHandle as FileHandle;
     const at = this.segments.get(this.writeSegment) as number;
@@ -175,13 +231,13 @@ export class Spool {
 
   private async startSegment(): Promise<void> {
     await this.writeHandle?.close();
-    const last = this.lastSegment() ?? 0;
-    this.writeSegment = Math.max(last, this.released.segment) + 1;
-    this.writeHandle = await fsp.open(this.segmentPath(this.writeSegment), 'w');
-    this.segments.set(this.writeSegment, 0);
+    this.writeHandle = undefined;
+    // Numbers only grow: a released position never points into a newer segment.
+    const next = Math.max(this.lastSegment() ?? 0, this.released.segment, this.writeSegment) + 1;
+    this.writeHandle = await fsp.open(this.segmentPath(next), 'w');
+    this.writeSegment = next;
+    this.segments.set(next, 0);
     await syncDirectory(this.dir);
-    // A segment left fully released behind the writer can go now.
-    await this.release(this.released);
   }
 
   private async recover(log: (message: string) => void): Promise<void> {
@@ -204,7 +260,7 @@ export class Spool {
     if (this.readCursor.segment > 0 && !this.segments.has(this.readCursor.segment)) {
       this.readCursor = { segment: this.readCursor.segment, offset: 0 };
     }
-    await this.release(this.released);
+    await this.releaseNow(this.released);
   }
 
   private hasUnread(): boolean {
@@ -236,44 +292,4 @@ export class Spool {
 
 export function comparePositions(a: SpoolPosition, b: SpoolPosition): number {
   return a.segment !== b.segment ? a.segment - b.segment : a.offset - b.offset;
-}
-
-/** Length of the prefix of `file` made of whole records with good checksums. */
-async function validLength(file: string): Promise<number> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    const size = (await handle.stat()).size;
-    const header = Buffer.alloc(HEADER);
-    let offset = 0;
-    while (offset + HEADER <= size) {
-      await readFully(handle, header, offset);
-      const length = header.readUInt32LE(0);
-      if (length > MAX_RECORD || offset + HEADER + length > size) break;
-      const payload = Buffer.alloc(length);
-      await readFully(handle, payload, offset + HEADER);
-      if (crc32(payload) !== header.readUInt32LE(4)) break;
-      offset += HEADER + length;
-    }
-    return offset;
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readFully(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
-    if (bytesRead === 0) throw new Error('spool: unexpected end of segment');
-    filled += bytesRead;
-  }
-}
-
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -16,18 +16,18 @@ export class Stamper {
   /**
    * `live`: the line was appended after the agent had caught up with the file.
    * `inherit`: the line continues a cut piece, so it cannot hold its own time.
+   * (Plain arguments rather than an options object: this runs once per line.)
    */
-  stamp(text: string, context: { live: boolean; mtimeMs: number; nowMs: number; inherit?: boolean }): bigint {
-    if (context.inherit !== true) {
+  stamp(text: string, live: boolean, mtimeMs: number, nowMs: number, inherit = false): bigint {
+    if (!inherit) {
       // Year-less formats are anchored to when the line can at latest have been written.
-      const notAfterMs = context.live ? context.nowMs : context.mtimeMs + 60_000;
-      const found = this.parser.parse(text, notAfterMs);
+      const found = this.parser.parse(text, live ? nowMs : mtimeMs + 60_000);
       if (found !== undefined) {
         this.lastTimestamp = found;
         return found;
       }
     }
     if (this.lastTimestamp !== undefined) return this.lastTimestamp;
-    return msToNs(context.live ? context.nowMs : context.mtimeMs);
+    return msToNs(live ? nowMs : mtimeMs);
   }
 }

@@ -1,34 +1,68 @@
 #!/usr/bin/env node
-/** `henrik`: argv/env -> config -> agent. Bad flags or config: one line on stderr, exit 2. */
-import { Command, CommanderError } from 'commander';
+/**
+ * `henrik`: argv/env -> config -> agent. Bad flags or config: one line on stderr, exit 2.
+ * Flags are read with node:util's parseArgs rather than commander: the agent runs for
+ * months, and commander's ~3 MiB of resident memory bought nothing it needs.
+ */
+import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';
+
+const USAGE = `Usage: henrik [options] [paths...]
+
+Tails log files and ships every line, once, to Daniel.
+
+Arguments:
+  paths              paths and globs to tail (/var/log/*.log, /var/log/**/*.log)
+
+Options:
+  --server <url>     Daniel base URL (env HENRIK_SERVER, default http://127.0.0.1:3032)
+  --token <token>    ingest token (env HENRIK_TOKEN, required)
+  --host <name>      this machine's name in Daniel (env HENRIK_HOST, default the hostname)
+  --state-dir <dir>  checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)
+  --once             read every file to its current end, ship, wait for acknowledgements, exit
+  --config <file>    YAML or JSON settings: sources with paths, exclude, timezone, multiline
+  -h, --help         this text
+`;
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} henrik ${message}\n`);
 }
 
+function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      host: { type: 'string' },
+      'state-dir': { type: 'string' },
+      once: { type: 'boolean' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  const flags: CliFlags = { server: values.server, token: values.token, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
+  return { flags, paths: positionals };
+}
+
 async function main(): Promise<number> {
-  const program = new Command('henrik')
-    .description('Tails log files and ships every line, once, to Daniel.')
-    .argument('[paths...]', 'paths and globs to tail (/var/log/*.log, /var/log/**/*.log)')
-    .option('--server <url>', 'Daniel base URL (env HENRIK_SERVER, default http://127.0.0.1:3032)')
-    .option('--token <token>', 'ingest token (env HENRIK_TOKEN, required)')
-    .option('--host <name>', "this machine's name in Daniel (env HENRIK_HOST, default the hostname)")
-    .option('--state-dir <dir>', 'checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)')
-    .option('--once', 'read every file to its current end, ship, wait for acknowledgements, exit')
-    .option('--config <file>', 'YAML or JSON settings: sources with paths, exclude, timezone, multiline')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.split('\n')[0] + '\n') });
+  let command: ReturnType<typeof parseCommandLine>;
   try {
-    program.parse(process.argv);
+    command = parseCommandLine(process.argv.slice(2));
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
+    process.stderr.write(`henrik: ${(err as Error).message.split('\n')[0]?.split('. To specify')[0]} (see henrik --help)\n`);
+    return 2;
+  }
+  if (command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
   }
   let options;
   try {
-    options = resolveAgentConfig(program.opts<CliFlags>(), program.args, process.env);
+    options = resolveAgentConfig(command.flags, command.paths, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`henrik: ${err.message}\n`);

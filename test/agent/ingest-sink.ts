@@ -117,18 +117,20 @@ export class IngestSink {
             duplicates++;
             continue;
           }
+          // As Daniel does: an absent end is the offset plus the text's UTF-8 bytes plus the newline.
+          const lineEnd = line.end ?? line.offset + Buffer.byteLength(line.line) + 1;
           this.stored.push({
             host: body.host,
             fileId: file.file_id,
             filename: file.filename,
             path: file.path,
             offset: line.offset,
-            end: line.end ?? line.offset + Buffer.byteLength(line.line) + 1,
+            end: lineEnd,
             timestamp: line.timestamp,
             line: line.line,
             cut: line.cut === true,
           });
-          end = line.end ?? end;
+          end = lineEnd;
           accepted++;
         }
         this.ends.set(key, end);

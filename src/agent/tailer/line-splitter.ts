@@ -17,6 +17,13 @@ export interface RawLine {
 
 export type LineSink = (line: RawLine) => void;
 
+/** Node's own UTF-8 decoder on Buffer.prototype (undocumented, there since v0.x): `toString()` minus its argument checks, once per line. */
+type DecodableBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+
+function decode(data: Buffer, start: number, end: number): string {
+  return (data as DecodableBuffer).utf8Slice(start, end);
+}
+
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
@@ -89,11 +96,11 @@ export class LineSplitter {
     let pieceStart = start;
     while (contentEnd - pieceStart > this.maxLineBytes) {
       const pieceEnd = this.pieceEnd(data, pieceStart);
-      emit({ offset: base + pieceStart, end: base + pieceEnd, text: data.toString('utf8', pieceStart, pieceEnd), cut: true });
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true });
       pieceStart = pieceEnd;
     }
     const end = base + newline + 1;
-    emit({ offset: base + pieceStart, end, text: data.toString('utf8', pieceStart, contentEnd), cut: false });
+    emit({ offset: base + pieceStart, end, text: decode(data, pieceStart, contentEnd), cut: false });
     this.carryOffset = end;
   }
 
@@ -102,7 +109,7 @@ export class LineSplitter {
     let pieceStart = start;
     while (data.length - pieceStart > this.maxLineBytes) {
       const pieceEnd = this.pieceEnd(data, pieceStart);
-      emit({ offset: base + pieceStart, end: base + pieceEnd, text: data.toString('utf8', pieceStart, pieceEnd), cut: true });
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true });
       pieceStart = pieceEnd;
     }
     this.carryOffset = base + pieceStart;

@@ -35,6 +35,7 @@ export interface FileStream {
   seenAtMs?: number;
 }
 
+/** `line` is reused for the next line: copy what must outlive the call. */
 export type LineOut = (stream: FileStream, line: StampedLine, size: number) => void;
 
 export interface OpenFileOptions {
@@ -66,6 +67,10 @@ export class OpenFile {
   private readonly lineSink = (line: RawLine): void => this.onLine(line);
   private readonly recordSink = (line: RawLine): void => this.onRecord(line);
   private readingLive = false;
+  /** When the chunk being split was read: one clock read per chunk, not per line. */
+  private chunkReadAtMs = 0;
+  /** Handed to `emit` for every line and overwritten by the next: the receiver copies what it keeps. */
+  private readonly out: StampedLine = { offset: 0, end: 0, timestamp: 0n, text: '', cut: false };
 
   constructor(
     readonly handle: FileHandle,
@@ -105,6 +110,7 @@ export class OpenFile {
       this.readOffset += bytesRead;
       if (this.readOffset > this.size) this.size = this.readOffset;
       this.lastGrowthMs = this.options.now();
+      this.chunkReadAtMs = this.lastGrowthMs;
       this.splitter.push(buffer.subarray(0, bytesRead), at, this.lineSink);
     }
     return 'more';
@@ -149,20 +155,23 @@ export class OpenFile {
   }
 
   private onLine(line: RawLine): void {
-    if (this.joiner) this.joiner.push(line, this.recordSink, this.options.now());
+    if (this.joiner) this.joiner.push(line, this.recordSink, this.chunkReadAtMs);
     else this.onRecord(line);
   }
 
   private onRecord(line: RawLine): void {
-    const timestamp = this.stamper.stamp(line.text, {
-      live: this.readingLive,
-      mtimeMs: this.mtimeMs,
-      nowMs: this.options.now(),
-      inherit: this.previousWasCut,
-    });
+    // A multiline record emitted by the idle flush was not read just now: ask the clock.
+    const nowMs = this.joiner !== undefined ? this.options.now() : this.chunkReadAtMs;
+    const timestamp = this.stamper.stamp(line.text, this.readingLive, this.mtimeMs, nowMs, this.previousWasCut);
     this.previousWasCut = line.cut;
     this.stream.readEnd = line.end;
     this.stream.lastTimestamp = timestamp;
-    this.options.emit(this.stream, { offset: line.offset, end: line.end, timestamp, text: line.text, cut: line.cut }, Math.max(this.size, line.end));
+    const out = this.out;
+    out.offset = line.offset;
+    out.end = line.end;
+    out.timestamp = timestamp;
+    out.text = line.text;
+    out.cut = line.cut;
+    this.options.emit(this.stream, out, this.size > line.end ? this.size : line.end);
   }
 }

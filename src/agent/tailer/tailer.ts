@@ -3,19 +3,21 @@
  * known identities (from checkpoints, the spool, or this run):
  * - same device + inode and the recorded first bytes still there: the same file, resumed;
  * - otherwise a new identity read from 0 (new file, reused inode, truncated while stopped);
- * - a new inode whose first bytes are those of an identity that was just truncated is
- *   copytruncate's rotated copy: it continues that identity from where it was read, so the
- *   lines between the last read and the copy are shipped and nothing is shipped twice.
+ * - a new inode holding the first bytes of a just-truncated identity is copytruncate's
+ *   rotated copy and continues it (copytruncate.ts).
  * A file that leaves the patterns (renamed away, deleted) is read to its end through its
- * open handle, then closed once idle.
+ * open handle, then closed once idle; ones that left unseen are found by rotated-away.ts.
  */
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { MultilineRule } from '../multiline.js';
 import type { TimestampParser } from '../timestamps.js';
+import { CopyTracker } from './copytruncate.js';
 import { Discovery, type FoundFile } from './discovery.js';
-import { hashPrefix, newFileId, prefixMatches, readPrefix } from './identity.js';
+import { prefixMatches, readPrefix } from './identity.js';
 import { OpenFile, type FileStream, type LineOut } from './open-file.js';
+import { newStream, RotatedAwayFinder } from './rotated-away.js';
 
 export interface TailerSource {
   paths: string[];
@@ -50,15 +52,26 @@ const CHUNKS_PER_TURN = 4;
 export class Tailer {
   readonly streams = new Map<string, FileStream>();
   private readonly open = new Map<string, OpenFile>();
-  private readonly copiesWaiting = new Map<string, number>();
+  private readonly copies: CopyTracker;
   private readonly discovery: Discovery;
   private readonly buffer: Buffer;
   private readonly now: () => number;
   private firstScanDone = false;
   private scanStartedMs = 0;
+  private readonly rotatedAway: RotatedAwayFinder;
 
   constructor(private readonly options: TailerOptions, known: FileStream[] = []) {
     this.discovery = new Discovery(options.sources, options.cwd);
+    this.copies = new CopyTracker(this.streams, options);
+    this.rotatedAway = new RotatedAwayFinder({
+      streams: this.streams,
+      isOpen: (key) => this.open.has(key),
+      attachedIds: () => this.attachedIds(),
+      attach: (handle, stream, adoptedCopy) => this.attach(handle, stream, adoptedCopy),
+      identitiesChanged: () => options.onIdentitiesChanged?.(),
+      log: options.log,
+      now: () => this.now(),
+    });
     this.buffer = Buffer.allocUnsafe(options.readChunkBytes);
     this.now = options.now ?? Date.now;
     for (const stream of known) this.streams.set(stream.id, stream);
@@ -109,7 +122,7 @@ export class Tailer {
         rotatedAway.push(file.stream);
       }
     }
-    for (const stream of rotatedAway) await this.findRotatedSiblings(stream, found);
+    for (const stream of rotatedAway) await this.rotatedAway.findRotatedSiblings(stream, found);
     await this.poll();
     // Known identities first, so one truncated while unwatched is known as such before its
     // rotated copy is looked at.
@@ -118,11 +131,11 @@ export class Tailer {
       if (this.open.has(key) || file.stats.size === 0) continue;
       await this.consider(key, file);
     }
-    for (const key of this.copiesWaiting.keys()) if (!byKey.has(key)) this.copiesWaiting.delete(key);
+    this.copies.keepOnly(new Set(byKey.keys()));
     for (const file of this.open.values()) if (!file.orphan) file.stream.seenAtMs = scanStartedMs;
     if (!this.firstScanDone) {
       this.firstScanDone = true;
-      await this.findMovedAway();
+      await this.rotatedAway.findMovedAway();
     }
     this.forgetOld();
   }
@@ -181,7 +194,7 @@ export class Tailer {
   /** Re-attaches a known identity found on its inode, or marks it truncated/replaced. */
   private async resume(found: FoundFile): Promise<void> {
     const { dev, ino } = found.stats;
-    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
+    const attachedIds = this.attachedIds();
     const known = [...this.streams.values()].find(
       (s) => s.detachedAtMs === undefined && !attachedIds.has(s.id) && s.dev === dev && s.ino === ino,
     );
@@ -214,63 +227,29 @@ export class Tailer {
       return;
     }
     const prefix = await readPrefix(handle, stats.size);
-    const now = this.now();
-    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
-    const original = this.copyOriginal(prefix, stats.dev, stats.ino, attachedIds);
-    if (original !== undefined) {
-      if (original.detachReason === 'truncated' && !attachedIds.has(original.id)) {
-        this.copiesWaiting.delete(key);
-        this.options.log(`path=${found.path} copy_of=${original.path}: rotated copy, continuing at offset ${original.readEnd}`);
-        Object.assign(original, { dev: stats.dev, ino: stats.ino, path: found.path, detachedAtMs: undefined, detachReason: undefined });
-        await this.attach(handle, original, true);
-        return;
-      }
-      const since = this.copiesWaiting.get(key) ?? now;
-      this.copiesWaiting.set(key, since);
-      if (now - since < this.options.copyGraceMs) {
-        await handle.close();
-        return;
-      }
-      this.copiesWaiting.delete(key);
+    const verdict = this.copies.judge(key, prefix, stats.dev, stats.ino, this.attachedIds(), this.now());
+    if (verdict.kind === 'continues') {
+      const { original } = verdict;
+      this.options.log(`path=${found.path} copy_of=${original.path}: rotated copy, continuing at offset ${original.readEnd}`);
+      Object.assign(original, { dev: stats.dev, ino: stats.ino, path: found.path, detachedAtMs: undefined, detachReason: undefined });
+      await this.attach(handle, original, true);
+      return;
     }
-    const prefixHash = hashPrefix(prefix);
-    const stream: FileStream = {
-      id: newFileId(stats.dev, stats.ino, prefixHash),
-      filename: found.filename,
-      path: found.path,
-      sourceIndex: found.sourceIndex,
-      dev: stats.dev,
-      ino: stats.ino,
-      prefixLength: prefix.length,
-      prefixHash,
-      ackedOffset: 0,
-      readEnd: 0,
-    };
+    if (verdict.kind === 'wait') {
+      await handle.close();
+      return;
+    }
+    const stream = newStream(stats, prefix, found, found.path);
     this.streams.set(stream.id, stream);
     await this.attach(handle, stream, false);
     this.options.onIdentitiesChanged?.();
   }
 
-  /** The identity this new inode is a copy of: a just-truncated one, or one still intact (wait). */
-  private copyOriginal(prefix: Buffer, dev: number, ino: number, attachedIds: Set<string>): FileStream | undefined {
-    const now = this.now();
-    let best: FileStream | undefined;
-    for (const stream of this.streams.values()) {
-      if (stream.dev === dev && stream.ino === ino) continue;
-      const truncatedRecently =
-        stream.detachReason === 'truncated' && stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
-      if ((!truncatedRecently && !attachedIds.has(stream.id)) || stream.prefixLength === 0) continue;
-      if (!prefixMatches(stream, prefix)) continue;
-      const better =
-        best === undefined ||
-        stream.prefixLength > best.prefixLength ||
-        (stream.prefixLength === best.prefixLength && stream.detachReason === 'truncated');
-      if (better) best = stream;
-    }
-    return best;
+  private attachedIds(): Set<string> {
+    return new Set([...this.open.values()].map((f) => f.stream.id));
   }
 
-  private async attach(handle: Awaited<ReturnType<typeof fsp.open>>, stream: FileStream, adoptedCopy: boolean): Promise<void> {
+  private async attach(handle: FileHandle, stream: FileStream, adoptedCopy: boolean): Promise<OpenFile> {
     const source = this.options.sources[stream.sourceIndex] ?? this.options.sources[0];
     if (source === undefined) throw new Error('tailer: no sources');
     const file = new OpenFile(handle, stream, {
@@ -285,6 +264,7 @@ export class Tailer {
     if (adoptedCopy) file.copyBehind = true;
     stream.seenAtMs = this.scanStartedMs;
     this.open.set(file.key, file);
+    return file;
   }
 
   private async detach(file: OpenFile, why: 'truncated' | 'gone', emitHeld: boolean, keepHandle = false): Promise<void> {
@@ -304,141 +284,14 @@ export class Tailer {
     const old = file.stream;
     await this.detach(file, 'truncated', false, true);
     const prefix = await readPrefix(file.handle, file.size);
-    const prefixHash = hashPrefix(prefix);
-    const stream: FileStream = {
-      id: newFileId(old.dev, old.ino, prefixHash),
-      filename: old.filename,
-      path: file.path,
-      sourceIndex: old.sourceIndex,
-      dev: old.dev,
-      ino: old.ino,
-      prefixLength: prefix.length,
-      prefixHash,
-      ackedOffset: 0,
-      readEnd: 0,
-    };
+    const stream = newStream(old, prefix, old, file.path);
     this.streams.set(stream.id, stream);
     const seenAtMs = old.seenAtMs;
-    await this.attach(file.handle, stream, false);
+    const restarted = await this.attach(file.handle, stream, false);
     stream.seenAtMs = seenAtMs;
-    const restarted = this.open.get(file.key);
-    if (restarted !== undefined) {
-      restarted.orphan = file.orphan;
-      restarted.caughtUp = true;
-    }
+    restarted.orphan = file.orphan;
+    restarted.caughtUp = true;
     this.options.onIdentitiesChanged?.();
-  }
-
-  /** At start: identities not found under the patterns may have been rotated away meanwhile. */
-  private async findMovedAway(): Promise<void> {
-    const attachedIds = new Set([...this.open.values()].map((f) => f.stream.id));
-    const listings = new Map<string, string[]>();
-    for (const stream of this.streams.values()) {
-      // A file closed after rotation may still hold lines that never reached the spool.
-      if (stream.detachReason === 'truncated' || attachedIds.has(stream.id)) continue;
-      const wasDetached = stream.detachedAtMs !== undefined;
-      const dir = path.dirname(stream.path);
-      let names = listings.get(dir);
-      if (names === undefined) {
-        names = await fsp.readdir(dir).catch(() => []);
-        listings.set(dir, names);
-      }
-      if (await this.attachIfThere(stream, names.map((n) => path.join(dir, n)))) {
-        stream.detachedAtMs = undefined;
-        stream.detachReason = undefined;
-      } else if (!wasDetached) {
-        stream.detachedAtMs = this.now();
-        stream.detachReason = 'gone';
-      }
-      // It left its path while the agent was away: files rotated after it may be unseen.
-      if (!wasDetached) await this.findRotatedSiblings(stream, new Map());
-    }
-  }
-
-  /**
-   * A file rotated twice before the agent looked again: the one in between (`app.log.1`
-   * when the one known is now `app.log.2`) was never seen under the pattern. Such a file sits
-   * beside the known one, is named after it, is unknown, and was written after the known one
-   * was last seen under the pattern: it is read from 0 to its end.
-   */
-  private async findRotatedSiblings(stream: FileStream, matched: Map<string, FoundFile>): Promise<void> {
-    if (stream.seenAtMs === undefined) return;
-    const dir = path.dirname(stream.path);
-    const stem = path.basename(stream.filename);
-    const knownInodes = new Set([...this.streams.values()].map((s) => `${s.dev}:${s.ino}`));
-    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-      if (!(name.startsWith(`${stem}.`) || name.startsWith(`${stem}-`)) || /\.(gz|xz|bz2|zst|zip|lz4)$/.test(name)) continue;
-      const candidate = path.join(dir, name);
-      if (matched.has(candidate)) continue;
-      const stats = await fsp.stat(candidate).catch(() => undefined);
-      if (stats === undefined || !stats.isFile() || stats.size === 0 || stats.mtimeMs <= stream.seenAtMs) continue;
-      if (knownInodes.has(`${stats.dev}:${stats.ino}`) || this.open.has(`${stats.dev}:${stats.ino}`)) continue;
-      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
-      if (handle === undefined) continue;
-      this.options.log(`path=${candidate} after=${stream.path}: rotated before it was seen, reading it to its end`);
-      await this.attachNewOrphan(handle, stats, await readPrefix(handle, stats.size), stream, candidate);
-    }
-  }
-
-  /** A new identity, read from 0 to its end, on a file outside the patterns (named after `like`). */
-  private async attachNewOrphan(
-    handle: Awaited<ReturnType<typeof fsp.open>>,
-    stats: { dev: number; ino: number },
-    prefix: Buffer,
-    like: FileStream,
-    at: string,
-  ): Promise<void> {
-    const prefixHash = hashPrefix(prefix);
-    const stream: FileStream = {
-      id: newFileId(stats.dev, stats.ino, prefixHash),
-      filename: like.filename,
-      path: at,
-      sourceIndex: like.sourceIndex,
-      dev: stats.dev,
-      ino: stats.ino,
-      prefixLength: prefix.length,
-      prefixHash,
-      ackedOffset: 0,
-      readEnd: 0,
-    };
-    this.streams.set(stream.id, stream);
-    await this.attach(handle, stream, false);
-    stream.seenAtMs = undefined;
-    const file = this.open.get(`${stats.dev}:${stats.ino}`);
-    if (file !== undefined) file.orphan = true;
-    this.options.onIdentitiesChanged?.();
-  }
-
-  private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
-    for (const candidate of candidates) {
-      const stats = await fsp.stat(candidate).catch(() => undefined);
-      if (stats?.dev !== stream.dev || stats.ino !== stream.ino || !stats.isFile()) continue;
-      if (this.open.has(`${stats.dev}:${stats.ino}`)) return false;
-      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
-      if (handle === undefined) return false;
-      const prefix = await readPrefix(handle, stats.size);
-      if (!prefixMatches(stream, prefix) || stats.size < stream.readEnd) {
-        // Truncated and written again while the agent was away, then rotated: new lines.
-        this.options.log(`path=${candidate} was=${stream.path}: truncated and rotated while stopped, reading it from the start`);
-        stream.detachedAtMs = this.now();
-        stream.detachReason = 'truncated';
-        await this.attachNewOrphan(handle, stats, prefix, stream, candidate);
-        return false;
-      }
-      if (stream.detachedAtMs !== undefined && stats.size === stream.readEnd) {
-        await handle.close();
-        return false;
-      }
-      this.options.log(`path=${candidate} was=${stream.path}: rotated away while stopped, reading it to its end`);
-      stream.path = candidate;
-      const seenAtMs = stream.seenAtMs;
-      await this.attach(handle, stream, false);
-      stream.seenAtMs = seenAtMs;
-      const file = this.open.get(`${stream.dev}:${stream.ino}`);
-      if (file !== undefined) file.orphan = true;
-      return true;
-    }
-    return false;
   }
 
   private forgetOld(): void {

@@ -1,0 +1,139 @@
+/**
+ * Batch -> gzip -> spool, in the order batches were cut. Gzip runs on libuv's thread pool
+ * (zlib's async API), so the next batch is read and built while this one compresses.
+ * Two bounds make reading pause (the tailer asks `hasRoom` between reads): the JSON bytes
+ * being compressed or written, which bounds memory, and the spool's size limit, which is
+ * checked again before every single record is appended, so the spool never grows past it
+ * (an empty spool still takes one record of any size). A batch that finds the spool full
+ * waits for Daniel to acknowledge older ones; nothing is ever dropped.
+ */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Batch } from './batcher.js';
+import { encodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
+import type { Spool } from './spool.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface SealerOptions {
+  spool: Spool;
+  gzipLevel: number;
+  /** Reading pauses while this many bytes of batch bodies are being compressed or written. */
+  maxInFlightBytes: number;
+  /** A record is in the spool (durably): it is delivery's now. */
+  onSpooled: () => void;
+  /** A batch left the pipeline or the spool made room: reading may go on. */
+  onRoom: () => void;
+  log: (message: string) => void;
+}
+
+/** Thrown inside the queue when the agent stops while a batch waits for room. */
+class Abandoned extends Error {}
+
+const RETRY_WRITE_MS = 1000;
+/** zlib's output chunk: a batch's gzip (about a sixth of its JSON) mostly fits one, so there are few thread-pool round trips. */
+const GZIP_CHUNK = 64 * 1024;
+
+export class Sealer {
+  private queue: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private fullLogged = false;
+  private readonly abandon = new AbortController();
+  /** `spoolMs`: time spent appending (write + fdatasync), the cost of spooling every batch. */
+  readonly stats = { batches: 0, spoolMs: 0 };
+
+  constructor(private readonly options: SealerOptions) {}
+
+  /** Room for another batch: nothing much in flight and the spool under its limit. */
+  get hasRoom(): boolean {
+    if (this.options.spool.isFull) {
+      this.sayFull();
+      return false;
+    }
+    return this.inFlightBytes < this.options.maxInFlightBytes;
+  }
+
+  /** No batch is being compressed or written. */
+  get idle(): boolean {
+    return this.inFlight === 0;
+  }
+
+  seal(batch: Batch, header: SpoolRecordHeader): void {
+    const bytes = batch.body.length;
+    this.inFlight++;
+    this.inFlightBytes += bytes;
+    this.stats.batches++;
+    const zipped = gzipAsync(batch.body, { level: this.options.gzipLevel, chunkSize: GZIP_CHUNK });
+    // Awaited in turn below; this hands the body's buffer back and keeps an early failure from being "unhandled".
+    void zipped.then(batch.release, batch.release);
+    this.queue = this.queue
+      .then(async () => this.append(encodeSpoolRecord(header, await zipped)))
+      .catch((err: unknown) => {
+        if (!(err instanceof Abandoned)) this.options.log(`batch lost before the spool: ${(err as Error).message}; its lines are read again after a restart`);
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightBytes -= bytes;
+        this.options.onRoom();
+      });
+  }
+
+  /** Resolves once every batch sealed so far is in the spool (or abandoned). */
+  drain(): Promise<void> {
+    return this.queue;
+  }
+
+  /**
+   * Stop waiting: batches not in the spool yet are dropped from memory. Their lines are
+   * safe: checkpoints never cover lines that were not spooled and acknowledged, so the
+   * next start reads them again.
+   */
+  abandonWaiting(): void {
+    this.abandon.abort();
+  }
+
+  private async append(record: Buffer): Promise<void> {
+    const { spool } = this.options;
+    for (;;) {
+      if (!spool.hasRoomFor(record.length)) {
+        this.sayFull();
+        await spool.waitForRoom(record.length, this.abandon.signal);
+      }
+      if (this.abandon.signal.aborted) throw new Abandoned();
+      try {
+        const started = performance.now();
+        await spool.append(record);
+        this.stats.spoolMs += performance.now() - started;
+        if (!spool.isFull) this.fullLogged = false;
+        this.options.onSpooled();
+        return;
+      } catch (err) {
+        // A full disk or a read-only remount: later batches must not overtake this one.
+        this.options.log(`spool write failed: ${(err as Error).message}; retrying in ${RETRY_WRITE_MS} ms`);
+        await sleep(RETRY_WRITE_MS, this.abandon.signal);
+        if (this.abandon.signal.aborted) throw new Abandoned();
+      }
+    }
+  }
+
+  private sayFull(): void {
+    if (this.fullLogged) return;
+    this.fullLogged = true;
+    const { spool } = this.options;
+    this.options.log(`spool_bytes=${spool.sizeBytes} max=${spool.maxBytes}: spool full, reading paused until Daniel catches up (nothing is dropped)`);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
