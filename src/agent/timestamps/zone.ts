@@ -3,12 +3,15 @@
  * call), so the offset is resolved once per local hour and cached: log lines come in time
  * order, so nearly every line hits the last hour.
  */
+import { readlinkSync } from 'node:fs';
 import { daysFromCivil, MS_PER_DAY, MS_PER_HOUR } from './calendar.js';
 
 const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'GMT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/Universal', 'Etc/Zulu', 'Universal', 'Zulu', 'Etc/Greenwich', 'Greenwich', 'GMT0', 'GMT+0', 'GMT-0']);
 const MAX_CACHED_HOURS = 4096;
 
 function canonicalZone(name: string): string | undefined {
+  // UTC needs no Intl: its first use loads ICU's zone data, about 8 MiB of an agent's memory.
+  if (UTC_NAMES.has(name)) return 'UTC';
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
@@ -30,13 +33,25 @@ export function resolveTimeZone(requested?: string): string {
   }
   const fromEnv = process.env.TZ;
   const envZone = fromEnv ? canonicalZone(fromEnv.replace(/^:/, '')) : undefined;
-  return envZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  return envZone ?? systemZone();
+}
+
+/** The system zone: /etc/localtime's link target where it names one, else what Intl says. */
+function systemZone(): string {
+  try {
+    const target = readlinkSync('/etc/localtime');
+    const at = target.indexOf('zoneinfo/');
+    if (at >= 0 && UTC_NAMES.has(target.slice(at + 'zoneinfo/'.length))) return 'UTC';
+  } catch {
+    // Not a link (or no such file): ask Intl.
+  }
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
 export class ZoneClock {
   readonly timeZone: string;
   private readonly fixed: boolean;
-  private readonly formatter: Intl.DateTimeFormat;
+  private formatterInstance: Intl.DateTimeFormat | undefined;
   private lastHourKey = Number.NaN;
   private lastOffsetMs = 0;
   private readonly offsetByHour = new Map<number, number>();
@@ -44,8 +59,12 @@ export class ZoneClock {
   constructor(timeZone: string) {
     this.timeZone = timeZone;
     this.fixed = UTC_NAMES.has(timeZone);
-    this.formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
+  }
+
+  /** Made on first need, so a UTC agent never loads ICU's zone data. */
+  private get formatter(): Intl.DateTimeFormat {
+    this.formatterInstance ??= new Intl.DateTimeFormat('en-US', {
+      timeZone: this.timeZone,
       hourCycle: 'h23',
       year: 'numeric',
       month: 'numeric',
@@ -54,6 +73,7 @@ export class ZoneClock {
       minute: 'numeric',
       second: 'numeric',
     });
+    return this.formatterInstance;
   }
 
   /**
