@@ -11,6 +11,7 @@ import { backoffMs, type BackoffOptions } from './retry.js';
 import type { ShipOutcome, Shipper } from './shipper.js';
 import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
+import { sleep } from './sleep.js';
 
 export interface DeliveryOptions {
   spool: Spool;
@@ -159,17 +160,4 @@ export class Delivery {
 function abortPromise(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -12,6 +12,7 @@ import { gzip } from 'node:zlib';
 import type { Batch } from './batcher.js';
 import { encodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool } from './spool.js';
+import { sleep } from './sleep.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -123,17 +124,4 @@ export class Sealer {
     const { spool } = this.options;
     this.options.log(`spool_bytes=${spool.sizeBytes} max=${spool.maxBytes}: spool full, reading paused until Daniel catches up (nothing is dropped)`);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
