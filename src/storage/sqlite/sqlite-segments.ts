@@ -186,23 +186,12 @@ export class SqliteSegments implements SegmentBackend {
     arrival: { minArrival: bigint; maxArrival: bigint },
     sealed: boolean,
   ): void {
-    const result = this.insertMeta.run({
-      ...file,
-      firstOffset: encoded.firstOffset,
-      endOffset: encoded.endOffset,
-      minTimestamp: encoded.minTimestamp,
-      maxTimestamp: encoded.maxTimestamp,
-      minSeq: encoded.minSeq,
-      maxSeq: encoded.maxSeq,
-      lineCount: encoded.lineCount,
-      rawBytes: encoded.rawBytes,
-      ascii: encoded.ascii ? 1 : 0,
-      ...arrival,
-      sealed: sealed ? 1 : 0,
-    });
+    // The row id is SQLite's to choose: the metadata is built first and gets it after the insert.
+    const { id: _unassigned, ...columns } = segmentMetaOf('', encoded, file, arrival);
+    const result = this.insertMeta.run({ ...columns, ascii: columns.ascii ? 1 : 0, sealed: sealed ? 1 : 0 });
     this.insertBlob.run(result.lastInsertRowid, encoded.bloom, encoded.data);
     if (this.cache !== null) {
-      const stored: StoredSegment = { ...segmentMetaOf(String(result.lastInsertRowid), encoded, file, arrival), sealed };
+      const stored: StoredSegment = { ...columns, id: String(result.lastInsertRowid), sealed };
       this.cache.set(stored.id, stored);
       this.summaries.add(stored, encoded.bloom);
     }
