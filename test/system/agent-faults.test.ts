@@ -12,6 +12,16 @@ import { LineWriter, numberedLine } from './lib/writer.js';
 
 useSystemHooks();
 
+/** Writes `lines` lines of stream A, lets a Henrik ship them all, then stops it cleanly. */
+async function shipThenStop(stack: Stack, path: string, lines: number): Promise<LineWriter> {
+  const writer = new LineWriter({ path, stream: 'A', linesPerSecond: 0 });
+  writer.writeLines(lines);
+  const henrik = stack.startHenrik({ paths: [path] });
+  expect((await waitForLines(stack, stack.host, { A: writer.written }, { settleMs: 0 })).lost).toBe(0);
+  expect((await henrik.stop()).code).toBe(0);
+  return writer;
+}
+
 describe('system: agent faults', () => {
   it('kill -9 of Henrik in a loop under load loses and duplicates nothing', async () => {
     const stack = await Stack.start({ name: 'henrik-kill9' });
@@ -107,11 +117,7 @@ describe('system: agent faults', () => {
   it('inode reuse: a new file on the old inode is read from its start', async () => {
     const stack = await Stack.start({ name: 'inode-reuse' });
     const path = stack.logPath('app.log');
-    const first = new LineWriter({ path, stream: 'A', linesPerSecond: 0 });
-    first.writeLines(2_000);
-    const henrik = stack.startHenrik({ paths: [path] });
-    expect((await waitForLines(stack, stack.host, { A: first.written }, { settleMs: 0 })).lost).toBe(0);
-    expect((await henrik.stop()).code).toBe(0);
+    const first = await shipThenStop(stack, path, 2_000);
     const inode = statSync(path).ino;
     unlinkSync(path);
     // Longer than the old file: an agent trusting the inode would resume past its start.
@@ -126,11 +132,7 @@ describe('system: agent faults', () => {
   it('a file truncated while Henrik was stopped is read again from 0', async () => {
     const stack = await Stack.start({ name: 'truncated-stopped' });
     const path = stack.logPath('app.log');
-    const first = new LineWriter({ path, stream: 'A', linesPerSecond: 0 });
-    first.writeLines(2_000);
-    const henrik = stack.startHenrik({ paths: [path] });
-    expect((await waitForLines(stack, stack.host, { A: first.written }, { settleMs: 0 })).lost).toBe(0);
-    expect((await henrik.stop()).code).toBe(0);
+    const first = await shipThenStop(stack, path, 2_000);
     truncateSync(path, 0);
     const second = new LineWriter({ path, stream: 'B', linesPerSecond: 0 });
     second.writeLines(300);
