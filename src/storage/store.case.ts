@@ -18,6 +18,27 @@ export interface StoreUnderTest {
   reopen?: () => Promise<Store>;
 }
 
+/**
+ * A persistent store under test: `open` opens the same data each time; every store opened is
+ * closed on cleanup, then `removeData` (if any) deletes what the store wrote.
+ */
+export async function reopenableStore(open: () => Promise<Store>, removeData?: () => void): Promise<StoreUnderTest> {
+  const opened: Store[] = [];
+  const openTracked = async (): Promise<Store> => {
+    const store = await open();
+    opened.push(store);
+    return store;
+  };
+  return {
+    store: await openTracked(),
+    reopen: openTracked,
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      removeData?.();
+    },
+  };
+}
+
 export interface ContractOptions {
   /** Compare against a fresh MemoryStore in the property test (off for the MemoryStore itself). */
   compareWithMemory?: boolean;

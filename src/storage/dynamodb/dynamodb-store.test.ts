@@ -1,4 +1,4 @@
-import { runStoreContract } from '../store.case.js';
+import { reopenableStore, runStoreContract } from '../store.case.js';
 import { useDynalite } from './dynalite.case.js';
 import { DynamoDbStore } from './dynamodb-store.js';
 
@@ -8,20 +8,7 @@ runStoreContract(
   'dynamodb (dynalite)',
   async () => {
     const connection = await dynalite().freshTable();
-    const opened: DynamoDbStore[] = [];
-    const open = async (): Promise<DynamoDbStore> => {
-      const store = await DynamoDbStore.open(connection);
-      opened.push(store);
-      return store;
-    };
-    const store = await open();
-    return {
-      store,
-      reopen: open,
-      cleanup: async () => {
-        for (const s of opened) await s.close();
-      },
-    };
+    return reopenableStore(() => DynamoDbStore.open(connection));
   },
   { propertyRuns: 15 },
 );

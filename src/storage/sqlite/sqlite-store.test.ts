@@ -1,28 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStoreContract } from '../store.case.js';
-import type { Store } from '../store.js';
+import { reopenableStore, runStoreContract } from '../store.case.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 function factory(policy: SqliteStoreOptions['policy']) {
-  return async () => {
+  return () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'daniel-sqlite-'));
-    const opened: Store[] = [];
-    const open = async (): Promise<Store> => {
-      const store = await SqliteStore.open({ dataDir, ...(policy ? { policy } : {}) });
-      opened.push(store);
-      return store;
-    };
-    const store = await open();
-    return {
-      store,
-      reopen: open,
-      cleanup: async () => {
-        for (const s of opened) await s.close();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
+    return reopenableStore(
+      () => SqliteStore.open({ dataDir, ...(policy ? { policy } : {}) }),
+      () => rmSync(dataDir, { recursive: true, force: true }),
+    );
   };
 }
 
