@@ -45,7 +45,7 @@ export class RotatedAwayFinder {
   constructor(private readonly tailer: TailerPort) {}
 
   /** At start: identities not found under the patterns may have been rotated away meanwhile. */
-  async findMovedAway(): Promise<void> {
+  async findMovedAway(underPatterns: Map<string, FoundFile>): Promise<void> {
     const attachedIds = this.tailer.attachedIds();
     const listings = new Map<string, string[]>();
     for (const stream of this.tailer.streams.values()) {
@@ -61,12 +61,13 @@ export class RotatedAwayFinder {
       if (await this.attachIfThere(stream, names.map((n) => path.join(dir, n)))) {
         stream.detachedAtMs = undefined;
         stream.detachReason = undefined;
-      } else if (!wasDetached) {
+      } else if (stream.detachedAtMs === undefined) {
+        // (attachIfThere may have closed it as truncated: that reason stays.)
         stream.detachedAtMs = this.tailer.now();
         stream.detachReason = 'gone';
       }
       // It left its path while the agent was away: files rotated after it may be unseen.
-      if (!wasDetached) await this.findRotatedSiblings(stream, new Map());
+      if (!wasDetached) await this.findRotatedSiblings(stream, underPatterns);
     }
   }
 
@@ -104,6 +105,14 @@ export class RotatedAwayFinder {
     this.tailer.identitiesChanged();
   }
 
+  private laterIdentityOwns(stream: FileStream, prefix: Buffer, size: number): boolean {
+    for (const other of this.tailer.streams.values()) {
+      if (other === stream || other.dev !== stream.dev || other.ino !== stream.ino) continue;
+      if (prefixMatches(other, prefix) && size >= other.readEnd) return true;
+    }
+    return false;
+  }
+
   private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
     for (const candidate of candidates) {
       const stats = await fsp.stat(candidate).catch(() => undefined);
@@ -113,6 +122,13 @@ export class RotatedAwayFinder {
       if (handle === undefined) return false;
       const prefix = await readPrefix(handle, stats.size);
       if (!prefixMatches(stream, prefix) || stats.size < stream.readEnd) {
+        // A later identity of the same inode that still matches owns these bytes: this one ends here.
+        if (this.laterIdentityOwns(stream, prefix, stats.size)) {
+          await handle.close();
+          stream.detachedAtMs ??= this.tailer.now();
+          stream.detachReason = 'truncated';
+          return false;
+        }
         // Truncated and written again while the agent was away, then rotated: new lines.
         this.tailer.log(`path=${candidate} was=${stream.path}: truncated and rotated while stopped, reading it from the start`);
         stream.detachedAtMs = this.tailer.now();

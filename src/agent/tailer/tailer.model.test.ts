@@ -61,6 +61,31 @@ function storedLines(): string[] {
   return out;
 }
 
+/** Sequences that once failed, replayed on every run before the random ones. */
+const REGRESSIONS: Command[][] = [
+  // Truncated, written and rotated before the agent looked, then two graceful restarts: the
+  // second restart must not read the rotated file again under a new identity.
+  [
+    { kind: 'append', lines: 1, long: true },
+    { kind: 'truncate' },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'rotate' },
+    { kind: 'restart', crash: false },
+    { kind: 'restart', crash: false },
+    { kind: 'partial' },
+    { kind: 'copytruncate' },
+  ],
+  // A copy made by copytruncate while the agent ran, a crash, then a rename rotation.
+  [
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'restart', crash: false },
+    { kind: 'copytruncate' },
+    { kind: 'restart', crash: true },
+    { kind: 'rotate' },
+    { kind: 'restart', crash: false },
+  ],
+];
+
 describe('tailer model', () => {
   it('stores exactly what was written, across rotations, truncations and restarts', async () => {
     let run = 0;
@@ -196,7 +221,7 @@ describe('tailer model', () => {
         expect([...stored].sort()).toEqual([...expected].sort());
         expect(new Set(stored).size).toBe(stored.length);
       }),
-      { numRuns: Number(process.env.MODEL_RUNS ?? 20), interruptAfterTimeLimit: 150_000, seed: process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined, path: process.env.MODEL_PATH },
+      { examples: REGRESSIONS.map((commands) => [commands] as [Command[]]), numRuns: Number(process.env.MODEL_RUNS ?? 20), interruptAfterTimeLimit: 150_000, seed: process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined, path: process.env.MODEL_PATH },
     );
   }, 200_000);
 });

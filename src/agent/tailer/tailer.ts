@@ -127,16 +127,19 @@ export class Tailer {
     // Known identities first, so one truncated while unwatched is known as such before its
     // rotated copy is looked at.
     for (const [key, file] of byKey) if (!this.open.has(key)) await this.resume(file);
+    // At start, identities no longer under the patterns are looked for before new files are
+    // judged: one truncated and then renamed away while the agent was stopped must be known
+    // as truncated when its copytruncate copy is judged.
+    if (!this.firstScanDone) {
+      this.firstScanDone = true;
+      await this.rotatedAway.findMovedAway(found);
+    }
     for (const [key, file] of byKey) {
       if (this.open.has(key) || file.stats.size === 0) continue;
       await this.consider(key, file);
     }
     this.copies.keepOnly(new Set(byKey.keys()));
     for (const file of this.open.values()) if (!file.orphan) file.stream.seenAtMs = scanStartedMs;
-    if (!this.firstScanDone) {
-      this.firstScanDone = true;
-      await this.rotatedAway.findMovedAway();
-    }
     this.forgetOld();
   }
 
