@@ -43,6 +43,11 @@ export class Discovery {
     return [...new Set(this.sources.flatMap((s) => s.globs.map((g) => g.base)))];
   }
 
+  /** True when a scan now would ship `file` (a pattern matches it and no exclude does). */
+  matches(file: string): boolean {
+    return this.sources.some((source) => source.globs.some((glob) => glob.regex.test(file)) && !source.excluded.some((ex) => ex(file)));
+  }
+
   async scan(): Promise<Map<string, FoundFile>> {
     const found = new Map<string, FoundFile>();
     for (const [sourceIndex, source] of this.sources.entries()) {

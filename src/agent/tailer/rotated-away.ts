@@ -17,6 +17,8 @@ export interface TailerPort {
   readonly streams: Map<string, FileStream>;
   /** `dev:ino` of the files open now. */
   isOpen(key: string): boolean;
+  /** True for a path the patterns match (a file the scan judges on its own). */
+  underPatterns(file: string): boolean;
   attachedIds(): Set<string>;
   attach(handle: FileHandle, stream: FileStream, adoptedCopy: boolean): Promise<OpenFile>;
   identitiesChanged(): void;
@@ -45,7 +47,7 @@ export class RotatedAwayFinder {
   constructor(private readonly tailer: TailerPort) {}
 
   /** At start: identities not found under the patterns may have been rotated away meanwhile. */
-  async findMovedAway(underPatterns: Map<string, FoundFile>): Promise<void> {
+  async findMovedAway(): Promise<void> {
     const attachedIds = this.tailer.attachedIds();
     const listings = new Map<string, string[]>();
     for (const stream of this.tailer.streams.values()) {
@@ -67,7 +69,7 @@ export class RotatedAwayFinder {
         stream.detachReason = 'gone';
       }
       // It left its path while the agent was away: files rotated after it may be unseen.
-      if (!wasDetached) await this.findRotatedSiblings(stream, underPatterns);
+      if (!wasDetached) await this.findRotatedSiblings(stream, new Map());
     }
   }
 
@@ -83,7 +85,7 @@ export class RotatedAwayFinder {
     for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
       if (!(name.startsWith(`${stem}.`) || name.startsWith(`${stem}-`)) || /\.(gz|xz|bz2|zst|zip|lz4)$/.test(name)) continue;
       const candidate = path.join(dir, name);
-      if (matched.has(candidate)) continue;
+      if (matched.has(candidate) || this.tailer.underPatterns(candidate)) continue;
       const stats = await fsp.stat(candidate).catch(() => undefined);
       if (stats === undefined || !stats.isFile() || stats.size === 0 || stats.mtimeMs <= stream.seenAtMs) continue;
       const key = `${stats.dev}:${stats.ino}`;
@@ -122,6 +124,12 @@ export class RotatedAwayFinder {
       if (handle === undefined) return false;
       const prefix = await readPrefix(handle, stats.size);
       if (!prefixMatches(stream, prefix) || stats.size < stream.readEnd) {
+        // Under a pattern, another file on this inode (a copy that reused it) is judged as
+        // any file there is, by the scan.
+        if (this.tailer.underPatterns(candidate)) {
+          await handle.close();
+          return false;
+        }
         // A later identity of the same inode that still matches owns these bytes: this one ends here.
         if (this.laterIdentityOwns(stream, prefix, stats.size)) {
           await handle.close();

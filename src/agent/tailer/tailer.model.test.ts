@@ -84,6 +84,26 @@ const REGRESSIONS: Command[][] = [
     { kind: 'rotate' },
     { kind: 'restart', crash: false },
   ],
+  // A deleted rotated file's inode reused by a copytruncate copy under the pattern.
+  [
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'rotate' },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'deleteRotated' },
+    { kind: 'restart', crash: false },
+    { kind: 'copytruncate' },
+    { kind: 'partial' },
+  ],
+  [
+    { kind: 'partial' },
+    { kind: 'rotate' },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'deleteRotated' },
+    { kind: 'copytruncate' },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'restart', crash: false },
+    { kind: 'append', lines: 1, long: false },
+  ],
 ];
 
 /**

@@ -66,6 +66,7 @@ export class Tailer {
     this.rotatedAway = new RotatedAwayFinder({
       streams: this.streams,
       isOpen: (key) => this.open.has(key),
+      underPatterns: (file) => this.discovery.matches(file),
       attachedIds: () => this.attachedIds(),
       attach: (handle, stream, adoptedCopy) => this.attach(handle, stream, adoptedCopy),
       identitiesChanged: () => options.onIdentitiesChanged?.(),
@@ -132,7 +133,7 @@ export class Tailer {
     // as truncated when its copytruncate copy is judged.
     if (!this.firstScanDone) {
       this.firstScanDone = true;
-      await this.rotatedAway.findMovedAway(found);
+      await this.rotatedAway.findMovedAway();
     }
     for (const [key, file] of byKey) {
       if (this.open.has(key) || file.stats.size === 0) continue;
