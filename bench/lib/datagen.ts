@@ -69,7 +69,7 @@ function loadTemplates(loghub: string, dataset: Dataset): string[] {
   const dir = path.join(loghub, dataset.dir);
   const logFile = readdirSync(dir).find((name) => name.endsWith('.log'));
   if (!logFile) throw new Error(`no .log file in ${dir}`);
-  return readFileSync(path.join(dir, logFile), 'utf8').split('\n').filter((line) => line.length > 0);
+  return readFileSync(path.join(dir, logFile), 'utf8').split(/\r\n|\r|\n/).filter((line) => line.length > 0);
 }
 
 /** FNV-1a over a string, mixed with the seed: a per-file seed independent of file order. */

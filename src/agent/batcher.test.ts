@@ -46,6 +46,58 @@ describe('JsonBody lines', () => {
   });
 });
 
+describe('JsonBody escapes', () => {
+  it('escapes a stray \\r, quotes and control characters as JSON.stringify does, and still leaves out a derivable end', () => {
+    const text = 'a "q" \\ \r\t\u0001\u001f\u007f end';
+    const body = new JsonBody(Buffer.alloc(16));
+    body.line(false, 10, 10 + text.length + 1, 7n, text, false);
+    const json = body.finish().toString('utf8');
+    expect(json).toBe(`{"offset":10,"timestamp":"7","line":${JSON.stringify(text)}}`);
+  });
+
+  it('keeps end for a line with non-ASCII text, a \\r\\n ending and a cut piece', () => {
+    const cases: Array<[string, number, boolean]> = [['caf\u00e9', 6, false], ['crlf', 6, false], ['piece', 5, true]];
+    for (const [text, end, cut] of cases) {
+      const body = new JsonBody(Buffer.alloc(64));
+      body.line(false, 0, end, 1n, text, cut);
+      expect(JSON.parse(body.finish().toString('utf8'))).toEqual({ offset: 0, timestamp: '1', line: text, end, ...(cut ? { cut: true } : {}) });
+    }
+  });
+});
+
+describe('JsonBody timestamps', () => {
+  it('writes every timestamp of a rising, falling or jumping sequence exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 62n }),
+        fc.array(fc.oneof(fc.bigInt({ min: 0n, max: 2000n }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 15n }), fc.constant(0n)), { maxLength: 40 }),
+        (start, steps) => {
+          const body = new JsonBody(Buffer.alloc(64));
+          body.raw('[');
+          const expected: string[] = [];
+          let ts = start;
+          steps.forEach((step, i) => {
+            ts = ts + step < 0n ? 0n : ts + step;
+            body.line(i > 0, i, i + 2, ts, 'x', false);
+            expected.push(ts.toString());
+          });
+          body.raw(']');
+          const parsed = JSON.parse(body.finish().toString('utf8')) as Array<{ timestamp: string }>;
+          expect(parsed.map((l) => l.timestamp)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Carries through every digit, and a carry that adds one.
+    const body = new JsonBody(Buffer.alloc(64));
+    body.raw('[');
+    const values = [999_999_999_999n, 1_000_000_000_000n, 1_000_000_000_001n, 9_999_999_999_999n, 10_000_000_000_000n];
+    values.forEach((v, i) => body.line(i > 0, i, i + 2, v, 'x', false));
+    body.raw(']');
+    expect((JSON.parse(body.finish().toString('utf8')) as Array<{ timestamp: string }>).map((l) => l.timestamp)).toEqual(values.map(String));
+  });
+});
+
 describe('JsonBody numbers', () => {
   it('writes offsets of any safe size', () => {
     for (const offset of [0, 9, 10, 99, 2 ** 31 - 1, 2 ** 31, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER - 10]) {

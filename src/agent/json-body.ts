@@ -1,19 +1,24 @@
 /**
  * An ingest request written as UTF-8 JSON straight into a growing Buffer: no string per
  * line for the JSON, no join, no final encode; gzip takes the bytes as they are. Most log
- * lines are printable ASCII without a quote or backslash: their text is copied as it is,
- * and their `end` is left out (Daniel derives `offset + bytes + 1`, which is exactly it).
- * Anything else goes through JSON.stringify and keeps its `end`.
+ * lines are ASCII: their text is copied (and escaped) byte by byte, and their `end` is left
+ * out when Daniel's derivation (`offset + bytes + 1`) gives exactly it. A line with any
+ * other character goes through JSON.stringify and keeps its `end`.
  */
 
-/** Printable ASCII but `"` and `\`: copied as it is, one byte per character. (Anchored: faster in V8 than searching for a bad one.) */
+/** Printable ASCII but `"` and `\`: copied as it is, one byte per character. (Anchored: faster in V8 than searching for a bad one.) For names. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** The longest plain run from `lastIndex` (sticky; always matches, so `lastIndex` ends up after the run). */
+const PLAIN_RUN = /[\x20\x21\x23-\x5b\x5d-\x7e]*/y;
+
+/** Timestamps further apart than this (ns) are converted afresh: the difference stays a safe integer. */
+const MAX_DIGIT_STEP = 2 ** 52;
 
 const OFFSET_KEY = ascii('{"offset":');
 const END_KEY = ascii(',"end":');
 const TIMESTAMP_KEY = ascii(',"timestamp":"');
 const LINE_KEY = ascii('","line":');
-const LINE_KEY_QUOTE = ascii('","line":"');
 const CUT = ascii(',"cut":true');
 
 function ascii(text: string): Uint8Array {
@@ -22,6 +27,27 @@ function ascii(text: string): Uint8Array {
 
 function put(b: Buffer, at: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) b[at++] = bytes[i] as number;
+  return at;
+}
+
+/** JSON.stringify's one-letter escapes of control characters (`\b\t\n\f\r`), by char code; 0: none. */
+const SHORT_ESCAPES = new Uint8Array(32);
+for (const [c, letter] of [[8, 'b'], [9, 't'], [10, 'n'], [12, 'f'], [13, 'r']] as const) SHORT_ESCAPES[c] = letter.charCodeAt(0);
+const HEX = ascii('0123456789abcdef');
+
+/** A control character (below 0x20) escaped as JSON.stringify does. */
+function putControl(b: Buffer, at: number, c: number): number {
+  b[at++] = 0x5c;
+  const short = SHORT_ESCAPES[c] as number;
+  if (short !== 0) {
+    b[at++] = short;
+    return at;
+  }
+  b[at++] = 0x75;
+  b[at++] = 0x30;
+  b[at++] = 0x30;
+  b[at++] = HEX[c >> 4] as number;
+  b[at++] = HEX[c & 15] as number;
   return at;
 }
 
@@ -47,7 +73,7 @@ function putInteger(b: Buffer, at: number, value: number): number {
 
 /** Node's own per-encoding writers (Buffer.prototype, undocumented but there since v0.x): `write()` minus its argument juggling. */
 interface DirectWrites {
-  latin1Write(text: string, offset: number): number;
+  latin1Write(text: string, offset: number, length?: number): number;
   utf8Write(text: string, offset: number): number;
 }
 type WritableBuffer = Buffer & DirectWrites;
@@ -56,9 +82,11 @@ export class JsonBody {
   private buffer: WritableBuffer;
   private at = 0;
   private lastTimestamp: bigint | undefined;
-  /** Its decimal digits (a 64-bit time has at most 20). */
-  private readonly timestampDigits = new Uint8Array(24);
-  private timestampLength = 0;
+  /**
+   * `,"timestamp":"<its digits>","line":` as bytes, copied into the body in one native call
+   * (sized exactly: `set` copies all of it). The digits start at TIMESTAMP_KEY.length.
+   */
+  private timestampSegment = new Uint8Array(0);
 
   /** Writes into `initial` (grown into a new buffer if a batch ever needs more). */
   constructor(initial: Buffer) {
@@ -94,41 +122,98 @@ export class JsonBody {
     this.at += this.buffer.utf8Write(json, this.at);
   }
 
-  /** One line object, after a comma when `comma`: `{"offset":..,["end":..,]"timestamp":"..","line":"..."[,"cut":true]}`. */
+  /**
+   * One line object, after a comma when `comma`: `{"offset":..,"timestamp":"..","line":"..."[,"end":..][,"cut":true]}`.
+   * `end` comes last because only copying the text tells whether it is all ASCII (then
+   * Daniel's `offset + bytes + 1` is `offset + length + 1`).
+   */
   line(comma: boolean, offset: number, end: number, timestamp: bigint, text: string, cut: boolean): void {
-    if (timestamp !== this.lastTimestamp) {
-      // Neighbouring lines often share their time: one decimal conversion for all of them.
-      this.lastTimestamp = timestamp;
-      const text = timestamp.toString();
-      this.timestampLength = Math.min(text.length, this.timestampDigits.length);
-      for (let i = 0; i < this.timestampLength; i++) this.timestampDigits[i] = text.charCodeAt(i);
-    }
-    const plain = PLAIN.test(text);
-    this.reserve(text.length * (plain ? 1 : 6) + 128);
+    if (timestamp !== this.lastTimestamp) this.setTimestamp(timestamp);
+    const length = text.length;
+    // An escaped control character takes 6 bytes; the slow path's UTF-8 up to 3 per UTF-16 unit.
+    this.reserve(length * 6 + 128);
     // Byte by byte rather than through a template string: no garbage per line.
     const b = this.buffer;
     let at = this.at;
     if (comma) b[at++] = 0x2c;
-    at = put(b, at, OFFSET_KEY);
-    at = putInteger(b, at, offset);
-    if (!plain || cut || end !== offset + text.length + 1) {
-      at = put(b, at, END_KEY);
-      at = putInteger(b, at, end);
+    b.set(OFFSET_KEY, at);
+    at = putInteger(b, at + OFFSET_KEY.length, offset);
+    const segment = this.timestampSegment;
+    b.set(segment, at);
+    at += segment.length;
+    const textAt = at;
+    let ascii = true;
+    b[at++] = 0x22;
+    // The plain start of the line is copied natively; the rest, if any, is copied and
+    // escaped here: a control character (a stray \r, a tab) costs a few bytes rather than
+    // a JSON.stringify of the line.
+    PLAIN_RUN.lastIndex = 0;
+    PLAIN_RUN.test(text);
+    const plainEnd = PLAIN_RUN.lastIndex;
+    at += b.latin1Write(text, at, plainEnd);
+    for (let i = plainEnd; i < length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        b[at++] = c;
+      } else if (c === 0x22 || c === 0x5c) {
+        b[at++] = 0x5c;
+        b[at++] = c;
+      } else {
+        at = putControl(b, at, c);
+      }
     }
-    at = put(b, at, TIMESTAMP_KEY);
-    const digits = this.timestampDigits;
-    for (let i = 0; i < this.timestampLength; i++) b[at++] = digits[i] as number;
-    if (plain) {
-      at = put(b, at, LINE_KEY_QUOTE);
-      at += b.latin1Write(text, at);
+    if (ascii) {
       b[at++] = 0x22;
     } else {
-      at = put(b, at, LINE_KEY);
-      at += b.utf8Write(JSON.stringify(text), at);
+      at = textAt + b.utf8Write(JSON.stringify(text), textAt);
+    }
+    if (!ascii || cut || end !== offset + length + 1) {
+      at = put(b, at, END_KEY);
+      at = putInteger(b, at, end);
     }
     if (cut) at = put(b, at, CUT);
     b[at++] = 0x7d;
     this.at = at;
+  }
+
+  /**
+   * Neighbouring lines share their time or are a little apart: the digits are advanced by
+   * the difference (decimal addition) rather than converted afresh, which costs more.
+   */
+  private setTimestamp(timestamp: bigint): void {
+    const last = this.lastTimestamp;
+    this.lastTimestamp = timestamp;
+    if (last !== undefined && last >= 0n && timestamp > last) {
+      const delta = Number(timestamp - last);
+      if (delta < MAX_DIGIT_STEP && this.addToDigits(delta)) return;
+    }
+    const digits = timestamp.toString();
+    const segment = new Uint8Array(TIMESTAMP_KEY.length + digits.length + LINE_KEY.length);
+    segment.set(TIMESTAMP_KEY, 0);
+    for (let i = 0; i < digits.length; i++) segment[TIMESTAMP_KEY.length + i] = digits.charCodeAt(i);
+    segment.set(LINE_KEY, TIMESTAMP_KEY.length + digits.length);
+    this.timestampSegment = segment;
+  }
+
+  /** Adds `delta` (a positive safe integer) to the digits; false (digits spoiled) when the number grows a digit. */
+  private addToDigits(delta: number): boolean {
+    const digits = this.timestampSegment;
+    let rest = delta;
+    let carry = 0;
+    for (let i = digits.length - LINE_KEY.length - 1; i >= TIMESTAMP_KEY.length; i--) {
+      if (rest === 0 && carry === 0) return true;
+      const next = Math.floor(rest / 10);
+      let digit = (digits[i] as number) - 0x30 + (rest - next * 10) + carry;
+      rest = next;
+      carry = digit >= 10 ? 1 : 0;
+      if (carry === 1) digit -= 10;
+      digits[i] = 0x30 + digit;
+    }
+    return rest === 0 && carry === 0;
   }
 
   /** The bytes written; the body must not be written to afterwards. */

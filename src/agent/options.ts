@@ -51,7 +51,7 @@ export const agentDefaults = {
   maxLineBytes: 256 * 1024,
   readChunkBytes: 256 * 1024,
   batchMaxLines: 10_000,
-  batchMaxBytes: 512 * 1024,
+  batchMaxBytes: 1024 * 1024,
   flushIntervalMs: 1000,
   scanIntervalMs: 1000,
   pollIntervalMs: 250,

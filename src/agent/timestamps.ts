@@ -65,6 +65,9 @@ class Finder implements TimestampParser {
   private lastMinuteNs = 0n;
   private lastWithinMinuteNs = -1;
   private lastResult = 0n;
+  // The fields utcMinuteMs() last converted (minute, hour, day, month, year, offset) and its result.
+  private readonly minuteKey = new Float64Array(6).fill(Number.NaN);
+  private minuteKeyMs = 0;
   // The UTC year range year inference last started from.
   private inferenceYear = 0;
   private inferenceYearStartMs = Number.POSITIVE_INFINITY;
@@ -132,11 +135,26 @@ class Finder implements TimestampParser {
     return this.lastResult;
   }
 
-  /** UTC ms of the start of the match's minute. */
+  /** UTC ms of the start of the match's minute (the last one's again when the fields are the same). */
   private utcMinuteMs(): number {
     const match = this.match;
+    const key = this.minuteKey;
+    const offset = match.offsetMinutes;
+    // NaN (a naive time) is stored as Infinity, which no offset in minutes can be.
+    const offsetKey = Number.isNaN(offset) ? Number.POSITIVE_INFINITY : offset;
+    if (key[0] === match.minute && key[1] === match.hour && key[2] === match.day && key[3] === match.month && key[4] === match.year && key[5] === offsetKey) {
+      return this.minuteKeyMs;
+    }
     const localMs = (daysFromCivil(match.year, match.month, match.day) * 1440 + match.hour * 60 + match.minute) * MS_PER_MINUTE;
-    return Number.isNaN(match.offsetMinutes) ? this.zone.toUtcMs(localMs) : localMs - match.offsetMinutes * MS_PER_MINUTE;
+    const utcMs = Number.isNaN(offset) ? this.zone.toUtcMs(localMs) : localMs - offset * MS_PER_MINUTE;
+    key[0] = match.minute;
+    key[1] = match.hour;
+    key[2] = match.day;
+    key[3] = match.month;
+    key[4] = match.year;
+    key[5] = offsetKey;
+    this.minuteKeyMs = utcMs;
+    return utcMs;
   }
 
   /** The latest year that puts the match at or before `notAfterMs` plus the tolerance. */

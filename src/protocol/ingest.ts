@@ -10,8 +10,9 @@ export interface IngestLine {
   offset: number;
   /**
    * Byte offset just after the line, its `\r\n`/`\n` included. Optional: Daniel derives
-   * `offset + utf8Length(line) + 1` when absent. Henrik always sends it, because invalid
-   * UTF-8, a dropped `\r` or a cut long line make the text length differ from the bytes read.
+   * `offset + utf8Length(line) + 1` when absent. Henrik sends it whenever it differs from
+   * that: invalid UTF-8, a dropped `\r` or a cut long line make the text length differ from
+   * the bytes read.
    */
   end?: number;
   /** Event time, nanoseconds since the Unix epoch, as a decimal string. */
