@@ -26,7 +26,7 @@ export interface FileCheckpoint {
   /** Set when the identity no longer lives on its inode (truncated, deleted); forgotten after a while. */
   detachedAtMs?: number;
   /** Why: a 'truncated' identity may still be continued by copytruncate's rotated copy. */
-  detachReason?: 'truncated' | 'gone';
+  detachReason?: 'truncated' | 'gone' | 'vanished';
   /** When a scan last found it under a pattern (ms). */
   seenAtMs?: number;
 }

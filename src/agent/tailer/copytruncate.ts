@@ -19,11 +19,11 @@ export class CopyTracker {
     private readonly options: { copyGraceMs: number; copyWindowMs: number },
   ) {}
 
-  /** What a new, unknown inode `key` with these first bytes is. */
-  judge(key: string, prefix: Buffer, dev: number, ino: number, attachedIds: Set<string>, now: number): CopyVerdict {
-    const original = this.originalOf(prefix, dev, ino, attachedIds, now);
+  /** What a new, unknown inode `key` at `at` with these first bytes is. */
+  judge(key: string, prefix: Buffer, at: { path: string; size: number; dev: number; ino: number }, attachedIds: Set<string>, now: number): CopyVerdict {
+    const original = this.originalOf(prefix, at, attachedIds, now);
     if (original === undefined) return { kind: 'new' };
-    if (original.detachReason === 'truncated' && !attachedIds.has(original.id)) {
+    if ((original.detachReason === 'truncated' || original.detachReason === 'vanished') && !attachedIds.has(original.id)) {
       this.waiting.delete(key);
       return { kind: 'continues', original };
     }
@@ -40,13 +40,18 @@ export class CopyTracker {
   }
 
   /** The identity this new inode is a copy of: a just-truncated one, or one still intact. */
-  private originalOf(prefix: Buffer, dev: number, ino: number, attachedIds: Set<string>, now: number): FileStream | undefined {
+  private originalOf(prefix: Buffer, at: { path: string; size: number; dev: number; ino: number }, attachedIds: Set<string>, now: number): FileStream | undefined {
     let best: FileStream | undefined;
     for (const stream of this.streams.values()) {
-      if (stream.dev === dev && stream.ino === ino) continue;
-      const truncatedRecently =
-        stream.detachReason === 'truncated' && stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
-      if ((!truncatedRecently && !attachedIds.has(stream.id)) || stream.prefixLength === 0) continue;
+      if (stream.dev === at.dev && stream.ino === at.ino) continue;
+      const recent = stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
+      const truncatedRecently = stream.detachReason === 'truncated' && recent;
+      // An identity found nowhere when the agent started (renamed out of the patterns or
+      // deleted while it was stopped): a file elsewhere under the patterns that holds its
+      // first bytes, and at least as many bytes as were read, is copytruncate's copy made
+      // meanwhile. A file recreated at the vanished file's own path is a new file.
+      const copyOfVanished = stream.detachReason === 'vanished' && recent && stream.path !== at.path && at.size >= stream.readEnd;
+      if ((!truncatedRecently && !copyOfVanished && !attachedIds.has(stream.id)) || stream.prefixLength === 0) continue;
       if (!prefixMatches(stream, prefix)) continue;
       const better =
         best === undefined ||

@@ -29,8 +29,11 @@ export interface FileStream {
   lastTimestamp?: bigint;
   /** Set once the identity left its inode (truncated, deleted, closed after rotation). */
   detachedAtMs?: number;
-  /** 'truncated' identities stay candidates for copytruncate's rotated copy for a while. */
-  detachReason?: 'truncated' | 'gone';
+  /**
+   * 'truncated' and 'vanished' (found nowhere when the agent started) identities stay
+   * candidates for copytruncate's rotated copy for a while.
+   */
+  detachReason?: 'truncated' | 'gone' | 'vanished';
   /** When a scan last found it under a pattern (ms): files rotated after that are its successors. */
   seenAtMs?: number;
 }

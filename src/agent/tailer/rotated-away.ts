@@ -66,7 +66,7 @@ export class RotatedAwayFinder {
       } else if (stream.detachedAtMs === undefined) {
         // (attachIfThere may have closed it as truncated: that reason stays.)
         stream.detachedAtMs = this.tailer.now();
-        stream.detachReason = 'gone';
+        stream.detachReason = 'vanished';
       }
       // It left its path while the agent was away: files rotated after it may be unseen.
       if (!wasDetached) await this.findRotatedSiblings(stream, new Map());

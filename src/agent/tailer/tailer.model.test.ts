@@ -104,6 +104,26 @@ const REGRESSIONS: Command[][] = [
     { kind: 'restart', crash: false },
     { kind: 'append', lines: 1, long: false },
   ],
+  // copytruncate right after a start, then a rename rotation and a delete.
+  [
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'restart', crash: false },
+    { kind: 'copytruncate' },
+    { kind: 'rotate' },
+    { kind: 'deleteRotated' },
+    { kind: 'restart', crash: false },
+    { kind: 'append', lines: 1, long: false },
+  ],
+  [
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'restart', crash: false },
+    { kind: 'copytruncate' },
+    { kind: 'rotate' },
+    { kind: 'deleteRotated' },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'append', lines: 1, long: false },
+    { kind: 'partial' },
+  ],
 ];
 
 /**

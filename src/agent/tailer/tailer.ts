@@ -231,7 +231,7 @@ export class Tailer {
       return;
     }
     const prefix = await readPrefix(handle, stats.size);
-    const verdict = this.copies.judge(key, prefix, stats.dev, stats.ino, this.attachedIds(), this.now());
+    const verdict = this.copies.judge(key, prefix, { path: found.path, size: stats.size, dev: stats.dev, ino: stats.ino }, this.attachedIds(), this.now());
     if (verdict.kind === 'continues') {
       const { original } = verdict;
       this.options.log(`path=${found.path} copy_of=${original.path}: rotated copy, continuing at offset ${original.readEnd}`);
