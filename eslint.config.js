@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'ui-dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'bench/.work/**'] },
+  { ignores: ['dist/**', 'ui-dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'bench/.work/**', '.tmp/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

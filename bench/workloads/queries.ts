@@ -223,7 +223,7 @@ export async function queriesWorkload(ctx: BenchContext): Promise<WorkloadResult
   }
   const { queryRepeats, slowRepeats } = ctx.config;
   report.note(
-    `Each query once untimed, then timed ${queryRepeats} times (counting every match ${slowRepeats} times) with fetch from the harness (keep-alive); every answer is checked against the generated data. Baselines: p50 of ${slowRepeats} runs after one untimed, LC_ALL=C, page cache warm; rg uses both cores.`,
+    `Each query once untimed, then timed ${queryRepeats} times (counting every match ${slowRepeats} times) with fetch from the harness (keep-alive); every answer is checked against the generated data. Baselines: p50 of ${slowRepeats} runs after one untimed, LC_ALL=C, page cache warm; rg uses both cores, and so does Daniel's histogram (count worker threads beside the main thread, src/query/count-pool.ts).`,
   );
   for (const spec of all) await measure(ctx, spec, report);
   return report.finish();

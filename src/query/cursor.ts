@@ -40,13 +40,26 @@ export function queryFingerprint(query: LineFilter & { order: SearchQuery['order
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);
 }
 
+/** Reused for the cursors of every line of a page (10,000 at most): no buffer per cursor. */
+const cursorScratch = Buffer.allocUnsafe(2048);
+
+function base64url(json: string): string {
+  if (json.length * 3 > cursorScratch.length) return Buffer.from(json).toString('base64url');
+  const bytes = cursorScratch.write(json, 0, 'utf8');
+  return cursorScratch.toString('base64url', 0, bytes);
+}
+
 export function encodeCursor(cursor: SearchCursor, fingerprint: string): string {
-  const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
   const position = cursor.position;
   if (position.kind === 'after') {
+    // Every line of a page gets a cursor: the JSON that JSON.stringify would give, built directly.
     const k = position.key;
-    json.k = [k.timestamp.toString(), k.offset, k.host, k.fileId, k.seq];
-  } else if (position.kind === 'boundary') {
+    return base64url(
+      `{"v":1,"s":${cursor.snapshotSeq},"f":${JSON.stringify(fingerprint)},"k":["${k.timestamp}",${k.offset},${JSON.stringify(k.host)},${JSON.stringify(k.fileId)},${k.seq}]}`,
+    );
+  }
+  const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
+  if (position.kind === 'boundary') {
     json.b = position.timestamp.toString();
   }
   return Buffer.from(JSON.stringify(json)).toString('base64url');

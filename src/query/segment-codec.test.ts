@@ -63,4 +63,28 @@ describe('segment codec', () => {
     expect(() => decompressPayload(Buffer.from([0xff, 9, 3, 0, 0]))).toThrow(/codec/);
     expect(() => decompressPayload(Buffer.from([0xff, 1, 0x80]))).toThrow(/truncated/);
   });
+
+  it('round-trips any timestamps: steps up and down, jumps past 2^51, long drifts, the ends of the i64 range', () => {
+    const step = fc.oneof(
+      fc.bigInt({ min: -(2n ** 20n), max: 2n ** 20n }),
+      fc.bigInt({ min: 2n ** 50n - 5n, max: 2n ** 51n + 5n }).map((d) => (d % 2n === 0n ? d : -d)),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    );
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.array(step, { minLength: 1, maxLength: 80 }), (first, steps) => {
+        const lines = linesOf(steps.map((_, i) => `line ${i}`));
+        let ts = first;
+        lines.forEach((line, i) => {
+          line.timestamp = ts;
+          ts = BigInt.asIntN(64, ts + steps[i]!);
+        });
+        expect(decodeSegment(encodeSegment(lines).data).timestamps).toEqual(BigInt64Array.from(lines.map((l) => l.timestamp)));
+      }),
+      { numRuns: 300 },
+    );
+    // Many big deltas one way: the running sum passes 2^53 unless folded into the base.
+    const drifting = linesOf(Array.from({ length: 50 }, (_, i) => `drift ${i}`));
+    drifting.forEach((line, i) => (line.timestamp = -(2n ** 62n) + BigInt(i) * (2n ** 51n - 1n)));
+    expect(decodeSegment(encodeSegment(drifting).data).timestamps).toEqual(BigInt64Array.from(drifting.map((l) => l.timestamp)));
+  });
 });

@@ -31,3 +31,23 @@ describe('counting the matching lines of a text block', () => {
     expect(countMatchingLines(Buffer.from('Error eRRor\nERR\nOR\nx\n'), true, insensitive)).toBe(1);
   });
 });
+
+describe('counting at the edges of a text block', () => {
+  const count = (text: string, matchers: Matcher[]): number => {
+    const bytes = Buffer.from(text);
+    return countMatchingLines(bytes, bytes.length === text.length, compileMatchers(matchers));
+  };
+  const exact = (text: string): Matcher[] => [{ kind: 'substring', text, caseInsensitive: false }];
+
+  it('counts a needle on the first and on the last line', () => {
+    expect(count('ERROR first\nmiddle\nlast ERROR\n', exact('ERROR'))).toBe(2);
+    expect(count('ERROR\n', exact('ERROR'))).toBe(1);
+    expect(count('ERRO\nR\n', exact('ERROR'))).toBe(0);
+  });
+
+  it('matches non-ASCII needles byte for byte, and case-insensitively line by line', () => {
+    expect(count('Ärger é\närger\nARGER\n😀é\n', exact('é'))).toBe(2);
+    expect(count('Ärger é\närger\nARGER\n', [{ kind: 'substring', text: 'ÄRGER', caseInsensitive: true }])).toBe(2);
+    expect(count('😀 ERROR1\nERROR2 😀\nERROR\n', [{ kind: 'regex', pattern: 'ERROR\\d', caseInsensitive: false }])).toBe(2);
+  });
+});

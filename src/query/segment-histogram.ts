@@ -3,14 +3,16 @@
  * counted from its metadata when there is no condition; a segment its bloom rules out is
  * skipped; a segment inside one bucket and the time range has only its text searched (its
  * columns are never parsed); any other segment is scanned line by line. One segment is
- * decoded at a time. Decompressing on libuv's thread pool (several segments in flight, or
- * every other one beside the main thread) was measured slower on this 2-core machine: the
- * async zlib path's stream objects and callbacks cost more main-thread time than the second
- * core saved (10M lines, ERROR: 305 ms sync against 395 ms either way).
+ * decoded at a time on the main thread. With a CountPool (count-pool.ts), segments whose text
+ * alone is searched are also handed to worker threads whenever one has room, so a count over
+ * many segments runs on every core. (Decompressing on libuv's thread pool was measured slower:
+ * the async zlib path's stream objects and callbacks cost more main-thread time than the
+ * second core saved.)
  */
 import { performance } from 'node:perf_hooks';
 import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../storage/segment-backend.js';
 import type { HistogramQuery, HistogramResult } from '../storage/store.js';
+import type { CountBatcher, CountPool } from './count-pool.js';
 import { bucketStartMs, BucketCounter } from './histogram.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
 import { parsePayload, payloadText } from './segment-codec.js';
@@ -21,8 +23,7 @@ import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segm
 
 function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, query: HistogramQuery, counter: BucketCounter, textOnly: boolean): void {
   if (textOnly) {
-    const { text } = payloadText(payload);
-    const count = countMatchingLines(text, meta.ascii, match);
+    const count = countText(payload, meta.ascii, match);
     if (count > 0) counter.add(meta.minTimestamp, count);
     return;
   }
@@ -31,9 +32,12 @@ function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, 
   scanSegment(meta, segment, { match, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) }, (i) => counter.add(segment.timestamps[i]!));
 }
 
-export async function histogramFromSegments(backend: SegmentBackend, query: HistogramQuery): Promise<HistogramResult> {
+function countText(payload: Buffer, ascii: boolean, match: CompiledMatch): number {
+  return countMatchingLines(payloadText(payload).text, ascii, match);
+}
+
+export async function histogramFromSegments(backend: SegmentBackend, query: HistogramQuery, pool?: CountPool): Promise<HistogramResult> {
   const match = compileMatchers(query.match);
-  const probes = bloomProbes(match);
   const { since, until } = query;
   const list: SegmentListQuery = {
     ...(query.hosts?.length ? { hosts: query.hosts } : {}),
@@ -41,27 +45,51 @@ export async function histogramFromSegments(backend: SegmentBackend, query: Hist
     ...(since === undefined ? {} : { minTimestamp: since }),
     ...(until === undefined ? {} : { beforeTimestamp: until }),
   };
+  if (pool?.waitForWorkers) await pool.ready();
   return retryOnVanished(async (lastAttempt) => {
     const segments = await backend.listSegments(list);
     const counter = new BucketCounter(query.bucketMs);
-    let partial = false;
-    for (let s = 0; s < segments.length; s++) {
-      if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
-        partial = true;
-        break;
+    // With no condition a segment inside one bucket is counted from its metadata: nothing to hand out.
+    const batcher = match.matchesAll ? undefined : pool?.batcher<bigint>(query.match ?? []);
+    try {
+      const partial = await countSegments(backend, segments, query, match, counter, batcher, lastAttempt);
+      if (batcher !== undefined) {
+        const counted = await batcher.finish((blob, ascii) => countText(decompressPayload(blob), ascii, match));
+        for (const { tag, count } of counted) if (count > 0) counter.add(tag, count);
       }
-      const meta = segments[s]!;
-      const inside = (since === undefined || meta.minTimestamp >= since) && (until === undefined || meta.maxTimestamp < until);
-      const textOnly = inside && bucketStartMs(meta.minTimestamp, query.bucketMs) === bucketStartMs(meta.maxTimestamp, query.bucketMs);
-      if (match.matchesAll && textOnly) {
-        counter.add(meta.minTimestamp, meta.lineCount);
-        continue;
-      }
-      if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
-      const data = await loadData(backend, meta, lastAttempt);
-      if (data === null) continue;
-      countSegment(decompressPayload(data), meta, match, query, counter, textOnly);
+      return { buckets: counter.toBuckets(), partial };
+    } finally {
+      batcher?.abandon(); // only when the walk threw (a vanished segment): the retry starts afresh
     }
-    return { buckets: counter.toBuckets(), partial };
   });
+}
+
+/** Counts the listed segments into `counter`, or hands them to `batcher`; true when the deadline cut the walk short. */
+async function countSegments(
+  backend: SegmentBackend,
+  segments: readonly SegmentMeta[],
+  query: HistogramQuery,
+  match: CompiledMatch,
+  counter: BucketCounter,
+  batcher: CountBatcher<bigint> | undefined,
+  lastAttempt: boolean,
+): Promise<boolean> {
+  const probes = bloomProbes(match);
+  const { since, until } = query;
+  for (let s = 0; s < segments.length; s++) {
+    if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) return true;
+    const meta = segments[s]!;
+    const inside = (since === undefined || meta.minTimestamp >= since) && (until === undefined || meta.maxTimestamp < until);
+    const textOnly = inside && bucketStartMs(meta.minTimestamp, query.bucketMs) === bucketStartMs(meta.maxTimestamp, query.bucketMs);
+    if (match.matchesAll && textOnly) {
+      counter.add(meta.minTimestamp, meta.lineCount);
+      continue;
+    }
+    if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
+    const data = await loadData(backend, meta, lastAttempt);
+    if (data === null) continue;
+    if (textOnly && batcher?.offer(data, meta.ascii, meta.rawBytes, meta.minTimestamp)) continue;
+    countSegment(decompressPayload(data), meta, match, query, counter, textOnly);
+  }
+  return false;
 }

@@ -8,7 +8,7 @@ import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js'
 import type { StoredLine } from '../storage/store.js';
 import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from './bloom.js';
 import type { CompiledMatch } from './matcher.js';
-import { lineAt, type DecodedSegment } from './segment-codec.js';
+import type { DecodedSegment } from './segment-codec.js';
 
 export interface LineConditions {
   match: CompiledMatch;
@@ -138,5 +138,17 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
 }
 
 export function storedLineAt(meta: SegmentMeta, segment: DecodedSegment, i: number): StoredLine {
-  return { host: meta.host, fileId: meta.fileId, filename: meta.filename, path: meta.path, ...lineAt(segment, i) };
+  // Built in one literal (no spread of lineAt's object): a page of 10,000 lines makes 10,000 of these.
+  return {
+    host: meta.host,
+    fileId: meta.fileId,
+    filename: meta.filename,
+    path: meta.path,
+    offset: segment.offsets[i]!,
+    end: segment.ends[i]!,
+    timestamp: segment.timestamps[i]!,
+    line: segment.text.toString(meta.ascii ? 'latin1' : 'utf8', segment.starts[i], segment.starts[i]! + segment.lengths[i]!),
+    cut: segment.cuts[i] === 1,
+    seq: segment.seqs[i]!,
+  };
 }

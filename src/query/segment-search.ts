@@ -14,16 +14,11 @@ import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../storage/s
 import type { SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from '../storage/store.js';
 import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type CursorPosition } from './cursor.js';
 import { compileMatchers } from './matcher.js';
-import { compareInOrder, keyOf } from './order.js';
+import { keyOf } from './order.js';
 import type { DecodedSegment } from './segment-codec.js';
 import { loadDecoded, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
-
-/** Keeps the best `size` lines in order; returns the merged list. */
-function mergeTop(top: StoredLine[], fresh: StoredLine[], size: number, order: 'asc' | 'desc'): StoredLine[] {
-  if (fresh.length === 0) return top;
-  return [...top, ...fresh].sort((a, b) => compareInOrder(a, b, order)).slice(0, size);
-}
+import { TopLines } from './top-lines.js';
 
 const byBound = {
   desc: (a: SegmentMeta, b: SegmentMeta): number => (a.maxTimestamp > b.maxTimestamp ? -1 : a.maxTimestamp < b.maxTimestamp ? 1 : 0),
@@ -89,16 +84,19 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   const after = (line: StoredLine): CursorPosition => ({ kind: 'after', key: keyOf(line) });
 
   return retryOnVanished(async (lastAttempt) => {
-    let top: StoredLine[] = [];
+    const top = new TopLines(limit + 1, order);
     let visited = 0;
     // Returning from inside the loop ends a lazy listing: no further metadata page is read.
     for await (const segments of await inSearchOrder(backend, list, order)) {
       for (const meta of segments) {
         const segmentBound = bound(meta);
-        const worst = top[limit];
-        if (worst !== undefined && beyond(worst.timestamp, segmentBound)) return page(top.slice(0, limit), after(top[limit - 1]!), false);
+        const worst = top.worst;
+        if (worst !== undefined && beyond(worst.timestamp, segmentBound)) {
+          const best = top.sorted();
+          return page(best.slice(0, limit), after(best[limit - 1]!), false);
+        }
         if (visited++ > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
-          const final = top.filter((line) => beyond(line.timestamp, segmentBound));
+          const final = top.sorted().filter((line) => beyond(line.timestamp, segmentBound));
           if (final.length === limit) return page(final, after(final[limit - 1]!), true);
           if (positionTs === undefined || beyond(positionTs, segmentBound)) return page(final, { kind: 'boundary', timestamp: segmentBound }, true);
           if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
@@ -107,17 +105,16 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
         if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
         const segment = await loadDecoded(backend, meta, lastAttempt);
         if (segment === null) continue;
-        const fresh: StoredLine[] = [];
-        const worstNow = top.length > limit ? top[limit] : undefined;
         scanSegment(meta, segment, conditions, (i) => {
           // Only lines that could enter the top are materialised.
+          const worstNow = top.worst;
           if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
-          fresh.push(storedLineAt(meta, segment, i));
+          top.offer(storedLineAt(meta, segment, i));
         });
-        top = mergeTop(top, fresh, limit + 1, order);
       }
     }
-    return page(top.slice(0, limit), top.length > limit ? after(top[limit - 1]!) : undefined, false);
+    const best = top.sorted();
+    return page(best.slice(0, limit), best.length > limit ? after(best[limit - 1]!) : undefined, false);
   });
 }
 

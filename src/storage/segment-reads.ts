@@ -3,6 +3,7 @@
  * shared engine (src/query/) over the store's SegmentBackend, each run inside the store's own
  * guard (its closed check and its error mapping).
  */
+import type { CountPool } from '../query/count-pool.js';
 import { contextFromSegments } from '../query/segment-context.js';
 import { histogramFromSegments } from '../query/segment-histogram.js';
 import { searchSegments, tailSegments } from '../query/segment-search.js';
@@ -14,11 +15,12 @@ export type SegmentReads = Pick<Store, 'search' | 'context' | 'histogram' | 'tai
 /** Runs a read for the store: rejects when the store is closed, maps what the work throws. */
 export type ReadGuard = <T>(work: () => Promise<T>) => Promise<T>;
 
-export function segmentReads(backend: SegmentBackend, guard: ReadGuard): SegmentReads {
+/** `countPool`: worker threads the histogram may hand segments to (the store owns and closes it). */
+export function segmentReads(backend: SegmentBackend, guard: ReadGuard, countPool?: CountPool): SegmentReads {
   return {
     search: (query) => guard(() => searchSegments(backend, query)),
     context: (query) => guard(() => contextFromSegments(backend, query)),
-    histogram: (query) => guard(() => histogramFromSegments(backend, query)),
+    histogram: (query) => guard(() => histogramFromSegments(backend, query, countPool)),
     tail: (query) => guard(() => tailSegments(backend, query)),
   };
 }

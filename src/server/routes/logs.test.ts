@@ -61,6 +61,18 @@ describe('GET /logs', () => {
     expect(await loglines('/logs?regex=get /OTHER/4&case=insensitive')).toEqual(['GET /other/4 STATUS=500']);
   });
 
+  test('answers JSON with every entry field in the schema order, escaping what JSON must', async () => {
+    const text = 'quote " backslash \\ tab \t bell \u0007 é 😀 \u2028';
+    await ingest(t.app, { host: 'odd', files: [{ file_id: 'o1', filename: 'odd.log', lines: [{ offset: 0, end: 9000, timestamp: String(T0), line: text, cut: true }] }] });
+    const response = await get('/hosts/odd/logs');
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    const [entry] = response.json<{ data: Record<string, unknown>[] }>().data;
+    expect(entry?.logline).toBe(text);
+    expect(Object.keys(entry!)).toEqual(['filename', 'last_modified', 'logline', 'host', 'timestamp', 'path', 'offset', 'file_id', 'cut', 'cursor']);
+    expect(entry).toMatchObject({ filename: 'odd.log', host: 'odd', offset: 0, file_id: 'o1', cut: true });
+  });
+
   test('a filter full of SQL or FTS syntax is only text', async () => {
     const nasty = ["' OR 1=1 --", '"; DROP TABLE lines; --', 'NEAR(a b)', 'a* OR b', '%', '_', '\\'];
     await ingest(t.app, { host: 'sql', files: [{ file_id: 's', filename: 'q', lines: lines(nasty.length, 0, (i) => `value ${nasty[i]}`) }] });

@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { splitDuplicates, withSeqs } from '../append-plan.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
 import { StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
@@ -21,6 +22,8 @@ export interface SqliteStoreOptions {
   policy?: Partial<SegmentPolicy>;
   /** Cap on the in-memory bloom summaries (bytes; default 64 MiB; see segment-cache.ts). */
   bloomCacheBytes?: number;
+  /** Worker threads counting segments for the histogram (src/query/count-pool.ts; default one per spare core, 0: none). */
+  countPool?: CountPoolOptions;
 }
 
 interface FileNameRow {
@@ -41,6 +44,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly segments: SqliteSegments;
   private readonly policy: SegmentPolicy;
+  private readonly countPool: CountPool;
   private seq: number;
   private mentions: number;
   private closed = false;
@@ -74,7 +78,8 @@ export class SqliteStore implements Store {
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
     this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes);
-    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.whenOpen(work)));
+    this.countPool = new CountPool(options.countPool);
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.whenOpen(work), this.countPool));
     const db = this.db;
     this.statements = {
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
@@ -231,10 +236,9 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.db.close();
-    }
-    return Promise.resolve();
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.db.close();
+    return this.countPool.close();
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * The worker side of CountPool (count-pool.ts): decompresses segment blobs and counts the
+ * lines of their text that match, exactly as the main thread's countMatchingLines would.
+ *
+ * A job is one message: the query's matchers, one transferred buffer holding the blobs end to
+ * end, and per blob its length and whether its text is all ASCII. The answer is one count per
+ * blob (or the error). The worker counts finished jobs in shared memory (and flags when it is
+ * ready), so the main thread can see how busy it is without waiting for a message.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Matcher } from '../storage/store.js';
+import { compileMatchers, type CompiledMatch } from './matcher.js';
+import { payloadText } from './segment-codec.js';
+import { decompressPayload } from './segment-compression.js';
+import { countMatchingLines } from './segment-count.js';
+
+export interface CountJob {
+  id: number;
+  matchers: Matcher[];
+  /** The blobs end to end. */
+  buffer: ArrayBuffer;
+  lengths: number[];
+  ascii: boolean[];
+}
+
+export type CountAnswer = { id: number; counts: number[] } | { id: number; error: string };
+
+export interface CountWorkerData {
+  /** Int32Array slots: [0] jobs finished, [1] 1 once the worker takes jobs. */
+  progress: SharedArrayBuffer;
+}
+
+/** The blobs of a job, one view each. */
+function blobsOf(job: CountJob): Buffer[] {
+  const bytes = Buffer.from(job.buffer);
+  let start = 0;
+  return job.lengths.map((length) => bytes.subarray(start, (start += length)));
+}
+
+/** Blobs of one job counted in turn. */
+export function countJob(job: CountJob, match: CompiledMatch): number[] {
+  return blobsOf(job).map((blob, i) => countMatchingLines(payloadText(decompressPayload(blob)).text, job.ascii[i]!, match));
+}
+
+const port = parentPort;
+if (port !== null) {
+  const progress = new Int32Array((workerData as CountWorkerData).progress);
+  // The compiled form of the last query's matchers: a job stream of one query compiles once.
+  let lastKey = '';
+  let lastMatch: CompiledMatch | undefined;
+  const compiled = (matchers: Matcher[]): CompiledMatch => {
+    const key = JSON.stringify(matchers);
+    if (lastMatch === undefined || key !== lastKey) {
+      lastMatch = compileMatchers(matchers);
+      lastKey = key;
+    }
+    return lastMatch;
+  };
+  port.on('message', (job: CountJob) => {
+    let answer: CountAnswer;
+    try {
+      answer = { id: job.id, counts: countJob(job, compiled(job.matchers)) };
+    } catch (error) {
+      answer = { id: job.id, error: error instanceof Error ? error.message : String(error) };
+    }
+    Atomics.add(progress, 0, 1);
+    port.postMessage(answer);
+  });
+  Atomics.store(progress, 1, 1);
+  port.postMessage('ready');
+}

@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StoredLine } from '../storage/store.js';
+import { compareInOrder } from './order.js';
+import { TopLines } from './top-lines.js';
+
+const lineArb: fc.Arbitrary<StoredLine> = fc.record({
+  host: fc.constantFrom('a', 'b'),
+  fileId: fc.constantFrom('f1', 'f2'),
+  filename: fc.constant('x.log'),
+  path: fc.constant('/x.log'),
+  offset: fc.nat({ max: 50 }),
+  end: fc.constant(0),
+  timestamp: fc.bigInt({ min: -5n, max: 5n }),
+  line: fc.constant(''),
+  cut: fc.constant(false),
+  seq: fc.constant(0),
+});
+
+describe('the top of a search', () => {
+  it('keeps exactly the best lines in order, and knows the one it would push out next', () => {
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 80 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom('asc' as const, 'desc' as const), (drawn, capacity, order) => {
+        // Distinct seqs: every line has its own place in the order, as stored lines do.
+        const lines = drawn.map((line, i) => ({ ...line, seq: i }));
+        const top = new TopLines(capacity, order);
+        const expected = (seen: StoredLine[]) => [...seen].sort((a, b) => compareInOrder(a, b, order)).slice(0, capacity);
+        lines.forEach((line, i) => {
+          top.offer(line);
+          const best = expected(lines.slice(0, i + 1));
+          expect(top.worst).toBe(best.length === capacity ? best[capacity - 1] : undefined);
+        });
+        expect(top.sorted()).toEqual(expected(lines));
+        expect(top.size).toBe(Math.min(capacity, lines.length));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
