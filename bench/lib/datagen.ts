@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Prng } from './prng.js';
 import { DATASETS, type Dataset } from './formats.js';
 
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 /** Substrings whose exact counts the queries check their answers against. */
 export const COMMON_TERM = 'INFO';
 export const COUNTED_TERM = 'ERROR';
