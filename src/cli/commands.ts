@@ -39,12 +39,11 @@ function connectionOptions(command: Command): Command {
     .addOption(new Option('--output <format>', 'output format').choices(['text', 'json', 'ndjson']).default('text'));
 }
 
-function positiveInteger(max: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || parsed < 1 || parsed > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
-    return parsed;
-  };
+/** --count: 1 to 10,000,000; 0 is allowed for --follow (no backlog), which the action checks. */
+function nonNegativeCount(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed > 10_000_000) throw new InvalidArgumentError('expected a whole number from 1 to 10000000');
+  return parsed;
 }
 
 function contextLines(value: string): number {
@@ -117,14 +116,17 @@ export function registerClientCommands(program: Command): void {
       .option('--since <time>', "RFC 3339, epoch, or a duration ago ('15m', '2h', '7d')")
       .option('--until <time>', 'like --since; exclusive')
       .addOption(new Option('--order <order>', 'desc: newest first; asc: oldest first').choices(['desc', 'asc']))
-      .option('--count <n>', 'at most N lines', positiveInteger(10_000_000), 100)
-      .option('-f, --follow', 'print new matching lines as they arrive (Ctrl-C stops)')
+      .option('--count <n>', 'at most N lines (with --follow: the newest N first, default 10; 0 for none)', nonNegativeCount, 100)
+      .option('-f, --follow', 'print the newest lines, then new matching lines as they arrive (Ctrl-C stops)')
       .option('--context <n>', 'show N lines before and after each hit (by file order)', contextLines),
-  ).action((host: string | undefined, options: ConnectionOptions & LogsOptions) =>
+  ).action((host: string | undefined, options: ConnectionOptions & LogsOptions, command: Command) =>
     run(async () => {
       if (options.follow === true && options.context !== undefined) {
         throw new CliError('--follow and --context cannot be combined', EXIT.usage);
       }
+      if (options.follow !== true && options.count === 0) throw new CliError('--count must be at least 1 (0 only with --follow)', EXIT.usage);
+      // Like tail -f: the newest 10 lines first, unless --count says how many.
+      options.backlog = command.getOptionValueSource('count') === 'cli' ? options.count : 10;
       const client = clientFor(options);
       if (options.follow !== true) {
         await runSearch(client, host, options, writeStdout);

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiError, ContextResponse, LogEntry, LogsResponse } from '../protocol/api.js';
+import { lineSeqOfCursor } from '../query/cursor.js';
 import { ApiClient, CliError, EXIT, type QueryValue } from './client.js';
 import { formatLogLine } from './format.js';
 import { readEvents } from './sse.js';
@@ -21,6 +22,8 @@ export interface LogsOptions {
   order?: 'asc' | 'desc';
   count: number;
   follow?: boolean;
+  /** With follow: how many of the newest matching lines to print before the live tail (like `tail -f`). */
+  backlog?: number;
   context?: number;
   output: OutputFormat;
 }
@@ -111,10 +114,34 @@ function eventError(data: string): { code: string; message: string } {
   return { code: 'STREAM_ERROR', message: data };
 }
 
-/** Follows until `signal` aborts; reconnects after drops, resuming after the last event seen. */
+function writeFollowed(entry: LogEntry, options: LogsOptions, write: Write): void {
+  write(options.output === 'text' ? formatLogLine(entry) + '\n' : JSON.stringify(entry) + '\n');
+}
+
+/**
+ * The newest `backlog` matching lines, printed oldest first; returns the seq the live tail
+ * resumes after (the newest seq among them: lines stored in seq order, so every line below
+ * it was visible to the search), or undefined to start at "now" when there was none.
+ */
+async function printBacklog(client: ApiClient, host: string | undefined, options: LogsOptions, write: Write): Promise<string | undefined> {
+  const entries: LogEntry[] = [];
+  for await (const page of searchPages(client, host, { ...options, order: 'desc', count: options.backlog ?? 0 })) entries.push(...page);
+  let resumeAfter: number | undefined;
+  for (const entry of entries.reverse()) {
+    writeFollowed(entry, options, write);
+    const seq = lineSeqOfCursor(entry.cursor);
+    if (seq !== undefined && (resumeAfter === undefined || seq > resumeAfter)) resumeAfter = seq;
+  }
+  return resumeAfter === undefined ? undefined : String(resumeAfter);
+}
+
+/**
+ * Prints the backlog, then follows until `signal` aborts; reconnects after drops, resuming
+ * after the last event seen.
+ */
 export async function runFollow(client: ApiClient, host: string | undefined, options: LogsOptions, write: Write, signal: AbortSignal): Promise<void> {
   const url = client.url(logsPath(host), { ...filterQuery(options), follow: 'true' });
-  let lastId: string | undefined;
+  let lastId = (options.backlog ?? 0) > 0 ? await printBacklog(client, host, options, write) : undefined;
   let connected = false;
   while (!signal.aborted) {
     try {
@@ -123,8 +150,7 @@ export async function runFollow(client: ApiClient, host: string | undefined, opt
       if (response.body === null) throw new Error('empty stream');
       for await (const event of readEvents(response.body)) {
         if (event.event === 'line') {
-          const entry = JSON.parse(event.data) as LogEntry;
-          write(options.output === 'text' ? formatLogLine(entry) + '\n' : JSON.stringify(entry) + '\n');
+          writeFollowed(JSON.parse(event.data) as LogEntry, options, write);
           if (event.id !== undefined) lastId = event.id;
         } else if (event.event === 'error') {
           const error = eventError(event.data);

@@ -67,6 +67,21 @@ export function encodeCursor(cursor: SearchCursor, fingerprint: string): string 
 
 const INTEGER = /^-?\d{1,20}$/;
 
+/**
+ * The store seq of the line a per-line cursor points after, or undefined for any other text.
+ * The CLI's `logs --follow` resumes the live tail after the newest seq of the backlog it
+ * printed, so the backlog and the tail neither overlap nor leave a gap.
+ */
+export function lineSeqOfCursor(text: string): number | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<CursorJson>;
+    const seq: unknown = Array.isArray(parsed.k) ? parsed.k[4] : undefined;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function invalid(): InvalidCursorError {
   return new InvalidCursorError('The cursor is malformed or belongs to another query; start again without it.');
 }

@@ -150,6 +150,47 @@ describe('daniel hosts / files / logs', () => {
   }, 90_000);
 });
 
+describe('daniel logs --follow backlog', () => {
+  test('prints the newest lines first (10, or --count), oldest of them first, then new ones, each once', async () => {
+    let offset = 0;
+    const send = async (lines: string[]) => {
+      const batch = lines.map((line) => {
+        const entry = { offset, timestamp: String(1_710_000_000_000_000_000n + BigInt(offset) * 1000n), line };
+        offset += line.length + 1;
+        return entry;
+      });
+      const answer = await ingest(t.app, { host: 'tailf', files: [{ file_id: 't', filename: 'tail.log', lines: batch }] });
+      expect(answer.statusCode).toBe(200);
+    };
+    await send(Array.from({ length: 15 }, (_, i) => `old ${i}`));
+    const env = { DANIEL_URL: url, DANIEL_TOKEN: TOKENS.read };
+    const byDefault = startDaniel(['logs', 'tailf', '--follow'], env);
+    const three = startDaniel(['logs', 'tailf', '--follow', '--count', '3', '--output', 'ndjson'], env);
+    // Sent while the followers start: each must print it once, from the backlog or the tail.
+    await send(['racing']);
+    await byDefault.waitFor(/old 14\n/, 20_000);
+    await three.waitFor(/old 14"/, 20_000);
+    await send(['new 0', 'new 1']);
+    await byDefault.waitFor(/new 1\n/, 20_000);
+    await three.waitFor(/new 1"/, 20_000);
+    // The backlog holds 'racing' when it was stored before the backlog was read (then one old
+    // line fewer); either way the order is old lines, racing, the new ones, none twice.
+    const expectShape = (lines: string[], backlog: number): void => {
+      expect(lines.slice(-3)).toEqual(['racing', 'new 0', 'new 1']);
+      const olds = lines.slice(0, -3);
+      expect([backlog - 1, backlog]).toContain(olds.length);
+      expect(olds).toEqual(Array.from({ length: olds.length }, (_, i) => `old ${15 - olds.length + i}`));
+    };
+    expectShape(byDefault.stdout().trim().split('\n').map((line) => line.replace(/^\S+ tailf tail\.log: /, '')), 10);
+    expectShape(three.stdout().trim().split('\n').map((line) => (JSON.parse(line) as LogEntry).logline), 3);
+    for (const follower of [byDefault, three]) {
+      follower.child.kill('SIGTERM');
+      expect(await follower.exited()).toBe(0);
+    }
+    expect((await cli(['logs', 'tailf', '--count', '0'])).code).toBe(2);
+  }, 90_000);
+});
+
 describe('daniel --help', () => {
   test('lists every command, canary and create-table included, and each has its own help', async () => {
     const help = await runDaniel(['--help']);
