@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generateData } from './lib/datagen.js';
+import { appendOf } from './lib/store-feed.js';
 import { loghubDir, workDir } from './lib/paths.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import type { AppendLine, Matcher, Store } from '../src/storage/store.js';
+import type { Matcher, Store } from '../src/storage/store.js';
 import { buildApp } from '../src/server/app.js';
 import { createTokenSet } from '../src/server/tokens.js';
 import type { HistogramResponse, LogsResponse } from '../src/protocol/api.js';
@@ -43,8 +44,6 @@ const { values } = parseArgs({
   },
 });
 const REPS = Number(values.reps);
-const DAY_START_NS = BigInt(Date.UTC(2026, 0, 5)) * 1_000_000n;
-const DAY_NS = 86_400_000_000_000n;
 const data = generateData(loghubDir(), { seed: Number(values.seed), totalLines: Number(values.lines), hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
 const allPaths = data.files.map((f) => f.path);
 
@@ -69,15 +68,7 @@ async function ingest(store: Store): Promise<void> {
     for (const feed of feeds) {
       const texts = feed.lines.slice(feed.index, feed.index + 1000);
       if (texts.length === 0) continue;
-      const lines: AppendLine[] = texts.map((line) => {
-        const bytes = Buffer.byteLength(line);
-        const timestamp = DAY_START_NS + (BigInt(feed.index++) * DAY_NS) / BigInt(feed.file.lines);
-        const stored = { offset: feed.offset, end: feed.offset + bytes + 1, timestamp, line, cut: false };
-        feed.offset += bytes + 1;
-        return stored;
-      });
-      const { host, filename, path } = feed.file;
-      await store.append({ host, files: [{ fileId: `inode-${host}-${filename}`, filename, path, lines }], receivedAt: DAY_START_NS + BigInt(round) });
+      await store.append(appendOf(feed, texts, round));
     }
   }
 }

@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { COMMON_TERM, COUNTED_TERM, generateData } from './lib/datagen.js';
+import { appendOf } from './lib/store-feed.js';
 import { loghubDir, workDir } from './lib/paths.js';
 import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import type { AppendLine, Matcher, Store } from '../src/storage/store.js';
+import type { Matcher, Store } from '../src/storage/store.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,8 +36,6 @@ const { values } = parseArgs({
 const TOTAL = Number(values.lines);
 const BATCH = Number(values.batch);
 const REPS = Number(values.reps);
-const DAY_START_NS = BigInt(Date.UTC(2026, 0, 5)) * 1_000_000n;
-const DAY_NS = 86_400_000_000_000n;
 
 const data = generateData(loghubDir(), { seed: Number(values.seed), totalLines: TOTAL, hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
 const allPaths = data.files.map((f) => f.path);
@@ -86,18 +85,11 @@ async function ingest(store: Store): Promise<number> {
     for (const feed of feeds) {
       const texts = feed.reader.take(BATCH);
       if (texts.length === 0) continue;
-      const lines: AppendLine[] = texts.map((line) => {
-        const bytes = Buffer.byteLength(line);
-        const timestamp = DAY_START_NS + (BigInt(feed.index++) * DAY_NS) / BigInt(feed.file.lines);
-        const stored = { offset: feed.offset, end: feed.offset + bytes + 1, timestamp, line, cut: false };
-        feed.offset += bytes + 1;
-        return stored;
-      });
-      const { host, filename, path } = feed.file;
+      const request = appendOf(feed, texts, round);
       const started = performance.now();
-      await store.append({ host, files: [{ fileId: `inode-${host}-${filename}`, filename, path, lines }], receivedAt: DAY_START_NS + BigInt(round) });
+      await store.append(request);
       appendMs += performance.now() - started;
-      appended += lines.length;
+      appended += texts.length;
       if (process.env.BENCH_PROGRESS && round % 20 === 0 && feed === feeds[0]) console.error(`${appended} lines, ${Math.round(appended / (appendMs / 1000))} lines/s so far`);
     }
   }
