@@ -25,6 +25,7 @@ program
   .option('--dynamodb-table <name>', 'DynamoDB table (env DANIEL_DYNAMODB_TABLE, default logging-aggregator)')
   .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (env DANIEL_DYNAMODB_ENDPOINT, default AWS)')
   .option('--dynamodb-shards <n>', 'segment partitions per host, 1..1000, same for every Daniel on the table (env DANIEL_DYNAMODB_SHARDS, default 1)')
+  .option('--dynamodb-settle <duration>', 'live tail shows a line this late so it is exact with several Daniels, 0 = off (env DANIEL_DYNAMODB_SETTLE, default 1s)')
   .option('--region <region>', 'AWS region (env AWS_REGION, default us-east-1)')
   .option('--retention <duration>', 'keep lines this long after arrival (env DANIEL_RETENTION, default 30d)')
   .option('--tokens-file <file>', 'file with one scope:token a line (env DANIEL_TOKENS_FILE)')

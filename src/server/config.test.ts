@@ -84,6 +84,16 @@ describe('parseServeConfig', () => {
     expect(parseServeConfig({}, { DANIEL_LOG_REQUESTS: 'false' }).logRequests).toBe(false);
   });
 
+  test('the DynamoDB live-tail settle window: flag over environment, 0 turns it off, unset leaves the store default', () => {
+    expect(parseServeConfig({}, {}).dynamodbSettleMs).toBeUndefined();
+    expect(parseServeConfig({}, { DANIEL_DYNAMODB_SETTLE: '2s' }).dynamodbSettleMs).toBe(2000);
+    expect(parseServeConfig({ dynamodbSettle: '0' }, { DANIEL_DYNAMODB_SETTLE: '2s' }).dynamodbSettleMs).toBe(0);
+    expect(parseServeConfig({ dynamodbSettle: '250ms' }, {}).dynamodbSettleMs).toBe(250);
+    for (const bad of ['soon', '2m', '1.5ms', '-1s']) {
+      expect(() => parseServeConfig({}, { DANIEL_DYNAMODB_SETTLE: bad })).toThrow('DANIEL_DYNAMODB_SETTLE');
+    }
+  });
+
   test('listen forms', () => {
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });

@@ -20,6 +20,8 @@ export interface ServeConfig {
   dynamodbEndpoint: string | undefined;
   /** Segment partitions per host in DynamoDB (1..1000); every Daniel on a table must agree. */
   dynamodbShards: number;
+  /** Live tail's settle window on DynamoDB (ms; 0 = off); undefined: the store's default (1 s). */
+  dynamodbSettleMs?: number | undefined;
   region: string;
   /** How long lines are kept after they arrive (ns). */
   retentionNs: bigint;
@@ -43,6 +45,7 @@ export interface ServeFlags {
   dynamodbTable?: string;
   dynamodbEndpoint?: string;
   dynamodbShards?: string;
+  dynamodbSettle?: string;
   region?: string;
   retention?: string;
   tokensFile?: string;
@@ -113,6 +116,14 @@ function parseShards(text: string): number {
   return shards;
 }
 
+function parseSettleMs(text: string): number {
+  const ns = text.trim() === '0' ? 0n : parseDuration(text);
+  if (ns === undefined || ns > 60_000_000_000n || ns % 1_000_000n !== 0n) {
+    throw new ConfigError(`--dynamodb-settle / DANIEL_DYNAMODB_SETTLE '${text}' must be a duration from 0 to 1m in whole ms, such as 1s or 500ms`);
+  }
+  return Number(ns / 1_000_000n);
+}
+
 function parseSwitch(text: string, where: string): boolean {
   const value = text.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
@@ -160,6 +171,7 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
   }
 
   const shardsText = pick(flags.dynamodbShards, env.DANIEL_DYNAMODB_SHARDS);
+  const settleText = pick(flags.dynamodbSettle, env.DANIEL_DYNAMODB_SETTLE);
   const logLevel = (pick(flags.logLevel, env.DANIEL_LOG_LEVEL) ?? 'warn').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(`--log-level / DANIEL_LOG_LEVEL '${logLevel}' must be one of ${LOG_LEVELS.join(', ')}`);
@@ -178,6 +190,7 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     dynamodbTable: table,
     dynamodbEndpoint: endpoint,
     dynamodbShards: shardsText === undefined ? 1 : parseShards(shardsText),
+    ...(settleText === undefined ? {} : { dynamodbSettleMs: parseSettleMs(settleText) }),
     region: pick(flags.region, env.AWS_REGION) ?? 'us-east-1',
     retentionNs,
     tokensFile: tokensFileText === undefined ? undefined : resolve(cwd, tokensFileText),

@@ -68,7 +68,7 @@ export async function streamFollow(
     void reply.header('retry-after', '5');
     throw new AppError('RATE_LIMITED', `Too many live tails (${limits.maxFollowers}); retry later`);
   }
-  let afterSeq = resumeAfter ?? (await callStore('read its position', () => store.lastSeq()));
+  let afterSeq = resumeAfter ?? (await callStore('read its position', () => store.tailStart?.() ?? store.lastSeq()));
   // The first page is read before the stream starts, so a bad regex is still a plain 400.
   let page = await callStore('read new lines', () => store.tail({ ...filter, afterSeq, limit: PAGE_LINES }));
 

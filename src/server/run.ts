@@ -75,6 +75,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
       region: config.region,
       retentionNs: config.retentionNs,
       shards: config.dynamodbShards,
+      ...(config.dynamodbSettleMs === undefined ? {} : { settleMs: config.dynamodbSettleMs }),
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });

@@ -15,6 +15,8 @@ export interface CreateStoreOptions {
     retentionNs?: bigint;
     /** Segment partitions per host (1..1000); default 1. */
     shards?: number;
+    /** Live tail's settle window (ms, 0..60000; 0 = off); default 1000. */
+    settleMs?: number;
   };
 }
 

@@ -184,6 +184,12 @@ export interface Store {
   tail(query: TailQuery): Promise<TailPage>;
   /** The highest seq durable now (0 when empty). */
   lastSeq(): Promise<number>;
+  /**
+   * Optional: where a new live tail starts (its first `afterSeq`), when that is not lastSeq():
+   * for a store whose seqs can become durable out of seq order (dynamodb with several writers),
+   * a position below every seq that may still become durable.
+   */
+  tailStart?(): Promise<number>;
   /** Deletes lines that arrived before `arrivedBefore` (whole segments at a time). */
   deleteArrivedBefore(arrivedBefore: bigint): Promise<RetentionResult>;
   stats(): Promise<StoreStats>;

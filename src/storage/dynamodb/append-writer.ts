@@ -17,26 +17,33 @@
  *   5. move the summaries (the agent's size report rides on the file name mention) and the
  *      committed-seq watermark forward. No per-file hint is written: the chain is the truth.
  * Appends of one store instance run one at a time, so its seqs are committed in order.
+ *
+ * The settle window of live tail (settle-window.ts): a reservation is committed only while it
+ * is younger than half the window. A commit that would come later is given up like a taken
+ * slot (the lines go back to 2 for fresh seqs), so every seq reserved a window ago is either
+ * visible or never will be, and a tail may move past it.
  */
 import { randomBytes } from 'node:crypto';
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { encodeSegment, type SegmentLine } from '../../query/segment-codec.js';
 import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
 import { segmentMetaOf } from '../segment-backend.js';
 import { StoreUnavailableError, type AppendFile, type AppendLine, type AppendRequest, type AppendResult } from '../store.js';
 import { attr, batchGet, batchWrite, isConditionFailure, readN, type Item } from './dynamo-client.js';
-import { chainEnd, segmentItem, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
+import { chainEnd, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
 import { blobDeletes, blobWrites } from './segment-blobs.js';
+import { commitSegment, type CommitContext, type CommitOutcome } from './segment-commit.js';
 import { updateHost, updateMention, type CountDelta } from './summaries.js';
 import { COUNTER_KEY, hostKeyPk, identitySk, mentionSk, segmentPk, segmentSk, shardOf } from './table-design.js';
 
-export interface WriterContext extends SegmentContext {
+export interface WriterContext extends SegmentContext, CommitContext {
   /** Raw text bytes per segment: keeps data and bloom each within one 400 KB item for ordinary lines. */
   maxSegmentBytes: number;
 }
 
 /** Lines of TTL grace after retention: the sweep deletes first (and fixes counts); TTL is the backstop. */
 const TTL_GRACE_SECONDS = 86_400;
+/** Rounds in a row that commit nothing (slot taken, reservation too old) before an append gives up with 503. */
 const COMMIT_ATTEMPTS = 20;
 
 function newSegmentId(): string {
@@ -175,23 +182,42 @@ export class AppendWriter {
   private async appendFile(host: string, file: AppendFile, knownEnd: number, receivedAt: bigint): Promise<FileOutcome> {
     const outcome: FileOutcome = { accepted: 0, duplicates: 0, end: knownEnd, maxSeq: 0, lines: 0, bytes: 0, storedBytes: 0, segments: 0 };
     let pending: readonly AppendLine[] = file.lines;
-    for (let attempt = 0; ; attempt++) {
-      if (attempt === COMMIT_ATTEMPTS) throw new StoreUnavailableError('Too many concurrent writers on one file; retry later');
+    // Lines per round: halved when a round's reservation got too old before it committed anything.
+    let roundLines = Infinity;
+    for (let failures = 0; ; ) {
+      if (failures === COMMIT_ATTEMPTS) throw new StoreUnavailableError('Too many concurrent writers on one file, or DynamoDB too slow to commit within the settle window; retry later');
       const split = splitDuplicates(pending, outcome.end);
       outcome.duplicates += split.duplicates;
       if (split.fresh.length === 0) return outcome;
-      const { seqEnd } = await this.reserve(split.fresh.length, 0);
-      const lines = withSeqs(split.fresh, seqEnd - split.fresh.length);
-      const conflictAt = await this.writeSegments(host, file, lines, outcome, receivedAt);
-      if (conflictAt === undefined) return outcome;
-      // Another writer holds the slot: the lines from there on are checked again against the real end.
-      pending = split.fresh.filter((line) => line.offset >= conflictAt.firstOffset);
-      outcome.end = await this.walkChain(host, file.fileId, conflictAt.previousEnd);
+      const round = split.fresh.slice(0, roundLines);
+      // Taken before the reservation is sent: the reservation is at least this old (settle-window.ts).
+      const reservedAt = performance.now();
+      const { seqEnd } = await this.reserve(round.length, 0);
+      const lines = withSeqs(round, seqEnd - round.length);
+      const segmentsBefore = outcome.segments;
+      const stop = await this.writeSegments(host, file, lines, outcome, receivedAt, reservedAt);
+      const progressed = outcome.segments > segmentsBefore;
+      failures = progressed ? 0 : failures + 1;
+      if (stop === undefined) {
+        pending = split.fresh.slice(round.length);
+        continue;
+      }
+      if (stop.outcome !== 'taken' && !progressed) roundLines = Math.max(1, Math.floor(round.length / 2));
+      // The lines from that segment on are checked again against the real end (another writer's, or our own late put's).
+      pending = split.fresh.filter((line) => line.offset >= stop.segment.firstOffset);
+      outcome.end = await this.walkChain(host, file.fileId, stop.segment.previousEnd);
     }
   }
 
-  /** Writes and commits the segments of fresh lines; returns the first segment whose slot was taken, if any. */
-  private async writeSegments(host: string, file: AppendFile, lines: SegmentLine[], outcome: FileOutcome, receivedAt: bigint): Promise<DynamoSegment | undefined> {
+  /** Writes and commits the segments of fresh lines; returns the first segment that did not commit, if any, and why. */
+  private async writeSegments(
+    host: string,
+    file: AppendFile,
+    lines: SegmentLine[],
+    outcome: FileOutcome,
+    receivedAt: bigint,
+    reservedAt: number,
+  ): Promise<{ segment: DynamoSegment; outcome: Exclude<CommitOutcome, 'committed'> } | undefined> {
     const { client, table, shards, maxSegmentBytes } = this.context;
     const expiry = expiresAt(this.context, receivedAt);
     const shard = shardOf(file.fileId, shards);
@@ -219,12 +245,12 @@ export class AppendWriter {
     await batchWrite(client, table, writes);
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i]!;
-      try {
-        await client.send(new PutItemCommand({ TableName: table, Item: segmentItem(segment, expiry), ConditionExpression: 'attribute_not_exists(pk)' }));
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        await batchWrite(client, table, segments.slice(i).flatMap(blobDeletes)).catch(() => undefined); // TTL catches what this misses
-        return segment;
+      const commit = await commitSegment(this.context, segment, expiry, reservedAt);
+      if (commit !== 'committed') {
+        // A put that may still land keeps its blobs; TTL catches what this misses.
+        const unused = segments.slice(commit === 'unknown' ? i + 1 : i);
+        await batchWrite(client, table, unused.flatMap(blobDeletes)).catch(() => undefined);
+        return { segment, outcome: commit };
       }
       outcome.accepted += segment.lineCount;
       outcome.lines += segment.lineCount;

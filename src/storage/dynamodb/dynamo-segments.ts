@@ -216,9 +216,19 @@ export class DynamoSegments implements SegmentBackend {
     return readBlob(this.context, segment as DynamoSegment, 'data');
   }
 
-  async lastSeq(): Promise<number> {
+  /** The highest committed seq (the watermark `c`). */
+  lastSeq(): Promise<number> {
+    return this.counter('c');
+  }
+
+  /** The highest reserved seq (`s`): committed, still to commit, or given up. */
+  reservedSeq(): Promise<number> {
+    return this.counter('s');
+  }
+
+  private async counter(name: 'c' | 's'): Promise<number> {
     const { client, table } = this.context;
-    const answer = await client.send(new GetItemCommand({ TableName: table, Key: { pk: attr.s(COUNTER_KEY.pk), sk: attr.s(COUNTER_KEY.sk) }, ConsistentRead: true, ProjectionExpression: 'c' }));
-    return answer.Item === undefined ? 0 : readN(answer.Item, 'c', 0);
+    const answer = await client.send(new GetItemCommand({ TableName: table, Key: { pk: attr.s(COUNTER_KEY.pk), sk: attr.s(COUNTER_KEY.sk) }, ConsistentRead: true, ProjectionExpression: name }));
+    return answer.Item === undefined ? 0 : readN(answer.Item, name, 0);
   }
 }

@@ -38,7 +38,8 @@ describe('dynamodb store: newest-first listing', () => {
     storeProperties(
       async () => {
         const connection = await dynalite().freshTable();
-        const store = await DynamoDbStore.open({ ...connection, shards: 3, maxSegmentBytes: 24 });
+        // One writer, tails compared with the reference at once: no settle window (dynamodb-tail.test.ts tests it).
+        const store = await DynamoDbStore.open({ ...connection, shards: 3, maxSegmentBytes: 24, settleMs: 0 });
         return { store, cleanup: () => store.close() };
       },
       () => new MemoryStore(),

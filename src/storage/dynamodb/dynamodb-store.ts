@@ -2,16 +2,30 @@
  * The dynamodb store: the segment design on one DynamoDB table (table-design.ts), for
  * deployments that run several stateless Daniels. Writes: append-writer.ts (exactly once
  * through conditional writes on per-file slots). Reads: the shared query engine over
- * DynamoSegments. Every SDK error is mapped at this boundary (dynamo-client.ts).
+ * DynamoSegments; live tail only up to the settle window's bound (settle-window.ts), so it
+ * is exact with several Daniels. Every SDK error is mapped at this boundary (dynamo-client.ts).
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { nowNs } from '../../common/time.js';
+import { tailSegments } from '../../query/segment-search.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
-import { StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
-import { AppendWriter } from './append-writer.js';
+import {
+  StoreUnavailableError,
+  type AppendRequest,
+  type AppendResult,
+  type FileSummary,
+  type HostSummary,
+  type RetentionResult,
+  type Store,
+  type StoreStats,
+  type TailPage,
+  type TailQuery,
+} from '../store.js';
+import { AppendWriter, type WriterContext } from './append-writer.js';
 import { createClient, mapDynamoError, TableMissingError, type DynamoConnection } from './dynamo-client.js';
 import { DynamoSegments, type SegmentContext } from './dynamo-segments.js';
 import { deleteSegmentsArrivedBefore } from './retention.js';
+import { settledBackend, SettleWindow } from './settle-window.js';
 import { readFiles, readHosts, readStats } from './summaries.js';
 
 export interface DynamoDbStoreOptions extends DynamoConnection {
@@ -21,10 +35,19 @@ export interface DynamoDbStoreOptions extends DynamoConnection {
   retentionNs?: bigint;
   /** Raw text bytes per segment item. Default 192 KiB: data and bloom each stay in one item. */
   maxSegmentBytes?: number;
+  /**
+   * The settle window of live tail (ms): tail shows a line once its seq is this old, and writers
+   * give up reservations half this old, so tail is exact with several Daniels. 0 turns it off
+   * (exact with one Daniel only, and no delay). Default 1000.
+   */
+  settleMs?: number;
+  /** Runs before each segment's commit: tests make a commit late with it. */
+  beforeCommit?: WriterContext['beforeCommit'];
   now?: () => bigint;
 }
 
 export const DEFAULT_MAX_SEGMENT_BYTES = 192 << 10;
+export const DEFAULT_SETTLE_MS = 1000;
 
 export class DynamoDbStore implements Store {
   readonly kind = 'dynamodb' as const;
@@ -33,13 +56,15 @@ export class DynamoDbStore implements Store {
   private readonly segments: DynamoSegments;
   private readonly writer: AppendWriter;
   private readonly segmentContext: SegmentContext;
+  /** Undefined when the settle window is off. */
+  private readonly settle: SettleWindow | undefined;
   /** Appends of this instance run one after another, so its seqs become durable in order. */
   private appendQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly search: SegmentReads['search'];
   readonly context: SegmentReads['context'];
   readonly histogram: SegmentReads['histogram'];
-  readonly tail: SegmentReads['tail'];
+  private readonly unsettledTail: SegmentReads['tail'];
 
   /** Opens the store; a missing table is an error naming `daniel create-table`, an unreachable endpoint is not (requests get 503 until it answers). */
   static async open(options: DynamoDbStoreOptions): Promise<DynamoDbStore> {
@@ -51,7 +76,10 @@ export class DynamoDbStore implements Store {
         await store.close();
         throw error;
       }
+      return store;
     }
+    // A first counter sample now, so the first live tail finds one a window old and need not wait.
+    await store.settle?.sample().catch(() => undefined);
     return store;
   }
 
@@ -67,8 +95,31 @@ export class DynamoDbStore implements Store {
       ...(options.retentionNs === undefined ? {} : { retentionNs: options.retentionNs }),
     };
     this.segments = new DynamoSegments(this.segmentContext);
-    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.guard(work)));
-    this.writer = new AppendWriter({ ...this.segmentContext, maxSegmentBytes: options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES });
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.unsettledTail } = segmentReads(this.segments, (work) => this.guard(work)));
+    const settleMs = Math.max(0, options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.settle = settleMs > 0 ? new SettleWindow(settleMs, () => this.segments.reservedSeq()) : undefined;
+    this.writer = new AppendWriter({
+      ...this.segmentContext,
+      maxSegmentBytes: options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
+      settleMs,
+      ...(options.beforeCommit === undefined ? {} : { beforeCommit: options.beforeCommit }),
+    });
+  }
+
+  /**
+   * Lines up to the settled seq only (settle-window.ts): the page's resume position never passes
+   * it, so a line whose lower seq commits after a higher one's is still shown, a window late.
+   */
+  tail(query: TailQuery): Promise<TailPage> {
+    const settle = this.settle;
+    if (settle === undefined) return this.unsettledTail(query);
+    return this.guard(async () => tailSegments(settledBackend(this.segments, (await settle.settledSeq()) ?? 0), query));
+  }
+
+  /** Where a new live tail starts: the settled seq (lines of the last window show once), or lastSeq when the window is off. */
+  tailStart(): Promise<number> {
+    const settle = this.settle;
+    return settle === undefined ? this.lastSeq() : this.guard(() => settle.startSeq());
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {
@@ -133,10 +184,15 @@ export function openDynamoDbStore(connection: {
   region: string;
   retentionNs?: bigint;
   shards?: number;
+  settleMs?: number;
 }): Promise<DynamoDbStore> {
   const shards = connection.shards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > 1000) {
     return Promise.reject(new Error(`the DynamoDB shard count ${shards} must be a whole number from 1 to 1000`));
   }
-  return DynamoDbStore.open({ ...connection, shards });
+  const settleMs = connection.settleMs ?? DEFAULT_SETTLE_MS;
+  if (!Number.isInteger(settleMs) || settleMs < 0 || settleMs > 60_000) {
+    return Promise.reject(new Error(`the live-tail settle window ${settleMs} ms must be a whole number from 0 to 60000`));
+  }
+  return DynamoDbStore.open({ ...connection, shards, settleMs });
 }
