@@ -139,7 +139,7 @@ describe('tailer model', () => {
   it('stores exactly what was written, across rotations, truncations and restarts', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(commandArb, { minLength: 3, maxLength: 14 }), async (commands) => {
+      fc.asyncProperty(fc.array(commandArb, { minLength: 3, maxLength: Number(process.env.MODEL_MAX_COMMANDS ?? 14) }), async (commands) => {
         run++;
         if (process.env.MODEL_DEBUG) console.log(`[run${run}] commands ${JSON.stringify(commands)}`);
         const dir = path.join(root, `run${run}`);
