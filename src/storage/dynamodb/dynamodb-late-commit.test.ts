@@ -55,7 +55,8 @@ async function holdingProxy(target: string, holdMs: number): Promise<{ url: stri
 
 describe('dynamodb store: a commit still in flight at half the settle window', () => {
   it('is cut, committed again with fresh seqs, and the late put is refused: stored and tailed once', async () => {
-    const settleMs = 1000;
+    // Wide enough that the second commit lands long before the held one, even on a loaded machine.
+    const settleMs = 2000;
     const connection = await dynalite().freshTable();
     const proxy = await holdingProxy(connection.endpoint!, settleMs * 1.5);
     const writer = await DynamoDbStore.open({ ...connection, endpoint: proxy.url, settleMs });

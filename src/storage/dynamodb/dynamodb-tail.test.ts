@@ -104,7 +104,7 @@ describe('dynamodb store: live tail with several Daniels', () => {
   it('tails a lower seq range committed after a higher one: every line once, in seq order', async () => {
     // A wide window, so A's late commit stays well within half of it even on a loaded machine.
     const slow = slowCommits();
-    const { a, b, reader, close } = await storesOn(2000, slow.options);
+    const { a, b, reader, close } = await storesOn(4000, slow.options);
     try {
       const tail = new TailLoop(reader);
       await tail.pollsAfter(1); // it has started (a new tail waits until its start has settled)
@@ -132,7 +132,7 @@ describe('dynamodb store: live tail with several Daniels', () => {
 
   it('starts a new follower below a range still open, so it shows that range once it commits', async () => {
     const slow = slowCommits();
-    const { a, b, reader, close } = await storesOn(2000, slow.options);
+    const { a, b, reader, close } = await storesOn(4000, slow.options);
     try {
       await reader.tailStart(); // the reader holds a settled sample: a new follower starts at once
       let release: () => void = () => undefined;
