@@ -4,55 +4,26 @@
  * and resumed with Last-Event-ID on the other: every line exactly once, ids increasing, and
  * no line shown before the settle window set by DANIEL_DYNAMODB_SETTLE has passed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readEvents, type SseEvent } from '../../src/cli/sse.js';
 import { createTable } from '../../src/storage/dynamodb/create-table.js';
-import { startDynalite, TEST_CREDENTIALS, type Dynalite } from '../../src/storage/dynamodb/dynalite.case.js';
-import { startDaniel, type DanielProcess } from '../server/process.js';
+import { TEST_CREDENTIALS } from '../../src/storage/dynamodb/dynalite.case.js';
+import { useDanielsOnDynalite } from './daniels-on-dynalite.js';
 
 const TOKEN = 'admin-token-for-follow-test';
 const TABLE = `follow-daniels-${process.pid}`;
 const T0 = 1_700_000_000_000_000_000n;
 const SETTLE_MS = 2000;
 
-let dynalite: Dynalite;
-let dataDir: string;
-let env: Record<string, string>;
-const running: DanielProcess[] = [];
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  dataDir = await mkdtemp(join(tmpdir(), 'daniel-follow-'));
-  await createTable({ table: TABLE, endpoint: dynalite.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS }, { waitSeconds: 10 });
-  env = {
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    DANIEL_TOKENS: `admin:${TOKEN}`,
-    DANIEL_STORE: 'dynamodb',
-    DANIEL_DYNAMODB_TABLE: TABLE,
-    DANIEL_DYNAMODB_ENDPOINT: dynalite.endpoint,
-    DANIEL_DYNAMODB_SETTLE: `${SETTLE_MS}ms`,
-  };
-});
-
-afterAll(async () => {
-  for (const daniel of running) {
-    daniel.child.kill('SIGKILL');
-    await daniel.exited();
-  }
-  await dynalite?.close();
-  await rm(dataDir, { recursive: true, force: true });
+const daniels = useDanielsOnDynalite({
+  token: TOKEN,
+  table: TABLE,
+  extraEnv: { DANIEL_DYNAMODB_SETTLE: `${SETTLE_MS}ms` },
+  setup: (endpoint) => createTable({ table: TABLE, endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS }, { waitSeconds: 10 }).then(() => undefined),
 });
 
 async function serve(): Promise<string> {
-  const daniel = startDaniel(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], env);
-  running.push(daniel);
-  return (await daniel.waitFor(/listening on (http:\/\/\S+)/, 60_000))[1]!;
+  return (await daniels.serve()).url;
 }
 
 const offsets = new Map<string, number>();

@@ -4,52 +4,16 @@
  * same batch sent to both at once stored once, and a Daniel killed mid-ingest losing
  * nothing that was acknowledged.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynalite, type Dynalite } from '../../src/storage/dynamodb/dynalite.case.js';
-import { runDaniel, startDaniel, type DanielProcess } from '../server/process.js';
+import { describe, expect, it } from 'vitest';
+import { runDaniel } from '../server/process.js';
+import { useDanielsOnDynalite } from './daniels-on-dynalite.js';
 
 const TOKEN = 'admin-token-for-dynamodb-test';
 const TABLE = `two-daniels-${process.pid}`;
 const T0 = 1_700_000_000_000_000_000n;
 
-let dynalite: Dynalite;
-let dataDir: string;
-let env: Record<string, string>;
-const running: DanielProcess[] = [];
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  dataDir = await mkdtemp(join(tmpdir(), 'daniel-dynamodb-'));
-  env = {
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test-secret',
-    AWS_REGION: 'us-east-1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    DANIEL_TOKENS: `admin:${TOKEN}`,
-    DANIEL_STORE: 'dynamodb',
-    DANIEL_DYNAMODB_TABLE: TABLE,
-    DANIEL_DYNAMODB_ENDPOINT: dynalite.endpoint,
-  };
-});
-
-afterAll(async () => {
-  for (const daniel of running) {
-    daniel.child.kill('SIGKILL');
-    await daniel.exited();
-  }
-  await dynalite.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-async function serve(): Promise<{ url: string; daniel: DanielProcess }> {
-  const daniel = startDaniel(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], env);
-  running.push(daniel);
-  const match = await daniel.waitFor(/listening on (http:\/\/\S+)/, 60_000);
-  return { url: match[1]!, daniel };
-}
+const daniels = useDanielsOnDynalite({ token: TOKEN, table: TABLE });
+const serve = () => daniels.serve();
 
 function lines(from: number, to: number): { offset: number; end: number; timestamp: string; line: string }[] {
   return Array.from({ length: to - from }, (_, k) => {
@@ -76,13 +40,13 @@ async function stored(url: string): Promise<string[]> {
 
 describe('two daniel serve --store dynamodb processes on one table', () => {
   it('refuses to start without the table, naming daniel create-table; create-table is idempotent', async () => {
-    const missing = await runDaniel(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], env);
+    const missing = await runDaniel(['serve', '--listen', '127.0.0.1:0', '--data-dir', daniels.dataDir], daniels.env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('daniel create-table');
-    const first = await runDaniel(['create-table'], env);
+    const first = await runDaniel(['create-table'], daniels.env);
     expect(first).toMatchObject({ code: 0 });
     expect(first.stdout).toContain('created');
-    const again = await runDaniel(['create-table', '--dynamodb-table', TABLE, '--dynamodb-endpoint', dynalite.endpoint], env);
+    const again = await runDaniel(['create-table', '--dynamodb-table', TABLE, '--dynamodb-endpoint', daniels.endpoint], daniels.env);
     expect(again).toMatchObject({ code: 0 });
     expect(again.stdout).toContain('already exists');
     expect(first.stdout + again.stdout + first.stderr + again.stderr).not.toContain('test-secret');
