@@ -1,23 +1,14 @@
 /** The one factory that turns configuration into a Store. */
 import { mkdir } from 'node:fs/promises';
 import { MemoryStore } from './memory/memory-store.js';
+import type { DynamoDbServeOptions } from './dynamodb/dynamodb-store.js';
 import type { Store } from './store.js';
 
 export interface CreateStoreOptions {
   kind: 'memory' | 'sqlite' | 'dynamodb';
   /** Directory for the sqlite file (`daniel.db`); created if missing. Unused by memory and dynamodb. */
   dataDir: string;
-  dynamodb?: {
-    table: string;
-    endpoint?: string;
-    region: string;
-    /** How long lines are kept after arrival (ns): DynamoDB's TTL attribute and read-time hiding. */
-    retentionNs?: bigint;
-    /** Segment partitions per host (1..1000); default 1. */
-    shards?: number;
-    /** Live tail's settle window (ms, 0..60000; 0 = off); default 1000. */
-    settleMs?: number;
-  };
+  dynamodb?: DynamoDbServeOptions;
 }
 
 export async function createStore(options: CreateStoreOptions): Promise<Store> {

@@ -178,14 +178,20 @@ export class DynamoDbStore implements Store {
  * shard count (default 1; every Daniel on a table must use the same, and it may only grow;
  * `daniel serve` validates it), and the retention when the caller passes it.
  */
-export function openDynamoDbStore(connection: {
+/** What `daniel serve` configures of the DynamoDB store. */
+export interface DynamoDbServeOptions {
   table: string;
   endpoint?: string;
   region: string;
+  /** How long lines are kept after arrival (ns): DynamoDB's TTL attribute and read-time hiding. */
   retentionNs?: bigint;
+  /** Segment partitions per host (1..1000); default 1. */
   shards?: number;
+  /** Live tail's settle window (ms, 0..60000; 0 = off); default 1000. */
   settleMs?: number;
-}): Promise<DynamoDbStore> {
+}
+
+export function openDynamoDbStore(connection: DynamoDbServeOptions): Promise<DynamoDbStore> {
   const shards = connection.shards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > 1000) {
     return Promise.reject(new Error(`the DynamoDB shard count ${shards} must be a whole number from 1 to 1000`));
