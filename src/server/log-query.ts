@@ -75,8 +75,9 @@ export function deadlineFor(timeout: string | undefined, limits: ServerLimits): 
   return { deadline: performance.now() + budgetMs, budgetMs };
 }
 
+/** The entry with its fields in the schema's order (`cut` before `cursor`), since /logs writes it with JSON.stringify. */
 export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
-  const entry: LogEntry = {
+  const fields = {
     filename: line.filename,
     last_modified: nsToEpochSecondsString(line.timestamp),
     logline: line.line,
@@ -85,8 +86,6 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     path: line.path,
     offset: line.offset,
     file_id: line.fileId,
-    cursor,
   };
-  if (line.cut) entry.cut = true;
-  return entry;
+  return line.cut ? { ...fields, cut: true, cursor } : { ...fields, cursor };
 }

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../common/errors.js';
-import type { LogEntry, LogsResponse as LogsResponseShape } from '../../protocol/api.js';
+import type { LogsResponse as LogsResponseShape } from '../../protocol/api.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../../query/cursor.js';
 import { keyOf } from '../../query/order.js';
 import type { SearchQuery } from '../../storage/store.js';
@@ -63,7 +63,7 @@ async function answerLogs(
   const pinned = search.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
   const data = page.lines.map((line) =>
-    inSchemaOrder(toLogEntry(line, encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint))),
+    toLogEntry(line, encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint)),
   );
   const answer: LogsResponseShape = { data };
   if (page.nextCursor !== undefined) answer.next = urlWithCursor(request, page.nextCursor);
@@ -72,13 +72,6 @@ async function answerLogs(
   // than the schema's serializer, and the entries hold exactly the schema's fields (toLogEntry).
   await reply.type('application/json; charset=utf-8').send(JSON.stringify(answer));
   return undefined;
-}
-
-/** The entry with its fields in the schema's order (toLogEntry adds `cut` last), as the schema's serializer wrote them. */
-function inSchemaOrder(entry: LogEntry): LogEntry {
-  if (entry.cut === undefined) return entry;
-  const { cursor, ...fields } = entry;
-  return { ...fields, cursor };
 }
 
 export const logsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
