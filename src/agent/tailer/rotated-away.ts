@@ -107,14 +107,6 @@ export class RotatedAwayFinder {
     this.tailer.identitiesChanged();
   }
 
-  private laterIdentityOwns(stream: FileStream, prefix: Buffer, size: number): boolean {
-    for (const other of this.tailer.streams.values()) {
-      if (other === stream || other.dev !== stream.dev || other.ino !== stream.ino) continue;
-      if (prefixMatches(other, prefix) && size >= other.readEnd) return true;
-    }
-    return false;
-  }
-
   private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
     for (const candidate of candidates) {
       const stats = await fsp.stat(candidate).catch(() => undefined);
@@ -128,13 +120,6 @@ export class RotatedAwayFinder {
         // any file there is, by the scan.
         if (this.tailer.underPatterns(candidate)) {
           await handle.close();
-          return false;
-        }
-        // A later identity of the same inode that still matches owns these bytes: this one ends here.
-        if (this.laterIdentityOwns(stream, prefix, stats.size)) {
-          await handle.close();
-          stream.detachedAtMs ??= this.tailer.now();
-          stream.detachReason = 'truncated';
           return false;
         }
         // Truncated and written again while the agent was away, then rotated: new lines.
