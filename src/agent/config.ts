@@ -3,6 +3,7 @@
  * Precedence: flag, then environment, then config file, then default. Anything wrong is a
  * ConfigError with one sentence that says what to fix (the bin prints it and exits 2).
  */
+import { parseSize } from '../protocol/size.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -154,18 +155,7 @@ function optionalNumber(file: Table, key: string): number | undefined {
   return value;
 }
 
-const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i;
-const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
-
-/** A byte size: a number, or text like `256KiB`, `1 GiB`, `10MB`. */
-export function parseSize(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = SIZE.exec(value.trim());
-  if (!m) return undefined;
-  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? 'b').toLowerCase()] ?? 1));
-  return bytes > 0 ? bytes : undefined;
-}
+export { parseSize };
 
 function optionalSize(file: Table, key: string): number | undefined {
   if (file[key] === undefined) return undefined;

@@ -42,11 +42,29 @@ export interface IngestRequest {
   files: IngestFile[];
 }
 
+/**
+ * A part of an otherwise stored request that Daniel refused: one file group (no `offset`) or
+ * one line of it (`offset` set). Everything not named here was stored or was a duplicate, so
+ * the agent acknowledges the whole request and keeps only the named part aside.
+ */
+export interface IngestRejection {
+  /** The group's index in the request's `files`. */
+  file: number;
+  file_id: string;
+  /** The refused line's offset; absent when the whole group was refused. */
+  offset?: number;
+  /** An error code of the catalogue, e.g. `INVALID_NAME`, `INVALID_BODY`. */
+  code: string;
+  message: string;
+}
+
 export interface IngestResult {
   /** Lines stored by this request. */
   accepted: number;
   /** Lines already stored earlier (offset below the stored end): acknowledged, not stored again. */
   duplicates: number;
+  /** What was refused while the rest was stored; absent or empty when nothing was. */
+  rejected?: IngestRejection[];
 }
 
 export interface IngestResponse {

@@ -3,6 +3,7 @@
  * without touching the process so it can be tested directly. Every problem is one
  * `ConfigError` whose message names the flag and the environment variable.
  */
+import { parseSize } from '../protocol/size.js';
 import { resolve } from 'node:path';
 import { parseDuration } from '../common/time.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -99,11 +100,8 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 function parseByteSize(text: string, where: string): number {
-  const m = /^(\d+)\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`${where} '${text}' must be a size such as 8MiB or 1048576`);
-  const unit = (m[2] ?? 'b').toLowerCase()[0] as string;
-  const scale = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit] ?? 1;
-  const bytes = Number(m[1]) * scale;
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new ConfigError(`${where} '${text}' must be a size such as 8MiB or 1048576`);
   if (bytes < 1024 || bytes > 1024 ** 3) throw new ConfigError(`${where} must be between 1KiB and 1GiB`);
   return bytes;
 }
