@@ -5,28 +5,11 @@
  */
 import type { Static } from 'typebox';
 import { AppError } from '../common/errors.js';
+import { CONTROL, INT64_MAX, LONE_SURROGATE, MAX_PATH_BYTES, nameProblem } from '../protocol/names.js';
 import type { AppendFile, AppendRequest } from '../storage/store.js';
 import type { IngestBody } from './schemas.js';
 
 export type IngestBodyValue = Static<typeof IngestBody>;
-
-const MAX_NAME_BYTES = 255;
-const MAX_PATH_BYTES = 4096;
-const INT64_MAX = 9_223_372_036_854_775_807n;
-// C0 controls, DEL and C1 controls.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Why a host, file name or file id is refused, or undefined when it is fine. */
-export function nameProblem(name: string): string | undefined {
-  if (name === '') return 'is empty';
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `is over ${MAX_NAME_BYTES} bytes of UTF-8`;
-  if (name.includes('\0')) return 'holds a NUL character';
-  if (CONTROL.test(name)) return 'holds a control character';
-  if (LONE_SURROGATE.test(name)) return 'is not valid Unicode';
-  if (name.split(/[/\\]/).includes('..')) return "holds a '..' path segment";
-  return undefined;
-}
 
 function checkName(name: string, field: string): void {
   const problem = nameProblem(name);

@@ -1,0 +1,23 @@
+/**
+ * What Daniel accepts as a host, file name, file id or path, and the range of a timestamp:
+ * one definition that the server's validation and the agent's escaping both read, so the
+ * agent never sends a value the server refuses.
+ */
+export const MAX_NAME_BYTES = 255;
+export const MAX_PATH_BYTES = 4096;
+export const INT64_MAX = 9_223_372_036_854_775_807n;
+// C0 controls, DEL and C1 controls.
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a host, file name or file id is refused, or undefined when it is fine. */
+export function nameProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return `is over ${MAX_NAME_BYTES} bytes of UTF-8`;
+  if (name.includes('\0')) return 'holds a NUL character';
+  if (CONTROL.test(name)) return 'holds a control character';
+  if (LONE_SURROGATE.test(name)) return 'is not valid Unicode';
+  if (name.split(/[/\\]/).includes('..')) return "holds a '..' path segment";
+  return undefined;
+}
+
