@@ -1,0 +1,92 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { extractFields, FIELD_LIMITS, normaliseLevel, plainLevel } from './fields.js';
+
+describe('fields from a line', () => {
+  it('flattens a JSON object line with `.`; arrays and null as JSON text', () => {
+    expect(extractFields('{"msg":"hi","http":{"status":500,"ok":false},"tags":["a",1],"n":null,"level":"ERROR"}')).toEqual({
+      msg: 'hi',
+      'http.status': '500',
+      'http.ok': 'false',
+      tags: '["a",1]',
+      n: 'null',
+      level: 'error',
+    });
+    expect(extractFields('  {"a":1}  ')).toEqual({ a: '1' });
+    expect(extractFields('{"a":1} trailing')).toEqual({});
+    expect(extractFields('[1,2]')).toEqual({});
+    expect(extractFields('{"a":')).toEqual({});
+  });
+
+  it('reads key=value pairs anywhere in a line, quoted values unquoted', () => {
+    expect(extractFields('ts=2024-05-01T10:00:00Z level=warn msg="disk \\"sda\\" full" took_ms=12')).toEqual({
+      ts: '2024-05-01T10:00:00Z',
+      level: 'warn',
+      msg: 'disk "sda" full',
+      took_ms: '12',
+    });
+    expect(extractFields('GET /api status=500 user=bob, path=/x')).toEqual({ status: '500', user: 'bob', path: '/x' });
+    expect(extractFields('[pid=12] a==b =c x= y')).toEqual({ pid: '12]', x: '' });
+    expect(extractFields('msg="unbalanced quote level=info')).toEqual({ msg: '"unbalanced', level: 'info' });
+    expect(extractFields('no pairs here')).toEqual({});
+    expect(extractFields('url=http://x/?a=1&b=2')).toEqual({ url: 'http://x/?a=1&b=2' });
+  });
+
+  it('normalises the level from a field, a priority, a number, or the start of a plain line', () => {
+    expect(normaliseLevel('WARNING')).toBe('warn');
+    expect(normaliseLevel('Fatal')).toBe('critical');
+    expect(normaliseLevel('E')).toBe('error');
+    expect(normaliseLevel('3', 'priority')).toBe('error');
+    expect(normaliseLevel('50')).toBe('error');
+    expect(normaliseLevel('30')).toBe('info');
+    expect(normaliseLevel('verbose')).toBeUndefined();
+    expect(extractFields('{"severity":"err","msg":"x"}').level).toBe('error');
+    expect(extractFields('{"level":30,"msg":"pino"}').level).toBe('info');
+    expect(extractFields('{"msg":"ERROR in text of a json line"}').level).toBeUndefined();
+    expect(plainLevel('2024-05-01 10:00:00 ERROR [main] failed')).toBe('error');
+    expect(plainLevel('2024-05-01 10:00:00,123 WARN  o.a.Foo - slow')).toBe('warn');
+    expect(plainLevel('[Sun Dec 04 04:47:44 2005] [error] mod_jk child init')).toBe('error');
+    expect(plainLevel('<E> something broke')).toBe('error');
+    expect(plainLevel('E1214 07:59:50.123456   12 main.go:10] oops')).toBe('error');
+    expect(plainLevel('I1214 07:59:50.123456   12 main.go:10] fine')).toBe('info');
+    expect(plainLevel('user typed an error message')).toBeUndefined();
+    expect(plainLevel('INFORMATION about ERRORS')).toBeUndefined();
+    expect(extractFields('2024 level=bogus ERROR x').level).toBe('error');
+    expect(extractFields('2024 level=bogus x')).toEqual({});
+  });
+
+  it('source labels win over the text and give the level when they say one', () => {
+    expect(extractFields('level=info service=text', { service: 'api', level: '3' })).toEqual({ service: 'api', level: 'error' });
+    expect(extractFields('plain', { unit: 'ssh.service' })).toEqual({ unit: 'ssh.service' });
+  });
+
+  it('bounds what hostile lines cost and keeps the limits', () => {
+    const many = `{${Array.from({ length: 10_000 }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    expect(Object.keys(extractFields(many)).length).toBe(FIELD_LIMITS.maxFields);
+    const bigKey = `{"${'k'.repeat(1 << 20)}":1,"ok":2}`;
+    expect(extractFields(bigKey)).toEqual({ ok: '2' });
+    // Past maxDepth a member is kept as its JSON text, and dropped when that is too long.
+    expect(extractFields(`${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}`)).toEqual({});
+    expect(extractFields(`${'{"a":'.repeat(10)}1${'}'.repeat(10)}`)).toEqual({ 'a.a.a.a.a.a.a.a': '{"a":{"a":1}}' });
+    expect(extractFields('{"a":1,"a":2}')).toEqual({ a: '2' });
+    expect(extractFields('{"big":1e400,"x":1}')).toEqual({ x: '1' });
+    const manyPairs = Array.from({ length: 5000 }, (_, i) => `k${i}=${i}`).join(' ');
+    expect(Object.keys(extractFields(manyPairs)).length).toBe(FIELD_LIMITS.maxFields);
+  });
+
+  it('never throws and stays within its limits, whatever the line (property)', () => {
+    const piece = fc.constantFrom('{', '}', '"', '\\', '=', ' ', 'a', 'level', ':', ',', '[', 'ERROR', '1e400', '.', 'x=1');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.array(piece, { maxLength: 60 }).map((a) => a.join('')), fc.json()), (line) => {
+        const fields = extractFields(line);
+        const names = Object.keys(fields);
+        expect(names.length).toBeLessThanOrEqual(FIELD_LIMITS.maxFields + 1);
+        for (const name of names) {
+          expect(Buffer.byteLength(name)).toBeLessThanOrEqual(FIELD_LIMITS.maxNameBytes);
+          expect(typeof fields[name]).toBe('string');
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

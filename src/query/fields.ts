@@ -1,0 +1,237 @@
+/**
+ * Fields from a line's text, the same for every input: the members of a JSON object line
+ * (nested objects flattened with `.`, arrays and null as JSON text), `key=value` pairs
+ * anywhere in a line (logfmt, quoted values unquoted), and a normalised `level`.
+ *
+ * Bounded whatever the line holds: at most FIELD_LIMITS.maxFields fields, names and values
+ * past their byte limits are not extracted (the text keeps them whole), nesting deeper than
+ * maxDepth is kept as the JSON text of that member. Duplicate JSON keys: the last one wins,
+ * as JSON.parse reads them. A number JSON cannot hold (`1e400`) is not extracted.
+ */
+
+export type Fields = Record<string, string>;
+
+export const FIELD_LIMITS = { maxFields: 64, maxNameBytes: 128, maxValueBytes: 1024, maxDepth: 8 } as const;
+
+/** The levels every input is normalised to, least to most severe. */
+export const LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error', 'critical', 'alert', 'emergency'] as const;
+export type Level = (typeof LEVELS)[number];
+
+const LEVEL_WORDS: Record<string, Level> = {
+  trace: 'trace',
+  trc: 'trace',
+  finest: 'trace',
+  finer: 'trace',
+  debug: 'debug',
+  dbg: 'debug',
+  fine: 'debug',
+  config: 'debug',
+  info: 'info',
+  inf: 'info',
+  information: 'info',
+  informational: 'info',
+  notice: 'notice',
+  warn: 'warn',
+  warning: 'warn',
+  wrn: 'warn',
+  error: 'error',
+  err: 'error',
+  eror: 'error',
+  severe: 'error',
+  critical: 'critical',
+  crit: 'critical',
+  fatal: 'critical',
+  alert: 'alert',
+  emergency: 'emergency',
+  emerg: 'emergency',
+  panic: 'emergency',
+};
+
+/** One-letter levels: glog/klog prefixes (`E1214`), `<E>`, `[W]`. */
+const LEVEL_LETTERS: Record<string, Level> = { T: 'trace', D: 'debug', I: 'info', N: 'notice', W: 'warn', E: 'error', F: 'critical', C: 'critical' };
+
+/** Syslog and journald priorities 0..7. */
+const PRIORITY_LEVELS: Level[] = ['emergency', 'alert', 'critical', 'error', 'warn', 'notice', 'info', 'debug'];
+
+/** Field names that say a level, in the order they are believed. */
+const LEVEL_FIELDS = ['level', 'lvl', 'severity', 'loglevel', 'log_level', 'log.level', 'levelname', 'level_name', 'severity_text', '@l', 'priority'];
+
+/** A level from a field's value: a word, a letter, a syslog priority, or a pino/bunyan number. */
+export function normaliseLevel(value: string, fieldName = 'level'): Level | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  const word = LEVEL_WORDS[text.toLowerCase()];
+  if (word) return word;
+  if (/^\d{1,2}$/.test(text)) {
+    const n = Number(text);
+    if (fieldName === 'priority' || fieldName === 'severity' || n <= 7) return PRIORITY_LEVELS[n];
+    // pino and bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
+    return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'critical' } as Record<number, Level>)[n];
+  }
+  if (text.length === 1) return LEVEL_LETTERS[text.toUpperCase()];
+  return undefined;
+}
+
+/** Whether `text` is at most `max` bytes of UTF-8 (without encoding it when its length decides). */
+function fitsBytes(text: string, max: number): boolean {
+  return text.length * 3 <= max || (text.length <= max && Buffer.byteLength(text, 'utf8') <= max);
+}
+
+class FieldSink {
+  readonly fields: Fields = {};
+  count = 0;
+
+  add(name: string, value: string): void {
+    if (this.count >= FIELD_LIMITS.maxFields) return;
+    if (name === '' || !fitsBytes(name, FIELD_LIMITS.maxNameBytes) || !fitsBytes(value, FIELD_LIMITS.maxValueBytes)) return;
+    if (!Object.prototype.hasOwnProperty.call(this.fields, name)) this.count++;
+    this.fields[name] = value;
+  }
+
+  get full(): boolean {
+    return this.count >= FIELD_LIMITS.maxFields;
+  }
+}
+
+function flatten(sink: FieldSink, prefix: string, value: unknown, depth: number): void {
+  if (sink.full) return;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (depth >= FIELD_LIMITS.maxDepth) {
+      sink.add(prefix, JSON.stringify(value));
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      if (sink.full) return;
+      flatten(sink, prefix === '' ? key : `${prefix}.${key}`, (value as Record<string, unknown>)[key], depth + 1);
+    }
+    return;
+  }
+  if (prefix === '') return;
+  if (typeof value === 'string') sink.add(prefix, value);
+  else if (typeof value === 'number') {
+    if (Number.isFinite(value)) sink.add(prefix, String(value));
+  } else if (typeof value === 'boolean') sink.add(prefix, String(value));
+  else {
+    const text = JSON.stringify(value);
+    if (text !== undefined) sink.add(prefix, text);
+  }
+}
+
+/** The members of a line that is one JSON object, or false when it is not one. */
+function jsonFields(sink: FieldSink, line: string): boolean {
+  let start = 0;
+  while (start < line.length && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  if (line.charCodeAt(start) !== 0x7b) return false;
+  let end = line.length - 1;
+  while (end > start && (line.charCodeAt(end) === 0x20 || line.charCodeAt(end) === 0x09)) end--;
+  if (line.charCodeAt(end) !== 0x7d) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+  flatten(sink, '', parsed, 0);
+  return true;
+}
+
+const KEY_START = /[A-Za-z_@]/;
+const KEY_CHAR = /[A-Za-z0-9_.@\-/]/;
+/** What may stand before a key: `a=1 b=2`, `[a=1]`, `(a=1,b=2)`, `msg: a=1`. */
+const KEY_BOUNDARY = new Set([' ', '\t', ',', ';', '[', '(', '{', '|']);
+
+/** `key=value` pairs anywhere in the line: logfmt, and what Splunk's automatic extraction finds. */
+function logfmtFields(sink: FieldSink, line: string): void {
+  let i = line.indexOf('=');
+  while (i > 0 && !sink.full) {
+    // Walk back over the key.
+    let keyStart = i;
+    while (keyStart > 0 && KEY_CHAR.test(line[keyStart - 1] as string)) keyStart--;
+    const before = keyStart === 0 ? ' ' : (line[keyStart - 1] as string);
+    const boundary = KEY_BOUNDARY.has(before);
+    if (keyStart < i && KEY_START.test(line[keyStart] as string) && boundary && line[i + 1] !== '=') {
+      const name = line.slice(keyStart, i);
+      let j = i + 1;
+      let value: string;
+      if (line[j] === '"') {
+        let out = '';
+        let k = j + 1;
+        let closed = false;
+        while (k < line.length) {
+          const c = line[k] as string;
+          if (c === '\\' && k + 1 < line.length) {
+            out += line[k + 1];
+            k += 2;
+            continue;
+          }
+          if (c === '"') {
+            closed = true;
+            break;
+          }
+          out += c;
+          k++;
+        }
+        if (closed) {
+          value = out;
+          j = k + 1;
+        } else {
+          // Unbalanced quote: the value is the next word, quote included.
+          let k2 = j;
+          while (k2 < line.length && line[k2] !== ' ' && line[k2] !== '\t') k2++;
+          value = line.slice(j, k2);
+          j = k2;
+        }
+      } else {
+        let k = j;
+        while (k < line.length && line[k] !== ' ' && line[k] !== '\t' && line[k] !== ',') k++;
+        value = line.slice(j, k);
+        j = k;
+      }
+      sink.add(name, value);
+      i = line.indexOf('=', j);
+    } else {
+      i = line.indexOf('=', i + 1);
+    }
+  }
+}
+
+const PLAIN_LEVEL = /(?:^|[\s[(<|:])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL|FATAL|SEVERE|ALERT|EMERG|EMERGENCY|PANIC)(?=$|[\s\]):>|,-])/;
+const BRACKETED_LEVEL = /[[<(](trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|severe|alert|emerg|emergency|panic|[TDIWEFC])[\]>)]/i;
+const GLOG = /^([IWEF])\d{4} \d{2}:\d{2}:\d{2}/;
+
+/** A level said near the start of a plain line: `ERROR`, `[warn]`, `<E>`, a glog/klog prefix. */
+export function plainLevel(line: string): Level | undefined {
+  const glog = GLOG.exec(line);
+  if (glog) return LEVEL_LETTERS[glog[1] as string];
+  const head = line.length > 120 ? line.slice(0, 120) : line;
+  const word = PLAIN_LEVEL.exec(head);
+  const bracketed = BRACKETED_LEVEL.exec(head);
+  const pick = word && bracketed ? (word.index <= bracketed.index ? word : bracketed) : (word ?? bracketed);
+  if (!pick) return undefined;
+  return normaliseLevel(pick[1] as string);
+}
+
+/**
+ * The fields of one line. `labels` (from the source: config labels, journald, syslog header)
+ * come first and win over what the text says; `level` is normalised from a level field, the
+ * source's, or the start of a plain line, and absent when nothing says.
+ */
+export function extractFields(line: string, labels?: Fields): Fields {
+  const sink = new FieldSink();
+  const isJson = jsonFields(sink, line);
+  if (!isJson && line.includes('=')) logfmtFields(sink, line);
+  const fields = sink.fields;
+  let level: Level | undefined;
+  if (labels?.level !== undefined) level = normaliseLevel(labels.level) ?? undefined;
+  for (const name of LEVEL_FIELDS) {
+    if (level) break;
+    const value = fields[name];
+    if (value !== undefined) level = normaliseLevel(value, name);
+  }
+  if (!level && !isJson) level = plainLevel(line);
+  if (labels) for (const [name, value] of Object.entries(labels)) fields[name] = value;
+  if (level) fields.level = level;
+  else if (fields.level !== undefined && labels?.level === undefined) delete fields.level;
+  return fields;
+}
