@@ -109,6 +109,8 @@ export function registerClientCommands(program: Command): void {
       .command('logs')
       .description('search lines (newest first), of one host or of all; --follow for a live tail')
       .argument('[host]', 'only this host (default: every host)')
+      .option('-q, --query <q>', 'a query: words, "phrases", AND/OR/NOT/-, field:value, field:>=N, /regex/ (docs/query.md)')
+      .option('--fields', "print each line's fields under it")
       .option('--file <name>', 'only this file (repeatable)', collect)
       .option('--filter <text>', 'lines containing this text (repeatable: all must match)', collect)
       .option('--regex <pattern>', 'lines matching this regular expression (repeatable)', collect)

@@ -18,9 +18,12 @@ export function escapeForTerminal(text: string): string {
 }
 
 /** `2021-12-14T18:54:12.0629189Z andynewman syslog: Line one`; `-` instead of `:` marks a context line. */
-export function formatLogLine(entry: LogEntry, marker: ':' | '-' = ':'): string {
+export function formatLogLine(entry: LogEntry, marker: ':' | '-' = ':', showFields = false): string {
   const cut = entry.cut === true ? ' [cut]' : '';
-  return `${entry.timestamp} ${escapeForTerminal(entry.host)} ${escapeForTerminal(entry.filename)}${marker} ${escapeForTerminal(entry.logline)}${cut}`;
+  const text = `${entry.timestamp} ${escapeForTerminal(entry.host)} ${escapeForTerminal(entry.filename)}${marker} ${escapeForTerminal(entry.logline)}${cut}`;
+  if (!showFields || entry.fields === undefined) return text;
+  const pairs = Object.entries(entry.fields).map(([name, value]) => `${escapeForTerminal(name)}=${/[\s"]/.test(value) || value === '' ? JSON.stringify(value) : value}`);
+  return `${text}\n    ${escapeForTerminal(pairs.join(' '))}`;
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -13,6 +13,10 @@ import { readEvents } from './sse.js';
 export type OutputFormat = 'text' | 'json' | 'ndjson';
 
 export interface LogsOptions {
+  /** A query in the language of docs/query.md. */
+  query?: string;
+  /** Print each line's fields under it (text output). */
+  fields?: boolean;
   file?: string[];
   filter?: string[];
   regex?: string[];
@@ -35,6 +39,7 @@ const RECONNECT_DELAY_MS = 1000;
 
 function filterQuery(options: LogsOptions): Record<string, QueryValue> {
   return {
+    q: options.query,
     file: options.file,
     filter: options.filter,
     regex: options.regex,
@@ -75,9 +80,9 @@ async function printContext(client: ApiClient, entries: LogEntry[], lines: numbe
     const group = answer.data;
     if (options.output === 'text') {
       if (!first.value) write('--\n');
-      for (const line of group.before) write(formatLogLine(line, '-') + '\n');
-      write(formatLogLine(group.line, ':') + '\n');
-      for (const line of group.after) write(formatLogLine(line, '-') + '\n');
+      for (const line of group.before) write(formatLogLine(line, '-', options.fields) + '\n');
+      write(formatLogLine(group.line, ':', options.fields) + '\n');
+      for (const line of group.after) write(formatLogLine(line, '-', options.fields) + '\n');
     } else if (options.output === 'ndjson') {
       write(JSON.stringify(group) + '\n');
     } else {
@@ -95,7 +100,7 @@ export async function runSearch(client: ApiClient, host: string | undefined, opt
       continue;
     }
     for (const entry of entries) {
-      if (options.output === 'text') write(formatLogLine(entry) + '\n');
+      if (options.output === 'text') write(formatLogLine(entry, ':', options.fields) + '\n');
       else if (options.output === 'ndjson') write(JSON.stringify(entry) + '\n');
       else write((first.value ? '[\n' : ',\n') + JSON.stringify(entry));
       first.value = false;
@@ -115,7 +120,7 @@ function eventError(data: string): { code: string; message: string } {
 }
 
 function writeFollowed(entry: LogEntry, options: LogsOptions, write: Write): void {
-  write(options.output === 'text' ? formatLogLine(entry) + '\n' : JSON.stringify(entry) + '\n');
+  write(options.output === 'text' ? formatLogLine(entry, ':', options.fields) + '\n' : JSON.stringify(entry) + '\n');
 }
 
 /**

@@ -8,6 +8,7 @@ export const errorCatalogue = {
   INVALID_BODY: { status: 400, meaning: 'The request body is not valid JSON or does not match the schema; the message names the field.' },
   INVALID_NAME: { status: 400, meaning: "A host or file name is empty, over 255 bytes, or holds '..', NUL or control characters." },
   INVALID_CURSOR: { status: 400, meaning: 'The cursor is malformed or belongs to another query; start again without it.' },
+  INVALID_QUERY: { status: 400, meaning: 'The q query is malformed or past its limits; the message names what and the position (0-based).' },
   INVALID_REGEX: { status: 400, meaning: 'The regex does not compile or cannot be run in linear time (no backreferences or lookaround).' },
   UNAUTHORIZED: { status: 401, meaning: 'No token, or an unknown one: send Authorization: Bearer TOKEN.' },
   FORBIDDEN: { status: 403, meaning: "The token is valid but lacks the scope this route needs (read, ingest; admin has both)." },

@@ -44,6 +44,8 @@ export interface LogEntry {
   path: string;
   offset: number;
   file_id: string;
+  /** The line's fields (JSON members, key=value pairs, a normalised level), when it has any. */
+  fields?: Record<string, string>;
   /** Present and true for a piece of a line that was longer than the agent's limit. */
   cut?: boolean;
   /** Opaque position of this line: `cursor=` resumes after it; the SSE event id of live tail. */

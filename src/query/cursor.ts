@@ -3,6 +3,7 @@
  * then) and the position reached, tied to the query by a fingerprint so a cursor cannot be
  * replayed against another filter or order.
  */
+import { printQuery } from './language.js';
 import { createHash } from 'node:crypto';
 import { InvalidCursorError, type LineFilter, type SearchQuery } from '../storage/store.js';
 import { compareInOrder, type LineKey } from './order.js';
@@ -35,7 +36,9 @@ export function queryFingerprint(query: LineFilter & { order: SearchQuery['order
     f: [...new Set(query.files ?? [])].sort(),
     s: query.since?.toString() ?? null,
     u: query.until?.toString() ?? null,
-    m: (query.match ?? []).map((m) => (m.kind === 'substring' ? ['s', m.text, m.caseInsensitive] : ['r', m.pattern, m.caseInsensitive])),
+    m: (query.match ?? []).map((m) =>
+      m.kind === 'substring' ? ['s', m.text, m.caseInsensitive] : m.kind === 'regex' ? ['r', m.pattern, m.caseInsensitive] : ['q', printQuery(m.node), m.caseSensitive],
+    ),
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);
 }

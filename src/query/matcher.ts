@@ -8,6 +8,7 @@
  */
 import v8 from 'node:v8';
 import { InvalidPatternError, type Matcher } from '../storage/store.js';
+import { compileQuery, type CompiledQuery } from './query-match.js';
 
 // Once per process: the flag only makes the `l` flag available; other regexes are unchanged.
 v8.setFlagsFromString('--enable-experimental-regexp-engine');
@@ -35,6 +36,8 @@ export interface CompiledMatch {
   hints: SubstringCondition[];
   /** True when there is no condition at all. */
   matchesAll: boolean;
+  /** True when one substring is the only condition: a hit of its needle is a match. */
+  onlySubstring: boolean;
 }
 
 /** Escapes whose letter carries meaning (`\W` is not `\w`); any other escaped letter is a literal. */
@@ -118,8 +121,13 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
   const substrings: SubstringCondition[] = [];
   const regexes: RegexCondition[] = [];
   const hints: SubstringCondition[] = [];
+  const queries: CompiledQuery[] = [];
   for (const matcher of matchers ?? []) {
-    if (matcher.kind === 'substring') {
+    if (matcher.kind === 'query') {
+      const query = compileQuery(matcher.node, matcher.caseSensitive, compileRegex);
+      queries.push(query);
+      hints.push(...query.hints);
+    } else if (matcher.kind === 'substring') {
       const needle = matcher.caseInsensitive ? matcher.text.toLowerCase() : matcher.text;
       substrings.push({ text: matcher.text, caseInsensitive: matcher.caseInsensitive, needle });
     } else {
@@ -144,7 +152,9 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
       if (condition.lowercase) lowered ??= line.toLowerCase();
       if (!condition.regex.test(condition.lowercase ? (lowered as string) : line)) return false;
     }
+    for (const query of queries) if (!query.test(line)) return false;
     return true;
   };
-  return { test, substrings, regexes, hints, matchesAll: substrings.length === 0 && regexes.length === 0 };
+  const none = regexes.length === 0 && queries.length === 0;
+  return { test, substrings, regexes, hints, matchesAll: substrings.length === 0 && none, onlySubstring: substrings.length === 1 && none };
 }

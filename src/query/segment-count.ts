@@ -9,7 +9,7 @@ import type { CompiledMatch } from './matcher.js';
 /** Lines of `text` (each followed by \n) that satisfy `match`. */
 export function countMatchingLines(text: Buffer, ascii: boolean, match: CompiledMatch): number {
   const encoding = ascii ? 'latin1' : 'utf8';
-  const onlyCondition = match.substrings.length === 1 && match.regexes.length === 0;
+  const onlyCondition = match.onlySubstring;
   const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0);
   const driver = candidates.find((s) => !s.caseInsensitive);
   let count = 0;

@@ -106,7 +106,7 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
   const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0);
   const driver = candidates.find((s) => !s.caseInsensitive);
   const insensitiveDriver = meta.ascii ? candidates.find((s) => s.caseInsensitive) : undefined;
-  const onlyCondition = match.substrings.length === 1 && match.regexes.length === 0;
+  const onlyCondition = match.onlySubstring;
   if (driver !== undefined || insensitiveDriver !== undefined) {
     // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
     let find: (from: number) => number;

@@ -7,10 +7,14 @@ import { performance } from 'node:perf_hooks';
 import { AppError } from '../common/errors.js';
 import { nsToEpochSecondsString, nsToRfc3339, parseDuration, parseTimePoint } from '../common/time.js';
 import type { LogEntry } from '../protocol/api.js';
+import { extractFields } from '../query/fields.js';
+import { intersect, queryFilterParts } from '../query/query-filter.js';
+import { QueryError } from '../query/language.js';
 import type { LineFilter, Matcher, StoredLine } from '../storage/store.js';
 import type { ServerLimits } from './context.js';
 
 export interface FilterParams {
+  q?: string;
   filter?: string[];
   regex?: string[];
   case?: 'sensitive' | 'insensitive';
@@ -47,15 +51,29 @@ export function toLineFilter(params: FilterParams, now: bigint, hosts?: string[]
   if (since !== undefined && until !== undefined && since >= until) {
     throw new AppError('INVALID_PARAMETER', 'Query parameter since must be before until');
   }
+  const parts = queryParts(params);
+  if (parts.matcher) match.push(parts.matcher);
+  // Nothing can match: a filter no line passes (a host name can never be empty).
+  const none = parts.none || (parts.hosts !== undefined && intersect(hosts ?? nonEmpty(params.host), parts.hosts)?.length === 0);
   const filter: LineFilter = {};
-  const hostList = hosts ?? nonEmpty(params.host);
+  const hostList = none ? [''] : intersect(hosts ?? nonEmpty(params.host), parts.hosts);
   if (hostList) filter.hosts = hostList;
-  const files = nonEmpty(params.file);
-  if (files) filter.files = files;
+  const files = intersect(nonEmpty(params.file), parts.files);
+  if (files) filter.files = files.length > 0 ? files : [''];
   if (since !== undefined) filter.since = since;
   if (until !== undefined) filter.until = until;
   if (match.length > 0) filter.match = match;
   return filter;
+}
+
+function queryParts(params: FilterParams): ReturnType<typeof queryFilterParts> {
+  if (params.q === undefined || params.q.trim() === '') return { none: false };
+  try {
+    return queryFilterParts(params.q, params.case === 'sensitive');
+  } catch (error) {
+    if (error instanceof QueryError) throw new AppError('INVALID_QUERY', error.message);
+    throw error;
+  }
 }
 
 /** The request's time budget as a `performance.now()` deadline. */
@@ -75,9 +93,14 @@ export function deadlineFor(timeout: string | undefined, limits: ServerLimits): 
   return { deadline: performance.now() + budgetMs, budgetMs };
 }
 
+function hasAny(fields: object): boolean {
+  for (const _ in fields) return true;
+  return false;
+}
+
 /** The entry with its fields in the schema's order (`cut` before `cursor`), since /logs writes it with JSON.stringify. */
 export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
-  const fields = {
+  const entry = {
     filename: line.filename,
     last_modified: nsToEpochSecondsString(line.timestamp),
     logline: line.line,
@@ -87,5 +110,7 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     offset: line.offset,
     file_id: line.fileId,
   };
-  return line.cut ? { ...fields, cut: true, cursor } : { ...fields, cursor };
+  const extracted = extractFields(line.line);
+  const withFields = hasAny(extracted) ? { ...entry, fields: extracted } : entry;
+  return line.cut ? { ...withFields, cut: true, cursor } : { ...withFields, cursor };
 }

@@ -92,6 +92,7 @@ export const LogEntry = Type.Object({
   path: Type.String(),
   offset: Type.Integer(),
   file_id: Type.String(),
+  fields: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Fields of the line: JSON members (nested flattened with .), key=value pairs, a normalised level' })),
   cut: Type.Optional(Type.Boolean()),
   cursor: Type.String({ description: 'cursor= resumes after this line' }),
 });
@@ -118,6 +119,13 @@ const repeatable = (description: string) => Type.Optional(Type.Array(Type.String
 
 /** The filters shared by /logs, /hosts/{host}/logs and /logs/histogram. */
 export const filterQueryProperties = {
+  q: Type.Optional(
+    Type.String({
+      maxLength: 8192,
+      description:
+        'A query (docs/query.md): words and "phrases" (case-insensitive unless case=sensitive), AND, OR, NOT or -, parentheses, field:value, field:prefix*, field:>=N, field:*, /regex/, field:/regex/',
+    }),
+  ),
   filter: repeatable('Substring the line must contain; several must all match'),
   regex: repeatable('Regular expression the line must match, run in linear time'),
   case: Type.Optional(Type.Union([Type.Literal('sensitive'), Type.Literal('insensitive')])),

@@ -5,6 +5,7 @@
  *
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
+import type { QueryNode } from '../query/language.js';
 
 /** One file's lines in an append: validated by the server, ascending offsets. */
 export interface AppendFile {
@@ -80,7 +81,9 @@ export interface FileSummary {
 /** What a line must contain. Several conditions in one query all apply (AND). */
 export type Matcher =
   | { kind: 'substring'; text: string; caseInsensitive: boolean }
-  | { kind: 'regex'; pattern: string; caseInsensitive: boolean };
+  | { kind: 'regex'; pattern: string; caseInsensitive: boolean }
+  /** A parsed `q` (query/language.ts), without host: and file: terms (those are in the filter). */
+  | { kind: 'query'; node: QueryNode; caseSensitive: boolean };
 
 /** Which lines: the filters shared by search, histogram and tail. */
 export interface LineFilter {

@@ -34,7 +34,9 @@ it('memory store: first pages equal a naive oracle written from the contract tex
               ? m.caseInsensitive
                 ? l.line.toLowerCase().includes(m.text.toLowerCase())
                 : l.line.includes(m.text)
-              : new RegExp(m.pattern, m.caseInsensitive ? 'i' : '').test(l.line),
+              : m.kind === 'regex'
+                ? new RegExp(m.pattern, m.caseInsensitive ? 'i' : '').test(l.line)
+                : false,
           ),
         )
         .sort((a, b) => {

@@ -1,0 +1,123 @@
+/**
+ * A parsed `q` -> one line test and the literals every matching line must contain (for the
+ * blooms and indexOf). Fields are derived from the text on demand, once per tested line, with
+ * the same extraction every input uses (fields.ts); a line whose text rules it out is never
+ * parsed for fields.
+ *
+ * `host:` and `file:` are properties of the line's source, not of its text: the route lifts
+ * them into the filter (lifting.ts), so what reaches here has none.
+ */
+import { extractFields, normaliseLevel, type Fields } from './fields.js';
+import { fieldRegex, type QueryNode } from './language.js';
+
+/** What matcher.ts compiles regexes with (passed in, so the two modules do not import each other). */
+export type RegexCompiler = (pattern: string, caseInsensitive: boolean) => { regex: RegExp; lowercase: boolean };
+
+/** The shape of matcher.ts's SubstringCondition. */
+export interface QueryHint {
+  text: string;
+  caseInsensitive: boolean;
+  needle: string;
+}
+
+type LineTest = (line: string, state: LineState) => boolean;
+
+/** Per-line memo: the lowercased line and the fields, each computed at most once. */
+interface LineState {
+  lowered: string | undefined;
+  fields: Fields | undefined;
+}
+
+export interface CompiledQuery {
+  test(line: string): boolean;
+  /** Literals every matching line contains (AND-required words and phrases). */
+  hints: QueryHint[];
+}
+
+function fieldsOf(line: string, state: LineState): Fields {
+  return (state.fields ??= extractFields(line));
+}
+
+function compileNode(node: QueryNode, caseSensitive: boolean, compileRegex: RegexCompiler): LineTest {
+  switch (node.kind) {
+    case 'all':
+      return () => true;
+    case 'and': {
+      const tests = node.nodes.map((child) => compileNode(child, caseSensitive, compileRegex));
+      return (line, state) => tests.every((test) => test(line, state));
+    }
+    case 'or': {
+      const tests = node.nodes.map((child) => compileNode(child, caseSensitive, compileRegex));
+      return (line, state) => tests.some((test) => test(line, state));
+    }
+    case 'not': {
+      const test = compileNode(node.node, caseSensitive, compileRegex);
+      return (line, state) => !test(line, state);
+    }
+    case 'text': {
+      if (caseSensitive) return (line) => line.includes(node.text);
+      const needle = node.text.toLowerCase();
+      return (line, state) => (state.lowered ??= line.toLowerCase()).includes(needle);
+    }
+    case 'regex': {
+      const condition = compileRegex(node.source, node.flags === 'i');
+      return (line, state) => condition.regex.test(condition.lowercase ? (state.lowered ??= line.toLowerCase()) : line);
+    }
+    case 'field':
+      return compileField(node.name, node.op, node.value, compileRegex);
+  }
+}
+
+function compileField(name: string, op: string, value: string, compileRegex: RegexCompiler): LineTest {
+  const get = (line: string, state: LineState): string | undefined => {
+    const fields = fieldsOf(line, state);
+    return Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
+  };
+  switch (op) {
+    case 'exists':
+      return (line, state) => get(line, state) !== undefined;
+    case 'prefix':
+      return (line, state) => get(line, state)?.startsWith(value) === true;
+    case 'regex': {
+      const { source, flags } = fieldRegex(value);
+      const condition = compileRegex(source, flags === 'i');
+      return (line, state) => {
+        const found = get(line, state);
+        return found !== undefined && condition.regex.test(condition.lowercase ? found.toLowerCase() : found);
+      };
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const bound = Number(value);
+      return (line, state) => {
+        const found = get(line, state);
+        if (found === undefined || found.trim() === '') return false;
+        const n = Number(found);
+        if (!Number.isFinite(n)) return false;
+        return op === 'gt' ? n > bound : op === 'gte' ? n >= bound : op === 'lt' ? n < bound : n <= bound;
+      };
+    }
+    default: {
+      // `level:ERROR` and `level:err` mean the normalised level they name.
+      const wanted = name === 'level' ? (normaliseLevel(value) ?? value) : value;
+      return (line, state) => get(line, state) === wanted;
+    }
+  }
+}
+
+/** Words and phrases every match must contain: those ANDed at the top (never under OR or NOT). */
+function requiredTexts(node: QueryNode): string[] {
+  if (node.kind === 'text') return [node.text];
+  if (node.kind === 'and') return node.nodes.flatMap(requiredTexts);
+  return [];
+}
+
+export function compileQuery(node: QueryNode, caseSensitive: boolean, compileRegex: RegexCompiler): CompiledQuery {
+  const test = compileNode(node, caseSensitive, compileRegex);
+  const hints = requiredTexts(node)
+    .filter((text) => text.length > 0)
+    .map((text): QueryHint => ({ text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() }));
+  return { test: (line) => test(line, { lowered: undefined, fields: undefined }), hints };
+}
