@@ -86,6 +86,7 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     path: line.path,
     offset: line.offset,
     file_id: line.fileId,
+    seq: line.seq,
   };
   return line.cut ? { ...fields, cut: true, cursor } : { ...fields, cursor };
 }

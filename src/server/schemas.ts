@@ -92,6 +92,7 @@ export const LogEntry = Type.Object({
   path: Type.String(),
   offset: Type.Integer(),
   file_id: Type.String(),
+  seq: Type.Integer({ description: 'Ingest sequence number: increasing in the order lines became durable; a live tail resumes after it' }),
   cut: Type.Optional(Type.Boolean()),
   cursor: Type.String({ description: 'cursor= resumes after this line' }),
 });
