@@ -1,4 +1,5 @@
 import tseslint from 'typescript-eslint';
+import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'ui-dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'bench/.work/**', '.tmp/**'] },
@@ -25,4 +26,5 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  ...layerRules,
 );

@@ -19,6 +19,7 @@ test('a log line marks host and file and never carries raw escapes', () => {
     path: '/var/log/syslog',
     offset: 0,
     file_id: 'f',
+    seq: 1,
     cursor: 'c',
   };
   const text = formatLogLine(entry);

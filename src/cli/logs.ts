@@ -5,7 +5,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiError, ContextResponse, LogEntry, LogsResponse } from '../protocol/api.js';
-import { lineSeqOfCursor } from '../query/cursor.js';
 import { ApiClient, CliError, EXIT, type QueryValue } from './client.js';
 import { formatLogLine } from './format.js';
 import { readEvents } from './sse.js';
@@ -134,8 +133,7 @@ async function printBacklog(client: ApiClient, host: string | undefined, options
   let resumeAfter: number | undefined;
   for (const entry of entries.reverse()) {
     writeFollowed(entry, options, write);
-    const seq = lineSeqOfCursor(entry.cursor);
-    if (seq !== undefined && (resumeAfter === undefined || seq > resumeAfter)) resumeAfter = seq;
+    if (resumeAfter === undefined || entry.seq > resumeAfter) resumeAfter = entry.seq;
   }
   return resumeAfter === undefined ? undefined : String(resumeAfter);
 }

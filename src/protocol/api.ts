@@ -44,6 +44,8 @@ export interface LogEntry {
   path: string;
   offset: number;
   file_id: string;
+  /** The line's ingest sequence number: strictly increasing in the order lines became durable; a live tail resumes after it. */
+  seq: number;
   /** The line's fields (JSON members, key=value pairs, a normalised level), when it has any. */
   fields?: Record<string, string>;
   /** Present and true for a piece of a line that was longer than the agent's limit. */

@@ -3,12 +3,13 @@
  * the histogram over real encoded segments, with a real worker, against the line test itself.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { segmentMatchesList, segmentMetaOf, type SegmentBackend, type SegmentMeta } from '../storage/segment-backend.js';
-import type { HistogramQuery, Matcher } from '../storage/store.js';
+import { segmentMetaOf } from '../segment/meta.js';
+import { segmentMatchesList, type SegmentBackend, type SegmentMeta } from './backend.js';
+import type { HistogramQuery, Matcher } from './types.js';
 import { CountPool } from './count-pool.js';
 import { bucketStartMs } from './histogram.js';
 import { compileMatchers } from './matcher.js';
-import { encodeSegment, type SegmentLine } from './segment-codec.js';
+import { encodeSegment, type SegmentLine } from '../segment/codec.js';
 import { histogramFromSegments } from './segment-histogram.js';
 
 const T0 = 1_700_000_000_000_000_000n;

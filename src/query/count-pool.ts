@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Matcher } from '../storage/store.js';
+import type { Matcher } from './types.js';
 import type { CountAnswer, CountJob, CountWorkerData } from './count-worker.js';
 
 /** Jobs queued on one worker at most: one running, one waiting, so it never idles between them. */

@@ -8,10 +8,10 @@
  * ready), so the main thread can see how busy it is without waiting for a message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Matcher } from '../storage/store.js';
+import type { Matcher } from './types.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
-import { payloadText } from './segment-codec.js';
-import { decompressPayload } from './segment-compression.js';
+import { payloadText } from '../segment/codec.js';
+import { decompressPayload } from '../segment/compression.js';
 import { countMatchingLines } from './segment-count.js';
 
 export interface CountJob {

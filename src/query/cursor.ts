@@ -5,8 +5,8 @@
  */
 import { printQuery } from './language.js';
 import { createHash } from 'node:crypto';
-import { InvalidCursorError, type LineFilter, type SearchQuery } from '../storage/store.js';
-import { compareInOrder, type LineKey } from './order.js';
+import { InvalidCursorError, type LineFilter, type SearchPage, type SearchQuery, type StoredLine } from './types.js';
+import { compareInOrder, keyOf, type LineKey } from './order.js';
 
 /**
  * Where a page stopped. `after`: the last line returned; the next page starts strictly after it.
@@ -70,21 +70,6 @@ export function encodeCursor(cursor: SearchCursor, fingerprint: string): string 
 
 const INTEGER = /^-?\d{1,20}$/;
 
-/**
- * The store seq of the line a per-line cursor points after, or undefined for any other text.
- * The CLI's `logs --follow` resumes the live tail after the newest seq of the backlog it
- * printed, so the backlog and the tail neither overlap nor leave a gap.
- */
-export function lineSeqOfCursor(text: string): number | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<CursorJson>;
-    const seq: unknown = Array.isArray(parsed.k) ? parsed.k[4] : undefined;
-    return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function invalid(): InvalidCursorError {
   return new InvalidCursorError('The cursor is malformed or belongs to another query; start again without it.');
 }
@@ -130,4 +115,16 @@ export function isAfterPosition(key: LineKey, position: CursorPosition, order: '
     case 'after':
       return compareInOrder(position.key, key, order) < 0;
   }
+}
+
+/**
+ * The cursor of each line of a page: it resumes right after that line, within the snapshot of
+ * the paging that returned it (the API's `cursor` field of every entry). Built here, beside
+ * the page cursors, so a cursor's layout is known in this file only.
+ */
+export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: StoredLine) => string {
+  const fingerprint = queryFingerprint(query);
+  const pinned = query.cursor ?? page.nextCursor;
+  const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
+  return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
 }

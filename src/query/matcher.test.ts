@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidPatternError } from '../storage/store.js';
+import { InvalidPatternError } from './types.js';
 import { compileMatchers, lowercasePattern, requiredLiteral } from './matcher.js';
 
 describe('matcher', () => {

@@ -7,7 +7,7 @@
  * letters lowercased against the lowercased line (escapes such as `\W` keep their meaning).
  */
 import v8 from 'node:v8';
-import { InvalidPatternError, type Matcher } from '../storage/store.js';
+import { InvalidPatternError, type Matcher } from './types.js';
 import { compileQuery, type CompiledQuery } from './query-match.js';
 
 // Once per process: the flag only makes the `l` flag available; other regexes are unchanged.

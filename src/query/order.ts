@@ -2,7 +2,7 @@
  * The one order of search results: by timestamp, ties by offset, then host, then file id,
  * then seq (so the order is total even for odd input); `desc` reverses all of it.
  */
-import type { StoredLine } from '../storage/store.js';
+import type { StoredLine } from './types.js';
 
 /** The fields that place a line in the order; a StoredLine is one. */
 export interface LineKey {

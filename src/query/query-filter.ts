@@ -4,7 +4,7 @@
  * segment, never by reading text); the rest becomes one `query` matcher. A `host:` or `file:`
  * term anywhere else (under OR or NOT, as a prefix, range or regex) is refused for now.
  */
-import type { Matcher } from '../storage/store.js';
+import type { Matcher } from './types.js';
 import { parseQuery, QueryError, type QueryNode } from './language.js';
 
 export interface QueryFilterParts {

@@ -1,7 +1,7 @@
 /** The lines around one line of one file identity, by file order, over any SegmentBackend. */
-import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js';
-import type { ContextQuery, ContextResult, StoredLine } from '../storage/store.js';
-import { decodeSegment, type DecodedSegment } from './segment-codec.js';
+import type { SegmentBackend, SegmentMeta } from './backend.js';
+import type { ContextQuery, ContextResult, StoredLine } from './types.js';
+import { decodeSegment, type DecodedSegment } from '../segment/codec.js';
 import { storedLineAt } from './segment-scan.js';
 
 function findOffset(segment: DecodedSegment, offset: number): number {

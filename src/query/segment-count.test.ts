@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Matcher } from '../storage/store.js';
+import type { Matcher } from './types.js';
 import { compileMatchers } from './matcher.js';
 import { countMatchingLines } from './segment-count.js';
 

@@ -10,13 +10,13 @@
  * second core saved.)
  */
 import { performance } from 'node:perf_hooks';
-import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../storage/segment-backend.js';
-import type { HistogramQuery, HistogramResult } from '../storage/store.js';
+import type { SegmentBackend, SegmentListQuery, SegmentMeta } from './backend.js';
+import type { HistogramQuery, HistogramResult } from './types.js';
 import type { CountBatcher, CountPool } from './count-pool.js';
 import { bucketStartMs, BucketCounter } from './histogram.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
-import { parsePayload, payloadText } from './segment-codec.js';
-import { decompressPayload } from './segment-compression.js';
+import { parsePayload, payloadText } from '../segment/codec.js';
+import { decompressPayload } from '../segment/compression.js';
 import { countMatchingLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';

@@ -3,8 +3,8 @@
  * by an append or deleted by retention meanwhile); the query then starts again from a fresh
  * listing, and on its last attempt skips what is gone (deleted for good: its lines are gone).
  */
-import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js';
-import { decodeSegment, type DecodedSegment } from './segment-codec.js';
+import type { SegmentBackend, SegmentMeta } from './backend.js';
+import { decodeSegment, type DecodedSegment } from '../segment/codec.js';
 
 /** A segment listed earlier was gone when loaded: the query starts again. */
 export class SegmentVanished extends Error {}

@@ -4,11 +4,11 @@
  * on ASCII text, a line-by-line test otherwise), calling back with the index of every line
  * that meets all conditions.
  */
-import type { SegmentBackend, SegmentMeta } from '../storage/segment-backend.js';
-import type { StoredLine } from '../storage/store.js';
-import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from './bloom.js';
+import type { SegmentBackend, SegmentMeta } from './backend.js';
+import type { StoredLine } from './types.js';
+import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from '../segment/bloom.js';
 import type { CompiledMatch } from './matcher.js';
-import type { DecodedSegment } from './segment-codec.js';
+import type { DecodedSegment } from '../segment/codec.js';
 
 export interface LineConditions {
   match: CompiledMatch;

@@ -10,12 +10,12 @@
  * metadata pages the walk reached.
  */
 import { performance } from 'node:perf_hooks';
-import type { SegmentBackend, SegmentListQuery, SegmentMeta } from '../storage/segment-backend.js';
-import type { SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from '../storage/store.js';
+import type { SegmentBackend, SegmentListQuery, SegmentMeta } from './backend.js';
+import type { SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from './types.js';
 import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type CursorPosition } from './cursor.js';
 import { compileMatchers } from './matcher.js';
 import { keyOf } from './order.js';
-import type { DecodedSegment } from './segment-codec.js';
+import type { DecodedSegment } from '../segment/codec.js';
 import { loadDecoded, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
 import { TopLines } from './top-lines.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { StoredLine } from '../storage/store.js';
+import type { StoredLine } from './types.js';
 import { compareInOrder } from './order.js';
 import { TopLines } from './top-lines.js';
 

@@ -4,7 +4,7 @@
  * would push out next is at hand for the walk's stop test. Sorting the whole top again for
  * every segment that added lines made a page of 10,000 cost hundreds of 10,000-line sorts.
  */
-import type { StoredLine } from '../storage/store.js';
+import type { StoredLine } from './types.js';
 import { compareInOrder } from './order.js';
 
 export class TopLines {

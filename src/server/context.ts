@@ -1,18 +1,29 @@
-/** What the route plugins share: handed to each as plugin options, so nothing is global. */
+/**
+ * What the route plugins share: handed to each as plugin options, so nothing is global.
+ * Types only, and it imports no module of the server that imports it (live tail's registry
+ * is named here by what the server needs of it), so the server's modules form no cycle.
+ */
 import type { Store } from '../storage/store.js';
 import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { AppendNotifier } from './notifier.js';
-import type { FollowRegistry } from './follow.js';
 
 export interface ServerDeps {
   store: Store;
   now: () => bigint;
   notifier: AppendNotifier;
   metrics: ServerMetrics;
-  followers: FollowRegistry;
+  followers: Followers;
   limits: ServerLimits;
   log: ServerLog;
+}
+
+/** Every open live tail, so the server can refuse one too many and end them all on close (follow.ts). */
+export interface Followers {
+  readonly size: number;
+  add(stop: () => void): void;
+  delete(stop: () => void): void;
+  closeAll(): void;
 }
 
 export interface ServerLimits {

@@ -109,6 +109,7 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     path: line.path,
     offset: line.offset,
     file_id: line.fileId,
+    seq: line.seq,
   };
   const extracted = extractFields(line.line);
   const withFields = hasAny(extracted) ? { ...entry, fields: extracted } : entry;

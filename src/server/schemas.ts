@@ -92,6 +92,7 @@ export const LogEntry = Type.Object({
   path: Type.String(),
   offset: Type.Integer(),
   file_id: Type.String(),
+  seq: Type.Integer({ description: 'Ingest sequence number: increasing in the order lines became durable; a live tail resumes after it' }),
   fields: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Fields of the line: JSON members (nested flattened with .), key=value pairs, a normalised level' })),
   cut: Type.Optional(Type.Boolean()),
   cursor: Type.String({ description: 'cursor= resumes after this line' }),

@@ -3,7 +3,7 @@
  * in one place: drop the duplicates (the rule of the memory store, the reference), number
  * the rest with their seqs, and cut them into runs of at most so many bytes of text.
  */
-import type { SegmentLine } from '../query/segment-codec.js';
+import type { SegmentLine } from '../segment/codec.js';
 import type { AppendLine } from './store.js';
 
 /**

@@ -7,7 +7,7 @@ import type { CountPool } from '../query/count-pool.js';
 import { contextFromSegments } from '../query/segment-context.js';
 import { histogramFromSegments } from '../query/segment-histogram.js';
 import { searchSegments, tailSegments } from '../query/segment-search.js';
-import type { SegmentBackend } from './segment-backend.js';
+import type { SegmentBackend } from '../query/backend.js';
 import type { Store } from './store.js';
 
 export type SegmentReads = Pick<Store, 'search' | 'context' | 'histogram' | 'tail'>;

@@ -5,7 +5,11 @@
  *
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
-import type { QueryNode } from '../query/language.js';
+import type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, SearchPage, SearchQuery, TailPage, TailQuery } from '../query/types.js';
+
+// The query types are the query engine's (src/query/types.ts); re-exported for the stores and the server.
+export type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, LineFilter, Matcher, SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from '../query/types.js';
+export { InvalidCursorError, InvalidPatternError } from '../query/types.js';
 
 /** One file's lines in an append: validated by the server, ascending offsets. */
 export interface AppendFile {
@@ -38,21 +42,6 @@ export interface AppendResult {
   duplicates: number;
 }
 
-/** A line as stored and returned by queries. */
-export interface StoredLine {
-  host: string;
-  fileId: string;
-  filename: string;
-  path: string;
-  offset: number;
-  end: number;
-  timestamp: bigint;
-  line: string;
-  cut: boolean;
-  /** Ingest sequence: strictly increasing in the order lines became durable; stable forever. */
-  seq: number;
-}
-
 export interface HostSummary {
   host: string;
   /** Arrival time of the newest append from this host (ns). */
@@ -76,88 +65,6 @@ export interface FileSummary {
   size: number | null;
   /** All file identities seen under this filename, newest first. */
   fileIds: string[];
-}
-
-/** What a line must contain. Several conditions in one query all apply (AND). */
-export type Matcher =
-  | { kind: 'substring'; text: string; caseInsensitive: boolean }
-  | { kind: 'regex'; pattern: string; caseInsensitive: boolean }
-  /** A parsed `q` (query/language.ts), without host: and file: terms (those are in the filter). */
-  | { kind: 'query'; node: QueryNode; caseSensitive: boolean };
-
-/** Which lines: the filters shared by search, histogram and tail. */
-export interface LineFilter {
-  /** Undefined or empty: every host. */
-  hosts?: string[];
-  /** Filenames; undefined or empty: every file. */
-  files?: string[];
-  /** Inclusive lower bound on timestamp (ns). */
-  since?: bigint;
-  /** Exclusive upper bound on timestamp (ns). */
-  until?: bigint;
-  match?: Matcher[];
-}
-
-export interface SearchQuery extends LineFilter {
-  order: 'desc' | 'asc';
-  /** Page size, 1..10000. */
-  limit: number;
-  /** Continue strictly after this position (a `cursor` from an earlier page, same filter and order). */
-  cursor?: string;
-  /** `performance.now()` value after which the scan stops and returns what it has, with a cursor. */
-  deadline?: number;
-}
-
-/**
- * Order: by timestamp, ties by offset, then host, then file id (desc reverses all of it).
- * A cursor also pins the snapshot of the first page (the highest seq then), so paging never
- * repeats or skips a line while ingest goes on: lines that arrive later are not in that paging.
- */
-export interface SearchPage {
-  lines: StoredLine[];
-  /** Set when more lines may follow (limit reached or deadline passed). */
-  nextCursor?: string;
-  /** True when the deadline cut the scan short. */
-  partial: boolean;
-}
-
-/** Lines around one line of one file identity, by file order (offset). */
-export interface ContextQuery {
-  host: string;
-  fileId: string;
-  offset: number;
-  before: number;
-  after: number;
-}
-
-export interface ContextResult {
-  before: StoredLine[];
-  line: StoredLine;
-  after: StoredLine[];
-}
-
-export interface HistogramQuery extends LineFilter {
-  /** Bucket width in milliseconds. */
-  bucketMs: number;
-  deadline?: number;
-}
-
-export interface HistogramResult {
-  /** Buckets with at least one line, ascending; start in epoch ms (aligned to bucketMs). */
-  buckets: { startMs: number; count: number }[];
-  partial: boolean;
-}
-
-/** Lines that became durable after `afterSeq`, in seq order, matching the filter (live tail). */
-export interface TailQuery extends LineFilter {
-  afterSeq: number;
-  limit: number;
-}
-
-export interface TailPage {
-  lines: StoredLine[];
-  /** The seq to resume after: the highest seq examined (matching or not). */
-  lastSeq: number;
 }
 
 export interface StoreStats {
@@ -201,17 +108,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Thrown by stores when a cursor is malformed or belongs to another query. */
-export class InvalidCursorError extends Error {
-  readonly code = 'INVALID_CURSOR';
-}
-
 /** Thrown by stores when the backing service cannot be reached (maps to 503). */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
-}
-
-/** Thrown when a regex cannot be run in linear time or does not compile (maps to 400). */
-export class InvalidPatternError extends Error {
-  readonly code = 'INVALID_REGEX';
 }

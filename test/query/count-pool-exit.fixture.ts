@@ -3,7 +3,7 @@
  * worker idle; either way it must exit on its own. Run by count-pool-exit.test.ts.
  */
 import { CountPool } from '../../src/query/count-pool.js';
-import { encodeSegment } from '../../src/query/segment-codec.js';
+import { encodeSegment } from '../../src/segment/codec.js';
 
 const lines = Array.from({ length: 200 }, (_, i) => ({ offset: i * 20, end: i * 20 + 20, timestamp: 1_700_000_000_000_000_000n + BigInt(i), line: i % 4 === 0 ? `ERROR ${i}` : `ok ${i}`, cut: false, seq: i + 1 }));
 const pool = new CountPool({ workers: 1, minBytes: 0 });

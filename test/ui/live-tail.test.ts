@@ -10,7 +10,7 @@ import type { ApiFailure } from '../../ui/api.js';
 import { LiveTail, type LiveState } from '../../ui/live.js';
 
 function entry(n: number): LogEntry {
-  return { filename: 'a.log', last_modified: '1.0', logline: `line ${n}`, host: 'h', timestamp: '1970-01-01T00:00:01Z', path: '/a.log', offset: n * 10, file_id: 'f', cursor: String(n) };
+  return { filename: 'a.log', last_modified: '1.0', logline: `line ${n}`, host: 'h', timestamp: '1970-01-01T00:00:01Z', path: '/a.log', offset: n * 10, file_id: 'f', seq: n, cursor: String(n) };
 }
 
 function event(n: number): string {

@@ -69,8 +69,9 @@ describe('GET /logs', () => {
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     const [entry] = response.json<{ data: Record<string, unknown>[] }>().data;
     expect(entry?.logline).toBe(text);
-    expect(Object.keys(entry!)).toEqual(['filename', 'last_modified', 'logline', 'host', 'timestamp', 'path', 'offset', 'file_id', 'cut', 'cursor']);
+    expect(Object.keys(entry!)).toEqual(['filename', 'last_modified', 'logline', 'host', 'timestamp', 'path', 'offset', 'file_id', 'seq', 'cut', 'cursor']);
     expect(entry).toMatchObject({ filename: 'odd.log', host: 'odd', offset: 0, file_id: 'o1', cut: true });
+    expect(entry?.seq).toBe(await t.store.lastSeq());
   });
 
   test('a filter full of SQL or FTS syntax is only text', async () => {

@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../common/errors.js';
 import type { LogsResponse as LogsResponseShape } from '../../protocol/api.js';
-import { decodeCursor, encodeCursor, queryFingerprint } from '../../query/cursor.js';
-import { keyOf } from '../../query/order.js';
+import { lineCursorOf } from '../../query/cursor.js';
 import type { SearchQuery } from '../../storage/store.js';
 import type { RouteOptions, ServerDeps } from '../context.js';
 import { resumeSeq, streamFollow } from '../follow.js';
@@ -59,12 +58,8 @@ async function answerLogs(
   if (host !== undefined && page.lines.length === 0 && search.cursor === undefined) await assertHostKnown(deps, host);
 
   // Each entry's cursor resumes right after it, within the same snapshot as this paging.
-  const fingerprint = queryFingerprint({ ...filter, order });
-  const pinned = search.cursor ?? page.nextCursor;
-  const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
-  const data = page.lines.map((line) =>
-    toLogEntry(line, encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint)),
-  );
+  const cursorOf = lineCursorOf(search, page);
+  const data = page.lines.map((line) => toLogEntry(line, cursorOf(line)));
   const answer: LogsResponseShape = { data };
   if (page.nextCursor !== undefined) answer.next = urlWithCursor(request, page.nextCursor);
   if (page.partial) answer.partial = true;

@@ -25,9 +25,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { encodeSegment, type SegmentLine } from '../../query/segment-codec.js';
+import { encodeSegment, type SegmentLine } from '../../segment/codec.js';
 import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
-import { segmentMetaOf } from '../segment-backend.js';
+import { segmentMetaOf } from '../../segment/meta.js';
 import { StoreUnavailableError, type AppendFile, type AppendLine, type AppendRequest, type AppendResult } from '../store.js';
 import { attr, batchGet, batchWrite, isConditionFailure, readN, type Item } from './dynamo-client.js';
 import { chainEnd, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';

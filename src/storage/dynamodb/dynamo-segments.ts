@@ -6,7 +6,7 @@
  * check reads only the bloom, and a scan only the data.
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../segment-backend.js';
+import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../../query/backend.js';
 import { attr, inParallel, queryAll, readBig, readN, readS, type Item } from './dynamo-client.js';
 import { mergeNewestFirst } from './newest-first.js';
 import { readBlob, type BlobSegment } from './segment-blobs.js';

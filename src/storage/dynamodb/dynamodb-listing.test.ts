@@ -9,7 +9,7 @@ import { searchSegments } from '../../query/segment-search.js';
 import { MemoryStore } from '../memory/memory-store.js';
 import { appendFile, fileLines, T0 } from '../store.case.js';
 import { storeProperties } from '../store-properties.case.js';
-import type { SegmentMeta } from '../segment-backend.js';
+import type { SegmentMeta } from '../../query/backend.js';
 import { createClient } from './dynamo-client.js';
 import { useDynalite } from './dynalite.case.js';
 import { DynamoDbStore } from './dynamodb-store.js';

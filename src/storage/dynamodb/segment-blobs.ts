@@ -6,8 +6,8 @@
  * them eventually consistent (half the read units).
  */
 import { GetItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { foldBloom } from '../../query/bloom.js';
-import type { EncodedSegment } from '../../query/segment-codec.js';
+import { foldBloom } from '../../segment/bloom.js';
+import type { EncodedSegment } from '../../segment/codec.js';
 import { attr, queryAll, type Item } from './dynamo-client.js';
 import { blobPartSk, blobPk, TTL_ATTRIBUTE } from './table-design.js';
 

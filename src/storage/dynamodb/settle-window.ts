@@ -12,7 +12,7 @@
  * before the read's time + W/2 and has had W/2 to land: it is visible now or never will be.
  * Both sides time with their own monotonic clock; no clock is compared across machines.
  */
-import type { SegmentBackend } from '../segment-backend.js';
+import type { SegmentBackend } from '../../query/backend.js';
 
 export interface CounterSample {
   /** Monotonic ms after the read answered. */

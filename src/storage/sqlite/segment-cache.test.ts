@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrigramBloom } from '../../query/bloom.js';
-import type { SegmentMeta } from '../segment-backend.js';
+import { buildTrigramBloom } from '../../segment/bloom.js';
+import type { SegmentMeta } from '../../query/backend.js';
 import { BloomSummaries } from './segment-cache.js';
 
 function meta(id: number): SegmentMeta {

@@ -15,8 +15,8 @@
  * newest lines; older summaries are not admitted, so a scan over more history than fits
  * never churns the cache (those segments' full blooms are read from SQLite instead).
  */
-import { foldBloom } from '../../query/bloom.js';
-import type { SegmentMeta } from '../segment-backend.js';
+import { foldBloom } from '../../segment/bloom.js';
+import type { SegmentMeta } from '../../query/backend.js';
 
 export const DEFAULT_BLOOM_CACHE_BYTES = 64 << 20;
 /** Halving keeps 4-8 bits per trigram: a short needle (`INFO`: two trigrams) still rules most segments out. */

@@ -7,7 +7,7 @@
  * re-encoded O(log n) times; a segment of `sealBytes` or more is sealed and never rewritten.
  * Runs of `directSealBytes` or more are sealed as they are, encoded once.
  */
-import { decodeSegment, encodeSegment, segmentLines, type SegmentLine } from '../../query/segment-codec.js';
+import { decodeSegment, encodeSegment, segmentLines, type SegmentLine } from '../../segment/codec.js';
 import { chunkLines } from '../append-plan.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 

@@ -11,8 +11,9 @@
  * highest rowid, then inserts) answers null, as a vanished segment.
  */
 import type Database from 'better-sqlite3';
-import type { EncodedSegment } from '../../query/segment-codec.js';
-import { segmentMatchesList, segmentMetaOf, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../segment-backend.js';
+import type { EncodedSegment } from '../../segment/codec.js';
+import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../../query/backend.js';
+import { segmentMetaOf } from '../../segment/meta.js';
 import { BloomSummaries, DEFAULT_BLOOM_CACHE_BYTES } from './segment-cache.js';
 
 export const SCHEMA = `

@@ -5,7 +5,7 @@
  * metadata and hands back the bytes it was given at write time.
  *
  * A segment is a run of consecutive lines of one file identity (one host, file id, filename
- * and path), encoded by `encodeSegment` (src/query/segment-codec.ts) into two byte strings:
+ * and path), encoded by `encodeSegment` (src/segment/codec.ts) into two byte strings:
  * `data` (the compressed lines) and `bloom` (their trigram filter), plus the metadata below.
  * Store the metadata so it can be listed by the conditions of `SegmentListQuery`, and the
  * two byte strings so they can be fetched by segment id. Segments of one file identity never
@@ -19,32 +19,9 @@
  * the item if both are stored together); `lastSeq` = a counter item updated in the same
  * TransactWriteItems as the segments.
  */
-import type { EncodedSegment } from '../query/segment-codec.js';
+import type { SegmentMeta } from '../segment/meta.js';
 
-/** One segment's metadata: what listing returns; never the blobs. */
-export interface SegmentMeta {
-  /** Backend-chosen, unique for the segment's lifetime; a merged segment gets a new id. */
-  id: string;
-  host: string;
-  fileId: string;
-  filename: string;
-  path: string;
-  /** Offset of the first line. */
-  firstOffset: number;
-  /** Offset just after the last line. */
-  endOffset: number;
-  minTimestamp: bigint;
-  maxTimestamp: bigint;
-  minSeq: number;
-  maxSeq: number;
-  lineCount: number;
-  rawBytes: number;
-  /** Every line is ASCII (lets case-insensitive search use the bloom). */
-  ascii: boolean;
-  /** Arrival times (ns) of the oldest and newest append whose lines it holds; retention uses the newest. */
-  minArrival: bigint;
-  maxArrival: bigint;
-}
+export type { SegmentMeta } from '../segment/meta.js';
 
 /**
  * Which segments may hold wanted lines. Every condition is optional; all given ones apply.
@@ -105,27 +82,4 @@ export function segmentMatchesList(segment: SegmentMeta, query: SegmentListQuery
     (query.minSeqAtMost === undefined || segment.minSeq <= query.minSeqAtMost) &&
     (query.maxSeqAbove === undefined || segment.maxSeq > query.maxSeqAbove)
   );
-}
-
-/** The metadata of a freshly encoded segment, for writers. */
-export function segmentMetaOf(
-  id: string,
-  encoded: EncodedSegment,
-  file: { host: string; fileId: string; filename: string; path: string },
-  arrival: { minArrival: bigint; maxArrival: bigint },
-): SegmentMeta {
-  return {
-    id,
-    ...file,
-    firstOffset: encoded.firstOffset,
-    endOffset: encoded.endOffset,
-    minTimestamp: encoded.minTimestamp,
-    maxTimestamp: encoded.maxTimestamp,
-    minSeq: encoded.minSeq,
-    maxSeq: encoded.maxSeq,
-    lineCount: encoded.lineCount,
-    rawBytes: encoded.rawBytes,
-    ascii: encoded.ascii,
-    ...arrival,
-  };
 }

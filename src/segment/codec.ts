@@ -1,6 +1,6 @@
 /**
  * The segment blob: a run of consecutive lines of one file identity, column by column, then
- * their text, compressed as one (segment-compression.ts: raw deflate level 1; older blobs are
+ * their text, compressed as one (compression.ts: raw deflate level 1; older blobs are
  * brotli). Every store keeps the same blobs (sqlite rows, DynamoDB items).
  *
  * Payload before compression (varints are LEB128; z = zigzag):
@@ -15,7 +15,8 @@
  *   text:     each line's UTF-8 followed by \n
  */
 import { buildTrigramBloom } from './bloom.js';
-import { compressPayload, decompressPayload } from './segment-compression.js';
+import { compressPayload, decompressPayload } from './compression.js';
+import type { SegmentStats } from './meta.js';
 
 export interface SegmentLine {
   offset: number;
@@ -27,20 +28,9 @@ export interface SegmentLine {
 }
 
 /** What an encoded run of lines is: the blob, its bloom, and the metadata a backend indexes. */
-export interface EncodedSegment {
+export interface EncodedSegment extends SegmentStats {
   data: Buffer;
   bloom: Buffer;
-  lineCount: number;
-  /** UTF-8 bytes of the lines' text, without line endings. */
-  rawBytes: number;
-  /** True when every line is ASCII (case-insensitive search may then trust the bloom). */
-  ascii: boolean;
-  firstOffset: number;
-  endOffset: number;
-  minTimestamp: bigint;
-  maxTimestamp: bigint;
-  minSeq: number;
-  maxSeq: number;
 }
 
 export interface DecodedSegment {

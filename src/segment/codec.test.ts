@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, parsePayload, payloadText, segmentLines, type SegmentLine } from './segment-codec.js';
-import { decompressPayload } from './segment-compression.js';
+import { decodeSegment, encodeSegment, parsePayload, payloadText, segmentLines, type SegmentLine } from './codec.js';
+import { decompressPayload } from './compression.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 
