@@ -76,6 +76,10 @@ export interface HistogramBucket {
   /** Bucket start in epoch milliseconds. */
   start_ms: number;
   count: number;
+  /** With `by=FIELD`: lines per value of the field, for its top values over the whole range. */
+  by?: Record<string, number>;
+  /** With `by=FIELD`: lines whose value is not among those. */
+  by_other?: number;
 }
 
 export interface HistogramResponse {

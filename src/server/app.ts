@@ -21,6 +21,7 @@ import { DEFAULT_SLOW_REQUEST_MS, installRequestLog, type RequestLogOptions } fr
 import { strictValidatorCompiler } from './plugins/validator.js';
 import { contextRoutes } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
+import { fieldRoutes } from './routes/fields.js';
 import { histogramRoutes } from './routes/histogram.js';
 import { hostsRoutes } from './routes/hosts.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -118,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(logsRoutes, routeOptions);
   await app.register(contextRoutes, routeOptions);
   await app.register(histogramRoutes, routeOptions);
+  await app.register(fieldRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
 
   // The web UI's static files: public, the API it calls does the auth.

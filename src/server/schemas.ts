@@ -111,7 +111,15 @@ export const ContextResponse = Type.Object({
 export const HistogramResponse = Type.Object({
   data: Type.Object({
     bucket_ms: Type.Integer(),
-    buckets: Type.Array(Type.Object({ start: Type.String(), start_ms: Type.Integer(), count: Type.Integer() })),
+    buckets: Type.Array(
+      Type.Object({
+        start: Type.String(),
+        start_ms: Type.Integer(),
+        count: Type.Integer(),
+        by: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: 'With by=FIELD: lines per value, for the top values over the whole range' })),
+        by_other: Type.Optional(Type.Integer({ description: 'With by=FIELD: lines whose value is not among the top values' })),
+      }),
+    ),
   }),
   partial: Type.Optional(Type.Boolean()),
 });

@@ -9,12 +9,20 @@ import type { RouteOptions } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
 import { errorResponses, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
+import type { LineFilter, Store } from '../../storage/store.js';
+import { fieldsOfLine, scanMatching, topCounts } from './fields.js';
 
 const HistogramQuery = Type.Object({
   ...filterQueryProperties,
   ...hostsQueryProperty,
   bucket: Type.Optional(Type.String({ description: "Bucket width, a duration ('1m', '1h'); default about 100 buckets over the range" })),
+  by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'A field: each bucket also counts its lines by the top values of that field' })),
 });
+
+/** Values of a `by` field kept per bucket; the rest are summed in `by_other`. */
+const BY_VALUES = 10;
+/** Lines read for a `by` histogram at the most (it reads each line's fields); past it the answer is partial. */
+const BY_MAX_LINES = 2_000_000;
 
 const NICE_BUCKETS_MS = [
   1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
@@ -38,6 +46,43 @@ function bucketMsFrom(text: string): number {
     throw new AppError('INVALID_PARAMETER', `Query parameter bucket '${text}' must be a duration from 1ms to 366d, such as 1m or 1h`);
   }
   return ms;
+}
+
+/** Counts per bucket and per value of one field: every matching line is read (its fields come from its text). */
+async function histogramBy(store: Store, filter: LineFilter, bucketMs: number, deadline: number, by: string): Promise<HistogramResponseShape> {
+  const buckets = new Map<number, { count: number; values: Map<string, number> }>();
+  const totals = new Map<string, number>();
+  const bucketNs = BigInt(bucketMs) * 1_000_000n;
+  const scan = await scanMatching(store, filter, deadline, BY_MAX_LINES, (line) => {
+    const floor = line.timestamp - (((line.timestamp % bucketNs) + bucketNs) % bucketNs);
+    const startMs = Number(floor / 1_000_000n);
+    let bucket = buckets.get(startMs);
+    if (!bucket) buckets.set(startMs, (bucket = { count: 0, values: new Map() }));
+    bucket.count++;
+    const value = fieldsOfLine(line)[by];
+    if (value === undefined) return;
+    bucket.values.set(value, (bucket.values.get(value) ?? 0) + 1);
+    totals.set(value, (totals.get(value) ?? 0) + 1);
+  });
+  const kept = topCounts(totals, BY_VALUES).map(([value]) => value);
+  const answer: HistogramResponseShape = {
+    data: {
+      bucket_ms: bucketMs,
+      buckets: [...buckets]
+        .sort((a, b) => a[0] - b[0])
+        .map(([startMs, bucket]) => {
+          const byValue: Record<string, number> = {};
+          let other = 0;
+          for (const [value, count] of bucket.values) {
+            if (kept.includes(value)) byValue[value] = count;
+            else other += count;
+          }
+          return { start: nsToRfc3339(BigInt(startMs) * 1_000_000n), start_ms: startMs, count: bucket.count, by: byValue, by_other: other };
+        }),
+    },
+  };
+  if (scan.partial) answer.partial = true;
+  return answer;
 }
 
 export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
@@ -65,6 +110,11 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         bucketMs = defaultBucketMs(rangeNs === undefined ? DEFAULT_RANGE_MS : Number(rangeNs / 1_000_000n));
       }
       const started = performance.now();
+      if (request.query.by !== undefined) {
+        const answer = await histogramBy(deps.store, filter, bucketMs, deadline, request.query.by);
+        deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
+        return answer;
+      }
       const result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline }));
       deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
       const answer: HistogramResponseShape = {

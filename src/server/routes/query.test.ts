@@ -198,6 +198,62 @@ describe('q= through the API', () => {
     expect(total).toBe(expected(q).length);
   });
 
+  const getJson = async <T,>(url: string): Promise<T> => {
+    const response = await t.app.inject({ method: 'GET', url, headers: auth(TOKENS.read) });
+    expect(response.statusCode, response.body).toBe(200);
+    return JSON.parse(response.body) as T;
+  };
+  const matching = (q: string): Row[] => {
+    const node = parseQuery(q);
+    return rows.filter((row) => reference(node, row, false));
+  };
+  const fieldsOf = (row: Row): Record<string, string> => ({ ...extractFields(row.line), host: row.host, file: row.file });
+
+  test('GET /logs/fields lists the fields of the matching lines with counts, most common first', async () => {
+    const q = 'service:api OR status:>=500';
+    const body = await getJson<{ data: Array<{ name: string; lines: number }>; lines_examined: number; partial?: boolean }>(`/logs/fields?q=${encodeURIComponent(q)}`);
+    const counts = new Map<string, number>();
+    for (const row of matching(q)) for (const name of Object.keys(fieldsOf(row))) counts.set(name, (counts.get(name) ?? 0) + 1);
+    expect(Object.fromEntries(body.data.map((f) => [f.name, f.lines]))).toEqual(Object.fromEntries(counts));
+    expect(body.data.map((f) => f.lines)).toEqual([...body.data.map((f) => f.lines)].sort((a, b) => b - a));
+    expect(body.lines_examined).toBe(matching(q).length);
+    expect(body.partial).toBeUndefined();
+    const sampled = await getJson<{ lines_examined: number; partial?: boolean }>(`/logs/fields?sample=50&q=${encodeURIComponent(q)}`);
+    expect(sampled).toMatchObject({ lines_examined: 50, partial: true });
+  });
+
+  test('GET /logs/fields/{name}/values gives the top values and what the others add up to', async () => {
+    const q = '-healthz';
+    const body = await getJson<{ data: Array<{ value: string; lines: number }>; other_lines: number }>(`/logs/fields/level/values?limit=3&q=${encodeURIComponent(q)}`);
+    const counts = new Map<string, number>();
+    for (const row of matching(q)) {
+      const level = fieldsOf(row).level;
+      if (level !== undefined) counts.set(level, (counts.get(level) ?? 0) + 1);
+    }
+    const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    expect(body.data).toEqual(sorted.slice(0, 3).map(([value, lines]) => ({ value, lines })));
+    expect(body.other_lines).toBe(sorted.slice(3).reduce((sum, [, n]) => sum + n, 0));
+    const hosts = await getJson<{ data: Array<{ value: string; lines: number }> }>('/logs/fields/host/values');
+    expect(hosts.data).toEqual([{ value: 'web-1', lines: 1500 }, { value: 'web-2', lines: 1500 }]);
+  });
+
+  test('/logs/histogram?by=level counts each bucket by level', async () => {
+    const q = 'service:api';
+    const body = await getJson<{ data: { buckets: Array<{ count: number; by: Record<string, number>; by_other: number }> } }>(
+      `/logs/histogram?bucket=10m&since=2000-01-01T00:00:00Z&by=level&q=${encodeURIComponent(q)}`,
+    );
+    const byLevel = new Map<string, number>();
+    for (const row of matching(q)) {
+      const level = fieldsOf(row).level;
+      if (level !== undefined) byLevel.set(level, (byLevel.get(level) ?? 0) + 1);
+    }
+    const summed = new Map<string, number>();
+    for (const bucket of body.data.buckets) for (const [level, n] of Object.entries(bucket.by)) summed.set(level, (summed.get(level) ?? 0) + n);
+    expect(Object.fromEntries(summed)).toEqual(Object.fromEntries(byLevel));
+    expect(body.data.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(matching(q).length);
+    expect(body.data.buckets.length).toBeGreaterThan(1);
+  });
+
   test('a malformed query is a 400 INVALID_QUERY naming the position', async () => {
     for (const [q, message] of [
       ['(level:error))', 'Query parameter q: unexpected ")" at 13'],
