@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FileEntry, HostEntry } from '../protocol/api.js';
 import { ApiClient, CliError, EXIT } from './client.js';
-import { formatFiles, formatHosts } from './format.js';
+import { formatCounts, formatFiles, formatHosts } from './format.js';
 import { runFollow, runSearch, type LogsOptions, type OutputFormat } from './logs.js';
 
 interface ConnectionOptions {
@@ -102,6 +102,38 @@ export function registerClientCommands(program: Command): void {
         if (options.output === 'text') writeStdout(formatFiles(data) + '\n');
         else printJson(data, options.output);
       }),
+  );
+
+  connectionOptions(
+    program
+      .command('fields')
+      .description("the fields of the matching lines, or with NAME that field's top values")
+      .argument('[name]', 'a field name')
+      .option('-q, --query <q>', 'only lines matching this query (docs/query.md)')
+      .option('--host <name>', 'only this host (repeatable)', collect)
+      .option('--since <time>', "RFC 3339, epoch, or a duration ago ('15m', '2h', '7d')")
+      .option('--until <time>', 'like --since; exclusive')
+      .option('--limit <n>', 'with NAME: how many values (default 10)'),
+  ).action((name: string | undefined, options: ConnectionOptions & { query?: string; host?: string[]; since?: string; until?: string; limit?: string }) =>
+    run(async () => {
+      const params = { q: options.query, host: options.host, since: options.since, until: options.until };
+      const client = clientFor(options);
+      const note = (body: { lines_examined: number; partial?: boolean }): string[] =>
+        body.partial === true ? [`(from the newest ${body.lines_examined} matching lines)`] : [];
+      if (name === undefined) {
+        const body = await client.getJson<{ data: Array<{ name: string; lines: number }>; lines_examined: number; partial?: boolean }>('/logs/fields', params);
+        if (options.output === 'text') writeStdout(formatCounts(['FIELD', 'LINES'], body.data.map((f) => [f.name, f.lines]), note(body)) + '\n');
+        else printJson(body.data, options.output);
+      } else {
+        const body = await client.getJson<{ data: Array<{ value: string; lines: number }>; other_lines: number; lines_examined: number; partial?: boolean }>(
+          `/logs/fields/${encodeURIComponent(name)}/values`,
+          { ...params, limit: options.limit },
+        );
+        const other = body.other_lines > 0 ? [`(${body.other_lines} more lines have other values)`] : [];
+        if (options.output === 'text') writeStdout(formatCounts(['VALUE', 'LINES'], body.data.map((v) => [v.value, v.lines]), [...other, ...note(body)]) + '\n');
+        else printJson(body.data, options.output);
+      }
+    }),
   );
 
   connectionOptions(

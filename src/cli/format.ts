@@ -58,3 +58,9 @@ export function formatFiles(files: FileEntry[]): string {
     ]),
   );
 }
+
+/** `daniel fields`: NAME and LINES; with a name, VALUE and LINES. */
+export function formatCounts(header: [string, string], rows: Array<[string, number]>, note: string[]): string {
+  if (rows.length === 0) return ['nothing found', ...note].join('\n');
+  return [table(header, rows.map(([key, lines]) => [escapeForTerminal(key), String(lines)])), ...note].join('\n');
+}

@@ -68,6 +68,42 @@ describe('daniel hosts / files / logs', () => {
     expect(await lines(['--since', '2021-12-14T18:54:14Z'])).toEqual(['other line', 'Line three with ERROR']);
   }, 60_000);
 
+  test('-q queries, --fields shows fields, and daniel fields explores them', async () => {
+    await ingest(t.app, {
+      host: 'structured',
+      files: [
+        {
+          file_id: 's',
+          filename: 'app.log',
+          lines: [
+            { offset: 0, timestamp: '1639508080000000000', line: '{"level":"error","service":"api","status":503,"msg":"upstream down"}' },
+            { offset: 100, timestamp: '1639508081000000000', line: 'level=info service=web status=200 msg="GET /healthz"' },
+            { offset: 200, timestamp: '1639508082000000000', line: '2021-12-14 18:54:42 WARN [api] slow request took_ms=1500' },
+          ],
+        },
+      ],
+    });
+    const q = await cli(['logs', 'structured', '-q', 'status:>=500 OR level:warn', '--fields']);
+    expect(q.code).toBe(0);
+    expect(q.stdout).toContain('structured app.log: 2021-12-14 18:54:42 WARN [api] slow request took_ms=1500\n    took_ms=1500 level=warn\n');
+    expect(q.stdout).toContain('    level=error service=api status=503 msg="upstream down"\n');
+    expect(q.stdout).not.toContain('healthz');
+    const names = await cli(['fields', '-q', 'host:structured']);
+    expect(names.code).toBe(0);
+    expect(names.stdout).toMatch(/^FIELD\s+LINES$/m);
+    expect(names.stdout).toMatch(/^level\s+3$/m);
+    expect(names.stdout).toMatch(/^status\s+2$/m);
+    const values = await cli(['fields', 'level', '--host', 'structured', '--output', 'json']);
+    expect(JSON.parse(values.stdout)).toEqual([
+      { value: 'error', lines: 1 },
+      { value: 'info', lines: 1 },
+      { value: 'warn', lines: 1 },
+    ]);
+    const bad = await cli(['logs', '-q', '(oops']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('INVALID_QUERY');
+  }, 60_000);
+
   test('control characters and ANSI escapes in content are shown escaped, never raw', async () => {
     const result = await cli(['logs', 'evil']);
     expect(result.stdout).toContain('evil term.log: \\x1b[31mred\\x1b[0m and \\x07 bell');
