@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { IngestRejection, IngestResponse } from '../../protocol/ingest.js';
 import type { Store } from '../../storage/store.js';
 import { buildApp } from '../app.js';
 import { createTokenSet } from '../tokens.js';
@@ -73,46 +74,150 @@ describe('POST /ingest: bad input gets a 4xx naming the field', () => {
     await expect400('[1,2]', 'INVALID_BODY', 'Body');
   });
 
-  test('missing fields and wrong types', async () => {
+  test('a request that is not one as a whole: no host, a bad host, no files array', async () => {
     await expect400({ files: [] }, 'INVALID_BODY', 'host');
     await expect400({ host: 'a' }, 'INVALID_BODY', 'files');
     await expect400({ host: 5, files: [] }, 'INVALID_BODY', 'host');
     await expect400({ host: 'a', files: {} }, 'INVALID_BODY', 'files');
-    await expect400({ host: 'a', files: [{ filename: 'x', lines: [] }] }, 'INVALID_BODY', 'files[0].file_id');
-    await expect400(batch('a', { lines: [{ offset: 0, timestamp: '1' }] }), 'INVALID_BODY', 'files[0].lines[0].line');
-    await expect400(batch('a', { lines: [{ offset: '0', timestamp: '1', line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [{ offset: 0, timestamp: 1, line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].timestamp');
-    await expect400(batch('a', { size: -1 }), 'INVALID_BODY', 'files[0].size');
+    for (const name of ['', '..', 'a/../b', 'a\u0000b', 'a\nb', 'é'.repeat(128)]) {
+      await expect400(batch(name, { lines: [{ offset: 0, timestamp: '1', line: 'x' }] }), 'INVALID_NAME', 'host');
+    }
   });
+});
 
-  test('offsets: integers >= 0, ascending, end after offset', async () => {
-    const line = (offset: unknown, extra: Record<string, unknown> = {}) => ({ offset, timestamp: '1', line: 'x', ...extra });
-    await expect400(batch('a', { lines: [line(-1)] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [line(1.5)] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [line(10), line(20), line(30), line(25)] }), 'INVALID_BODY', 'files[0].lines[3].offset');
-    await expect400(batch('a', { lines: [line(10), line(10)] }), 'INVALID_BODY', 'files[0].lines[1].offset');
-    await expect400(batch('a', { lines: [line(10, { end: 10 })] }), 'INVALID_BODY', 'files[0].lines[0].end');
-  });
+/** Posts `files` as one request beside a valid group, and returns the answer's data. */
+async function mixed(host: string, bad: Record<string, unknown>[]): Promise<{ accepted: number; duplicates: number; rejected?: IngestRejection[] }> {
+  const good = { file_id: 'good', filename: 'good.log', lines: [{ offset: 0, timestamp: '1', line: `kept ${host}` }] };
+  const response = await post(JSON.stringify({ host, files: [...bad, good] }));
+  expect(response.statusCode, response.body).toBe(200);
+  expect(await logline(host)).toContain(`kept ${host}`);
+  return response.json<IngestResponse>().data;
+}
 
-  test('timestamps must be decimal nanosecond strings within 64 bits', async () => {
-    for (const timestamp of ['abc', '1.5', '-1', '', '99999999999999999999', '9223372036854775808']) {
-      await expect400(batch('a', { lines: [{ offset: 0, timestamp, line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].timestamp');
+const group = (file: Record<string, unknown>) => ({ file_id: 'id-1', filename: 'app.log', lines: [], ...file });
+const wireLine = (offset: unknown, extra: Record<string, unknown> = {}) => ({ offset, timestamp: '1', line: `at ${String(offset)}`, ...extra });
+
+describe('POST /ingest: a bad group or line is refused alone, the rest is stored', () => {
+  test('a group that breaks the schema is named in rejected with its index and file_id', async () => {
+    let n = 0;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ filename: 'x', lines: [] }, 'files[0].file_id'],
+      [group({ size: -1 }), 'files[0].size'],
+      [group({ lines: 'no' }), 'files[0].lines'],
+      [group({ lines: [wireLine(-1)] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine(1.5)] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine('0')] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine(0), { timestamp: '1', line: 'x' }] }), 'files[0].lines[1].offset'],
+    ];
+    for (const [bad, field] of cases) {
+      const data = await mixed(`schema-${n++}`, [bad]);
+      expect(data.accepted).toBe(1);
+      expect(data.rejected).toHaveLength(1);
+      const [rejection] = data.rejected!;
+      expect(rejection).toMatchObject({ file: 0, code: 'INVALID_BODY' });
+      expect(rejection!.offset).toBeUndefined();
+      expect(rejection!.message).toContain(field);
     }
   });
 
-  test("names with '..', NUL, control characters, empty or over 255 bytes are INVALID_NAME", async () => {
-    const bad = ['', '..', 'a/../b', '..\\x', 'a\u0000b', 'a\u0007b', 'a\nb', 'a\u009bb', 'é'.repeat(128)];
+  test("bad names refuse their group only: '..', NUL, control characters, empty or over 255 bytes", async () => {
+    const bad = ['', '..', 'a/../b', '..\\x', 'a\u0000b', 'a\u0007b', 'a\nb', 'a\u001b.log', 'a\u009bb', 'é'.repeat(128)];
+    let n = 0;
     for (const name of bad) {
-      await expect400(batch(name, {}), 'INVALID_NAME', 'host');
-      await expect400(batch('ok', { filename: name }), 'INVALID_NAME', 'files[0].filename');
-      await expect400(batch('ok', { file_id: name }), 'INVALID_NAME', 'files[0].file_id');
+      const byName = await mixed(`name-${n++}`, [group({ filename: name, lines: [wireLine(0)] })]);
+      expect(byName.rejected).toEqual([{ file: 0, file_id: 'id-1', code: 'INVALID_NAME', message: expect.stringContaining('files[0].filename') }]);
+      const byId = await mixed(`name-${n++}`, [group({ file_id: name, lines: [wireLine(0)] })]);
+      expect(byId.rejected).toEqual([{ file: 0, file_id: name, code: 'INVALID_NAME', message: expect.stringContaining('files[0].file_id') }]);
     }
+    const byPath = await mixed('name-path', [group({ path: '/var/log/\u001b', lines: [wireLine(0)] })]);
+    expect(byPath.rejected?.[0]).toMatchObject({ code: 'INVALID_NAME', message: expect.stringContaining('files[0].path') });
     // Dots that are not a '..' segment, and 255 bytes exactly, are fine.
     for (const name of ['a..b', '.hidden', 'nginx/access.log', 'é'.repeat(127) + 'a']) {
-      expect((await post(JSON.stringify(batch('ok', { filename: name })))).statusCode, name).toBe(200);
+      const response = await post(JSON.stringify(batch('ok', { filename: name })));
+      expect(response.statusCode, name).toBe(200);
+      expect(response.json<IngestResponse>().data.rejected, name).toBeUndefined();
     }
   });
 
+  test('a bad line is refused by its offset; the lines after it in its group are stored', async () => {
+    const lines = [wireLine(0), wireLine(10, { timestamp: '1.5' }), wireLine(20, { end: 20 }), wireLine(30), wireLine(30), wireLine(40, { line: 7 }), wireLine(50)];
+    const response = await post(JSON.stringify({ host: 'lines', files: [group({ lines })] }));
+    expect(response.statusCode, response.body).toBe(200);
+    const data = response.json<IngestResponse>().data;
+    expect({ accepted: data.accepted, duplicates: data.duplicates }).toEqual({ accepted: 3, duplicates: 0 });
+    expect(data.rejected?.map((r) => [r.file, r.file_id, r.offset, r.code])).toEqual([
+      [0, 'id-1', 10, 'INVALID_BODY'],
+      [0, 'id-1', 20, 'INVALID_BODY'],
+      [0, 'id-1', 30, 'INVALID_BODY'],
+      [0, 'id-1', 40, 'INVALID_BODY'],
+    ]);
+    expect(data.rejected?.map((r) => r.message)).toEqual([
+      expect.stringContaining('files[0].lines[1].timestamp'),
+      expect.stringContaining('files[0].lines[2].end'),
+      expect.stringContaining('files[0].lines[4].offset'),
+      expect.stringContaining('files[0].lines[5].line'),
+    ]);
+    expect(await logline('lines')).toEqual(['at 0', 'at 30', 'at 50']);
+    // The stored end is the end of the last stored line: a later line after a refused one is not a duplicate.
+    const next = await post(JSON.stringify({ host: 'lines', files: [group({ lines: [wireLine(50), wireLine(60)] })] }));
+    expect(next.json()).toEqual({ data: { accepted: 1, duplicates: 1 } });
+  });
+
+  test('a refused last line does not move the stored end: the same offset sent right later is stored', async () => {
+    const first = await post(JSON.stringify({ host: 'last', files: [group({ lines: [wireLine(0), wireLine(10, { timestamp: 'x' })] })] }));
+    expect(first.json<IngestResponse>().data).toMatchObject({ accepted: 1, rejected: [{ offset: 10 }] });
+    expect((await post(JSON.stringify({ host: 'last', files: [group({ lines: [wireLine(10)] })] }))).json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
+    expect(await logline('last')).toEqual(['at 0', 'at 10']);
+  });
+
+  test('a line whose end passes the next line is not silently a duplicate: the next is named', async () => {
+    const response = await post(JSON.stringify({ host: 'overlap', files: [group({ lines: [wireLine(0, { end: 100 }), wireLine(10), wireLine(100)] })] }));
+    expect(response.json<IngestResponse>().data).toMatchObject({ accepted: 2, duplicates: 0, rejected: [{ file: 0, offset: 10, message: expect.stringContaining('files[0].lines[1].offset') }] });
+  });
+
+  test('timestamps: the whole signed 64-bit nanosecond range is stored; outside it the line is refused', async () => {
+    const times = ['-9223372036854775808', '-62135596800', '-1', '0', '1', '9223372036854775807'];
+    const lines = times.map((timestamp, i) => ({ offset: i * 100, timestamp, line: `t ${timestamp}` }));
+    const stored = await post(JSON.stringify({ host: 'range', files: [group({ lines })] }));
+    expect(stored.json()).toEqual({ data: { accepted: times.length, duplicates: 0 } });
+    const entries = (await t.app.inject({ url: '/hosts/range/logs?order=asc', headers: auth() })).json<{ data: { logline: string; timestamp: string; last_modified: string }[] }>().data;
+    expect(entries.map((e) => [e.logline, e.timestamp, e.last_modified])).toEqual([
+      ['t -9223372036854775808', '1677-09-21T00:12:43.145224192Z', '-9223372036.854775808'],
+      ['t -62135596800', '1969-12-31T23:58:57.8644032Z', '-62.1355968'],
+      ['t -1', '1969-12-31T23:59:59.999999999Z', '-0.000000001'],
+      ['t 0', '1970-01-01T00:00:00Z', '0.0'],
+      ['t 1', '1970-01-01T00:00:00.000000001Z', '0.000000001'],
+      ['t 9223372036854775807', '2262-04-11T23:47:16.854775807Z', '9223372036.854775807'],
+    ]);
+    const bad = ['abc', '1.5', '', '--1', '+1', '99999999999999999999', '9223372036854775808', '-9223372036854775809'];
+    const refused = await post(JSON.stringify({ host: 'range-bad', files: [group({ lines: bad.map((timestamp, i) => ({ offset: i * 10, timestamp, line: 'x' })) })] }));
+    const data = refused.json<IngestResponse>().data;
+    expect(data.accepted).toBe(0);
+    expect(data.rejected?.map((r) => r.offset)).toEqual(bad.map((_, i) => i * 10));
+    for (const [i, r] of (data.rejected ?? []).entries()) expect(r.message).toContain(`files[0].lines[${i}].timestamp`);
+  });
+
+  test('groups of one identity continue each other; a refused group does not stop the next', async () => {
+    const response = await post(
+      JSON.stringify({
+        host: 'groups',
+        files: [group({ lines: [wireLine(0)] }), group({ filename: 'a\u0000', lines: [wireLine(10)] }), group({ lines: [wireLine(20)] }), group({ lines: [wireLine(5)] })],
+      }),
+    );
+    expect(response.json<IngestResponse>().data).toEqual({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [
+        { file: 1, file_id: 'id-1', code: 'INVALID_NAME', message: expect.stringContaining('files[1].filename') },
+        { file: 3, file_id: 'id-1', offset: 5, code: 'INVALID_BODY', message: expect.stringContaining('files[3].lines[0].offset') },
+      ],
+    });
+    expect(await logline('groups')).toEqual(['at 0', 'at 20']);
+  });
+
+});
+
+describe('POST /ingest: bad requests as a whole get a 4xx', () => {
   test('unsupported content type and encoding are 415', async () => {
     for (const headers of <Record<string, string>[]>[{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-encoding': 'br' }]) {
       const response = await post('{"host":"a","files":[]}', headers);
