@@ -1,7 +1,14 @@
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { IngestRejection, IngestResponse } from '../../protocol/ingest.js';
-import type { Store } from '../../storage/store.js';
+import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
+import { StoreUnavailableError, type Store } from '../../storage/store.js';
+import { createServerLog } from '../log.js';
 import { buildApp } from '../app.js';
 import { createTokenSet } from '../tokens.js';
 import { andynewmanBatch, auth, expectErrorShape, ingest, startTestApp, TOKENS, type TestApp } from '../../../test/server/helpers.js';
@@ -257,20 +264,89 @@ describe('POST /ingest: bad requests as a whole get a 4xx', () => {
 });
 
 describe('POST /ingest: store failures', () => {
-  test('a store error is 503 STORE_UNAVAILABLE, never a 200', async () => {
-    const failing = {
-      ...t.store,
-      kind: 'memory',
-      append: () => Promise.reject(new Error('disk on fire')),
-      close: () => Promise.resolve(),
-    } as unknown as Store;
-    const app = await buildApp({ store: failing, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]) });
+  const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ offset: (from + i) * 100, timestamp: String(i), line: `line ${from + i} ${'.'.repeat(40)}` }));
+
+  /** An app over a real SQLite store in a fresh folder, its log lines collected. */
+  async function sqliteApp(dataDir: string): Promise<{ app: FastifyInstance; store: Store; logged: string[] }> {
+    const logged: string[] = [];
+    const store = await SqliteStore.open({ dataDir });
+    const app = await buildApp({ store, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]), log: createServerLog({ level: 'warn', write: (line) => void logged.push(line) }) });
+    return { app, store, logged };
+  }
+
+  test('a corrupt database is a 500 with the request id, logged once with its stack; not a 503 to retry forever', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'daniel-corrupt-'));
     try {
-      const response = await ingest(app, andynewmanBatch(), TOKENS.admin);
-      expect(response.statusCode).toBe(503);
-      expect(expectErrorShape(response).code).toBe('STORE_UNAVAILABLE');
+      const first = await SqliteStore.open({ dataDir });
+      await first.append({ host: 'h', files: [{ fileId: 'f', filename: 'x', path: '', lines: lines(0, 2000).map((l) => ({ offset: l.offset, end: l.offset + 50, timestamp: 1n, line: l.line, cut: false })) }], receivedAt: 1n });
+      await first.close();
+      // Overwrite the second half of the database file: it opens, but its pages are garbage.
+      const file = join(dataDir, 'daniel.db');
+      const size = statSync(file).size;
+      const start = Math.floor(size / 2 / 8192) * 8192;
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.alloc(size - start, 0xa5), 0, size - start, start);
+      closeSync(fd);
+      const { app, store, logged } = await sqliteApp(dataDir);
+      try {
+        const response = await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(2000, 3) }] }, TOKENS.admin);
+        expect(response.statusCode, response.body).toBe(500);
+        const error = expectErrorShape(response);
+        expect(error.code).toBe('INTERNAL');
+        expect(error.message).toMatch(/request [\w-]+/);
+        expect(error.message).toContain('malformed');
+        expect(response.headers['retry-after']).toBeUndefined();
+        const failures = logged.map((line) => JSON.parse(line) as { msg: string; reqId: string; err: { cause?: { code?: string; stack?: string } } });
+        expect(failures).toHaveLength(1);
+        expect(failures[0]!.msg).toBe('store failure');
+        expect(error.message).toContain(failures[0]!.reqId);
+        expect(failures[0]!.err.cause?.code).toBe('SQLITE_CORRUPT');
+        expect(failures[0]!.err.cause?.stack).toContain('at ');
+      } finally {
+        await app.close();
+        await store.close();
+      }
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store that stays busy (another writer holds the lock) is 503 STORE_UNAVAILABLE with Retry-After', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'daniel-busy-'));
+    const { app, store } = await sqliteApp(dataDir);
+    const other = new Database(join(dataDir, 'daniel.db'));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      const response = await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(0, 3) }] }, TOKENS.admin);
+      expect(response.statusCode, response.body).toBe(503);
+      expect(expectErrorShape(response).code).toBe('STORE_UNAVAILABLE');
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+      other.exec('ROLLBACK');
+      // Once the lock is gone, the same batch is stored.
+      expect((await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(0, 3) }] }, TOKENS.admin)).json()).toEqual({ data: { accepted: 3, duplicates: 0 } });
+    } finally {
+      other.close();
       await app.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store whose service cannot be reached is 503 with Retry-After; a bug in it is a 500', async () => {
+    for (const [failure, status, code] of [
+      [new StoreUnavailableError('DynamoDB cannot answer right now; retry later'), 503, 'STORE_UNAVAILABLE'],
+      [new TypeError("Cannot read properties of undefined (reading 'end')"), 500, 'INTERNAL'],
+    ] as const) {
+      const failing = { ...t.store, kind: 'memory', append: () => Promise.reject(failure), close: () => Promise.resolve() } as unknown as Store;
+      const app = await buildApp({ store: failing, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]) });
+      try {
+        const response = await ingest(app, andynewmanBatch(), TOKENS.admin);
+        expect(response.statusCode).toBe(status);
+        expect(expectErrorShape(response).code).toBe(code);
+        expect(response.headers['retry-after'] !== undefined).toBe(status === 503);
+      } finally {
+        await app.close();
+      }
     }
   });
 });
