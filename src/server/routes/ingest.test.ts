@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { IngestRejection, IngestResponse } from '../../protocol/ingest.js';
+import { TIMESTAMP_PATTERN } from '../../protocol/names.js';
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
 import { StoreUnavailableError, type Store } from '../../storage/store.js';
 import { createServerLog } from '../log.js';
@@ -222,6 +223,20 @@ describe('POST /ingest: a bad group or line is refused alone, the rest is stored
     expect(await logline('groups')).toEqual(['at 0', 'at 20']);
   });
 
+});
+
+describe('POST /ingest: the documented format is the protocol\'s', () => {
+  test('/openapi.json describes the full body, the signed timestamp and the rejected list', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, { post: Record<string, unknown> }> }>();
+    const post = doc.paths['/ingest']!.post as {
+      requestBody: { content: Record<string, { schema: Record<string, unknown> }> };
+      responses: Record<string, { content: Record<string, { schema: { properties: { data: { properties: Record<string, unknown> } } } }> }>;
+    };
+    const body = post.requestBody.content['application/json']!.schema as { properties: { files: { items: { properties: { lines: { items: { properties: { timestamp: { pattern: string } } } } } } } } };
+    expect(body.properties.files.items.properties.lines.items.properties.timestamp.pattern).toBe(TIMESTAMP_PATTERN);
+    expect(Object.keys(post.responses['200']!.content['application/json']!.schema.properties.data.properties)).toEqual(['accepted', 'duplicates', 'rejected']);
+    expect(Object.keys(post.responses)).toContain('500');
+  });
 });
 
 describe('POST /ingest: bad requests as a whole get a 4xx', () => {
