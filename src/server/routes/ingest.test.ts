@@ -197,6 +197,14 @@ describe('POST /ingest: a bad group or line is refused alone, the rest is stored
       ['t 1', '1970-01-01T00:00:00.000000001Z', '0.000000001'],
       ['t 9223372036854775807', '2262-04-11T23:47:16.854775807Z', '9223372036.854775807'],
     ]);
+    const around = await t.app.inject({ url: '/hosts/range/logs?order=asc&since=1969-12-31T23:59:59Z&until=1970-01-01T00:00:00.000000001Z', headers: auth() });
+    expect(around.json<{ data: { logline: string }[] }>().data.map((e) => e.logline)).toEqual(['t -1', 't 0']);
+    const histogram = await t.app.inject({ url: '/logs/histogram?host=range&bucket=1s&since=1969-12-31T23:58:00Z&until=1970-01-01T00:00:01Z', headers: auth() });
+    expect(histogram.json<{ data: { buckets: unknown[] } }>().data.buckets).toEqual([
+      { start: '1969-12-31T23:58:57Z', start_ms: -63000, count: 1 },
+      { start: '1969-12-31T23:59:59Z', start_ms: -1000, count: 1 },
+      { start: '1970-01-01T00:00:00Z', start_ms: 0, count: 2 },
+    ]);
     const bad = ['abc', '1.5', '', '--1', '+1', '99999999999999999999', '9223372036854775808', '-9223372036854775809'];
     const refused = await post(JSON.stringify({ host: 'range-bad', files: [group({ lines: bad.map((timestamp, i) => ({ offset: i * 10, timestamp, line: 'x' })) })] }));
     const data = refused.json<IngestResponse>().data;
