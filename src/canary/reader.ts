@@ -4,6 +4,7 @@
  * Only the public REST API is used, so it works against any deployment.
  */
 import type { LogEntry, LogsResponse } from '../protocol/api.js';
+import { readSseEvents, type SseEvent } from '../protocol/sse.js';
 
 export interface CanaryQuery {
   server: string;
@@ -71,20 +72,7 @@ export function followRunLines(query: CanaryQuery, onLine: (seq: number, seenAtM
       throw new Error(`live tail not available: ${response.status} ${type}`);
     }
     markReady();
-    const decoder = new TextDecoder();
-    let pending = '';
-    const stream = response.body.getReader();
-    for (;;) {
-      const { done, value } = await stream.read();
-      if (done) break;
-      pending += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-      let boundary = pending.indexOf('\n\n');
-      while (boundary >= 0) {
-        handleEvent(pending.slice(0, boundary), onLine);
-        pending = pending.slice(boundary + 2);
-        boundary = pending.indexOf('\n\n');
-      }
-    }
+    for await (const event of readSseEvents(response.body)) handleEvent(event, onLine);
   };
   run().catch((error: unknown) => markFailed(error instanceof Error ? error : new Error(String(error))));
   // A follow that fails after it opened is not an error of the run (see above).
@@ -92,17 +80,11 @@ export function followRunLines(query: CanaryQuery, onLine: (seq: number, seenAtM
   return { ready, stop: () => controller.abort() };
 }
 
-function handleEvent(event: string, onLine: (seq: number, seenAtMs: number) => void): void {
+function handleEvent(event: SseEvent, onLine: (seq: number, seenAtMs: number) => void): void {
   const seenAt = Date.now();
-  let kind = 'message';
-  const data: string[] = [];
-  for (const line of event.split('\n')) {
-    if (line.startsWith('event:')) kind = line.slice(6).trim();
-    else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-  }
-  if (kind !== 'line' || data.length === 0) return;
+  if (event.type !== 'line') return;
   try {
-    const entry = JSON.parse(data.join('\n')) as LogEntry;
+    const entry = JSON.parse(event.data) as LogEntry;
     const seq = seqOf(entry.logline);
     if (seq !== undefined) onLine(seq, seenAt);
   } catch {

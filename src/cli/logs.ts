@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiError, ContextResponse, LogEntry, LogsResponse } from '../protocol/api.js';
+import { readSseEvents, SseParser } from '../protocol/sse.js';
 import { ApiClient, CliError, EXIT, type QueryValue } from './client.js';
 import { formatLogLine } from './format.js';
-import { readEvents } from './sse.js';
 
 export type OutputFormat = 'text' | 'json' | 'ndjson';
 
@@ -147,15 +147,18 @@ export async function runFollow(client: ApiClient, host: string | undefined, opt
   let lastId = (options.backlog ?? 0) > 0 ? await printBacklog(client, host, options, write) : undefined;
   let connected = false;
   while (!signal.aborted) {
+    // Every id counts, one sent without a line (the stream's start position) included.
+    const parser = new SseParser();
+    parser.lastEventId = lastId ?? '';
     try {
       const response = await client.open(url, lastId === undefined ? {} : { 'last-event-id': lastId }, signal);
       connected = true;
       if (response.body === null) throw new Error('empty stream');
-      for await (const event of readEvents(response.body)) {
-        if (event.event === 'line') {
+      for await (const event of readSseEvents(response.body, parser)) {
+        if (parser.lastEventId !== '') lastId = parser.lastEventId;
+        if (event.type === 'line') {
           writeFollowed(JSON.parse(event.data) as LogEntry, options, write);
-          if (event.id !== undefined) lastId = event.id;
-        } else if (event.event === 'error') {
+        } else if (event.type === 'error') {
           const error = eventError(event.data);
           // Too slow a reader: the server dropped us; reconnecting resumes where we were.
           if (error.code !== 'RATE_LIMITED') throw new CliError(`${error.code}: ${error.message}`, EXIT.api);
@@ -166,6 +169,7 @@ export async function runFollow(client: ApiClient, host: string | undefined, opt
       // The first connection failing, or any answer from the API, ends the command.
       if (error instanceof CliError && (error.exitCode === EXIT.api || !connected)) throw error;
     }
+    if (parser.lastEventId !== '') lastId = parser.lastEventId;
     try {
       await sleep(RECONNECT_DELAY_MS, undefined, { signal });
     } catch {

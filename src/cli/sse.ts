@@ -1,39 +1,18 @@
-/** A minimal Server-Sent Events reader over a fetch body (the live tail's wire format). */
+/**
+ * The live tail's events in the shape the CLI's tests read ({id, event, data}), over the one
+ * parser of src/protocol/sse.ts.
+ */
+import { readSseEvents, SseParser } from '../protocol/sse.js';
 
 export interface SseEvent {
+  /** The last event id seen so far on this stream (sticky), undefined before the first. */
   id: string | undefined;
   event: string;
   data: string;
 }
 
-/** Yields each complete event; comments (`: ping`) and `retry:` lines are skipped. */
+/** Yields each complete event with data; comments (`: ping`) and `retry:` lines are skipped. */
 export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let id: string | undefined;
-  let event = '';
-  let data: string[] = [];
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
-      // A lone \r at the end may be the first half of \r\n still in flight.
-      if (newline === buffer.length - 1 && buffer.endsWith('\r')) break;
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
-      if (line === '') {
-        if (data.length > 0 || event !== '') yield { id, event: event || 'message', data: data.join('\n') };
-        event = '';
-        data = [];
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'data') data.push(value);
-      else if (field === 'event') event = value;
-      else if (field === 'id') id = value;
-    }
-  }
+  const parser = new SseParser();
+  for await (const event of readSseEvents(body, parser)) yield { id: event.id === '' ? undefined : event.id, event: event.type, data: event.data };
 }

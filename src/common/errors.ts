@@ -19,8 +19,8 @@ export const errorCatalogue = {
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body, or its decompressed size, passes the limit (8 MiB by default).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip.' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests or too many live tails; retry after the Retry-After seconds.' },
-  INTERNAL: { status: 500, meaning: 'A bug: the server logged it with the request id.' },
-  STORE_UNAVAILABLE: { status: 503, meaning: 'The store cannot be reached right now; retry later.' },
+  INTERNAL: { status: 500, meaning: 'A bug, or a store fault that retrying will not fix: the server logged it with the request id.' },
+  STORE_UNAVAILABLE: { status: 503, meaning: 'The store cannot be reached right now; retry after the Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -6,6 +6,19 @@
 export const MAX_NAME_BYTES = 255;
 export const MAX_PATH_BYTES = 4096;
 export const INT64_MAX = 9_223_372_036_854_775_807n;
+export const INT64_MIN = -9_223_372_036_854_775_808n;
+/** A line's timestamp on the wire: a signed decimal of nanoseconds since the epoch, 64 bits. */
+export const TIMESTAMP_PATTERN = '^-?[0-9]{1,19}$';
+
+/**
+ * A wire timestamp as nanoseconds, or undefined when it is not a signed decimal within the
+ * signed 64-bit range (-2^63 .. 2^63-1: 1677-09-21 to 2262-04-11).
+ */
+export function parseWireTimestamp(text: string): bigint | undefined {
+  if (!/^-?[0-9]{1,19}$/.test(text)) return undefined;
+  const value = BigInt(text);
+  return value < INT64_MIN || value > INT64_MAX ? undefined : value;
+}
 // C0 controls, DEL and C1 controls.
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -70,47 +70,112 @@ export function compileRegex(pattern: string, caseInsensitive: boolean): RegexCo
 }
 
 const SPECIAL = new Set('\\^$.|?*+()[]{}');
+const QUANTIFIER = /^\{(\d+)(,(\d*))?\}/;
+const HEX2 = /^[0-9A-Fa-f]{2}/;
+const HEX4 = /^[0-9A-Fa-f]{4}/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The index just past the class that starts at `start` (`[`); the first `]` after `[` or `[^` closes it. */
+function classEnd(pattern: string, start: number): number {
+  let i = start + 1;
+  while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+  return i + 1;
+}
+
+/** The index just past the group that starts at `start` (`(`), skipping escapes and classes. */
+function groupEnd(pattern: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < pattern.length; ) {
+    const char = pattern[i];
+    if (char === '\\') i += 2;
+    else if (char === '[') i = classEnd(pattern, i);
+    else {
+      if (char === '(') depth++;
+      else if (char === ')' && --depth === 0) return i + 1;
+      i++;
+    }
+  }
+  return pattern.length;
+}
+
+/** True when `pattern` has a `|` outside groups and classes. */
+function hasTopLevelAlternation(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; ) {
+    const char = pattern[i];
+    if (char === '\\') i += 2;
+    else if (char === '[') i = classEnd(pattern, i);
+    else if (char === '(') i = groupEnd(pattern, i);
+    else if (char === '|') return true;
+    else i++;
+  }
+  return false;
+}
 
 /**
- * The longest literal every match of the pattern must contain, or '' when unsure. Only
- * top-level literal characters count (nothing inside groups or classes, nothing under an
- * alternation), and a character followed by `?`, `*` or `{` is optional.
+ * The longest literal every match of the pattern must contain, or '' when unsure. The pattern
+ * is read as the regex engine reads it (no `u` flag): each top-level atom (a character, an
+ * escape, a class, a group) with its quantifier (`?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}`, lazy or
+ * not). Only plain characters count as literal; a character required at least n times adds n
+ * copies, and ends the run unless it repeats exactly n times. Nothing inside a group or class
+ * counts, and a top-level alternation gives ''. The digits of a quantifier or of an escape
+ * (`\x41`, `\u0041`, `\012`) are never taken as text.
  */
 export function requiredLiteral(pattern: string): string {
-  if (pattern.includes('|')) return '';
+  if (hasTopLevelAlternation(pattern)) return '';
   let best = '';
   let run = '';
-  let depth = 0;
   const endRun = (): void => {
-    if (run.length > best.length) best = run;
+    // A piece of a surrogate pair cannot be searched for in UTF-8 text: keep the longest whole part.
+    for (const piece of run.split(LONE_SURROGATE)) if (piece.length > best.length) best = piece;
     run = '';
   };
-  for (let i = 0; i < pattern.length; i++) {
+  let i = 0;
+  while (i < pattern.length) {
     const char = pattern[i] as string;
     let literal: string | undefined;
     if (char === '\\') {
-      const next = pattern[++i];
-      if (next !== undefined && /[^A-Za-z0-9]/.test(next)) literal = next;
-    } else if (char === '(') {
-      depth++;
-    } else if (char === ')') {
-      depth--;
+      const next = pattern[i + 1];
+      i += 2;
+      if (next === undefined) break;
+      if (/[^A-Za-z0-9]/.test(next)) literal = next;
+      else if (next === 'x' && HEX2.test(pattern.slice(i))) i += 2;
+      else if (next === 'u' && HEX4.test(pattern.slice(i))) i += 4;
+      else if (next === 'c' && /^[A-Za-z]/.test(pattern.slice(i))) i += 1;
+      else if (/[0-9]/.test(next)) while (i < pattern.length && /[0-9]/.test(pattern[i] as string)) i++;
     } else if (char === '[') {
-      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-    } else if (!SPECIAL.has(char)) {
-      literal = char;
+      i = classEnd(pattern, i);
+    } else if (char === '(') {
+      i = groupEnd(pattern, i);
+    } else {
+      i++;
+      if (!SPECIAL.has(char)) literal = char;
     }
-    if (literal === undefined || depth > 0) {
+    // The atom's quantifier, if any: its least and most repeats.
+    let min = 1;
+    let max = 1;
+    let quantified = false;
+    const quantifier = pattern[i];
+    if (quantifier === '?' || quantifier === '*' || quantifier === '+') {
+      min = quantifier === '+' ? 1 : 0;
+      max = quantifier === '?' ? 1 : Infinity;
+      quantified = true;
+      i++;
+    } else if (quantifier === '{') {
+      const braces = QUANTIFIER.exec(pattern.slice(i));
+      if (braces) {
+        min = Number(braces[1]);
+        max = braces[2] === undefined ? min : braces[3] === '' ? Infinity : Number(braces[3]);
+        quantified = true;
+        i += braces[0].length;
+      }
+    }
+    if (quantified && pattern[i] === '?') i++; // lazy
+    if (literal === undefined || min === 0) {
       endRun();
       continue;
     }
-    const following = pattern[i + 1];
-    if (following === '?' || following === '*' || following === '{') {
-      endRun();
-    } else {
-      run += literal;
-      if (following === '+') endRun();
-    }
+    run += literal.repeat(Math.min(min, 1_000));
+    if (max !== min) endRun();
   }
   endRun();
   return best;
@@ -132,10 +197,10 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
       substrings.push({ text: matcher.text, caseInsensitive: matcher.caseInsensitive, needle });
     } else {
       regexes.push(compileRegex(matcher.pattern, matcher.caseInsensitive));
-      const literal = requiredLiteral(matcher.pattern);
-      if (literal.length >= 3) {
-        hints.push({ text: literal, caseInsensitive: matcher.caseInsensitive, needle: matcher.caseInsensitive ? literal.toLowerCase() : literal });
-      }
+      // A case-insensitive regex runs lowercased on the lowercased line: its literal is taken
+      // from the pattern as run, so it is exactly what a match holds (`Σ` lowers one way there).
+      const literal = requiredLiteral(matcher.caseInsensitive ? lowercasePattern(matcher.pattern) : matcher.pattern);
+      if (literal.length >= 3) hints.push({ text: literal, caseInsensitive: matcher.caseInsensitive, needle: literal });
     }
   }
   const test = (line: string): boolean => {

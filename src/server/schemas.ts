@@ -1,6 +1,7 @@
 /**
  * TypeBox schemas of the HTTP API: they validate requests, serialize answers and generate
- * the OpenAPI description. They mirror src/protocol/ingest.ts and src/protocol/api.ts.
+ * the OpenAPI description. They mirror src/protocol/api.ts; the ingest format's schema is
+ * the protocol's own (src/protocol/ingest-schema.ts).
  */
 import { Type } from 'typebox';
 
@@ -19,45 +20,9 @@ export const errorResponses = {
   401: ErrorResponse,
   403: ErrorResponse,
   404: ErrorResponse,
+  500: ErrorResponse,
   503: ErrorResponse,
 };
-
-const IngestLine = Type.Object({
-  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Byte offset of the line's first byte in the file" }),
-  end: Type.Optional(
-    Type.Integer({
-      minimum: 1,
-      maximum: Number.MAX_SAFE_INTEGER,
-      description: 'Byte offset just after the line, newline included; default offset + UTF-8 length + 1',
-    }),
-  ),
-  timestamp: Type.String({ pattern: '^[0-9]{1,19}$', description: 'Event time in nanoseconds since the Unix epoch, a decimal string' }),
-  line: Type.String({ description: 'The text without its line ending' }),
-  cut: Type.Optional(Type.Boolean({ description: 'True for a piece of a line longer than the agent limit' })),
-});
-
-const IngestFile = Type.Object({
-  file_id: Type.String({ description: 'Opaque file identity chosen by the agent; 1..255 bytes' }),
-  filename: Type.String({ description: 'Path relative to the pattern root, e.g. syslog or nginx/access.log; 1..255 bytes' }),
-  path: Type.Optional(Type.String({ description: 'Absolute path on the host' })),
-  size: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'File size as the agent last saw it' })),
-  lines: Type.Array(IngestLine, { description: 'Ascending offset order; may be empty (a size report)' }),
-});
-
-export const IngestBody = Type.Object(
-  {
-    host: Type.String({ description: "The agent's host name; 1..255 bytes, no '..', NUL or control characters" }),
-    files: Type.Array(IngestFile),
-  },
-  { description: "A batch of lines of one host's files. JSON, optionally Content-Encoding: gzip; at most 8 MiB raw and decompressed." },
-);
-
-export const IngestResponse = Type.Object({
-  data: Type.Object({
-    accepted: Type.Integer({ description: 'Lines stored by this request' }),
-    duplicates: Type.Integer({ description: 'Lines already stored earlier: acknowledged, not stored again' }),
-  }),
-});
 
 const nullableString = Type.Union([Type.String(), Type.Null()]);
 const nullableInteger = Type.Union([Type.Integer(), Type.Null()]);

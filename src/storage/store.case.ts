@@ -47,6 +47,8 @@ export interface ContractOptions {
 }
 
 export const T0 = 1_700_000_000_000_000_000n;
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
 const SECOND = 1_000_000_000n;
 
 /** Lines of one file identity, each `text` one line, offsets consecutive from `start`. */
@@ -277,6 +279,45 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         expect(await store.stats()).toMatchObject({ lines: 1, rawBytes: 2 });
         // The dedupe state survives retention: a resend is still a duplicate.
         expect(await store.append({ host: 'h', files: [appendFile('old', 'app', fileLines(['o1', 'o2']))], receivedAt: T0 + 200n * SECOND })).toEqual({ accepted: 0, duplicates: 2 });
+      }));
+
+    it('keeps the whole signed 64-bit nanosecond range: order, paging, since/until, histogram, tail, context', () =>
+      withStore(async (store) => {
+        const times = [INT64_MIN, INT64_MIN + 1n, -6_000_000_000_000_000_000n, -1_500_000_000n, -1n, 0n, 1n, T0, 9_000_000_000_000_000_000n, INT64_MAX - 1n, INT64_MAX];
+        // One file in an order unlike time order (so segments hold mixed signs), one line per time.
+        const shuffled = [5, 0, 10, 3, 7, 1, 9, 2, 6, 4, 8].map((i) => times[i]!);
+        await store.append({ host: 'h', files: [appendFile('1', 'app', fileLines(shuffled.map((t) => `t ${t}`), { ts: (i) => shuffled[i]! }))], receivedAt: T0 });
+        await store.append({ host: 'g', files: [appendFile('1', 'app', fileLines(['g min', 'g max'], { ts: (i) => (i === 0 ? INT64_MIN : INT64_MAX) }))], receivedAt: T0 });
+        const ascending = times.map((t) => `t ${t}`);
+        const ascTexts = texts(await all(store, { order: 'asc', hosts: ['h'] }));
+        expect(ascTexts).toEqual(ascending);
+        expect(texts(await all(store, { order: 'desc', hosts: ['h'] }))).toEqual([...ascending].reverse());
+        expect((await all(store, { order: 'asc', hosts: ['h'] })).map((l) => l.timestamp)).toEqual(times);
+        // Paging one line at a time crosses zero and both ends without repeat or skip.
+        for (const order of ['asc', 'desc'] as const) {
+          expect(await all(store, { order, limit: 1 })).toEqual(await all(store, { order, limit: 1000 }));
+        }
+        expect(texts(await all(store, { order: 'asc', limit: 10_000 }))).toEqual(['g min', 't ' + INT64_MIN, ...ascending.slice(1, -1), 'g max', 't ' + INT64_MAX]);
+        // since is inclusive, until exclusive, on either side of zero and at the ends.
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], since: -1_500_000_000n, until: 1n }))).toEqual(['t -1500000000', 't -1', 't 0']);
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], until: INT64_MIN + 1n }))).toEqual(['t ' + INT64_MIN]);
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], since: INT64_MAX }))).toEqual(['t ' + INT64_MAX]);
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], since: INT64_MIN, until: INT64_MAX }))).toEqual(ascending.slice(0, -1));
+        // Bounds past the range (a since of year 2300 or an until of 1600) are still answered.
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], since: INT64_MIN - 10n ** 20n, until: INT64_MAX + 10n ** 20n }))).toEqual(ascending);
+        expect(texts(await all(store, { order: 'asc', hosts: ['h'], since: INT64_MAX + 10n ** 20n }))).toEqual([]);
+        expect((await store.histogram({ bucketMs: 1000, until: INT64_MIN - 10n ** 20n })).buckets).toEqual([]);
+        // Buckets start at the floor of the time (a bucket of -1 ns starts at -1000 ms, not 0).
+        const histogram = await store.histogram({ bucketMs: 1000, hosts: ['h'], since: -1_500_000_000n, until: 2n });
+        expect(histogram).toEqual({ buckets: [{ startMs: -2000, count: 1 }, { startMs: -1000, count: 1 }, { startMs: 0, count: 2 }], partial: false });
+        const wide = await store.histogram({ bucketMs: 86_400_000, hosts: ['h'] });
+        expect(wide.buckets.reduce((sum, bucket) => sum + bucket.count, 0)).toBe(times.length);
+        expect(wide.buckets.map((b) => b.startMs)).toEqual([...wide.buckets.map((b) => b.startMs)].sort((a, b) => a - b));
+        expect(wide.buckets[0]!.startMs).toBeLessThan(-9_223_372_036_000);
+        expect(texts((await store.tail({ afterSeq: 0, limit: 100, hosts: ['g'] })).lines)).toEqual(['g min', 'g max']);
+        const around = await store.context({ host: 'g', fileId: '1', offset: 0, before: 1, after: 1 });
+        expect(around?.line.timestamp).toBe(INT64_MIN);
+        expect(around?.after.map((l) => l.timestamp)).toEqual([INT64_MAX]);
       }));
 
     it('reports stats and answers ping', () =>

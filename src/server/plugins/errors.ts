@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody, errorCatalogue, type ErrorCode } from '../../common/errors.js';
 import type { ServerLog } from '../log.js';
+import { StoreFailure } from '../store-call.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -132,8 +133,12 @@ export function mapError(error: unknown, request: FastifyRequest): MappedError |
   return undefined;
 }
 
+/** Seconds an agent waits before sending again after a 503 STORE_UNAVAILABLE. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
 function sendError(reply: FastifyReply, mapped: MappedError): void {
   if (mapped.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
+  if (mapped.code === 'STORE_UNAVAILABLE' && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   void reply.code(mapped.status).type('application/json; charset=utf-8').send(errorBody(mapped.code, mapped.message));
 }
 
@@ -162,6 +167,12 @@ export function installErrorHandling(app: FastifyInstance, log: ServerLog): void
   });
 
   app.setErrorHandler((error, request, reply) => {
+    if (error instanceof StoreFailure) {
+      // Not the client's fault and not fixed by a retry: one log line with the cause's stack.
+      log.error('store failure', { reqId: request.id, method: request.method, url: request.url, status: 500, err: error });
+      sendError(reply, { status: 500, code: 'INTERNAL', message: `${error.message} (request ${request.id}); the server logged it` });
+      return;
+    }
     const mapped = mapError(error, request);
     if (mapped) {
       if (mapped.status >= 500) log.warn('request failed', { reqId: request.id, method: request.method, url: request.url, status: mapped.status, err: error });

@@ -1,6 +1,15 @@
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Store } from '../../storage/store.js';
+import type { IngestRejection, IngestResponse } from '../../protocol/ingest.js';
+import { TIMESTAMP_PATTERN } from '../../protocol/names.js';
+import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
+import { StoreUnavailableError, type Store } from '../../storage/store.js';
+import { createServerLog } from '../log.js';
 import { buildApp } from '../app.js';
 import { createTokenSet } from '../tokens.js';
 import { andynewmanBatch, auth, expectErrorShape, ingest, startTestApp, TOKENS, type TestApp } from '../../../test/server/helpers.js';
@@ -73,46 +82,172 @@ describe('POST /ingest: bad input gets a 4xx naming the field', () => {
     await expect400('[1,2]', 'INVALID_BODY', 'Body');
   });
 
-  test('missing fields and wrong types', async () => {
+  test('a request that is not one as a whole: no host, a bad host, no files array', async () => {
     await expect400({ files: [] }, 'INVALID_BODY', 'host');
     await expect400({ host: 'a' }, 'INVALID_BODY', 'files');
     await expect400({ host: 5, files: [] }, 'INVALID_BODY', 'host');
     await expect400({ host: 'a', files: {} }, 'INVALID_BODY', 'files');
-    await expect400({ host: 'a', files: [{ filename: 'x', lines: [] }] }, 'INVALID_BODY', 'files[0].file_id');
-    await expect400(batch('a', { lines: [{ offset: 0, timestamp: '1' }] }), 'INVALID_BODY', 'files[0].lines[0].line');
-    await expect400(batch('a', { lines: [{ offset: '0', timestamp: '1', line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [{ offset: 0, timestamp: 1, line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].timestamp');
-    await expect400(batch('a', { size: -1 }), 'INVALID_BODY', 'files[0].size');
+    for (const name of ['', '..', 'a/../b', 'a\u0000b', 'a\nb', 'é'.repeat(128)]) {
+      await expect400(batch(name, { lines: [{ offset: 0, timestamp: '1', line: 'x' }] }), 'INVALID_NAME', 'host');
+    }
   });
+});
 
-  test('offsets: integers >= 0, ascending, end after offset', async () => {
-    const line = (offset: unknown, extra: Record<string, unknown> = {}) => ({ offset, timestamp: '1', line: 'x', ...extra });
-    await expect400(batch('a', { lines: [line(-1)] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [line(1.5)] }), 'INVALID_BODY', 'files[0].lines[0].offset');
-    await expect400(batch('a', { lines: [line(10), line(20), line(30), line(25)] }), 'INVALID_BODY', 'files[0].lines[3].offset');
-    await expect400(batch('a', { lines: [line(10), line(10)] }), 'INVALID_BODY', 'files[0].lines[1].offset');
-    await expect400(batch('a', { lines: [line(10, { end: 10 })] }), 'INVALID_BODY', 'files[0].lines[0].end');
-  });
+/** Posts `files` as one request beside a valid group, and returns the answer's data. */
+async function mixed(host: string, bad: Record<string, unknown>[]): Promise<{ accepted: number; duplicates: number; rejected?: IngestRejection[] }> {
+  const good = { file_id: 'good', filename: 'good.log', lines: [{ offset: 0, timestamp: '1', line: `kept ${host}` }] };
+  const response = await post(JSON.stringify({ host, files: [...bad, good] }));
+  expect(response.statusCode, response.body).toBe(200);
+  expect(await logline(host)).toContain(`kept ${host}`);
+  return response.json<IngestResponse>().data;
+}
 
-  test('timestamps must be decimal nanosecond strings within 64 bits', async () => {
-    for (const timestamp of ['abc', '1.5', '-1', '', '99999999999999999999', '9223372036854775808']) {
-      await expect400(batch('a', { lines: [{ offset: 0, timestamp, line: 'x' }] }), 'INVALID_BODY', 'files[0].lines[0].timestamp');
+const group = (file: Record<string, unknown>) => ({ file_id: 'id-1', filename: 'app.log', lines: [], ...file });
+const wireLine = (offset: unknown, extra: Record<string, unknown> = {}) => ({ offset, timestamp: '1', line: `at ${String(offset)}`, ...extra });
+
+describe('POST /ingest: a bad group or line is refused alone, the rest is stored', () => {
+  test('a group that breaks the schema is named in rejected with its index and file_id', async () => {
+    let n = 0;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ filename: 'x', lines: [] }, 'files[0].file_id'],
+      [group({ size: -1 }), 'files[0].size'],
+      [group({ lines: 'no' }), 'files[0].lines'],
+      [group({ lines: [wireLine(-1)] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine(1.5)] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine('0')] }), 'files[0].lines[0].offset'],
+      [group({ lines: [wireLine(0), { timestamp: '1', line: 'x' }] }), 'files[0].lines[1].offset'],
+    ];
+    for (const [bad, field] of cases) {
+      const data = await mixed(`schema-${n++}`, [bad]);
+      expect(data.accepted).toBe(1);
+      expect(data.rejected).toHaveLength(1);
+      const [rejection] = data.rejected!;
+      expect(rejection).toMatchObject({ file: 0, code: 'INVALID_BODY' });
+      expect(rejection!.offset).toBeUndefined();
+      expect(rejection!.message).toContain(field);
     }
   });
 
-  test("names with '..', NUL, control characters, empty or over 255 bytes are INVALID_NAME", async () => {
-    const bad = ['', '..', 'a/../b', '..\\x', 'a\u0000b', 'a\u0007b', 'a\nb', 'a\u009bb', 'é'.repeat(128)];
+  test("bad names refuse their group only: '..', NUL, control characters, empty or over 255 bytes", async () => {
+    const bad = ['', '..', 'a/../b', '..\\x', 'a\u0000b', 'a\u0007b', 'a\nb', 'a\u001b.log', 'a\u009bb', 'é'.repeat(128)];
+    let n = 0;
     for (const name of bad) {
-      await expect400(batch(name, {}), 'INVALID_NAME', 'host');
-      await expect400(batch('ok', { filename: name }), 'INVALID_NAME', 'files[0].filename');
-      await expect400(batch('ok', { file_id: name }), 'INVALID_NAME', 'files[0].file_id');
+      const byName = await mixed(`name-${n++}`, [group({ filename: name, lines: [wireLine(0)] })]);
+      expect(byName.rejected).toEqual([{ file: 0, file_id: 'id-1', code: 'INVALID_NAME', message: expect.stringContaining('files[0].filename') }]);
+      const byId = await mixed(`name-${n++}`, [group({ file_id: name, lines: [wireLine(0)] })]);
+      expect(byId.rejected).toEqual([{ file: 0, file_id: name, code: 'INVALID_NAME', message: expect.stringContaining('files[0].file_id') }]);
     }
+    const byPath = await mixed('name-path', [group({ path: '/var/log/\u001b', lines: [wireLine(0)] })]);
+    expect(byPath.rejected?.[0]).toMatchObject({ code: 'INVALID_NAME', message: expect.stringContaining('files[0].path') });
     // Dots that are not a '..' segment, and 255 bytes exactly, are fine.
     for (const name of ['a..b', '.hidden', 'nginx/access.log', 'é'.repeat(127) + 'a']) {
-      expect((await post(JSON.stringify(batch('ok', { filename: name })))).statusCode, name).toBe(200);
+      const response = await post(JSON.stringify(batch('ok', { filename: name })));
+      expect(response.statusCode, name).toBe(200);
+      expect(response.json<IngestResponse>().data.rejected, name).toBeUndefined();
     }
   });
 
+  test('a bad line is refused by its offset; the lines after it in its group are stored', async () => {
+    const lines = [wireLine(0), wireLine(10, { timestamp: '1.5' }), wireLine(20, { end: 20 }), wireLine(30), wireLine(30), wireLine(40, { line: 7 }), wireLine(50)];
+    const response = await post(JSON.stringify({ host: 'lines', files: [group({ lines })] }));
+    expect(response.statusCode, response.body).toBe(200);
+    const data = response.json<IngestResponse>().data;
+    expect({ accepted: data.accepted, duplicates: data.duplicates }).toEqual({ accepted: 3, duplicates: 0 });
+    expect(data.rejected?.map((r) => [r.file, r.file_id, r.offset, r.code])).toEqual([
+      [0, 'id-1', 10, 'INVALID_BODY'],
+      [0, 'id-1', 20, 'INVALID_BODY'],
+      [0, 'id-1', 30, 'INVALID_BODY'],
+      [0, 'id-1', 40, 'INVALID_BODY'],
+    ]);
+    expect(data.rejected?.map((r) => r.message)).toEqual([
+      expect.stringContaining('files[0].lines[1].timestamp'),
+      expect.stringContaining('files[0].lines[2].end'),
+      expect.stringContaining('files[0].lines[4].offset'),
+      expect.stringContaining('files[0].lines[5].line'),
+    ]);
+    expect(await logline('lines')).toEqual(['at 0', 'at 30', 'at 50']);
+    // The stored end is the end of the last stored line: a later line after a refused one is not a duplicate.
+    const next = await post(JSON.stringify({ host: 'lines', files: [group({ lines: [wireLine(50), wireLine(60)] })] }));
+    expect(next.json()).toEqual({ data: { accepted: 1, duplicates: 1 } });
+  });
+
+  test('a refused last line does not move the stored end: the same offset sent right later is stored', async () => {
+    const first = await post(JSON.stringify({ host: 'last', files: [group({ lines: [wireLine(0), wireLine(10, { timestamp: 'x' })] })] }));
+    expect(first.json<IngestResponse>().data).toMatchObject({ accepted: 1, rejected: [{ offset: 10 }] });
+    expect((await post(JSON.stringify({ host: 'last', files: [group({ lines: [wireLine(10)] })] }))).json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
+    expect(await logline('last')).toEqual(['at 0', 'at 10']);
+  });
+
+  test('a line whose end passes the next line is not silently a duplicate: the next is named', async () => {
+    const response = await post(JSON.stringify({ host: 'overlap', files: [group({ lines: [wireLine(0, { end: 100 }), wireLine(10), wireLine(100)] })] }));
+    expect(response.json<IngestResponse>().data).toMatchObject({ accepted: 2, duplicates: 0, rejected: [{ file: 0, offset: 10, message: expect.stringContaining('files[0].lines[1].offset') }] });
+  });
+
+  test('timestamps: the whole signed 64-bit nanosecond range is stored; outside it the line is refused', async () => {
+    const times = ['-9223372036854775808', '-62135596800', '-1', '0', '1', '9223372036854775807'];
+    const lines = times.map((timestamp, i) => ({ offset: i * 100, timestamp, line: `t ${timestamp}` }));
+    const stored = await post(JSON.stringify({ host: 'range', files: [group({ lines })] }));
+    expect(stored.json()).toEqual({ data: { accepted: times.length, duplicates: 0 } });
+    const entries = (await t.app.inject({ url: '/hosts/range/logs?order=asc', headers: auth() })).json<{ data: { logline: string; timestamp: string; last_modified: string }[] }>().data;
+    expect(entries.map((e) => [e.logline, e.timestamp, e.last_modified])).toEqual([
+      ['t -9223372036854775808', '1677-09-21T00:12:43.145224192Z', '-9223372036.854775808'],
+      ['t -62135596800', '1969-12-31T23:58:57.8644032Z', '-62.1355968'],
+      ['t -1', '1969-12-31T23:59:59.999999999Z', '-0.000000001'],
+      ['t 0', '1970-01-01T00:00:00Z', '0.0'],
+      ['t 1', '1970-01-01T00:00:00.000000001Z', '0.000000001'],
+      ['t 9223372036854775807', '2262-04-11T23:47:16.854775807Z', '9223372036.854775807'],
+    ]);
+    const around = await t.app.inject({ url: '/hosts/range/logs?order=asc&since=1969-12-31T23:59:59Z&until=1970-01-01T00:00:00.000000001Z', headers: auth() });
+    expect(around.json<{ data: { logline: string }[] }>().data.map((e) => e.logline)).toEqual(['t -1', 't 0']);
+    const histogram = await t.app.inject({ url: '/logs/histogram?host=range&bucket=1s&since=1969-12-31T23:58:00Z&until=1970-01-01T00:00:01Z', headers: auth() });
+    expect(histogram.json<{ data: { buckets: unknown[] } }>().data.buckets).toEqual([
+      { start: '1969-12-31T23:58:57Z', start_ms: -63000, count: 1 },
+      { start: '1969-12-31T23:59:59Z', start_ms: -1000, count: 1 },
+      { start: '1970-01-01T00:00:00Z', start_ms: 0, count: 2 },
+    ]);
+    const bad = ['abc', '1.5', '', '--1', '+1', '99999999999999999999', '9223372036854775808', '-9223372036854775809'];
+    const refused = await post(JSON.stringify({ host: 'range-bad', files: [group({ lines: bad.map((timestamp, i) => ({ offset: i * 10, timestamp, line: 'x' })) })] }));
+    const data = refused.json<IngestResponse>().data;
+    expect(data.accepted).toBe(0);
+    expect(data.rejected?.map((r) => r.offset)).toEqual(bad.map((_, i) => i * 10));
+    for (const [i, r] of (data.rejected ?? []).entries()) expect(r.message).toContain(`files[0].lines[${i}].timestamp`);
+  });
+
+  test('groups of one identity continue each other; a refused group does not stop the next', async () => {
+    const response = await post(
+      JSON.stringify({
+        host: 'groups',
+        files: [group({ lines: [wireLine(0)] }), group({ filename: 'a\u0000', lines: [wireLine(10)] }), group({ lines: [wireLine(20)] }), group({ lines: [wireLine(5)] })],
+      }),
+    );
+    expect(response.json<IngestResponse>().data).toEqual({
+      accepted: 2,
+      duplicates: 0,
+      rejected: [
+        { file: 1, file_id: 'id-1', code: 'INVALID_NAME', message: expect.stringContaining('files[1].filename') },
+        { file: 3, file_id: 'id-1', offset: 5, code: 'INVALID_BODY', message: expect.stringContaining('files[3].lines[0].offset') },
+      ],
+    });
+    expect(await logline('groups')).toEqual(['at 0', 'at 20']);
+  });
+
+});
+
+describe('POST /ingest: the documented format is the protocol\'s', () => {
+  test('/openapi.json describes the full body, the signed timestamp and the rejected list', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, { post: Record<string, unknown> }> }>();
+    const post = doc.paths['/ingest']!.post as {
+      requestBody: { content: Record<string, { schema: Record<string, unknown> }> };
+      responses: Record<string, { content: Record<string, { schema: { properties: { data: { properties: Record<string, unknown> } } } }> }>;
+    };
+    const body = post.requestBody.content['application/json']!.schema as { properties: { files: { items: { properties: { lines: { items: { properties: { timestamp: { pattern: string } } } } } } } } };
+    expect(body.properties.files.items.properties.lines.items.properties.timestamp.pattern).toBe(TIMESTAMP_PATTERN);
+    expect(Object.keys(post.responses['200']!.content['application/json']!.schema.properties.data.properties)).toEqual(['accepted', 'duplicates', 'rejected']);
+    expect(Object.keys(post.responses)).toContain('500');
+  });
+});
+
+describe('POST /ingest: bad requests as a whole get a 4xx', () => {
   test('unsupported content type and encoding are 415', async () => {
     for (const headers of <Record<string, string>[]>[{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-encoding': 'br' }]) {
       const response = await post('{"host":"a","files":[]}', headers);
@@ -152,20 +287,89 @@ describe('POST /ingest: bad input gets a 4xx naming the field', () => {
 });
 
 describe('POST /ingest: store failures', () => {
-  test('a store error is 503 STORE_UNAVAILABLE, never a 200', async () => {
-    const failing = {
-      ...t.store,
-      kind: 'memory',
-      append: () => Promise.reject(new Error('disk on fire')),
-      close: () => Promise.resolve(),
-    } as unknown as Store;
-    const app = await buildApp({ store: failing, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]) });
+  const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ offset: (from + i) * 100, timestamp: String(i), line: `line ${from + i} ${'.'.repeat(40)}` }));
+
+  /** An app over a real SQLite store in a fresh folder, its log lines collected. */
+  async function sqliteApp(dataDir: string): Promise<{ app: FastifyInstance; store: Store; logged: string[] }> {
+    const logged: string[] = [];
+    const store = await SqliteStore.open({ dataDir });
+    const app = await buildApp({ store, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]), log: createServerLog({ level: 'warn', write: (line) => void logged.push(line) }) });
+    return { app, store, logged };
+  }
+
+  test('a corrupt database is a 500 with the request id, logged once with its stack; not a 503 to retry forever', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'daniel-corrupt-'));
     try {
-      const response = await ingest(app, andynewmanBatch(), TOKENS.admin);
-      expect(response.statusCode).toBe(503);
-      expect(expectErrorShape(response).code).toBe('STORE_UNAVAILABLE');
+      const first = await SqliteStore.open({ dataDir });
+      await first.append({ host: 'h', files: [{ fileId: 'f', filename: 'x', path: '', lines: lines(0, 2000).map((l) => ({ offset: l.offset, end: l.offset + 50, timestamp: 1n, line: l.line, cut: false })) }], receivedAt: 1n });
+      await first.close();
+      // Overwrite the second half of the database file: it opens, but its pages are garbage.
+      const file = join(dataDir, 'daniel.db');
+      const size = statSync(file).size;
+      const start = Math.floor(size / 2 / 8192) * 8192;
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.alloc(size - start, 0xa5), 0, size - start, start);
+      closeSync(fd);
+      const { app, store, logged } = await sqliteApp(dataDir);
+      try {
+        const response = await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(2000, 3) }] }, TOKENS.admin);
+        expect(response.statusCode, response.body).toBe(500);
+        const error = expectErrorShape(response);
+        expect(error.code).toBe('INTERNAL');
+        expect(error.message).toMatch(/request [\w-]+/);
+        expect(error.message).toContain('malformed');
+        expect(response.headers['retry-after']).toBeUndefined();
+        const failures = logged.map((line) => JSON.parse(line) as { msg: string; reqId: string; err: { cause?: { code?: string; stack?: string } } });
+        expect(failures).toHaveLength(1);
+        expect(failures[0]!.msg).toBe('store failure');
+        expect(error.message).toContain(failures[0]!.reqId);
+        expect(failures[0]!.err.cause?.code).toBe('SQLITE_CORRUPT');
+        expect(failures[0]!.err.cause?.stack).toContain('at ');
+      } finally {
+        await app.close();
+        await store.close();
+      }
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store that stays busy (another writer holds the lock) is 503 STORE_UNAVAILABLE with Retry-After', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'daniel-busy-'));
+    const { app, store } = await sqliteApp(dataDir);
+    const other = new Database(join(dataDir, 'daniel.db'));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      const response = await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(0, 3) }] }, TOKENS.admin);
+      expect(response.statusCode, response.body).toBe(503);
+      expect(expectErrorShape(response).code).toBe('STORE_UNAVAILABLE');
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+      other.exec('ROLLBACK');
+      // Once the lock is gone, the same batch is stored.
+      expect((await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(0, 3) }] }, TOKENS.admin)).json()).toEqual({ data: { accepted: 3, duplicates: 0 } });
+    } finally {
+      other.close();
       await app.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a store whose service cannot be reached is 503 with Retry-After; a bug in it is a 500', async () => {
+    for (const [failure, status, code] of [
+      [new StoreUnavailableError('DynamoDB cannot answer right now; retry later'), 503, 'STORE_UNAVAILABLE'],
+      [new TypeError("Cannot read properties of undefined (reading 'end')"), 500, 'INTERNAL'],
+    ] as const) {
+      const failing = { ...t.store, kind: 'memory', append: () => Promise.reject(failure), close: () => Promise.resolve() } as unknown as Store;
+      const app = await buildApp({ store: failing, tokens: createTokenSet([{ scope: 'admin', token: TOKENS.admin }]) });
+      try {
+        const response = await ingest(app, andynewmanBatch(), TOKENS.admin);
+        expect(response.statusCode).toBe(status);
+        expect(expectErrorShape(response).code).toBe(code);
+        expect(response.headers['retry-after'] !== undefined).toBe(status === 503);
+      } finally {
+        await app.close();
+      }
     }
   });
 });
