@@ -1,6 +1,6 @@
 /**
- * The real `henrik` binary (dist/, so `npm run build` first) against a sink with Daniel's
- * dedupe: kill -9 in a loop while a writer appends, and the sink going away and coming back
+ * The real `henrik` binary (dist/, so `npm run build` first) against the real Daniel app
+ * (ingest-sink.ts): kill -9 in a loop while a writer appends, and the sink going away and coming back
  * while lines keep coming. Zero lost, zero duplicated.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -132,7 +132,7 @@ describe('henrik process', () => {
     let henrik = startHenrik();
     await sink.waitFor(() => sink.stored.length > 100, 30_000, 'first lines');
     const port = sink.port;
-    await sink.close();
+    await sink.close({ keepData: true });
     // Lines keep coming and go to the spool.
     await until(() => spoolBytes() > 20_000, 'spool to grow');
     henrik.child.kill('SIGKILL');
