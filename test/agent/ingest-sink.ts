@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import type { IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
+import type { IngestRejection, IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
 import { buildApp } from '../../src/server/app.js';
 import { createTokenSet } from '../../src/server/tokens.js';
 import { createStore } from '../../src/storage/create-store.js';
@@ -77,6 +77,12 @@ export class IngestSink {
   failWith: number | undefined;
   /** Called for every request before Daniel sees it: an answer returned here replaces Daniel's. */
   intercept: ((request: SinkRequest) => Injected | undefined) | undefined;
+  /**
+   * Daniel's per-group answer, for a refusal Daniel itself would not make: the groups and
+   * lines named here are taken out of the request before Daniel sees it, and named in its
+   * answer's `rejected` (as Daniel does for what it refuses of an otherwise good request).
+   */
+  refuse: ((request: IngestRequest) => IngestRejection[]) | undefined;
   /** Changes Daniel's 200 answer to an ingest request before the agent sees it. */
   rewrite: ((result: IngestResult, request: IngestRequest) => IngestResult) | undefined;
   /** Ingest bodies that reached Daniel (decoded), for tests of the wire format. */
@@ -210,10 +216,17 @@ export class IngestSink {
   private async forward(request: SinkRequest): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
     const daniel = this.daniel;
     if (daniel === undefined) throw new Error('Daniel is not running');
+    const refused = request.url === '/ingest' && this.refuse !== undefined ? this.refuse(request.decoded()) : [];
     const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       const headers = { ...request.headers };
       delete headers.host;
       delete headers.connection;
+      let raw = request.raw;
+      if (refused.length > 0) {
+        raw = Buffer.from(JSON.stringify(withoutRefused(request.decoded(), refused)));
+        delete headers['content-encoding'];
+        headers['content-length'] = String(raw.length);
+      }
       const out = http.request({ host: '127.0.0.1', port: daniel.port, method: request.method, path: request.url, headers }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
@@ -221,17 +234,16 @@ export class IngestSink {
         res.on('error', reject);
       });
       out.on('error', reject);
-      out.end(request.raw);
+      out.end(raw);
     });
     let body = answer.body;
     if (request.url === '/ingest' && answer.status === 200) {
       let result = (JSON.parse(body.toString('utf8')) as { data: IngestResult }).data;
       this.duplicates += result.duplicates;
       await this.readStored(daniel.store);
-      if (this.rewrite !== undefined) {
-        result = this.rewrite(result, request.decoded());
-        body = Buffer.from(JSON.stringify({ data: result }));
-      }
+      if (refused.length > 0) result = { ...result, rejected: [...(result.rejected ?? []), ...refused] };
+      if (this.rewrite !== undefined) result = this.rewrite(result, request.decoded());
+      body = Buffer.from(JSON.stringify({ data: result }));
     }
     const headers: http.OutgoingHttpHeaders = { 'content-type': answer.headers['content-type'] ?? 'application/json' };
     if (answer.headers['retry-after'] !== undefined) headers['retry-after'] = answer.headers['retry-after'];
@@ -266,4 +278,18 @@ export class IngestSink {
     this.waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function withoutRefused(request: IngestRequest, refused: IngestRejection[]): IngestRequest {
+  return {
+    host: request.host,
+    files: request.files
+      .map((file, index) => {
+        const named = refused.filter((r) => r.file === index);
+        if (named.some((r) => r.offset === undefined)) return undefined;
+        const offsets = new Set(named.map((r) => r.offset));
+        return { ...file, lines: file.lines.filter((l) => !offsets.has(l.offset)) };
+      })
+      .filter((f) => f !== undefined),
+  };
 }
