@@ -79,16 +79,23 @@ async function main(): Promise<number> {
   }
   if (options.once === true) return agent.once();
   agent.start();
-  await new Promise<void>((resolve) => {
+  const failure = await new Promise<string | undefined>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      resolve();
+      resolve(undefined);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    void agent.failed.then(resolve);
   });
   await agent.stop();
+  if (failure !== undefined) {
+    // A supervisor (systemd Restart=on-failure) starts Henrik again; the restart resumes
+    // from the checkpoints and the spool's whole records.
+    log(`${failure}: exiting with status 1 so that a supervisor restarts Henrik`);
+    return 1;
+  }
   return 0;
 }
 
