@@ -206,7 +206,7 @@ describe('Spool', () => {
     expect(all.length).toBeGreaterThan(3);
     const file = path.join(dir, all[1]!);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 0xff;
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 0xff;
     writeFileSync(file, bytes);
     const logs: string[] = [];
     const again = await Spool.open(dir, { segmentBytes: 64, log: (m) => logs.push(m) });

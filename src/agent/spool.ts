@@ -254,13 +254,24 @@ export class Spool {
   }
 
   private async startSegment(): Promise<void> {
-    await this.writeHandle?.close();
+    const previous = this.writeHandle;
     this.writeHandle = undefined;
+    if (previous !== undefined && this.readCursor.segment === this.writeSegment) {
+      // The reader may be reading this segment through the write handle right now: it
+      // becomes the read handle, closed when the reader moves on.
+      const older = this.readHandle;
+      this.readHandle = { segment: this.writeSegment, handle: previous };
+      await older?.handle.close();
+    } else {
+      await previous?.close();
+    }
     // Numbers only grow: a released position never points into a newer segment.
     const next = Math.max(this.lastSegment() ?? 0, this.released.segment, this.writeSegment) + 1;
     // The state dir may have been deleted under a running agent: make it again.
     await fsp.mkdir(this.dir, { recursive: true });
-    this.writeHandle = await fsp.open(this.segmentPath(next), 'w');
+    // Readable too: the segment being written is read through this handle, so records still
+    // reach Daniel if the file is deleted under the agent.
+    this.writeHandle = await fsp.open(this.segmentPath(next), 'w+');
     this.writeSegment = next;
     this.segments.set(next, 0);
     await syncDirectory(this.dir);
@@ -322,9 +333,17 @@ export class Spool {
   }
 
   private async handleFor(segment: number): Promise<FileHandle> {
+    if (segment === this.writeSegment && this.writeHandle !== undefined) return this.writeHandle;
     if (this.readHandle?.segment === segment) return this.readHandle.handle;
     await this.readHandle?.handle.close();
-    const handle = await fsp.open(this.segmentPath(segment), 'r');
+    this.readHandle = undefined;
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(this.segmentPath(segment), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new SpoolCorruption(`spool segment ${this.segmentPath(segment)} was deleted before it was shipped; restart Henrik: it reads those lines again from their files`);
+    }
     this.readHandle = { segment, handle };
     return handle;
   }
