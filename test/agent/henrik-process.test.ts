@@ -175,5 +175,9 @@ describe('henrik process', () => {
     const noToken = await run(['--once', '--token', '', path.join(logs, '*.log')]);
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/token/);
+    // A CRLF env file: the token ends with \r. Said at start, exit 2, not a ship loop failing later.
+    const crToken = await run(['--once', '--token', 'T\r', '--server', sink.url, '--state-dir', path.join(dir, 'state2'), path.join(logs, '*.log')]);
+    expect(crToken.code).toBe(2);
+    expect(crToken.stderr).toMatch(/carriage return/);
   }, 60_000);
 });

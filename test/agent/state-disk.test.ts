@@ -128,6 +128,38 @@ describe('spool bytes changed between runs', () => {
   }, 120_000);
 });
 
+describe('a spool record changed on disk while Henrik runs', () => {
+  it('is never shipped: delivery stops with a reason (the process exits 1), and the restart stores every line once', async () => {
+    await sink.close({ keepData: true });
+    const written = lines(0, 3000, 20);
+    writeFileSync(path.join(dir, 'logs', 'app.log'), written.join('\n') + '\n');
+    const agent = await Agent.create(options({ batchMaxLines: 300 }));
+    agent.start();
+    const spoolDir = path.join(dir, 'state', 'spool');
+    const segment = (): string => path.join(spoolDir, readdirSync(spoolDir).filter((n) => n.endsWith('.seg')).sort()[0]!);
+    const records = (bytes: Buffer): number[] => {
+      const starts: number[] = [];
+      for (let at = 0; at + 8 <= bytes.length; at += 8 + bytes.readUInt32LE(at)) starts.push(at);
+      return starts;
+    };
+    const hasSegment = (): boolean => existsSync(spoolDir) && readdirSync(spoolDir).some((n) => n.endsWith('.seg'));
+    await until(() => hasSegment() && records(readFileSync(segment())).length >= 6, 'records in the spool');
+    // The reader waits on the first record (Daniel is away): change the fifth.
+    const bytes = readFileSync(segment());
+    const at = records(bytes)[4]!;
+    bytes[at + 8 + 100] = (bytes[at + 8 + 100] ?? 0) ^ 0xff;
+    writeFileSync(segment(), bytes);
+    await sink.listen();
+    const reason = await agent.failed;
+    expect(reason).toMatch(/fails its checksum/);
+    await agent.stop();
+    expect(sink.stored.length).toBeLessThan(written.length);
+    const again = await Agent.create(options({ once: true }));
+    expect(await again.once()).toBe(0);
+    expect(sink.lines()).toEqual(written);
+  }, 120_000);
+});
+
 describe('the state dir deleted while Henrik runs', () => {
   it('is made again: the next start resumes, nothing shipped twice', async () => {
     const file = path.join(dir, 'logs', 'app.log');
