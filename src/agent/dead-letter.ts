@@ -56,7 +56,12 @@ export class DeadLetters {
 
   /** Appends an entry (entries are written one at a time, in call order). */
   write(entry: Omit<DeadLetterEntry, 'time' | 'lines'>, lines = typeof entry.request === 'string' ? 0 : lineCount(entry.request)): Promise<void> {
-    const run = this.chain.then(() => this.writeNow({ time: new Date().toISOString(), status: entry.status, ...(entry.code !== undefined ? { code: entry.code } : {}), reason: entry.reason, lines, request: entry.request }));
+    return this.keep({ time: new Date().toISOString(), status: entry.status, ...(entry.code !== undefined ? { code: entry.code } : {}), reason: entry.reason, lines, request: entry.request });
+  }
+
+  /** Appends an entry as it is (a replay puts back what it could not send). */
+  keep(entry: DeadLetterEntry): Promise<void> {
+    const run = this.chain.then(() => this.writeNow(entry));
     this.chain = run.catch(() => {});
     return run;
   }

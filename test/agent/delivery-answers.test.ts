@@ -3,12 +3,13 @@
  * a body limit (413) splits batches, a wrong address (3xx, 404, 405) holds them, and only
  * what Daniel names as refused goes to the dead-letter file.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { readDeadLetters } from '../../src/agent/dead-letter.js';
+import { replayDeadLetters } from '../../src/agent/replay.js';
 import { IngestSink } from './ingest-sink.js';
 
 let dir: string;
@@ -148,5 +149,45 @@ describe("Daniel's per-group answer", () => {
     expect(await again.once()).toBe(0);
     expect(s.requests).toBe(requests);
     expect(readFileSync(deadLetterFile(), 'utf8').trim().split('\n')).toHaveLength(entries.length);
+  });
+});
+
+describe('henrik replay-dead-letter', () => {
+  it('sends dead-lettered lines again once the cause is fixed; refused again, they stay', async () => {
+    const s = await startSink();
+    const good = Array.from({ length: 20 }, (_, i) => `good ${i}`);
+    const bad = Array.from({ length: 30 }, (_, i) => `bad ${i}`);
+    writeFileSync(path.join(dir, 'logs', 'good.log'), good.join('\n') + '\n');
+    writeFileSync(path.join(dir, 'logs', 'bad.log'), bad.join('\n') + '\n');
+    let refusing = true;
+    s.refuse = (request) =>
+      refusing ? request.files.flatMap((f, file) => (f.filename === 'bad.log' ? [{ file, file_id: f.file_id, code: 'INVALID_NAME', message: 'refused' }] : [])) : [];
+    const agent = await Agent.create(options(s.url));
+    expect(await agent.once()).toBe(1);
+    expect(s.lines().sort()).toEqual([...good].sort());
+    const replay = { server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: (m: string) => logged.push(m), backoff: { baseMs: 10, maxMs: 50 } };
+    // Still refused: the lines stay in the file.
+    expect(await replayDeadLetters(replay)).toMatchObject({ refused: 30, stored: 0, left: 0 });
+    const { entries } = await readDeadLetters(deadLetterFile());
+    expect(entries.flatMap((e) => (typeof e.request === 'string' ? [] : e.request.files.flatMap((f) => f.lines.map((l) => l.line))))).toEqual(bad);
+    // Fixed: stored, and the file is empty.
+    refusing = false;
+    expect(await replayDeadLetters(replay)).toMatchObject({ entries: 1, stored: 30, refused: 0, left: 0 });
+    expect(s.lines().sort()).toEqual([...good, ...bad].sort());
+    expect(existsSync(deadLetterFile())).toBe(false);
+    expect(readdirSync(path.join(dir, 'state')).filter((n) => n.includes('dead-letter'))).toEqual([]);
+  });
+
+  it('Daniel unreachable: every entry is put back as it was', async () => {
+    const s = await startSink();
+    writeFileSync(path.join(dir, 'logs', 'bad.log'), 'x\ny\n');
+    s.refuse = (request) => request.files.map((f, file) => ({ file, file_id: f.file_id, code: 'INVALID_NAME', message: 'refused' }));
+    const agent = await Agent.create(options(s.url));
+    expect(await agent.once()).toBe(1);
+    const before = readFileSync(deadLetterFile(), 'utf8');
+    await s.close();
+    const result = await replayDeadLetters({ server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: (m) => logged.push(m), backoff: { baseMs: 10, maxMs: 20 }, giveUpAfterMs: 200 });
+    expect(result).toMatchObject({ entries: 1, stored: 0, left: 1 });
+    expect(readFileSync(deadLetterFile(), 'utf8')).toBe(before);
   });
 });
