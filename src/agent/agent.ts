@@ -13,6 +13,7 @@
 import path from 'node:path';
 import { Batcher, type Batch } from './batcher.js';
 import { Checkpointer } from './checkpointer.js';
+import { DeadLetters } from './dead-letter.js';
 import { Delivery } from './delivery.js';
 import { agentDefaults, type AgentOptions } from './options.js';
 import { recoverState } from './recovery.js';
@@ -49,6 +50,14 @@ export class Agent {
   private caughtUp = false;
   private roomWaiters: Array<() => void> = [];
   private readonly readStats = { linesRead: 0, bytesRead: 0 };
+  private readonly deadLetters: DeadLetters;
+  private fail: (reason: string) => void = () => {};
+  /**
+   * Resolves with the reason if delivery ever stops for good while tailing (the ship loop
+   * broke, e.g. on a corrupt spool record): the process should exit non-zero, so that a
+   * supervisor restarts it and the restart resumes from what is safe.
+   */
+  readonly failed: Promise<string> = new Promise((resolve) => (this.fail = resolve));
 
   private constructor(
     options: AgentOptions,
@@ -109,17 +118,20 @@ export class Agent {
       },
       acked,
     );
+    this.deadLetters = new DeadLetters({ stateDir: o.stateDir, maxBytes: o.deadLetterMaxBytes, logIntervalMs: o.heldLogIntervalMs, log: (m) => this.log(m) });
     this.delivery = new Delivery({
       spool,
       shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs }),
-      stateDir: o.stateDir,
+      deadLetters: this.deadLetters,
       backoff: o.backoff,
       giveUpAfterMs: o.once ? o.onceGiveUpMs : undefined,
+      heldLogIntervalMs: o.heldLogIntervalMs,
       onDone: (header, position) => this.checkpointer.acknowledged(header, position),
       onDrained: () => this.flushIfIdle(),
-      onFailed: () => {
+      onFailed: (reason) => {
         this.sealer.abandonWaiting();
         this.roomMade();
+        this.fail(reason);
       },
       log: (m) => this.log(m),
     });
@@ -134,8 +146,17 @@ export class Agent {
   }
 
   /** `spoolMs`: time spent appending (write + fdatasync) to the spool, the cost of spooling every batch. */
-  get stats(): { linesRead: number; bytesRead: number; batches: number; spoolMs: number } {
-    return { ...this.readStats, ...this.sealer.stats };
+  get stats(): {
+    linesRead: number;
+    bytesRead: number;
+    batches: number;
+    spoolMs: number;
+    deliveredLines: number;
+    duplicateLines: number;
+    deadLetteredLines: number;
+  } {
+    const d = this.delivery;
+    return { ...this.readStats, ...this.sealer.stats, deliveredLines: d.deliveredLines, duplicateLines: d.duplicateLines, deadLetteredLines: d.rejectedLines };
   }
 
   /** `dev:ino` -> bytes read, for the files open now (tests). */
@@ -178,7 +199,8 @@ export class Agent {
     await this.checkpointer.save();
     await this.close();
     const { deliveredLines, duplicateLines, rejectedLines, failure } = this.delivery;
-    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} rejected=${rejectedLines}: done`);
+    const where = rejectedLines > 0 ? ` dead_letter_file=${this.deadLetters.file}` : '';
+    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} dead_lettered=${rejectedLines}${where}: done`);
     return failure !== undefined || rejectedLines > 0 ? 1 : 0;
   }
 
@@ -283,14 +305,18 @@ export class Agent {
 
   private summary(): void {
     const shipped = this.delivery.deliveredLines;
+    const dead = this.delivery.rejectedLines;
     const last = this.lastSummary;
-    this.lastSummary = { lines: shipped, at: Date.now() };
-    if (shipped === last.lines) return;
+    this.lastSummary = { lines: shipped, dead, at: Date.now() };
+    this.deadLetters.maybeLog();
+    if (shipped === last.lines && dead === last.dead) return;
     const rate = Math.round(((shipped - last.lines) * 1000) / Math.max(1, Date.now() - last.at));
-    this.log(`lines=${shipped} lines_per_s=${rate} spool_mib=${(this.spool.sizeBytes / 1048576).toFixed(1)} files=${this.tailer.openFiles}: shipping`);
+    this.log(
+      `lines=${shipped} lines_per_s=${rate} dead_lettered=${dead} spool_mib=${(this.spool.sizeBytes / 1048576).toFixed(1)} files=${this.tailer.openFiles}: shipping`,
+    );
   }
 
-  private lastSummary = { lines: 0, at: Date.now() };
+  private lastSummary = { lines: 0, dead: 0, at: Date.now() };
 
   private progress(): void {
     const left = this.tailer.unreadBytes;

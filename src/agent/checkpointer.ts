@@ -62,7 +62,12 @@ export class Checkpointer {
       this.queued = undefined;
       const acked = { ...this.acked };
       const files = [...this.options.streams.values()].map(toCheckpoint);
-      await saveCheckpoints(this.options.file, { version: CHECKPOINT_VERSION, spool: acked, files });
+      const remade = await saveCheckpoints(this.options.file, { version: CHECKPOINT_VERSION, spool: acked, files });
+      if (remade) {
+        this.options.log(
+          `file=${this.options.file}: the state dir was deleted while Henrik runs; made it again and saved the checkpoints (delete it only while Henrik is stopped, or every file is shipped again)`,
+        );
+      }
       await this.options.spool.release(acked);
       this.options.onReleased();
     });

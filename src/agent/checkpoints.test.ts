@@ -43,4 +43,17 @@ describe('checkpoints', () => {
     writeFileSync(file, '{"version":1,"files":[');
     await expect(loadCheckpoints(file)).rejects.toThrow(/not valid JSON; move it away/);
   });
+
+  it('refuses offsets and positions that are not byte offsets, naming the field', async () => {
+    const file = path.join(dir, 'checkpoints.json');
+    for (const [bad, message] of [
+      [{ ...sample(-1) }, /files\[0\]\.offset \(-1\)/],
+      [{ ...sample(1.5) }, /files\[0\]\.offset \(1\.5\)/],
+      [{ ...sample(10), spool: { segment: -1, offset: 0 } }, /spool position/],
+      [{ ...sample(10), files: [{ ...sample(10).files[0]!, lastTimestamp: 'soon' }] }, /lastTimestamp/],
+    ] as const) {
+      writeFileSync(file, JSON.stringify(bad));
+      await expect(loadCheckpoints(file)).rejects.toThrow(message);
+    }
+  });
 });

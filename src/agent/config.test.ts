@@ -73,4 +73,16 @@ describe('resolveAgentConfig', () => {
     expect(parseSize(10)).toBe(10);
     expect(parseSize('lots')).toBeUndefined();
   });
+
+  it('refuses a token, host or server with a trailing CR (a CRLF env file) or other bad characters, saying why', () => {
+    const run = (env: Record<string, string>) => () => resolveAgentConfig({}, ['/var/log/*.log'], { HENRIK_TOKEN: 'tok', ...env });
+    expect(run({ HENRIK_TOKEN: 'tok\r' })).toThrow(/token ends with a carriage return.*CRLF/);
+    expect(run({ HENRIK_HOST: 'box\r' })).toThrow(/--host 'box\\r' ends with a carriage return/);
+    expect(run({ HENRIK_SERVER: 'http://127.0.0.1:3032\r' })).toThrow(/--server ends with a carriage return/);
+    expect(run({ HENRIK_TOKEN: 'to ken' })).toThrow(/token holds a character that is not allowed/);
+    expect(run({ HENRIK_HOST: 'a\u001bb' })).toThrow(/control character/);
+    expect(run({ HENRIK_SERVER: 'http://user:pw@daniel:3032' })).toThrow(/user or password/);
+    expect(run({ HENRIK_SERVER: 'http://daniel:3032/?x=1' })).toThrow(/without \?query/);
+    expect(() => resolveAgentConfig({}, ['/var/log/*.log'], { HENRIK_TOKEN: 'tok' })).not.toThrow();
+  });
 });

@@ -3,6 +3,7 @@
  * Precedence: flag, then environment, then config file, then default. Anything wrong is a
  * ConfigError with one sentence that says what to fix (the bin prints it and exits 2).
  */
+import { nameProblem } from '../protocol/names.js';
 import { parseSize } from '../protocol/size.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +43,10 @@ export function resolveAgentConfig(
   const host = flags.host ?? env.HENRIK_HOST ?? optionalString(file, 'host') ?? os.hostname();
   const stateDir = flags.stateDir ?? env.HENRIK_STATE_DIR ?? optionalString(file, 'stateDir') ?? './henrik-state';
   if (token === undefined || token === '') throw new ConfigError('no token: pass --token TOKEN or set HENRIK_TOKEN (an ingest token from Daniel)');
+  const tokenProblem = settingProblem(token, TOKEN_CHARS);
+  if (tokenProblem !== undefined) throw new ConfigError(`the token ${tokenProblem}; a token is printable ASCII without spaces`);
+  const serverProblem = settingProblem(server, URL_CHARS);
+  if (serverProblem !== undefined) throw new ConfigError(`--server ${serverProblem}`);
   let url: URL;
   try {
     url = new URL(server);
@@ -49,7 +54,10 @@ export function resolveAgentConfig(
     throw new ConfigError(`--server '${server}' is not a URL; use e.g. http://127.0.0.1:3032`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--server '${server}' must be http:// or https://`);
-  if (host.trim() === '' || Buffer.byteLength(host) > 255) throw new ConfigError('--host must be 1 to 255 bytes');
+  if (url.username !== '' || url.password !== '') throw new ConfigError(`--server '${url.host}' must not hold a user or password: the token is the credential`);
+  if (url.search !== '' || url.hash !== '') throw new ConfigError(`--server '${server}' must be Daniel's base URL, without ?query or #fragment`);
+  const hostProblem = settingProblem(host, undefined) ?? nameProblem(host);
+  if (hostProblem !== undefined) throw new ConfigError(`--host '${printable(host)}' ${hostProblem}; it names this machine in Daniel (1 to 255 bytes, no control characters)`);
 
   const sources: AgentSource[] = [];
   if (positional.length > 0) sources.push({ paths: positional, ...sourceOptions(file, 'config') });
@@ -79,6 +87,27 @@ export function resolveAgentConfig(
 }
 
 type Table = Record<string, unknown>;
+
+/** What a token may hold: it goes in an HTTP header, so visible ASCII only. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+/** A URL as typed: visible ASCII (WHATWG URL parsing would drop a CR or tab silently). */
+const URL_CHARS = /^[\x21-\x7e]+$/;
+
+/**
+ * Why a setting read from a flag, the environment or a file is unusable, or undefined. A
+ * trailing CR is named as such: it comes from an env file with Windows line ends.
+ */
+function settingProblem(value: string, allowed: RegExp | undefined): string | undefined {
+  if (/\r$/.test(value)) return 'ends with a carriage return (\\r): the env or config file has Windows (CRLF) line ends; convert it with dos2unix';
+  if (/^\s|\s$/.test(value)) return 'starts or ends with white space';
+  if (allowed !== undefined && !allowed.test(value)) return `holds a character that is not allowed (${printable(value)})`;
+  return undefined;
+}
+
+/** A value with its control characters shown as escapes, for a message. */
+function printable(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
 
 /** Loaded only when a YAML file is read: it costs the agent ~9 MiB of memory otherwise. */
 function parseYaml(text: string): unknown {

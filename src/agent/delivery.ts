@@ -1,57 +1,226 @@
 /**
  * The ship loop: spool records go to Daniel one at a time, in spool order (so each file's
- * lines arrive in ascending offsets), each retried until it is delivered or rejected.
- * Rejected batches (4xx other than 401/403/408/429) go to a dead-letter file and count as
- * done, so one bad batch never blocks the rest forever.
+ * lines arrive in ascending offsets), each retried until it is delivered. What is not the
+ * batch's fault is held and retried (an outage, a wrong token, a wrong address), a batch
+ * over a body limit is sent in halves (split-request.ts), and only lines Daniel says can
+ * never be stored go to the dead-letter file (dead-letter.ts): the whole batch when Daniel
+ * refused it as a whole, else just the groups or lines its answer names in `rejected`.
  */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { IngestRejection, IngestRequest } from '../protocol/ingest.js';
+import type { DeadLetters } from './dead-letter.js';
 import { backoffMs, type BackoffOptions } from './retry.js';
 import type { ShipOutcome, Shipper } from './shipper.js';
 import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
 import { sleep } from './sleep.js';
+import { lineCount, splitRequest } from './split-request.js';
 
-export interface DeliveryOptions {
-  spool: Spool;
+export interface SenderOptions {
   shipper: Shipper;
-  stateDir: string;
+  deadLetters: DeadLetters;
   backoff: BackoffOptions;
-  /** `--once`: give up (and report failure) after this long without delivering anything. */
+  /** Give up (and report failure) after this long without delivering anything (`--once`, replay). */
   giveUpAfterMs?: number;
-  /** A record is done (delivered, or rejected and dead-lettered): advance checkpoints. */
+  /** A held batch (outage, token, address) is logged at once, then at most this often (default 60 s). */
+  heldLogIntervalMs?: number;
+  log: (message: string) => void;
+}
+
+export interface DeliveryOptions extends SenderOptions {
+  spool: Spool;
+  /** A record is done (delivered, or refused and dead-lettered): advance checkpoints. */
   onDone: (header: SpoolRecordHeader, position: SpoolPosition) => void;
   /** Every spooled record is done: nothing waits for Daniel. */
   onDrained?: () => void;
   /** Delivery gave up (`--once`) or broke: nothing more will be done. */
-  onFailed?: () => void;
-  log: (message: string) => void;
+  onFailed?: (reason: string) => void;
+}
+
+/** Sends one request until Daniel took it (or refused parts of it for good), splitting it on 413. */
+export class Sender {
+  deliveredLines = 0;
+  duplicateLines = 0;
+  /** Lines Daniel refused for good (dead-lettered). */
+  rejectedLines = 0;
+  /** Why sending gave up, if it did. */
+  failure: string | undefined;
+  lastProgressMs = Date.now();
+  private lastHeldLogMs = 0;
+  private lastSplitLogMs = 0;
+
+  constructor(
+    private readonly options: SenderOptions,
+    private readonly signal: AbortSignal,
+    private readonly onGiveUp: (reason: string) => void,
+  ) {}
+
+  /** True once delivered (or dead-lettered); false when stopping or giving up first. */
+  async send(body: Buffer, request?: IngestRequest): Promise<boolean> {
+    const { shipper } = this.options;
+    for (let attempt = 0; !this.signal.aborted; attempt++) {
+      const outcome: ShipOutcome = await shipper.send(body, this.signal);
+      switch (outcome.kind) {
+        case 'delivered':
+          this.deliveredLines += outcome.accepted;
+          this.duplicateLines += outcome.duplicates;
+          this.lastProgressMs = Date.now();
+          if (attempt > 0) this.options.log(`attempts=${attempt + 1}: Daniel is taking lines again`);
+          if (outcome.rejected.length > 0) await this.deadLetterNamed(request ?? decodeBody(body), outcome.rejected);
+          return true;
+        case 'rejected':
+          await this.deadLetterAll(body, request, outcome.status, outcome.reason);
+          this.lastProgressMs = Date.now();
+          return true;
+        case 'too-large':
+          return this.sendInHalves(body, request, outcome.status, outcome.reason);
+        default:
+          break;
+      }
+      if (outcome.kind === 'unauthorized' && this.options.giveUpAfterMs !== undefined) {
+        return this.giveUp(`Daniel refused the token (${outcome.reason}); check --token`);
+      }
+      if (this.options.giveUpAfterMs !== undefined && Date.now() - this.lastProgressMs > this.options.giveUpAfterMs) {
+        return this.giveUp(`could not deliver for ${Math.round((Date.now() - this.lastProgressMs) / 1000)} s (${outcome.reason})`);
+      }
+      const retryAfterMs = outcome.kind === 'retry' ? outcome.retryAfterMs : undefined;
+      const waitMs = Math.max(retryAfterMs ?? 0, backoffMs(attempt, this.options.backoff));
+      this.sayHeld(outcome, attempt, waitMs);
+      await sleep(waitMs, this.signal);
+    }
+    return false;
+  }
+
+  /** The first failure of a batch at once, then at most every `heldLogIntervalMs`, however long it lasts. */
+  private sayHeld(outcome: ShipOutcome, attempt: number, waitMs: number): void {
+    const now = Date.now();
+    if (attempt > 0 && now - this.lastHeldLogMs < (this.options.heldLogIntervalMs ?? 60_000)) return;
+    this.lastHeldLogMs = now;
+    const reason = `reason="${'reason' in outcome ? outcome.reason : ''}"`;
+    const heldFor = `held_s=${Math.round((now - this.lastProgressMs) / 1000)}`;
+    if (outcome.kind === 'unauthorized') {
+      this.options.log(`attempt=${attempt + 1} ${heldFor} ${reason}: Daniel refused the token; set --token / HENRIK_TOKEN to an ingest token. Lines are held in the spool, nothing is dropped`);
+    } else if (outcome.kind === 'misrouted') {
+      this.options.log(
+        `attempt=${attempt + 1} ${heldFor} ${reason}: the server address does not answer as Daniel's /ingest (a redirect, 404 or 405: an http:// address of an https:// server, a proxy without the route); Henrik does not follow redirects: set --server to Daniel's address. Lines are held in the spool, nothing is dropped`,
+      );
+    } else {
+      this.options.log(`attempt=${attempt + 1} ${heldFor} wait_ms=${waitMs} ${reason}: could not ship a batch, retrying`);
+    }
+  }
+
+  private async sendInHalves(body: Buffer, given: IngestRequest | undefined, status: number, reason: string): Promise<boolean> {
+    let request: IngestRequest;
+    try {
+      request = given ?? decodeBody(body);
+    } catch {
+      await this.deadLetterAll(body, given, status, `${reason}; the batch could not be read to split it`);
+      return true;
+    }
+    const halves = splitRequest(request);
+    if (halves === undefined) {
+      await this.deadLetterAll(body, request, status, `${reason}; one line of ${body.length} gzipped bytes cannot be cut further`);
+      this.lastProgressMs = Date.now();
+      return true;
+    }
+    const now = Date.now();
+    if (now - this.lastSplitLogMs >= (this.options.heldLogIntervalMs ?? 60_000)) {
+      this.lastSplitLogMs = now;
+      this.options.log(
+        `status=${status} lines=${lineCount(request)} ${reason}: a batch is over the body limit of Daniel or a proxy in front of it; sending it in halves (nothing is dropped; raise --body-limit or the proxy's limit, or lower batchMaxBytes, to stop this)`,
+      );
+    }
+    for (const half of halves) {
+      if (!(await this.send(gzipSync(JSON.stringify(half), { level: 1 }), half))) return false;
+    }
+    return true;
+  }
+
+  private async deadLetterAll(body: Buffer, given: IngestRequest | undefined, status: number, reason: string): Promise<void> {
+    let request: IngestRequest | string;
+    try {
+      request = given ?? decodeBody(body);
+    } catch {
+      request = body.toString('base64');
+    }
+    const lines = typeof request === 'string' ? 0 : lineCount(request);
+    this.rejectedLines += lines;
+    await this.options.deadLetters.write({ status, code: codeOf(reason), reason, request }, lines);
+  }
+
+  /** Daniel stored the request but the groups or lines `rejected` names: only those are dead-lettered. */
+  private async deadLetterNamed(request: IngestRequest, rejected: IngestRejection[]): Promise<void> {
+    const byGroup = new Map<number, { whole: IngestRejection | undefined; lines: Map<number, IngestRejection> }>();
+    for (const r of rejected) {
+      let index = r.file;
+      if (request.files[index]?.file_id !== r.file_id) index = request.files.findIndex((f) => f.file_id === r.file_id);
+      if (index < 0) continue;
+      const entry = byGroup.get(index) ?? { whole: undefined, lines: new Map<number, IngestRejection>() };
+      if (r.offset === undefined) entry.whole = r;
+      else entry.lines.set(r.offset, r);
+      byGroup.set(index, entry);
+    }
+    for (const [index, { whole, lines }] of byGroup) {
+      const group = request.files[index];
+      if (group === undefined) continue;
+      const refused = whole !== undefined ? group.lines : group.lines.filter((l) => lines.has(l.offset));
+      const first = whole ?? [...lines.values()][0];
+      if (first === undefined) continue;
+      const reasons = [...new Set((whole !== undefined ? [whole] : [...lines.values()]).map((r) => `${r.code}: ${r.message}`))].slice(0, 3).join('; ');
+      this.rejectedLines += refused.length;
+      await this.options.deadLetters.write({ status: 200, code: first.code, reason: reasons, request: { host: request.host, files: [{ ...group, lines: refused }] } }, refused.length);
+    }
+  }
+
+  private giveUp(reason: string): false {
+    this.failure = reason;
+    this.options.log(reason);
+    this.onGiveUp(reason);
+    return false;
+  }
 }
 
 export class Delivery {
   /** Records in the spool not yet done. */
   pending = 0;
-  deliveredLines = 0;
-  duplicateLines = 0;
-  rejectedLines = 0;
-  /** Why a `--once` gave up, if it did. */
-  failure: string | undefined;
   private readonly stopController = new AbortController();
   private readonly stopped = abortPromise(this.stopController.signal);
+  private readonly sender: Sender;
   private idleWaiters: Array<() => void> = [];
   private loop: Promise<void> | undefined;
-  private readonly rejectedStatusesLogged = new Set<number>();
-  private lastProgressMs = Date.now();
+  private broken: string | undefined;
 
-  constructor(private readonly options: DeliveryOptions) {}
+  constructor(private readonly options: DeliveryOptions) {
+    this.sender = new Sender(options, this.stopController.signal, (reason) => {
+      this.wakeIdle();
+      this.stopController.abort();
+      this.options.onFailed?.(reason);
+    });
+  }
+
+  get deliveredLines(): number {
+    return this.sender.deliveredLines;
+  }
+
+  get duplicateLines(): number {
+    return this.sender.duplicateLines;
+  }
+
+  get rejectedLines(): number {
+    return this.sender.rejectedLines;
+  }
+
+  /** Why delivery gave up (`--once`) or broke, if it did. */
+  get failure(): string | undefined {
+    return this.broken ?? this.sender.failure;
+  }
 
   start(): void {
     this.loop = this.run().catch((err: unknown) => {
-      this.failure = `ship loop failed: ${(err as Error).message}`;
-      this.options.log(this.failure);
+      this.broken = `ship loop failed: ${(err as Error).message}`;
+      this.options.log(this.broken);
       this.wakeIdle();
-      this.options.onFailed?.();
+      this.options.onFailed?.(this.broken);
     });
   }
 
@@ -65,6 +234,7 @@ export class Delivery {
   async stop(): Promise<void> {
     this.stopController.abort();
     await this.loop;
+    await this.options.deadLetters.idle();
     this.options.shipper.close();
   }
 
@@ -74,19 +244,19 @@ export class Delivery {
 
   private async run(): Promise<void> {
     const { spool } = this.options;
+    this.sender.lastProgressMs = Date.now();
     while (!this.stopping) {
       await Promise.race([spool.waitForRecord(), this.stopped]);
       if (this.stopping) return;
       const record = await spool.next();
       if (record === undefined) continue;
       const { header, body } = decodeSpoolRecord(record.payload);
-      const done = await this.deliver(header, body);
+      const done = await this.sender.send(body);
       if (!done) {
         spool.rewind();
         return;
       }
       this.pending--;
-      this.lastProgressMs = Date.now();
       this.options.onDone(header, record.position);
       if (this.pending <= 0) {
         this.wakeIdle();
@@ -95,66 +265,20 @@ export class Delivery {
     }
   }
 
-  /** True once delivered or rejected; false when stopping or giving up first. */
-  private async deliver(header: SpoolRecordHeader, body: Buffer): Promise<boolean> {
-    for (let attempt = 0; !this.stopping; attempt++) {
-      const outcome: ShipOutcome = await this.options.shipper.send(body, this.stopController.signal);
-      if (outcome.kind === 'delivered') {
-        this.deliveredLines += outcome.accepted;
-        this.duplicateLines += outcome.duplicates;
-        if (attempt > 0) this.options.log(`attempts=${attempt + 1}: Daniel is taking lines again`);
-        return true;
-      }
-      if (outcome.kind === 'rejected') {
-        await this.deadLetter(header, body, outcome.status, outcome.reason);
-        return true;
-      }
-      if (outcome.kind === 'unauthorized' && this.options.giveUpAfterMs !== undefined) {
-        return this.giveUp(`Daniel refused the token (${outcome.reason}); check --token`);
-      }
-      if (this.options.giveUpAfterMs !== undefined && Date.now() - this.lastProgressMs > this.options.giveUpAfterMs) {
-        return this.giveUp(`could not deliver for ${Math.round((Date.now() - this.lastProgressMs) / 1000)} s (${outcome.reason})`);
-      }
-      const retryAfterMs = outcome.kind === 'retry' ? outcome.retryAfterMs : undefined;
-      const waitMs = Math.max(retryAfterMs ?? 0, backoffMs(attempt, this.options.backoff));
-      if (attempt === 0 || Number.isInteger(Math.log2(attempt + 1))) {
-        this.options.log(`attempt=${attempt + 1} wait_ms=${waitMs} reason="${outcome.reason}": could not ship a batch, retrying`);
-      }
-      await sleep(waitMs, this.stopController.signal);
-    }
-    return false;
-  }
-
-  private giveUp(reason: string): false {
-    this.failure = reason;
-    this.options.log(reason);
-    this.wakeIdle();
-    this.stopController.abort();
-    this.options.onFailed?.();
-    return false;
-  }
-
-  private async deadLetter(header: SpoolRecordHeader, body: Buffer, status: number, reason: string): Promise<void> {
-    this.rejectedLines += header.lines;
-    const file = path.join(this.options.stateDir, 'dead-letter.ndjson');
-    let request: unknown;
-    try {
-      request = JSON.parse(gunzipSync(body).toString('utf8'));
-    } catch {
-      request = body.toString('base64');
-    }
-    await fsp.appendFile(file, JSON.stringify({ time: new Date().toISOString(), status, reason, request }) + '\n');
-    if (!this.rejectedStatusesLogged.has(status)) {
-      this.rejectedStatusesLogged.add(status);
-      this.options.log(`status=${status} reason="${reason}" file=${file}: Daniel rejected a batch; it was written to the dead-letter file (logged once per status)`);
-    }
-  }
-
   private wakeIdle(): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** The ingest request inside a gzipped body (only after a 413 or a `rejected` answer). */
+export function decodeBody(body: Buffer): IngestRequest {
+  return JSON.parse(gunzipSync(body).toString('utf8')) as IngestRequest;
+}
+
+function codeOf(reason: string): string | undefined {
+  return /^HTTP \d+ ([A-Z_]+):/.exec(reason)?.[1];
 }
 
 function abortPromise(signal: AbortSignal): Promise<void> {

@@ -39,6 +39,10 @@ export interface AgentOptions {
   backoff?: BackoffOptions;
   onceGiveUpMs?: number;
   summaryIntervalMs?: number;
+  /** A batch held back (outage, refused token, wrong address) is logged at once, then at most this often. */
+  heldLogIntervalMs?: number;
+  /** The dead-letter file is moved to `.1` past this size (so at most twice this on disk). */
+  deadLetterMaxBytes?: number;
   progressIntervalMs?: number;
   cwd?: string;
   log?: (message: string) => void;
@@ -67,6 +71,8 @@ export const agentDefaults = {
   backoff: defaultBackoff,
   onceGiveUpMs: 60_000,
   summaryIntervalMs: 30_000,
+  heldLogIntervalMs: 60_000,
+  deadLetterMaxBytes: 64 * 1024 * 1024,
   progressIntervalMs: 2000,
   cwd: process.cwd(),
   parserFactory: undefined,

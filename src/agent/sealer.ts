@@ -32,6 +32,7 @@ export interface SealerOptions {
 class Abandoned extends Error {}
 
 const RETRY_WRITE_MS = 1000;
+const WRITE_FAIL_LOG_MS = 30_000;
 /** zlib's output chunk: a batch's gzip (about a fifth of its JSON) mostly fits one, so there are few thread-pool round trips. */
 const GZIP_CHUNK = 256 * 1024;
 /**
@@ -48,6 +49,7 @@ export class Sealer {
   private inFlight = 0;
   private inFlightBytes = 0;
   private fullLogged = false;
+  private lastWriteFailLogMs = 0;
   private readonly abandon = new AbortController();
   /** `spoolMs`: time spent appending (write + fdatasync), the cost of spooling every batch. */
   readonly stats = { batches: 0, spoolMs: 0 };
@@ -114,12 +116,21 @@ export class Sealer {
         const started = performance.now();
         await spool.append(record);
         this.stats.spoolMs += performance.now() - started;
+        if (this.lastWriteFailLogMs !== 0) {
+          this.lastWriteFailLogMs = 0;
+          this.options.log('spool writes work again: reading goes on');
+        }
         if (!spool.isFull) this.fullLogged = false;
         this.options.onSpooled();
         return;
       } catch (err) {
-        // A full disk or a read-only remount: later batches must not overtake this one.
-        this.options.log(`spool write failed: ${(err as Error).message}; retrying in ${RETRY_WRITE_MS} ms`);
+        // A full disk or a read-only remount: later batches must not overtake this one, and
+        // reading pauses while this batch holds its place (the in-flight bound).
+        const now = Date.now();
+        if (now - this.lastWriteFailLogMs >= WRITE_FAIL_LOG_MS) {
+          this.lastWriteFailLogMs = now;
+          this.options.log(`spool write failed: ${(err as Error).message}; reading is paused and the write retried every ${RETRY_WRITE_MS} ms (said again every ${WRITE_FAIL_LOG_MS / 1000} s while it fails)`);
+        }
         await sleep(RETRY_WRITE_MS, this.abandon.signal);
         if (this.abandon.signal.aborted) throw new Abandoned();
       }

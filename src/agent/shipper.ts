@@ -6,14 +6,13 @@
 import http from 'node:http';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
-import type { IngestResponse } from '../protocol/ingest.js';
+import type { IngestRejection, IngestResponse } from '../protocol/ingest.js';
 import { classifyStatus, parseRetryAfter } from './retry.js';
 
 export type ShipOutcome =
-  | { kind: 'delivered'; accepted: number; duplicates: number }
+  | { kind: 'delivered'; accepted: number; duplicates: number; rejected: IngestRejection[] }
   | { kind: 'retry'; reason: string; retryAfterMs?: number }
-  | { kind: 'unauthorized'; status: number; reason: string }
-  | { kind: 'rejected'; status: number; reason: string };
+  | { kind: 'unauthorized' | 'misrouted' | 'too-large' | 'rejected'; status: number; reason: string };
 
 export interface ShipperOptions {
   server: string;
@@ -72,7 +71,7 @@ export class Shipper {
           length += chunk.length;
         });
         res.on('error', (err) => finish({ kind: 'retry', reason: `answer cut off: ${networkReason(err)}` }));
-        res.on('end', () => finish(outcomeOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), res.headers['retry-after'])));
+        res.on('end', () => finish(outcomeOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), res.headers)));
       });
       req.end(gzippedBody);
     });
@@ -83,14 +82,19 @@ export class Shipper {
   }
 }
 
-function outcomeOf(status: number, text: string, retryAfter: string | undefined): ShipOutcome {
+export function outcomeOf(status: number, text: string, headers: http.IncomingHttpHeaders = {}): ShipOutcome {
   const kind = classifyStatus(status);
   if (kind === 'delivered') {
     const data = parseResult(text);
-    return { kind, accepted: data?.accepted ?? 0, duplicates: data?.duplicates ?? 0 };
+    const rejected = Array.isArray(data?.rejected) ? data.rejected : [];
+    return { kind, accepted: data?.accepted ?? 0, duplicates: data?.duplicates ?? 0, rejected };
+  }
+  if (kind === 'misrouted' && status < 400) {
+    const location = headers.location;
+    return { kind, status, reason: `HTTP ${status} redirect to ${location ?? '(no Location)'}` };
   }
   const reason = `HTTP ${status} ${errorMessage(text)}`.trim();
-  if (kind === 'retry') return { kind, reason, retryAfterMs: parseRetryAfter(retryAfter) };
+  if (kind === 'retry') return { kind, reason, retryAfterMs: parseRetryAfter(headers['retry-after']) };
   return { kind, status, reason };
 }
 

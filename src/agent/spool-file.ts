@@ -9,7 +9,7 @@ import { crc32 } from './crc32.js';
 /** Bytes before each record's payload: length and checksum. */
 export const HEADER = 8;
 /** A length this large is corruption, not a record (batches are a few MiB at most). */
-const MAX_RECORD = 256 * 1024 * 1024;
+export const MAX_RECORD = 256 * 1024 * 1024;
 
 /** Length of the prefix of `file` made of whole records with good checksums. */
 export async function validLength(file: string): Promise<number> {

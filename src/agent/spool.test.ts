@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tableCrc32, crc32 } from './crc32.js';
-import { Spool, type SpoolPosition } from './spool.js';
+import { promises as fsp } from 'node:fs';
+import { Spool, SpoolCorruption, type SpoolPosition } from './spool.js';
 
 let dir: string;
 beforeEach(() => {
@@ -158,6 +159,76 @@ describe('Spool', () => {
     await waited;
     expect(spool.hasRoomFor(500)).toBe(true);
     await spool.close();
+  });
+
+  it('a short write (a full disk: writev returns short, no error) fails the append and leaves only whole records', async () => {
+    const spool = await Spool.open(dir);
+    await spool.append(Buffer.from('one'));
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { writev: (buffers: Buffer[], position: number) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const real = proto.writev;
+    // As ENOSPC does: part of the bytes reach the file, the call reports how many.
+    proto.writev = async function (this: unknown, buffers: Buffer[], position: number) {
+      proto.writev = real;
+      const whole = Buffer.concat(buffers);
+      return real.call(this, [whole.subarray(0, 5)], position);
+    };
+    try {
+      await expect(spool.append(Buffer.from('two'))).rejects.toThrow(/short write/);
+    } finally {
+      proto.writev = real;
+    }
+    const file = path.join(dir, segments()[0]!);
+    expect(statSync(file).size).toBe(8 + 3);
+    await spool.append(Buffer.from('three'));
+    expect(await readAll(spool)).toEqual(['one', 'three']);
+    await spool.close();
+  });
+
+  it('never hands out a record whose checksum fails when read (the disk changed it after the write)', async () => {
+    const spool = await Spool.open(dir);
+    for (const r of ['aaa', 'bbb']) await spool.append(Buffer.from(r));
+    const file = path.join(dir, segments()[0]!);
+    const bytes = readFileSync(file);
+    bytes[8 + 3 + 8 + 1] = 0x7a; // inside 'bbb'
+    writeFileSync(file, bytes);
+    expect((await spool.next())?.payload.toString()).toBe('aaa');
+    await expect(spool.next()).rejects.toThrow(SpoolCorruption);
+    await spool.close();
+  });
+
+  it('a corrupt record in a segment that is not the last ends the spool there: later segments are deleted', async () => {
+    const spool = await Spool.open(dir, { segmentBytes: 64 });
+    for (let i = 0; i < 12; i++) await spool.append(Buffer.from(`record-${i}-${'x'.repeat(20)}`));
+    await spool.close();
+    const all = segments();
+    expect(all.length).toBeGreaterThan(3);
+    const file = path.join(dir, all[1]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 0xff;
+    writeFileSync(file, bytes);
+    const logs: string[] = [];
+    const again = await Spool.open(dir, { segmentBytes: 64, log: (m) => logs.push(m) });
+    const left = await readAll(again);
+    expect(left.length).toBeGreaterThan(0);
+    expect(left).toEqual(Array.from({ length: left.length }, (_, i) => `record-${i}-${'x'.repeat(20)}`));
+    expect(segments()).toEqual(all.slice(0, 2));
+    expect(logs.join('\n')).toMatch(/comes after a break/);
+    await again.close();
+  });
+
+  it('a missing segment in the middle ends the spool before it', async () => {
+    const spool = await Spool.open(dir, { segmentBytes: 64 });
+    for (let i = 0; i < 12; i++) await spool.append(Buffer.from(`record-${i}-${'x'.repeat(20)}`));
+    await spool.close();
+    const all = segments();
+    rmSync(path.join(dir, all[1]!));
+    const again = await Spool.open(dir, { segmentBytes: 64 });
+    const left = await readAll(again);
+    expect(left).toEqual(Array.from({ length: left.length }, (_, i) => `record-${i}-${'x'.repeat(20)}`));
+    expect(segments()).toEqual(all.slice(0, 1));
+    await again.close();
   });
 
   it('uses a CRC-32 that agrees with the table version', () => {

@@ -2,8 +2,13 @@
  * The disk spool: every batch is appended here (and fsynced) before it is shipped, so a
  * batch read from a file survives the agent's `kill -9`, Daniel being down, and the file
  * being rotated away meanwhile. Append-only segment files; each record is
- * `[length u32le][crc32 u32le][payload]`. Opening checks every record: a torn or corrupt
- * tail is cut off (logged, not fatal). Records are read back in order by one cursor and
+ * `[length u32le][crc32 u32le][payload]`. Every write's length is checked (a full disk makes
+ * a write short without an error): a short write is cut off again and the append fails, to
+ * be retried. Every record's checksum is checked when it is read: a record that fails it is
+ * never shipped. Opening checks every record: at the first torn or corrupt record (or a
+ * missing segment) the spool ends there, and the segments after it are deleted (logged, not
+ * fatal), so the agent resumes each file after the last record that is whole, and reads the
+ * lines of the dropped records again from their files. Records are read back in order by one cursor and
  * released up to a position once acknowledged; fully released segments are deleted, the one
  * being written included (the next append starts a new one), so a spool that keeps up holds
  * almost nothing on disk. Its size is what is not released yet: that is what the limit
@@ -15,7 +20,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
-import { HEADER, readFully, syncDirectory, validLength } from './spool-file.js';
+import { HEADER, MAX_RECORD, readFully, syncDirectory, validLength } from './spool-file.js';
 
 export { syncDirectory } from './spool-file.js';
 
@@ -23,6 +28,11 @@ export interface SpoolPosition {
   segment: number;
   /** Byte offset just after a record in that segment. */
   offset: number;
+}
+
+/** A record read back does not match its checksum: the disk changed it after it was written. */
+export class SpoolCorruption extends Error {
+  override name = 'SpoolCorruption';
 }
 
 export interface SpoolRecord {
@@ -147,8 +157,15 @@ export class Spool {
     const header = Buffer.alloc(HEADER);
     await readFully(handle, header, offset);
     const length = header.readUInt32LE(0);
+    const segmentPath = this.segmentPath(segment);
+    if (length > MAX_RECORD || offset + HEADER + length > (this.segments.get(segment) ?? 0)) {
+      throw new SpoolCorruption(`spool record at ${segmentPath}:${offset} has a bad length (${length}); restart Henrik: it resumes each file from the last whole record`);
+    }
     const payload = Buffer.alloc(length);
     await readFully(handle, payload, offset + HEADER);
+    if (crc32(payload) !== header.readUInt32LE(4)) {
+      throw new SpoolCorruption(`spool record at ${segmentPath}:${offset} fails its checksum (the disk changed it); it is not shipped. Restart Henrik: it resumes each file from the last whole record`);
+    }
     this.readCursor = { segment, offset: offset + HEADER + length };
     return { payload, position: { ...this.readCursor } };
   }
@@ -221,7 +238,14 @@ export class Spool {
     if (shouldRotate) await this.startSegment();
     const handle = this.writeHandle as FileHandle;
     const at = this.segments.get(this.writeSegment) as number;
-    await handle.writev([header, payload], at);
+    const wanted = HEADER + payload.length;
+    const { bytesWritten } = await handle.writev([header, payload], at);
+    if (bytesWritten !== wanted) {
+      // ENOSPC (or a quota) mid-write: writev returns short without throwing. Cut the piece
+      // off again, so the segment keeps only whole records, and let the caller retry.
+      await handle.truncate(at).catch(() => {});
+      throw new Error(`short write to ${this.segmentPath(this.writeSegment)} (${bytesWritten} of ${wanted} bytes): is the disk under the state dir full?`);
+    }
     await handle.datasync();
     this.segments.set(this.writeSegment, at + HEADER + payload.length);
     const waiters = this.waiters;
@@ -230,18 +254,39 @@ export class Spool {
   }
 
   private async startSegment(): Promise<void> {
-    await this.writeHandle?.close();
+    const previous = this.writeHandle;
     this.writeHandle = undefined;
+    if (previous !== undefined && this.readCursor.segment === this.writeSegment) {
+      // The reader may be reading this segment through the write handle right now: it
+      // becomes the read handle, closed when the reader moves on.
+      const older = this.readHandle;
+      this.readHandle = { segment: this.writeSegment, handle: previous };
+      await older?.handle.close();
+    } else {
+      await previous?.close();
+    }
     // Numbers only grow: a released position never points into a newer segment.
     const next = Math.max(this.lastSegment() ?? 0, this.released.segment, this.writeSegment) + 1;
-    this.writeHandle = await fsp.open(this.segmentPath(next), 'w');
+    // The state dir may have been deleted under a running agent: make it again.
+    await fsp.mkdir(this.dir, { recursive: true });
+    // Readable too: the segment being written is read through this handle, so records still
+    // reach Daniel if the file is deleted under the agent.
+    this.writeHandle = await fsp.open(this.segmentPath(next), 'w+');
     this.writeSegment = next;
     this.segments.set(next, 0);
     await syncDirectory(this.dir);
   }
 
+  /**
+   * Keeps the whole records from the released position on, up to the first break: a torn or
+   * corrupt record, or a missing segment. Everything after a break is deleted: shipping it
+   * would put lines after a hole, and the hole's lines, read again from their files, would
+   * then come after lines that follow them (Daniel would take them for duplicates).
+   */
   private async recover(log: (message: string) => void): Promise<void> {
     const names = (await fsp.readdir(this.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+    let broken: string | undefined;
+    let expected: number | undefined;
     for (const name of names) {
       const segment = Number(SEGMENT_NAME.exec(name)?.[1]);
       const file = path.join(this.dir, name);
@@ -249,13 +294,23 @@ export class Spool {
         await fsp.rm(file, { force: true });
         continue;
       }
+      if (broken === undefined && segment > (expected ?? this.released.segment + 1)) {
+        broken = `segments before ${name} are missing`;
+      }
+      if (broken !== undefined) {
+        log(`spool segment=${name}: deleted, it comes after a break in the spool (${broken}); its lines are read again from their files`);
+        await fsp.rm(file, { force: true });
+        continue;
+      }
       const valid = await validLength(file);
       const size = (await fsp.stat(file)).size;
       if (valid < size) {
-        log(`spool segment=${name} valid=${valid} size=${size}: torn or corrupt tail cut off`);
+        log(`spool segment=${name} valid=${valid} size=${size}: torn or corrupt record, cut off there; lines after it are read again from their files`);
         await fsp.truncate(file, valid);
+        broken = `${name} is torn or corrupt at ${valid}`;
       }
       this.segments.set(segment, valid);
+      expected = segment + 1;
     }
     if (this.readCursor.segment > 0 && !this.segments.has(this.readCursor.segment)) {
       this.readCursor = { segment: this.readCursor.segment, offset: 0 };
@@ -278,9 +333,17 @@ export class Spool {
   }
 
   private async handleFor(segment: number): Promise<FileHandle> {
+    if (segment === this.writeSegment && this.writeHandle !== undefined) return this.writeHandle;
     if (this.readHandle?.segment === segment) return this.readHandle.handle;
     await this.readHandle?.handle.close();
-    const handle = await fsp.open(this.segmentPath(segment), 'r');
+    this.readHandle = undefined;
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(this.segmentPath(segment), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new SpoolCorruption(`spool segment ${this.segmentPath(segment)} was deleted before it was shipped; restart Henrik: it reads those lines again from their files`);
+    }
     this.readHandle = { segment, handle };
     return handle;
   }

@@ -7,10 +7,14 @@
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';
+import { replayDeadLetters } from '../agent/replay.js';
 
 const USAGE = `Usage: henrik [options] [paths...]
+       henrik replay-dead-letter [--server URL] [--token TOKEN] [--state-dir DIR] [--config FILE]
 
 Tails log files and ships every line, once, to Daniel.
+replay-dead-letter sends the lines in the state dir's dead-letter file to Daniel again
+(after fixing what made Daniel refuse them); lines refused again stay in the file.
 
 Arguments:
   paths              paths and globs to tail (/var/log/*.log, /var/log/**/*.log)
@@ -29,7 +33,9 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} henrik ${message}\n`);
 }
 
-function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } | 'help' {
+function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; replay: boolean } | 'help' {
+  const replay = argv[0] === 'replay-dead-letter';
+  if (replay) argv = argv.slice(1);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -44,8 +50,9 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } 
     },
   });
   if (values.help === true) return 'help';
+  if (replay && (positionals.length > 0 || values.once === true)) throw new Error('replay-dead-letter takes no paths and no --once');
   const flags: CliFlags = { server: values.server, token: values.token, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
-  return { flags, paths: positionals };
+  return { flags, paths: positionals, replay };
 }
 
 async function main(): Promise<number> {
@@ -62,13 +69,18 @@ async function main(): Promise<number> {
   }
   let options;
   try {
-    options = resolveAgentConfig(command.flags, command.paths, process.env);
+    // A replay needs no paths: a placeholder satisfies the check that something is tailed.
+    options = resolveAgentConfig(command.flags, command.replay ? ['(replay)'] : command.paths, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`henrik: ${err.message}\n`);
       return 2;
     }
     throw err;
+  }
+  if (command.replay) {
+    const result = await replayDeadLetters({ server: options.server, token: options.token, stateDir: options.stateDir, log });
+    return result.refused + result.left > 0 ? 1 : 0;
   }
   let agent: Agent;
   try {
@@ -79,16 +91,23 @@ async function main(): Promise<number> {
   }
   if (options.once === true) return agent.once();
   agent.start();
-  await new Promise<void>((resolve) => {
+  const failure = await new Promise<string | undefined>((resolve) => {
     const onSignal = (): void => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      resolve();
+      resolve(undefined);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    void agent.failed.then(resolve);
   });
   await agent.stop();
+  if (failure !== undefined) {
+    // A supervisor (systemd Restart=on-failure) starts Henrik again; the restart resumes
+    // from the checkpoints and the spool's whole records.
+    log(`${failure}: exiting with status 1 so that a supervisor restarts Henrik`);
+    return 1;
+  }
   return 0;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The real `henrik` binary (dist/, so `npm run build` first) against a sink with Daniel's
- * dedupe: kill -9 in a loop while a writer appends, and the sink going away and coming back
+ * The real `henrik` binary (dist/, so `npm run build` first) against the real Daniel app
+ * (ingest-sink.ts): kill -9 in a loop while a writer appends, and the sink going away and coming back
  * while lines keep coming. Zero lost, zero duplicated.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -132,7 +132,7 @@ describe('henrik process', () => {
     let henrik = startHenrik();
     await sink.waitFor(() => sink.stored.length > 100, 30_000, 'first lines');
     const port = sink.port;
-    await sink.close();
+    await sink.close({ keepData: true });
     // Lines keep coming and go to the spool.
     await until(() => spoolBytes() > 20_000, 'spool to grow');
     henrik.child.kill('SIGKILL');
@@ -175,5 +175,9 @@ describe('henrik process', () => {
     const noToken = await run(['--once', '--token', '', path.join(logs, '*.log')]);
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/token/);
+    // A CRLF env file: the token ends with \r. Said at start, exit 2, not a ship loop failing later.
+    const crToken = await run(['--once', '--token', 'T\r', '--server', sink.url, '--state-dir', path.join(dir, 'state2'), path.join(logs, '*.log')]);
+    expect(crToken.code).toBe(2);
+    expect(crToken.stderr).toMatch(/carriage return/);
   }, 60_000);
 });
