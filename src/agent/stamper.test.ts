@@ -134,3 +134,19 @@ describe('per-file layout', () => {
     expect(stampFile(['- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond[2915]: session closed'])).toEqual(['2005-11-09T12:01:01Z']);
   });
 });
+
+describe('an epoch column', () => {
+  const hpc = (id: number, seconds: number): string => `${id} node-${id % 250} unix.hw state_change.unavailable ${seconds} 1 Component State Change: Component is in the unavailable state (HWID=${id % 5000})`;
+
+  it('is the time of a file whose lines carry one in the same column from its first lines on', () => {
+    const lines = [hpc(134681, 1077804742), hpc(350766, 1084680778), hpc(344518, 1084270955), hpc(344448, 1084270952), 'a line without', hpc(366633, 1085100843)];
+    expect(stampFile(lines)).toEqual([
+      MTIME_TEXT, MTIME_TEXT, '2004-05-11T10:22:35Z', '2004-05-11T10:22:32Z', '2004-05-11T10:22:32Z', '2004-05-21T00:54:03Z',
+    ]);
+  });
+
+  it('is not learned from a number that moves between columns, nor from one line', () => {
+    expect(stampFile(['order 1077804742 placed', 'user 42 order 1084680778', 'order 1084270955 done'])).toEqual([MTIME_TEXT, MTIME_TEXT, MTIME_TEXT]);
+    expect(stampFile(['order 1077804742 placed'])).toEqual([MTIME_TEXT]);
+  });
+});

@@ -8,7 +8,8 @@
 import { daysFromCivil, isLeapYear, MS_PER_DAY, MS_PER_MINUTE, utcYearOf } from './timestamps/calendar.js';
 import { INT64_MAX } from '../protocol/names.js';
 import { isDigit, isLetter } from './timestamps/fields.js';
-import { ANCHOR_KEY, ANCHOR_LEAD, ANCHOR_UNKNOWN, ANCHOR_WALK, FileLayout, RELEARN_AFTER } from './timestamps/layout.js';
+import { isTimeKey, keyBefore } from './timestamps/keys.js';
+import { ANCHOR_COLUMN, ANCHOR_KEY, ANCHOR_LEAD, ANCHOR_UNKNOWN, ANCHOR_WALK, COLUMN_AFTER, COLUMN_SEARCH_LINES, FileLayout, RELEARN_AFTER } from './timestamps/layout.js';
 import { TimestampMatch } from './timestamps/matchers.js';
 import { resolveTimeZone, ZoneClock } from './timestamps/zone.js';
 
@@ -72,48 +73,29 @@ function leadIndex(line: string): number {
   return i;
 }
 
-/** Keys whose value is a time, so a plain number after them is one: `"ts":1639508052.123`, `# Time: 211214 7:59:50`. */
-const TIME_KEYS = new Set(['ts', 'time', 'timestamp', '@timestamp', 'date', 'datetime', 'epoch', 'unixtime', 'logtime', 'eventtime']);
-
-function isKeyChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 64 || c === 46 || c === 45; // _ @ . -
-}
-
-/**
- * The key-value key right before `i`, with its quotes and separator (`"time":"`, `ts=`,
- * `Time: `), or '' when the text before `i` is no key: a key needs a `:` or `=`.
- */
-function keyBefore(line: string, i: number): string {
-  let k = i - 1;
-  let separator = false;
-  // After the key: a quote, `:` or `=`, blanks, an opening quote (at most four characters).
-  while (k >= 0 && i - k <= 4) {
-    const c = line.charCodeAt(k);
-    if (c === 58 || c === 61) separator = true;
-    else if (c !== 34 && c !== 39 && c !== 32) break;
-    k--;
+/** Start of the blank-separated field number `column` (0-based), or -1. */
+function fieldStart(line: string, column: number): number {
+  let i = 0;
+  const length = line.length;
+  for (let n = 0; ; n++) {
+    while (i < length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= length) return -1;
+    if (n === column) return i;
+    while (i < length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
   }
-  if (!separator) return '';
-  const keyEnd = k + 1;
-  while (k >= 0 && keyEnd - k <= 24 && isKeyChar(line.charCodeAt(k))) k--;
-  if (keyEnd - k - 1 < 1 || keyEnd - k > 24) return '';
-  if (line.charCodeAt(k) === 34 || line.charCodeAt(k) === 39) k--; // the key's opening quote
-  return line.slice(k + 1, i);
 }
 
-/** Whether a time key stands right before `i` (only asked of plain numbers, so rarely). */
-function followsTimeKey(line: string, i: number): boolean {
-  const key = keyBefore(line, i);
-  return key !== '' && isTimeKey(key);
-}
-
-/** Whether keyBefore()'s text names a time: `"ts":`, `Time: `, `@timestamp=`. */
-function isTimeKey(key: string): boolean {
-  let a = 0;
-  while (!isKeyChar(key.charCodeAt(a))) a++;
-  let b = a;
-  while (isKeyChar(key.charCodeAt(b))) b++;
-  return TIME_KEYS.has(key.slice(a, b).toLowerCase());
+/** A field at `i` that is only an epoch: 10 or 13 digits, maybe a fraction, then a blank or the end. */
+function isEpochField(line: string, i: number): boolean {
+  let j = i;
+  while (isDigit(line.charCodeAt(j))) j++;
+  if (j - i !== 10 && j - i !== 13) return false;
+  if (line.charCodeAt(j) === 46) { // '.'
+    j++;
+    while (isDigit(line.charCodeAt(j))) j++;
+  }
+  const c = line.charCodeAt(j);
+  return j === line.length || c === 32 || c === 9;
 }
 
 class Finder implements TimestampParser {
@@ -147,11 +129,16 @@ class Finder implements TimestampParser {
     this.lead = lead;
     // Plain numbers lead the lines of a file only if its first timed lines led with them.
     this.bareLeads = layout === undefined || layout.anchor === ANCHOR_UNKNOWN || (layout.anchor === ANCHOR_LEAD && layout.bare);
-    if (layout !== undefined && (layout.anchor === ANCHOR_LEAD || layout.anchor === ANCHOR_KEY)) {
+    if (layout !== undefined && layout.anchor !== ANCHOR_UNKNOWN && layout.anchor !== ANCHOR_WALK) {
       let at = lead;
       if (layout.anchor === ANCHOR_KEY) {
         at = line.indexOf(layout.key);
         if (at >= 0) at += layout.key.length;
+      } else if (layout.anchor === ANCHOR_COLUMN) {
+        at = fieldStart(line, layout.column);
+        this.bareLeads = at >= 0 && isEpochField(line, at);
+        if (!this.bareLeads) at = -1;
+        this.lead = at;
       }
       if (at >= 0 && this.tryAt(line, at)) {
         const found = this.finish(notAfterMs);
@@ -160,6 +147,10 @@ class Finder implements TimestampParser {
           if (match.evidence !== 0) layout.order = match.evidence;
           return found;
         }
+      }
+      if (layout.anchor === ANCHOR_COLUMN) {
+        this.lead = lead;
+        this.bareLeads = false;
       }
     }
     if (match.glog(line, lead)) {
@@ -187,7 +178,7 @@ class Finder implements TimestampParser {
       }
       const start = i;
       let found: bigint | undefined;
-      if (cls & DIGIT && (previousClass & BLOCKS_DIGIT) === 0 && match.digitStart(line, i, this.bareAt(line, i))) {
+      if (cls & DIGIT && (previousClass & BLOCKS_DIGIT) === 0 && match.digitStart(line, i, i === lead && this.bareLeads)) {
         found = this.finish(notAfterMs);
       }
       // Skip the rest of the word: nothing starts inside one.
@@ -217,20 +208,55 @@ class Finder implements TimestampParser {
       }
       return this.learned(layout, start === lead ? -1 : start, key, found);
     }
-    if (heldBack === undefined) return undefined;
+    if (heldBack === undefined) {
+      if (layout !== undefined && layout.anchor === ANCHOR_UNKNOWN && layout.searchedLines < COLUMN_SEARCH_LINES) {
+        return this.learnColumn(line, notAfterMs, layout);
+      }
+      return undefined;
+    }
     match.bare = heldBare;
     match.evidence = heldEvidence;
     return this.learned(layout, 0, heldKey, heldBack);
   }
 
-  /** Whether a plain number may stand at `i`: leading the line (see bareLeads) or after a time key. */
-  private bareAt(line: string, i: number): boolean {
-    if (i === this.lead && this.bareLeads) return true;
-    // Only plain-number shapes ask: the digit run decides whether to look back for a key.
-    let j = i;
-    while (isDigit(line.charCodeAt(j))) j++;
-    const digits = j - i;
-    return (digits === 6 || digits === 10 || digits === 13 || digits === 16 || digits === 19) && followsTimeKey(line, i);
+  /**
+   * On a line without a time at the start of a file: an epoch standing alone in the same
+   * blank-separated column of COLUMN_AFTER such lines in a row is the file's time
+   * (`134681 node-246 unix.hw state_change 1077804742 1 Component ...`). Returns the
+   * time of the line that settles it, else undefined.
+   */
+  private learnColumn(line: string, notAfterMs: number | undefined, layout: FileLayout): bigint | undefined {
+    layout.searchedLines++;
+    let column = 0;
+    let i = 0;
+    const length = line.length;
+    while (i < length) {
+      while (i < length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+      if (i >= length) break;
+      if (isEpochField(line, i)) {
+        const saved = this.lead;
+        this.lead = i;
+        this.bareLeads = true;
+        const found = this.match.digitStart(line, i, true) ? this.finish(notAfterMs) : undefined;
+        this.lead = saved;
+        if (found !== undefined) {
+          if (layout.candidateColumn === column) layout.candidateLines++;
+          else {
+            layout.candidateColumn = column;
+            layout.candidateLines = 1;
+          }
+          if (layout.candidateLines < COLUMN_AFTER) return undefined;
+          layout.anchor = ANCHOR_COLUMN;
+          layout.column = column;
+          layout.bare = true;
+          return found;
+        }
+      }
+      while (i < length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+      column++;
+    }
+    layout.candidateLines = 0;
+    return undefined;
   }
 
   /** Tries the formats that can start at `i` (a learned anchor). */
@@ -238,7 +264,7 @@ class Finder implements TimestampParser {
     const c = line.charCodeAt(i);
     if (isDigit(c)) {
       const before = line.charCodeAt(i - 1);
-      return (i === 0 || (classOf(before) & BLOCKS_DIGIT) === 0) && this.match.digitStart(line, i, this.bareAt(line, i));
+      return (i === 0 || (classOf(before) & BLOCKS_DIGIT) === 0) && this.match.digitStart(line, i, i === this.lead && this.bareLeads);
     }
     if (i === this.lead && this.match.glog(line, i)) return true;
     return isLetter(c) && (i === 0 || (classOf(line.charCodeAt(i - 1)) & WORD) === 0) && this.match.nameStart(line, i);

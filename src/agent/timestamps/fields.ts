@@ -114,6 +114,21 @@ export class TimestampFields {
    * AM/PM. A third digit in a field makes it no time.
    */
   protected time(line: string, k: number): boolean {
+    // The common shape first: HH:mm:ss, zero-padded.
+    if (line.charCodeAt(k + 2) === COLON && line.charCodeAt(k + 5) === COLON) {
+      const hh = twoDigits(line, k);
+      const mm = twoDigits(line, k + 3);
+      const ss = twoDigits(line, k + 6);
+      if (hh >= 0 && mm >= 0 && ss >= 0) {
+        if (hh > 23 || mm > 59 || ss > 60) return false;
+        return this.secondsTail(line, k + 8, hh, mm, ss);
+      }
+    }
+    return this.shortTime(line, k);
+  }
+
+  /** `H:m:s`: some field has one digit. */
+  private shortTime(line: string, k: number): boolean {
     let c = line.charCodeAt(k);
     if (!isDigit(c)) return false;
     let hour = c - 48;
@@ -177,19 +192,20 @@ export class TimestampFields {
       }
       this.nanos = nanos;
     } else if (c === COLON && isDigit(line.charCodeAt(k + 1))) {
-      // 07:59:50:123, a fraction after a colon (HealthApp and others); 1 to 9 digits, and
-      // no further colon (then it was no time but a longer colon-separated number).
-      let nanos = 0;
+      // 07:59:50:606, 07:59:35:11 (HealthApp): after a colon the digits count units, not
+      // decimals: milliseconds for 1-3 digits, micro- for 4-6, nanoseconds for 7-9. No
+      // further colon may follow (then it was a longer colon-separated number).
       let count = 0;
+      let units = 0;
       let e = k + 1;
       let d = line.charCodeAt(e);
       while (isDigit(d)) {
-        if (count < 9) nanos += (d - 48) * (FRACTION_WEIGHT[count] as number);
+        units = units * 10 + d - 48;
         count++;
         d = line.charCodeAt(++e);
       }
-      if (d === COLON) return false;
-      this.nanos = nanos;
+      if (d === COLON || count > 9) return false;
+      this.nanos = count <= 3 ? units * 1e6 : count <= 6 ? units * 1e3 : units;
       k = e;
       c = d;
     } else if (isDigit(c)) {

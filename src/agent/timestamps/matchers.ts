@@ -5,6 +5,7 @@
  * so no format is tried where it cannot start, and nothing is allocated.
  */
 import { daysInMonth, fullYearOfTwoDigits, monthNameAt, weekdayNameLength } from './calendar.js';
+import { followsTimeKey } from './keys.js';
 import { COLON, COMMA, DOT, fourDigits, FRACTION_WEIGHT, isDigit, isLetter, MINUS, PLUS, shortNumber, SLASH, SPACE, TAB, TimestampFields, twoDigits } from './fields.js';
 
 /** A year written after a time (ctime): four digits 1900-2199 then no letter or digit. */
@@ -33,11 +34,11 @@ export class TimestampMatch extends TimestampFields {
   }
 
   /**
-   * Formats that start with the digit at `i`. `bareOk`: a plain number (an epoch,
-   * `yyMMdd HHmmss`) may stand here, because it leads the line of a file that leads with
-   * them or follows a time key (`"ts":`, `time=`).
+   * Formats that start with the digit at `i`. A plain number (an epoch, `yyMMdd HHmmss`)
+   * counts only when `bareLeads` (it leads the line of a file that leads with them) or
+   * after a time key (`"ts":`, `time=`).
    */
-  digitStart(line: string, i: number, bareOk: boolean): boolean {
+  digitStart(line: string, i: number, bareLeads: boolean): boolean {
     this.reset();
     let j = i;
     let value = 0;
@@ -55,11 +56,11 @@ export class TimestampMatch extends TimestampFields {
       case 4:
         return (c === MINUS || c === SLASH || c === DOT) && value >= 1000 && this.yearFirst(line, value, j, c);
       case 6:
-        return bareOk && (c === SPACE || c === TAB) && this.compactShortYear(line, value, j + 1);
+        return (c === SPACE || c === TAB) && (bareLeads || followsTimeKey(line, i)) && this.compactShortYear(line, value, j + 1);
       case 8:
         return this.compactIso(line, value, j, c);
       default:
-        return bareOk && (digits === 10 || digits === 13 || digits === 16 || digits === 19) && this.epoch(line, i, j);
+        return (digits === 10 || digits === 13 || digits === 16 || digits === 19) && (bareLeads || followsTimeKey(line, i)) && this.epoch(line, i, j);
     }
   }
 
@@ -86,14 +87,23 @@ export class TimestampMatch extends TimestampFields {
    * without a time is remembered: a year-less time later in the line takes its year.
    */
   private yearFirst(line: string, year: number, j: number, separator: number): boolean {
-    const month = shortNumber(line, j + 1);
-    if (month < 0) return false;
-    const k = j + 1 + (month & 3);
-    if (line.charCodeAt(k) !== separator) return false;
-    const day = shortNumber(line, k + 1);
-    if (day < 0) return false;
-    const e = k + 1 + (day & 3);
-    if (!this.date(year, month >> 2, day >> 2)) return false;
+    let month = twoDigits(line, j + 1);
+    let day = -1;
+    let e = j + 6;
+    // The common shape first: MM and dd zero-padded.
+    if (month >= 0 && line.charCodeAt(j + 3) === separator) day = twoDigits(line, j + 4);
+    if (day < 0 || isDigit(line.charCodeAt(e))) {
+      const m = shortNumber(line, j + 1);
+      if (m < 0) return false;
+      const k = j + 1 + (m & 3);
+      if (line.charCodeAt(k) !== separator) return false;
+      const d = shortNumber(line, k + 1);
+      if (d < 0) return false;
+      month = m >> 2;
+      day = d >> 2;
+      e = k + 1 + (d & 3);
+    }
+    if (!this.date(year, month, day)) return false;
     const between = line.charCodeAt(e);
     if (between === SPACE || between === 84 || between === 116) { // ' ', 'T', 't'
       if (this.time(line, e + 1)) return this.zone(line);
@@ -104,8 +114,8 @@ export class TimestampMatch extends TimestampFields {
       return false;
     }
     this.dateOnlyYear = year;
-    this.dateOnlyMonth = month >> 2;
-    this.dateOnlyDay = day >> 2;
+    this.dateOnlyMonth = month;
+    this.dateOnlyDay = day;
     return false;
   }
 
