@@ -2,7 +2,7 @@
  * Lines per second of the timestamp finder, per format and on a mixed set, on ~150-byte
  * lines generated at run time (plus the loghub samples when ../shared/data/loghub exists).
  *
- *   node --import tsx bench/timestamps-bench.ts [--quick] [--source]
+ *   node --import tsx bench/timestamps-bench.ts [--quick] [--source] [--baseline <rev>]
  *
  * Lines within a set advance a few ms each, like a real file; the mixed set interleaves
  * all formats line by line, the worst case for the finder's caches. Rates are per CPU
@@ -12,8 +12,16 @@
  * By default the finder is first bundled to plain ESM with esbuild, as the agent runs it
  * from dist/; `--source` measures the .ts source through tsx's loader instead, whose
  * module interop makes cross-module calls slower (10-35% fewer lines/s).
+ *
+ * `--baseline <rev>` also measures the finder as it was at git revision <rev>: each round
+ * runs this bench twice as child processes, one per finder (so neither shares the
+ * other's JIT state), three rounds alternately, best of three per set. The ratio is what
+ * to read on a shared machine, where absolute rates drift with the load.
+ *
+ * Each set is read as the agent reads a file: one parser and one FileLayout per file.
  */
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,20 +31,86 @@ import type { createTimestampParser as CreateTimestampParser } from '../src/agen
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function loadFinder(): Promise<typeof CreateTimestampParser> {
-  const source = join(here, '..', 'src', 'agent', 'timestamps.ts');
-  if (process.argv.includes('--source')) return (await import(pathToFileURL(source).href) as { createTimestampParser: typeof CreateTimestampParser }).createTimestampParser;
+interface FinderModule {
+  createTimestampParser: typeof CreateTimestampParser;
+  /** Absent in finders older than per-file layouts. */
+  FileLayout?: new () => object;
+}
+
+async function bundle(source: string): Promise<FinderModule> {
   const dir = mkdtempSync(join(tmpdir(), 'timestamps-bench-'));
   try {
     const outfile = join(dir, 'timestamps.mjs');
     await build({ entryPoints: [source], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile, logLevel: 'warning' });
-    return (await import(pathToFileURL(outfile).href) as { createTimestampParser: typeof CreateTimestampParser }).createTimestampParser;
+    return (await import(pathToFileURL(outfile).href)) as FinderModule;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const createTimestampParser = await loadFinder();
+async function loadFinder(): Promise<FinderModule> {
+  const source = join(here, '..', 'src', 'agent', 'timestamps.ts');
+  if (process.argv.includes('--source')) return (await import(pathToFileURL(source).href)) as FinderModule;
+  return bundle(source);
+}
+
+/** The finder as it was at git revision `rev`, bundled the same way. */
+async function loadBaseline(rev: string): Promise<FinderModule> {
+  const dir = mkdtempSync(join(tmpdir(), 'timestamps-baseline-'));
+  try {
+    const tar = execFileSync('git', ['archive', rev, 'src'], { cwd: join(here, '..'), maxBuffer: 1 << 30 });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+    return await bundle(join(dir, 'src', 'agent', 'timestamps.ts'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const baselineAt = process.argv.indexOf('--baseline');
+const baselineRev = baselineAt > 0 ? process.argv[baselineAt + 1] : undefined;
+// Child mode: `--finder-rev <rev>` measures that revision's finder, `--json` prints rates for the parent.
+const finderRevAt = process.argv.indexOf('--finder-rev');
+const finderRev = finderRevAt > 0 ? process.argv[finderRevAt + 1] : undefined;
+const json = process.argv.includes('--json');
+
+if (baselineRev !== undefined) {
+  compareWithBaseline(baselineRev);
+  process.exit(0);
+}
+
+/** Runs the bench as children, alternately for `rev` and the working tree, and prints best-of-3 ratios. */
+function compareWithBaseline(rev: string): void {
+  const script = fileURLToPath(import.meta.url);
+  const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--baseline' && all[i - 1] !== '--baseline');
+  const run = (extra: string[]): Map<string, number> => {
+    const out = execFileSync(process.execPath, [...process.execArgv, script, ...passOn, '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const rates = new Map<string, number>();
+    for (const line of out.split('\n')) {
+      if (line.startsWith('{')) {
+        const r = JSON.parse(line) as { name: string; linesPerSecond: number };
+        rates.set(r.name, r.linesPerSecond);
+      }
+    }
+    return rates;
+  };
+  const best = { base: new Map<string, number>(), head: new Map<string, number>() };
+  for (let round = 0; round < 3; round++) {
+    for (const [which, extra] of [['base', ['--finder-rev', rev]], ['head', []]] as const) {
+      for (const [name, rate] of run([...extra])) best[which].set(name, Math.max(best[which].get(name) ?? 0, rate));
+    }
+  }
+  console.log(`timestamp finder against ${rev}, best of 3 child runs each, ${quick ? 'quick, ' : ''}Node ${process.version}, M lines per CPU second`);
+  const ratios: number[] = [];
+  for (const [name, head] of best.head) {
+    const base = best.base.get(name) ?? Number.NaN;
+    ratios.push(head / base);
+    console.log(`${name.padEnd(32)} ${(base / 1e6).toFixed(2).padStart(6)} -> ${(head / 1e6).toFixed(2).padStart(6)}  x${(head / base).toFixed(3)}`);
+  }
+  const geometricMean = Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
+  console.log(`geometric mean of the ratios (working tree / ${rev}): x${geometricMean.toFixed(3)}`);
+}
+
+const finder = finderRev !== undefined ? await loadBaseline(finderRev) : await loadFinder();
 const LINES_PER_SET = quick ? 20_000 : 100_000;
 const MIN_SECONDS = quick ? 0.2 : 0.6;
 
@@ -83,18 +157,20 @@ function generate(format: (ms: number) => string, count: number, startMs: number
 }
 
 /** Lines per second and MiB per second over repeated passes of at least MIN_SECONDS. */
-function measure(lines: string[], timezone: string): { linesPerSecond: number; mibPerSecond: number; found: number } {
-  const parser = createTimestampParser({ timezone });
+function measure(module: FinderModule, lines: string[], timezone: string): { linesPerSecond: number; mibPerSecond: number; found: number } {
+  const parser = module.createTimestampParser({ timezone });
+  const layout = module.FileLayout ? new module.FileLayout() : undefined;
+  const parse = parser.parse.bind(parser) as (line: string, notAfterMs?: number, layout?: object) => bigint | undefined;
   const notAfterMs = Date.UTC(2022, 0, 1);
   let bytes = 0;
   for (const line of lines) bytes += line.length + 1;
   let found = 0;
-  for (const line of lines) if (parser.parse(line, notAfterMs) !== undefined) found++; // warm-up
+  for (const line of lines) if (parse(line, notAfterMs, layout) !== undefined) found++; // warm-up
   let passes = 0;
   const start = process.cpuUsage();
   let elapsed = 0;
   do {
-    for (let i = 0; i < lines.length; i++) parser.parse(lines[i] as string, notAfterMs);
+    for (let i = 0; i < lines.length; i++) parse(lines[i] as string, notAfterMs, layout);
     passes++;
     const used = process.cpuUsage(start);
     elapsed = (used.user + used.system) / 1e6;
@@ -103,13 +179,17 @@ function measure(lines: string[], timezone: string): { linesPerSecond: number; m
 }
 
 function report(name: string, lines: string[], timezone: string): void {
-  const r = measure(lines, timezone);
   const avg = lines.reduce((sum, l) => sum + l.length, 0) / lines.length;
+  const r = measure(finder, lines, timezone);
+  if (json) {
+    console.log(JSON.stringify({ name, linesPerSecond: r.linesPerSecond }));
+    return;
+  }
   console.log(`${name.padEnd(30)} ${(r.linesPerSecond / 1e6).toFixed(2).padStart(6)} M lines/s ${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s  avg ${avg.toFixed(0)} B  found ${((100 * r.found) / lines.length).toFixed(0)}%`);
 }
 
 const startMs = Date.UTC(2021, 11, 14, 7, 59, 50);
-console.log(`timestamp finder (${process.argv.includes('--source') ? 'source via tsx' : 'esbuild ESM bundle'}), ${LINES_PER_SET} lines per set, Node ${process.version}, lines per CPU second`);
+if (!json) console.log(`timestamp finder (${process.argv.includes('--source') ? 'source via tsx' : 'esbuild ESM bundle'})${finderRev !== undefined ? ` at ${finderRev}` : ''}, ${LINES_PER_SET} lines per set, Node ${process.version}, lines per CPU second`);
 const sets = Object.entries(formats).map(([name, format]) => [name, generate(format, LINES_PER_SET, startMs)] as const);
 for (const [name, lines] of sets) report(name, lines, 'UTC');
 report('log4j naive, Europe/Oslo', generate(formats['log4j naive']!, LINES_PER_SET, startMs), 'Europe/Oslo');
@@ -129,3 +209,4 @@ if (loghub) {
     report(`loghub ${system}`, lines, 'UTC');
   }
 }
+

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createTimestampParser } from './timestamps.js';
+import { createTimestampParser, FileLayout } from './timestamps.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const loghubDir = [join(repoRoot, '..', 'shared', 'data', 'loghub'), '/work/shared/data/loghub'].find((dir) => existsSync(dir));
@@ -124,6 +124,8 @@ describe.skipIf(loghubDir === undefined)('timestamps against loghub ground truth
       const rows = parseCsv(readFileSync(join(dir, `${system.name}_2k.log_structured.csv`), 'utf8'));
       expect(rows.length).toBe(lines.length);
       const parser = createTimestampParser({ timezone: 'UTC' });
+      // One layout for the file, as the agent's stamper keeps one per file.
+      const layout = new FileLayout();
       const year = system.year ?? 0;
       const notAfterMs = Date.UTC(year, 11, 31, 23, 59, 59);
       const unit = system.millis ? 1_000_000n : 1_000_000_000n;
@@ -132,7 +134,7 @@ describe.skipIf(loghubDir === undefined)('timestamps against loghub ground truth
       rows.forEach((row, index) => {
         const line = lines[Number(row.LineId) - 1] as string;
         const expected = BigInt(system.expectedMs(row, year)) * 1_000_000n;
-        const got = parser.parse(line, system.year === undefined ? undefined : notAfterMs);
+        const got = parser.parse(line, system.year === undefined ? undefined : notAfterMs, layout);
         if (got !== undefined && got / unit === expected / unit) exact++;
         else if (misses.length < 5) misses.push(`line ${index + 1}: got ${got} want ${expected}: ${line.slice(0, 100)}`);
       });

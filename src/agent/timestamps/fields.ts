@@ -5,7 +5,7 @@
  */
 import { daysInMonth } from './calendar.js';
 
-export const SPACE = 32, PLUS = 43, COMMA = 44, MINUS = 45, DOT = 46, SLASH = 47, COLON = 58;
+export const TAB = 9, SPACE = 32, PLUS = 43, COMMA = 44, MINUS = 45, DOT = 46, SLASH = 47, COLON = 58;
 
 /** 10^(8-k): the weight of the k-th fraction digit in nanoseconds. */
 export const FRACTION_WEIGHT = [1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1];
@@ -32,6 +32,17 @@ export function fourDigits(line: string, i: number): number {
   return high < 0 || low < 0 || isDigit(line.charCodeAt(i + 4)) ? -1 : high * 100 + low;
 }
 
+export const MONTH_FIRST = 1, DAY_FIRST = 2;
+
+/** One or two digits at `i`: `(value << 2) | count`, or -1 (none, or a third digit follows). */
+export function shortNumber(line: string, i: number): number {
+  const a = line.charCodeAt(i) - 48;
+  if (!(a >= 0 && a <= 9)) return -1;
+  const b = line.charCodeAt(i + 1) - 48;
+  if (!(b >= 0 && b <= 9)) return (a << 2) | 1;
+  return isDigit(line.charCodeAt(i + 2)) ? -1 : ((a * 10 + b) << 2) | 2;
+}
+
 export class TimestampFields {
   year = 0;
   /** False for year-less formats (syslog, Android): the caller infers the year. */
@@ -48,12 +59,45 @@ export class TimestampFields {
   epochSeconds = Number.NaN;
   /** Index just past the matched text (past the digit run when nothing matched). */
   end = 0;
+  /**
+   * The date is a plain number (an epoch, `yyMMdd`): taken only where a pattern says so
+   * and only within the plausibility window (see docs/timestamps.md).
+   */
+  bare = false;
+  /** Day/month order for numeric dates that could be either (the file's, from its layout). */
+  order = 0;
+  /** What this match showed of the order: a first field over 12 is DAY_FIRST evidence. */
+  evidence = 0;
+  /** A full date seen earlier in the line without a time (`2005.11.09 host Nov 9 12:01:01`). */
+  dateOnlyYear = 0;
+  dateOnlyMonth = 0;
+  dateOnlyDay = 0;
 
   protected reset(): void {
     this.yearKnown = true;
     this.offsetMinutes = Number.NaN;
     this.epochSeconds = Number.NaN;
     this.nanos = 0;
+    this.bare = false;
+    this.evidence = 0;
+  }
+
+  /**
+   * Reads `a<sep>b` as day and month in the order the numbers allow (a field over 12 is
+   * the day, and is evidence for the file), else the file's learned order, else
+   * `monthFirst` (the default for this shape).
+   */
+  protected dayMonth(year: number, a: number, b: number, monthFirst: boolean): boolean {
+    if (a > 12 && b <= 12) {
+      this.evidence = DAY_FIRST;
+      return this.date(year, b, a);
+    }
+    if (b > 12 && a <= 12) {
+      this.evidence = MONTH_FIRST;
+      return this.date(year, a, b);
+    }
+    const first = this.order === 0 ? monthFirst : this.order === MONTH_FIRST;
+    return first ? this.date(year, a, b) : this.date(year, b, a);
   }
 
   /** Stores the date; false when ill-formed. A year-less date is checked against a leap year. */
@@ -65,17 +109,54 @@ export class TimestampFields {
     return true;
   }
 
-  /** `HH:mm:ss` (`H:mm:ss` when `shortHour`), then a fraction and AM/PM. */
-  protected time(line: string, k: number, shortHour: boolean): boolean {
-    let hour = twoDigits(line, k);
-    if (hour >= 0) k += 2;
-    else if (shortHour && isDigit(line.charCodeAt(k))) hour = line.charCodeAt(k++) - 48;
-    else return false;
-    if (line.charCodeAt(k) !== COLON || line.charCodeAt(k + 3) !== COLON) return false;
-    const minute = twoDigits(line, k + 1);
-    const second = twoDigits(line, k + 4);
-    if (minute < 0 || second < 0 || hour > 23 || minute > 59 || second > 60) return false;
-    return this.secondsTail(line, k + 6, hour, minute, second);
+  /**
+   * `HH:mm:ss`, each field one or two digits (`7:5:0`, `22:16:0`), then a fraction and
+   * AM/PM. A third digit in a field makes it no time.
+   */
+  protected time(line: string, k: number): boolean {
+    // The common shape first: HH:mm:ss, zero-padded.
+    if (line.charCodeAt(k + 2) === COLON && line.charCodeAt(k + 5) === COLON) {
+      const hh = twoDigits(line, k);
+      const mm = twoDigits(line, k + 3);
+      const ss = twoDigits(line, k + 6);
+      if (hh >= 0 && mm >= 0 && ss >= 0) {
+        if (hh > 23 || mm > 59 || ss > 60) return false;
+        return this.secondsTail(line, k + 8, hh, mm, ss);
+      }
+    }
+    return this.shortTime(line, k);
+  }
+
+  /** `H:m:s`: some field has one digit. */
+  private shortTime(line: string, k: number): boolean {
+    let c = line.charCodeAt(k);
+    if (!isDigit(c)) return false;
+    let hour = c - 48;
+    c = line.charCodeAt(++k);
+    if (isDigit(c)) {
+      hour = hour * 10 + c - 48;
+      c = line.charCodeAt(++k);
+    }
+    if (c !== COLON) return false;
+    c = line.charCodeAt(++k);
+    if (!isDigit(c)) return false;
+    let minute = c - 48;
+    c = line.charCodeAt(++k);
+    if (isDigit(c)) {
+      minute = minute * 10 + c - 48;
+      c = line.charCodeAt(++k);
+    }
+    if (c !== COLON) return false;
+    c = line.charCodeAt(++k);
+    if (!isDigit(c)) return false;
+    let second = c - 48;
+    c = line.charCodeAt(++k);
+    if (isDigit(c)) {
+      second = second * 10 + c - 48;
+      k++;
+    }
+    if (hour > 23 || minute > 59 || second > 60) return false;
+    return this.secondsTail(line, k, hour, minute, second);
   }
 
   /** `HH.mm.ss` (DB2), then a fraction. */
@@ -110,10 +191,23 @@ export class TimestampFields {
         c = line.charCodeAt(++k);
       }
       this.nanos = nanos;
-    } else if (c === COLON && twoDigits(line, k + 1) >= 0 && isDigit(line.charCodeAt(k + 3)) && !isDigit(line.charCodeAt(k + 4))) {
-      // 07:59:50:123, milliseconds after a colon (HealthApp and others)
-      this.nanos = (twoDigits(line, k + 1) * 10 + line.charCodeAt(k + 3) - 48) * 1e6;
-      c = line.charCodeAt((k += 4));
+    } else if (c === COLON && isDigit(line.charCodeAt(k + 1))) {
+      // 07:59:50:606, 07:59:35:11 (HealthApp): after a colon the digits count units, not
+      // decimals: milliseconds for 1-3 digits, micro- for 4-6, nanoseconds for 7-9. No
+      // further colon may follow (then it was a longer colon-separated number).
+      let count = 0;
+      let units = 0;
+      let e = k + 1;
+      let d = line.charCodeAt(e);
+      while (isDigit(d)) {
+        units = units * 10 + d - 48;
+        count++;
+        d = line.charCodeAt(++e);
+      }
+      if (d === COLON || count > 9) return false;
+      this.nanos = count <= 3 ? units * 1e6 : count <= 6 ? units * 1e3 : units;
+      k = e;
+      c = d;
     } else if (isDigit(c)) {
       return false;
     }

@@ -5,7 +5,8 @@
  * so no format is tried where it cannot start, and nothing is allocated.
  */
 import { daysInMonth, fullYearOfTwoDigits, monthNameAt, weekdayNameLength } from './calendar.js';
-import { COLON, COMMA, DOT, fourDigits, FRACTION_WEIGHT, isDigit, isLetter, MINUS, PLUS, SLASH, SPACE, TimestampFields, twoDigits } from './fields.js';
+import { followsTimeKey } from './keys.js';
+import { COLON, COMMA, DOT, fourDigits, FRACTION_WEIGHT, isDigit, isLetter, MINUS, PLUS, shortNumber, SLASH, SPACE, TAB, TimestampFields, twoDigits } from './fields.js';
 
 /** A year written after a time (ctime): four digits 1900-2199 then no letter or digit. */
 function trailingYear(line: string, i: number): number {
@@ -29,11 +30,15 @@ export class TimestampMatch extends TimestampFields {
     const day = twoDigits(line, i + 3);
     if (day < 0 || line.charCodeAt(i + 5) !== SPACE || !this.date(2000, month, day)) return false;
     this.yearKnown = false;
-    return this.time(line, i + 6, false);
+    return this.time(line, i + 6);
   }
 
-  /** Formats that start with the digit at `i`; `leads` when `i` is where an epoch may stand. */
-  digitStart(line: string, i: number, leads: boolean): boolean {
+  /**
+   * Formats that start with the digit at `i`. A plain number (an epoch, `yyMMdd HHmmss`)
+   * counts only when `bareLeads` (it leads the line of a file that leads with them) or
+   * after a time key (`"ts":`, `time=`).
+   */
+  digitStart(line: string, i: number, bareLeads: boolean): boolean {
     this.reset();
     let j = i;
     let value = 0;
@@ -51,11 +56,11 @@ export class TimestampMatch extends TimestampFields {
       case 4:
         return (c === MINUS || c === SLASH || c === DOT) && value >= 1000 && this.yearFirst(line, value, j, c);
       case 6:
-        return c === SPACE && this.compactShortYear(line, value, j + 1);
+        return (c === SPACE || c === TAB) && (bareLeads || followsTimeKey(line, i)) && this.compactShortYear(line, value, j + 1);
       case 8:
         return this.compactIso(line, value, j, c);
       default:
-        return leads && (digits === 10 || digits === 13 || digits === 16 || digits === 19) && this.epoch(line, i, j);
+        return (digits === 10 || digits === 13 || digits === 16 || digits === 19) && (bareLeads || followsTimeKey(line, i)) && this.epoch(line, i, j);
     }
   }
 
@@ -76,85 +81,112 @@ export class TimestampMatch extends TimestampFields {
     return this.dayMonthNameYear(line, c - 48, k + 1);
   }
 
-  /** `yyyy-MM-dd[T ]HH:mm:ss`, `yyyy/MM/dd HH:mm:ss` (nginx, Go), `yyyy.MM.dd HH:mm:ss`. */
+  /**
+   * `yyyy-MM-dd[T ]HH:mm:ss` and the same with `/` (nginx, Go) or `.` between the date's
+   * parts, month and day with or without a zero; `yyyy-MM-dd-HH.mm.ss` (DB2). A date
+   * without a time is remembered: a year-less time later in the line takes its year.
+   */
   private yearFirst(line: string, year: number, j: number, separator: number): boolean {
-    const month = twoDigits(line, j + 1);
-    if (month < 0 || line.charCodeAt(j + 3) !== separator) return false;
-    const day = twoDigits(line, j + 4);
-    const between = line.charCodeAt(j + 6);
-    if (day < 0 || !this.date(year, month, day)) return false;
-    if (between === SPACE || between === 84 || between === 116) return this.time(line, j + 7, false) && this.zone(line); // ' ', 'T', 't'
-    // 2005-06-03-15.42.50.675872 (IBM DB2, BlueGene/L)
-    return between === MINUS && separator === MINUS && this.dottedTime(line, j + 7);
+    let month = twoDigits(line, j + 1);
+    let day = -1;
+    let e = j + 6;
+    // The common shape first: MM and dd zero-padded.
+    if (month >= 0 && line.charCodeAt(j + 3) === separator) day = twoDigits(line, j + 4);
+    if (day < 0 || isDigit(line.charCodeAt(e))) {
+      const m = shortNumber(line, j + 1);
+      if (m < 0) return false;
+      const k = j + 1 + (m & 3);
+      if (line.charCodeAt(k) !== separator) return false;
+      const d = shortNumber(line, k + 1);
+      if (d < 0) return false;
+      month = m >> 2;
+      day = d >> 2;
+      e = k + 1 + (d & 3);
+    }
+    if (!this.date(year, month, day)) return false;
+    const between = line.charCodeAt(e);
+    if (between === SPACE || between === 84 || between === 116) { // ' ', 'T', 't'
+      if (this.time(line, e + 1)) return this.zone(line);
+    } else if (between === MINUS && separator === MINUS) {
+      // 2005-06-03-15.42.50.675872 (IBM DB2, BlueGene/L)
+      if (this.dottedTime(line, e + 1)) return true;
+    } else if (isDigit(between) || isLetter(between)) {
+      return false;
+    }
+    this.dateOnlyYear = year;
+    this.dateOnlyMonth = month;
+    this.dateOnlyDay = day;
+    return false;
   }
 
   /** `yyyyMMddTHHmmss[.fff][Z|+hhmm]` (ISO 8601 basic) and `yyyyMMdd HH:mm:ss`. */
   private compactIso(line: string, value: number, j: number, c: number): boolean {
     if (!this.date(Math.floor(value / 10_000), Math.floor(value / 100) % 100, value % 100)) return false;
-    if (c === SPACE) return this.time(line, j + 1, false) && this.zone(line);
-    if (c === MINUS) return this.time(line, j + 1, false); // 20171223-22:15:29:606 (HealthApp)
+    if (c === SPACE) return this.time(line, j + 1) && this.zone(line);
+    if (c === MINUS) return this.time(line, j + 1); // 20171223-22:15:29:606 (HealthApp)
     if (c !== 84) return false; // 'T'
-    if (line.charCodeAt(j + 3) === COLON) return this.time(line, j + 1, false) && this.zone(line);
+    if (line.charCodeAt(j + 3) === COLON) return this.time(line, j + 1) && this.zone(line);
     return this.compactTime(line, j + 1) && this.zone(line);
   }
 
-  /** `yyMMdd HHmmss` (HDFS) and `yyMMdd HH:mm:ss` / `yyMMdd  H:mm:ss` (MySQL 5). */
+  /** `yyMMdd HHmmss` (HDFS) and `yyMMdd HH:mm:ss` / `yyMMdd  H:mm:ss` (MySQL 5), a space or a tab after the date. */
   private compactShortYear(line: string, value: number, k: number): boolean {
     const year = fullYearOfTwoDigits(Math.floor(value / 10_000));
     if (!this.date(year, Math.floor(value / 100) % 100, value % 100)) return false;
-    if (line.charCodeAt(k) === SPACE) return this.time(line, k + 1, true);
-    if (line.charCodeAt(k + 1) === COLON || line.charCodeAt(k + 2) === COLON) return this.time(line, k, true);
+    this.bare = true;
+    if (line.charCodeAt(k) === SPACE) return this.time(line, k + 1);
+    if (line.charCodeAt(k + 1) === COLON || line.charCodeAt(k + 2) === COLON) return this.time(line, k);
     return this.compactTime(line, k);
   }
 
-  /** Formats whose first field has one or two digits: day or month first, or a two-digit year. */
+  /**
+   * Formats whose first field has one or two digits: a day before a month name, or
+   * numeric dates `a<sep>b<sep>year` and year-less `a<sep>b` with `-`, `/` or `.` between.
+   * Which of a and b is the month: see dayMonth() and docs/timestamps.md.
+   */
   private smallNumberFirst(line: string, first: number, digits: number, j: number, separator: number): boolean {
     const k = j + 1;
     const next = line.charCodeAt(k);
     if (separator === SPACE) {
       return isLetter(next) && this.dayMonthNameYear(line, first, j); // 14 Dec 2021 07:59:50
     }
-    if (separator === SLASH) {
-      if (isLetter(next)) return this.dayMonthNameYear(line, first, j); // 10/Oct/2000:13:55:36 -0700
-      const oneDigit = isDigit(next) && line.charCodeAt(k + 1) === SLASH;
-      const second = oneDigit ? next - 48 : twoDigits(line, k);
-      if (second < 0) return false;
-      const m = k + (oneDigit ? 1 : 2);
-      if (line.charCodeAt(m) !== SLASH) return false;
-      const year = fourDigits(line, m + 1);
-      if (year >= 1000) {
-        // 12/14/2021 07:59:50 AM (Windows, US): month first, see docs/timestamps.md.
-        return line.charCodeAt(m + 5) === SPACE && this.date(year, first, second) && this.time(line, m + 6, true) && this.zone(line);
-      }
-      const third = twoDigits(line, m + 1);
-      // 17/06/09 20:10:40 (Spark): yy/MM/dd.
-      return digits === 2 && m === k + 2 && third >= 0 && line.charCodeAt(m + 3) === SPACE &&
-        this.date(fullYearOfTwoDigits(first), second, third) && this.time(line, m + 4, false) && this.zone(line);
-    }
-    if (separator === MINUS) {
-      if (isLetter(next)) return this.dayMonthNameYear(line, first, j); // 14-Dec-2021 07:59:50.123
-      const day = twoDigits(line, k);
-      // 03-17 16:13:38.811 (Android logcat): MM-dd, year-less.
-      if (digits !== 2 || day < 0 || line.charCodeAt(k + 2) !== SPACE) return false;
+    if (separator !== SLASH && separator !== MINUS && separator !== DOT) return false;
+    // 10/Oct/2000:13:55:36 -0700, 14-Dec-2021 07:59:50.123, 14.Dec.2021 07:59:50
+    if (isLetter(next)) return this.dayMonthNameYear(line, first, j);
+    const secondField = shortNumber(line, k);
+    if (secondField < 0) return false;
+    const second = secondField >> 2;
+    const m = k + (secondField & 3);
+    const after = line.charCodeAt(m);
+    if (after === SPACE) {
+      // Year-less: 03-17 16:13:38.811 (Android), [10.30 16:49:06] (Proxifier), 12/14 07:59:50.
+      if (!this.dayMonth(2000, first, second, true) || !this.time(line, m + 1)) return false;
       this.yearKnown = false;
-      return this.date(2000, first, day) && this.time(line, k + 3, false);
+      return this.zone(line);
     }
-    if (separator === DOT) {
-      // 14.12.2021 07:59:50: dd.MM.yyyy, day first as everywhere dots are used.
-      const oneDigit = isDigit(next) && line.charCodeAt(k + 1) === DOT;
-      const month = oneDigit ? next - 48 : twoDigits(line, k);
-      const m = k + (oneDigit ? 1 : 2);
-      const year = fourDigits(line, m + 1);
-      return month >= 0 && line.charCodeAt(m) === DOT && year >= 1000 && line.charCodeAt(m + 5) === SPACE &&
-        this.date(year, month, first) && this.time(line, m + 6, true) && this.zone(line);
+    if (after !== separator) return false;
+    let t = m + 1;
+    let third = 0;
+    while (isDigit(line.charCodeAt(t)) && t - m <= 5) third = third * 10 + line.charCodeAt(t++) - 48;
+    const thirdDigits = t - m - 1;
+    const between = line.charCodeAt(t);
+    if (thirdDigits === 4) {
+      // 12/14/2021 07:59:50 AM (Windows, US), 14.12.2021 07:59:50, 14-12-2021 07:59:50.
+      if (third < 1000 || (between !== SPACE && between !== 84 && between !== COLON)) return false;
+      return this.dayMonth(third, first, second, separator === SLASH) && this.time(line, t + 1) && this.zone(line);
     }
-    return false;
+    if (thirdDigits !== 2 || between !== SPACE) return false;
+    // 17/06/09 20:10:40 (Spark): yy/MM/dd (also with '-') when it reads as a date; else,
+    // and always with dots, the year is last: 14.12.21 07:59:50.
+    const yearFirst = separator !== DOT && digits === 2 && (secondField & 3) === 2 && this.date(fullYearOfTwoDigits(first), second, third);
+    if (!yearFirst && !this.dayMonth(fullYearOfTwoDigits(third), first, second, separator === SLASH)) return false;
+    return this.time(line, t + 1) && this.zone(line);
   }
 
   /** After the day at `j`: `[ /-]Mon[ /-]yyyy[ :]HH:mm:ss` and a zone (RFC 2822, Apache CLF, Tomcat). */
   private dayMonthNameYear(line: string, day: number, j: number): boolean {
     const separator = line.charCodeAt(j);
-    if (separator !== SPACE && separator !== SLASH && separator !== MINUS) return false;
+    if (separator !== SPACE && separator !== SLASH && separator !== MINUS && separator !== DOT) return false;
     const name = monthNameAt(line, j + 1);
     if (name === 0) return false;
     const k = j + 1 + (name & 15);
@@ -162,7 +194,7 @@ export class TimestampMatch extends TimestampFields {
     const year = fourDigits(line, k + 1);
     const between = line.charCodeAt(k + 5);
     if (year < 1000 || (between !== SPACE && between !== COLON)) return false;
-    return this.date(year, name >> 4, day) && this.time(line, k + 6, true) && this.zone(line);
+    return this.date(year, name >> 4, day) && this.time(line, k + 6) && this.zone(line);
   }
 
   /**
@@ -184,15 +216,15 @@ export class TimestampMatch extends TimestampFields {
     const month = name >> 4;
     if (line.charCodeAt(k) === COMMA && line.charCodeAt(k + 1) === SPACE) {
       const year = fourDigits(line, k + 2);
-      return year >= 1000 && line.charCodeAt(k + 6) === SPACE && this.date(year, month, day) && this.time(line, k + 7, true) && this.zone(line);
+      return year >= 1000 && line.charCodeAt(k + 6) === SPACE && this.date(year, month, day) && this.time(line, k + 7) && this.zone(line);
     }
     if (line.charCodeAt(k) !== SPACE) return false;
     k++;
     const leadingYear = fourDigits(line, k);
     if (leadingYear >= 1000 && line.charCodeAt(k + 4) === SPACE) {
-      return this.date(leadingYear, month, day) && this.time(line, k + 5, true) && this.zone(line);
+      return this.date(leadingYear, month, day) && this.time(line, k + 5) && this.zone(line);
     }
-    if (!this.date(2000, month, day) || !this.time(line, k, false)) return false;
+    if (!this.date(2000, month, day) || !this.time(line, k)) return false;
     this.yearKnown = false;
     this.ctimeYear(line);
     // Feb 29 is only well-formed in the leap year written after the time.
@@ -239,6 +271,7 @@ export class TimestampMatch extends TimestampFields {
     for (let k = i; k < i + 10; k++) seconds = seconds * 10 + line.charCodeAt(k) - 48;
     if (seconds < 1e9) return false;
     this.epochSeconds = seconds;
+    this.bare = true;
     let k = i + 10;
     let count = 0;
     let nanos = 0;
