@@ -178,8 +178,9 @@ export class Agent {
     await this.checkpointer.save();
     await this.close();
     const { deliveredLines, duplicateLines, rejectedLines, failure } = this.delivery;
-    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} rejected=${rejectedLines}: done`);
-    return failure !== undefined || rejectedLines > 0 ? 1 : 0;
+    const unreadable = this.tailer.unreadable.size;
+    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} rejected=${rejectedLines} unreadable_files=${unreadable}: done`);
+    return failure !== undefined || rejectedLines > 0 || unreadable > 0 ? 1 : 0;
   }
 
   /** SIGTERM/SIGINT: stop reading, flush, wait a bounded time for acknowledgements, save. */
@@ -187,6 +188,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.clearTimers();
+    this.tailer.interrupt();
     await this.reading;
     this.batcher.flush();
     let timer: NodeJS.Timeout | undefined;

@@ -3,9 +3,10 @@
  * fs.watch events), so files that appear later are picked up. Directory symlinks are not
  * followed under `**` (no loops); file symlinks are (stat, not lstat: /var/log holds some).
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { compileExclude, compileGlob, type CompiledGlob } from './glob.js';
+import { readDirectory, statPath } from './names.js';
 
 export interface DiscoverySource {
   paths: string[];
@@ -28,8 +29,18 @@ interface CompiledSource {
   excluded: Array<(p: string) => boolean>;
 }
 
+/** Something under a pattern that is not read, and why (said once per path by the tailer). */
+export interface Skipped {
+  path: string;
+  /** `EACCES` and the like for what cannot be read; `special` for FIFOs, sockets, devices. */
+  code: string;
+  message: string;
+}
+
 export class Discovery {
   private readonly sources: CompiledSource[];
+  /** What the last scan could not read or would not (not regular files). */
+  skipped: Skipped[] = [];
 
   constructor(sources: DiscoverySource[], cwd = process.cwd()) {
     this.sources = sources.map((s) => ({
@@ -50,12 +61,17 @@ export class Discovery {
 
   async scan(): Promise<Map<string, FoundFile>> {
     const found = new Map<string, FoundFile>();
+    this.skipped = [];
     for (const [sourceIndex, source] of this.sources.entries()) {
       for (const glob of source.globs) {
         await this.walk(glob.base, 0, glob, async (file) => {
           if (found.has(file) || source.excluded.some((ex) => ex(file))) return;
-          const stats = await statOrUndefined(file);
-          if (stats === undefined || !stats.isFile()) return;
+          const stats = await this.statOrSkip(file);
+          if (stats === undefined) return;
+          if (!stats.isFile()) {
+            if (!stats.isDirectory()) this.skipped.push({ path: file, code: 'special', message: 'not a regular file (a FIFO, socket or device)' });
+            return;
+          }
           found.set(file, { path: file, filename: path.relative(glob.base, file), sourceIndex, stats });
         });
       }
@@ -67,12 +83,15 @@ export class Discovery {
     if (depth >= glob.maxDepth) return;
     let entries;
     try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
-    } catch {
-      return; // gone, or not readable: the next scan tries again
+      entries = await readDirectory(dir);
+    } catch (err) {
+      // Gone: the next scan tries again. Not readable: said, as it hides files.
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EACCES' || e.code === 'EPERM') this.skipped.push({ path: dir, code: e.code, message: e.message });
+      return;
     }
-    for (const entry of entries) {
-      const full = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
+    for (const { name, entry } of entries) {
+      const full = dir === '/' ? `/${name}` : `${dir}/${name}`;
       if (entry.isDirectory()) {
         await this.walk(full, depth + 1, glob, visit);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && glob.regex.test(full)) {
@@ -80,12 +99,16 @@ export class Discovery {
       }
     }
   }
-}
 
-async function statOrUndefined(file: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.stat(file);
-  } catch {
-    return undefined;
+  private async statOrSkip(file: string): Promise<Stats | undefined> {
+    try {
+      return await statPath(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EACCES' || e.code === 'EPERM') this.skipped.push({ path: file, code: e.code, message: e.message });
+      return undefined;
+    }
   }
 }
+
+

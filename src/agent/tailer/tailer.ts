@@ -8,7 +8,6 @@
  * A file that leaves the patterns (renamed away, deleted) is read to its end through its
  * open handle, then closed once idle; ones that left unseen are found by rotated-away.ts.
  */
-import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { MultilineRule } from '../multiline.js';
@@ -16,6 +15,7 @@ import type { TimestampParser } from '../timestamps.js';
 import { CopyTracker } from './copytruncate.js';
 import { Discovery, type FoundFile } from './discovery.js';
 import { prefixMatches, readPrefix } from './identity.js';
+import { openRegular, type OpenResult } from './names.js';
 import { OpenFile, type FileStream, type LineOut } from './open-file.js';
 import { newStream, RotatedAwayFinder } from './rotated-away.js';
 
@@ -38,6 +38,8 @@ export interface TailerOptions {
   copyWindowMs: number;
   /** Detached identities are dropped from the checkpoints after this long. */
   forgetAfterMs: number;
+  /** An unfinished last line is shipped as a line once its file was idle this long (default 5 s). */
+  partialLineIdleMs?: number;
   emit: LineOut;
   /** A new identity appeared or one moved: worth recording now, so a crash can't forget it. */
   onIdentitiesChanged?: () => void;
@@ -48,6 +50,7 @@ export interface TailerOptions {
 }
 
 const CHUNKS_PER_TURN = 4;
+export const PARTIAL_LINE_IDLE_MS = 5000;
 
 export class Tailer {
   readonly streams = new Map<string, FileStream>();
@@ -59,6 +62,13 @@ export class Tailer {
   private firstScanDone = false;
   private scanStartedMs = 0;
   private readonly rotatedAway: RotatedAwayFinder;
+  /** Ids of the identities open now. */
+  private readonly attachedSet = new Set<string>();
+  /** Problems already said (path + code), so each is said once, not every scan. */
+  private readonly said = new Set<string>();
+  /** Files under the patterns that could not be read at the last scan, path -> why. */
+  readonly unreadable = new Map<string, string>();
+  private interrupted = false;
 
   constructor(private readonly options: TailerOptions, known: FileStream[] = []) {
     this.discovery = new Discovery(options.sources, options.cwd);
@@ -105,6 +115,8 @@ export class Tailer {
     const scanStartedMs = this.now();
     this.scanStartedMs = scanStartedMs;
     const found = await this.discovery.scan();
+    this.unreadable.clear();
+    for (const skipped of this.discovery.skipped) this.noteSkipped(skipped.path, skipped.code, skipped.message);
     const byKey = new Map<string, FoundFile>();
     for (const file of found.values()) {
       const key = `${file.stats.dev}:${file.stats.ino}`;
@@ -127,7 +139,15 @@ export class Tailer {
     await this.poll();
     // Known identities first, so one truncated while unwatched is known as such before its
     // rotated copy is looked at.
-    for (const [key, file] of byKey) if (!this.open.has(key)) await this.resume(file);
+    const resumable = new Map<string, FileStream>();
+    for (const s of this.streams.values()) {
+      if (s.detachedAtMs === undefined && !this.attachedSet.has(s.id) && !resumable.has(`${s.dev}:${s.ino}`)) resumable.set(`${s.dev}:${s.ino}`, s);
+    }
+    for (const [key, file] of byKey) {
+      if (this.interrupted) return;
+      const known = resumable.get(key);
+      if (known !== undefined && !this.open.has(key) && !this.attachedSet.has(known.id)) await this.resume(file, known);
+    }
     // At start, identities no longer under the patterns are looked for before new files are
     // judged: one truncated and then renamed away while the agent was stopped must be known
     // as truncated when its copytruncate copy is judged.
@@ -136,6 +156,7 @@ export class Tailer {
       await this.rotatedAway.findMovedAway();
     }
     for (const [key, file] of byKey) {
+      if (this.interrupted) return;
       if (this.open.has(key) || file.stats.size === 0) continue;
       await this.consider(key, file);
     }
@@ -161,6 +182,9 @@ export class Tailer {
         continue;
       }
       file.flushIdle(now);
+      if (file.heldBytes > 0 && file.caughtUp && !file.hasUnread && now - file.lastGrowthMs >= (this.options.partialLineIdleMs ?? PARTIAL_LINE_IDLE_MS)) {
+        file.flushHeld();
+      }
       if (file.orphan && file.caughtUp && !file.hasUnread && now - file.lastGrowthMs >= this.options.orphanIdleMs) {
         await this.detach(file, 'gone', true);
       }
@@ -172,6 +196,7 @@ export class Tailer {
     for (;;) {
       let more = false;
       for (const file of [...this.open.values()]) {
+        if (this.interrupted) return 'done';
         if (!this.options.canRead()) return 'blocked';
         if (file.caughtUp && !file.hasUnread) continue;
         try {
@@ -185,25 +210,50 @@ export class Tailer {
     }
   }
 
-  /** For `--once`: emit pending multiline records, and the last lines of files rotated away. */
+  /**
+   * For `--once`: emit pending multiline records and every unfinished last line (a file's
+   * last line without `\n` is a line; if the file grows later, what follows is a new line).
+   */
   finishAll(): void {
-    for (const file of this.open.values()) file.finish(file.orphan);
+    for (const file of this.open.values()) file.finish(true);
+  }
+
+  /** Stop: a scan or read pass under way ends at its next file, without reading further. */
+  interrupt(): void {
+    this.interrupted = true;
   }
 
   async close(): Promise<void> {
     for (const file of this.open.values()) await file.close();
     this.open.clear();
+    this.attachedSet.clear();
+  }
+
+  /** Opens a file, saying once per file why one cannot be (unreadable, not a regular file). */
+  private async openFound(at: string): Promise<FileHandle | undefined> {
+    const result: OpenResult = await openRegular(at);
+    if (result.kind === 'open') return result.handle;
+    if (result.kind === 'special') this.noteSkipped(at, 'special', `${result.what}, not a regular file`);
+    else if (result.code !== 'ENOENT') this.noteSkipped(at, result.code, result.message);
+    return undefined;
+  }
+
+  private noteSkipped(at: string, code: string, message: string): void {
+    const unreadable = code === 'EACCES' || code === 'EPERM';
+    if (code !== 'special') this.unreadable.set(at, message);
+    const key = `${code}\0${at}`;
+    if (this.said.has(key)) return;
+    this.said.add(key);
+    if (code === 'special') this.options.log(`path=${at}: skipped, ${message}`);
+    else if (unreadable) {
+      this.options.log(`path=${at} error=${code}: cannot read it, its lines are not shipped; give the user Henrik runs as read access, e.g. add the user to group adm (usermod -aG adm <user>, then restart Henrik)`);
+    } else this.options.log(`path=${at} error=${code}: cannot read it (${message})`);
   }
 
   /** Re-attaches a known identity found on its inode, or marks it truncated/replaced. */
-  private async resume(found: FoundFile): Promise<void> {
-    const { dev, ino } = found.stats;
-    const attachedIds = this.attachedIds();
-    const known = [...this.streams.values()].find(
-      (s) => s.detachedAtMs === undefined && !attachedIds.has(s.id) && s.dev === dev && s.ino === ino,
-    );
-    if (known === undefined) return;
-    const handle = await fsp.open(found.path, 'r').catch(() => undefined);
+  private async resume(found: FoundFile, known: FileStream): Promise<void> {
+    const { dev, ino } = known;
+    const handle = await this.openFound(found.path);
     if (handle === undefined) return;
     const stats = await handle.stat();
     const prefix = stats.dev === dev && stats.ino === ino ? await readPrefix(handle, stats.size) : Buffer.alloc(0);
@@ -219,12 +269,8 @@ export class Tailer {
   }
 
   private async consider(key: string, found: FoundFile): Promise<void> {
-    let handle;
-    try {
-      handle = await fsp.open(found.path, 'r');
-    } catch {
-      return;
-    }
+    const handle = await this.openFound(found.path);
+    if (handle === undefined) return;
     const stats = await handle.stat();
     if (`${stats.dev}:${stats.ino}` !== key || stats.size === 0) {
       await handle.close();
@@ -250,7 +296,7 @@ export class Tailer {
   }
 
   private attachedIds(): Set<string> {
-    return new Set([...this.open.values()].map((f) => f.stream.id));
+    return this.attachedSet;
   }
 
   private async attach(handle: FileHandle, stream: FileStream, adoptedCopy: boolean): Promise<OpenFile> {
@@ -268,6 +314,7 @@ export class Tailer {
     if (adoptedCopy) file.copyBehind = true;
     stream.seenAtMs = this.scanStartedMs;
     this.open.set(file.key, file);
+    this.attachedSet.add(stream.id);
     return file;
   }
 
@@ -276,6 +323,7 @@ export class Tailer {
     file.stream.detachedAtMs = this.now();
     file.stream.detachReason = why;
     this.open.delete(file.key);
+    this.attachedSet.delete(file.stream.id);
     if (!keepHandle) await file.close();
   }
 
