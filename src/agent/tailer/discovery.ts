@@ -19,7 +19,11 @@ export interface FoundFile {
   filename: string;
   sourceIndex: number;
   stats: Stats;
+  /** Reached through a symbolic link: changes to it show in another directory, so it is polled. */
+  viaLink: boolean;
 }
+
+const STAT_CONCURRENCY = 32;
 
 /** Never shipped: compressed archives of rotated logs are not text. */
 const ALWAYS_EXCLUDED = ['*.gz', '*.xz', '*.bz2', '*.zst', '*.zip', '*.lz4'];
@@ -41,6 +45,11 @@ export class Discovery {
   private readonly sources: CompiledSource[];
   /** What the last scan could not read or would not (not regular files). */
   skipped: Skipped[] = [];
+  /** Directories the last scan listed (to watch), and whether every pattern's base was one. */
+  listed = new Set<string>();
+  basesListed = true;
+  /** A directory could not be listed for want of descriptors (EMFILE): the tailer closes some and walks again. */
+  outOfDescriptors = false;
 
   constructor(sources: DiscoverySource[], cwd = process.cwd()) {
     this.sources = sources.map((s) => ({
@@ -62,25 +71,32 @@ export class Discovery {
   async scan(): Promise<Map<string, FoundFile>> {
     const found = new Map<string, FoundFile>();
     this.skipped = [];
+    this.listed = new Set();
+    this.basesListed = true;
+    this.outOfDescriptors = false;
     for (const [sourceIndex, source] of this.sources.entries()) {
       for (const glob of source.globs) {
-        await this.walk(glob.base, 0, glob, async (file) => {
+        if (!(await this.walk(glob.base, 0, glob, async (file, viaLink) => {
           if (found.has(file) || source.excluded.some((ex) => ex(file))) return;
           const stats = await this.statOrSkip(file);
+          if (found.has(file)) return;
           if (stats === undefined) return;
           if (!stats.isFile()) {
             if (!stats.isDirectory()) this.skipped.push({ path: file, code: 'special', message: 'not a regular file (a FIFO, socket or device)' });
             return;
           }
-          found.set(file, { path: file, filename: path.relative(glob.base, file), sourceIndex, stats });
-        });
+          found.set(file, { path: file, filename: path.relative(glob.base, file), sourceIndex, stats, viaLink });
+        }))) {
+          this.basesListed = false;
+        }
       }
     }
     return found;
   }
 
-  private async walk(dir: string, depth: number, glob: CompiledGlob, visit: (file: string) => Promise<void>): Promise<void> {
-    if (depth >= glob.maxDepth) return;
+  /** False when `dir` could not be listed. */
+  private async walk(dir: string, depth: number, glob: CompiledGlob, visit: (file: string, viaLink: boolean) => Promise<void>): Promise<boolean> {
+    if (depth >= glob.maxDepth) return true;
     let entries;
     try {
       entries = await readDirectory(dir);
@@ -88,16 +104,26 @@ export class Discovery {
       // Gone: the next scan tries again. Not readable: said, as it hides files.
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EACCES' || e.code === 'EPERM') this.skipped.push({ path: dir, code: e.code, message: e.message });
-      return;
+      if (e.code === 'EMFILE' || e.code === 'ENFILE') this.outOfDescriptors = true;
+      return false;
     }
+    this.listed.add(dir);
+    // Files are stat'ed a few at a time: one by one, each waits a thread-pool round trip.
+    let batch: Array<Promise<void>> = [];
     for (const { name, entry } of entries) {
       const full = dir === '/' ? `/${name}` : `${dir}/${name}`;
       if (entry.isDirectory()) {
         await this.walk(full, depth + 1, glob, visit);
       } else if ((entry.isFile() || entry.isSymbolicLink()) && glob.regex.test(full)) {
-        await visit(full);
+        batch.push(visit(full, entry.isSymbolicLink()));
+        if (batch.length >= STAT_CONCURRENCY) {
+          await Promise.all(batch);
+          batch = [];
+        }
       }
     }
+    await Promise.all(batch);
+    return true;
   }
 
   private async statOrSkip(file: string): Promise<Stats | undefined> {

@@ -260,3 +260,55 @@ describe('an unreadable file', () => {
     expect(out.unreadable).toBe(1);
   }, 30_000);
 });
+
+describe('many files', () => {
+  it('keeps at most maxOpenFiles open, ships every file, and reopens a closed one when it grows', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    for (let i = 0; i < 60; i++) writeFileSync(path.join(logs, `f${String(i).padStart(2, '0')}.log`), `f${i} a\nf${i} b\n`);
+    const { tailer: t, lines } = tailer(logs, { maxOpenFiles: 8 });
+    let most = 0;
+    do {
+      await t.scan();
+      most = Math.max(most, t.openFiles);
+      await t.readAvailable();
+    } while (t.needsScan);
+    expect(most).toBeLessThanOrEqual(8);
+    expect(lines).toHaveLength(120);
+    expect(t.closedQuietFiles).toBeGreaterThanOrEqual(52);
+    // A closed quiet file that grows is reopened where it was left, under the same identity.
+    const firstId = lines.find((l) => l.text === 'f0 a')?.id;
+    appendFileSync(path.join(logs, 'f00.log'), 'f0 c\n');
+    await t.scan();
+    await t.readAvailable();
+    expect(lines.slice(120).map((l) => [l.text, l.offset, l.id])).toEqual([['f0 c', 10, firstId]]);
+    expect(t.openFiles).toBeLessThanOrEqual(8);
+    await t.close();
+  });
+
+  it('under a descriptor limit (EMFILE), closes quiet files instead of stalling: every file is read', () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    for (let i = 0; i < 150; i++) writeFileSync(path.join(logs, `f${String(i).padStart(3, '0')}.log`), `line of ${i}\n`);
+    const script = `
+      import { Tailer } from ${JSON.stringify(path.resolve('src/agent/tailer/tailer.ts'))};
+      import { createTimestampParser } from ${JSON.stringify(path.resolve('src/agent/timestamps.ts'))};
+      const lines = []; const log = [];
+      const t = new Tailer({ sources: [{ paths: [${JSON.stringify(path.join(logs, '*.log'))}], exclude: [], parser: createTimestampParser({}) }],
+        maxLineBytes: 65536, readChunkBytes: 65536, orphanIdleMs: 1000, copyGraceMs: 1000, copyWindowMs: 60000, forgetAfterMs: 3600000,
+        emit: (s, l) => lines.push(l.text), canRead: () => true, log: (m) => log.push(m) });
+      let scans = 0;
+      do { await t.scan(); await t.readAvailable(); scans++; } while (t.needsScan && scans < 100);
+      await t.close();
+      console.log(JSON.stringify({ lines: lines.length, log, scans }));
+    `;
+    const scriptFile = path.join(dir, 'emfile.mts');
+    writeFileSync(scriptFile, script);
+    // 80 descriptors: Node and tsx need about 30; the default bound (512) is far above what is left.
+    const run = spawnSync('prlimit', ['--nofile=80:80', process.execPath, '--import', 'tsx', scriptFile], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    const out = JSON.parse(run.stdout) as { lines: number; log: string[]; scans: number };
+    expect(out.log.join('\n')).toMatch(/EMFILE: too many open files/);
+    expect(out.lines).toBe(150);
+  }, 60_000);
+});

@@ -68,6 +68,8 @@ export class OpenFile {
   copyBehind = false;
   /** Where this file was last seen on disk. */
   path: string;
+  /** Stat at every poll, not only on a watch event (reached through a symlink, or outside watched directories). */
+  alwaysPoll = false;
   private readonly splitter: LineSplitter;
   private readonly joiner: MultilineJoiner | undefined;
   private readonly stamper: Stamper;
@@ -102,7 +104,11 @@ export class OpenFile {
   }
 
   async refreshStat(): Promise<void> {
-    const stats = await this.handle.stat();
+    this.setStats(await this.handle.stat());
+  }
+
+  /** What an fstat of the handle just said. */
+  setStats(stats: { size: number; mtimeMs: number; ctimeMs: number }): void {
     this.changed = stats.size !== this.size || stats.mtimeMs !== this.mtimeMs || stats.ctimeMs !== this.ctimeMs;
     this.size = stats.size;
     this.mtimeMs = stats.mtimeMs;
@@ -136,6 +142,11 @@ export class OpenFile {
       this.chunkReadAtMs = this.lastGrowthMs;
       this.keepTail(buffer, bytesRead);
       this.splitter.push(buffer.subarray(0, bytesRead), at, this.lineSink);
+      // A short read of a regular file is its end for now: no second read to be told so.
+      if (bytesRead < buffer.length) {
+        this.caughtUp = true;
+        return 'eof';
+      }
     }
     return 'more';
   }
@@ -143,6 +154,11 @@ export class OpenFile {
   /** True when bytes past what was read are there (per the last stat). */
   get hasUnread(): boolean {
     return this.size > this.readOffset || this.copyBehind;
+  }
+
+  /** Read to its end with nothing held: closing it loses nothing, reopening resumes at `readEnd`. */
+  get quiet(): boolean {
+    return this.caughtUp && !this.hasUnread && this.splitter.heldBytes === 0 && !(this.joiner?.hasPending ?? false) && this.readOffset === this.stream.readEnd;
   }
 
   /** Emits a multiline record that waited long enough. */

@@ -108,6 +108,17 @@ export class RotatedAwayFinder {
     this.tailer.identitiesChanged();
   }
 
+  /**
+   * A closed quiet file that left its path: looked for beside it (rotated, `app.log.1`) and
+   * read to its end there; false when it is nowhere near (deleted, moved elsewhere).
+   */
+  async findParked(stream: FileStream): Promise<boolean> {
+    const dir = path.dirname(stream.path);
+    const stem = path.basename(stream.path);
+    const names = (await listNames(dir)).filter((n) => n.startsWith(stem));
+    return this.attachIfThere(stream, names.map((n) => path.join(dir, n)));
+  }
+
   private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
     for (const candidate of candidates) {
       const stats = await statPath(candidate).catch(() => undefined);
