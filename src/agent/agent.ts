@@ -25,7 +25,6 @@ import type { Spool, SpoolPosition } from './spool.js';
 import { Tailer } from './tailer/tailer.js';
 import type { FileStream } from './tailer/open-file.js';
 import { createTimestampParser } from './timestamps.js';
-import { Watcher } from './watcher.js';
 
 export type { AgentOptions, AgentSource } from './options.js';
 
@@ -38,7 +37,6 @@ export class Agent {
   private readonly sealer: Sealer;
   private readonly delivery: Delivery;
   private readonly checkpointer: Checkpointer;
-  private readonly watcher: Watcher;
   private timers: NodeJS.Timeout[] = [];
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -101,6 +99,8 @@ export class Agent {
           this.batcher.add(stream, line, size);
         },
         canRead: () => this.sealer.hasRoom,
+        // fs.watch on the directories: a change wakes a read pass at once.
+        onChange: () => this.kick(),
         onIdentitiesChanged: () => void this.checkpointer.save(),
         log: (m) => this.log(m),
         cwd: o.cwd,
@@ -136,7 +136,6 @@ export class Agent {
       log: (m) => this.log(m),
     });
     this.delivery.pending = pendingRecords;
-    this.watcher = new Watcher(() => this.kick());
   }
 
   /** Loads checkpoints, opens the spool and learns what it still holds. */
@@ -183,11 +182,14 @@ export class Agent {
     this.delivery.start();
     const progress = setInterval(() => this.progress(), o.progressIntervalMs);
     try {
-      await this.tailer.scan();
-      while ((await this.tailer.readAvailable()) === 'blocked') {
-        if (this.delivery.failure !== undefined) break;
-        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-      }
+      // More than the open-file bound: each scan opens what fits, closing files read to their end.
+      do {
+        await this.tailer.scan();
+        while ((await this.tailer.readAvailable()) === 'blocked') {
+          if (this.delivery.failure !== undefined) break;
+          await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+        }
+      } while (this.tailer.needsScan && this.delivery.failure === undefined);
       this.tailer.finishAll();
       this.batcher.flush();
       await this.sealer.drain();
@@ -199,9 +201,10 @@ export class Agent {
     await this.checkpointer.save();
     await this.close();
     const { deliveredLines, duplicateLines, rejectedLines, failure } = this.delivery;
+    const unreadable = this.tailer.unreadable.size;
     const where = rejectedLines > 0 ? ` dead_letter_file=${this.deadLetters.file}` : '';
-    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} dead_lettered=${rejectedLines}${where}: done`);
-    return failure !== undefined || rejectedLines > 0 ? 1 : 0;
+    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} dead_lettered=${rejectedLines} unreadable_files=${unreadable}${where}: done`);
+    return failure !== undefined || rejectedLines > 0 || unreadable > 0 ? 1 : 0;
   }
 
   /** SIGTERM/SIGINT: stop reading, flush, wait a bounded time for acknowledgements, save. */
@@ -209,6 +212,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.clearTimers();
+    this.tailer.interrupt();
     await this.reading;
     this.batcher.flush();
     let timer: NodeJS.Timeout | undefined;
@@ -238,7 +242,6 @@ export class Agent {
   }
 
   private async close(): Promise<void> {
-    this.watcher.close();
     await this.tailer.close();
     await this.spool.close();
   }
@@ -268,7 +271,6 @@ export class Agent {
       if (this.scanDue) {
         this.scanDue = false;
         await this.tailer.scan();
-        this.watcher.watch(this.tailer.directories);
       } else {
         await this.tailer.poll();
       }

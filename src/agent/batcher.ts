@@ -8,6 +8,7 @@
  */
 import type { IngestRequest } from '../protocol/ingest.js';
 import { BufferPool, JsonBody } from './json-body.js';
+import { wireName, wirePath } from './tailer/names.js';
 
 /** A file identity as the batcher needs it (a tailer FileStream is one). */
 export interface BatchSource {
@@ -151,9 +152,10 @@ export class Batcher {
     body.raw('{"file_id":');
     body.string(source.id);
     body.raw(',"filename":');
-    body.string(source.filename);
+    // A name Daniel cannot take (control characters, not UTF-8, too long) goes escaped.
+    body.string(wireName(source.filename));
     body.raw(',"path":');
-    body.string(source.path);
+    body.string(wirePath(source.path));
     body.raw(',"lines":[');
     const group: Group = { source, meta, lines: 0, lastTimestamp: 0n };
     this.group = group;

@@ -5,7 +5,7 @@
  * When the original is still intact (the copy is being made, the truncation is to come),
  * the copy waits a grace period for the truncation before it is taken as a file of its own.
  */
-import { prefixMatches } from './identity.js';
+import { hashPrefix } from './identity.js';
 import type { FileStream } from './open-file.js';
 
 export type CopyVerdict = { kind: 'continues'; original: FileStream } | { kind: 'wait' } | { kind: 'new' };
@@ -42,6 +42,18 @@ export class CopyTracker {
   /** The identity this new inode is a copy of: a just-truncated one, or one still intact. */
   private originalOf(prefix: Buffer, at: { path: string; size: number; dev: number; ino: number }, attachedIds: Set<string>, now: number): FileStream | undefined {
     let best: FileStream | undefined;
+    // The new file's first bytes hashed once per length looked at, not once per identity:
+    // with thousands of files open, judging each new one stays cheap.
+    const hashes = new Map<number, string>();
+    const matches = (stream: FileStream): boolean => {
+      if (prefix.length < stream.prefixLength) return false;
+      let hash = hashes.get(stream.prefixLength);
+      if (hash === undefined) {
+        hash = hashPrefix(prefix.subarray(0, stream.prefixLength));
+        hashes.set(stream.prefixLength, hash);
+      }
+      return hash === stream.prefixHash;
+    };
     for (const stream of this.streams.values()) {
       if (stream.dev === at.dev && stream.ino === at.ino) continue;
       const recent = stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
@@ -52,7 +64,7 @@ export class CopyTracker {
       // meanwhile. A file recreated at the vanished file's own path is a new file.
       const copyOfVanished = stream.detachReason === 'vanished' && recent && stream.path !== at.path && at.size >= stream.readEnd;
       if ((!truncatedRecently && !copyOfVanished && !attachedIds.has(stream.id)) || stream.prefixLength === 0) continue;
-      if (!prefixMatches(stream, prefix)) continue;
+      if (!matches(stream)) continue;
       const better =
         best === undefined ||
         stream.prefixLength > best.prefixLength ||

@@ -49,10 +49,16 @@ export interface OpenFileOptions {
   now: () => number;
 }
 
+/** Bytes kept of what was read last, to tell a file rewritten in place (same size) from one untouched. */
+const TAIL_BYTES = 64;
+
 export class OpenFile {
   readOffset: number;
   size = 0;
   mtimeMs = 0;
+  ctimeMs = 0;
+  /** The last stat showed a new size, mtime or ctime: the content is checked again. */
+  changed = false;
   /** Reached the end at least once: lines after this were written while tailing. */
   caughtUp = false;
   /** No longer at a path the patterns match (renamed away, deleted): read to the end, then closed. */
@@ -62,11 +68,15 @@ export class OpenFile {
   copyBehind = false;
   /** Where this file was last seen on disk. */
   path: string;
+  /** Stat at every poll, not only on a watch event (reached through a symlink, or outside watched directories). */
+  alwaysPoll = false;
   private readonly splitter: LineSplitter;
   private readonly joiner: MultilineJoiner | undefined;
   private readonly stamper: Stamper;
   private previousWasCut = false;
   private sizeAtPrefixCheck = -1;
+  /** The last bytes read before `readOffset` (up to TAIL_BYTES): a rewrite in place changes them. */
+  private tail = Buffer.alloc(0);
   private readonly lineSink = (line: RawLine): void => this.onLine(line);
   private readonly recordSink = (line: RawLine): void => this.onRecord(line);
   private readingLive = false;
@@ -94,9 +104,25 @@ export class OpenFile {
   }
 
   async refreshStat(): Promise<void> {
-    const stats = await this.handle.stat();
+    this.setStats(await this.handle.stat());
+  }
+
+  /** What an fstat of the handle just said. */
+  setStats(stats: { size: number; mtimeMs: number; ctimeMs: number }): void {
+    this.changed = stats.size !== this.size || stats.mtimeMs !== this.mtimeMs || stats.ctimeMs !== this.ctimeMs;
     this.size = stats.size;
     this.mtimeMs = stats.mtimeMs;
+    this.ctimeMs = stats.ctimeMs;
+  }
+
+  /** Bytes of an unfinished last line held (not emitted yet). */
+  get heldBytes(): number {
+    return this.splitter.heldBytes;
+  }
+
+  /** Emits the unfinished last line as a line: its file was idle long enough (or `--once` ends). */
+  flushHeld(): void {
+    this.splitter.flushHeld(this.lineSink);
   }
 
   /** Reads up to `maxChunks` chunks into `buffer`; 'eof' when the end was reached. */
@@ -114,7 +140,13 @@ export class OpenFile {
       if (this.readOffset > this.size) this.size = this.readOffset;
       this.lastGrowthMs = this.options.now();
       this.chunkReadAtMs = this.lastGrowthMs;
+      this.keepTail(buffer, bytesRead);
       this.splitter.push(buffer.subarray(0, bytesRead), at, this.lineSink);
+      // A short read of a regular file is its end for now: no second read to be told so.
+      if (bytesRead < buffer.length) {
+        this.caughtUp = true;
+        return 'eof';
+      }
     }
     return 'more';
   }
@@ -122,6 +154,11 @@ export class OpenFile {
   /** True when bytes past what was read are there (per the last stat). */
   get hasUnread(): boolean {
     return this.size > this.readOffset || this.copyBehind;
+  }
+
+  /** Read to its end with nothing held: closing it loses nothing, reopening resumes at `readEnd`. */
+  get quiet(): boolean {
+    return this.caughtUp && !this.hasUnread && this.splitter.heldBytes === 0 && !(this.joiner?.hasPending ?? false) && this.readOffset === this.stream.readEnd;
   }
 
   /** Emits a multiline record that waited long enough. */
@@ -136,13 +173,16 @@ export class OpenFile {
   }
 
   /**
-   * Checks, whenever the size changed, that the first bytes recorded are still there, and
-   * grows the record as the file grows past it. False when they are not: the file was
-   * truncated and rewritten (perhaps already past the offset read).
+   * Checks, whenever the size, mtime or ctime changed, that the first bytes recorded are
+   * still there (growing the record as the file grows past it), and that the last bytes read
+   * are still where they were read. False when they are not: the file was truncated and
+   * rewritten, perhaps to the same size or past the offset read.
    */
   async checkPrefix(): Promise<boolean> {
-    if (this.size === this.sizeAtPrefixCheck) return true;
+    if (this.size === this.sizeAtPrefixCheck && !this.changed) return true;
     this.sizeAtPrefixCheck = this.size;
+    this.changed = false;
+    if (!(await this.tailStillThere())) return false;
     const stream = this.stream;
     const prefix = await readPrefix(this.handle, Math.max(this.size, stream.prefixLength));
     if (!prefixMatches(stream, prefix)) return false;
@@ -155,6 +195,24 @@ export class OpenFile {
 
   async close(): Promise<void> {
     await this.handle.close().catch(() => {});
+  }
+
+  private keepTail(buffer: Buffer, bytesRead: number): void {
+    if (bytesRead >= TAIL_BYTES) {
+      this.tail = Buffer.from(buffer.subarray(bytesRead - TAIL_BYTES, bytesRead));
+      return;
+    }
+    const joined = Buffer.concat([this.tail, buffer.subarray(0, bytesRead)]);
+    this.tail = joined.length > TAIL_BYTES ? joined.subarray(joined.length - TAIL_BYTES) : joined;
+  }
+
+  private async tailStillThere(): Promise<boolean> {
+    const length = this.tail.length;
+    if (length === 0) return true;
+    if (this.size < this.readOffset) return this.copyBehind;
+    const now = Buffer.alloc(length);
+    const { bytesRead } = await this.handle.read(now, 0, length, this.readOffset - length);
+    return bytesRead === length && now.equals(this.tail);
   }
 
   private onLine(line: RawLine): void {

@@ -5,11 +5,11 @@
  * between, `app.log.1` when the one known is now `app.log.2`, was never seen under the
  * pattern). Both are found beside the known file and read to their end.
  */
-import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { FoundFile } from './discovery.js';
 import { hashPrefix, newFileId, prefixMatches, readPrefix } from './identity.js';
+import { listNames, openRegular, statPath } from './names.js';
 import type { FileStream, OpenFile } from './open-file.js';
 
 /** What the finder needs of the tailer. */
@@ -48,7 +48,7 @@ export class RotatedAwayFinder {
 
   /** At start: identities not found under the patterns may have been rotated away meanwhile. */
   async findMovedAway(): Promise<void> {
-    const attachedIds = this.tailer.attachedIds();
+    const attachedIds = new Set(this.tailer.attachedIds());
     const listings = new Map<string, string[]>();
     for (const stream of this.tailer.streams.values()) {
       // A file closed after rotation may still hold lines that never reached the spool.
@@ -57,7 +57,7 @@ export class RotatedAwayFinder {
       const dir = path.dirname(stream.path);
       let names = listings.get(dir);
       if (names === undefined) {
-        names = await fsp.readdir(dir).catch(() => []);
+        names = await listNames(dir);
         listings.set(dir, names);
       }
       if (await this.attachIfThere(stream, names.map((n) => path.join(dir, n)))) {
@@ -82,16 +82,17 @@ export class RotatedAwayFinder {
     const dir = path.dirname(stream.path);
     const stem = path.basename(stream.filename);
     const knownInodes = new Set([...this.tailer.streams.values()].map((s) => `${s.dev}:${s.ino}`));
-    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    for (const name of await listNames(dir)) {
       if (!(name.startsWith(`${stem}.`) || name.startsWith(`${stem}-`)) || /\.(gz|xz|bz2|zst|zip|lz4)$/.test(name)) continue;
       const candidate = path.join(dir, name);
       if (matched.has(candidate) || this.tailer.underPatterns(candidate)) continue;
-      const stats = await fsp.stat(candidate).catch(() => undefined);
+      const stats = await statPath(candidate).catch(() => undefined);
       if (stats === undefined || !stats.isFile() || stats.size === 0 || stats.mtimeMs <= stream.seenAtMs) continue;
       const key = `${stats.dev}:${stats.ino}`;
       if (knownInodes.has(key) || this.tailer.isOpen(key)) continue;
-      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
-      if (handle === undefined) continue;
+      const opened = await openRegular(candidate);
+      if (opened.kind !== 'open') continue;
+      const handle = opened.handle;
       this.tailer.log(`path=${candidate} after=${stream.path}: rotated before it was seen, reading it to its end`);
       await this.attachNewOrphan(handle, stats, await readPrefix(handle, stats.size), stream, candidate);
     }
@@ -107,13 +108,25 @@ export class RotatedAwayFinder {
     this.tailer.identitiesChanged();
   }
 
+  /**
+   * A closed quiet file that left its path: looked for beside it (rotated, `app.log.1`) and
+   * read to its end there; false when it is nowhere near (deleted, moved elsewhere).
+   */
+  async findParked(stream: FileStream): Promise<boolean> {
+    const dir = path.dirname(stream.path);
+    const stem = path.basename(stream.path);
+    const names = (await listNames(dir)).filter((n) => n.startsWith(stem));
+    return this.attachIfThere(stream, names.map((n) => path.join(dir, n)));
+  }
+
   private async attachIfThere(stream: FileStream, candidates: string[]): Promise<boolean> {
     for (const candidate of candidates) {
-      const stats = await fsp.stat(candidate).catch(() => undefined);
+      const stats = await statPath(candidate).catch(() => undefined);
       if (stats?.dev !== stream.dev || stats.ino !== stream.ino || !stats.isFile()) continue;
       if (this.tailer.isOpen(`${stats.dev}:${stats.ino}`)) return false;
-      const handle = await fsp.open(candidate, 'r').catch(() => undefined);
-      if (handle === undefined) return false;
+      const opened = await openRegular(candidate);
+      if (opened.kind !== 'open') return false;
+      const handle = opened.handle;
       const prefix = await readPrefix(handle, stats.size);
       if (!prefixMatches(stream, prefix) || stats.size < stream.readEnd) {
         // Under a pattern, another file on this inode (a copy that reused it) is judged as

@@ -1,0 +1,142 @@
+/**
+ * Henrik with many files under one glob, shipping to a real Daniel (`daniel serve` from the
+ * sources, SQLite, in its own process): N files of three lines each are created, then an
+ * agent (in this process) is started on `DIR/*.log`. Reports
+ * - seconds until the first line is stored, and until every file's lines are (the first
+ *   line of the last file acknowledged), read back through `GET /hosts/`;
+ * - the agent's CPU (user + system, as % of one core) while it watches the N idle files;
+ * - the agent process's open file descriptors, at most during the run and when idle.
+ *
+ *   node --import tsx bench/many-files-bench.ts [--files 10000] [--idle-seconds 10] [--json]
+ * Generated data lives in os.tmpdir() and is removed afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from '../src/agent/agent.js';
+
+export interface ManyFilesResult {
+  files: number;
+  firstLineSeconds: number;
+  allFilesSeconds: number;
+  idleCpuPercent: number;
+  maxOpenFds: number;
+  idleOpenFds: number;
+  baselineFds: number;
+}
+
+const TOKEN = 'many-files-bench-token-0123456789';
+const DANIEL = fileURLToPath(new URL('../src/bin/daniel.ts', import.meta.url));
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+async function startDaniel(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', DANIEL, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, DANIEL_TOKENS: `admin:${TOKEN}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daniel did not start: ${output}`)), 60_000);
+    const onData = (d: Buffer): void => {
+      output += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(m[1].replace(/\/$/, ''));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  });
+  return { url, child };
+}
+
+async function storedLines(url: string, host: string): Promise<number> {
+  try {
+    const res = await fetch(`${url}/hosts/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (!res.ok) return 0;
+    const body = (await res.json()) as { data: Array<{ host: string; lines: number }> };
+    return body.data.find((h) => h.host === host)?.lines ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function manyFilesBench(files: number, idleSeconds: number): Promise<ManyFilesResult> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'henrik-many-files-'));
+  const logs = path.join(work, 'logs');
+  mkdirSync(logs);
+  for (let i = 0; i < files; i++) {
+    const name = `svc-${String(i).padStart(6, '0')}.log`;
+    writeFileSync(path.join(logs, name), [0, 1, 2].map((n) => `2026-12-01T10:00:0${n}Z file ${i} line ${n} some text of a service log`).join('\n') + '\n');
+  }
+  const daniel = await startDaniel(path.join(work, 'data'));
+  const baselineFds = openFds();
+  let maxOpenFds = baselineFds;
+  const host = 'many';
+  const agent = await Agent.create({
+    server: daniel.url,
+    token: TOKEN,
+    host,
+    stateDir: path.join(work, 'state'),
+    sources: [{ paths: [path.join(logs, '*.log')] }],
+  });
+  try {
+    const started = performance.now();
+    agent.start();
+    let firstLineSeconds = NaN;
+    let allFilesSeconds = NaN;
+    for (;;) {
+      maxOpenFds = Math.max(maxOpenFds, openFds());
+      const lines = await storedLines(daniel.url, host);
+      const elapsed = (performance.now() - started) / 1000;
+      if (lines > 0 && Number.isNaN(firstLineSeconds)) firstLineSeconds = elapsed;
+      if (lines >= files * 3) {
+        allFilesSeconds = elapsed;
+        break;
+      }
+      if (process.env.BENCH_DEBUG) console.log(`${elapsed.toFixed(1)} s: ${lines} lines stored, ${openFds()} descriptors`);
+      if (elapsed > 900) throw new Error(`only ${lines} of ${files * 3} lines after 900 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Settle (checkpoints saved, idle files closed), then measure idle CPU.
+    await new Promise((r) => setTimeout(r, 3000));
+    const cpu = process.cpuUsage();
+    const t0 = performance.now();
+    for (let s = 0; s < idleSeconds; s++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      maxOpenFds = Math.max(maxOpenFds, openFds());
+    }
+    const used = process.cpuUsage(cpu);
+    const idleCpuPercent = ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100;
+    const idleOpenFds = openFds();
+    return { files, firstLineSeconds, allFilesSeconds, idleCpuPercent, maxOpenFds, idleOpenFds, baselineFds };
+  } finally {
+    await agent.stop();
+    daniel.child.kill('SIGTERM');
+    await new Promise((r) => daniel.child.once('exit', r));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const arg = (name: string, fallback: number): number => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  const result = await manyFilesBench(arg('files', 10_000), arg('idle-seconds', 10));
+  if (args.includes('--json')) console.log(JSON.stringify(result));
+  else {
+    console.log(`files under one glob:                 ${result.files}`);
+    console.log(`first line stored after:              ${result.firstLineSeconds.toFixed(1)} s`);
+    console.log(`every file's lines stored after:      ${result.allFilesSeconds.toFixed(1)} s`);
+    console.log(`agent CPU while watching idle files:  ${result.idleCpuPercent.toFixed(1)} % of a core`);
+    console.log(`open descriptors (process): max ${result.maxOpenFds}, idle ${result.idleOpenFds}, before the agent ${result.baselineFds}`);
+  }
+}
