@@ -14,6 +14,7 @@ import { FollowRegistry } from './follow.js';
 import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
+import { QueryGate } from './query-gate.js';
 import { installAuth } from './plugins/auth.js';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
 import { installJsonBody } from './plugins/json-body.js';
@@ -44,11 +45,13 @@ export interface AppOptions {
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
   defaultTimeoutMs: 5000,
-  maxTimeoutMs: 60_000,
+  maxTimeoutMs: 30_000,
   followPollMs: 500,
   followHeartbeatMs: 15_000,
   followBufferBytes: 1024 * 1024,
   maxFollowers: 256,
+  maxQueries: 16,
+  maxQueriesPerToken: 8,
   closeGraceMs: 10_000,
 };
 
@@ -76,13 +79,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(strictValidatorCompiler);
 
   const followers = new FollowRegistry();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes };
+  const metrics = new ServerMetrics();
   const deps: ServerDeps = {
     store: options.store,
     now: options.now ?? nowNs,
     notifier: new AppendNotifier(),
-    metrics: new ServerMetrics(),
+    metrics,
     followers,
-    limits: { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes },
+    queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
+    limits,
     log,
   };
 

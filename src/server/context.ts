@@ -4,6 +4,7 @@ import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { AppendNotifier } from './notifier.js';
 import type { FollowRegistry } from './follow.js';
+import type { QueryGate } from './query-gate.js';
 
 export interface ServerDeps {
   store: Store;
@@ -11,6 +12,8 @@ export interface ServerDeps {
   notifier: AppendNotifier;
   metrics: ServerMetrics;
   followers: FollowRegistry;
+  /** Admits searches and histograms within the concurrency bounds. */
+  queries: QueryGate;
   limits: ServerLimits;
   log: ServerLog;
 }
@@ -26,6 +29,9 @@ export interface ServerLimits {
   /** Live tail: bytes queued on a socket before the client counts as too slow. */
   followBufferBytes: number;
   maxFollowers: number;
+  /** Searches and histograms running at once, in all and per token (429 past either). */
+  maxQueries: number;
+  maxQueriesPerToken: number;
   /** On close: how long in-flight requests may take before every connection is cut. */
   closeGraceMs: number;
 }

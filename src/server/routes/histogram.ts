@@ -7,7 +7,8 @@ import { nsToRfc3339, parseDuration } from '../../common/time.js';
 import type { HistogramResponse as HistogramResponseShape } from '../../protocol/api.js';
 import type { RouteOptions } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
-import { errorResponses, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
+import type { HistogramResult } from '../../storage/store.js';
+import { errorResponses, ErrorResponse, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
 
 const HistogramQuery = Type.Object({
@@ -50,10 +51,10 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         tags: ['logs'],
         security: [{ bearer: [] }],
         querystring: HistogramQuery,
-        response: { 200: HistogramResponse, ...errorResponses },
+        response: { 200: HistogramResponse, ...errorResponses, 429: ErrorResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const now = deps.now();
       const filter = toLineFilter(request.query, now);
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
@@ -65,7 +66,19 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         bucketMs = defaultBucketMs(rangeNs === undefined ? DEFAULT_RANGE_MS : Number(rangeNs / 1_000_000n));
       }
       const started = performance.now();
-      const result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline }));
+      const admitted = deps.queries.admit(request, reply);
+      let result: HistogramResult;
+      try {
+        result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline, signal: admitted.signal }));
+      } catch (error) {
+        if (!admitted.signal.aborted) throw error;
+        // The client went away and the count stopped early: nobody is left to answer.
+        reply.hijack();
+        reply.raw.destroy();
+        return undefined;
+      } finally {
+        admitted.release();
+      }
       deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
       const answer: HistogramResponseShape = {
         data: {
