@@ -148,7 +148,8 @@ export async function runFollow(client: ApiClient, host: string | undefined, opt
       const response = await client.open(url, lastId === undefined ? {} : { 'last-event-id': lastId }, signal);
       connected = true;
       if (response.body === null) throw new Error('empty stream');
-      for await (const event of readEvents(response.body)) {
+      // The stream's start position and heartbeats carry an id too: a drop before any line resumes there.
+      for await (const event of readEvents(response.body, (id) => (lastId = id))) {
         if (event.event === 'line') {
           writeFollowed(JSON.parse(event.data) as LogEntry, options, write);
           if (event.id !== undefined) lastId = event.id;

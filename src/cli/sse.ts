@@ -6,13 +6,18 @@ export interface SseEvent {
   data: string;
 }
 
-/** Yields each complete event; comments (`: ping`) and `retry:` lines are skipped. */
-export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * Yields each complete event; comments (`: ping`) and `retry:` lines are skipped. A block with
+ * an id and no data (the live tail's start position, its heartbeats) is not an event, but its
+ * id is the position to resume from: it goes to `onPosition`.
+ */
+export async function* readEvents(body: ReadableStream<Uint8Array>, onPosition?: (id: string) => void): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let id: string | undefined;
   let event = '';
   let data: string[] = [];
+  let sawId = false;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
@@ -23,8 +28,10 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
       buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
       if (line === '') {
         if (data.length > 0 || event !== '') yield { id, event: event || 'message', data: data.join('\n') };
+        else if (sawId && id !== undefined) onPosition?.(id);
         event = '';
         data = [];
+        sawId = false;
         continue;
       }
       if (line.startsWith(':')) continue;
@@ -33,7 +40,10 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'data') data.push(value);
       else if (field === 'event') event = value;
-      else if (field === 'id') id = value;
+      else if (field === 'id') {
+        id = value;
+        sawId = true;
+      }
     }
   }
 }
