@@ -53,6 +53,10 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
   maxQueries: 16,
   maxQueriesPerToken: 8,
   closeGraceMs: 10_000,
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
 };
 
 export const API_VERSION = '0.1.0';
@@ -60,7 +64,12 @@ export const API_VERSION = '0.1.0';
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.log ?? silentLog;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes };
   const app = Fastify({
+    // Every request is bounded in time: headers, the whole request (body included), and an
+    // idle keep-alive connection. Live tails are not cut: their request is complete at once.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Off: Fastify's logger builds a child logger and response listeners for every request.
     // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
     logger: false,
@@ -78,8 +87,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(strictValidatorCompiler);
 
+  app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  // Past this Node closes new connections at once, so idle clients cannot use up every descriptor.
+  app.server.maxConnections = limits.maxConnections;
   const followers = new FollowRegistry();
-  const limits = { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes };
   const metrics = new ServerMetrics();
   const deps: ServerDeps = {
     store: options.store,

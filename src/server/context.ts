@@ -34,6 +34,13 @@ export interface ServerLimits {
   maxQueriesPerToken: number;
   /** On close: how long in-flight requests may take before every connection is cut. */
   closeGraceMs: number;
+  /** Open connections at most (Node closes the ones past it at once). */
+  maxConnections: number;
+  /** Time to receive a request's headers, and the whole request with its body. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface RouteOptions {

@@ -97,7 +97,15 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     bodyLimitBytes: config.bodyLimitBytes,
     log: createServerLog({ level: config.logLevel }),
     requestLog: { all: config.logRequests },
-    limits: { closeGraceMs: config.shutdownGraceMs },
+    limits: {
+      closeGraceMs: config.shutdownGraceMs,
+      maxConnections: config.maxConnections,
+      maxQueries: config.maxQueries,
+      maxQueriesPerToken: config.maxQueriesPerToken,
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    },
   });
   try {
     await app.listen({ host: config.listenHost, port: config.listenPort });

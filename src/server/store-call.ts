@@ -5,7 +5,7 @@
  */
 import { AppError } from '../common/errors.js';
 
-const USER_CODES = new Set(['INVALID_CURSOR', 'INVALID_REGEX', 'STORE_UNAVAILABLE']);
+const USER_CODES = new Set(['INVALID_CURSOR', 'INVALID_REGEX', 'STORE_UNAVAILABLE', 'STORE_DAMAGED']);
 
 export async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {

@@ -214,6 +214,11 @@ export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
 }
 
+/** Thrown when the store's files are damaged or gone (maps to 500: retrying does not help); the message names the file and what to do. */
+export class StoreDamagedError extends Error {
+  readonly code = 'STORE_DAMAGED';
+}
+
 /** Thrown when a regex cannot be run in linear time or does not compile (maps to 400). */
 export class InvalidPatternError extends Error {
   readonly code = 'INVALID_REGEX';
