@@ -33,6 +33,12 @@ program
   .option('--log-level <level>', 'debug, info, warn, error or silent; JSON lines on stderr (env DANIEL_LOG_LEVEL, default warn)')
   .option('--log-requests', 'log every request, not only errors, 5xx and slow ones (env DANIEL_LOG_REQUESTS=1)')
   .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests may finish (env DANIEL_SHUTDOWN_GRACE, default 10s)')
+  .option('--max-connections <n>', 'open HTTP connections at most; more are closed at once (env DANIEL_MAX_CONNECTIONS, default 512)')
+  .option('--max-queries <n>', 'searches and histograms running at once, in all (env DANIEL_MAX_QUERIES, default 16)')
+  .option('--max-queries-per-token <n>', 'searches and histograms running at once per token (env DANIEL_MAX_QUERIES_PER_TOKEN, default 8)')
+  .option('--headers-timeout <duration>', 'time a client has to send a request\'s headers (env DANIEL_HEADERS_TIMEOUT, default 10s)')
+  .option('--request-timeout <duration>', 'time a client has to send a whole request, body included (env DANIEL_REQUEST_TIMEOUT, default 60s)')
+  .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open (env DANIEL_KEEP_ALIVE_TIMEOUT, default 5s)')
   .action(async (flags: ServeFlags) => {
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);

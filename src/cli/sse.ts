@@ -11,8 +11,12 @@ export interface SseEvent {
   data: string;
 }
 
-/** Yields each complete event with data; comments (`: ping`) and `retry:` lines are skipped. */
-export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const parser = new SseParser();
+/**
+ * Yields each complete event with data; comments (`: ping`) and `retry:` lines are skipped. An
+ * event with an id and no data (the live tail's start position, its heartbeats) is not
+ * yielded, but its id, the position to resume from, goes to `onPosition`.
+ */
+export async function* readEvents(body: ReadableStream<Uint8Array>, onPosition?: (id: string) => void): AsyncGenerator<SseEvent> {
+  const parser = new SseParser(onPosition);
   for await (const event of readSseEvents(body, parser)) yield { id: event.id === '' ? undefined : event.id, event: event.type, data: event.data };
 }

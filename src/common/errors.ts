@@ -20,6 +20,7 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip.' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests or too many live tails; retry after the Retry-After seconds.' },
   INTERNAL: { status: 500, meaning: 'A bug, or a store fault that retrying will not fix: the server logged it with the request id.' },
+  STORE_DAMAGED: { status: 500, meaning: "The store's files are damaged, or were deleted or replaced while Daniel ran; the message names the file and what to do. Retrying does not help." },
   STORE_UNAVAILABLE: { status: 503, meaning: 'The store cannot be reached right now; retry after the Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -98,10 +98,12 @@ export function parseTimePoint(text: string, now: bigint = nowNs()): bigint | un
   if (trimmed === 'now') return now;
   const relative = parseDuration(trimmed);
   if (relative !== undefined) return now - relative;
-  if (/^\d{10,19}$/.test(trimmed)) {
-    // Bare epoch: seconds (10 digits), ms (13), us (16) or ns (19).
-    const scale = { 10: 1_000_000_000n, 13: 1_000_000n, 16: 1_000n, 19: 1n }[trimmed.length];
-    return scale === undefined ? undefined : BigInt(trimmed) * scale;
+  if (/^\d{1,19}$/.test(trimmed)) {
+    // Bare epoch digits: seconds (up to 10 digits, so `0` is the epoch itself), ms (11 to 13),
+    // us (14 to 16) or ns (17 to 19).
+    const digits = trimmed.length;
+    const scale = digits <= 10 ? 1_000_000_000n : digits <= 13 ? 1_000_000n : digits <= 16 ? 1_000n : 1n;
+    return BigInt(trimmed) * scale;
   }
   return parseRfc3339(trimmed);
 }

@@ -28,6 +28,9 @@ export class SseParser {
    */
   lastEventId = '';
 
+  /** `onPosition` hears the id of each complete event that has no data (a live tail's start position, its heartbeats). */
+  constructor(private readonly onPosition?: (id: string) => void) {}
+
   /** Feeds a decoded chunk; returns the events it completed. */
   push(chunk: string): SseEvent[] {
     const events: SseEvent[] = [];
@@ -76,7 +79,10 @@ export class SseParser {
 
   private dispatch(): SseEvent | undefined {
     // As the WHATWG rules say: a complete event's id counts even when it carries no data.
-    if (this.idBuffer !== undefined) this.lastEventId = this.idBuffer;
+    if (this.idBuffer !== undefined) {
+      this.lastEventId = this.idBuffer;
+      if (!this.hasData) this.onPosition?.(this.idBuffer);
+    }
     this.idBuffer = undefined;
     const event = this.hasData ? { type: this.type || 'message', data: this.data.join('\n'), id: this.lastEventId } : undefined;
     this.data = [];

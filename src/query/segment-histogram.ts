@@ -20,6 +20,7 @@ import { decompressPayload } from '../segment/compression.js';
 import { countMatchingLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';
+import { TimeSlice } from './time-slice.js';
 
 function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, query: HistogramQuery, counter: BucketCounter, textOnly: boolean): void {
   if (textOnly) {
@@ -76,7 +77,10 @@ async function countSegments(
 ): Promise<boolean> {
   const probes = bloomProbes(match);
   const { since, until } = query;
+  // One segment at a time between turns of the main thread (time-slice.ts).
+  const slice = new TimeSlice(undefined, query.signal);
   for (let s = 0; s < segments.length; s++) {
+    await slice.check();
     if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) return true;
     const meta = segments[s]!;
     const inside = (since === undefined || meta.minTimestamp >= since) && (until === undefined || meta.maxTimestamp < until);

@@ -9,6 +9,7 @@ import type { StoredLine } from './types.js';
 import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from '../segment/bloom.js';
 import type { CompiledMatch } from './matcher.js';
 import type { DecodedSegment } from '../segment/codec.js';
+import type { TimeSlice } from './time-slice.js';
 
 export interface LineConditions {
   match: CompiledMatch;
@@ -82,7 +83,23 @@ function lineIndexAt(starts: Int32Array, position: number): number {
   return low;
 }
 
+/** Lines (or needle hits) examined between two chances for the caller to pause. */
+const STEP_LINES = 256;
+
+/** Scans the whole segment at once (short work: one segment, or a worker thread). */
 export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): void {
+  const steps = scanSteps(meta, segment, conditions, onMatch);
+  while (!steps.next().done);
+}
+
+/** Scans the segment in steps, pausing (`slice.check()`) whenever the read has used its slice of the main thread. */
+export async function scanSegmentSliced(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, slice: TimeSlice, onMatch: (index: number) => void): Promise<void> {
+  const steps = scanSteps(meta, segment, conditions, onMatch);
+  while (!steps.next().done) await slice.check();
+}
+
+/** The scan as a generator: it yields every STEP_LINES lines or hits, so a caller can pause it. */
+function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): Generator<void, void, undefined> {
   const { match, since, until, seqAbove, seqAtMost, accept } = conditions;
   const { timestamps, seqs, starts, lengths, text } = segment;
   const passes = (i: number): boolean => {
@@ -97,7 +114,10 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
     );
   };
   if (match.matchesAll) {
-    for (let i = 0; i < segment.count; i++) if (passes(i)) onMatch(i);
+    for (let i = 0; i < segment.count; i++) {
+      if (passes(i)) onMatch(i);
+      if (i % STEP_LINES === STEP_LINES - 1) yield;
+    }
     return;
   }
   const lineText = (i: number): string => text.toString(meta.ascii ? 'latin1' : 'utf8', starts[i], starts[i]! + lengths[i]!);
@@ -122,7 +142,9 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
       find = (from) => lowered.indexOf(needle, from);
     }
     let position = find(0);
+    let hits = 0;
     while (position !== -1) {
+      if (++hits % STEP_LINES === 0) yield;
       const i = lineIndexAt(starts, position);
       const lineEnd = starts[i]! + lengths[i]!;
       if (position + needleLength > lineEnd) {
@@ -134,7 +156,10 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
     }
     return;
   }
-  for (let i = 0; i < segment.count; i++) if (passes(i) && match.test(lineText(i))) onMatch(i);
+  for (let i = 0; i < segment.count; i++) {
+    if (passes(i) && match.test(lineText(i))) onMatch(i);
+    if (i % STEP_LINES === STEP_LINES - 1) yield;
+  }
 }
 
 export function storedLineAt(meta: SegmentMeta, segment: DecodedSegment, i: number): StoredLine {

@@ -17,7 +17,8 @@ import { compileMatchers } from './matcher.js';
 import { keyOf } from './order.js';
 import type { DecodedSegment } from '../segment/codec.js';
 import { loadDecoded, retryOnVanished } from './segment-load.js';
-import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
+import { bloomProbes, quickMayMatch, scanSegmentSliced, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
+import { TimeSlice } from './time-slice.js';
 import { TopLines } from './top-lines.js';
 
 const byBound = {
@@ -83,6 +84,8 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   });
   const after = (line: StoredLine): CursorPosition => ({ kind: 'after', key: keyOf(line) });
 
+  // Runs in turns on the main thread (time-slice.ts) and stops at a turn once query.signal aborts.
+  const slice = new TimeSlice(undefined, query.signal);
   return retryOnVanished(async (lastAttempt) => {
     const top = new TopLines(limit + 1, order);
     let visited = 0;
@@ -102,10 +105,11 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
           if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
           // Stopping here would not move the cursor: scan on so every call makes progress.
         }
+        await slice.check();
         if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
         const segment = await loadDecoded(backend, meta, lastAttempt);
         if (segment === null) continue;
-        scanSegment(meta, segment, conditions, (i) => {
+        await scanSegmentSliced(meta, segment, conditions, slice, (i) => {
           // Only lines that could enter the top are materialised.
           const worstNow = top.worst;
           if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
@@ -130,6 +134,7 @@ export async function tailSegments(backend: SegmentBackend, query: TailQuery): P
     seqAbove: afterSeq,
     seqAtMost: snapshot,
   };
+  const slice = new TimeSlice(undefined, query.signal);
   return retryOnVanished(async (lastAttempt) => {
     const segments = await backend.listSegments({
       ...(query.hosts?.length ? { hosts: query.hosts } : {}),
@@ -143,11 +148,12 @@ export async function tailSegments(backend: SegmentBackend, query: TailQuery): P
     for (const meta of segments) {
       const worst = top[limit];
       if (worst !== undefined && worst.seq < meta.minSeq) break;
+      await slice.check();
       if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
       const segment = await loadDecoded(backend, meta, lastAttempt);
       if (segment === null) continue;
       const fresh: StoredLine[] = [];
-      scanSegment(meta, segment, conditions, (i) => {
+      await scanSegmentSliced(meta, segment, conditions, slice, (i) => {
         if (worst === undefined || segment.seqs[i]! < worst.seq) fresh.push(storedLineAt(meta, segment, i));
       });
       if (fresh.length > 0) top = [...top, ...fresh].sort((a, b) => a.seq - b.seq).slice(0, limit + 1);

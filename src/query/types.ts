@@ -50,6 +50,8 @@ export interface SearchQuery extends LineFilter {
   cursor?: string;
   /** `performance.now()` value after which the scan stops and returns what it has, with a cursor. */
   deadline?: number;
+  /** Aborts the search (its client went away): it rejects with ReadAborted at its next turn. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -84,6 +86,8 @@ export interface HistogramQuery extends LineFilter {
   /** Bucket width in milliseconds. */
   bucketMs: number;
   deadline?: number;
+  /** Aborts the count (its client went away). */
+  signal?: AbortSignal;
 }
 
 export interface HistogramResult {
@@ -96,6 +100,8 @@ export interface HistogramResult {
 export interface TailQuery extends LineFilter {
   afterSeq: number;
   limit: number;
+  /** Aborts the read (the live tail ended). */
+  signal?: AbortSignal;
 }
 
 export interface TailPage {

@@ -14,6 +14,7 @@ import { FollowRegistry } from './follow.js';
 import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
+import { QueryGate } from './query-gate.js';
 import { installAuth } from './plugins/auth.js';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
 import { installJsonBody } from './plugins/json-body.js';
@@ -45,12 +46,18 @@ export interface AppOptions {
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
   defaultTimeoutMs: 5000,
-  maxTimeoutMs: 60_000,
+  maxTimeoutMs: 30_000,
   followPollMs: 500,
   followHeartbeatMs: 15_000,
   followBufferBytes: 1024 * 1024,
   maxFollowers: 256,
+  maxQueries: 16,
+  maxQueriesPerToken: 8,
   closeGraceMs: 10_000,
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
 };
 
 export const API_VERSION = '0.1.0';
@@ -58,7 +65,12 @@ export const API_VERSION = '0.1.0';
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.log ?? silentLog;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes };
   const app = Fastify({
+    // Every request is bounded in time: headers, the whole request (body included), and an
+    // idle keep-alive connection. Live tails are not cut: their request is complete at once.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Off: Fastify's logger builds a child logger and response listeners for every request.
     // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
     logger: false,
@@ -76,14 +88,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(strictValidatorCompiler);
 
+  app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  // Past this Node closes new connections at once, so idle clients cannot use up every descriptor.
+  app.server.maxConnections = limits.maxConnections;
   const followers = new FollowRegistry();
+  const metrics = new ServerMetrics();
   const deps: ServerDeps = {
     store: options.store,
     now: options.now ?? nowNs,
     notifier: new AppendNotifier(),
-    metrics: new ServerMetrics(),
+    metrics,
     followers,
-    limits: { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes },
+    queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
+    limits,
     log,
   };
 

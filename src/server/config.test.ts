@@ -20,6 +20,12 @@ describe('parseServeConfig', () => {
       logLevel: 'warn',
       logRequests: false,
       shutdownGraceMs: 10_000,
+      maxConnections: 512,
+      maxQueries: 16,
+      maxQueriesPerToken: 8,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
     });
   });
 

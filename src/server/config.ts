@@ -36,6 +36,13 @@ export interface ServeConfig {
   logRequests: boolean;
   /** On SIGTERM: how long in-flight requests may take before every connection is cut. */
   shutdownGraceMs: number;
+  /** Request bounds (docs/operations.md): connections, concurrent queries, client timeouts. */
+  maxConnections: number;
+  maxQueries: number;
+  maxQueriesPerToken: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 /** The flags as commander hands them over (all optional strings). */
@@ -54,6 +61,12 @@ export interface ServeFlags {
   logLevel?: string;
   logRequests?: boolean;
   shutdownGrace?: string;
+  maxConnections?: string;
+  maxQueries?: string;
+  maxQueriesPerToken?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
+  keepAliveTimeout?: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -138,6 +151,29 @@ function parseGraceMs(text: string): number {
   return Number(ns / 1_000_000n);
 }
 
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const DEFAULT_MAX_QUERIES = 16;
+export const DEFAULT_MAX_QUERIES_PER_TOKEN = 8;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+function parseCount(text: string | undefined, where: string, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = /^\s*\d{1,7}\s*$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= max)) throw new ConfigError(`${where} '${text}' must be a whole number from 1 to ${max}`);
+  return value;
+}
+
+function parseTimeoutMs(text: string | undefined, where: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ns = parseDuration(text);
+  if (ns === undefined || ns < 1_000_000_000n || ns > 3_600_000_000_000n) {
+    throw new ConfigError(`${where} '${text}' must be a duration from 1s to 1h, such as 10s`);
+  }
+  return Number(ns / 1_000_000n);
+}
+
 export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: string = process.cwd()): ServeConfig {
   const listen = parseListen(pick(flags.listen, env.DANIEL_LISTEN) ?? DEFAULT_LISTEN);
 
@@ -198,5 +234,16 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     logLevel: logLevel as LogLevel,
     logRequests: flags.logRequests === true || (logRequestsText !== undefined && parseSwitch(logRequestsText, 'DANIEL_LOG_REQUESTS')),
     shutdownGraceMs: graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : parseGraceMs(graceText),
+    maxConnections: parseCount(pick(flags.maxConnections, env.DANIEL_MAX_CONNECTIONS), '--max-connections / DANIEL_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, 1_000_000),
+    maxQueries: parseCount(pick(flags.maxQueries, env.DANIEL_MAX_QUERIES), '--max-queries / DANIEL_MAX_QUERIES', DEFAULT_MAX_QUERIES, 10_000),
+    maxQueriesPerToken: parseCount(
+      pick(flags.maxQueriesPerToken, env.DANIEL_MAX_QUERIES_PER_TOKEN),
+      '--max-queries-per-token / DANIEL_MAX_QUERIES_PER_TOKEN',
+      DEFAULT_MAX_QUERIES_PER_TOKEN,
+      10_000,
+    ),
+    headersTimeoutMs: parseTimeoutMs(pick(flags.headersTimeout, env.DANIEL_HEADERS_TIMEOUT), '--headers-timeout / DANIEL_HEADERS_TIMEOUT', DEFAULT_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: parseTimeoutMs(pick(flags.requestTimeout, env.DANIEL_REQUEST_TIMEOUT), '--request-timeout / DANIEL_REQUEST_TIMEOUT', DEFAULT_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: parseTimeoutMs(pick(flags.keepAliveTimeout, env.DANIEL_KEEP_ALIVE_TIMEOUT), '--keep-alive-timeout / DANIEL_KEEP_ALIVE_TIMEOUT', DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   };
 }

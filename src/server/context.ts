@@ -7,6 +7,7 @@ import type { Store } from '../storage/store.js';
 import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { AppendNotifier } from './notifier.js';
+import type { QueryGate } from './query-gate.js';
 
 export interface ServerDeps {
   store: Store;
@@ -14,6 +15,8 @@ export interface ServerDeps {
   notifier: AppendNotifier;
   metrics: ServerMetrics;
   followers: Followers;
+  /** Admits searches and histograms within the concurrency bounds. */
+  queries: QueryGate;
   limits: ServerLimits;
   log: ServerLog;
 }
@@ -37,8 +40,18 @@ export interface ServerLimits {
   /** Live tail: bytes queued on a socket before the client counts as too slow. */
   followBufferBytes: number;
   maxFollowers: number;
+  /** Searches and histograms running at once, in all and per token (429 past either). */
+  maxQueries: number;
+  maxQueriesPerToken: number;
   /** On close: how long in-flight requests may take before every connection is cut. */
   closeGraceMs: number;
+  /** Open connections at most (Node closes the ones past it at once). */
+  maxConnections: number;
+  /** Time to receive a request's headers, and the whole request with its body. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface RouteOptions {

@@ -43,8 +43,10 @@ async function follow(url: string, headers: Record<string, string> = {}) {
   const response = await fetch(url, { headers: { ...auth(TOKENS.read), ...headers }, signal: controller.signal });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const events = readEvents(response.body!)[Symbol.asyncIterator]();
+  const positions: string[] = [];
+  const events = readEvents(response.body!, (id) => positions.push(id))[Symbol.asyncIterator]();
   return {
+    positions,
     async next(): Promise<SseEvent> {
       const result = await events.next();
       if (result.done) throw new Error('stream ended');
@@ -98,6 +100,67 @@ describe('live tail (follow=true)', () => {
     viaCursor.close();
   });
 
+  test('the first bytes carry the start position: a reconnect after a drop with no line loses nothing', async () => {
+    const { app, base } = await listen();
+    const url = `${base}/hosts/quiet/logs?follow=true`;
+    await ingest(app.app, batch('quiet', ['before the tail']));
+    const response = await fetch(url, { headers: auth(TOKENS.read) });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let head = '';
+    while (!head.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      head += decoder.decode(value);
+    }
+    // Before any line: the position the stream starts from, as an SSE id.
+    const start = /^id: (\d+)$/m.exec(head.slice(0, head.indexOf('\n\n')))?.[1];
+    expect(start).toBeDefined();
+    await reader.cancel();
+    // The line arrives while the client is away; it resumes from the start position.
+    await ingest(app.app, batch('quiet', ['while away']));
+    const resumed = await follow(url, { 'last-event-id': start! });
+    expect((JSON.parse((await resumed.next()).data) as LogEntry).logline).toBe('while away');
+    resumed.close();
+  });
+
+  test('the reader sees the start position (CLI reconnects use it)', async () => {
+    const { app, base } = await listen({ followHeartbeatMs: 50 });
+    await ingest(app.app, batch('pos', ['one', 'two']));
+    const stream = await follow(`${base}/logs?follow=true`);
+    await ingest(app.app, batch('pos', ['three']));
+    const line = await stream.next();
+    expect(stream.positions.length).toBeGreaterThan(0);
+    expect(Number(stream.positions[0])).toBe(Number(line.id) - 1);
+    stream.close();
+  });
+
+  test('heartbeats carry the position reached', async () => {
+    const { app, base } = await listen({ followHeartbeatMs: 50 });
+    await ingest(app.app, batch('beat', ['a', 'b']));
+    const response = await fetch(`${base}/logs?follow=true&filter=never`, { headers: auth(TOKENS.read) });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    await ingest(app.app, batch('beat', ['c', 'd']));
+    // Lines that do not match still move the position on.
+    while (!/id: 4\n: ping/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text).toMatch(/id: 4\n: ping\n\n/);
+    await reader.cancel();
+  });
+
+  test('a store that goes away ends the stream with STORE_UNAVAILABLE, not INTERNAL', async () => {
+    const { app, base } = await listen({ followPollMs: 20 });
+    const response = await fetch(`${base}/logs?follow=true`, { headers: auth(TOKENS.read) });
+    await app.store.close();
+    const body = await response.text();
+    expect(body.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: .*"code":"STORE_UNAVAILABLE"/);
+  });
+
   test('sends heartbeat comments', async () => {
     const { base } = await listen({ followHeartbeatMs: 50 });
     const chunks: string[] = [];
@@ -135,6 +198,8 @@ describe('live tail (follow=true)', () => {
     await once(response, 'end');
     const lineEvents = body.split('event: line').length - 1;
     expect(lineEvents).toBeLessThan(16_000);
+    // What was queued for the client: the socket's buffers plus at most the bound and one event.
+    expect(Buffer.byteLength(body)).toBeLessThan(64 * 1024 + 8 * 1024 * 1024);
     expect(body.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: .*RATE_LIMITED/);
   }, 60_000);
 

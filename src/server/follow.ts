@@ -1,20 +1,58 @@
 /**
  * Live tail (`follow=true`) as Server-Sent Events, written on the raw socket. Each new
  * matching line is one event whose id is its store seq, so `Last-Event-ID` resumes with no
- * gap and no duplicate. The loop wakes on ingest (AppendNotifier) and polls as a fallback;
- * a client that stops reading gets an error event and a close once its socket buffer passes
- * the limit, so a slow reader costs bounded memory.
+ * gap and no duplicate. The stream's first bytes carry the position it starts from as an
+ * id (no data), and every heartbeat carries the position reached, so a client that saw no
+ * line before a drop still resumes where it was. The loop wakes on ingest (AppendNotifier)
+ * and polls as a fallback.
+ *
+ * Memory per tail is bounded before the socket: events are written one at a time and only
+ * while less than `followBufferBytes` wait in the socket's queue; past that the client gets a
+ * RATE_LIMITED error event and the stream closes (it reconnects with Last-Event-ID). Reads of
+ * new lines are shared out: at most TAIL_READS tails read the store at once, so a burst of
+ * ingest does not make every tail decode the same segments at the same moment.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, errorBody } from '../common/errors.js';
+import { AppError, errorBody, errorCatalogue } from '../common/errors.js';
 import type { LineFilter, TailPage } from '../storage/store.js';
 import type { ServerDeps } from './context.js';
 import { toLogEntry } from './log-query.js';
 import { callStore } from './store-call.js';
 
 const PAGE_LINES = 1000;
+/** Tails reading new lines from the store at once; the others wait their turn. */
+const TAIL_READS = 4;
 /** Grace for a closing stream to flush its last event before the socket is cut. */
 const CLOSE_GRACE_MS = 5000;
+
+/** A counting semaphore: at most `limit` holders at once, the rest wait in order. */
+export class ReadSlots {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.held >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held += 1;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter; the count only drops when nobody waits.
+      if (next) next();
+      else this.held -= 1;
+    }
+  }
+}
+
+const tailReads = new ReadSlots(TAIL_READS);
+
+/** The code of an error a store or route meant for the user; anything else is a bug (INTERNAL). */
+function userCode(error: unknown): keyof typeof errorCatalogue {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code in errorCatalogue ? (code as keyof typeof errorCatalogue) : 'INTERNAL';
+}
 
 /** Every open stream, so the server can end them all on close. */
 export class FollowRegistry {
@@ -70,7 +108,10 @@ export async function streamFollow(
   }
   let afterSeq = resumeAfter ?? (await callStore('read its position', () => store.tailStart?.() ?? store.lastSeq()));
   // The first page is read before the stream starts, so a bad regex is still a plain 400.
-  let page = await callStore('read new lines', () => store.tail({ ...filter, afterSeq, limit: PAGE_LINES }));
+  const abort = new AbortController();
+  const readPage = (): Promise<TailPage> =>
+    tailReads.run(() => callStore('read new lines', () => store.tail({ ...filter, afterSeq, limit: PAGE_LINES, signal: abort.signal })));
+  let page = await readPage();
 
   const res = reply.raw;
   reply.hijack();
@@ -82,32 +123,43 @@ export async function streamFollow(
     connection: 'close',
     'x-accel-buffering': 'no',
   });
-  res.write('retry: 2000\n: connected\n\n');
+  // The start position as an id with no data: a client that sees no line before a drop
+  // reconnects with it as Last-Event-ID and misses nothing that arrived meanwhile.
+  res.write(`retry: 2000\nid: ${afterSeq}\n: connected\n\n`);
 
-  const abort = new AbortController();
   const stop = (): void => abort.abort();
   res.on('close', stop);
   followers.add(stop);
   metrics.followersActive += 1;
   const heartbeat = setInterval(() => {
-    if (!res.writableEnded) res.write(': ping\n\n');
+    if (!res.writableEnded) res.write(`id: ${afterSeq}\n: ping\n\n`);
   }, limits.followHeartbeatMs);
   heartbeat.unref();
 
   try {
     for (;;) {
-      for (const line of page.lines) res.write(lineEvent(line));
-      afterSeq = Math.max(afterSeq, page.lastSeq);
-      if (res.writableLength > limits.followBufferBytes) {
+      let tooSlow = false;
+      for (const line of page.lines) {
+        // Checked before each event: what waits for the client never passes the bound by more than one event.
+        if (res.writableLength > limits.followBufferBytes) {
+          tooSlow = true;
+          break;
+        }
+        res.write(lineEvent(line));
+        afterSeq = line.seq;
+      }
+      if (tooSlow || res.writableLength > limits.followBufferBytes) {
         res.write(errorEvent('RATE_LIMITED', `The client reads too slowly: more than ${limits.followBufferBytes} bytes queued; reconnect with Last-Event-ID ${afterSeq}`));
         break;
       }
+      afterSeq = Math.max(afterSeq, page.lastSeq);
       if (page.lines.length < PAGE_LINES) await notifier.wait(limits.followPollMs, abort.signal);
       if (abort.signal.aborted) break;
-      page = await callStore('read new lines', () => store.tail({ ...filter, afterSeq, limit: PAGE_LINES }));
+      page = await readPage();
     }
   } catch (error) {
-    const code = error instanceof AppError ? error.code : 'INTERNAL';
+    if (abort.signal.aborted) return;
+    const code = userCode(error);
     if (code === 'INTERNAL') deps.log.error('live tail failed', { reqId: request.id, url: request.url, err: error });
     if (!res.writableEnded) res.write(errorEvent(code, error instanceof Error ? error.message : 'live tail failed'));
   } finally {

@@ -18,6 +18,10 @@ export class ServerMetrics {
   ingestLineBytes = 0;
   ingestBodyBytes = 0;
   followersActive = 0;
+  /** Searches and histograms running now, refused past the bounds, stopped because the client left. */
+  queriesActive = 0;
+  queriesRefused = 0;
+  queriesAbandoned = 0;
   private readonly queryLatency = new Map<string, Histogram>();
 
   recordIngest(accepted: number, duplicates: number, lineBytes: number, bodyBytes: number): void {
@@ -73,6 +77,13 @@ export class ServerMetrics {
       latency.push(`daniel_query_duration_seconds_count{kind="${kind}"} ${histogram.count}`);
     }
     series('daniel_query_duration_seconds', 'histogram', 'Time to answer read queries, by kind.', latency);
+    series('daniel_queries_active', 'gauge', 'Searches and histograms running now.', [`daniel_queries_active ${this.queriesActive}`]);
+    series('daniel_queries_refused_total', 'counter', 'Searches and histograms refused 429 past the concurrency bounds.', [
+      `daniel_queries_refused_total ${this.queriesRefused}`,
+    ]);
+    series('daniel_queries_abandoned_total', 'counter', 'Searches and histograms stopped early because their client disconnected.', [
+      `daniel_queries_abandoned_total ${this.queriesAbandoned}`,
+    ]);
     series('daniel_follow_clients', 'gauge', 'Live-tail (SSE) clients connected now.', [`daniel_follow_clients ${this.followersActive}`]);
     series('daniel_store_lines', 'gauge', 'Lines in the store.', [`daniel_store_lines ${extra.storeLines}`]);
     series('daniel_store_raw_bytes', 'gauge', 'Bytes of line text in the store.', [`daniel_store_raw_bytes ${extra.storeRawBytes}`]);

@@ -9,6 +9,7 @@ import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp } from './app.js';
 import { ConfigError, type ServeConfig } from './config.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createServerLog } from './log.js';
 import { createTokenSet, loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry, type TokenSet } from './tokens.js';
 
@@ -66,6 +67,17 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
   } catch (error) {
     throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
   }
+  // One Daniel per SQLite data dir (data-dir-lock.ts); DynamoDB Daniels share a table by design.
+  const lock: DataDirLock | undefined = config.store === 'sqlite' ? lockDataDir(config.dataDir) : undefined;
+  try {
+    return await startLocked(config, output, lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function startLocked(config: ServeConfig, output: ServerOutput, lock: DataDirLock | undefined): Promise<RunningServer> {
   const tokens = await resolveTokens(config, output);
   const store = await createStore({
     kind: config.store,
@@ -85,7 +97,15 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     bodyLimitBytes: config.bodyLimitBytes,
     log: createServerLog({ level: config.logLevel }),
     requestLog: { all: config.logRequests },
-    limits: { closeGraceMs: config.shutdownGraceMs },
+    limits: {
+      closeGraceMs: config.shutdownGraceMs,
+      maxConnections: config.maxConnections,
+      maxQueries: config.maxQueries,
+      maxQueriesPerToken: config.maxQueriesPerToken,
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    },
   });
   try {
     await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -123,6 +143,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
         await app.close();
         await sweeping;
         await store.close();
+        lock?.release();
       })();
       return closing;
     },

@@ -106,7 +106,7 @@ export const filterQueryProperties = {
   file: repeatable('Only these filenames'),
   since: Type.Optional(Type.String({ description: "RFC 3339, epoch digits, or relative ('15m', '2h', '7d' ago); inclusive" })),
   until: Type.Optional(Type.String({ description: 'Like since; exclusive' })),
-  timeout: Type.Optional(Type.String({ description: "Time budget, a duration ('500ms', '5s'); default 5s, at most 60s" })),
+  timeout: Type.Optional(Type.String({ description: "Time budget, a duration ('500ms', '5s'); default 5s, at most 30s" })),
 };
 
 export const logsQueryProperties = {

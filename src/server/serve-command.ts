@@ -4,6 +4,7 @@
  * one line on stderr, exit 2.
  */
 import { ConfigError, parseServeConfig, type ServeFlags } from './config.js';
+import { DataDirInUseError } from './data-dir-lock.js';
 import { startServer, type RunningServer } from './run.js';
 
 const output = {
@@ -12,7 +13,7 @@ const output = {
 };
 
 function exitCodeForStartError(error: unknown): number {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
     output.warn(error.message);
     return 2;
   }

@@ -8,7 +8,7 @@
  */
 import { AppError } from '../common/errors.js';
 
-const USER_CODES = new Set(['INVALID_CURSOR', 'INVALID_REGEX', 'STORE_UNAVAILABLE']);
+const USER_CODES = new Set(['INVALID_CURSOR', 'INVALID_REGEX', 'STORE_UNAVAILABLE', 'STORE_DAMAGED']);
 
 /** SQLite result codes (with their extended forms) that say "not now" rather than "never". */
 const TRANSIENT_SQLITE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|NOMEM|PROTOCOL|INTERRUPT)(_|$)/;

@@ -112,3 +112,8 @@ export interface Store {
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
 }
+
+/** Thrown when the store's files are damaged or gone (maps to 500: retrying does not help); the message names the file and what to do. */
+export class StoreDamagedError extends Error {
+  readonly code = 'STORE_DAMAGED';
+}

@@ -173,6 +173,12 @@ export function installErrorHandling(app: FastifyInstance, log: ServerLog): void
       sendError(reply, { status: 500, code: 'INTERNAL', message: `${error.message} (request ${request.id}); the server logged it` });
       return;
     }
+    if ((error as { code?: unknown }).code === 'STORE_DAMAGED') {
+      // Damaged store files: as loud as a store failure, and the message says what to do.
+      log.error('store failure', { reqId: request.id, method: request.method, url: request.url, status: 500, err: error });
+      sendError(reply, { status: 500, code: 'STORE_DAMAGED', message: `${(error as Error).message} (request ${request.id})` });
+      return;
+    }
     const mapped = mapError(error, request);
     if (mapped) {
       if (mapped.status >= 500) log.warn('request failed', { reqId: request.id, method: request.method, url: request.url, status: mapped.status, err: error });

@@ -9,7 +9,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { extractFields } from '../../query/fields.js';
 import type { LineFilter, StoredLine } from '../../storage/store.js';
-import type { RouteOptions } from '../context.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteOptions, ServerDeps } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
 import { errorResponses, filterQueryProperties, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
@@ -48,12 +49,12 @@ export interface Scan {
 }
 
 /** Calls `visit` on matching lines, newest first, until `max` lines, the deadline, or the end. */
-export async function scanMatching(store: Store, filter: LineFilter, deadline: number, max: number, visit: (line: StoredLine) => void): Promise<Scan> {
+export async function scanMatching(store: Store, filter: LineFilter, deadline: number, signal: AbortSignal, max: number, visit: (line: StoredLine) => void): Promise<Scan> {
   let cursor: string | undefined;
   let examined = 0;
   for (;;) {
     const limit = Math.min(PAGE, max - examined);
-    const page = await callStore('read lines', () => store.search({ ...filter, order: 'desc', limit, deadline, ...(cursor === undefined ? {} : { cursor }) }));
+    const page = await callStore('read lines', () => store.search({ ...filter, order: 'desc', limit, deadline, signal, ...(cursor === undefined ? {} : { cursor }) }));
     for (const line of page.lines) visit(line);
     examined += page.lines.length;
     if (page.nextCursor === undefined) return { examined, partial: false };
@@ -71,6 +72,21 @@ export function fieldsOfLine(line: StoredLine): Record<string, string> {
   return { ...extractFields(line.line), host: line.host, file: line.filename };
 }
 
+/** Runs a scan within the query bounds; undefined when its client went away (nobody to answer). */
+async function admitted<T>(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, run: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+  const gate = deps.queries.admit(request, reply);
+  try {
+    return await run(gate.signal);
+  } catch (error) {
+    if (!gate.signal.aborted) throw error;
+    reply.hijack();
+    reply.raw.destroy();
+    return undefined;
+  } finally {
+    gate.release();
+  }
+}
+
 export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
   app.get(
     '/logs/fields',
@@ -84,13 +100,16 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
         response: { 200: FieldsResponse, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const filter = toLineFilter(request.query, deps.now());
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
       const counts = new Map<string, number>();
-      const scan = await scanMatching(deps.store, filter, deadline, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
-        for (const name of Object.keys(fieldsOfLine(line))) counts.set(name, (counts.get(name) ?? 0) + 1);
-      });
+      const scan = await admitted(deps, request, reply, (signal) =>
+        scanMatching(deps.store, filter, deadline, signal, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
+          for (const name of Object.keys(fieldsOfLine(line))) counts.set(name, (counts.get(name) ?? 0) + 1);
+        }),
+      );
+      if (scan === undefined) return undefined;
       const data = topCounts(counts, counts.size).map(([name, lines]) => ({ name, lines }));
       return { data, lines_examined: scan.examined, ...(scan.partial ? { partial: true } : {}) };
     },
@@ -109,18 +128,21 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
         response: { 200: ValuesResponse, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params;
       const filter = toLineFilter(request.query, deps.now());
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
       const counts = new Map<string, number>();
       let withField = 0;
-      const scan = await scanMatching(deps.store, filter, deadline, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
-        const value = fieldsOfLine(line)[name];
-        if (value === undefined) return;
-        withField++;
-        counts.set(value, (counts.get(value) ?? 0) + 1);
-      });
+      const scan = await admitted(deps, request, reply, (signal) =>
+        scanMatching(deps.store, filter, deadline, signal, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
+          const value = fieldsOfLine(line)[name];
+          if (value === undefined) return;
+          withField++;
+          counts.set(value, (counts.get(value) ?? 0) + 1);
+        }),
+      );
+      if (scan === undefined) return undefined;
       const top = topCounts(counts, request.query.limit ?? 10);
       const listed = top.reduce((sum, [, lines]) => sum + lines, 0);
       return {

@@ -1,11 +1,16 @@
 /**
- * GET /healthz (no token): 200 when the store answers, 503 otherwise. A store that answered
+ * GET /healthz and GET /readyz (no token): 200 when the store answers its health check (for
+ * SQLite: the files at its path are the ones it writes, the disk has room and a write
+ * commits), 503 STORE_UNAVAILABLE while it does not (retry later), 500 STORE_DAMAGED when its
+ * files are damaged or gone (the message names the file and what to do; retrying does not
+ * help). /readyz also answers 503 while Daniel is shutting down, so a load balancer stops
+ * sending before the port closes. A store that answered
  * a ping less than `maxAgeMs` ago counts as answering, so a health check polled thousands of
  * times a second costs about what a bare HTTP server's answer costs, and the store sees at
  * most one ping per `maxAgeMs` from it. A failure is never remembered: while the store does
  * not answer, every check pings it again (concurrent checks share one ping).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Type } from 'typebox';
 import { AppError } from '../../common/errors.js';
@@ -56,6 +61,7 @@ export class StoreHealth {
       this.healthyUntil = started + this.maxAgeMs;
     } catch (error) {
       this.healthyUntil = -Infinity;
+      if ((error as { code?: unknown }).code === 'STORE_DAMAGED') throw new AppError('STORE_DAMAGED', (error as Error).message, { cause: error });
       throw new AppError('STORE_UNAVAILABLE', `The store does not answer: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
@@ -66,24 +72,42 @@ export class StoreHealth {
 // Not the TypeBox-typed plugin: its typed reply would not take the pre-serialized string body.
 export const healthRoutes: FastifyPluginAsync<RouteOptions> = (app, { deps }) => {
   const health = new StoreHealth(deps.store);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  const response = { 200: Type.Object({ data: Type.Object({ status: Type.Literal('ok') }) }), 500: ErrorResponse, 503: ErrorResponse };
+  const answer = (reply: FastifyReply): Promise<void> | undefined => {
+    // The body is sent pre-serialized (a string with its JSON type), which skips the serializer.
+    if (health.fresh()) {
+      void reply.header('content-type', JSON_TYPE).send(HEALTHY_BODY);
+      return undefined;
+    }
+    return health.check().then(() => void reply.header('content-type', JSON_TYPE).send(HEALTHY_BODY));
+  };
   app.get(
     '/healthz',
     {
       // No per-request hooks (auth, request log) on this route: see plugins/request-log.ts.
       config: { hotPath: true },
+      schema: { summary: 'Liveness and store health (no token needed); the store check may be up to 1 s old', tags: ['operations'], response },
+    },
+    (_request, reply) => answer(reply),
+  );
+  app.get(
+    '/readyz',
+    {
+      config: { hotPath: true },
       schema: {
-        summary: 'Liveness and store health (no token needed); the store check may be up to 1 s old',
+        summary: 'Readiness: the store is open and healthy (as /healthz) and Daniel is not shutting down (no token needed)',
         tags: ['operations'],
-        response: { 200: Type.Object({ data: Type.Object({ status: Type.Literal('ok') }) }), 503: ErrorResponse },
+        response,
       },
     },
     (_request, reply) => {
-      // The body is sent pre-serialized (a string with its JSON type), which skips the serializer.
-      if (health.fresh()) {
-        void reply.header('content-type', JSON_TYPE).send(HEALTHY_BODY);
-        return;
-      }
-      return health.check().then(() => reply.header('content-type', JSON_TYPE).send(HEALTHY_BODY));
+      if (closing) throw new AppError('STORE_UNAVAILABLE', 'Daniel is shutting down');
+      return answer(reply);
     },
   );
   return Promise.resolve();

@@ -7,9 +7,9 @@ import { nsToRfc3339, parseDuration } from '../../common/time.js';
 import type { HistogramResponse as HistogramResponseShape } from '../../protocol/api.js';
 import type { RouteOptions } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
-import { errorResponses, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
+import { errorResponses, ErrorResponse, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
-import type { LineFilter, Store } from '../../storage/store.js';
+import type { HistogramResult, LineFilter, Store } from '../../storage/store.js';
 import { fieldsOfLine, scanMatching, topCounts } from './fields.js';
 
 const HistogramQuery = Type.Object({
@@ -49,11 +49,11 @@ function bucketMsFrom(text: string): number {
 }
 
 /** Counts per bucket and per value of one field: every matching line is read (its fields come from its text). */
-async function histogramBy(store: Store, filter: LineFilter, bucketMs: number, deadline: number, by: string): Promise<HistogramResponseShape> {
+async function histogramBy(store: Store, filter: LineFilter, bucketMs: number, deadline: number, by: string, signal: AbortSignal): Promise<HistogramResponseShape> {
   const buckets = new Map<number, { count: number; values: Map<string, number> }>();
   const totals = new Map<string, number>();
   const bucketNs = BigInt(bucketMs) * 1_000_000n;
-  const scan = await scanMatching(store, filter, deadline, BY_MAX_LINES, (line) => {
+  const scan = await scanMatching(store, filter, deadline, signal, BY_MAX_LINES, (line) => {
     const floor = line.timestamp - (((line.timestamp % bucketNs) + bucketNs) % bucketNs);
     const startMs = Number(floor / 1_000_000n);
     let bucket = buckets.get(startMs);
@@ -95,10 +95,10 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         tags: ['logs'],
         security: [{ bearer: [] }],
         querystring: HistogramQuery,
-        response: { 200: HistogramResponse, ...errorResponses },
+        response: { 200: HistogramResponse, ...errorResponses, 429: ErrorResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const now = deps.now();
       const filter = toLineFilter(request.query, now);
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
@@ -110,12 +110,24 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         bucketMs = defaultBucketMs(rangeNs === undefined ? DEFAULT_RANGE_MS : Number(rangeNs / 1_000_000n));
       }
       const started = performance.now();
-      if (request.query.by !== undefined) {
-        const answer = await histogramBy(deps.store, filter, bucketMs, deadline, request.query.by);
-        deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
-        return answer;
+      const admitted = deps.queries.admit(request, reply);
+      let result: HistogramResult;
+      try {
+        if (request.query.by !== undefined) {
+          const answer = await histogramBy(deps.store, filter, bucketMs, deadline, request.query.by, admitted.signal);
+          deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
+          return answer;
+        }
+        result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline, signal: admitted.signal }));
+      } catch (error) {
+        if (!admitted.signal.aborted) throw error;
+        // The client went away and the count stopped early: nobody is left to answer.
+        reply.hijack();
+        reply.raw.destroy();
+        return undefined;
+      } finally {
+        admitted.release();
       }
-      const result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline }));
       deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
       const answer: HistogramResponseShape = {
         data: {

@@ -297,7 +297,7 @@ describe('POST /ingest: store failures', () => {
     return { app, store, logged };
   }
 
-  test('a corrupt database is a 500 with the request id, logged once with its stack; not a 503 to retry forever', async () => {
+  test('a corrupt database is a 500 STORE_DAMAGED naming the file, with the request id, logged once with its stack; not a 503 to retry forever', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'daniel-corrupt-'));
     try {
       const first = await SqliteStore.open({ dataDir });
@@ -315,9 +315,10 @@ describe('POST /ingest: store failures', () => {
         const response = await ingest(app, { host: 'h', files: [{ file_id: 'f', filename: 'x', lines: lines(2000, 3) }] }, TOKENS.admin);
         expect(response.statusCode, response.body).toBe(500);
         const error = expectErrorShape(response);
-        expect(error.code).toBe('INTERNAL');
+        expect(error.code).toBe('STORE_DAMAGED');
         expect(error.message).toMatch(/request [\w-]+/);
         expect(error.message).toContain('malformed');
+        expect(error.message).toContain(file);
         expect(response.headers['retry-after']).toBeUndefined();
         const failures = logged.map((line) => JSON.parse(line) as { msg: string; reqId: string; err: { cause?: { code?: string; stack?: string } } });
         expect(failures).toHaveLength(1);

@@ -52,6 +52,9 @@ describe('GET /logs', () => {
     const until = String((T0 + 4n * SECOND) / SECOND);
     expect(await loglines(`/logs?host=web1&order=asc&since=${since}&until=${until}`)).toEqual(['GET /page/2 status=200', 'GET /page/3 status=200']);
     expect(await loglines('/logs?since=1h')).toEqual([]);
+    // Epoch digits of any length up to 10 are seconds: 0 is the epoch itself.
+    expect(await loglines('/logs?since=0&count=10000')).toHaveLength(16);
+    expect(await loglines(`/logs?host=web1&order=asc&since=0&until=${(T0 + 2n * SECOND) / SECOND}`)).toEqual(['GET /page/0 status=200', 'GET /page/1 status=200']);
   });
 
   test('case=insensitive applies to filter and regex', async () => {

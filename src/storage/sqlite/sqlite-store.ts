@@ -7,12 +7,13 @@
  * engine in src/query/ over the SqliteSegments backend.
  */
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { splitDuplicates, withSeqs } from '../append-plan.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
-import { StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
+import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 
@@ -24,6 +25,26 @@ export interface SqliteStoreOptions {
   bloomCacheBytes?: number;
   /** Worker threads counting segments for the histogram (src/query/count-pool.ts; default one per spare core, 0: none). */
   countPool?: CountPoolOptions;
+}
+
+/** Free space below which the health check fails: an append of one full request could not commit. */
+const MIN_FREE_BYTES = 64 * 1024 * 1024;
+/** How often the health check commits a write (an fsync), at most. */
+const WRITE_CHECK_MS = 10_000;
+
+/** SQLite's own word that the file is not what it wrote. */
+function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
+function fileIdentity(file: string): string | undefined {
+  try {
+    const stat = statSync(file);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 interface FileNameRow {
@@ -48,6 +69,12 @@ export class SqliteStore implements Store {
   private seq: number;
   private mentions: number;
   private closed = false;
+  /** Set once the files are known damaged or gone: every later call says so (a restart is needed). */
+  private damaged: StoreDamagedError | undefined;
+  /** dev:inode of daniel.db (and of its WAL once seen), to notice the files deleted or replaced. */
+  private readonly identity: string | undefined;
+  private walIdentity: string | undefined;
+  private lastWriteCheck = -Infinity;
   private readonly statements;
   readonly search: SegmentReads['search'];
   readonly context: SegmentReads['context'];
@@ -58,6 +85,12 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(new SqliteStore(options));
     } catch (error) {
+      if (isCorruption(error)) {
+        const file = join(options.dataDir, 'daniel.db');
+        return Promise.reject(
+          new StoreDamagedError(`The database file ${file} is damaged (${(error as Error).message}). Keep a copy of ${file}*, then restore it from a backup or salvage it with: sqlite3 ${file} .recover | sqlite3 recovered.db`, { cause: error }),
+        );
+      }
       return Promise.reject(new StoreUnavailableError(`Cannot open the sqlite store in ${options.dataDir}: ${(error as Error).message}`, { cause: error }));
     }
   }
@@ -74,6 +107,7 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_size_limit = 4194304');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.identity = fileIdentity(this.file);
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
@@ -107,7 +141,35 @@ export class SqliteStore implements Store {
   }
 
   private whenOpen<T>(work: () => Promise<T>): Promise<T> {
-    return this.closed ? Promise.reject(new StoreUnavailableError('The sqlite store is closed.')) : work();
+    if (this.closed) return Promise.reject(new StoreUnavailableError('The sqlite store is closed.'));
+    if (this.damaged) return Promise.reject(this.damaged);
+    return work().catch((error: unknown) => {
+      throw this.damage(error);
+    });
+  }
+
+  /** A corruption error becomes STORE_DAMAGED, remembered; anything else passes through. */
+  private damage(error: unknown): unknown {
+    if (!isCorruption(error)) return error;
+    this.damaged ??= new StoreDamagedError(
+      `The database file ${this.file} is damaged (${(error as Error).message}). Stop Daniel, keep a copy of ${this.file}*, then restore it from a backup or salvage it with: sqlite3 ${this.file} .recover | sqlite3 recovered.db`,
+      { cause: error },
+    );
+    return this.damaged;
+  }
+
+  /** Throws STORE_DAMAGED when daniel.db or its WAL was deleted or replaced since open. */
+  private checkFiles(): void {
+    const now = fileIdentity(this.file);
+    const wal = fileIdentity(`${this.file}-wal`);
+    const walGone = this.walIdentity !== undefined && wal !== this.walIdentity;
+    if (now !== this.identity || walGone) {
+      this.damaged ??= new StoreDamagedError(
+        `The database file ${now !== this.identity ? this.file : `${this.file}-wal`} was deleted or replaced while Daniel ran: what it stores now is lost at the next restart. Stop Daniel, restore ${this.file}* from a backup (or start afresh), and start it again.`,
+      );
+      throw this.damaged;
+    }
+    this.walIdentity ??= wal;
   }
 
   private guard<T>(work: () => T): Promise<T> {
@@ -121,7 +183,11 @@ export class SqliteStore implements Store {
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
-    return this.guard(() => this.inTransaction(() => this.appendNow(request)));
+    return this.guard(() => {
+      // Never acknowledge into a file that is gone from its path: a restart would not see it.
+      this.checkFiles();
+      return this.inTransaction(() => this.appendNow(request));
+    });
   }
 
   /** Runs `work` in a transaction; on rollback, what the segments keep in memory is dropped too. */
@@ -229,9 +295,30 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * The health check: the files are the ones opened, the disk has room for an append, and
+   * (at most every WRITE_CHECK_MS) a write commits; a damaged file throws STORE_DAMAGED.
+   */
   ping(): Promise<void> {
     return this.guard(() => {
-      this.db.prepare('SELECT 1').get();
+      this.checkFiles();
+      let free: number | undefined;
+      try {
+        const fs = statfsSync(this.file);
+        free = fs.bavail * fs.bsize;
+      } catch {
+        // no statfs here: the write check below still tells
+      }
+      if (free !== undefined && free < MIN_FREE_BYTES) {
+        throw new StoreUnavailableError(`The disk holding ${this.file} is full (${Math.floor(free / 1024 / 1024)} MiB free): free space so appends can commit.`);
+      }
+      const now = performance.now();
+      if (now - this.lastWriteCheck >= WRITE_CHECK_MS) {
+        this.statements.setCounter.run('health', Date.now());
+        this.lastWriteCheck = now;
+      } else {
+        this.db.prepare('SELECT value FROM counters WHERE name = ?').get('seq');
+      }
     });
   }
 
