@@ -9,6 +9,7 @@ import { canaryCommand } from '../canary/command.js';
 import { registerClientCommands } from '../cli/commands.js';
 import type { ServeFlags } from '../server/config.js';
 import { createTableCommand } from '../storage/dynamodb/create-table-command.js';
+import { tokenCommand } from '../cli/token-command.js';
 
 const program = new Command('daniel')
   .description('Daniel: the Logging Aggregator server and its command-line client')
@@ -41,6 +42,9 @@ program
 registerClientCommands(program);
 program.addCommand(canaryCommand().copyInheritedSettings(program));
 program.addCommand(createTableCommand().copyInheritedSettings(program));
+const token = tokenCommand().copyInheritedSettings(program);
+for (const sub of token.commands) sub.copyInheritedSettings(token);
+program.addCommand(token);
 
 async function main(): Promise<void> {
   try {

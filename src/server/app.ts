@@ -26,6 +26,8 @@ import { hostsRoutes } from './routes/hosts.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { logsRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { TokenRegistry } from './token-registry.js';
 import type { TokenSet } from './tokens.js';
 import { uiPlugin } from './ui/plugin.js';
 
@@ -119,6 +121,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(contextRoutes, routeOptions);
   await app.register(histogramRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
+  const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
+  if (registry?.store !== undefined) {
+    await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
+  }
 
   // The web UI's static files: public, the API it calls does the auth.
   await app.register(uiPlugin, {});

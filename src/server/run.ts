@@ -10,7 +10,9 @@ import type { Store } from '../storage/store.js';
 import { buildApp } from './app.js';
 import { ConfigError, type ServeConfig } from './config.js';
 import { createServerLog } from './log.js';
-import { createTokenSet, loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry, type TokenSet } from './tokens.js';
+import { TokenRegistry } from './token-registry.js';
+import { openTokenStore, tokenStoreLocation } from './token-store.js';
+import { loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry } from './tokens.js';
 
 export interface ServerOutput {
   /** One line for the user (stdout). */
@@ -28,7 +30,8 @@ export interface RunningServer {
 /** Retention sweeps: often enough that lines do not outstay much, rarely enough to cost nothing. */
 const RETENTION_SWEEP_MAX_MS = 10 * 60_000;
 
-async function resolveTokens(config: ServeConfig, output: ServerOutput): Promise<TokenSet> {
+/** The configured tokens: DANIEL_TOKENS, --tokens-file, or else the generated admin token. */
+export async function configuredTokens(config: ServeConfig, output: ServerOutput): Promise<TokenEntry[]> {
   const entries: TokenEntry[] = [];
   try {
     if (config.tokensEnv !== undefined) entries.push(...parseTokenList(config.tokensEnv, 'DANIEL_TOKENS'));
@@ -47,12 +50,13 @@ async function resolveTokens(config: ServeConfig, output: ServerOutput): Promise
   }
   if (entries.length > 0) {
     output.info(`tokens: ${entries.length} configured`);
-    return createTokenSet(entries);
+    return entries;
   }
   const generated = await loadOrCreateTokenFile(config.dataDir);
   output.info(`admin token ${generated.created ? 'created in' : 'in'} ${generated.path}`);
-  return createTokenSet([{ scope: 'admin', token: generated.token }]);
+  return [{ scope: 'admin', token: generated.token }];
 }
+
 
 function urlOf(address: AddressInfo | string | null, fallbackHost: string): string {
   if (address === null || typeof address === 'string') return `http://${fallbackHost}`;
@@ -66,7 +70,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
   } catch (error) {
     throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
   }
-  const tokens = await resolveTokens(config, output);
+  const entries = await configuredTokens(config, output);
   const store = await createStore({
     kind: config.store,
     dataDir: config.dataDir,
@@ -79,11 +83,20 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
+  let tokens: TokenRegistry;
+  const log = createServerLog({ level: config.logLevel });
+  try {
+    tokens = new TokenRegistry(await openTokenStore(tokenStoreLocation(config)), entries, log);
+    await tokens.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = await buildApp({
     store,
     tokens,
     bodyLimitBytes: config.bodyLimitBytes,
-    log: createServerLog({ level: config.logLevel }),
+    log,
     requestLog: { all: config.logRequests },
     limits: { closeGraceMs: config.shutdownGraceMs },
   });
@@ -91,6 +104,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     await app.listen({ host: config.listenHost, port: config.listenPort });
   } catch (error) {
     await app.close();
+    await tokens.close();
     await store.close();
     throw error;
   }
@@ -122,6 +136,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
         clearInterval(timer);
         await app.close();
         await sweeping;
+        await tokens.close();
         await store.close();
       })();
       return closing;

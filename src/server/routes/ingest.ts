@@ -9,7 +9,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
   app.post(
     '/ingest',
     {
-      config: { scope: 'ingest' },
+      config: { scope: 'ingest', hosts: 'body' },
       schema: {
         summary: "Store a batch of lines of one host's files (idempotent per host, file_id and offset)",
         tags: ['ingest'],
