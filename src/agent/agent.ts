@@ -111,7 +111,7 @@ export class Agent {
     );
     this.delivery = new Delivery({
       spool,
-      shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs }),
+      shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs, ca: o.ca, cert: o.cert, key: o.key }),
       stateDir: o.stateDir,
       backoff: o.backoff,
       giveUpAfterMs: o.once ? o.onceGiveUpMs : undefined,

@@ -17,7 +17,11 @@ Arguments:
 
 Options:
   --server <url>     Daniel base URL (env HENRIK_SERVER, default http://127.0.0.1:3032)
-  --token <token>    ingest token (env HENRIK_TOKEN, required)
+  --token-file <f>   file holding the ingest token (env HENRIK_TOKEN_FILE); keeps it out of ps
+  --token <token>    ingest token (env HENRIK_TOKEN); visible to every local user in ps
+  --ca <file>        PEM CA that signed Daniel's certificate (env HENRIK_CA; NODE_EXTRA_CA_CERTS too)
+  --cert <file>      client certificate, for a Daniel with --tls-client-ca (env HENRIK_CERT)
+  --key <file>       its private key (env HENRIK_KEY)
   --host <name>      this machine's name in Daniel (env HENRIK_HOST, default the hostname)
   --state-dir <dir>  checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)
   --once             read every file to its current end, ship, wait for acknowledgements, exit
@@ -36,6 +40,10 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } 
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       host: { type: 'string' },
       'state-dir': { type: 'string' },
       once: { type: 'boolean' },
@@ -44,7 +52,7 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } 
     },
   });
   if (values.help === true) return 'help';
-  const flags: CliFlags = { server: values.server, token: values.token, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
+  const flags: CliFlags = { server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
   return { flags, paths: positionals };
 }
 
