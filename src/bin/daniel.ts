@@ -34,6 +34,11 @@ program
   .option('--log-level <level>', 'debug, info, warn, error or silent; JSON lines on stderr (env DANIEL_LOG_LEVEL, default warn)')
   .option('--log-requests', 'log every request, not only errors, 5xx and slow ones (env DANIEL_LOG_REQUESTS=1)')
   .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests may finish (env DANIEL_SHUTDOWN_GRACE, default 10s)')
+  .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS; reloaded on SIGHUP (env DANIEL_TLS_CERT)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert (env DANIEL_TLS_KEY)')
+  .option('--tls-client-ca <file>', 'PEM CA: every client must show a certificate it signed (env DANIEL_TLS_CLIENT_CA)')
+  .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .option('--config <file>', 'YAML file with any of these options (flags and environment win); reloaded on SIGHUP')
   .action(async (flags: ServeFlags) => {
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);

@@ -40,6 +40,10 @@ export interface AppOptions {
   log?: ServerLog;
   requestLog?: Partial<RequestLogOptions>;
   now?: () => bigint;
+  /** Proxies whose X-Forwarded-Proto/-For are believed (IPs or CIDRs); default none. */
+  trustedProxies?: readonly string[];
+  /** HTTPS: PEM key and certificate (and the CA client certificates must chain to, if any). */
+  https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
 }
@@ -64,7 +68,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
     logger: false,
     bodyLimit: bodyLimitBytes,
-    trustProxy: false,
+    // X-Forwarded-Proto/-For only from the configured proxies (--trusted-proxy).
+    trustProxy: options.trustedProxies !== undefined && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     // Idle keep-alive sockets must not hold `close()` open; ConnectionDrainer closes the
     // sockets this leaves (never-used ones, ones that go idle during close); live tails are
@@ -74,6 +79,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (the store closes after them), so every answer keeps the API's error shape.
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    ...(options.https === undefined
+      ? {}
+      : {
+          https: {
+            key: options.https.key,
+            cert: options.https.cert,
+            minVersion: 'TLSv1.2' as const,
+            ...(options.https.clientCa === undefined ? {} : { ca: options.https.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
+        }),
   });
   app.setValidatorCompiler(strictValidatorCompiler);
 

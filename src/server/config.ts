@@ -36,6 +36,13 @@ export interface ServeConfig {
   logRequests: boolean;
   /** On SIGTERM: how long in-flight requests may take before every connection is cut. */
   shutdownGraceMs: number;
+  /** HTTPS key and certificate files (absolute); both or neither. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** CA file client certificates must chain to; set = every client needs one. */
+  tlsClientCa: string | undefined;
+  /** Addresses of proxies whose X-Forwarded-Proto and X-Forwarded-For are believed. */
+  trustedProxies: string[];
 }
 
 /** The flags as commander hands them over (all optional strings). */
@@ -54,6 +61,10 @@ export interface ServeFlags {
   logLevel?: string;
   logRequests?: boolean;
   shutdownGrace?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  trustedProxy?: string[] | string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -179,6 +190,25 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
 
   const bodyLimitText = pick(flags.bodyLimit, env.DANIEL_BODY_LIMIT);
   const tokensFileText = pick(flags.tokensFile, env.DANIEL_TOKENS_FILE);
+  const tlsCert = pick(flags.tlsCert, env.DANIEL_TLS_CERT);
+  const tlsKey = pick(flags.tlsKey, env.DANIEL_TLS_KEY);
+  const tlsClientCa = pick(flags.tlsClientCa, env.DANIEL_TLS_CLIENT_CA);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert / DANIEL_TLS_CERT and --tls-key / DANIEL_TLS_KEY go together');
+  }
+  if (tlsClientCa !== undefined && tlsCert === undefined) {
+    throw new ConfigError('--tls-client-ca / DANIEL_TLS_CLIENT_CA needs --tls-cert and --tls-key');
+  }
+  const proxyFlag = flags.trustedProxy === undefined ? undefined : ([] as string[]).concat(flags.trustedProxy);
+  const trustedProxies = (proxyFlag ?? (env.DANIEL_TRUSTED_PROXIES ?? '').split(','))
+    .flatMap((text) => text.split(','))
+    .map((text) => text.trim())
+    .filter((text) => text !== '');
+  for (const proxy of trustedProxies) {
+    if (!/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(proxy)) {
+      throw new ConfigError(`--trusted-proxy / DANIEL_TRUSTED_PROXIES '${proxy}' must be an IP address or CIDR range`);
+    }
+  }
 
   return {
     listenHost: listen.host,
@@ -198,5 +228,9 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     logLevel: logLevel as LogLevel,
     logRequests: flags.logRequests === true || (logRequestsText !== undefined && parseSwitch(logRequestsText, 'DANIEL_LOG_REQUESTS')),
     shutdownGraceMs: graceText === undefined ? DEFAULT_SHUTDOWN_GRACE_MS : parseGraceMs(graceText),
+    tlsCert: tlsCert === undefined ? undefined : resolve(cwd, tlsCert),
+    tlsKey: tlsKey === undefined ? undefined : resolve(cwd, tlsKey),
+    tlsClientCa: tlsClientCa === undefined ? undefined : resolve(cwd, tlsClientCa),
+    trustedProxies,
   };
 }

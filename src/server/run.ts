@@ -3,6 +3,8 @@
  * and an orderly close. The bin wires signals to `close()`; tests call it in process.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import type { Server as TlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { nowNs } from '../common/time.js';
 import { createStore } from '../storage/create-store.js';
@@ -24,7 +26,37 @@ export interface ServerOutput {
 export interface RunningServer {
   url: string;
   store: Store;
+  /** SIGHUP: re-reads the configured tokens and the TLS files; open connections stay. */
+  reload(config?: ServeConfig): Promise<void>;
   close(): Promise<void>;
+}
+
+interface TlsFiles {
+  key: Buffer;
+  cert: Buffer;
+  clientCa?: Buffer;
+}
+
+async function readTls(config: ServeConfig): Promise<TlsFiles | undefined> {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = async (file: string, where: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ConfigError(`${where} ${file} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const files: TlsFiles = {
+    cert: await read(config.tlsCert, '--tls-cert / DANIEL_TLS_CERT'),
+    key: await read(config.tlsKey, '--tls-key / DANIEL_TLS_KEY'),
+  };
+  if (config.tlsClientCa !== undefined) files.clientCa = await read(config.tlsClientCa, '--tls-client-ca / DANIEL_TLS_CLIENT_CA');
+  try {
+    createSecureContext({ key: files.key, cert: files.cert, ...(files.clientCa === undefined ? {} : { ca: files.clientCa }) });
+  } catch (error) {
+    throw new ConfigError(`--tls-cert / --tls-key: ${(error as Error).message}`);
+  }
+  return files;
 }
 
 /** Retention sweeps: often enough that lines do not outstay much, rarely enough to cost nothing. */
@@ -58,10 +90,10 @@ export async function configuredTokens(config: ServeConfig, output: ServerOutput
 }
 
 
-function urlOf(address: AddressInfo | string | null, fallbackHost: string): string {
-  if (address === null || typeof address === 'string') return `http://${fallbackHost}`;
+function urlOf(address: AddressInfo | string | null, fallbackHost: string, scheme: 'http' | 'https'): string {
+  if (address === null || typeof address === 'string') return `${scheme}://${fallbackHost}`;
   const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 export async function startServer(config: ServeConfig, output: ServerOutput): Promise<RunningServer> {
@@ -71,6 +103,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
   }
   const entries = await configuredTokens(config, output);
+  const tls = await readTls(config);
   const store = await createStore({
     kind: config.store,
     dataDir: config.dataDir,
@@ -99,6 +132,8 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     log,
     requestLog: { all: config.logRequests },
     limits: { closeGraceMs: config.shutdownGraceMs },
+    trustedProxies: config.trustedProxies,
+    ...(tls === undefined ? {} : { https: tls }),
   });
   try {
     await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -108,7 +143,7 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
     await store.close();
     throw error;
   }
-  const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`);
+  const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`, tls === undefined ? 'http' : 'https');
 
   let sweeping: Promise<void> | undefined;
   const sweep = (): void => {
@@ -131,6 +166,21 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
   return {
     url,
     store,
+    async reload(next: ServeConfig = config) {
+      tokens.setConfigured(await configuredTokens(next, output));
+      await tokens.refresh();
+      if (tls !== undefined) {
+        const files = await readTls(next);
+        if (files === undefined) throw new ConfigError('TLS cannot be turned off by a reload: restart Daniel');
+        (app.server as unknown as TlsServer).setSecureContext({
+          key: files.key,
+          cert: files.cert,
+          minVersion: 'TLSv1.2',
+          ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
+        });
+      }
+      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate'));
+    },
     close() {
       closing ??= (async () => {
         clearInterval(timer);

@@ -55,5 +55,18 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // SIGHUP: tokens, TLS files and the config file read again; on any problem the running
+  // settings stay and the problem is reported.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        const running = await starting;
+        await running?.reload(parseServeConfig(flags, process.env));
+      } catch (error) {
+        output.warn(`reload failed, the running settings stay: ${(error as Error).message}`);
+      }
+    });
+  });
   await starting;
 }
