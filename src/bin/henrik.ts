@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';
+import { makePrivate, privateUmask } from '../common/private-files.js';
 
 const USAGE = `Usage: henrik [options] [paths...]
 
@@ -57,6 +58,8 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[] } 
 }
 
 async function main(): Promise<number> {
+  // Spool and dead-letter files hold copies of the logs: owner-only, like the state dir.
+  privateUmask();
   let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(process.argv.slice(2));
@@ -80,6 +83,7 @@ async function main(): Promise<number> {
   }
   let agent: Agent;
   try {
+    await makePrivate(options.stateDir);
     agent = await Agent.create({ ...options, log });
   } catch (err) {
     process.stderr.write(`henrik: ${(err as Error).message}\n`);

@@ -14,6 +14,7 @@ import { FollowRegistry } from './follow.js';
 import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
+import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
 import { installJsonBody } from './plugins/json-body.js';
@@ -40,6 +41,8 @@ export interface AppOptions {
   log?: ServerLog;
   requestLog?: Partial<RequestLogOptions>;
   now?: () => bigint;
+  /** Per-token rates and the failed-authentication limit per address (plugins/abuse.ts). */
+  abuseLimits?: Partial<AbuseLimits>;
   /** Proxies whose X-Forwarded-Proto/-For are believed (IPs or CIDRs); default none. */
   trustedProxies?: readonly string[];
   /** HTTPS: PEM key and certificate (and the CA client certificates must chain to, if any). */
@@ -105,7 +108,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Hooks that attach to routes as they are added (auth, request log) come before any route.
   installErrorHandling(app, log);
-  installAuth(app, options.tokens);
+  installSecurityHeaders(app);
+  installAuth(app, options.tokens, new AbuseGuard({ ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits }, log));
   installRequestLog(app, log, { all: false, slowMs: DEFAULT_SLOW_REQUEST_MS, ...options.requestLog });
   installJsonBody(app, bodyLimitBytes);
   const drainer = new ConnectionDrainer(app.server);

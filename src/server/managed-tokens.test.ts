@@ -48,7 +48,8 @@ beforeAll(async () => {
   await registry.start(200);
   // A second handle on the same file: what `daniel token …` does while Daniel runs.
   cli = await openSqliteTokenStore(dataDir);
-  app = await buildApp({ store, tokens: registry, limits: { closeGraceMs: 300 } });
+  // The failed-authentication limit is tested on its own; here every kind of token is tried many times.
+  app = await buildApp({ store, tokens: registry, limits: { closeGraceMs: 300 }, abuseLimits: { authFailureBurst: 1000 } });
   T.read = (await createManagedToken(cli, { scope: 'read', name: 'reader' })).token;
   T.ingest = (await createManagedToken(cli, { scope: 'ingest' })).token;
   T.admin = (await createManagedToken(cli, { scope: 'admin' })).token;

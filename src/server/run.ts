@@ -2,7 +2,8 @@
  * `daniel serve` after its flags are parsed: tokens, store, app, listen, retention sweeps,
  * and an orderly close. The bin wires signals to `close()`; tests call it in process.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { makePrivate } from '../common/private-files.js';
 import type { Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +91,14 @@ export async function configuredTokens(config: ServeConfig, output: ServerOutput
 }
 
 
+async function chmodStoreFiles(dataDir: string): Promise<void> {
+  const { chmod } = await import('node:fs/promises');
+  const path = await import('node:path');
+  for (const name of ['daniel.db', 'daniel.db-wal', 'daniel.db-shm', 'token', 'tokens.db', 'tokens.db-wal', 'tokens.db-shm']) {
+    await chmod(path.join(dataDir, name), 0o600).catch(() => undefined);
+  }
+}
+
 function urlOf(address: AddressInfo | string | null, fallbackHost: string, scheme: 'http' | 'https'): string {
   if (address === null || typeof address === 'string') return `${scheme}://${fallbackHost}`;
   const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
@@ -98,7 +107,7 @@ function urlOf(address: AddressInfo | string | null, fallbackHost: string, schem
 
 export async function startServer(config: ServeConfig, output: ServerOutput): Promise<RunningServer> {
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await makePrivate(config.dataDir);
   } catch (error) {
     throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
   }
@@ -116,6 +125,8 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
+  // The store's files (daniel.db, -wal, -shm) as well: 0600 even when made by an older version.
+  await makePrivate(config.dataDir, 0).then(() => chmodStoreFiles(config.dataDir));
   let tokens: TokenRegistry;
   const log = createServerLog({ level: config.logLevel });
   try {

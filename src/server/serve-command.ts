@@ -5,6 +5,7 @@
  */
 import { ConfigError, parseServeConfig, type ServeFlags } from './config.js';
 import { startServer, type RunningServer } from './run.js';
+import { privateUmask } from '../common/private-files.js';
 
 const output = {
   info: (line: string): void => void process.stdout.write(`${line}\n`),
@@ -26,6 +27,7 @@ function exitCodeForStartError(error: unknown): number {
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
+  privateUmask();
   const starting = (async (): Promise<RunningServer | undefined> => {
     try {
       return await startServer(parseServeConfig(flags, process.env), output);

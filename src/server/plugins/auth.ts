@@ -10,7 +10,8 @@
  * is filtered. A route that declares none covers every host and refuses bound tokens, so a
  * new route cannot leak other hosts by being forgotten here.
  */
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, preSerializationHookHandler } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, preSerializationHookHandler } from 'fastify';
 import { AppError } from '../../common/errors.js';
 import { scopeAllows, type Principal, type RequiredScope, type TokenSet } from '../tokens.js';
 
@@ -29,8 +30,17 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return BEARER.exec(header)?.[1];
 }
 
-/** Called with every failed authentication (for the per-address limit and the audit log). */
-export type AuthFailureListener = (request: FastifyRequest, problem: AppError) => void;
+/** Per-address failure limit and per-token rates (plugins/abuse.ts). */
+export interface AuthGuard {
+  checkAddress(request: FastifyRequest, reply: FastifyReply): AppError | undefined;
+  failed(request: FastifyRequest, problem: AppError): void;
+  admit(key: string, request: FastifyRequest, reply: FastifyReply): AppError | undefined;
+}
+
+function budgetKey(request: FastifyRequest): string {
+  const id = request.principal?.id;
+  return id !== undefined ? `id:${id}` : `cfg:${createHash('sha256').update(presentedToken(request) ?? '').digest('base64')}`;
+}
 
 /** Undefined when a request that needs `required` may proceed. */
 export function authProblem(request: FastifyRequest, tokens: TokenSet, required: RequiredScope | 'admin'): AppError | undefined {
@@ -100,16 +110,21 @@ const listFilter: preSerializationHookHandler<unknown> = (request, _reply, paylo
 };
 
 /** Must run before the routes are registered: it attaches the check as each route is added. */
-export function installAuth(app: FastifyInstance, tokens: TokenSet, onFailure?: AuthFailureListener): void {
+export function installAuth(app: FastifyInstance, tokens: TokenSet, guard?: AuthGuard): void {
   app.addHook('onRoute', (route) => {
     const required = route.config?.scope;
     if (required === undefined) return;
-    const check: onRequestHookHandler = (request, _reply, done) => {
+    const check: onRequestHookHandler = (request, reply, done) => {
+      const blocked = guard?.checkAddress(request, reply);
+      if (blocked) return done(blocked);
       const problem = authProblem(request, tokens, required);
       if (problem) {
-        onFailure?.(request, problem);
-        done(problem);
-      } else done();
+        if (problem.code === 'UNAUTHORIZED') guard?.failed(request, problem);
+        return done(problem);
+      }
+      const limited = guard?.admit(budgetKey(request), request, reply);
+      if (limited) return done(limited);
+      done();
     };
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     // First, so no other hook of the route runs for a request without the scope.

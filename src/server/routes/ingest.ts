@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteOptions } from '../context.js';
 import { toAppendRequest } from '../ingest-validation.js';
+import { ingestGuard } from '../plugins/ingest-guard.js';
 import { errorResponses, ErrorResponse, IngestBody, IngestResponse } from '../schemas.js';
 import { callStore } from '../store-call.js';
 
@@ -10,6 +11,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
     '/ingest',
     {
       config: { scope: 'ingest', hosts: 'body' },
+      preHandler: ingestGuard,
       schema: {
         summary: "Store a batch of lines of one host's files (idempotent per host, file_id and offset)",
         tags: ['ingest'],
