@@ -1,8 +1,9 @@
 // `npm start`: build if needed, run Daniel on 127.0.0.1:3032 with its data in ./data and a
 // Henrik over this machine's readable logs plus the bundled samples/, print the URL, the
-// token and a first query. Ctrl-C stops both cleanly (Henrik first, so it flushes to Daniel).
+// token and a first query. Henrik gets its own ingest token bound to this machine's host
+// name, through a 0600 file named in its environment: nothing secret is on a command line. Ctrl-C stops both cleanly (Henrik first, so it flushes to Daniel).
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,8 +65,8 @@ function readToken() {
 }
 
 /** Runs a bin in its own process group (so Ctrl-C reaches it once, from us), output prefixed. */
-function startChild(name, args, onLine) {
-  const child = spawn(process.execPath, [bins[name], ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function startChild(name, args, onLine, env = {}) {
+  const child = spawn(process.execPath, [bins[name], ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.setEncoding('utf8');
@@ -96,7 +97,7 @@ if (process.env.START_SKIP_BUILD !== '1' && needsBuild()) {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-mkdirSync(dataDir, { recursive: true });
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 let url;
 const listening = new Promise((resolve) => {
@@ -130,14 +131,40 @@ for (let attempt = 0; token === undefined; attempt++) {
   }
 }
 
+/** Henrik's own token: ingest only, bound to its host; kept in DATA_DIR/henrik-token (0600) and made again when revoked. */
+async function henrikTokenFile(host) {
+  const file = join(dataDir, 'henrik-token');
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    const probe = await fetch(`${url}/ingest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${saved}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ host, files: [] }),
+    }).catch(() => undefined);
+    if (probe?.status === 200) return file;
+  }
+  const made = spawnSync(process.execPath, [bins.daniel, 'token', 'create', '--scope', 'ingest', '--host', host, '--name', `npm start: henrik on ${host}`, '--data-dir', dataDir], { cwd: root, encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`daniel token create failed: ${made.stderr.trim()}`);
+  writeFileSync(file, made.stdout, { mode: 0o600 });
+  return file;
+}
+
+const henrikHost = process.env.HENRIK_HOST ?? hostname();
+let henrikToken;
+try {
+  henrikToken = await henrikTokenFile(henrikHost);
+} catch (error) {
+  console.error(error.message);
+  await stop(daniel);
+  process.exit(1);
+}
 const sources = [...systemLogs(), join(root, 'samples', '*.log')];
 const henrik = startChild('henrik', [
   '--server', url,
-  '--token', token,
-  '--host', process.env.HENRIK_HOST ?? hostname(),
+  '--host', henrikHost,
   '--state-dir', join(dataDir, 'henrik-state'),
   ...sources,
-]);
+], undefined, { HENRIK_TOKEN_FILE: henrikToken, HENRIK_TOKEN: '' });
 
 console.log(`
 Daniel is running: ${url}/   (pid ${daniel.pid}; Henrik pid ${henrik.pid})
@@ -146,7 +173,7 @@ Henrik ships: ${sources.join(', ')}
 
 Try:
   curl -s -H "Authorization: Bearer ${token}" ${url}/hosts/
-  curl -s -H "Authorization: Bearer ${token}" "${url}/hosts/${process.env.HENRIK_HOST ?? hostname()}/logs?file=openssh.log&filter=Failed&count=5"
+  curl -s -H "Authorization: Bearer ${token}" "${url}/hosts/${henrikHost}/logs?file=openssh.log&filter=Failed&count=5"
 
 Ctrl-C stops both.
 `);

@@ -121,7 +121,7 @@ export class Agent {
     this.deadLetters = new DeadLetters({ stateDir: o.stateDir, maxBytes: o.deadLetterMaxBytes, logIntervalMs: o.heldLogIntervalMs, log: (m) => this.log(m) });
     this.delivery = new Delivery({
       spool,
-      shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs }),
+      shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs, ca: o.ca, cert: o.cert, key: o.key }),
       deadLetters: this.deadLetters,
       backoff: o.backoff,
       giveUpAfterMs: o.once ? o.onceGiveUpMs : undefined,

@@ -15,6 +15,9 @@ sources:
 spoolMaxBytes: 2GiB
 `,
   'b.json': '{"paths": ["/tmp/x.log"], "token": "j"}',
+  'token.txt': 'dnl_from-token-file\n',
+  'empty.txt': '\n',
+  'ca.pem': '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
   'bad.yaml': 'sources: [ {paths: }',
   'typo.yaml': 'tokn: x',
   'zone.yaml': 'sources: [{paths: [/a], timezone: Mars/Base}]',
@@ -34,6 +37,15 @@ describe('resolveAgentConfig', () => {
     expect(o.server).toBe('http://127.0.0.1:3032');
     expect(o.stateDir).toBe('./henrik-state');
     expect(o.sources).toEqual([{ paths: ['/x/*.log'], exclude: [] }]);
+  });
+
+  it('reads the token from --token-file or HENRIK_TOKEN_FILE, and the CA from --ca', () => {
+    expect(resolveAgentConfig({ tokenFile: 'token.txt' }, ['/x'], { HENRIK_TOKEN: 'env' }, read).token).toBe('dnl_from-token-file');
+    expect(resolveAgentConfig({}, ['/x'], { HENRIK_TOKEN_FILE: 'token.txt' }, read).token).toBe('dnl_from-token-file');
+    expect(() => resolveAgentConfig({ tokenFile: 'empty.txt' }, ['/x'], {}, read)).toThrow(/--token-file empty.txt is empty/);
+    expect(() => resolveAgentConfig({ tokenFile: 'nope.txt' }, ['/x'], {}, read)).toThrow(/--token-file nope.txt cannot be read/);
+    expect(resolveAgentConfig({ tokenFile: 'token.txt', ca: 'ca.pem' }, ['/x'], {}, read).ca).toContain('BEGIN CERTIFICATE');
+    expect(() => resolveAgentConfig({ token: 't', cert: 'ca.pem' }, ['/x'], {}, read)).toThrow(/--cert and --key go together/);
   });
 
   it('reads YAML sources with excludes, zones and multiline rules', () => {

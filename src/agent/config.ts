@@ -18,6 +18,13 @@ export class ConfigError extends Error {
 export interface CliFlags {
   server?: string;
   token?: string;
+  /** A file holding the token (keeps it out of `ps`). */
+  tokenFile?: string;
+  /** PEM file of the CA that signed Daniel's certificate. */
+  ca?: string;
+  /** Client certificate and key (PEM files), for a Daniel that asks for one. */
+  cert?: string;
+  key?: string;
   host?: string;
   stateDir?: string;
   once?: boolean;
@@ -39,14 +46,22 @@ export function resolveAgentConfig(
 ): AgentOptions {
   const file = flags.config !== undefined ? loadConfigFile(flags.config, readFile) : {};
   const server = flags.server ?? env.HENRIK_SERVER ?? optionalString(file, 'server') ?? 'http://127.0.0.1:3032';
-  const token = flags.token ?? env.HENRIK_TOKEN ?? optionalString(file, 'token');
+  const fromFile = (tokenFile: string | undefined, where: string): string | undefined =>
+    tokenFile === undefined || tokenFile === '' ? undefined : readSecretFile(tokenFile, where, readFile);
+  const token =
+    flags.token ??
+    fromFile(flags.tokenFile, '--token-file') ??
+    (env.HENRIK_TOKEN || undefined) ??
+    fromFile(env.HENRIK_TOKEN_FILE, 'HENRIK_TOKEN_FILE') ??
+    optionalString(file, 'token');
   const host = flags.host ?? env.HENRIK_HOST ?? optionalString(file, 'host') ?? os.hostname();
   const stateDir = flags.stateDir ?? env.HENRIK_STATE_DIR ?? optionalString(file, 'stateDir') ?? './henrik-state';
-  if (token === undefined || token === '') throw new ConfigError('no token: pass --token TOKEN or set HENRIK_TOKEN (an ingest token from Daniel)');
+  if (token === undefined || token === '') throw new ConfigError('no token: pass --token-file FILE (or HENRIK_TOKEN_FILE, HENRIK_TOKEN) with an ingest token from Daniel');
   const tokenProblem = settingProblem(token, TOKEN_CHARS);
   if (tokenProblem !== undefined) throw new ConfigError(`the token ${tokenProblem}; a token is printable ASCII without spaces`);
   const serverProblem = settingProblem(server, URL_CHARS);
   if (serverProblem !== undefined) throw new ConfigError(`--server ${serverProblem}`);
+  const tls = tlsFiles(flags, env, readFile);
   let url: URL;
   try {
     url = new URL(server);
@@ -72,6 +87,7 @@ export function resolveAgentConfig(
   return {
     server: url.toString().replace(/\/+$/, ''),
     token,
+    ...tls,
     host,
     stateDir,
     once: flags.once === true,
@@ -200,4 +216,38 @@ function validZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+function readSecretFile(file: string, where: string, readFile: (file: string) => string): string {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (error) {
+    throw new ConfigError(`${where} ${file} cannot be read: ${(error as Error).message}`);
+  }
+  const token = text.split('\n')[0]?.trim() ?? '';
+  if (token === '') throw new ConfigError(`${where} ${file} is empty`);
+  return token;
+}
+
+/** --ca / HENRIK_CA and --cert, --key / HENRIK_CERT, HENRIK_KEY: PEM contents for the shipper. */
+function tlsFiles(flags: CliFlags, env: NodeJS.ProcessEnv, readFile: (file: string) => string): Pick<AgentOptions, 'ca' | 'cert' | 'key'> {
+  const read = (file: string | undefined, where: string): string | undefined => {
+    if (file === undefined || file === '') return undefined;
+    try {
+      return readFile(file);
+    } catch (error) {
+      throw new ConfigError(`${where} ${file} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const ca = read(flags.ca ?? env.HENRIK_CA, '--ca / HENRIK_CA');
+  const cert = read(flags.cert ?? env.HENRIK_CERT, '--cert / HENRIK_CERT');
+  const key = read(flags.key ?? env.HENRIK_KEY, '--key / HENRIK_KEY');
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--cert and --key go together');
+  // NODE_EXTRA_CA_CERTS stays trusted when --ca is given too (an explicit CA list would replace it).
+  const extra = env.NODE_EXTRA_CA_CERTS === undefined || ca === undefined ? undefined : read(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS');
+  return {
+    ...(ca === undefined ? {} : { ca: extra === undefined ? ca : `${ca}\n${extra}` }),
+    ...(cert === undefined || key === undefined ? {} : { cert, key }),
+  };
 }

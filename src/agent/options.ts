@@ -16,6 +16,11 @@ export interface AgentSource {
 export interface AgentOptions {
   server: string;
   token: string;
+  /** PEM CA(s) trusted for an https server, beside the system's roots. */
+  ca?: string;
+  /** PEM client certificate and key. */
+  cert?: string;
+  key?: string;
   host: string;
   stateDir: string;
   sources: AgentSource[];
@@ -76,6 +81,6 @@ export const agentDefaults = {
   progressIntervalMs: 2000,
   cwd: process.cwd(),
   parserFactory: undefined,
-} satisfies Omit<Required<AgentOptions>, 'server' | 'token' | 'host' | 'stateDir' | 'sources' | 'log' | 'parserFactory'> & {
+} satisfies Omit<Required<AgentOptions>, 'server' | 'token' | 'ca' | 'cert' | 'key' | 'host' | 'stateDir' | 'sources' | 'log' | 'parserFactory'> & {
   parserFactory: undefined;
 };

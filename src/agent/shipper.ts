@@ -17,6 +17,10 @@ export type ShipOutcome =
 export interface ShipperOptions {
   server: string;
   token: string;
+  /** PEM CA(s) trusted beside the system's roots; client certificate and key. */
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
   /** A request with no answer after this long is abandoned and retried (default 30 s). */
   timeoutMs?: number;
 }
@@ -35,8 +39,15 @@ export class Shipper {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     // TLS is loaded only when the server is https: (it costs memory an http agent never uses).
     const secure = this.url.protocol === 'https:';
-    const client = secure ? (createRequire(import.meta.url)('node:https') as typeof https) : http;
-    this.agent = new client.Agent({ keepAlive: true, maxSockets: 1 });
+    const require = createRequire(import.meta.url);
+    const client = secure ? (require('node:https') as typeof https) : http;
+    const tls = secure
+      ? {
+          ...(options.ca === undefined ? {} : { ca: [...(require('node:tls') as typeof import('node:tls')).rootCertificates, options.ca] }),
+          ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+        }
+      : {};
+    this.agent = new client.Agent({ keepAlive: true, maxSockets: 1, ...tls });
     this.request = client.request;
   }
 

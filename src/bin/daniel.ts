@@ -9,6 +9,7 @@ import { canaryCommand } from '../canary/command.js';
 import { registerClientCommands } from '../cli/commands.js';
 import type { ServeFlags } from '../server/config.js';
 import { createTableCommand } from '../storage/dynamodb/create-table-command.js';
+import { tokenCommand } from '../cli/token-command.js';
 
 const program = new Command('daniel')
   .description('Daniel: the Logging Aggregator server and its command-line client')
@@ -39,6 +40,11 @@ program
   .option('--headers-timeout <duration>', 'time a client has to send a request\'s headers (env DANIEL_HEADERS_TIMEOUT, default 10s)')
   .option('--request-timeout <duration>', 'time a client has to send a whole request, body included (env DANIEL_REQUEST_TIMEOUT, default 60s)')
   .option('--keep-alive-timeout <duration>', 'how long an idle keep-alive connection stays open (env DANIEL_KEEP_ALIVE_TIMEOUT, default 5s)')
+  .option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS; reloaded on SIGHUP (env DANIEL_TLS_CERT)')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert (env DANIEL_TLS_KEY)')
+  .option('--tls-client-ca <file>', 'PEM CA: every client must show a certificate it signed (env DANIEL_TLS_CLIENT_CA)')
+  .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .option('--config <file>', 'YAML file with any of these options (flags and environment win); reloaded on SIGHUP')
   .action(async (flags: ServeFlags) => {
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);
@@ -47,6 +53,9 @@ program
 registerClientCommands(program);
 program.addCommand(canaryCommand().copyInheritedSettings(program));
 program.addCommand(createTableCommand().copyInheritedSettings(program));
+const token = tokenCommand().copyInheritedSettings(program);
+for (const sub of token.commands) sub.copyInheritedSettings(token);
+program.addCommand(token);
 
 async function main(): Promise<void> {
   try {

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';
 import { replayDeadLetters } from '../agent/replay.js';
+import { makePrivate, privateUmask } from '../common/private-files.js';
 
 const USAGE = `Usage: henrik [options] [paths...]
        henrik replay-dead-letter [--server URL] [--token TOKEN] [--state-dir DIR] [--config FILE]
@@ -21,7 +22,11 @@ Arguments:
 
 Options:
   --server <url>     Daniel base URL (env HENRIK_SERVER, default http://127.0.0.1:3032)
-  --token <token>    ingest token (env HENRIK_TOKEN, required)
+  --token-file <f>   file holding the ingest token (env HENRIK_TOKEN_FILE); keeps it out of ps
+  --token <token>    ingest token (env HENRIK_TOKEN); visible to every local user in ps
+  --ca <file>        PEM CA that signed Daniel's certificate (env HENRIK_CA; NODE_EXTRA_CA_CERTS too)
+  --cert <file>      client certificate, for a Daniel with --tls-client-ca (env HENRIK_CERT)
+  --key <file>       its private key (env HENRIK_KEY)
   --host <name>      this machine's name in Daniel (env HENRIK_HOST, default the hostname)
   --state-dir <dir>  checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)
   --once             read every file to its current end, ship, wait for acknowledgements, exit
@@ -42,6 +47,10 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       host: { type: 'string' },
       'state-dir': { type: 'string' },
       once: { type: 'boolean' },
@@ -51,11 +60,13 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
   });
   if (values.help === true) return 'help';
   if (replay && (positionals.length > 0 || values.once === true)) throw new Error('replay-dead-letter takes no paths and no --once');
-  const flags: CliFlags = { server: values.server, token: values.token, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
+  const flags: CliFlags = { server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
   return { flags, paths: positionals, replay };
 }
 
 async function main(): Promise<number> {
+  // Spool and dead-letter files hold copies of the logs: owner-only, like the state dir.
+  privateUmask();
   let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(process.argv.slice(2));
@@ -84,6 +95,7 @@ async function main(): Promise<number> {
   }
   let agent: Agent;
   try {
+    await makePrivate(options.stateDir);
     agent = await Agent.create({ ...options, log });
   } catch (err) {
     process.stderr.write(`henrik: ${(err as Error).message}\n`);

@@ -3,18 +3,30 @@
  * sequences and bidi overrides are shown as visible escapes (`\x1b[31m`), never sent raw to
  * the terminal, where they could recolour, move the cursor or retitle the window.
  */
+import { domainToASCII } from 'node:url';
 import type { FileEntry, HostEntry, LogEntry } from '../protocol/api.js';
 
-// C0 (except tab), DEL, C1, and the bidi controls that can reorder what a terminal shows.
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// C0 (except tab), DEL, C1, the bidi controls that can reorder what a terminal shows, and
+// every invisible character (format characters: zero-width, BOM, soft hyphen; the Hangul
+// fillers and variation selectors that render as nothing), so two names that print alike
+// are told apart.
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u034f\u115f\u1160\u17b4\u17b5\u3164\ufe00-\ufe0f\uffa0\u2028\u2029]|\p{Cf}/gu;
 
 export function escapeForTerminal(text: string): string {
   return text.replace(UNSAFE, (ch) => {
     if (ch === '\n') return '\\n';
     if (ch === '\r') return '\\r';
-    const code = ch.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    const code = ch.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
   });
+}
+
+/** A host name as the CLI shows it: escaped, and non-ASCII names flagged with their ASCII form. */
+export function showHost(host: string): string {
+  const escaped = escapeForTerminal(host);
+  if (/^[\x20-\x7e]*$/.test(host)) return escaped;
+  const ascii = domainToASCII(host.toLowerCase());
+  return `${escaped} [non-ASCII${ascii === '' ? '' : `: ${ascii}`}]`;
 }
 
 /** `2021-12-14T18:54:12.0629189Z andynewman syslog: Line one`; `-` instead of `:` marks a context line. */
@@ -40,7 +52,7 @@ export function formatHosts(hosts: HostEntry[]): string {
   if (hosts.length === 0) return 'no hosts yet';
   return table(
     ['HOST', 'LAST SEEN', 'LINES', 'BYTES'],
-    hosts.map((h) => [escapeForTerminal(h.host), h.last_seen ?? '-', String(h.lines), String(h.bytes)]),
+    hosts.map((h) => [showHost(h.host), h.last_seen ?? '-', String(h.lines), String(h.bytes)]),
   );
 }
 

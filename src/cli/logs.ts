@@ -61,9 +61,11 @@ async function* searchPages(client: ApiClient, host: string | undefined, options
     remaining -= taken.length;
     if (taken.length > 0) yield taken;
     if (page.next === undefined || remaining <= 0) return;
-    const next = new URL(page.next);
+    // Only the path and query of `next`: its scheme and host are what the server saw (a proxy's
+    // http:// behind TLS, a Host header), and the token must go only to --server.
+    const next = new URL(page.next, 'http://next.invalid');
     next.searchParams.set('count', String(Math.min(remaining, MAX_PAGE)));
-    url = next.toString();
+    url = client.url(next.pathname + next.search);
   }
 }
 

@@ -15,6 +15,7 @@ import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
 import { QueryGate } from './query-gate.js';
+import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
 import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js';
 import { installJsonBody } from './plugins/json-body.js';
@@ -28,6 +29,8 @@ import { hostsRoutes } from './routes/hosts.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { logsRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { TokenRegistry } from './token-registry.js';
 import type { TokenSet } from './tokens.js';
 import { uiPlugin } from './ui/plugin.js';
 
@@ -40,6 +43,12 @@ export interface AppOptions {
   log?: ServerLog;
   requestLog?: Partial<RequestLogOptions>;
   now?: () => bigint;
+  /** Per-token rates and the failed-authentication limit per address (plugins/abuse.ts). */
+  abuseLimits?: Partial<AbuseLimits>;
+  /** Proxies whose X-Forwarded-Proto/-For are believed (IPs or CIDRs); default none. */
+  trustedProxies?: readonly string[];
+  /** HTTPS: PEM key and certificate (and the CA client certificates must chain to, if any). */
+  https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
 }
@@ -75,7 +84,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
     logger: false,
     bodyLimit: bodyLimitBytes,
-    trustProxy: false,
+    // X-Forwarded-Proto/-For only from the configured proxies (--trusted-proxy).
+    trustProxy: options.trustedProxies !== undefined && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     // Idle keep-alive sockets must not hold `close()` open; ConnectionDrainer closes the
     // sockets this leaves (never-used ones, ones that go idle during close); live tails are
@@ -85,6 +95,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // (the store closes after them), so every answer keeps the API's error shape.
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    ...(options.https === undefined
+      ? {}
+      : {
+          https: {
+            key: options.https.key,
+            cert: options.https.cert,
+            minVersion: 'TLSv1.2' as const,
+            ...(options.https.clientCa === undefined ? {} : { ca: options.https.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
+        }),
   });
   app.setValidatorCompiler(strictValidatorCompiler);
 
@@ -106,7 +126,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Hooks that attach to routes as they are added (auth, request log) come before any route.
   installErrorHandling(app, log);
-  installAuth(app, options.tokens);
+  installSecurityHeaders(app);
+  installAuth(app, options.tokens, new AbuseGuard({ ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits }, log));
   installRequestLog(app, log, { all: false, slowMs: DEFAULT_SLOW_REQUEST_MS, ...options.requestLog });
   installJsonBody(app, bodyLimitBytes);
   const drainer = new ConnectionDrainer(app.server);
@@ -138,6 +159,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(histogramRoutes, routeOptions);
   await app.register(fieldRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
+  const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
+  if (registry?.store !== undefined) {
+    await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
+  }
 
   // The web UI's static files: public, the API it calls does the auth.
   await app.register(uiPlugin, {});

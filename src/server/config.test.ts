@@ -26,7 +26,19 @@ describe('parseServeConfig', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      tlsClientCa: undefined,
+      trustedProxies: [],
     });
+  });
+
+  test('TLS files go together; trusted proxies are addresses', () => {
+    expect(() => parseServeConfig({ tlsCert: 'c.pem' }, {}, '/srv')).toThrow(/--tls-key/);
+    expect(() => parseServeConfig({ tlsClientCa: 'ca.pem' }, {}, '/srv')).toThrow(/needs --tls-cert/);
+    expect(parseServeConfig({}, { DANIEL_TLS_CERT: 'c.pem', DANIEL_TLS_KEY: 'k.pem' }, '/srv')).toMatchObject({ tlsCert: '/srv/c.pem', tlsKey: '/srv/k.pem' });
+    expect(parseServeConfig({}, { DANIEL_TRUSTED_PROXIES: '10.0.0.1, 192.168.0.0/16' }, '/srv').trustedProxies).toEqual(['10.0.0.1', '192.168.0.0/16']);
+    expect(() => parseServeConfig({ trustedProxy: ['proxy.example'] }, {}, '/srv')).toThrow(/IP address or CIDR/);
   });
 
   test('environment applies, flags win over it', () => {

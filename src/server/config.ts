@@ -43,6 +43,13 @@ export interface ServeConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** HTTPS key and certificate files (absolute); both or neither. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** CA file client certificates must chain to; set = every client needs one. */
+  tlsClientCa: string | undefined;
+  /** Addresses of proxies whose X-Forwarded-Proto and X-Forwarded-For are believed. */
+  trustedProxies: string[];
 }
 
 /** The flags as commander hands them over (all optional strings). */
@@ -67,6 +74,10 @@ export interface ServeFlags {
   headersTimeout?: string;
   requestTimeout?: string;
   keepAliveTimeout?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  trustedProxy?: string[] | string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -215,6 +226,25 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
 
   const bodyLimitText = pick(flags.bodyLimit, env.DANIEL_BODY_LIMIT);
   const tokensFileText = pick(flags.tokensFile, env.DANIEL_TOKENS_FILE);
+  const tlsCert = pick(flags.tlsCert, env.DANIEL_TLS_CERT);
+  const tlsKey = pick(flags.tlsKey, env.DANIEL_TLS_KEY);
+  const tlsClientCa = pick(flags.tlsClientCa, env.DANIEL_TLS_CLIENT_CA);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert / DANIEL_TLS_CERT and --tls-key / DANIEL_TLS_KEY go together');
+  }
+  if (tlsClientCa !== undefined && tlsCert === undefined) {
+    throw new ConfigError('--tls-client-ca / DANIEL_TLS_CLIENT_CA needs --tls-cert and --tls-key');
+  }
+  const proxyFlag = flags.trustedProxy === undefined ? undefined : ([] as string[]).concat(flags.trustedProxy);
+  const trustedProxies = (proxyFlag ?? (env.DANIEL_TRUSTED_PROXIES ?? '').split(','))
+    .flatMap((text) => text.split(','))
+    .map((text) => text.trim())
+    .filter((text) => text !== '');
+  for (const proxy of trustedProxies) {
+    if (!/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(proxy)) {
+      throw new ConfigError(`--trusted-proxy / DANIEL_TRUSTED_PROXIES '${proxy}' must be an IP address or CIDR range`);
+    }
+  }
 
   return {
     listenHost: listen.host,
@@ -245,5 +275,9 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     headersTimeoutMs: parseTimeoutMs(pick(flags.headersTimeout, env.DANIEL_HEADERS_TIMEOUT), '--headers-timeout / DANIEL_HEADERS_TIMEOUT', DEFAULT_HEADERS_TIMEOUT_MS),
     requestTimeoutMs: parseTimeoutMs(pick(flags.requestTimeout, env.DANIEL_REQUEST_TIMEOUT), '--request-timeout / DANIEL_REQUEST_TIMEOUT', DEFAULT_REQUEST_TIMEOUT_MS),
     keepAliveTimeoutMs: parseTimeoutMs(pick(flags.keepAliveTimeout, env.DANIEL_KEEP_ALIVE_TIMEOUT), '--keep-alive-timeout / DANIEL_KEEP_ALIVE_TIMEOUT', DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+    tlsCert: tlsCert === undefined ? undefined : resolve(cwd, tlsCert),
+    tlsKey: tlsKey === undefined ? undefined : resolve(cwd, tlsKey),
+    tlsClientCa: tlsClientCa === undefined ? undefined : resolve(cwd, tlsClientCa),
+    trustedProxies,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * URLs in answers are built from the request's own scheme, host and port (SPEC.md), so a
  * client that reached Daniel through some name gets links that work for it. X-Forwarded-*
- * is not trusted: Fastify runs with trustProxy off.
+ * is believed only from the proxies given to --trusted-proxy (Fastify's trustProxy list):
+ * `request.protocol` is then the scheme the proxy's client used.
  */
 import type { FastifyRequest } from 'fastify';
 

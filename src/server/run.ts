@@ -2,7 +2,10 @@
  * `daniel serve` after its flags are parsed: tokens, store, app, listen, retention sweeps,
  * and an orderly close. The bin wires signals to `close()`; tests call it in process.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { makePrivate } from '../common/private-files.js';
+import type { Server as TlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { nowNs } from '../common/time.js';
 import { createStore } from '../storage/create-store.js';
@@ -11,7 +14,9 @@ import { buildApp } from './app.js';
 import { ConfigError, type ServeConfig } from './config.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createServerLog } from './log.js';
-import { createTokenSet, loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry, type TokenSet } from './tokens.js';
+import { TokenRegistry } from './token-registry.js';
+import { openTokenStore, tokenStoreLocation } from './token-store.js';
+import { loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry } from './tokens.js';
 
 export interface ServerOutput {
   /** One line for the user (stdout). */
@@ -23,13 +28,44 @@ export interface ServerOutput {
 export interface RunningServer {
   url: string;
   store: Store;
+  /** SIGHUP: re-reads the configured tokens and the TLS files; open connections stay. */
+  reload(config?: ServeConfig): Promise<void>;
   close(): Promise<void>;
+}
+
+interface TlsFiles {
+  key: Buffer;
+  cert: Buffer;
+  clientCa?: Buffer;
+}
+
+async function readTls(config: ServeConfig): Promise<TlsFiles | undefined> {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = async (file: string, where: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ConfigError(`${where} ${file} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const files: TlsFiles = {
+    cert: await read(config.tlsCert, '--tls-cert / DANIEL_TLS_CERT'),
+    key: await read(config.tlsKey, '--tls-key / DANIEL_TLS_KEY'),
+  };
+  if (config.tlsClientCa !== undefined) files.clientCa = await read(config.tlsClientCa, '--tls-client-ca / DANIEL_TLS_CLIENT_CA');
+  try {
+    createSecureContext({ key: files.key, cert: files.cert, ...(files.clientCa === undefined ? {} : { ca: files.clientCa }) });
+  } catch (error) {
+    throw new ConfigError(`--tls-cert / --tls-key: ${(error as Error).message}`);
+  }
+  return files;
 }
 
 /** Retention sweeps: often enough that lines do not outstay much, rarely enough to cost nothing. */
 const RETENTION_SWEEP_MAX_MS = 10 * 60_000;
 
-async function resolveTokens(config: ServeConfig, output: ServerOutput): Promise<TokenSet> {
+/** The configured tokens: DANIEL_TOKENS, --tokens-file, or else the generated admin token. */
+export async function configuredTokens(config: ServeConfig, output: ServerOutput): Promise<TokenEntry[]> {
   const entries: TokenEntry[] = [];
   try {
     if (config.tokensEnv !== undefined) entries.push(...parseTokenList(config.tokensEnv, 'DANIEL_TOKENS'));
@@ -48,22 +84,31 @@ async function resolveTokens(config: ServeConfig, output: ServerOutput): Promise
   }
   if (entries.length > 0) {
     output.info(`tokens: ${entries.length} configured`);
-    return createTokenSet(entries);
+    return entries;
   }
   const generated = await loadOrCreateTokenFile(config.dataDir);
   output.info(`admin token ${generated.created ? 'created in' : 'in'} ${generated.path}`);
-  return createTokenSet([{ scope: 'admin', token: generated.token }]);
+  return [{ scope: 'admin', token: generated.token }];
 }
 
-function urlOf(address: AddressInfo | string | null, fallbackHost: string): string {
-  if (address === null || typeof address === 'string') return `http://${fallbackHost}`;
+
+async function chmodStoreFiles(dataDir: string): Promise<void> {
+  const { chmod } = await import('node:fs/promises');
+  const path = await import('node:path');
+  for (const name of ['daniel.db', 'daniel.db-wal', 'daniel.db-shm', 'token', 'tokens.db', 'tokens.db-wal', 'tokens.db-shm']) {
+    await chmod(path.join(dataDir, name), 0o600).catch(() => undefined);
+  }
+}
+
+function urlOf(address: AddressInfo | string | null, fallbackHost: string, scheme: 'http' | 'https'): string {
+  if (address === null || typeof address === 'string') return `${scheme}://${fallbackHost}`;
   const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 export async function startServer(config: ServeConfig, output: ServerOutput): Promise<RunningServer> {
   try {
-    await mkdir(config.dataDir, { recursive: true });
+    await makePrivate(config.dataDir);
   } catch (error) {
     throw new ConfigError(`--data-dir / DANIEL_DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`);
   }
@@ -78,7 +123,8 @@ export async function startServer(config: ServeConfig, output: ServerOutput): Pr
 }
 
 async function startLocked(config: ServeConfig, output: ServerOutput, lock: DataDirLock | undefined): Promise<RunningServer> {
-  const tokens = await resolveTokens(config, output);
+  const entries = await configuredTokens(config, output);
+  const tls = await readTls(config);
   const store = await createStore({
     kind: config.store,
     dataDir: config.dataDir,
@@ -91,11 +137,22 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
+  // The store's files (daniel.db, -wal, -shm) as well: 0600 even when made by an older version.
+  await makePrivate(config.dataDir, 0).then(() => chmodStoreFiles(config.dataDir));
+  let tokens: TokenRegistry;
+  const log = createServerLog({ level: config.logLevel });
+  try {
+    tokens = new TokenRegistry(await openTokenStore(tokenStoreLocation(config)), entries, log);
+    await tokens.start();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = await buildApp({
     store,
     tokens,
     bodyLimitBytes: config.bodyLimitBytes,
-    log: createServerLog({ level: config.logLevel }),
+    log,
     requestLog: { all: config.logRequests },
     limits: {
       closeGraceMs: config.shutdownGraceMs,
@@ -106,15 +163,18 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     },
+    trustedProxies: config.trustedProxies,
+    ...(tls === undefined ? {} : { https: tls }),
   });
   try {
     await app.listen({ host: config.listenHost, port: config.listenPort });
   } catch (error) {
     await app.close();
+    await tokens.close();
     await store.close();
     throw error;
   }
-  const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`);
+  const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`, tls === undefined ? 'http' : 'https');
 
   let sweeping: Promise<void> | undefined;
   const sweep = (): void => {
@@ -137,11 +197,27 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   return {
     url,
     store,
+    async reload(next: ServeConfig = config) {
+      tokens.setConfigured(await configuredTokens(next, output));
+      await tokens.refresh();
+      if (tls !== undefined) {
+        const files = await readTls(next);
+        if (files === undefined) throw new ConfigError('TLS cannot be turned off by a reload: restart Daniel');
+        (app.server as unknown as TlsServer).setSecureContext({
+          key: files.key,
+          cert: files.cert,
+          minVersion: 'TLSv1.2',
+          ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
+        });
+      }
+      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate'));
+    },
     close() {
       closing ??= (async () => {
         clearInterval(timer);
         await app.close();
         await sweeping;
+        await tokens.close();
         await store.close();
         lock?.release();
       })();

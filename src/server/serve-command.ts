@@ -6,6 +6,7 @@
 import { ConfigError, parseServeConfig, type ServeFlags } from './config.js';
 import { DataDirInUseError } from './data-dir-lock.js';
 import { startServer, type RunningServer } from './run.js';
+import { privateUmask } from '../common/private-files.js';
 
 const output = {
   info: (line: string): void => void process.stdout.write(`${line}\n`),
@@ -27,6 +28,7 @@ function exitCodeForStartError(error: unknown): number {
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
+  privateUmask();
   const starting = (async (): Promise<RunningServer | undefined> => {
     try {
       return await startServer(parseServeConfig(flags, process.env), output);
@@ -56,5 +58,18 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // SIGHUP: tokens, TLS files and the config file read again; on any problem the running
+  // settings stay and the problem is reported.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      try {
+        const running = await starting;
+        await running?.reload(parseServeConfig(flags, process.env));
+      } catch (error) {
+        output.warn(`reload failed, the running settings stay: ${(error as Error).message}`);
+      }
+    });
+  });
   await starting;
 }

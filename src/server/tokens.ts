@@ -16,9 +16,20 @@ export interface TokenEntry {
   token: string;
 }
 
+/** Who a presented token is: its scope and, for a managed token, its id and bound hosts. */
+export interface Principal {
+  scope: Scope;
+  /** Managed tokens only. */
+  id?: string;
+  /** Hosts the token is bound to; undefined = every host. */
+  hosts?: ReadonlySet<string>;
+}
+
 export interface TokenSet {
   /** The scope of a presented token, or undefined when it is not configured. */
   lookup(token: string): Scope | undefined;
+  /** The principal of a presented token, or undefined when it is not known. */
+  find(token: string): Principal | undefined;
   readonly size: number;
 }
 
@@ -32,23 +43,32 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+export interface HashedToken {
+  hash: Buffer;
+  principal: Principal;
+}
+
+/** Compares a digest with every candidate; no early exit, whatever matches. */
+export function findByDigest(candidates: readonly HashedToken[], presented: Buffer): Principal | undefined {
+  let found: Principal | undefined;
+  for (const candidate of candidates) {
+    if (candidate.hash.length === presented.length && timingSafeEqual(candidate.hash, presented) && found === undefined) {
+      found = candidate.principal;
+    }
+  }
+  return found;
+}
+
 export function createTokenSet(entries: readonly TokenEntry[]): TokenSet {
-  const stored = entries.map((entry) => ({ scope: entry.scope, hash: digest(entry.token) }));
+  const stored: HashedToken[] = entries.map((entry) => ({ principal: { scope: entry.scope }, hash: digest(entry.token) }));
   return {
     size: stored.length,
-    lookup(token: string): Scope | undefined {
-      const presented = digest(token);
-      let found: Scope | undefined;
-      // No early exit: every configured token is compared, whatever matches.
-      for (const candidate of stored) {
-        if (timingSafeEqual(candidate.hash, presented) && found === undefined) found = candidate.scope;
-      }
-      return found;
-    },
+    find: (token) => findByDigest(stored, digest(token)),
+    lookup: (token) => findByDigest(stored, digest(token))?.scope,
   };
 }
 
-export function scopeAllows(scope: Scope, required: RequiredScope): boolean {
+export function scopeAllows(scope: Scope, required: RequiredScope | 'admin'): boolean {
   return scope === 'admin' || scope === required;
 }
 

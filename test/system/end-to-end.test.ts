@@ -162,6 +162,17 @@ describe('system: end to end', () => {
       expect(arrived, start.tail()).toBe(true);
       const lines = await getJson<{ data: LogEntry[] }>(api, '/hosts/sys-npm-start/logs?file=openssh.log&count=5');
       expect(lines.body.data.length).toBeGreaterThan(0);
+      // Henrik's token: on no command line, ingest only, bound to its host.
+      const { readFileSync, statSync } = await import('node:fs');
+      const henrikToken = readFileSync(join(dataDir, 'henrik-token'), 'utf8').trim();
+      expect(statSync(join(dataDir, 'henrik-token')).mode & 0o777).toBe(0o600);
+      for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(henrikToken);
+      expect(readFileSync(`/proc/${pids[1]}/cmdline`, 'utf8')).not.toContain(token);
+      const as = (host: string) =>
+        fetch(`${api.url}/ingest`, { method: 'POST', headers: { authorization: `Bearer ${henrikToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ host, files: [] }) });
+      expect((await as('sys-npm-start')).status).toBe(200);
+      expect((await as('another-host')).status).toBe(403);
+      expect((await fetch(`${api.url}/hosts/`, { headers: { authorization: `Bearer ${henrikToken}` } })).status).toBe(403);
       proc.kill('SIGINT');
       const exit = await Promise.race([start.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 40_000))]);
       expect(exit, start.tail()).toEqual({ code: 0, signal: null });

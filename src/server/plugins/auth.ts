@@ -3,12 +3,26 @@
  * handlers never see a request that lacks it, and public routes (health, OpenAPI, UI files)
  * run no auth code at all. The scheme word matches in any case (`bearer SECRETCODE` works),
  * as SPEC.md requires.
+ *
+ * Tokens bound to hosts (`daniel token create --host NAME`) are checked here too, after
+ * validation, by where the route takes its host from (`config.hosts`): a path parameter, the
+ * `host` query parameter (absent = the token's hosts), the ingest body, or a list answer that
+ * is filtered. A route that declares none covers every host and refuses bound tokens, so a
+ * new route cannot leak other hosts by being forgotten here.
  */
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler, preSerializationHookHandler } from 'fastify';
 import { AppError } from '../../common/errors.js';
-import { scopeAllows, type RequiredScope, type TokenSet } from '../tokens.js';
+import { scopeAllows, type Principal, type RequiredScope, type TokenSet } from '../tokens.js';
 
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on routes that need a scope. */
+    principal?: Principal;
+  }
+}
 
 export function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -16,30 +30,111 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return BEARER.exec(header)?.[1];
 }
 
+/** Per-address failure limit and per-token rates (plugins/abuse.ts). */
+export interface AuthGuard {
+  checkAddress(request: FastifyRequest, reply: FastifyReply): AppError | undefined;
+  failed(request: FastifyRequest, problem: AppError): void;
+  admit(key: string, request: FastifyRequest, reply: FastifyReply): AppError | undefined;
+}
+
+function budgetKey(request: FastifyRequest): string {
+  const id = request.principal?.id;
+  return id !== undefined ? `id:${id}` : `cfg:${createHash('sha256').update(presentedToken(request) ?? '').digest('base64')}`;
+}
+
 /** Undefined when a request that needs `required` may proceed. */
-export function authProblem(request: FastifyRequest, tokens: TokenSet, required: RequiredScope): AppError | undefined {
+export function authProblem(request: FastifyRequest, tokens: TokenSet, required: RequiredScope | 'admin'): AppError | undefined {
   const token = presentedToken(request);
   if (token === undefined) return new AppError('UNAUTHORIZED', 'Missing token: send Authorization: Bearer TOKEN');
-  const scope = tokens.lookup(token);
-  if (scope === undefined) return new AppError('UNAUTHORIZED', 'Unknown token: send Authorization: Bearer TOKEN with a configured token');
-  if (!scopeAllows(scope, required)) {
-    return new AppError('FORBIDDEN', `This route needs a token with scope ${required} (or admin); this one has ${scope}`);
+  const principal = tokens.find(token);
+  if (principal === undefined) return new AppError('UNAUTHORIZED', 'Unknown token: send Authorization: Bearer TOKEN with a configured token');
+  if (!scopeAllows(principal.scope, required)) {
+    const needs = required === 'admin' ? 'admin' : `${required} (or admin)`;
+    return new AppError('FORBIDDEN', `This route needs a token with scope ${needs}; this one has ${principal.scope}`);
   }
+  request.principal = principal;
   return undefined;
 }
 
+function quoted(host: string): string {
+  return JSON.stringify(host);
+}
+
+function allow(principal: Principal, host: string): void {
+  if (principal.hosts !== undefined && !principal.hosts.has(host)) {
+    throw new AppError('HOST_NOT_ALLOWED', `This token may not ${principal.scope === 'ingest' ? 'write' : 'read'} host ${quoted(host)}: it is bound to other hosts`);
+  }
+}
+
+/** Where a route takes the host(s) it touches from, for tokens bound to hosts. */
+export type HostSource = 'params' | 'query' | 'body' | 'list';
+
+const hostCheck = (source: HostSource | undefined, url: string): preHandlerHookHandler =>
+  function checkHosts(request, _reply, done) {
+    const principal = request.principal;
+    if (principal?.hosts === undefined) return done();
+    try {
+      switch (source) {
+        case 'params':
+          allow(principal, (request.params as { host: string }).host);
+          break;
+        case 'body':
+          allow(principal, (request.body as { host: string }).host);
+          break;
+        case 'query': {
+          const query = request.query as { host?: string | string[] };
+          if (query.host === undefined || (Array.isArray(query.host) && query.host.every((host) => host === ''))) {
+            query.host = [...principal.hosts];
+          } else {
+            for (const host of Array.isArray(query.host) ? query.host : [query.host]) if (host !== '') allow(principal, host);
+          }
+          break;
+        }
+        case 'list':
+          break;
+        default:
+          throw new AppError('HOST_NOT_ALLOWED', `This token is bound to hosts; ${url} covers every host`);
+      }
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
+  };
+
+/** List answers (`{data: [{host, …}]}`) keep only the bound token's hosts. */
+const listFilter: preSerializationHookHandler<unknown> = (request, _reply, payload, done) => {
+  const hosts = request.principal?.hosts;
+  const data = (payload as { data?: unknown } | null)?.data;
+  if (hosts === undefined || !Array.isArray(data)) return done(null, payload);
+  done(null, { ...(payload as object), data: data.filter((entry) => hosts.has((entry as { host: string }).host)) });
+};
+
 /** Must run before the routes are registered: it attaches the check as each route is added. */
-export function installAuth(app: FastifyInstance, tokens: TokenSet): void {
+export function installAuth(app: FastifyInstance, tokens: TokenSet, guard?: AuthGuard): void {
   app.addHook('onRoute', (route) => {
     const required = route.config?.scope;
     if (required === undefined) return;
-    const check: onRequestHookHandler = (request, _reply, done) => {
+    const check: onRequestHookHandler = (request, reply, done) => {
+      const blocked = guard?.checkAddress(request, reply);
+      if (blocked) return done(blocked);
       const problem = authProblem(request, tokens, required);
-      if (problem) done(problem);
-      else done();
+      if (problem) {
+        if (problem.code === 'UNAUTHORIZED') guard?.failed(request, problem);
+        return done(problem);
+      }
+      const limited = guard?.admit(budgetKey(request), request, reply);
+      if (limited) return done(limited);
+      done();
     };
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     // First, so no other hook of the route runs for a request without the scope.
     route.onRequest = [check, ...existing];
+    const source = route.config?.hosts;
+    const handlers = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [hostCheck(source, route.url), ...handlers];
+    if (source === 'list') {
+      const serializers = route.preSerialization === undefined ? [] : Array.isArray(route.preSerialization) ? route.preSerialization : [route.preSerialization];
+      route.preSerialization = [listFilter, ...serializers] as typeof route.preSerialization;
+    }
   });
 }

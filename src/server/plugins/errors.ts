@@ -8,6 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, errorBody, errorCatalogue, type ErrorCode } from '../../common/errors.js';
 import type { ServerLog } from '../log.js';
 import { StoreFailure } from '../store-call.js';
+import { setSecurityHeaders } from './abuse.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -155,6 +156,8 @@ function routeMatcher(url: string): RegExp {
 /** Fastify's `frameworkErrors` option: bad URL encoding and over-long path parameters, before routing. */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = mapError(error, request) ?? { status: 500, code: 'INTERNAL' as const, message: `Internal error (request ${request.id})` };
+  // Errors found before routing (a malformed URL) run no hook: the headers are set here.
+  setSecurityHeaders(reply.raw);
   sendError(reply, mapped);
 }
 

@@ -28,12 +28,14 @@ async function withApp(
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('request log', () => {
-  test('by default a fast request writes nothing', async () => {
+  test('by default a fast request writes nothing; a failed authentication writes its client address', async () => {
     await withApp({}, async (app, lines) => {
       expect((await app.inject({ url: '/hosts/', headers: auth })).statusCode).toBe(200);
       expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
-      expect((await app.inject({ url: '/hosts/' })).statusCode).toBe(401);
       expect(lines).toEqual([]);
+      expect((await app.inject({ url: '/hosts/', headers: { authorization: 'Bearer wrong-token-secret' } })).statusCode).toBe(401);
+      expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'authentication failed', client: '127.0.0.1', url: '/hosts/', code: 'UNAUTHORIZED' })]);
+      expect(JSON.stringify(lines)).not.toContain('wrong-token-secret');
     });
   });
 
@@ -41,7 +43,7 @@ describe('request log', () => {
     await withApp({ slowMs: 0 }, async (app, lines) => {
       await app.inject({ url: '/hosts/', headers: auth });
       await app.inject({ url: '/healthz' });
-      expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'slow request', method: 'GET', url: '/hosts/', status: 200 })]);
+      expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'slow request', client: '127.0.0.1', method: 'GET', url: '/hosts/', status: 200 })]);
       expect(typeof lines[0]?.ms).toBe('number');
     });
   });

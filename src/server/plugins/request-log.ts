@@ -17,7 +17,8 @@ export interface RequestLogOptions {
 export const DEFAULT_SLOW_REQUEST_MS = 1000;
 
 function requestFields(request: FastifyRequest, reply: FastifyReply): Record<string, unknown> {
-  return { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+  // The client address (the proxy's client only behind a --trusted-proxy), never a token.
+  return { reqId: request.id, client: request.ip, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
 }
 
 /** A live tail lasts as long as its client wants: its length says nothing about the server. */

@@ -21,7 +21,7 @@ export const contextRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { de
   app.get(
     '/logs/context',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'query' },
       schema: {
         summary: 'The lines around one line of a file, in file order',
         tags: ['logs'],

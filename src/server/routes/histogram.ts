@@ -89,7 +89,7 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
   app.get(
     '/logs/histogram',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'query' },
       schema: {
         summary: 'Counts of matching lines per time bucket',
         tags: ['logs'],

@@ -19,12 +19,12 @@ async function filesOf(deps: ServerDeps, host: string): Promise<FileSummary[]> {
 }
 
 export const hostsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
-  const common = { config: { scope: 'read' as const } };
+  const common = { config: { scope: 'read' as const, hosts: 'params' as const } };
 
   app.get(
     '/hosts/',
     {
-      ...common,
+      config: { scope: 'read', hosts: 'list' },
       schema: {
         summary: 'Every host Daniel has received lines from',
         tags: ['hosts'],

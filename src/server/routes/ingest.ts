@@ -9,6 +9,7 @@ import { Compile } from 'typebox/compile';
 import { IngestBodySchema, IngestEnvelopeSchema, IngestResponseSchema, type IngestEnvelopeValue } from '../../protocol/ingest-schema.js';
 import type { RouteOptions } from '../context.js';
 import { toAppendRequest } from '../ingest-validation.js';
+import { ingestGuard } from '../plugins/ingest-guard.js';
 import { errorResponses, ErrorResponse } from '../schemas.js';
 import { callStore } from '../store-call.js';
 
@@ -18,7 +19,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
   app.post(
     '/ingest',
     {
-      config: { scope: 'ingest' },
+      config: { scope: 'ingest', hosts: 'body' },
+      preHandler: ingestGuard,
       schema: {
         summary: "Store a batch of lines of one host's files (idempotent per host, file_id and offset)",
         tags: ['ingest'],

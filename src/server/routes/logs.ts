@@ -85,7 +85,7 @@ export const logsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps 
   app.get(
     '/logs',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'query' },
       schema: {
         summary: 'Search lines of every host (or the given hosts), newest first; follow=true for a live tail (SSE)',
         tags: ['logs'],
@@ -100,7 +100,7 @@ export const logsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps 
   app.get(
     '/hosts/:host/logs',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'params' },
       schema: {
         summary: "Search one host's lines, newest first; follow=true for a live tail (SSE)",
         tags: ['logs'],
