@@ -20,6 +20,7 @@ import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
 import { latencyWorkload } from './workloads/latency.js';
+import { manyFilesWorkload } from './workloads/many-files.js';
 import { queriesWorkload } from './workloads/queries.js';
 import { storageWorkload } from './workloads/storage.js';
 
@@ -84,6 +85,7 @@ try {
   await run('http', () => httpWorkload(ctx));
   await run('storage', () => storageWorkload(ctx));
   await run('dynamodb', () => dynamodbWorkload(ctx));
+  await run('many-files', () => manyFilesWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }
