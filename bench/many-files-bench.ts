@@ -7,7 +7,8 @@
  * - the agent's CPU (user + system, as % of one core) while it watches the N idle files;
  * - the agent process's open file descriptors, at most during the run and when idle.
  *
- *   node --import tsx bench/many-files-bench.ts [--files 10000] [--idle-seconds 10] [--json]
+ *   node --import tsx bench/many-files-bench.ts [--files 10000] [--idle-seconds 30] [--json]
+ * (30 s of idle holds one safety-net walk of every file.)
  * Generated data lives in os.tmpdir() and is removed afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -130,7 +131,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
-  const result = await manyFilesBench(arg('files', 10_000), arg('idle-seconds', 10));
+  const result = await manyFilesBench(arg('files', 10_000), arg('idle-seconds', 30));
   if (args.includes('--json')) console.log(JSON.stringify(result));
   else {
     console.log(`files under one glob:                 ${result.files}`);

@@ -21,6 +21,7 @@ import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
 import { latencyWorkload } from './workloads/latency.js';
 import { loadWorkload } from './workloads/load.js';
+import { manyFilesWorkload } from './workloads/many-files.js';
 import { queriesWorkload } from './workloads/queries.js';
 import { storageWorkload } from './workloads/storage.js';
 
@@ -86,6 +87,7 @@ try {
   await run('storage', () => storageWorkload(ctx));
   await run('dynamodb', () => dynamodbWorkload(ctx));
   await run('load', () => loadWorkload(ctx));
+  await run('many-files', () => manyFilesWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

@@ -151,6 +151,23 @@ export class OpenFile {
     return 'more';
   }
 
+  /**
+   * Takes `bytes`, already read at `readOffset` (a new file's first bytes, read with its
+   * identity): no second read for a small file. `size` is the file's size when they were read.
+   */
+  feed(bytes: Buffer, size: number): void {
+    if (bytes.length === 0) return;
+    this.readingLive = this.caughtUp;
+    const at = this.readOffset;
+    this.readOffset += bytes.length;
+    if (this.readOffset > this.size) this.size = this.readOffset;
+    this.lastGrowthMs = this.options.now();
+    this.chunkReadAtMs = this.lastGrowthMs;
+    this.keepTail(bytes, bytes.length);
+    this.splitter.push(bytes, at, this.lineSink);
+    if (this.readOffset >= size) this.caughtUp = true;
+  }
+
   /** True when bytes past what was read are there (per the last stat). */
   get hasUnread(): boolean {
     return this.size > this.readOffset || this.copyBehind;

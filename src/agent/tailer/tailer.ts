@@ -472,7 +472,7 @@ export class Tailer {
   private async parkQuiet(count: number): Promise<number> {
     const quiet = [...this.open.values()].filter((f) => !f.orphan && !f.copyBehind && f.quiet).sort((a, b) => a.lastGrowthMs - b.lastGrowthMs);
     const chosen = quiet.slice(0, count);
-    for (const file of chosen) await this.park(file);
+    await Promise.all(chosen.map((file) => this.park(file)));
     return chosen.length;
   }
 
@@ -587,6 +587,8 @@ export class Tailer {
     const file = await this.attach(handle, stream, false, stats);
     file.alwaysPoll = found.viaLink;
     this.identitiesChanged();
+    // The first bytes are read already: a small file is read whole without another round trip.
+    if (this.options.canRead()) file.feed(prefix, stats.size);
   }
 
   private attachedIds(): Set<string> {
