@@ -36,18 +36,25 @@ export function lookAlikeProblem(host: string): string | undefined {
 
 interface GuardBody {
   host: string;
-  files: { size?: number; lines: { offset: number }[] }[];
+  files: unknown[];
 }
 
 export const ingestGuard: preHandlerHookHandler = (request, _reply, done) => {
   const body = request.body as GuardBody;
   const problem = lookAlikeProblem(body.host);
   if (problem !== undefined) return done(new AppError('INVALID_NAME', `host ${JSON.stringify(body.host)} ${problem}`));
-  for (const [fileIndex, file] of body.files.entries()) {
-    const limit = file.size ?? MAX_PLAUSIBLE_OFFSET;
-    for (const [lineIndex, line] of file.lines.entries()) {
+  // Only the envelope is checked before this: a group or line of the wrong shape is left for
+  // the route, which refuses that group alone (rejected) and stores the rest.
+  for (const [fileIndex, group] of body.files.entries()) {
+    const file = group as { size?: unknown; lines?: unknown } | null;
+    if (file === null || typeof file !== 'object' || !Array.isArray(file.lines)) continue;
+    const size = typeof file.size === 'number' ? file.size : undefined;
+    const limit = size ?? MAX_PLAUSIBLE_OFFSET;
+    for (const [lineIndex, item] of (file.lines as unknown[]).entries()) {
+      const line = item as { offset?: unknown } | null;
+      if (line === null || typeof line !== 'object' || typeof line.offset !== 'number') continue;
       if (line.offset > limit) {
-        const what = file.size === undefined ? `past ${MAX_PLAUSIBLE_OFFSET}, more than any file holds` : `past the size ${file.size} this group reports`;
+        const what = size === undefined ? `past ${MAX_PLAUSIBLE_OFFSET}, more than any file holds` : `past the size ${size} this group reports`;
         return done(new AppError('INVALID_BODY', `Body field files[${fileIndex}].lines[${lineIndex}].offset ${line.offset} is ${what}`));
       }
     }

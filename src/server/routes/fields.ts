@@ -91,7 +91,7 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
   app.get(
     '/logs/fields',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'query' },
       schema: {
         summary: 'The fields of the matching lines, most common first',
         tags: ['logs'],
@@ -118,7 +118,7 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
   app.get(
     '/logs/fields/:name/values',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', hosts: 'query' },
       schema: {
         summary: "A field's most common values among the matching lines",
         tags: ['logs'],
