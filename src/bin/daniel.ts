@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --enable-experimental-regexp-engine
 /**
  * `daniel`: argv -> command. Up front only commander and the commands' definitions load
  * (the CLI client, canary and create-table are light); the server and the DynamoDB SDK are
@@ -34,6 +34,9 @@ program
   .option('--log-requests', 'log every request, not only errors, 5xx and slow ones (env DANIEL_LOG_REQUESTS=1)')
   .option('--shutdown-grace <duration>', 'on SIGTERM, how long in-flight requests may finish (env DANIEL_SHUTDOWN_GRACE, default 10s)')
   .action(async (flags: ServeFlags) => {
+    // Before anything else: regex search runs on V8's linear-time engine, set at start-up (shebang).
+    const { assertLinearRegex } = await import('../query/matcher.js');
+    assertLinearRegex();
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);
   });
