@@ -76,6 +76,7 @@ describe("SPEC.md's GETs for host andynewman", () => {
       path: '/var/log/syslog',
       offset: 0,
       file_id: 'dev1:ino2:bbbb',
+      seq: expect.any(Number),
       cursor: expect.any(String),
     });
   });
