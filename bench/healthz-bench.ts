@@ -123,7 +123,7 @@ const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 // `--daniel-root DIR`: another checkout's src/ (e.g. `git archive HEAD` unpacked), for before/after figures.
 const danielRoot = path.resolve(flag('daniel-root', root));
 const danielEntry = DIST ? [path.join(danielRoot, 'dist', 'bin', 'daniel.js')] : ['--import', 'tsx', path.join(danielRoot, 'src', 'bin', 'daniel.ts')];
-const daniel = await start([...nodeArgs, ...danielEntry, 'serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dataDir, 'data'), '--store', STORE], {
+const daniel = await start([...nodeArgs, '--enable-experimental-regexp-engine', ...danielEntry, 'serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dataDir, 'data'), '--store', STORE], {
   DANIEL_TOKENS: 'admin:healthz-bench-token',
 });
 const bare = await start(['--import', 'tsx', path.join(root, 'bench', 'lib', 'null-sink.ts')]);

@@ -50,7 +50,7 @@ function buildBodies(prefix: string): { bodies: string[]; bytes: number } {
 }
 
 async function startServer(dataDir: string): Promise<{ url: string; token: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--store', STORE], {
+  const child = spawn(process.execPath, ['--enable-experimental-regexp-engine', '--import', 'tsx', bin, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--store', STORE], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

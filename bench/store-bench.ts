@@ -1,6 +1,6 @@
 /**
  * Store benchmark, through the Store API only:
- *   node --import tsx bench/store-bench.ts [--lines 1000000] [--batch 1000] [--store sqlite|memory]
+ *   node --enable-experimental-regexp-engine --import tsx bench/store-bench.ts [--lines 1000000] [--batch 1000] [--store sqlite|memory]
  *     [--direct-seal-kb 128] [--seal-kb 1024] [--seed 20261124] [--keep-db DIR] [--reuse-db DIR] [--reps 1]
  * The data is the end-to-end harness's (bench/lib/datagen.ts: loghub-format lines, ~150 bytes,
  * two hosts x eight files, planted needles), generated once under bench/.work/ and reused.
@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { COMMON_TERM, COUNTED_TERM, generateData } from './lib/datagen.js';
 import { appendOf } from './lib/store-feed.js';
 import { loghubDir, workDir } from './lib/paths.js';
+import { assertLinearRegex } from '../src/query/matcher.js';
 import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Matcher, Store } from '../src/storage/store.js';
@@ -123,6 +124,7 @@ function grepCount(args: string[], needle: string): number {
 }
 
 const reuse = values['reuse-db'];
+assertLinearRegex();
 const dataDir = reuse ?? values['keep-db'] ?? mkdtempSync(join(workDir, 'store-bench-'));
 mkdirSync(dataDir, { recursive: true });
 if (reuse === undefined && existsSync(join(dataDir, 'daniel.db'))) throw new Error(`${dataDir} already holds a store: pass --reuse-db to query it`);

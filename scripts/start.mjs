@@ -66,7 +66,9 @@ function readToken() {
 
 /** Runs a bin in its own process group (so Ctrl-C reaches it once, from us), output prefixed. */
 function startChild(name, args, onLine, env = {}) {
-  const child = spawn(process.execPath, [bins[name], ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
+  // Daniel's regex search runs on V8's linear-time engine, a flag set at start-up (as daniel's shebang does).
+  const nodeArgs = name === 'daniel' ? ['--enable-experimental-regexp-engine'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, bins[name], ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.setEncoding('utf8');

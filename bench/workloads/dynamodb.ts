@@ -147,7 +147,7 @@ async function measureStore(ctx: BenchContext, meterUrl: string, directUrl: stri
   const dataDir = path.join(workDir, 'daniel-dynamodb');
   rmSync(dataDir, { recursive: true, force: true });
   const extraArgs = [...tableArgs, '--dynamodb-endpoint', meterUrl];
-  report.command(`node dist/bin/daniel.js serve --store dynamodb ${extraArgs.join(' ').replace(meterUrl, '<metering proxy>')}`);
+  report.command(`node --enable-experimental-regexp-engine dist/bin/daniel.js serve --store dynamodb ${extraArgs.join(' ').replace(meterUrl, '<metering proxy>')}`);
   const daniel: Server = await startDaniel({ dataDir, token: ctx.token, store: 'dynamodb', extraArgs, env: AWS_ENV });
   try {
     await meter(meterUrl, true);

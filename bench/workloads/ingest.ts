@@ -20,7 +20,7 @@ export async function ingestWorkload(ctx: BenchContext, agentLinesPerSecond?: nu
   const report = new WorkloadReport('ingest', 'Ingest: Henrik -> Daniel -> SQLite, acknowledged lines/s');
   const dataDir = path.join(workDir, 'daniel-sqlite');
   rmSync(dataDir, { recursive: true, force: true });
-  report.command(`DANIEL_TOKENS=admin:… node dist/bin/daniel.js ${danielCommand({ dataDir, token: '' }).join(' ')}`);
+  report.command(`DANIEL_TOKENS=admin:… node --enable-experimental-regexp-engine dist/bin/daniel.js ${danielCommand({ dataDir, token: '' }).join(' ')}`);
   let daniel;
   try {
     daniel = await startDaniel({ dataDir, token: ctx.token, profileName: 'daniel-sqlite' });

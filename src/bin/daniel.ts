@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --enable-experimental-regexp-engine
 /**
  * `daniel`: argv -> command. Up front only commander and the commands' definitions load
  * (the CLI client, canary and create-table are light); the server and the DynamoDB SDK are
@@ -46,6 +46,9 @@ program
   .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
   .option('--config <file>', 'YAML file with any of these options (flags and environment win); reloaded on SIGHUP')
   .action(async (flags: ServeFlags) => {
+    // Before anything else: regex search runs on V8's linear-time engine, set at start-up (shebang).
+    const { assertLinearRegex } = await import('../query/matcher.js');
+    assertLinearRegex();
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);
   });

@@ -6,12 +6,33 @@
  * That engine refuses the `i` flag, so a case-insensitive regex is run with its literal
  * letters lowercased against the lowercased line (escapes such as `\W` keep their meaning).
  */
-import v8 from 'node:v8';
 import { InvalidPatternError, type Matcher } from './types.js';
 import { compileQuery, type CompiledQuery } from './query-match.js';
 
-// Once per process: the flag only makes the `l` flag available; other regexes are unchanged.
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
+/**
+ * The V8 flag that makes the `l` flag available (other regexes are unchanged). It is set when
+ * the process starts, never at run time (Node's docs warn against changing V8 flags after
+ * start-up): `daniel`'s shebang, `node LINEAR_REGEX_FLAG dist/bin/daniel.js`, the test config.
+ */
+export const LINEAR_REGEX_FLAG = '--enable-experimental-regexp-engine';
+
+/** Whether this process runs with V8's linear-time regex engine. */
+export function linearRegexAvailable(): boolean {
+  try {
+    return new RegExp('a', 'l').test('a');
+  } catch {
+    return false;
+  }
+}
+
+/** Throws a clear error at start-up when the engine is missing, instead of a 400 on every regex later. */
+export function assertLinearRegex(): void {
+  if (!linearRegexAvailable()) {
+    throw new Error(
+      `regex search needs V8's linear-time engine: start Node with ${LINEAR_REGEX_FLAG} (the daniel command does; run \`node ${LINEAR_REGEX_FLAG} dist/bin/daniel.js serve\` when starting the file with node yourself)`,
+    );
+  }
+}
 
 /** A substring condition, kept apart so segment scans can use Buffer.indexOf and blooms. */
 export interface SubstringCondition {

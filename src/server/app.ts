@@ -6,6 +6,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { nowNs } from '../common/time.js';
+import { assertLinearRegex } from '../query/matcher.js';
 import type { Store } from '../storage/store.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { ConnectionDrainer } from './connections.js';
@@ -72,6 +73,7 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
 export const API_VERSION = '0.1.0';
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  assertLinearRegex();
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const log = options.log ?? silentLog;
   const limits = { ...DEFAULT_LIMITS, ...options.limits, bodyLimitBytes };

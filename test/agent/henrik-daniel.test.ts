@@ -9,16 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { DANIEL_DIST, serveDaniel, type ServedDaniel } from '../server/process.js';
 
 const HENRIK = fileURLToPath(new URL('../../dist/bin/henrik.js', import.meta.url));
-const DANIEL = fileURLToPath(new URL('../../dist/bin/daniel.js', import.meta.url));
 const TOKEN = 'admin-token-for-tests';
 
 let dir: string;
 const children = new Set<ChildProcess>();
 
 beforeEach(() => {
-  for (const bin of [HENRIK, DANIEL]) if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
+  for (const bin of [HENRIK, DANIEL_DIST]) if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
   dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-daniel-'));
   mkdirSync(path.join(dir, 'logs'));
 });
@@ -47,10 +47,10 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   }
 }
 
-async function startDaniel(listen: string): Promise<{ url: string; proc: ReturnType<typeof run> }> {
-  const proc = run(DANIEL, ['serve', '--listen', listen, '--data-dir', path.join(dir, 'data')], { DANIEL_TOKENS: `admin:${TOKEN}` });
-  const url = await until(() => /listening on (http:\/\/\S+)/.exec(proc.output())?.[1], 'daniel to listen');
-  return { url: url.replace(/\/$/, ''), proc };
+async function startDaniel(listen: string): Promise<ServedDaniel> {
+  const daniel = await serveDaniel({ from: 'dist', listen, dataDir: path.join(dir, 'data'), env: { DANIEL_TOKENS: `admin:${TOKEN}` } });
+  children.add(daniel.child);
+  return daniel;
 }
 
 async function storedLines(url: string): Promise<string[] | undefined> {
@@ -91,8 +91,8 @@ it('henrik -> daniel with both killed -9 mid-stream: every line stored once', as
       henrik = run(HENRIK, henrikArgs, { HENRIK_TOKEN: TOKEN });
     }
     if (round === 2) {
-      daniel.proc.child.kill('SIGKILL');
-      await daniel.proc.exited;
+      daniel.child.kill('SIGKILL');
+      await daniel.exited();
       write(300);
       daniel = await startDaniel(`127.0.0.1:${port}`);
     }

@@ -44,7 +44,7 @@ interface Started {
 }
 
 async function startDaniel(name: string, extra: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [DANIEL, 'serve', '--listen', '127.0.0.1:0', '--data-dir', file(`data-${name}`), ...extra], {
+  const child = spawn(process.execPath, ['--enable-experimental-regexp-engine', DANIEL, 'serve', '--listen', '127.0.0.1:0', '--data-dir', file(`data-${name}`), ...extra], {
     env: { ...process.env, DANIEL_TOKENS: `admin:${ADMIN}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -36,7 +36,7 @@ test('data and state dirs are 0700 and every file in them 0600, under umask 022'
   const logs = join(dir, 'logs');
   mkdirSync(logs);
   writeFileSync(join(logs, 'auth.log'), 'secret line one\nsecret line two\n', { mode: 0o640 });
-  const daniel = spawn('sh', ['-c', `umask 022; exec "${process.execPath}" "${DANIEL}" serve --listen 127.0.0.1:0 --data-dir "${data}"`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daniel = spawn('sh', ['-c', `umask 022; exec "${process.execPath}" --enable-experimental-regexp-engine "${DANIEL}" serve --listen 127.0.0.1:0 --data-dir "${data}"`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   daniel.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   try {

@@ -1,10 +1,30 @@
-/** Real `daniel` processes for the cross-process tests (run from source through tsx). */
+/**
+ * The one fixture for real `daniel` processes in tests (and the bench's command line): from
+ * source through tsx (default) or from dist/ (`from: 'dist'`, after `npm run build`), always
+ * with V8's linear-time regex engine, which Daniel needs at start-up. `startDaniel` runs any
+ * command; `serveDaniel` starts `daniel serve` on a free port and waits until it listens.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LINEAR_REGEX_FLAG } from '../../src/query/matcher.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../src/bin/daniel.ts', import.meta.url));
+export const DANIEL_DIST = fileURLToPath(new URL('../../dist/bin/daniel.js', import.meta.url));
+// The flag `daniel`'s shebang sets; a bare `node dist/bin/daniel.js serve` refuses to start without it.
+export { LINEAR_REGEX_FLAG };
+
+export type DanielFrom = 'tsx' | 'dist';
+
+/** Node's arguments before daniel's own: the regex engine flag and the entry point. */
+export function danielNodeArgs(from: DanielFrom = 'tsx'): string[] {
+  if (from === 'dist' && !existsSync(DANIEL_DIST)) throw new Error(`${DANIEL_DIST} is missing: run npm run build first`);
+  return from === 'dist' ? [LINEAR_REGEX_FLAG, DANIEL_DIST] : [LINEAR_REGEX_FLAG, '--import', 'tsx', BIN];
+}
 
 export interface DanielProcess {
   child: ChildProcess;
@@ -15,8 +35,8 @@ export interface DanielProcess {
   exited(): Promise<number | null>;
 }
 
-export function startDaniel(args: string[], env: Record<string, string | undefined> = {}): DanielProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+export function startDaniel(args: string[], env: Record<string, string | undefined> = {}, from: DanielFrom = 'tsx'): DanielProcess {
+  const child = spawn(process.execPath, [...danielNodeArgs(from), ...args], {
     cwd: REPO,
     env: { ...process.env, DANIEL_TOKEN: undefined, DANIEL_URL: undefined, DANIEL_TOKENS: undefined, DANIEL_DATA_DIR: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,4 +90,49 @@ export async function runDaniel(args: string[], env: Record<string, string | und
   const proc = startDaniel(args, env);
   const code = await proc.exited();
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+export interface ServeOptions {
+  /** Default: a fresh temporary directory, removed by stop(). */
+  dataDir?: string;
+  /** Default 127.0.0.1:0 (any free port). */
+  listen?: string;
+  /** More `serve` flags. */
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  from?: DanielFrom;
+}
+
+export interface ServedDaniel extends DanielProcess {
+  /** http://host:port, without a trailing slash. */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** SIGTERM (SIGKILL after 10 s), then removes a data directory it made. */
+  stop: () => Promise<void>;
+}
+
+/** `daniel serve` on a free port (or `listen`), resolved once it prints its URL. */
+export async function serveDaniel(options: ServeOptions = {}): Promise<ServedDaniel> {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'daniel-test-'));
+  const proc = startDaniel(['serve', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], options.env, options.from);
+  let match: RegExpMatchArray;
+  try {
+    match = await proc.waitFor(/listening on (https?:\/\/[^\s/]+:(\d+))/);
+  } catch (error) {
+    proc.child.kill('SIGKILL');
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const stop = async (): Promise<void> => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGTERM');
+      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
+      await proc.exited();
+      clearTimeout(timer);
+    }
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { ...proc, url: match[1]!, port: Number(match[2]), dataDir, stop };
 }

@@ -3,6 +3,7 @@
  * process on port 0 with a temp data dir, POST /ingest, and Debian's chromium.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { serveDaniel } from '../server/process.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,45 +31,11 @@ export interface Daniel {
   stop: () => Promise<void>;
 }
 
-/** Starts `node dist/bin/daniel.js serve` on a free port and waits for its `listening on` line. */
+/** Starts `daniel serve` from dist/ on a free port (the shared fixture) and waits for its `listening on` line. */
 export async function startDaniel(): Promise<Daniel> {
-  const bin = join(ROOT, 'dist/bin/daniel.js');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build first`);
   if (!existsSync(join(ROOT, 'ui-dist/index.html'))) throw new Error('ui-dist/ is missing: run npm run build first');
-  const dataDir = mkdtempSync(join(tmpdir(), 'daniel-ui-'));
-  const child = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, DANIEL_TOKENS: `admin:${TOKEN}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daniel did not print its URL within 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1].replace(/\/$/, ''));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daniel exited with ${code}:\n${output}`));
-    });
-  });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  return { url, dataDir, process: child, stop };
+  const daniel = await serveDaniel({ from: 'dist', env: { DANIEL_TOKENS: `admin:${TOKEN}` } });
+  return { url: daniel.url, dataDir: daniel.dataDir, process: daniel.child, stop: daniel.stop };
 }
 
 export interface IngestLine {

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LINEAR_REGEX_FLAG } from '../../../src/query/matcher.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const danielBin = join(repoRoot, 'dist/bin/daniel.js');
@@ -140,9 +141,9 @@ export class Child {
   }
 }
 
-export function spawnNode(name: string, script: string, args: string[], env: Record<string, string> = {}): Child {
+export function spawnNode(name: string, script: string, args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Child {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
-  const proc = spawn(process.execPath, [script, ...args], {
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -190,7 +191,7 @@ export async function startDaniel(options: DanielOptions): Promise<Daniel> {
   const args = ['serve', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', options.dataDir];
   if (options.retention) args.push('--retention', options.retention);
   args.push(...(options.extraArgs ?? []));
-  const child = spawnNode('daniel', danielBin, args, { DANIEL_TOKENS: tokensEnv, ...options.env });
+  const child = spawnNode('daniel', danielBin, args, { DANIEL_TOKENS: tokensEnv, ...options.env }, [LINEAR_REGEX_FLAG]);
   const match = await child.waitForOutput(/listening on (http:\/\/[^\s/]+:(\d+))/, 30_000);
   return { child, url: match[1]!, port: Number(match[2]), dataDir: options.dataDir };
 }
