@@ -39,7 +39,6 @@ program
   .option('--tls-key <file>', 'PEM private key of --tls-cert (env DANIEL_TLS_KEY)')
   .option('--tls-client-ca <file>', 'PEM CA: every client must show a certificate it signed (env DANIEL_TLS_CLIENT_CA)')
   .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-  .option('--config <file>', 'YAML file with any of these options (flags and environment win); reloaded on SIGHUP')
   .action(async (flags: ServeFlags) => {
     const { runServe } = await import('../server/serve-command.js');
     await runServe(flags);
