@@ -10,6 +10,7 @@ import { registerClientCommands } from '../cli/commands.js';
 import type { ServeFlags } from '../server/config.js';
 import { createTableCommand } from '../storage/dynamodb/create-table-command.js';
 import { tokenCommand } from '../cli/token-command.js';
+import { backupCommands } from '../cli/backup-command.js';
 
 const program = new Command('daniel')
   .description('Daniel: the Logging Aggregator server and its command-line client')
@@ -44,7 +45,6 @@ program
   .option('--tls-key <file>', 'PEM private key of --tls-cert (env DANIEL_TLS_KEY)')
   .option('--tls-client-ca <file>', 'PEM CA: every client must show a certificate it signed (env DANIEL_TLS_CLIENT_CA)')
   .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-  .option('--config <file>', 'YAML file with any of these options (flags and environment win); reloaded on SIGHUP')
   .action(async (flags: ServeFlags) => {
     // Before anything else: regex search runs on V8's linear-time engine, set at start-up (shebang).
     const { assertLinearRegex } = await import('../query/matcher.js');
@@ -59,6 +59,7 @@ program.addCommand(createTableCommand().copyInheritedSettings(program));
 const token = tokenCommand().copyInheritedSettings(program);
 for (const sub of token.commands) sub.copyInheritedSettings(token);
 program.addCommand(token);
+for (const command of backupCommands()) program.addCommand(command.copyInheritedSettings(program));
 
 async function main(): Promise<void> {
   try {
