@@ -5,21 +5,15 @@
  *
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
+import type { SegmentLine } from '../segment/codec.js';
 import type { QueryNode } from './language.js';
 
 /** A line as stored and returned by queries. */
-export interface StoredLine {
+export interface StoredLine extends SegmentLine {
   host: string;
   fileId: string;
   filename: string;
   path: string;
-  offset: number;
-  end: number;
-  timestamp: bigint;
-  line: string;
-  cut: boolean;
-  /** Ingest sequence: strictly increasing in the order lines became durable; stable forever. */
-  seq: number;
 }
 
 /** What a line must contain. Several conditions in one query all apply (AND). */

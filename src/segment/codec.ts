@@ -24,6 +24,7 @@ export interface SegmentLine {
   timestamp: bigint;
   line: string;
   cut: boolean;
+  /** Ingest sequence: strictly increasing in the order lines became durable; stable forever. */
   seq: number;
 }
 

@@ -76,4 +76,23 @@ export class QueryGate {
       },
     };
   }
+
+  /**
+   * Runs `work` admitted (or throws RATE_LIMITED). Resolves with its result, or with undefined
+   * when the client went away and the work stopped early: the reply is then already ended,
+   * since nobody is left to answer.
+   */
+  async run<T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const admitted = this.admit(request, reply);
+    try {
+      return await work(admitted.signal);
+    } catch (error) {
+      if (!admitted.signal.aborted) throw error;
+      reply.hijack();
+      reply.raw.destroy();
+      return undefined;
+    } finally {
+      admitted.release();
+    }
+  }
 }

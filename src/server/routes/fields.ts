@@ -9,8 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { extractFields } from '../../query/fields.js';
 import type { LineFilter, StoredLine } from '../../storage/store.js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteOptions, ServerDeps } from '../context.js';
+import type { RouteOptions } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
 import { errorResponses, filterQueryProperties, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
@@ -72,21 +71,6 @@ export function fieldsOfLine(line: StoredLine): Record<string, string> {
   return { ...extractFields(line.line), host: line.host, file: line.filename };
 }
 
-/** Runs a scan within the query bounds; undefined when its client went away (nobody to answer). */
-async function admitted<T>(deps: ServerDeps, request: FastifyRequest, reply: FastifyReply, run: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
-  const gate = deps.queries.admit(request, reply);
-  try {
-    return await run(gate.signal);
-  } catch (error) {
-    if (!gate.signal.aborted) throw error;
-    reply.hijack();
-    reply.raw.destroy();
-    return undefined;
-  } finally {
-    gate.release();
-  }
-}
-
 export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
   app.get(
     '/logs/fields',
@@ -104,7 +88,7 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
       const filter = toLineFilter(request.query, deps.now());
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
       const counts = new Map<string, number>();
-      const scan = await admitted(deps, request, reply, (signal) =>
+      const scan = await deps.queries.run(request, reply, (signal) =>
         scanMatching(deps.store, filter, deadline, signal, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
           for (const name of Object.keys(fieldsOfLine(line))) counts.set(name, (counts.get(name) ?? 0) + 1);
         }),
@@ -134,7 +118,7 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
       const { deadline } = deadlineFor(request.query.timeout, deps.limits);
       const counts = new Map<string, number>();
       let withField = 0;
-      const scan = await admitted(deps, request, reply, (signal) =>
+      const scan = await deps.queries.run(request, reply, (signal) =>
         scanMatching(deps.store, filter, deadline, signal, request.query.sample ?? DEFAULT_SAMPLE, (line) => {
           const value = fieldsOfLine(line)[name];
           if (value === undefined) return;

@@ -9,7 +9,7 @@ import type { RouteOptions } from '../context.js';
 import { deadlineFor, toLineFilter } from '../log-query.js';
 import { errorResponses, ErrorResponse, filterQueryProperties, HistogramResponse, hostsQueryProperty } from '../schemas.js';
 import { callStore } from '../store-call.js';
-import type { HistogramResult, LineFilter, Store } from '../../storage/store.js';
+import type { LineFilter, Store } from '../../storage/store.js';
 import { fieldsOfLine, scanMatching, topCounts } from './fields.js';
 
 const HistogramQuery = Type.Object({
@@ -110,24 +110,16 @@ export const histogramRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { 
         bucketMs = defaultBucketMs(rangeNs === undefined ? DEFAULT_RANGE_MS : Number(rangeNs / 1_000_000n));
       }
       const started = performance.now();
-      const admitted = deps.queries.admit(request, reply);
-      let result: HistogramResult;
-      try {
-        if (request.query.by !== undefined) {
-          const answer = await histogramBy(deps.store, filter, bucketMs, deadline, request.query.by, admitted.signal);
-          deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
-          return answer;
-        }
-        result = await callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline, signal: admitted.signal }));
-      } catch (error) {
-        if (!admitted.signal.aborted) throw error;
-        // The client went away and the count stopped early: nobody is left to answer.
-        reply.hijack();
-        reply.raw.destroy();
-        return undefined;
-      } finally {
-        admitted.release();
+      const by = request.query.by;
+      if (by !== undefined) {
+        const answer = await deps.queries.run(request, reply, (signal) => histogramBy(deps.store, filter, bucketMs, deadline, by, signal));
+        if (answer !== undefined) deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
+        return answer;
       }
+      const result = await deps.queries.run(request, reply, (signal) =>
+        callStore('count lines', () => deps.store.histogram({ ...filter, bucketMs, deadline, signal })),
+      );
+      if (result === undefined) return undefined;
       deps.metrics.observeQuery('histogram', (performance.now() - started) / 1000);
       const answer: HistogramResponseShape = {
         data: {

@@ -9,7 +9,7 @@ import { Type, type Static } from 'typebox';
 import { AppError } from '../../common/errors.js';
 import type { LogsResponse as LogsResponseShape } from '../../protocol/api.js';
 import { lineCursorOf } from '../../query/cursor.js';
-import type { SearchPage, SearchQuery } from '../../storage/store.js';
+import type { SearchQuery } from '../../storage/store.js';
 import type { RouteOptions, ServerDeps } from '../context.js';
 import { resumeSeq, streamFollow } from '../follow.js';
 import { deadlineFor, toLineFilter, toLogEntry } from '../log-query.js';
@@ -53,19 +53,8 @@ async function answerLogs(
   if (query.cursor !== undefined && query.cursor !== '') search.cursor = query.cursor;
 
   const started = performance.now();
-  const admitted = deps.queries.admit(request, reply);
-  let page: SearchPage;
-  try {
-    page = await callStore('search', () => deps.store.search({ ...search, signal: admitted.signal }));
-  } catch (error) {
-    if (!admitted.signal.aborted) throw error;
-    // The client went away and the search stopped early: nobody is left to answer.
-    reply.hijack();
-    reply.raw.destroy();
-    return undefined;
-  } finally {
-    admitted.release();
-  }
+  const page = await deps.queries.run(request, reply, (signal) => callStore('search', () => deps.store.search({ ...search, signal })));
+  if (page === undefined) return undefined;
   deps.metrics.observeQuery('search', (performance.now() - started) / 1000);
   if (host !== undefined && page.lines.length === 0 && search.cursor === undefined) await assertHostKnown(deps, host);
 
