@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IngestSink } from '../../test/agent/ingest-sink.js';
+import { fastAgentOptions, IngestSink } from '../../test/agent/ingest-sink.js';
 import { Agent, type AgentOptions } from './agent.js';
 
 let dir: string;
@@ -19,21 +19,7 @@ afterEach(async () => {
 });
 
 function options(extra: Partial<AgentOptions> = {}): AgentOptions {
-  return {
-    server: sink.url,
-    token: 'T',
-    host: 'h1',
-    stateDir: path.join(dir, 'state'),
-    sources: [{ paths: [path.join(dir, 'logs', '*.log')] }],
-    flushIntervalMs: 50,
-    scanIntervalMs: 100,
-    pollIntervalMs: 50,
-    checkpointIntervalMs: 50,
-    orphanIdleMs: 200,
-    copyGraceMs: 300,
-    backoff: { baseMs: 20, maxMs: 200 },
-    ...extra,
-  };
+  return fastAgentOptions(sink.url, dir, { orphanIdleMs: 200, copyGraceMs: 300, backoff: { baseMs: 20, maxMs: 200 }, ...extra });
 }
 
 describe('Agent --once', () => {

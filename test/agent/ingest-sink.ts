@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import type { AgentOptions } from '../../src/agent/options.js';
 import type { IngestRejection, IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
 import { buildApp } from '../../src/server/app.js';
 import { createTokenSet } from '../../src/server/tokens.js';
@@ -291,5 +292,25 @@ function withoutRefused(request: IngestRequest, refused: IngestRejection[]): Ing
         return { ...file, lines: file.lines.filter((l) => !offsets.has(l.offset)) };
       })
       .filter((f) => f !== undefined),
+  };
+}
+
+/**
+ * An agent tuned for tests (short flush, scan, poll, checkpoint and backoff intervals) that
+ * tails `DIR/logs/*.log` into `DIR/state` and ships to `server` with the token 'T'.
+ */
+export function fastAgentOptions(server: string, dir: string, extra: Partial<AgentOptions> = {}): AgentOptions {
+  return {
+    server,
+    token: 'T',
+    host: 'h1',
+    stateDir: path.join(dir, 'state'),
+    sources: [{ paths: [path.join(dir, 'logs', '*.log')] }],
+    flushIntervalMs: 50,
+    scanIntervalMs: 100,
+    pollIntervalMs: 50,
+    checkpointIntervalMs: 50,
+    backoff: { baseMs: 10, maxMs: 100 },
+    ...extra,
   };
 }

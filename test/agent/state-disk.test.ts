@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
-import { IngestSink } from './ingest-sink.js';
+import { fastAgentOptions, IngestSink } from './ingest-sink.js';
 
 let dir: string;
 let sink: IngestSink;
@@ -29,20 +29,7 @@ afterEach(async () => {
 });
 
 function options(extra: Partial<AgentOptions> = {}): AgentOptions {
-  return {
-    server: sink.url,
-    token: 'T',
-    host: 'h1',
-    stateDir: path.join(dir, 'state'),
-    sources: [{ paths: [path.join(dir, 'logs', '*.log')] }],
-    flushIntervalMs: 50,
-    scanIntervalMs: 100,
-    pollIntervalMs: 50,
-    checkpointIntervalMs: 50,
-    backoff: { baseMs: 10, maxMs: 100 },
-    log: (m) => logged.push(m),
-    ...extra,
-  };
+  return fastAgentOptions(sink.url, dir, { log: (m) => logged.push(m), ...extra });
 }
 
 function lines(from: number, count: number, width = 40): string[] {
