@@ -133,21 +133,27 @@ for (let attempt = 0; token === undefined; attempt++) {
   }
 }
 
+/** Whether Daniel takes lines for `host` with this token (an empty ingest). */
+async function honoured(token, host) {
+  const probe = await fetch(`${url}/ingest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ host, files: [] }),
+  }).catch(() => undefined);
+  return probe?.status === 200;
+}
+
 /** Henrik's own token: ingest only, bound to its host; kept in DATA_DIR/henrik-token (0600) and made again when revoked. */
 async function henrikTokenFile(host) {
   const file = join(dataDir, 'henrik-token');
-  if (existsSync(file)) {
-    const saved = readFileSync(file, 'utf8').trim();
-    const probe = await fetch(`${url}/ingest`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${saved}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ host, files: [] }),
-    }).catch(() => undefined);
-    if (probe?.status === 200) return file;
-  }
+  if (existsSync(file) && (await honoured(readFileSync(file, 'utf8').trim(), host))) return file;
   const made = spawnSync(process.execPath, [bins.daniel, 'token', 'create', '--scope', 'ingest', '--host', host, '--name', `npm start: henrik on ${host}`, '--data-dir', dataDir], { cwd: root, encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`daniel token create failed: ${made.stderr.trim()}`);
   writeFileSync(file, made.stdout, { mode: 0o600 });
+  // A running Daniel sees a new token within 2 s: start Henrik once it does, so it is not refused first.
+  for (const started = Date.now(); !(await honoured(made.stdout.trim(), host)) && Date.now() - started < 5000; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   return file;
 }
 
