@@ -101,6 +101,23 @@ if (process.env.START_SKIP_BUILD !== '1' && needsBuild()) {
 }
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
+/** Henrik's own token: ingest only, bound to its host; kept in DATA_DIR/henrik-token (0600). */
+const henrikHost = process.env.HENRIK_HOST ?? hostname();
+const henrikTokenPath = join(dataDir, 'henrik-token');
+function createHenrikToken() {
+  const made = spawnSync(process.execPath, [bins.daniel, 'token', 'create', '--scope', 'ingest', '--host', henrikHost, '--name', `npm start: henrik on ${henrikHost}`, '--data-dir', dataDir], { cwd: root, encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`daniel token create failed: ${made.stderr.trim()}`);
+  writeFileSync(henrikTokenPath, made.stdout, { mode: 0o600 });
+  return made.stdout.trim();
+}
+// Made before Daniel starts, so Daniel knows it from its first request on.
+try {
+  if (!existsSync(henrikTokenPath)) createHenrikToken();
+} catch (error) {
+  console.error(error.message);
+  process.exit(1);
+}
+
 let url;
 const listening = new Promise((resolve) => {
   const daniel = startChild('daniel', ['serve', '--listen', listen, '--data-dir', dataDir], (line) => {
@@ -133,34 +150,29 @@ for (let attempt = 0; token === undefined; attempt++) {
   }
 }
 
-/** Whether Daniel takes lines for `host` with this token (an empty ingest). */
-async function honoured(token, host) {
+/** Whether Daniel takes lines for Henrik's host with this token (an empty ingest). */
+async function honoured(token) {
   const probe = await fetch(`${url}/ingest`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ host, files: [] }),
+    body: JSON.stringify({ host: henrikHost, files: [] }),
   }).catch(() => undefined);
   return probe?.status === 200;
 }
 
-/** Henrik's own token: ingest only, bound to its host; kept in DATA_DIR/henrik-token (0600) and made again when revoked. */
-async function henrikTokenFile(host) {
-  const file = join(dataDir, 'henrik-token');
-  if (existsSync(file) && (await honoured(readFileSync(file, 'utf8').trim(), host))) return file;
-  const made = spawnSync(process.execPath, [bins.daniel, 'token', 'create', '--scope', 'ingest', '--host', host, '--name', `npm start: henrik on ${host}`, '--data-dir', dataDir], { cwd: root, encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`daniel token create failed: ${made.stderr.trim()}`);
-  writeFileSync(file, made.stdout, { mode: 0o600 });
-  // A running Daniel sees a new token within 2 s: start Henrik once it does, so it is not refused first.
-  for (const started = Date.now(); !(await honoured(made.stdout.trim(), host)) && Date.now() - started < 5000; ) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** The saved token, or a new one when it was revoked (a running Daniel sees it within 2 s). */
+async function henrikTokenFile() {
+  if (await honoured(readFileSync(henrikTokenPath, 'utf8').trim())) return henrikTokenPath;
+  const token = createHenrikToken();
+  for (const started = Date.now(); !(await honoured(token)) && Date.now() - started < 5000; ) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return file;
+  return henrikTokenPath;
 }
 
-const henrikHost = process.env.HENRIK_HOST ?? hostname();
 let henrikToken;
 try {
-  henrikToken = await henrikTokenFile(henrikHost);
+  henrikToken = await henrikTokenFile();
 } catch (error) {
   console.error(error.message);
   await stop(daniel);
