@@ -38,6 +38,8 @@ export function assertLinearRegex(): void {
 export interface SubstringCondition {
   text: string;
   caseInsensitive: boolean;
+  /** A field term's value (query-match.ts QueryHint): for blooms, never to drive a scan of a segment whose lines carry stored fields. */
+  fromField?: true;
   /** The needle as the line test compares it: lowercased when case-insensitive. */
   needle: string;
 }

@@ -124,7 +124,8 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
   const lineText = (i: number): string => text.toString(meta.ascii ? 'latin1' : 'utf8', starts[i], starts[i]! + lengths[i]!);
 
   // A needle to walk with indexOf: a substring condition, else a literal some regex requires.
-  const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0);
+  const storedFields = segment.fieldsAt !== undefined;
+  const candidates = [...match.substrings, ...match.hints].filter((s) => s.needle.length > 0 && !(storedFields && s.fromField === true));
   const driver = candidates.find((s) => !s.caseInsensitive);
   const insensitiveDriver = meta.ascii ? candidates.find((s) => s.caseInsensitive) : undefined;
   const onlyCondition = match.onlySubstring;

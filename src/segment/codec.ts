@@ -174,6 +174,13 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
   return writer.bytes();
 }
 
+/** Every stored field value, one a line, for the bloom. */
+function storedValues(lines: readonly SegmentLine[]): string {
+  let out = '';
+  for (const line of lines) if (line.fields !== undefined) for (const name in line.fields) out += line.fields[name] + '\n';
+  return out;
+}
+
 /** Reads the fields column lazily: each line's map is built when first asked for. */
 function fieldsReader(column: Buffer, count: number): (i: number) => Record<string, string> | undefined {
   const starts = new Int32Array(count);
@@ -245,7 +252,8 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   const last = lines[lines.length - 1]!;
   return {
     data: compressPayload(payload),
-    bloom: buildTrigramBloom(text),
+    // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))])),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,
