@@ -9,7 +9,16 @@ import path from 'node:path';
 import { Prng } from './prng.js';
 import { DATASETS, type Dataset } from './formats.js';
 
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
+/** Services of the structured (JSON and logfmt) lines; `api` is the one the field queries ask for. */
+const SERVICES = ['api', 'web', 'worker', 'auth', 'billing'];
+const PATHS = ['/healthz', '/api/orders', '/api/users', '/login', '/static/app.js'];
+/** How a file's lines are written: loghub's own text, or the same events as JSON or logfmt. */
+export type LineStyle = 'plain' | 'json' | 'logfmt';
+/** Of the eight formats, three are written as JSON and two as logfmt (about a third each). */
+export function styleOf(datasetIndex: number): LineStyle {
+  return datasetIndex % 3 === 0 ? 'plain' : datasetIndex % 3 === 1 ? 'json' : 'logfmt';
+}
 /** Substrings whose exact counts the queries check their answers against. */
 export const COMMON_TERM = 'INFO';
 export const COUNTED_TERM = 'ERROR';
@@ -55,6 +64,16 @@ export interface DataManifest {
   termCounts: Record<string, { total: number; perHost: Record<string, number> }>;
   /** Lines containing the needle mark that are not planted needles (must be 0). */
   needleCollisions: number;
+  /** Structured lines: counts the field queries are checked against, and trace ids to look up. */
+  fieldTruth: {
+    structuredLines: number;
+    /** level:error service:api -healthz */
+    errorsFromApiNotHealthz: number;
+    /** status:>=500 */
+    status5xx: number;
+    /** A trace id of some line of each host's files, each in exactly one line. */
+    traceIds: { traceId: string; host: string }[];
+  };
 }
 
 export interface GenerateOptions {
@@ -101,6 +120,39 @@ interface Plant {
   token: string;
 }
 
+const LEVEL_IN_TEXT: [RegExp, string][] = [
+  [/\b(ERROR|FATAL|SEVERE)\b|\berror\b/, 'error'],
+  [/\bWARN(ING)?\b/, 'warn'],
+  [/\bDEBUG\b/, 'debug'],
+];
+
+interface FieldCounts {
+  structured: number;
+  errorsFromApiNotHealthz: number;
+  status5xx: number;
+  traceId?: string;
+}
+
+/** One event of a loghub line as a structured line: JSON or logfmt with the fields real services log. */
+function structured(style: 'json' | 'logfmt', time: Date, message: string, prng: Prng, counts: FieldCounts, lineIndex: number, traceAt: number): string {
+  const level = LEVEL_IN_TEXT.find(([pattern]) => pattern.test(message))?.[1] ?? (prng.below(50) === 0 ? 'error' : 'info');
+  const service = SERVICES[prng.below(SERVICES.length)]!;
+  const path = PATHS[prng.below(PATHS.length)]!;
+  const roll = prng.below(100);
+  const status = roll < 4 ? 500 + prng.below(4) : roll < 10 ? 404 : 200;
+  const tookMs = prng.below(2000);
+  const traceId = hex(prng, 16);
+  if (lineIndex === traceAt) counts.traceId = traceId;
+  counts.structured++;
+  if (level === 'error' && service === 'api' && !path.includes('healthz') && !message.toLowerCase().includes('healthz')) counts.errorsFromApiNotHealthz++;
+  if (status >= 500) counts.status5xx++;
+  const iso = time.toISOString();
+  if (style === 'json') {
+    return JSON.stringify({ time: iso, level, service, msg: message, http: { method: 'GET', path }, status, took_ms: tookMs, trace_id: traceId });
+  }
+  return `time=${iso} level=${level} service=${service} path=${path} status=${status} took_ms=${tookMs} trace_id=${traceId} msg=${JSON.stringify(message)}`;
+}
+
 function generateFile(
   file: GeneratedFile,
   dataset: Dataset,
@@ -108,6 +160,8 @@ function generateFile(
   prng: Prng,
   plants: Plant[],
   termCounts: Map<string, number>,
+  style: LineStyle,
+  fieldCounts: FieldCounts,
 ): { collisions: number } {
   const fd = openSync(file.path, 'w');
   const stepMs = SPAN_MS / file.lines;
@@ -120,13 +174,19 @@ function generateFile(
     const template = templates[i % templates.length]!;
     const stamp = dataset.timestamp.exec(template);
     const time = new Date(startMs + Math.floor(i * stepMs));
-    let line = stamp
-      ? dataset.format(time) + varyDigits(template.slice(stamp[0].length), prng)
-      : varyDigits(template, prng);
-    if (line.length < PAD_BELOW) line += ` req_id=${hex(prng, 12)} took_ms=${prng.below(5000)}`;
-    if (line.includes(NEEDLE_MARK)) collisions++;
     const token = plantAt.get(i);
-    if (token) line += ` ref=${token}`;
+    let line: string;
+    if (style === 'plain') {
+      line = stamp ? dataset.format(time) + varyDigits(template.slice(stamp[0].length), prng) : varyDigits(template, prng);
+      if (line.length < PAD_BELOW) line += ` req_id=${hex(prng, 12)} took_ms=${prng.below(5000)}`;
+      if (line.includes(NEEDLE_MARK)) collisions++;
+      if (token) line += ` ref=${token}`;
+    } else {
+      let message = varyDigits(stamp ? template.slice(stamp[0].length).trimStart() : template, prng);
+      if (message.includes(NEEDLE_MARK)) collisions++;
+      if (token) message += ` ref=${token}`;
+      line = structured(style, time, message, prng, fieldCounts, i, Math.floor(file.lines / 2));
+    }
     for (const [term, count] of termCounts) if (line.includes(term)) termCounts.set(term, count + 1);
     chunk.push(line);
     if (chunk.length === 8192) {
@@ -192,6 +252,7 @@ export function generateData(loghub: string, options: GenerateOptions): DataMani
   const needles = placeNeedles(seed, files, hosts);
   const allNeedles = [...needles.host, ...needles.cross];
   const termCounts: DataManifest['termCounts'] = {};
+  const fieldTruth: DataManifest['fieldTruth'] = { structuredLines: 0, errorsFromApiNotHealthz: 0, status5xx: 0, traceIds: [] };
   for (const term of [COMMON_TERM, COUNTED_TERM]) termCounts[term] = { total: 0, perHost: {} };
   let collisions = 0;
   const started = performance.now();
@@ -202,7 +263,13 @@ export function generateData(loghub: string, options: GenerateOptions): DataMani
       .map((n) => ({ lineIndex: n.lineIndex, token: n.token }));
     const counts = new Map([COMMON_TERM, COUNTED_TERM].map((term) => [term, 0]));
     const prng = new Prng(fileSeed(seed, `${file.host}/${file.filename}`));
-    collisions += generateFile(file, dataset, loadTemplates(loghub, dataset), prng, plants, counts).collisions;
+    const fieldCounts: FieldCounts = { structured: 0, errorsFromApiNotHealthz: 0, status5xx: 0 };
+    const style = styleOf(DATASETS.indexOf(dataset));
+    collisions += generateFile(file, dataset, loadTemplates(loghub, dataset), prng, plants, counts, style, fieldCounts).collisions;
+    fieldTruth.structuredLines += fieldCounts.structured;
+    fieldTruth.errorsFromApiNotHealthz += fieldCounts.errorsFromApiNotHealthz;
+    fieldTruth.status5xx += fieldCounts.status5xx;
+    if (fieldCounts.traceId !== undefined) fieldTruth.traceIds.push({ traceId: fieldCounts.traceId, host: file.host });
     for (const [term, count] of counts) {
       const entry = termCounts[term]!;
       entry.total += count;
@@ -224,6 +291,7 @@ export function generateData(loghub: string, options: GenerateOptions): DataMani
     crossNeedles: needles.cross,
     termCounts,
     needleCollisions: collisions,
+    fieldTruth,
   };
   writeFileSync(manifestPath(dir), JSON.stringify(manifest, null, 2));
   log(`generated ${lines} lines, ${(rawBytes / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`);

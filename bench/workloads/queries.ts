@@ -136,6 +136,7 @@ function specs(ctx: BenchContext): QuerySpec[] {
       baselines: [grep(['-F'], data.crossNeedles[0]!.token, allFiles), ...withRg(['-F'], data.crossNeedles[0]!.token, allFiles)],
       target: { text: '<= 20 ms p50', pass: (p50) => p50 <= 20 },
     },
+    ...fieldSpecs(ctx, withRg, allFiles),
     {
       name: 'a page of 100 through next',
       request: 'GET /logs?count=100, then GET <next> in turn (timed)',
@@ -158,6 +159,89 @@ function specs(ctx: BenchContext): QuerySpec[] {
       },
       baselines: [],
       target: { text: '<= 30 ms p50', pass: (p50) => p50 <= 30 },
+    },
+  ];
+}
+
+interface FieldsAnswer {
+  data: { name: string; lines: number }[];
+  lines_examined: number;
+  partial?: boolean;
+}
+interface ValuesAnswer extends Omit<FieldsAnswer, 'data'> {
+  data: { value: string; lines: number }[];
+  other_lines: number;
+}
+
+/** The field queries of the query language, on the JSON and logfmt third of the data, checked against the generator. */
+function fieldSpecs(ctx: BenchContext, withRg: (flags: string[], pattern: string, files: string[]) => ShellBaseline[], allFiles: string[]): QuerySpec[] {
+  const { data, config } = ctx;
+  const traces = data.fieldTruth.traceIds;
+  if (traces.length === 0) return [];
+  const fieldsOf = (entry: LogsResponse['data'][number]): Record<string, string> => (entry as { fields?: Record<string, string> }).fields ?? {};
+  const wantPage = (expected: number): number => Math.min(100, expected);
+  return [
+    {
+      name: `rare field value, all hosts: trace_id (${traces.length} ids in turn)`,
+      request: 'GET /logs?q=trace_id:<id>',
+      repeats: config.queryRepeats,
+      run: async (i) => {
+        const { traceId, host } = traces[i % traces.length]!;
+        const body = await getJson<LogsResponse>(ctx, `/logs?${q({ q: `trace_id:${traceId}` })}`);
+        if (body.data.length !== 1 || fieldsOf(body.data[0]!).trace_id !== traceId) return `expected the 1 line of trace ${traceId}, got ${body.data.length}`;
+        return body.data[0]!.host !== host ? `trace ${traceId} came back from ${body.data[0]!.host}, written on ${host}` : undefined;
+      },
+      baselines: [grep(['-F'], traces[0]!.traceId, allFiles), ...withRg(['-F'], traces[0]!.traceId, allFiles)],
+      target: { text: '<= 20 ms p50', pass: (p50) => p50 <= 20 },
+    },
+    {
+      name: 'level:error service:api -healthz, count=100',
+      request: 'GET /logs?q=level:error service:api -healthz&count=100',
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<LogsResponse>(ctx, `/logs?${q({ q: 'level:error service:api -healthz', count: '100' })}`);
+        const wrong = body.data.filter((e) => fieldsOf(e).level !== 'error' || fieldsOf(e).service !== 'api' || e.logline.toLowerCase().includes('healthz')).length;
+        const expected = wantPage(data.fieldTruth.errorsFromApiNotHealthz);
+        return body.data.length !== expected || wrong > 0 ? `expected ${expected} matching lines, got ${body.data.length} (${wrong} not matching)` : undefined;
+      },
+      baselines: [],
+      target: { text: '<= 50 ms p50', pass: (p50) => p50 <= 50 },
+    },
+    {
+      name: 'status:>=500, count=100',
+      request: 'GET /logs?q=status:>=500&count=100',
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<LogsResponse>(ctx, `/logs?${q({ q: 'status:>=500', count: '100' })}`);
+        const wrong = body.data.filter((e) => !(Number(fieldsOf(e).status) >= 500)).length;
+        const expected = wantPage(data.fieldTruth.status5xx);
+        return body.data.length !== expected || wrong > 0 ? `expected ${expected} lines with status >= 500, got ${body.data.length} (${wrong} below)` : undefined;
+      },
+      baselines: [],
+      target: { text: '<= 50 ms p50', pass: (p50) => p50 <= 50 },
+    },
+    {
+      name: 'top 10 values of level (the newest 10,000 lines: the default sample)',
+      request: 'GET /logs/fields/level/values?limit=10',
+      repeats: config.queryRepeats,
+      run: async () => {
+        const body = await getJson<ValuesAnswer>(ctx, `/logs/fields/level/values?${q({ limit: '10' })}`);
+        return body.data.length === 0 || body.lines_examined === 0 ? `no values of level (examined ${body.lines_examined})` : undefined;
+      },
+      baselines: [],
+      target: { text: '<= 300 ms p50 over all lines (this is a sample)', pass: () => undefined },
+    },
+    {
+      name: 'field names of the lines matching a selective query',
+      request: 'GET /logs/fields?q=trace_id:<id>',
+      repeats: config.queryRepeats,
+      run: async (i) => {
+        const { traceId } = traces[i % traces.length]!;
+        const body = await getJson<FieldsAnswer>(ctx, `/logs/fields?${q({ q: `trace_id:${traceId}` })}`);
+        return body.lines_examined !== 1 || !body.data.some((f) => f.name === 'trace_id') ? `expected the fields of 1 line, examined ${body.lines_examined}` : undefined;
+      },
+      baselines: [],
+      target: { text: '<= 100 ms p50', pass: (p50) => p50 <= 100 },
     },
   ];
 }

@@ -40,6 +40,8 @@ export interface SubstringCondition {
   caseInsensitive: boolean;
   /** A field term's value (query-match.ts QueryHint): for blooms, never to drive a scan of a segment whose lines carry stored fields. */
   fromField?: true;
+  /** The field's whole value (an equality, not a prefix): a token of the line, for format 3 blooms. */
+  wholeToken?: true;
   /** The needle as the line test compares it: lowercased when case-insensitive. */
   needle: string;
 }

@@ -24,6 +24,8 @@ export interface QueryHint {
    * segment only through its bloom (which holds those values too), never drive a scan of its text.
    */
   fromField?: true;
+  /** Set when the value is the field's whole value (equality): a whole token of the text or stored fields. */
+  wholeToken?: true;
 }
 
 type LineTest = (line: string, state: LineState) => boolean;
@@ -130,12 +132,12 @@ function fieldHint(node: Extract<QueryNode, { kind: 'field' }>): string | undefi
 }
 
 /** Words, phrases and field values every match must contain: those ANDed at the top (never under OR or NOT). */
-function requiredTexts(node: QueryNode): { text: string; fromField: boolean }[] {
-  if (node.kind === 'text') return [{ text: node.text, fromField: false }];
+function requiredTexts(node: QueryNode): { text: string; fromField: boolean; whole: boolean }[] {
+  if (node.kind === 'text') return [{ text: node.text, fromField: false, whole: false }];
   if (node.kind === 'and') return node.nodes.flatMap(requiredTexts);
   if (node.kind === 'field') {
     const value = fieldHint(node);
-    return value === undefined ? [] : [{ text: value, fromField: true }];
+    return value === undefined ? [] : [{ text: value, fromField: true, whole: node.op === 'eq' }];
   }
   return [];
 }
@@ -144,9 +146,11 @@ export function compileQuery(node: QueryNode, caseSensitive: boolean, compileReg
   const test = compileNode(node, caseSensitive, compileRegex);
   const hints = requiredTexts(node)
     .filter(({ text }) => text.length > 0)
-    .map(({ text, fromField }): QueryHint =>
+    .map(({ text, fromField, whole }): QueryHint =>
       // A field's value is compared exactly, whatever the case option says of words.
-      fromField ? { text, caseInsensitive: false, needle: text, fromField: true } : { text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() },
+      fromField
+        ? { text, caseInsensitive: false, needle: text, fromField: true, ...(whole ? { wholeToken: true as const } : {}) }
+        : { text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() },
     );
   return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), hints, usesFields: readsFields(node) };
 }

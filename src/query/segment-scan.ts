@@ -6,7 +6,7 @@
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
 import type { StoredLine } from './types.js';
-import { bloomMayContain, bloomMayContainExact, exactTrigrams, needleTrigrams } from '../segment/bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, exactTrigrams, needleTrigrams, tokenProbe } from '../segment/bloom.js';
 import type { CompiledMatch } from './matcher.js';
 import type { DecodedSegment } from '../segment/codec.js';
 import type { TimeSlice } from './time-slice.js';
@@ -29,18 +29,26 @@ export interface LineConditions {
 export interface BloomProbes {
   caseSensitive: { exact: number[]; lowered: number[] }[];
   caseInsensitive: number[][];
+  /** Whole-token hashes of field values (format 3 blooms; query-match.ts field hints). */
+  tokens: number[];
 }
 
 export function bloomProbes(match: CompiledMatch): BloomProbes {
   const caseSensitive: BloomProbes['caseSensitive'] = [];
   const caseInsensitive: number[][] = [];
+  const tokens: number[] = [];
   for (const condition of [...match.substrings, ...match.hints]) {
+    // A field value is a whole token of the line (or of its stored fields) when equality is asked.
+    if (condition.wholeToken === true) {
+      const token = tokenProbe(condition.needle);
+      if (token !== undefined) tokens.push(token);
+    }
     const lowered = needleTrigrams(condition.needle);
     if (lowered.length === 0) continue;
     if (condition.caseInsensitive) caseInsensitive.push(lowered);
     else caseSensitive.push({ exact: exactTrigrams(condition.needle), lowered });
   }
-  return { caseSensitive, caseInsensitive };
+  return { caseSensitive, caseInsensitive, tokens };
 }
 
 /**
@@ -51,7 +59,7 @@ export function bloomProbes(match: CompiledMatch): BloomProbes {
  */
 export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): boolean | undefined {
   const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
-  if (probes.caseSensitive.length === 0 && !useInsensitive) return true;
+  if (probes.caseSensitive.length === 0 && !useInsensitive && probes.tokens.length === 0) return true;
   const summary = backend.bloomSummary?.(meta);
   return summary === undefined ? undefined : bloomAllows(summary, probes, useInsensitive);
 }
@@ -67,6 +75,7 @@ export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta
 
 function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
   for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
+  for (const token of probes.tokens) if (!bloomMayHoldToken(bloom, token)) return false;
   if (useInsensitive) for (const trigrams of probes.caseInsensitive) if (!bloomMayContain(bloom, trigrams)) return false;
   return true;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bloomMayContain, bloomMayContainExact, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams } from './bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams, tokenProbe } from './bloom.js';
 
 const text = (s: string): Buffer => Buffer.from(s);
 const admits = (bloom: Uint8Array, needle: string, caseInsensitive: boolean): boolean =>
@@ -55,5 +55,25 @@ describe('trigram blooms', () => {
     expect(folded.length - 1).toBe((bloom.length - 1) / 4);
     expect(folded[folded.length - 1]).toBe(bloom[bloom.length - 1]);
     expect(admits(folded, 'qzx-needle-8f3a', false)).toBe(false);
+  });
+});
+
+describe('whole tokens (format 3)', () => {
+  const sample = Buffer.from('{"trace_id":"4bf92f3577b34da6","msg":"ok"}\nlevel=info req=9f3a77c2e1d04b5a user=bob\n');
+
+  it('holds every long token of the text: a present one is never ruled out, an absent one is', () => {
+    const bloom = buildTrigramBloom(sample, true);
+    for (const token of ['4bf92f3577b34da6', '9f3a77c2e1d04b5a']) expect(bloomMayHoldToken(bloom, tokenProbe(token)!)).toBe(true);
+    const absent = Array.from({ length: 50 }, (_, i) => `00ff${i.toString(16).padStart(4, '0')}deadbeef`);
+    expect(absent.filter((token) => bloomMayHoldToken(bloom, tokenProbe(token)!)).length).toBeLessThan(5);
+    // A part of a token is not a token: trigrams serve substrings.
+    expect(tokenProbe('short')).toBeUndefined();
+    expect(tokenProbe('has space in it')).toBeUndefined();
+  });
+
+  it('an older bloom never rules a segment out by a token; folding keeps the format', () => {
+    expect(bloomMayHoldToken(buildTrigramBloom(sample), tokenProbe('00ff0000deadbeef')!)).toBe(true);
+    const folded = foldBloom(buildTrigramBloom(sample, true), 2);
+    expect(bloomMayHoldToken(folded, tokenProbe('4bf92f3577b34da6')!)).toBe(true);
   });
 });

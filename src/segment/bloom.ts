@@ -10,11 +10,18 @@
  * 3 probes from mixed hashes. Format 1 (older segments): the bit array only, lowercased
  * trigrams only, unmixed hashes; case-sensitive needles are then probed lowercased.
  * Anything else cannot rule a segment out.
+ *
+ * Format 3 is format 2 that also holds every whole token of TOKEN_MIN bytes or more (runs of
+ * `A-Za-z0-9_.:@-`), hashed: a value such as a trace id, whose hex trigrams are in every
+ * segment, is found by its token alone. Older formats cannot rule a segment out by a token.
  */
 
 const PROBES = 3;
 const BITS_PER_TRIGRAM = 8;
 const EXACT_FORMAT = 2;
+const TOKEN_FORMAT = 3;
+/** Shorter tokens are left to the trigrams (a short value is in most segments anyway). */
+export const TOKEN_MIN = 8;
 /** One bit per possible trigram, reused to find the distinct ones without a Set. */
 const seenTrigrams = new Uint8Array(1 << 21);
 
@@ -67,8 +74,53 @@ function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   return grown;
 }
 
-/** Builds the bloom of every trigram of `text`: lowercased, and exact where that differs. */
-export function buildTrigramBloom(text: Uint8Array): Buffer {
+/** Bytes of a token: `A-Za-z0-9_.:@-`. */
+function isTokenByte(b: number): boolean {
+  return (b >= 48 && b <= 58) || (b >= 64 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45 || b === 46;
+}
+
+/** FNV-1a of a token's bytes, kept apart from trigram values by the tag. */
+function tokenHash(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return (hash ^ 0x5bd1e995) | 0;
+}
+
+/** The hash a token probe looks for; undefined when `token` is not one whole token of at least TOKEN_MIN bytes. */
+export function tokenProbe(token: string): number | undefined {
+  const bytes = Buffer.from(token);
+  if (bytes.length < TOKEN_MIN) return undefined;
+  for (const byte of bytes) if (!isTokenByte(byte)) return undefined;
+  return tokenHash(bytes, 0, bytes.length);
+}
+
+let tokenHashes = new Int32Array(1 << 12);
+
+/** Every token of TOKEN_MIN bytes or more, hashed (repeats included: setting bits twice is harmless). */
+function collectTokens(text: Uint8Array): number {
+  let count = 0;
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const inside = i < text.length && isTokenByte(text[i]!);
+    if (inside) {
+      if (start < 0) start = i;
+      continue;
+    }
+    if (start >= 0 && i - start >= TOKEN_MIN) {
+      if (count + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
+      tokenHashes[count++] = tokenHash(text, start, i);
+    }
+    start = -1;
+  }
+  return count;
+}
+
+/**
+ * Builds the bloom of every trigram of `text`: lowercased, and exact where that differs; with
+ * `tokens`, also of its long whole tokens (format 3).
+ */
+export function buildTrigramBloom(text: Uint8Array, tokens = false): Buffer {
+  const tokenCount = tokens ? collectTokens(text) : 0;
   let count = 0;
   const seen = seenTrigrams;
   let found = distinct;
@@ -98,10 +150,11 @@ export function buildTrigramBloom(text: Uint8Array): Buffer {
     }
   }
   let bytes = 8;
-  while (bytes * 8 < count * BITS_PER_TRIGRAM) bytes *= 2;
+  while (bytes * 8 < (count + tokenCount) * BITS_PER_TRIGRAM) bytes *= 2;
   const bloom = Buffer.alloc(bytes + 1);
-  bloom[bytes] = EXACT_FORMAT;
+  bloom[bytes] = tokens ? TOKEN_FORMAT : EXACT_FORMAT;
   const bitMask = bytes * 8 - 1;
+  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!);
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
     setBits(bloom, bitMask, trigram);
@@ -132,11 +185,20 @@ function isPowerOfTwo(n: number): boolean {
   return n >= 8 && (n & (n - 1)) === 0;
 }
 
-/** The bit array of a bloom and whether it is format 2 (exact trigrams, mixed hashes); null when the bytes are no bloom of ours. */
-function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean } | null {
-  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false };
-  if (isPowerOfTwo(bloom.length - 1) && bloom[bloom.length - 1] === EXACT_FORMAT) return { bits: bloom.subarray(0, bloom.length - 1), exact: true };
+/** The bit array of a bloom, whether it is format 2 or 3 (exact trigrams, mixed hashes) and 3 (tokens); null when the bytes are no bloom of ours. */
+function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean; tokens: boolean } | null {
+  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false, tokens: false };
+  const format = bloom[bloom.length - 1];
+  if (isPowerOfTwo(bloom.length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT)) {
+    return { bits: bloom.subarray(0, bloom.length - 1), exact: true, tokens: format === TOKEN_FORMAT };
+  }
   return null;
+}
+
+/** False only when the bloom's segment holds no such whole token (format 3); older formats cannot tell. */
+export function bloomMayHoldToken(bloom: Uint8Array, hash: number): boolean {
+  const parsed = bitsOf(bloom);
+  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true);
 }
 
 function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean): boolean {
@@ -171,6 +233,6 @@ export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
     const base = part * size;
     for (let i = 0; i < size; i++) folded[i]! |= parsed.bits[base + i]!;
   }
-  if (parsed.exact) folded[size] = EXACT_FORMAT;
+  if (parsed.exact) folded[size] = parsed.tokens ? TOKEN_FORMAT : EXACT_FORMAT;
   return folded;
 }

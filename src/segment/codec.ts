@@ -253,7 +253,7 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   return {
     data: compressPayload(payload),
     // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))])),
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))]), true),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,

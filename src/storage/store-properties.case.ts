@@ -4,6 +4,7 @@
  * store fed the same appends.
  */
 import fc from 'fast-check';
+import { parseQuery } from '../query/language.js';
 import { expect, it } from 'vitest';
 import type { AppendLine, AppendRequest, LineFilter, Matcher, SearchQuery, Store, StoredLine } from './store.js';
 
@@ -17,13 +18,16 @@ const IDENTITIES = [
   { fileId: 'c', filename: 'y.log' },
 ] as const;
 const HOSTS = ['h1', 'h2'] as const;
-const WORDS = ['alpha', 'Beta', 'GAMMA', 'needle', 'Needle', 'x', 'ÄRGER', 'ärger', '😀', "'; --", 'a b', '42', 'needleneedle', 'ERROR', 'error'];
+const WORDS = ['alpha', 'Beta', 'GAMMA', 'needle', 'Needle', 'x', 'ÄRGER', 'ärger', '😀', "'; --", 'a b', '42', 'needleneedle', 'ERROR', 'error', 'service=api', 'status=503', 'level=warn', 'service=worker'];
+/** Fields a source may give a line (labels, a container's stream...): stored beside the text. */
+const STORED_FIELDS = [undefined, { service: 'api' }, { service: 'worker', level: 'error' }, { stream: 'stderr', status: '500' }] as const;
+const QUERIES = ['service:api', 'service:worker', 'level:error', 'service:work*', '-service:*', 'alpha OR service:api', 'status:>=500', 'needle -service:api', 'stream:stderr status:500', 'service:/^a/'];
 
 interface StepInput {
   host: number;
   identity: number;
   back: number;
-  fresh: { words: string[]; second: number; cut: boolean }[];
+  fresh: { words: string[]; second: number; cut: boolean; fields: number }[];
   size: number | null;
   sealGap: boolean;
 }
@@ -32,7 +36,7 @@ export const stepArb: fc.Arbitrary<StepInput> = fc.record({
   host: fc.nat(HOSTS.length - 1),
   identity: fc.nat(IDENTITIES.length - 1),
   back: fc.nat(4),
-  fresh: fc.array(fc.record({ words: fc.array(fc.constantFrom(...WORDS), { maxLength: 4 }), second: fc.nat(20), cut: fc.boolean() }), { maxLength: 9 }),
+  fresh: fc.array(fc.record({ words: fc.array(fc.constantFrom(...WORDS), { maxLength: 4 }), second: fc.nat(20), cut: fc.boolean(), fields: fc.nat(STORED_FIELDS.length - 1) }), { maxLength: 9 }),
   size: fc.option(fc.nat(10_000)),
   sealGap: fc.boolean(),
 });
@@ -40,6 +44,7 @@ export const stepArb: fc.Arbitrary<StepInput> = fc.record({
 const matcherArb: fc.Arbitrary<Matcher> = fc.oneof(
   fc.record({ kind: fc.constant('substring' as const), text: fc.constantFrom(...WORDS, 'alp', 'eedl', 'ä', 'rger', '', 'a\nb', 'ROR', 'dlene'), caseInsensitive: fc.boolean() }),
   fc.record({ kind: fc.constant('regex' as const), pattern: fc.constantFrom('^alpha', 'needle$', 'a.?b', '[0-9]+', 'ärger|GAMMA', '^$'), caseInsensitive: fc.boolean() }),
+  fc.record({ kind: fc.constant('query' as const), node: fc.constantFrom(...QUERIES).map(parseQuery), caseSensitive: fc.boolean() }),
 );
 
 export const filterArb: fc.Arbitrary<LineFilter> = fc.record(
@@ -69,7 +74,8 @@ export function buildAppends(steps: StepInput[]): AppendRequest[] {
     for (const fresh of step.fresh) {
       const line = fresh.words.join(' ');
       const end = offset + Buffer.byteLength(line) + (fresh.cut ? 0 : 1) + (fresh.cut && line === '' ? 1 : 0);
-      added.push({ offset, end, timestamp: T0 + BigInt(fresh.second) * SECOND, line, cut: fresh.cut });
+      const fields = STORED_FIELDS[fresh.fields];
+      added.push({ offset, end, timestamp: T0 + BigInt(fresh.second) * SECOND, line, cut: fresh.cut, ...(fields === undefined ? {} : { fields: { ...fields } }) });
       offset = end;
     }
     lines.push(...added);
