@@ -54,8 +54,10 @@ async function loadChart(query: Query, params: URLSearchParams, signal: AbortSig
   if (answer.buckets.length === 0) return;
   exact.set('by', 'level');
   const split = await histogram(exact, signal);
-  // A partial split would disagree with the totals drawn: keep the plain bars then.
+  // A partial split would disagree with the totals drawn: keep the plain bars then; and
+  // when no line says its level there is nothing to stack (the chart is not drawn again).
   if (split.partial || split.data.bucket_ms !== answer.bucket_ms) return;
+  if (!split.data.buckets.some((bucket) => Object.keys(bucket.by ?? {}).length > 0)) return;
   onChart({ ...chart, levels: split.data.buckets });
 }
 
