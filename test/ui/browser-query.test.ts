@@ -8,9 +8,13 @@
  * `filter=` URLs, text selection, live tail after scrolling up, the context width, and a
  * header that keeps one row. The page runs in Asia/Kolkata so local time and UTC differ.
  */
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daniel, hasChromium, Ingester, launchBrowser, startDaniel, TOKEN } from './harness.js';
+import { type Daniel, hasChromium, Ingester, launchBrowser, ROOT, startDaniel, TOKEN } from './harness.js';
+
+/** UI_SCREENSHOTS=1 saves the fields and entry views into docs/screenshots/ (as browser.test.ts does). */
+const shoot = (page: Page, name: string) => (process.env.UI_SCREENSHOTS === '1' ? page.screenshot({ path: join(ROOT, 'docs/screenshots', name) }) : Promise.resolve());
 
 if (!hasChromium) console.warn('test/ui/browser-query.test.ts: SKIPPED, /usr/bin/chromium is absent (apt-get install -y chromium)');
 
@@ -127,6 +131,7 @@ describe.skipIf(!hasChromium)('web UI: queries, fields and fixes in chromium', (
     await poll(q).toBe('level:error -service:web');
     await poll(statusText).toMatch(/^10 lines, end of results/);
     expect(await box().inputValue()).toBe('level:error -service:web');
+    await shoot(page, 'fields.png');
   }, 60_000);
 
   it('colours lines by level and opens an entry to its fields, JSON pretty-printed', async () => {
@@ -144,6 +149,7 @@ describe.skipIf(!hasChromium)('web UI: queries, fields and fixes in chromium', (
     expect(text).toContain('"big": 12345678901234567890123');
     const table = entry.getByRole('table', { name: 'Fields of the entry' });
     expect(await table.locator('tr', { hasText: 'level' }).first().innerText()).toMatch(/level\s+error/);
+    await shoot(page, 'entry.png');
     await page.keyboard.press('Escape');
   }, 60_000);
 
@@ -269,7 +275,8 @@ describe.skipIf(!hasChromium)('web UI: queries, fields and fixes in chromium', (
     const header = page.locator('header.top');
     const before = (await header.boundingBox())?.height;
     await page.getByLabel('Time range', { exact: true }).selectOption('custom');
-    await page.getByTestId('range-picker').waitFor();
+    // The range's own controls are in the page (in a dropdown, not a second header row).
+    await page.getByTestId('range-picker').or(page.getByLabel('From')).first().waitFor();
     expect((await header.boundingBox())?.height).toBe(before);
     await page.keyboard.press('Escape');
     await page.getByLabel('Time range', { exact: true }).selectOption('all');
