@@ -13,8 +13,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Daniel, hasChromium, Ingester, launchBrowser, ROOT, startDaniel, TOKEN } from './harness.js';
 
-/** UI_SCREENSHOTS=1 saves the fields and entry views into docs/screenshots/ (as browser.test.ts does). */
-const shoot = (page: Page, name: string) => (process.env.UI_SCREENSHOTS === '1' ? page.screenshot({ path: join(ROOT, 'docs/screenshots', name) }) : Promise.resolve());
+/** UI_SCREENSHOTS=1 saves parts of the fields and entry views into docs/screenshots/ (as browser.test.ts does for the rest). */
+const shoot = (page: Page, name: string, clip: { x: number; y: number; width: number; height: number }) =>
+  process.env.UI_SCREENSHOTS === '1' ? page.screenshot({ path: join(ROOT, 'docs/screenshots', name), clip }) : Promise.resolve();
 
 if (!hasChromium) console.warn('test/ui/browser-query.test.ts: SKIPPED, /usr/bin/chromium is absent (apt-get install -y chromium)');
 
@@ -131,7 +132,7 @@ describe.skipIf(!hasChromium)('web UI: queries, fields and fixes in chromium', (
     await poll(q).toBe('level:error -service:web');
     await poll(statusText).toMatch(/^10 lines, end of results/);
     expect(await box().inputValue()).toBe('level:error -service:web');
-    await shoot(page, 'fields.png');
+    await shoot(page, 'fields.png', { x: 0, y: 0, width: 900, height: 470 });
   }, 60_000);
 
   it('colours lines by level and opens an entry to its fields, JSON pretty-printed', async () => {
@@ -149,7 +150,7 @@ describe.skipIf(!hasChromium)('web UI: queries, fields and fixes in chromium', (
     expect(text).toContain('"big": 12345678901234567890123');
     const table = entry.getByRole('table', { name: 'Fields of the entry' });
     expect(await table.locator('tr', { hasText: 'level' }).first().innerText()).toMatch(/level\s+error/);
-    await shoot(page, 'entry.png');
+    await shoot(page, 'entry.png', { x: 560, y: 0, width: 720, height: 560 });
     await page.keyboard.press('Escape');
   }, 60_000);
 

@@ -46,7 +46,7 @@ function EntryView({ entry, highlight, onTerm }: { entry: LogEntry; highlight?: 
                   {isQueryField(name) ? (
                     <>
                       <button type="button" class="link" aria-label={`Add ${fieldTerm(name, value)}`} title={`Add ${fieldTerm(name, value)}`} onClick={() => onTerm(fieldTerm(name, value))}>
-                        ＋
+                        +
                       </button>
                       <button type="button" class="link" aria-label={`Exclude ${fieldTerm(name, value)}`} title={`Add ${fieldTerm(name, value, true)}`} onClick={() => onTerm(fieldTerm(name, value, true))}>
                         −

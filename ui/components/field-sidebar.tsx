@@ -4,7 +4,7 @@
  * `field:value` to the query; its − button ANDs the exclusion `-field:value`.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { describeError, type FieldsAnswer, fieldNames, fieldValues, isAbort, type ValuesAnswer } from '../api.js';
+import { describeError, type FieldsAnswer, fieldNames, fieldValues, isAbort, queryProblem, type ValuesAnswer } from '../api.js';
 import { formatCount } from '../format.js';
 import { apiParams, fieldTerm, isQueryField, type Query } from '../query.js';
 
@@ -83,7 +83,7 @@ export function FieldSidebar({ query, generation, onTerm }: { query: Query; gene
       .then(setAnswer)
       .catch((failure: unknown) => {
         // A refused query is reported once, under the search box.
-        if (!isAbort(failure)) setError(describeError(failure).includes('INVALID_') ? '' : describeError(failure));
+        if (!isAbort(failure) && !queryProblem(failure)) setError(describeError(failure));
       });
     return () => controller.abort();
   }, [key, generation]);

@@ -186,7 +186,7 @@ export function QueryBar({ query, onApply, hosts, files, filesNeedHost, filterIn
             </tbody>
           </table>
           <p class="muted small">
-            Operators are upper-case. Click a field's value in the sidebar to add it (＋) or exclude it (−). More in docs/query.md.
+            Operators are upper-case. Click a field's value in the sidebar to add it (+) or exclude it (−). More in docs/query.md.
           </p>
         </Dropdown>
         <button type="submit" class="primary">

@@ -9,6 +9,8 @@ import { formatTime } from '../format.js';
 import { type Highlight, LogText } from './log-line.js';
 
 const OVERSCAN = 10;
+/** A row's level in at most five letters. */
+const LEVEL_TAGS: Record<string, string> = { emergency: 'EMERG', alert: 'ALERT', critical: 'CRIT', error: 'ERROR', warn: 'WARN', notice: 'NOTE', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
 
 export interface VirtualListProps {
   rows: LogEntry[];
@@ -120,7 +122,7 @@ export function VirtualList(props: VirtualListProps) {
       >
         <span class="cell time" role="cell">{formatTime(entry.timestamp)}</span>
         <span class="cell level" role="cell" title={level ? `level ${level}` : 'no level'}>
-          {level ? level.slice(0, 4).toUpperCase() : ''}
+          {level ? (LEVEL_TAGS[level] ?? level.slice(0, 5).toUpperCase()) : ''}
         </span>
         <span class="cell host" role="cell">{entry.host}</span>
         <span class="cell file" role="cell" title={entry.path}>{entry.filename}</span>
