@@ -9,6 +9,12 @@ import { bucketParam, chartRange, refinedBucketMs } from './histogram-data.js';
 import { apiParams, type Query } from './query.js';
 
 export const PAGE_SIZE = 200;
+/**
+ * The level split (`by=level`) reads every matching line to find its level, unlike the
+ * plain counts; past this many lines the bars stay plain rather than cost the server a
+ * scan of millions of lines on every search.
+ */
+export const LEVEL_SPLIT_MAX_LINES = 200_000;
 
 export interface SearchState {
   rows: LogEntry[];
@@ -51,7 +57,8 @@ async function loadChart(query: Query, params: URLSearchParams, signal: AbortSig
   const answer = response.data;
   const chart: ChartData = { ...answer, range: chartRange(query, answer.buckets, answer.bucket_ms, Date.now()), partial: response.partial === true, levels: undefined };
   onChart(chart);
-  if (answer.buckets.length === 0) return;
+  const total = answer.buckets.reduce((sum, bucket) => sum + bucket.count, 0);
+  if (total === 0 || total > LEVEL_SPLIT_MAX_LINES) return;
   exact.set('by', 'level');
   const split = await histogram(exact, signal);
   // A partial split would disagree with the totals drawn: keep the plain bars then; and
