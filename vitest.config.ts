@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /** Regex search runs on V8's linear-time engine, a flag set when a process starts (src/query/matcher.ts). */
 const LINEAR_REGEX_FLAG = '--enable-experimental-regexp-engine';
-const BROWSER = ['test/ui/browser.test.ts'];
+const BROWSER = ['test/ui/browser*.test.ts'];
 
 /**
  * Three projects, all run by `npm test` (after a build):

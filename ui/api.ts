@@ -71,6 +71,29 @@ export function histogram(params: URLSearchParams, signal?: AbortSignal): Promis
   return getJson(`/logs/histogram?${params.toString()}`, signal);
 }
 
+export interface FieldsAnswer {
+  data: Array<{ name: string; lines: number }>;
+  lines_examined: number;
+  partial?: boolean;
+}
+
+export interface ValuesAnswer {
+  data: Array<{ value: string; lines: number }>;
+  other_lines: number;
+  lines_examined: number;
+  partial?: boolean;
+}
+
+/** Which fields the matching lines have (`/logs/fields`). */
+export function fieldNames(params: URLSearchParams, signal?: AbortSignal): Promise<FieldsAnswer> {
+  return getJson(`/logs/fields?${params.toString()}`, signal);
+}
+
+/** A field's top values among the matching lines (`/logs/fields/{name}/values`). */
+export function fieldValues(name: string, params: URLSearchParams, signal?: AbortSignal): Promise<ValuesAnswer> {
+  return getJson(`/logs/fields/${encodeURIComponent(name)}/values?${params.toString()}`, signal);
+}
+
 export interface ContextRequest {
   host: string;
   fileId: string;
@@ -90,10 +113,34 @@ export function lineContext(request: ContextRequest, signal?: AbortSignal): Prom
   return getJson(`/logs/context?${params.toString()}`, signal);
 }
 
+/**
+ * The engine's own wording of a bad regex (`Invalid regular expression: /a(b/l: …`) repeats
+ * the pattern with flags the user never typed; the reason after it is what helps.
+ */
+export function tidyMessage(message: string): string {
+  return message.replace(/Invalid regular expression: \/.*\/[a-z]*: /s, '');
+}
+
 export function describeError(error: unknown): string {
-  if (error instanceof ApiFailure) return `${error.message} (${error.code})`;
+  if (error instanceof ApiFailure) return `${tidyMessage(error.message)} (${error.code})`;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** A refused query or regex: what the search box shows under the text, at `position` when known. */
+export interface QueryProblem {
+  message: string;
+  /** 0-based index into the box's text, when the server named one. */
+  position: number | undefined;
+}
+
+/** The problem with the box's text, when `error` is the server refusing it; undefined for any other failure. */
+export function queryProblem(error: unknown): QueryProblem | undefined {
+  if (!(error instanceof ApiFailure) || error.status !== 400) return undefined;
+  if (error.code !== 'INVALID_QUERY' && error.code !== 'INVALID_REGEX') return undefined;
+  const message = tidyMessage(error.message);
+  const at = / at (\d+)$/.exec(message);
+  return { message: at ? message.slice(0, at.index).replace(/^Query parameter q: /, '') : message, position: at ? Number(at[1]) : undefined };
 }
 
 export function isAbort(error: unknown): boolean {

@@ -1,7 +1,8 @@
 /**
  * Shapes /logs/histogram answers for the chart: the bucket width that gives about 100 bars
- * over the data (for "all time", where the server cannot know the span in advance), the
- * x range to show, and zero-count bars for the buckets the server leaves out.
+ * over the data's real extent (for "all time", where the server cannot know the span in
+ * advance), the x range to show, zero-count bars for the buckets the server leaves out,
+ * and the bars stacked by level.
  */
 import type { HistogramBucket } from '../src/protocol/api.js';
 import type { Query } from './query.js';
@@ -13,12 +14,14 @@ const DAY = 24 * HOUR;
 const NICE_BUCKETS_MS = [
   SECOND, 2 * SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND,
   MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE,
-  HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY,
+  HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY, 90 * DAY, 365 * DAY,
 ];
 const PRESET_MS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '24h': DAY, '7d': 7 * DAY };
 
 /** Fewer bars than this over the data looks empty: ask again with a finer bucket. */
 export const MIN_USEFUL_BARS = 30;
+/** More bars than this over the data are slivers (or invisible): ask again with a coarser bucket. */
+export const MAX_USEFUL_BARS = 400;
 const TARGET_BARS = 100;
 /** Beyond this many bars, zero-filling is left out (the chart still draws what is there). */
 const MAX_DENSE_BARS = 5000;
@@ -45,13 +48,41 @@ export function dataSpan(buckets: HistogramBucket[], bucketMs: number): [number,
   return [min, max];
 }
 
-/** A finer bucket for an "all time" answer with too few bars, or undefined when it is fine. */
+/**
+ * The bucket for an "all time" answer drawn over the data's real extent: finer when it gave
+ * too few bars (a burst of lines in one bucket), coarser when too many (old and new lines
+ * years apart in 15-minute buckets); undefined when `bucketMs` is fine.
+ */
 export function refinedBucketMs(buckets: HistogramBucket[], bucketMs: number): number | undefined {
   const span = dataSpan(buckets, bucketMs);
   if (!span) return undefined;
-  if ((span[1] - span[0]) / bucketMs >= MIN_USEFUL_BARS) return undefined;
-  const finer = niceBucketMs(span[1] - span[0]);
-  return finer < bucketMs ? finer : undefined;
+  const bars = (span[1] - span[0]) / bucketMs;
+  if (bars >= MIN_USEFUL_BARS && bars <= MAX_USEFUL_BARS) return undefined;
+  const better = niceBucketMs(span[1] - span[0]);
+  return better !== bucketMs ? better : undefined;
+}
+
+/** Stack order, bottom to top: the most severe at the foot of each bar. */
+export const LEVEL_ORDER = ['emergency', 'alert', 'critical', 'error', 'warn', 'notice', 'info', 'debug', 'trace'] as const;
+/** The part of a bar whose lines say no level (or one past the server's top values). */
+export const NO_LEVEL = 'other';
+
+/** Per-level counts of each bar of `starts` (from `by=level` buckets), levels with no line left out. */
+export function levelSeries(buckets: HistogramBucket[], starts: number[]): Array<{ level: string; counts: number[] }> {
+  const byStart = new Map(buckets.map((b) => [b.start_ms, b]));
+  const names = new Set<string>();
+  for (const bucket of buckets) for (const name of Object.keys(bucket.by ?? {})) names.add(name);
+  const known: string[] = LEVEL_ORDER.filter((level) => names.has(level));
+  const unknown = [...names].filter((name) => !(LEVEL_ORDER as readonly string[]).includes(name)).sort();
+  const series = [...known, ...unknown].map((level) => ({ level, counts: starts.map((start) => byStart.get(start)?.by?.[level] ?? 0) }));
+  const rest = starts.map((start) => {
+    const bucket = byStart.get(start);
+    if (!bucket) return 0;
+    const named = Object.values(bucket.by ?? {}).reduce((sum, n) => sum + n, 0);
+    return Math.max(0, bucket.count - named);
+  });
+  if (rest.some((n) => n > 0)) series.push({ level: NO_LEVEL, counts: rest });
+  return series;
 }
 
 /** The time range the chart spans: the query's own, or the data's for "all time". */

@@ -11,18 +11,21 @@ import { applyTheme } from './theme.js';
 function App() {
   const [token, setTokenState] = useState(getToken());
   const [notice, setNotice] = useState<string | undefined>(undefined);
+  /** True once the user signed in on this page: the search box then takes the focus. */
+  const [signedIn, setSignedIn] = useState(false);
   const current = useRef(token);
   useEffect(
     () =>
       onTokenChange((next) => {
         // Losing the token (sign-out, or any 401) keeps the URL, so the search resumes after.
         if (current.current && !next) setNotice('Signed out: sign in again to continue where you were.');
+        if (!current.current && next) setSignedIn(true);
         current.current = next;
         setTokenState(next);
       }),
     [],
   );
-  return token ? <Explorer /> : <SignIn notice={notice} />;
+  return token ? <Explorer justSignedIn={signedIn} /> : <SignIn notice={notice} />;
 }
 
 applyTheme();

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { LogEntry } from '../src/protocol/api.js';
-import { ApiFailure, describeError, isAbort, searchLogs } from './api.js';
+import { ApiFailure, describeError, isAbort, type QueryProblem, queryProblem, searchLogs } from './api.js';
 import { entryKey } from './components/virtual-list.js';
 import { LiveTail, type LiveState, RateMeter } from './live.js';
 import { apiParams, type Query } from './query.js';
@@ -20,6 +20,8 @@ export interface LiveView {
   /** Lines per second over the last few seconds. */
   rate: number;
   received: number;
+  /** The server refused the search box's text. */
+  problem: QueryProblem | undefined;
   pause: () => void;
   resume: () => void;
 }
@@ -29,11 +31,13 @@ export function useLive(query: Query, enabled: boolean): LiveView {
   const [status, setStatus] = useState<{ state: LiveState; detail: string }>({ state: 'stopped', detail: '' });
   const [rate, setRate] = useState(0);
   const [received, setReceived] = useState(0);
+  const [problem, setProblem] = useState<QueryProblem | undefined>(undefined);
   const tail = useRef<LiveTail | undefined>(undefined);
 
   useEffect(() => {
     setRows([]);
     setReceived(0);
+    setProblem(undefined);
     if (!enabled) return undefined;
     const params = apiParams(query, { forLive: true });
     const meter = new RateMeter();
@@ -72,7 +76,11 @@ export function useLive(query: Query, enabled: boolean): LiveView {
         setReceived((n) => n + added);
       },
       onState: (state, detail) => setStatus({ state, detail: detail ?? '' }),
-      onError: (error: ApiFailure) => setStatus({ state: 'stopped', detail: `${error.message} (${error.code})` }),
+      onError: (error: ApiFailure) => {
+        const refused = queryProblem(error);
+        if (refused) setProblem(refused);
+        setStatus({ state: 'stopped', detail: refused ? '' : describeError(error) });
+      },
     });
     tail.current = live;
     // Start following first, then fetch the recent lines: a line that arrives in between is
@@ -88,7 +96,10 @@ export function useLive(query: Query, enabled: boolean): LiveView {
         setRows((current) => older.concat(current));
       })
       .catch((error: unknown) => {
-        if (!isAbort(error) && !(error instanceof ApiFailure && error.status === 401)) setStatus((s) => ({ ...s, detail: describeError(error) }));
+        if (isAbort(error) || (error instanceof ApiFailure && error.status === 401)) return;
+        const refused = queryProblem(error);
+        if (refused) setProblem(refused);
+        else setStatus((s) => ({ ...s, detail: describeError(error) }));
       });
     const ticker = setInterval(() => setRate(meter.perSecond()), 1000);
     return () => {
@@ -102,5 +113,5 @@ export function useLive(query: Query, enabled: boolean): LiveView {
 
   const pause = useCallback(() => tail.current?.pause(), []);
   const resume = useCallback(() => tail.current?.resume(), []);
-  return { rows, state: status.state, detail: status.detail, rate, received, pause, resume };
+  return { rows, state: status.state, detail: status.detail, rate, received, problem, pause, resume };
 }

@@ -4,11 +4,17 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { HistogramResponse, LogEntry } from '../src/protocol/api.js';
-import { describeError, histogram, isAbort, nextPage, searchLogs } from './api.js';
+import { describeError, histogram, isAbort, nextPage, type QueryProblem, queryProblem, searchLogs } from './api.js';
 import { bucketParam, chartRange, refinedBucketMs } from './histogram-data.js';
 import { apiParams, type Query } from './query.js';
 
 export const PAGE_SIZE = 200;
+/**
+ * The level split (`by=level`) reads every matching line to find its level, unlike the
+ * plain counts; past this many lines the bars stay plain rather than cost the server a
+ * scan of millions of lines on every search.
+ */
+export const LEVEL_SPLIT_MAX_LINES = 200_000;
 
 export interface SearchState {
   rows: LogEntry[];
@@ -16,6 +22,8 @@ export interface SearchState {
   loading: boolean;
   partial: boolean;
   error: string;
+  /** The server refused the search box's text (shown under the box, not here). */
+  problem: QueryProblem | undefined;
   histogram: ChartData | undefined;
   histogramError: string;
   /** Milliseconds from starting the search to its first page arriving. */
@@ -25,21 +33,48 @@ export interface SearchState {
 export interface ChartData extends Pick<HistogramResponse['data'], 'bucket_ms' | 'buckets'> {
   /** The time span to draw (ms since the epoch), undefined when there is nothing to draw. */
   range: [number, number] | undefined;
+  /** True when the server's time budget ran out: the counts are a lower bound. */
+  partial: boolean;
+  /** `by=level` buckets for the same bars, once they arrive (the bars are then stacked). */
+  levels: HistogramResponse['data']['buckets'] | undefined;
 }
 
-/** The histogram for a query, asked again with a finer bucket when "all time" gave too few bars. */
-async function loadChart(query: Query, params: URLSearchParams, signal: AbortSignal): Promise<ChartData> {
-  let answer = (await histogram(params, signal)).data;
-  const finer = query.preset === 'all' ? refinedBucketMs(answer.buckets, answer.bucket_ms) : undefined;
-  if (finer !== undefined) {
-    const refined = new URLSearchParams(params);
-    refined.set('bucket', bucketParam(finer));
-    answer = (await histogram(refined, signal)).data;
+/**
+ * The histogram for a query: the plain counts first (fast: the store counts them), asked
+ * again with a bucket fitted to the data's extent for "all time"; then, through `onLevels`,
+ * the same bars split by level (`by=level` reads every line, so it comes second).
+ */
+async function loadChart(query: Query, params: URLSearchParams, signal: AbortSignal, onChart: (chart: ChartData) => void): Promise<void> {
+  let response = await histogram(params, signal);
+  const better = query.preset === 'all' ? refinedBucketMs(response.data.buckets, response.data.bucket_ms) : undefined;
+  const exact = new URLSearchParams(params);
+  if (better !== undefined) {
+    exact.set('bucket', bucketParam(better));
+    response = await histogram(exact, signal);
+  } else {
+    exact.set('bucket', bucketParam(response.data.bucket_ms));
   }
-  return { ...answer, range: chartRange(query, answer.buckets, answer.bucket_ms, Date.now()) };
+  const answer = response.data;
+  const chart: ChartData = { ...answer, range: chartRange(query, answer.buckets, answer.bucket_ms, Date.now()), partial: response.partial === true, levels: undefined };
+  onChart(chart);
+  const total = answer.buckets.reduce((sum, bucket) => sum + bucket.count, 0);
+  if (total === 0 || total > LEVEL_SPLIT_MAX_LINES) return;
+  exact.set('by', 'level');
+  const split = await histogram(exact, signal);
+  // A partial split would disagree with the totals drawn: keep the plain bars then; and
+  // when no line says its level there is nothing to stack (the chart is not drawn again).
+  if (split.partial || split.data.bucket_ms !== answer.bucket_ms) return;
+  if (!split.data.buckets.some((bucket) => Object.keys(bucket.by ?? {}).length > 0)) return;
+  onChart({ ...chart, levels: split.data.buckets });
 }
 
-const EMPTY: SearchState = { rows: [], next: undefined, loading: false, partial: false, error: '', histogram: undefined, histogramError: '', firstPageMs: undefined };
+const EMPTY: SearchState = { rows: [], next: undefined, loading: false, partial: false, error: '', problem: undefined, histogram: undefined, histogramError: '', firstPageMs: undefined };
+
+/** A refused query goes under the search box; any other failure into the status line. */
+function failed(error: unknown): Pick<SearchState, 'error' | 'problem'> {
+  const problem = queryProblem(error);
+  return problem ? { error: '', problem } : { error: describeError(error), problem: undefined };
+}
 
 export function useSearch(query: Query, enabled: boolean, generation: number): { state: SearchState; loadMore: () => void } {
   const [state, setState] = useState<SearchState>(EMPTY);
@@ -67,12 +102,13 @@ export function useSearch(query: Query, enabled: boolean, generation: number): {
         setState((s) => ({ ...s, rows: page.data, next: page.next, partial: page.partial === true, loading: false, firstPageMs: performance.now() - started }));
       })
       .catch((error: unknown) => {
-        if (!isAbort(error)) setState((s) => ({ ...s, loading: false, error: describeError(error) }));
+        if (!isAbort(error)) setState((s) => ({ ...s, loading: false, ...failed(error) }));
       });
-    loadChart(query, params, abort.signal)
-      .then((chart) => setState((s) => ({ ...s, histogram: chart })))
+    loadChart(query, params, abort.signal, (chart) => setState((s) => ({ ...s, histogram: chart })))
       .catch((error: unknown) => {
-        if (!isAbort(error)) setState((s) => ({ ...s, histogramError: describeError(error) }));
+        // The search's own answer reports a refused query (once); the chart just stays empty.
+        if (isAbort(error)) return;
+        setState((s) => ({ ...s, histogramError: queryProblem(error) ? 'No chart: the query is refused.' : describeError(error) }));
       });
     return () => abort.abort();
     // `generation` re-runs the same query (Search pressed again, or after signing in).
@@ -96,7 +132,7 @@ export function useSearch(query: Query, enabled: boolean, generation: number): {
       })
       .catch((error: unknown) => {
         loadingMore.current = false;
-        if (!isAbort(error)) setState((s) => ({ ...s, loading: false, error: describeError(error) }));
+        if (!isAbort(error)) setState((s) => ({ ...s, loading: false, ...failed(error) }));
       });
   }, []);
 

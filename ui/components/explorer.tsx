@@ -1,14 +1,15 @@
-/** The signed-in page: query bar, histogram, results or live tail, and the context panel. */
+/** The signed-in page: query bar, histogram, field sidebar, results or live tail, and the entry panel. */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { FileEntry, HostEntry, LogEntry } from '../../src/protocol/api.js';
 import { clearToken } from '../auth.js';
 import { describeError, isAbort, listFiles, listHosts } from '../api.js';
-import { formatCount } from '../format.js';
-import { type Query, queryFromSearch, searchFromQuery } from '../query.js';
+import { formatCount, getZone, setZone, type Zone, zoneName } from '../format.js';
+import { addTerm, highlightTerms, type Query, queryFromSearch, regexTerm, searchFromQuery } from '../query.js';
 import { getTheme, nextTheme, setTheme, type ThemeChoice } from '../theme.js';
 import { useLive } from '../use-live.js';
 import { useSearch } from '../use-search.js';
 import { ContextPanel } from './context-panel.js';
+import { FieldSidebar } from './field-sidebar.js';
 import { Histogram } from './histogram.js';
 import { type FileChoice, mergeFiles } from './pickers.js';
 import { QueryBar } from './query-bar.js';
@@ -19,7 +20,7 @@ const HOSTS_REFRESH_MS = 30_000;
 /** Beyond this many hosts the file picker lists files only for the hosts picked. */
 const FILES_FOR_ALL_HOSTS = 50;
 
-function useHostsAndFiles(selectedHosts: string[]): { hosts: HostEntry[]; files: FileChoice[]; error: string; now: number } {
+function useHostsAndFiles(selectedHosts: string[]): { hosts: HostEntry[]; files: FileChoice[]; filesNeedHost: boolean; error: string; now: number } {
   const [hosts, setHosts] = useState<HostEntry[]>([]);
   const [files, setFiles] = useState<FileChoice[]>([]);
   const [error, setError] = useState('');
@@ -57,7 +58,7 @@ function useHostsAndFiles(selectedHosts: string[]): { hosts: HostEntry[]; files:
     // hostKey stands for the hosts (and their last-seen, so counts refresh with them).
   }, [hostKey]);
 
-  return { hosts, files, error, now };
+  return { hosts, files, filesNeedHost: selectedHosts.length === 0 && hosts.length > FILES_FOR_ALL_HOSTS, error, now };
 }
 
 function isTyping(target: EventTarget | null): boolean {
@@ -65,15 +66,16 @@ function isTyping(target: EventTarget | null): boolean {
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
-export function Explorer() {
+export function Explorer({ justSignedIn = false }: { justSignedIn?: boolean }) {
   const [query, setQuery] = useState<Query>(() => queryFromSearch(location.search));
+  const [zone, setZoneState] = useState<Zone>(getZone());
   const [generation, setGeneration] = useState(0);
   /** Bumped when the query comes from outside (back/forward): the query bar starts afresh. */
   const [revision, setRevision] = useState(0);
   const [selected, setSelected] = useState<LogEntry | undefined>(undefined);
   const [theme, setThemeChoice] = useState<ThemeChoice>(getTheme());
   const filterInput = useRef<HTMLInputElement>(null);
-  const { hosts, files, error: hostsError, now } = useHostsAndFiles(query.hosts);
+  const { hosts, files, filesNeedHost, error: hostsError, now } = useHostsAndFiles(query.hosts);
   const search = useSearch(query, !query.live, generation);
   const live = useLive(query, query.live);
 
@@ -85,7 +87,15 @@ export function Explorer() {
     setSelected(undefined);
   }, []);
 
+  // Signing in is done in the search box's place: the cursor goes there (not on a page load).
   useEffect(() => {
+    if (justSignedIn) filterInput.current?.focus();
+  }, []);
+
+  useEffect(() => {
+    // An older URL (`filter=`) is shown in the form it is now written in.
+    const canonical = searchFromQuery(query);
+    if (canonical !== location.search) history.replaceState(null, '', `${location.pathname}${canonical}`);
     performance.mark('daniel:interactive');
     const onPop = (): void => {
       setQuery(queryFromSearch(location.search));
@@ -113,7 +123,16 @@ export function Explorer() {
     if (!query.live && search.state.firstPageMs !== undefined) performance.mark('daniel:results');
   }, [search.state.firstPageMs, query.live]);
 
-  const highlight = query.regex ? undefined : { text: query.text, caseInsensitive: query.caseInsensitive };
+  const highlight = query.regex ? undefined : { terms: highlightTerms(query.text), caseInsensitive: !query.caseSensitive };
+  const onTerm = useCallback(
+    (term: string) => {
+      // A regex box becomes a query: the regex is one of its terms.
+      const base = query.regex ? (query.text.trim() === '' ? '' : regexTerm(query.text)) : query.text;
+      apply({ ...query, regex: false, text: addTerm(base, term) });
+    },
+    [apply, query],
+  );
+  const problem = query.live ? live.problem : search.state.problem;
   const onRange = useCallback((from: number, to: number) => apply({ ...query, preset: 'custom', since: new Date(from).toISOString(), until: new Date(to).toISOString() }), [apply, query]);
 
   return (
@@ -122,8 +141,32 @@ export function Explorer() {
         <a class="brand" href="/" title="Daniel: all hosts, all files">
           Daniel
         </a>
-        <QueryBar key={revision} query={query} onApply={apply} hosts={hosts} files={files} filterInput={filterInput} now={now} />
+        <QueryBar
+          key={revision}
+          query={query}
+          onApply={apply}
+          hosts={hosts}
+          files={files}
+          filesNeedHost={filesNeedHost}
+          filterInput={filterInput}
+          now={now}
+          problem={problem}
+        />
         <div class="top-actions">
+          <button
+            type="button"
+            class="zone"
+            data-testid="zone"
+            title={`Times are shown in ${zoneName(zone)}; click for ${zone === 'utc' ? zoneName('local') : 'UTC'}`}
+            aria-label={`Time zone: ${zoneName(zone)}. Switch to ${zone === 'utc' ? 'local time' : 'UTC'}`}
+            onClick={() => {
+              const next: Zone = zone === 'utc' ? 'local' : 'utc';
+              setZone(next);
+              setZoneState(next);
+            }}
+          >
+            {zone === 'utc' ? 'UTC' : 'Local'}
+          </button>
           <div class="mode" role="group" aria-label="Mode">
             <button type="button" data-testid="mode-search" class={query.live ? '' : 'on'} aria-pressed={!query.live} onClick={() => apply({ ...query, live: false })}>
               Search
@@ -154,7 +197,14 @@ export function Explorer() {
       {!query.live ? (
         <section class="chart" aria-label="Histogram">
           {search.state.histogram ? (
-            <Histogram buckets={search.state.histogram.buckets} bucketMs={search.state.histogram.bucket_ms} range={search.state.histogram.range} onRange={onRange} />
+            <Histogram
+              buckets={search.state.histogram.buckets}
+              bucketMs={search.state.histogram.bucket_ms}
+              levels={search.state.histogram.levels}
+              range={search.state.histogram.range}
+              partial={search.state.histogram.partial}
+              onRange={onRange}
+            />
           ) : (
             <div class="histogram placeholder">{search.state.histogramError || 'Counting…'}</div>
           )}
@@ -162,7 +212,9 @@ export function Explorer() {
       ) : null}
       {query.live ? <LiveStatus live={live} /> : <SearchStatus state={search.state} onMore={search.loadMore} />}
       <div class="main">
+        {!query.live ? <FieldSidebar query={query} generation={generation} onTerm={onTerm} /> : null}
         <VirtualList
+          key={query.live ? searchFromQuery(query) : 'search'}
           rows={query.live ? live.rows : search.state.rows}
           highlight={highlight}
           onNearEnd={query.live ? undefined : search.loadMore}
@@ -171,7 +223,7 @@ export function Explorer() {
           selectedKey={selected ? entryKey(selected) : undefined}
           label={query.live ? 'Live tail' : 'Search results, newest first'}
         />
-        {selected ? <ContextPanel entry={selected} highlight={highlight} onClose={() => setSelected(undefined)} /> : null}
+        {selected ? <ContextPanel entry={selected} highlight={highlight} onClose={() => setSelected(undefined)} onTerm={onTerm} /> : null}
       </div>
       <footer class="sr-only" aria-live="polite">
         {query.live ? `${formatCount(live.received)} new lines` : `${search.state.rows.length} lines`}

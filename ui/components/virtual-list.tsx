@@ -9,6 +9,8 @@ import { formatTime } from '../format.js';
 import { type Highlight, LogText } from './log-line.js';
 
 const OVERSCAN = 10;
+/** A row's level in at most five letters. */
+const LEVEL_TAGS: Record<string, string> = { emergency: 'EMERG', alert: 'ALERT', critical: 'CRIT', error: 'ERROR', warn: 'WARN', notice: 'NOTE', info: 'INFO', debug: 'DEBUG', trace: 'TRACE' };
 
 export interface VirtualListProps {
   rows: LogEntry[];
@@ -42,6 +44,8 @@ export function VirtualList(props: VirtualListProps) {
   const [viewHeight, setViewHeight] = useState(600);
   const [rowHeight, setRowHeight] = useState(22);
   const atBottom = useRef(true);
+  /** Live tail scrolled up: new lines arrive below, so a button jumps back to them. */
+  const [away, setAway] = useState(false);
   const frame = useRef(0);
 
   // The row height follows the CSS (it changes at the phone breakpoint), so measure it.
@@ -62,6 +66,7 @@ export function VirtualList(props: VirtualListProps) {
     const element = viewport.current;
     if (!element) return;
     atBottom.current = element.scrollTop + element.clientHeight >= element.scrollHeight - rowHeight;
+    setAway(!atBottom.current);
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => setScrollTop(element.scrollTop));
   };
@@ -73,6 +78,15 @@ export function VirtualList(props: VirtualListProps) {
       setScrollTop(element.scrollTop);
     }
   }, [rows, followBottom, rowHeight]);
+
+  const jumpToNewest = (): void => {
+    const element = viewport.current;
+    if (!element) return;
+    atBottom.current = true;
+    setAway(false);
+    element.scrollTop = element.scrollHeight;
+    setScrollTop(element.scrollTop);
+  };
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scrollTop + viewHeight) / rowHeight) + OVERSCAN);
@@ -86,20 +100,30 @@ export function VirtualList(props: VirtualListProps) {
     const entry = rows[i];
     if (!entry) continue;
     const key = entryKey(entry);
+    const level = entry.fields?.level;
     visible.push(
       <div
         key={key}
-        class={key === props.selectedKey ? 'row selected' : 'row'}
+        class={`row${key === props.selectedKey ? ' selected' : ''}${level ? ` level-${level}` : ''}`}
+        data-level={level}
         role="row"
         aria-rowindex={i + 1}
         tabIndex={0}
         style={{ transform: `translateY(${i * rowHeight}px)` }}
-        onClick={() => props.onSelect(entry)}
+        onClick={(event) => {
+          // Selecting text to copy it is not a request to open the line.
+          const selection = getSelection();
+          if (selection && !selection.isCollapsed && event.currentTarget.contains(selection.anchorNode)) return;
+          props.onSelect(entry);
+        }}
         onKeyDown={(event) => {
           if (event.key === 'Enter') props.onSelect(entry);
         }}
       >
         <span class="cell time" role="cell">{formatTime(entry.timestamp)}</span>
+        <span class="cell level" role="cell" title={level ? `level ${level}` : 'no level'}>
+          {level ? (LEVEL_TAGS[level] ?? level.slice(0, 5).toUpperCase()) : ''}
+        </span>
         <span class="cell host" role="cell">{entry.host}</span>
         <span class="cell file" role="cell" title={entry.path}>{entry.filename}</span>
         <span class="cell text" role="cell">
@@ -110,6 +134,7 @@ export function VirtualList(props: VirtualListProps) {
   }
 
   return (
+    <div class="list">
     <div class="viewport" ref={viewport} onScroll={onScroll} role="table" aria-label={props.label} aria-rowcount={rows.length}>
       <div class="row probe" ref={probe} aria-hidden="true">
         <span class="cell time">0</span>
@@ -118,6 +143,12 @@ export function VirtualList(props: VirtualListProps) {
       <div class="spacer" style={{ height: `${rows.length * rowHeight}px` }}>
         {visible}
       </div>
+    </div>
+    {followBottom && away ? (
+      <button type="button" class="jump" onClick={jumpToNewest}>
+        ↓ Jump to newest
+      </button>
+    ) : null}
     </div>
   );
 }
