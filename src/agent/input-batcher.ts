@@ -1,12 +1,12 @@
 /**
  * Batches for the inputs that are not tailed files (the journal, stdin): each line comes
- * with its own offset, end, time (ns as decimal digits) and stored fields, and lines are
- * grouped by identity in arrival order, as the file batcher does. The body is the same
- * ingest request, written into a JsonBody; a batch is cut at the line and byte bounds, on
- * the flush timer, or when the input asks (it caught up and nothing is on its way).
+ * with its own offset, end, time (ns as decimal digits) and stored fields. A batch holds one
+ * group per identity, its lines in order (a journal interleaves its units line by line: a
+ * group per change would repeat the group's names for most lines). The body is the ingest
+ * request; a batch is cut at the line and byte bounds, on the flush timer, or when the
+ * input asks (it caught up and nothing is on its way).
  */
 import type { Batch, BatchedFile } from './batcher.js';
-import { BufferPool, JsonBody } from './json-body.js';
 
 /** An identity as Daniel takes it: `id`, `filename` and `path` are already wire names (wireName, wirePath). */
 export interface InputGroup {
@@ -26,6 +26,18 @@ export interface InputLine {
   cut?: boolean;
   /** Stored fields (string values), sent as the line's `fields`. */
   fields?: ReadonlyArray<readonly [string, string]>;
+  /** Or the same already as JSON: `,"fields":{…}` (fieldsJson() makes it). */
+  fieldsJson?: string;
+}
+
+/**
+ * `,"fields":{…}` for `fields` ('' for none), for inputs that reuse it across lines: ASCII
+ * only (anything else as `\uXXXX`), so the body copies it byte for byte.
+ */
+export function fieldsJson(fields: ReadonlyArray<readonly [string, string]>): string {
+  if (fields.length === 0) return '';
+  const json = (text: string): string => JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `,"fields":{${fields.map(([name, value]) => `${json(name)}:${json(value)}`).join(',')}}`;
 }
 
 export interface InputBatcherOptions {
@@ -35,52 +47,47 @@ export interface InputBatcherOptions {
   flushIntervalMs: number;
 }
 
+/** Any character outside ASCII: the line's JSON takes more bytes than characters. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+interface OpenGroup {
+  source: InputGroup;
+  meta: BatchedFile;
+  /** Each line as JSON. */
+  lines: string[];
+}
+
 export class InputBatcher {
-  private body: JsonBody | undefined;
-  private files = new Map<string, BatchedFile>();
-  private group: { id: string; meta: BatchedFile; lines: number } | undefined;
+  /** Groups by identity, in the order they first appear; each keeps its lines in order. */
+  private groups = new Map<string, OpenGroup>();
+  private last: OpenGroup | undefined;
   private lines = 0;
+  private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly pool: BufferPool;
 
   constructor(
     private readonly options: InputBatcherOptions,
     private readonly onBatch: (batch: Batch) => void,
-  ) {
-    this.pool = new BufferPool(Math.min(options.maxBytes, 4 * 1024 * 1024) + 64 * 1024, 2);
-  }
+  ) {}
 
   get pendingLines(): number {
     return this.lines;
   }
 
   add(source: InputGroup, line: InputLine): void {
-    const body = this.body ?? this.open();
-    let group = this.group;
-    if (group === undefined || group.id !== source.id) group = this.startGroup(body, source, line.offset);
-    if (group.lines > 0) body.raw(',');
-    body.raw(`{"offset":${line.offset},"end":${line.end},"timestamp":"${line.timestamp}","line":`);
-    body.string(line.text);
-    const fields = line.fields;
-    if (fields !== undefined && fields.length > 0) {
-      body.raw(',"fields":{');
-      for (let i = 0; i < fields.length; i++) {
-        const [name, value] = fields[i] as readonly [string, string];
-        if (i > 0) body.raw(',');
-        body.string(name);
-        body.raw(':');
-        body.string(value);
-      }
-      body.raw('}');
-    }
-    body.raw(line.cut === true ? ',"cut":true}' : '}');
-    group.lines++;
+    let group = this.last;
+    if (group === undefined || group.source.id !== source.id) group = this.groupFor(source, line.offset);
+    const text = JSON.stringify(line.text);
+    const fields = line.fieldsJson ?? (line.fields === undefined ? '' : fieldsJson(line.fields));
+    const json = `{"offset":${line.offset},"end":${line.end},"timestamp":"${line.timestamp}","line":${text}${fields}${line.cut === true ? ',"cut":true' : ''}}`;
+    group.lines.push(json);
+    this.bytes += (NON_ASCII.test(line.text) ? Buffer.byteLength(json, 'utf8') : json.length) + 1;
     const meta = group.meta;
     meta.end = line.end;
     meta.lastTimestamp = line.timestamp;
     meta.lines++;
     this.lines++;
-    if (this.lines >= this.options.maxLines || body.length >= this.options.maxBytes) {
+    if (this.lines >= this.options.maxLines || this.bytes >= this.options.maxBytes) {
       this.flush();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.options.flushIntervalMs);
@@ -88,21 +95,27 @@ export class InputBatcher {
     }
   }
 
-  /** Cuts the open batch now (no-op when empty). */
+  /** Cuts the open batch now (no-op when empty): one group per identity, its lines in order. */
   flush(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const body = this.body;
-    if (body === undefined || this.lines === 0) return;
-    body.raw(']}]}');
-    const storage = body.storage;
-    const batch: Batch = { body: body.finish(), files: [...this.files.values()], lines: this.lines, release: () => this.pool.give(storage) };
-    this.body = undefined;
-    this.files = new Map();
-    this.group = undefined;
+    if (this.lines === 0) return;
+    const parts: string[] = [`{"host":${JSON.stringify(this.options.host)},"files":[`];
+    let first = true;
+    for (const group of this.groups.values()) {
+      const s = group.source;
+      const where = s.path === '' ? '' : `,"path":${JSON.stringify(s.path)}`;
+      parts.push(`${first ? '' : ','}{"file_id":${JSON.stringify(s.id)},"filename":${JSON.stringify(s.filename)}${where},"lines":[`, group.lines.join(','), ']}');
+      first = false;
+    }
+    parts.push(']}');
+    const batch: Batch = { body: Buffer.from(parts.join(''), 'utf8'), files: [...this.groups.values()].map((g) => g.meta), lines: this.lines, release: () => {} };
+    this.groups = new Map();
+    this.last = undefined;
     this.lines = 0;
+    this.bytes = 0;
     this.onBatch(batch);
   }
 
@@ -111,33 +124,15 @@ export class InputBatcher {
     this.timer = undefined;
   }
 
-  private open(): JsonBody {
-    const body = new JsonBody(this.pool.take());
-    body.raw('{"host":');
-    body.string(this.options.host);
-    body.raw(',"files":[');
-    this.body = body;
-    return body;
-  }
-
-  private startGroup(body: JsonBody, source: InputGroup, firstOffset: number): { id: string; meta: BatchedFile; lines: number } {
-    if (this.group !== undefined) body.raw(']},');
-    let meta = this.files.get(source.id);
-    if (meta === undefined) {
-      meta = { fileId: source.id, filename: source.filename, path: source.path, size: 0, firstOffset, end: firstOffset, lastTimestamp: '', lines: 0 };
-      this.files.set(source.id, meta);
+  private groupFor(source: InputGroup, firstOffset: number): OpenGroup {
+    let group = this.groups.get(source.id);
+    if (group === undefined) {
+      const meta: BatchedFile = { fileId: source.id, filename: source.filename, path: source.path, size: 0, firstOffset, end: firstOffset, lastTimestamp: '', lines: 0 };
+      group = { source, meta, lines: [] };
+      this.groups.set(source.id, group);
+      this.bytes += 128 + source.id.length + source.filename.length + source.path.length;
     }
-    body.raw('{"file_id":');
-    body.string(source.id);
-    body.raw(',"filename":');
-    body.string(source.filename);
-    if (source.path !== '') {
-      body.raw(',"path":');
-      body.string(source.path);
-    }
-    body.raw(',"lines":[');
-    const group = { id: source.id, meta, lines: 0 };
-    this.group = group;
+    this.last = group;
     return group;
   }
 }

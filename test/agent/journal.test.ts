@@ -67,7 +67,10 @@ describe.skipIf(!haveJournalTools)('journald input', () => {
     expect(ids.size).toBe(4);
     for (const id of ids) expect(id).toMatch(/^journal:[0-9a-f]{32}:(nginx\.service|kernel|cron\.service|unknown)$/);
     // The stored fields as sent (Daniel keeps them once it stores fields).
-    const sent = sink.bodies.flatMap((b) => b.files.flatMap((f) => f.lines.map((l) => (l as { fields?: Record<string, string> }).fields)));
+    const sent = sink.bodies
+      .flatMap((b) => b.files.flatMap((f) => f.lines as Array<{ offset: number; fields?: Record<string, string> }>))
+      .sort((x, y) => x.offset - y.offset)
+      .map((l) => l.fields);
     expect(sent).toEqual([
       { unit: 'nginx.service', identifier: 'nginx', pid: '812', level: 'error' },
       { identifier: 'kernel', level: 'warn' },

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MAX_NAME_BYTES } from '../../protocol/names.js';
 import type { AgentInput, InputHost } from '../input.js';
-import { InputBatcher, type InputGroup, type InputLine } from '../input-batcher.js';
+import { fieldsJson, InputBatcher, type InputGroup, type InputLine } from '../input-batcher.js';
 import { wireName, wirePath } from '../tailer/names.js';
 import { ExportParser, type ExportEntry } from './export-parser.js';
 
@@ -62,6 +62,8 @@ interface Group extends InputGroup {
   lastEnd: number;
   seqnumId: string;
   name: string;
+  /** The fields' JSON by identifier, pid and priority: entries of a unit mostly repeat them. */
+  fields: Map<string, string>;
 }
 
 export class JournalInput implements AgentInput {
@@ -235,15 +237,26 @@ export class JournalInput implements AgentInput {
       return;
     }
     group.lastEnd = offset + 1;
-    const fields: Array<[string, string]> = [];
-    if (entry.unit !== undefined) fields.push(['unit', entry.unit]);
-    if (entry.identifier !== undefined) fields.push(['identifier', entry.identifier]);
-    if (entry.pid !== undefined) fields.push(['pid', entry.pid]);
-    if (entry.priority >= 0) fields.push(['level', PRIORITY_LEVELS[entry.priority] as string]);
-    if (entry.truncated) fields.push(['truncated', 'true']);
-    const line: InputLine = { offset, end: offset + 1, timestamp: nsOf(entry.realtime), text: entry.message ?? '', fields };
+    const line: InputLine = { offset, end: offset + 1, timestamp: nsOf(entry.realtime), text: entry.message ?? '', fieldsJson: this.fieldsOf(group, entry) };
     this.position = entry.cursor;
     this.batcher.add(group, line);
+  }
+
+  private fieldsOf(group: Group, entry: ExportEntry): string {
+    const key = `${entry.identifier ?? '\0'}\n${entry.pid ?? ''}\n${entry.priority}\n${entry.truncated ? 1 : 0}`;
+    let json = group.fields.get(key);
+    if (json === undefined) {
+      const fields: Array<[string, string]> = [];
+      if (entry.unit !== undefined) fields.push(['unit', entry.unit]);
+      if (entry.identifier !== undefined) fields.push(['identifier', entry.identifier]);
+      if (entry.pid !== undefined) fields.push(['pid', entry.pid]);
+      if (entry.priority >= 0) fields.push(['level', PRIORITY_LEVELS[entry.priority] as string]);
+      if (entry.truncated) fields.push(['truncated', 'true']);
+      json = fieldsJson(fields);
+      if (group.fields.size >= 256) group.fields.clear();
+      group.fields.set(key, json);
+    }
+    return json;
   }
 
   private groupFor(seqnumId: string, name: string): Group {
@@ -254,7 +267,7 @@ export class JournalInput implements AgentInput {
     if (group === undefined) {
       let id = `journal:${seqnumId}:${name}`;
       if (Buffer.byteLength(id, 'utf8') > MAX_NAME_BYTES) id = `journal:${seqnumId}:~${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-      group = { id: wireName(id), filename: wireName(`journal/${name}`), path: this.pathName, lastEnd: 0, seqnumId, name };
+      group = { id: wireName(id), filename: wireName(`journal/${name}`), path: this.pathName, lastEnd: 0, seqnumId, name, fields: new Map() };
       this.groups.set(key, group);
     }
     this.lastGroup = group;
@@ -287,6 +300,14 @@ function sameEntry(cursor: string, entry: ExportEntry): boolean {
 
 /** µs digits -> ns digits (the wire's decimal string). */
 function nsOf(realtime: string | undefined): string {
-  if (realtime === undefined || !/^[0-9]{1,16}$/.test(realtime)) return String(Date.now() * 1_000_000);
+  if (realtime === undefined || realtime.length === 0 || realtime.length > 16 || !isDigits(realtime)) return String(Date.now() * 1_000_000);
   return realtime === '0' ? '0' : `${realtime}000`;
+}
+
+function isDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
