@@ -18,6 +18,12 @@ export interface QueryHint {
   text: string;
   caseInsensitive: boolean;
   needle: string;
+  /**
+   * Set for a field term's value: the text of a line holds it when the field was read from the
+   * text, but a field its source gave is stored beside the text, so such a hint may rule out a
+   * segment only through its bloom (which holds those values too), never drive a scan of its text.
+   */
+  fromField?: true;
 }
 
 type LineTest = (line: string, state: LineState) => boolean;
@@ -26,16 +32,20 @@ type LineTest = (line: string, state: LineState) => boolean;
 interface LineState {
   lowered: string | undefined;
   fields: Fields | undefined;
+  stored: Readonly<Fields> | undefined;
 }
 
 export interface CompiledQuery {
-  test(line: string): boolean;
+  /** `stored`: the fields the line's source gave, over those extracted from its text. */
+  test(line: string, stored?: Readonly<Record<string, string>>): boolean;
+  /** True when some term reads a field. */
+  usesFields: boolean;
   /** Literals every matching line contains (AND-required words and phrases). */
   hints: QueryHint[];
 }
 
 function fieldsOf(line: string, state: LineState): Fields {
-  return (state.fields ??= extractFields(line));
+  return (state.fields ??= extractFields(line, state.stored));
 }
 
 function compileNode(node: QueryNode, caseSensitive: boolean, compileRegex: RegexCompiler): LineTest {
@@ -107,17 +117,50 @@ function compileField(name: string, op: string, value: string, compileRegex: Reg
   }
 }
 
-/** Words and phrases every match must contain: those ANDed at the top (never under OR or NOT). */
-function requiredTexts(node: QueryNode): string[] {
-  if (node.kind === 'text') return [node.text];
+/**
+ * A field value that a line's text must hold verbatim when the field was read from it: plain
+ * characters no JSON or logfmt writer escapes, not a number (JSON `5e2` is read as `500`),
+ * not `level` (normalised from other words).
+ */
+const PLAIN_VALUE = /^[A-Za-z0-9_.:@-]{3,}$/;
+function fieldHint(node: Extract<QueryNode, { kind: 'field' }>): string | undefined {
+  if (node.name === 'level' || (node.op !== 'eq' && node.op !== 'prefix')) return undefined;
+  if (!PLAIN_VALUE.test(node.value) || Number.isFinite(Number(node.value))) return undefined;
+  return node.value;
+}
+
+/** Words, phrases and field values every match must contain: those ANDed at the top (never under OR or NOT). */
+function requiredTexts(node: QueryNode): { text: string; fromField: boolean }[] {
+  if (node.kind === 'text') return [{ text: node.text, fromField: false }];
   if (node.kind === 'and') return node.nodes.flatMap(requiredTexts);
+  if (node.kind === 'field') {
+    const value = fieldHint(node);
+    return value === undefined ? [] : [{ text: value, fromField: true }];
+  }
   return [];
 }
 
 export function compileQuery(node: QueryNode, caseSensitive: boolean, compileRegex: RegexCompiler): CompiledQuery {
   const test = compileNode(node, caseSensitive, compileRegex);
   const hints = requiredTexts(node)
-    .filter((text) => text.length > 0)
-    .map((text): QueryHint => ({ text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() }));
-  return { test: (line) => test(line, { lowered: undefined, fields: undefined }), hints };
+    .filter(({ text }) => text.length > 0)
+    .map(({ text, fromField }): QueryHint =>
+      // A field's value is compared exactly, whatever the case option says of words.
+      fromField ? { text, caseInsensitive: false, needle: text, fromField: true } : { text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() },
+    );
+  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), hints, usesFields: readsFields(node) };
+}
+
+function readsFields(node: QueryNode): boolean {
+  switch (node.kind) {
+    case 'field':
+      return true;
+    case 'and':
+    case 'or':
+      return node.nodes.some(readsFields);
+    case 'not':
+      return readsFields(node.node);
+    default:
+      return false;
+  }
 }
