@@ -66,7 +66,7 @@ describe.skipIf(!haveJournalTools)('journald input', () => {
     const ids = new Set(sink.stored.map((l) => l.fileId));
     expect(ids.size).toBe(4);
     for (const id of ids) expect(id).toMatch(/^journal:[0-9a-f]{32}:(nginx\.service|kernel|cron\.service|unknown)$/);
-    // The stored fields as sent (Daniel keeps them once it stores fields).
+    // The fields as sent…
     const sent = sink.bodies
       .flatMap((b) => b.files.flatMap((f) => f.lines as Array<{ offset: number; fields?: Record<string, string> }>))
       .sort((x, y) => x.offset - y.offset)
@@ -78,6 +78,8 @@ describe.skipIf(!haveJournalTools)('journald input', () => {
       {},
       { unit: 'nginx.service', identifier: 'nginx', pid: '812', level: 'debug' },
     ].map((f) => (Object.keys(f).length === 0 ? undefined : f)));
+    // …and as Daniel stored them.
+    expect(stored.map((l) => l.fields)).toEqual(sent);
     const saved = JSON.parse(readFileSync(path.join(dir, 'state', 'checkpoints.json'), 'utf8')) as { inputs: Record<string, string> };
     expect(saved.inputs[`journal-dir:${journalDir}`]).toMatch(/^s=[0-9a-f]{32};i=5;/);
 
