@@ -54,6 +54,12 @@ function systemLogs() {
     .sort();
 }
 
+/** The systemd journal, when journalctl shows this user an entry of it (user in adm or systemd-journal, or root). */
+function journalReadable() {
+  const probe = spawnSync('journalctl', ['--quiet', '--lines=1', '--output=cat', '--no-pager'], { encoding: 'utf8', timeout: 10_000 });
+  return probe.status === 0 && probe.stdout.trim() !== '';
+}
+
 /** The token to show: the one in DANIEL_TOKENS (admin first), else the generated ./data/token. */
 function readToken() {
   const configured = (process.env.DANIEL_TOKENS ?? '').split(',').map((pair) => pair.trim().split(':'));
@@ -179,10 +185,12 @@ try {
   process.exit(1);
 }
 const sources = [...systemLogs(), join(root, 'samples', '*.log')];
+const journal = journalReadable();
 const henrik = startChild('henrik', [
   '--server', url,
   '--host', henrikHost,
   '--state-dir', join(dataDir, 'henrik-state'),
+  ...(journal ? ['--journal'] : []),
   ...sources,
 ], undefined, { HENRIK_TOKEN_FILE: henrikToken, HENRIK_TOKEN: '' });
 
@@ -190,6 +198,7 @@ console.log(`
 Daniel is running: ${url}/   (pid ${daniel.pid}; Henrik pid ${henrik.pid})
 Token: ${token}   (kept in ${join(dataDir, 'token')})
 Henrik ships: ${sources.join(', ')}
+${journal ? 'and the systemd journal (as journal/<unit>)' : 'no systemd journal: journalctl shows this user no entries here'}
 
 Try:
   curl -s -H "Authorization: Bearer ${token}" ${url}/hosts/

@@ -16,19 +16,23 @@ import { Checkpointer } from './checkpointer.js';
 import { DeadLetters } from './dead-letter.js';
 import { Delivery } from './delivery.js';
 import { agentDefaults, type AgentOptions } from './options.js';
-import { recoverState } from './recovery.js';
+import { recoverState, type RecoveredState } from './recovery.js';
 import { defaultBackoff } from './retry.js';
 import { Sealer } from './sealer.js';
 import { Shipper } from './shipper.js';
 import type { SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
+import type { AgentInput, InputHost } from './input.js';
+import { JournalInput, journalKey } from './journal/journal-input.js';
+import { StdinInput } from './stdin.js';
 import { Tailer } from './tailer/tailer.js';
 import type { FileStream } from './tailer/open-file.js';
 import { createTimestampParser } from './timestamps.js';
 
 export type { AgentOptions, AgentSource } from './options.js';
 
-type ResolvedOptions = Required<Omit<AgentOptions, 'log' | 'parserFactory'>> & Pick<AgentOptions, 'log' | 'parserFactory'>;
+type Unresolved = 'log' | 'parserFactory' | 'stdin' | 'journalctl';
+type ResolvedOptions = Required<Omit<AgentOptions, Unresolved>> & Pick<AgentOptions, Unresolved>;
 
 export class Agent {
   readonly options: ResolvedOptions;
@@ -37,6 +41,8 @@ export class Agent {
   private readonly sealer: Sealer;
   private readonly delivery: Delivery;
   private readonly checkpointer: Checkpointer;
+  /** The journal and stdin: inputs that are not tailed files. */
+  private readonly inputs: AgentInput[];
   private timers: NodeJS.Timeout[] = [];
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -63,6 +69,7 @@ export class Agent {
     known: FileStream[],
     acked: SpoolPosition,
     pendingRecords: number,
+    inputState: RecoveredState['inputs'] = { acked: {}, resume: {} },
   ) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...agentDefaults, ...given } as ResolvedOptions;
@@ -115,9 +122,11 @@ export class Agent {
         intervalMs: o.checkpointIntervalMs,
         onReleased: () => this.roomMade(),
         log: (m) => this.log(m),
+        inputs: inputState.acked,
       },
       acked,
     );
+    this.inputs = this.makeInputs(inputState.resume);
     this.deadLetters = new DeadLetters({ stateDir: o.stateDir, maxBytes: o.deadLetterMaxBytes, logIntervalMs: o.heldLogIntervalMs, log: (m) => this.log(m) });
     this.delivery = new Delivery({
       spool,
@@ -141,7 +150,43 @@ export class Agent {
   /** Loads checkpoints, opens the spool and learns what it still holds. */
   static async create(options: AgentOptions): Promise<Agent> {
     const state = await recoverState(options.stateDir, options.spoolMaxBytes ?? agentDefaults.spoolMaxBytes, options.log ?? (() => {}));
-    return new Agent(options, state.spool, state.streams, state.acked, state.pendingRecords);
+    return new Agent(options, state.spool, state.streams, state.acked, state.pendingRecords, state.inputs);
+  }
+
+  private makeInputs(resume: Record<string, string>): AgentInput[] {
+    const o = this.options;
+    const host: InputHost = {
+      seal: (batch, key, position) => {
+        // Input lines have no file checkpoints: the record carries the input's position instead.
+        const header: SpoolRecordHeader = { lines: batch.lines, files: [], ...(position === undefined ? {} : { inputs: { [key]: position } }) };
+        this.sealer.seal(batch, header);
+      },
+      hasRoom: () => this.sealer.hasRoom,
+      idle: () => this.sealer.idle && this.delivery.pending === 0,
+      log: (m) => this.log(m),
+    };
+    const batching = { host: o.host, maxLineBytes: o.maxLineBytes, batchMaxLines: o.batchMaxLines, batchMaxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs };
+    const inputs: AgentInput[] = o.journal.map((source) => new JournalInput(source, host, { ...batching, journalctl: o.journalctl }, resume[journalKey(source)]));
+    if (o.stdin !== undefined) {
+      const parser = (o.parserFactory ?? createTimestampParser)({});
+      inputs.push(new StdinInput({ ...batching, name: o.stdin.name, parser, stream: o.stdin.stream ?? process.stdin }, host));
+    }
+    return inputs;
+  }
+
+  /** Resolves when every input that ends (stdin) has ended; undefined when none does. */
+  get inputsEnded(): Promise<void> | undefined {
+    const ending = this.inputs.filter((i) => i instanceof StdinInput);
+    return ending.length === 0 ? undefined : Promise.all(ending.map((i) => i.ended)).then(() => {});
+  }
+
+  /** Spool records not acknowledged yet (after stop(): what the next start delivers). */
+  get unacknowledgedBatches(): number {
+    return this.delivery.pending;
+  }
+
+  private get watching(): string {
+    return [...this.options.sources.flatMap((s) => s.paths), ...this.inputs.map((i) => i.description)].join(',');
   }
 
   /** `spoolMs`: time spent appending (write + fdatasync) to the spool, the cost of spooling every batch. */
@@ -166,9 +211,10 @@ export class Agent {
   /** Tails until stop(): scans, polls and watches. */
   start(): void {
     const o = this.options;
-    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${o.sources.flatMap((s) => s.paths).join(',')}: started`);
+    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${this.watching}: started`);
     this.tailing = true;
     this.delivery.start();
+    for (const input of this.inputs) input.start();
     this.timers.push(setInterval(() => this.kick(true), o.scanIntervalMs));
     this.timers.push(setInterval(() => this.kick(), o.pollIntervalMs));
     this.timers.push(setInterval(() => this.summary(), o.summaryIntervalMs));
@@ -178,9 +224,11 @@ export class Agent {
   /** `--once`: everything to its current end, shipped and acknowledged. Exit code: 0 or 1. */
   async once(): Promise<number> {
     const o = this.options;
-    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${o.sources.flatMap((s) => s.paths).join(',')}: reading once`);
+    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${this.watching}: reading once`);
     this.delivery.start();
     const progress = setInterval(() => this.progress(), o.progressIntervalMs);
+    const inputsRead = Promise.all(this.inputs.map((i) => i.readOnce()));
+    let inputsFailed = false;
     try {
       // More than the open-file bound: each scan opens what fits, closing files read to their end.
       do {
@@ -192,6 +240,7 @@ export class Agent {
       } while (this.tailer.needsScan && this.delivery.failure === undefined);
       this.tailer.finishAll();
       this.batcher.flush();
+      inputsFailed = (await inputsRead).includes(false);
       await this.sealer.drain();
       await this.delivery.waitIdle();
     } finally {
@@ -204,7 +253,7 @@ export class Agent {
     const unreadable = this.tailer.unreadable.size;
     const where = rejectedLines > 0 ? ` dead_letter_file=${this.deadLetters.file}` : '';
     this.log(`lines=${deliveredLines} duplicates=${duplicateLines} dead_lettered=${rejectedLines} unreadable_files=${unreadable}${where}: done`);
-    return failure !== undefined || rejectedLines > 0 || unreadable > 0 ? 1 : 0;
+    return failure !== undefined || rejectedLines > 0 || unreadable > 0 || inputsFailed ? 1 : 0;
   }
 
   /** SIGTERM/SIGINT: stop reading, flush, wait a bounded time for acknowledgements, save. */
@@ -214,6 +263,7 @@ export class Agent {
     this.clearTimers();
     this.tailer.interrupt();
     await this.reading;
+    await Promise.all(this.inputs.map((i) => i.stop(true)));
     this.batcher.flush();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopTimeoutMs)));
@@ -234,6 +284,7 @@ export class Agent {
     this.stopped = true;
     this.clearTimers();
     await this.reading;
+    await Promise.all(this.inputs.map((i) => i.stop(false)));
     this.sealer.abandonWaiting();
     await this.sealer.drain();
     await this.delivery.stop();
@@ -281,6 +332,7 @@ export class Agent {
 
   /** Cuts the open batch when every file was read to its end and nothing is on its way. */
   private flushIfIdle(): void {
+    for (const input of this.inputs) input.idle();
     if (!this.tailing || !this.caughtUp || this.batcher.pendingLines === 0) return;
     if (this.sealer.idle && this.delivery.pending === 0) this.batcher.flush();
   }
@@ -289,6 +341,7 @@ export class Agent {
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
     for (const wake of waiters) wake();
+    for (const input of this.inputs) input.roomMade();
     if (!this.caughtUp) this.kick();
     else this.flushIfIdle();
   }

@@ -18,6 +18,8 @@ export interface CheckpointerOptions {
   /** The spool was released: a full spool may have room again. */
   onReleased: () => void;
   log: (message: string) => void;
+  /** Inputs' positions acknowledged before (from the checkpoint file). */
+  inputs?: Record<string, string>;
 }
 
 export class Checkpointer {
@@ -25,11 +27,14 @@ export class Checkpointer {
   private chain: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
   private stopped = false;
+  private readonly inputs: Record<string, string>;
 
   constructor(
     private readonly options: CheckpointerOptions,
     private acked: SpoolPosition,
-  ) {}
+  ) {
+    this.inputs = { ...options.inputs };
+  }
 
   /** A spool record is done: its files advance now, the saved checkpoint soon. */
   acknowledged(header: SpoolRecordHeader, position: SpoolPosition): void {
@@ -39,6 +44,7 @@ export class Checkpointer {
       stream.ackedOffset = f.end;
       stream.ackedTimestamp = f.lastTimestamp;
     }
+    if (header.inputs !== undefined) Object.assign(this.inputs, header.inputs);
     if (comparePositions(position, this.acked) > 0) this.acked = position;
     if (this.stopped) return;
     const { spool } = this.options;
@@ -62,7 +68,8 @@ export class Checkpointer {
       this.queued = undefined;
       const acked = { ...this.acked };
       const files = [...this.options.streams.values()].map(toCheckpoint);
-      const remade = await saveCheckpoints(this.options.file, { version: CHECKPOINT_VERSION, spool: acked, files });
+      const inputs = Object.keys(this.inputs).length > 0 ? { inputs: { ...this.inputs } } : {};
+      const remade = await saveCheckpoints(this.options.file, { version: CHECKPOINT_VERSION, spool: acked, files, ...inputs });
       if (remade) {
         this.options.log(
           `file=${this.options.file}: the state dir was deleted while Henrik runs; made it again and saved the checkpoints (delete it only while Henrik is stopped, or every file is shipped again)`,

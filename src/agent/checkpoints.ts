@@ -37,6 +37,8 @@ export interface Checkpoints {
   /** Spool records up to here were acknowledged. */
   spool: SpoolPosition;
   files: FileCheckpoint[];
+  /** Inputs that are not files (the journal): the position acknowledged, by key (a journal cursor). */
+  inputs?: Record<string, string>;
 }
 
 export function emptyCheckpoints(): Checkpoints {
@@ -80,6 +82,10 @@ const NS = /^-?\d{1,19}$/;
 export function checkpointProblem(data: Checkpoints): string | undefined {
   if (!isOffset(data.spool.segment) || !isOffset(data.spool.offset)) {
     return `spool position ${JSON.stringify(data.spool)} must be two whole numbers >= 0`;
+  }
+  if (data.inputs !== undefined) {
+    if (typeof data.inputs !== 'object' || data.inputs === null || Array.isArray(data.inputs)) return 'inputs must be an object of positions';
+    for (const [key, value] of Object.entries(data.inputs)) if (typeof value !== 'string') return `inputs.${key} must be a string (a journal cursor)`;
   }
   const ids = new Set<string>();
   for (const [i, f] of data.files.entries()) {

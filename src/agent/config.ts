@@ -8,6 +8,8 @@ import { parseSize } from '../protocol/size.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { journalKey, type JournalSource } from './journal/journal-input.js';
 import { isValidRule, type MultilineRule } from './multiline.js';
 import type { AgentOptions, AgentSource } from './options.js';
 
@@ -29,11 +31,18 @@ export interface CliFlags {
   stateDir?: string;
   once?: boolean;
   config?: string;
+  /** `--journal`: the system journal. */
+  journal?: boolean;
+  /** `--journal-dir DIR` (repeatable): the journal files in DIR. */
+  journalDir?: string[];
+  /** `--stdin [--name NAME]`: standard input, shipped as NAME (default `stdin`). */
+  stdin?: boolean;
+  name?: string;
 }
 
 const TOP_KEYS = new Set([
   'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline',
-  'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
+  'journald', 'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
 ]);
 const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline']);
 const MULTILINE_KEYS = new Set(['start', 'continue', 'preset', 'timeoutMs']);
@@ -82,7 +91,14 @@ export function resolveAgentConfig(
   } else if (file.paths !== undefined && positional.length === 0) {
     sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, 'config'));
   }
-  if (sources.length === 0) throw new ConfigError('nothing to watch: give at least one PATH_OR_GLOB, or sources in --config');
+  const journal = journalSources(flags, file);
+  if (flags.name !== undefined && flags.stdin !== true) throw new ConfigError('--name names what --stdin ships: pass --stdin too');
+  const stdinName = flags.name ?? 'stdin';
+  const nameIssue = nameProblem(stdinName);
+  if (nameIssue !== undefined) throw new ConfigError(`--name '${printable(stdinName)}' ${nameIssue}; it is the file name the lines get in Daniel`);
+  if (sources.length === 0 && journal.length === 0 && flags.stdin !== true) {
+    throw new ConfigError('nothing to watch: give at least one PATH_OR_GLOB, --journal, --journal-dir DIR, --stdin, or sources or journald in --config');
+  }
 
   return {
     server: url.toString().replace(/\/+$/, ''),
@@ -92,6 +108,8 @@ export function resolveAgentConfig(
     stateDir,
     once: flags.once === true,
     sources,
+    ...(journal.length > 0 ? { journal } : {}),
+    ...(flags.stdin === true ? { stdin: { name: stdinName } } : {}),
     maxLineBytes: optionalSize(file, 'maxLineBytes'),
     batchMaxBytes: optionalSize(file, 'batchMaxBytes'),
     spoolMaxBytes: optionalSize(file, 'spoolMaxBytes'),
@@ -103,6 +121,68 @@ export function resolveAgentConfig(
 }
 
 type Table = Record<string, unknown>;
+
+const JOURNAL_KEYS = new Set(['directory', 'units', 'priority']);
+/** journalctl's priority names, and Daniel's level names for the same. */
+const PRIORITY_NAMES: Record<string, string> = {
+  emerg: 'emerg', emergency: 'emerg', alert: 'alert', crit: 'crit', critical: 'crit', err: 'err', error: 'err',
+  warning: 'warning', warn: 'warning', notice: 'notice', info: 'info', debug: 'debug',
+};
+
+/** `--journal`, `--journal-dir` and the config's `journald` (true, a mapping or a list of them). */
+function journalSources(flags: CliFlags, file: Table): JournalSource[] {
+  const sources: JournalSource[] = [];
+  if (flags.journal === true) sources.push({});
+  for (const dir of flags.journalDir ?? []) {
+    if (dir === '') throw new ConfigError('--journal-dir needs a directory of journal files');
+    sources.push({ directory: path.resolve(dir) });
+  }
+  const configured = file.journald;
+  if (configured !== undefined && configured !== false) {
+    const list = configured === true ? [{}] : Array.isArray(configured) ? configured : [configured];
+    list.forEach((value: unknown, i) => sources.push(parseJournalSource(value, Array.isArray(configured) ? `journald[${i}]` : 'journald')));
+  }
+  const seen = new Set<string>();
+  for (const source of sources) {
+    const key = journalKey(source);
+    if (seen.has(key)) throw new ConfigError(`${source.directory === undefined ? 'the system journal' : `journal directory ${source.directory}`} is named twice (by --journal/--journal-dir or journald): name it once, with every unit it should ship`);
+    seen.add(key);
+  }
+  return sources;
+}
+
+function parseJournalSource(value: unknown, where: string): JournalSource {
+  if (value === true || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`config: ${where} must be true or a mapping with directory, units, priority`);
+  const s = value as Table;
+  for (const key of Object.keys(s)) if (!JOURNAL_KEYS.has(key)) throw new ConfigError(`config: ${where} has unknown setting '${key}' (directory, units, priority)`);
+  const source: JournalSource = {};
+  if (s.directory !== undefined) {
+    if (typeof s.directory !== 'string' || s.directory === '') throw new ConfigError(`config: ${where}.directory must be a directory of journal files`);
+    source.directory = path.resolve(s.directory);
+  }
+  if (s.units !== undefined) {
+    const units = stringList(s.units, `${where}.units`);
+    for (const unit of units) {
+      if (unit.startsWith('-') || /[\s\u0000-\u001f]/.test(unit)) throw new ConfigError(`config: ${where}.units: '${printable(unit)}' is not a unit name like nginx.service or a glob like nginx*`);
+    }
+    source.units = units;
+  }
+  if (s.priority !== undefined) source.priority = parsePriority(s.priority, `${where}.priority`);
+  return source;
+}
+
+/** `warning`, `3`, `err..warning`: journalctl's --priority, with Daniel's level names accepted too. */
+function parsePriority(value: unknown, where: string): string {
+  const one = (text: string): string | undefined => (/^[0-7]$/.test(text) ? text : PRIORITY_NAMES[text.toLowerCase()]);
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text === 'string') {
+    const parts = text.split('..');
+    const mapped = parts.map((p) => one(p.trim()));
+    if (parts.length <= 2 && mapped.every((p) => p !== undefined)) return mapped.join('..');
+  }
+  throw new ConfigError(`config: ${where} must be a priority (emerg, alert, crit, err, warning, notice, info, debug or 0..7) or a range like err..warning`);
+}
 
 /** What a token may hold: it goes in an HTTP header, so visible ASCII only. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;

@@ -1,4 +1,6 @@
 /** Everything an Agent can be told, with the defaults SPEC.md and the issue name. */
+import type { Readable } from 'node:stream';
+import type { JournalSource } from './journal/journal-input.js';
 import type { MultilineRule } from './multiline.js';
 import { defaultBackoff, type BackoffOptions } from './retry.js';
 import type { TimestampParser } from './timestamps.js';
@@ -24,6 +26,12 @@ export interface AgentOptions {
   host: string;
   stateDir: string;
   sources: AgentSource[];
+  /** Journals to ship (`--journal`, `--journal-dir`, the config's `journald`). */
+  journal?: JournalSource[];
+  /** `--stdin --name NAME`: standard input (or `stream`) shipped under NAME. */
+  stdin?: { name: string; stream?: Readable };
+  /** The journalctl to run (default `journalctl` from PATH). */
+  journalctl?: string;
   once?: boolean;
   maxLineBytes?: number;
   readChunkBytes?: number;
@@ -56,6 +64,7 @@ export interface AgentOptions {
 }
 
 export const agentDefaults = {
+  journal: [] as JournalSource[],
   once: false,
   maxLineBytes: 256 * 1024,
   readChunkBytes: 256 * 1024,
@@ -81,6 +90,6 @@ export const agentDefaults = {
   progressIntervalMs: 2000,
   cwd: process.cwd(),
   parserFactory: undefined,
-} satisfies Omit<Required<AgentOptions>, 'server' | 'token' | 'ca' | 'cert' | 'key' | 'host' | 'stateDir' | 'sources' | 'log' | 'parserFactory'> & {
+} satisfies Omit<Required<AgentOptions>, 'server' | 'token' | 'ca' | 'cert' | 'key' | 'host' | 'stateDir' | 'sources' | 'stdin' | 'journalctl' | 'log' | 'parserFactory'> & {
   parserFactory: undefined;
 };

@@ -19,6 +19,8 @@ export interface RecoveredState {
   acked: SpoolPosition;
   /** Records in the spool still to deliver. */
   pendingRecords: number;
+  /** Inputs that are not files: positions acknowledged (checkpoints), and where reading resumes (after the spool). */
+  inputs: { acked: Record<string, string>; resume: Record<string, string> };
 }
 
 export async function recoverState(stateDir: string, spoolMaxBytes: number, log: (message: string) => void): Promise<RecoveredState> {
@@ -27,9 +29,12 @@ export async function recoverState(stateDir: string, spoolMaxBytes: number, log:
   const spool = await Spool.open(path.join(stateDir, 'spool'), { maxBytes: spoolMaxBytes, releasedUpTo: checkpoints.spool, log });
   const streams = new Map<string, FileStream>(checkpoints.files.map((f) => [f.id, fromCheckpoint(f)]));
   let pending = 0;
+  const resume: Record<string, string> = { ...checkpoints.inputs };
   for (let record = await spool.next(); record !== undefined; record = await spool.next()) {
     pending++;
-    for (const f of decodeSpoolHeader(record.payload).files) {
+    const header = decodeSpoolHeader(record.payload);
+    if (header.inputs !== undefined) Object.assign(resume, header.inputs);
+    for (const f of header.files) {
       const stream: FileStream = streams.get(f.fileId) ?? {
         id: f.fileId,
         filename: f.filename,
@@ -49,7 +54,7 @@ export async function recoverState(stateDir: string, spoolMaxBytes: number, log:
   }
   spool.rewind();
   if (pending > 0) log(`records=${pending} bytes=${spool.sizeBytes}: replaying the spool`);
-  return { spool, streams: [...streams.values()], acked: checkpoints.spool, pendingRecords: pending };
+  return { spool, streams: [...streams.values()], acked: checkpoints.spool, pendingRecords: pending, inputs: { acked: { ...checkpoints.inputs }, resume } };
 }
 
 function fromCheckpoint(f: FileCheckpoint): FileStream {

@@ -17,6 +17,8 @@ export interface SpooledFile extends BatchedFile {
 export interface SpoolRecordHeader {
   files: SpooledFile[];
   lines: number;
+  /** Inputs that are not files (the journal): where each resumes after this record, by key. */
+  inputs?: Record<string, string>;
 }
 
 export function encodeSpoolRecord(header: SpoolRecordHeader, gzippedBody: Buffer): Buffer {

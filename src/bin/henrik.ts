@@ -11,9 +11,10 @@ import { replayDeadLetters } from '../agent/replay.js';
 import { makePrivate, privateUmask } from '../common/private-files.js';
 
 const USAGE = `Usage: henrik [options] [paths...]
+       app | henrik --stdin --name app [options]
        henrik replay-dead-letter [--server URL] [--token TOKEN] [--state-dir DIR] [--config FILE]
 
-Tails log files and ships every line, once, to Daniel.
+Tails log files (and the systemd journal, or a pipe) and ships every line, once, to Daniel.
 replay-dead-letter sends the lines in the state dir's dead-letter file to Daniel again
 (after fixing what made Daniel refuse them); lines refused again stay in the file.
 
@@ -29,6 +30,10 @@ Options:
   --key <file>       its private key (env HENRIK_KEY)
   --host <name>      this machine's name in Daniel (env HENRIK_HOST, default the hostname)
   --state-dir <dir>  checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)
+  --journal          ship the system journal too (journalctl; the user needs group systemd-journal or adm)
+  --journal-dir <d>  ship the journal files in this directory (repeatable)
+  --stdin            ship standard input; at its end, ship what is left and exit
+  --name <name>      the file name stdin's lines get in Daniel (default stdin)
   --once             read every file to its current end, ship, wait for acknowledgements, exit
   --config <file>    YAML or JSON settings: sources with paths, exclude, timezone, multiline
   -h, --help         this text
@@ -55,12 +60,22 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
       'state-dir': { type: 'string' },
       once: { type: 'boolean' },
       config: { type: 'string' },
+      journal: { type: 'boolean' },
+      'journal-dir': { type: 'string', multiple: true },
+      stdin: { type: 'boolean' },
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return 'help';
-  if (replay && (positionals.length > 0 || values.once === true)) throw new Error('replay-dead-letter takes no paths and no --once');
-  const flags: CliFlags = { server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
+  if (replay && (positionals.length > 0 || values.once === true || values.journal === true || values['journal-dir'] !== undefined || values.stdin === true)) {
+    throw new Error('replay-dead-letter takes no paths, no --once, no --journal and no --stdin');
+  }
+  const flags: CliFlags = {
+    server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host,
+    stateDir: values['state-dir'], once: values.once, config: values.config,
+    journal: values.journal, journalDir: values['journal-dir'], stdin: values.stdin, name: values.name,
+  };
   return { flags, paths: positionals, replay };
 }
 
@@ -81,7 +96,7 @@ async function main(): Promise<number> {
   let options;
   try {
     // A replay needs no paths: a placeholder satisfies the check that something is tailed.
-    options = resolveAgentConfig(command.flags, command.replay ? ['(replay)'] : command.paths, process.env);
+    options = resolveAgentConfig(command.replay ? { ...command.flags, journal: false, journalDir: [] } : command.flags, command.replay ? ['(replay)'] : command.paths, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`henrik: ${err.message}\n`);
@@ -103,7 +118,13 @@ async function main(): Promise<number> {
   }
   if (options.once === true) return agent.once();
   agent.start();
+  let inputEnded = false;
   const failure = await new Promise<string | undefined>((resolve) => {
+    // stdin at its end: what was read is shipped, then Henrik exits.
+    void agent.inputsEnded?.then(() => {
+      inputEnded = true;
+      resolve(undefined);
+    });
     const onSignal = (): void => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -118,6 +139,10 @@ async function main(): Promise<number> {
     // A supervisor (systemd Restart=on-failure) starts Henrik again; the restart resumes
     // from the checkpoints and the spool's whole records.
     log(`${failure}: exiting with status 1 so that a supervisor restarts Henrik`);
+    return 1;
+  }
+  if (inputEnded && agent.unacknowledgedBatches > 0) {
+    log(`batches=${agent.unacknowledgedBatches} state=${options.stateDir}: the input ended but Daniel has not acknowledged everything yet; they stay in the spool, and the next henrik with this --state-dir ships them`);
     return 1;
   }
   return 0;

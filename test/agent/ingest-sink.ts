@@ -33,6 +33,8 @@ export interface StoredLine {
   timestamp: string;
   line: string;
   cut: boolean;
+  /** The fields Daniel stored with the line (journald's unit, level…), if any. */
+  fields?: Record<string, string>;
 }
 
 export interface SinkOptions {
@@ -266,6 +268,7 @@ export class IngestSink {
           timestamp: l.timestamp.toString(),
           line: l.line,
           cut: l.cut,
+          ...(l.fields === undefined ? {} : { fields: l.fields }),
         });
       }
       if (page.lastSeq <= this.lastSeq) return;
