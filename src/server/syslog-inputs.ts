@@ -44,14 +44,23 @@ export async function startSyslogInputs(
 ): Promise<SyslogInputs | undefined> {
   if (config.udp === undefined && config.tcp === undefined && config.tls === undefined) return undefined;
   const files = await readSyslogTls(config);
-  const running = await startSyslog({
-    ...(config.udp === undefined ? {} : { udp: config.udp }),
-    ...(config.tcp === undefined ? {} : { tcp: config.tcp }),
-    ...(config.tls === undefined || files === undefined ? {} : { tls: { ...config.tls, files } }),
-    sink,
-    log,
-    info,
-  });
+  let running: RunningSyslog;
+  try {
+    running = await startSyslog({
+      ...(config.udp === undefined ? {} : { udp: config.udp }),
+      ...(config.tcp === undefined ? {} : { tcp: config.tcp }),
+      ...(config.tls === undefined || files === undefined ? {} : { tls: { ...config.tls, files } }),
+      sink,
+      log,
+      info,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new ConfigError(`cannot listen for syslog: ${(error as Error).message} (check --syslog-udp, --syslog-tcp, --syslog-tls / DANIEL_SYSLOG_*)`);
+    }
+    throw error;
+  }
   return {
     running,
     async reload(next) {
