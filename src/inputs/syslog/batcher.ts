@@ -22,7 +22,7 @@ export interface BatcherOptions {
   maxBatch?: number;
   /** How long the first entry of a batch may wait (default 50 ms). */
   flushMs?: number;
-  /** Entries waiting before listeners are held back (default 10,000). */
+  /** Entries waiting before listeners are held back (default 50,000). */
   maxPendingEntries?: number;
   /** Bytes of text waiting before listeners are held back (default 16 MiB). */
   maxPendingBytes?: number;
@@ -74,6 +74,7 @@ export class SyslogBatcher {
   private closed = false;
   private readonly drainWaiters = new Set<() => void>();
   private lastRefusalLog = 0;
+  private lastDropLog = 0;
   /** Set when a stop gave up waiting for the store: a failing push is not retried again. */
   private abandonOnClose = false;
 
@@ -82,7 +83,7 @@ export class SyslogBatcher {
     this.log = options.log;
     this.maxBatch = options.maxBatch ?? 1_000;
     this.flushMs = options.flushMs ?? 50;
-    this.maxPendingEntries = options.maxPendingEntries ?? 10_000;
+    this.maxPendingEntries = options.maxPendingEntries ?? 50_000;
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
     this.retryMs = options.retryMs ?? 100;
   }
@@ -107,6 +108,10 @@ export class SyslogBatcher {
   /** Counts a datagram dropped by a listener because the batcher was behind. */
   drop(): void {
     this.counts.dropped++;
+    if (Date.now() - this.lastDropLog > 10_000) {
+      this.lastDropLog = Date.now();
+      this.log.warn('syslog datagrams dropped: the store is behind', { dropped: this.counts.dropped });
+    }
   }
 
   /** Adds one message from `peer`; the caller checked `behind` if it wants to drop instead. */
