@@ -25,6 +25,7 @@ import { loadWorkload } from './workloads/load.js';
 import { manyFilesWorkload } from './workloads/many-files.js';
 import { queriesWorkload } from './workloads/queries.js';
 import { storageWorkload } from './workloads/storage.js';
+import { syslogWorkload } from './workloads/syslog.js';
 
 const started = performance.now();
 const log = (message: string): void => {
@@ -90,6 +91,7 @@ try {
   await run('load', () => loadWorkload(ctx));
   await run('many-files', () => manyFilesWorkload(ctx));
   await run('journal', () => journalWorkload(ctx));
+  await run('syslog', () => syslogWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

@@ -45,6 +45,12 @@ program
   .option('--tls-key <file>', 'PEM private key of --tls-cert (env DANIEL_TLS_KEY)')
   .option('--tls-client-ca <file>', 'PEM CA: every client must show a certificate it signed (env DANIEL_TLS_CLIENT_CA)')
   .option('--trusted-proxy <address>', 'believe X-Forwarded-Proto/-For from this IP or CIDR (repeatable; env DANIEL_TRUSTED_PROXIES, comma-separated)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .option('--syslog-udp <host:port>', 'receive syslog over UDP, e.g. 0.0.0.0:514 (env DANIEL_SYSLOG_UDP)')
+  .option('--syslog-tcp <host:port>', 'receive syslog over TCP, octet-counted or LF-framed (env DANIEL_SYSLOG_TCP)')
+  .option('--syslog-tls <host:port>', 'receive syslog over TLS, e.g. 0.0.0.0:6514 (env DANIEL_SYSLOG_TLS)')
+  .option('--syslog-tls-cert <file>', 'PEM certificate of the syslog TLS listener; default --tls-cert (env DANIEL_SYSLOG_TLS_CERT)')
+  .option('--syslog-tls-key <file>', 'PEM private key of --syslog-tls-cert; default --tls-key (env DANIEL_SYSLOG_TLS_KEY)')
+  .option('--syslog-tls-client-ca <file>', 'PEM CA: syslog TLS senders must show a certificate it signed; default --tls-client-ca (env DANIEL_SYSLOG_TLS_CLIENT_CA)')
   .action(async (flags: ServeFlags) => {
     // Before anything else: regex search runs on V8's linear-time engine, set at start-up (shebang).
     const { assertLinearRegex } = await import('../query/matcher.js');

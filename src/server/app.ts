@@ -16,6 +16,7 @@ import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
 import { StorePushSink } from './push-sink.js';
+import type { PushSink } from '../inputs/sink.js';
 import { QueryGate } from './query-gate.js';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
@@ -73,6 +74,15 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
 
 export const API_VERSION = '0.1.0';
 
+const pushSinks = new WeakMap<FastifyInstance, PushSink>();
+
+/** The app's PushSink, for the inputs that listen outside HTTP (syslog) to store through. */
+export function pushSinkOf(app: FastifyInstance): PushSink {
+  const sink = pushSinks.get(app);
+  if (sink === undefined) throw new Error('not an app made by buildApp');
+  return sink;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   assertLinearRegex();
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
@@ -129,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limits,
     log,
   };
+  pushSinks.set(app as unknown as FastifyInstance, deps.push);
 
   // Hooks that attach to routes as they are added (auth, request log) come before any route.
   installErrorHandling(app, log);

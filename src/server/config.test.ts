@@ -30,7 +30,27 @@ describe('parseServeConfig', () => {
       tlsKey: undefined,
       tlsClientCa: undefined,
       trustedProxies: [],
+      syslog: { udp: undefined, tcp: undefined, tls: undefined, tlsCert: undefined, tlsKey: undefined, tlsClientCa: undefined },
     });
+  });
+
+  test('syslog listeners: addresses from flags or env; TLS takes its own files or the HTTPS ones', () => {
+    const config = parseServeConfig({ syslogUdp: '0.0.0.0:514', syslogTls: '[::]:6514', tlsCert: 'c.pem', tlsKey: 'k.pem', tlsClientCa: 'ca.pem' }, { DANIEL_SYSLOG_TCP: '601' }, '/srv');
+    expect(config.syslog).toEqual({
+      udp: { host: '0.0.0.0', port: 514 },
+      tcp: { host: '127.0.0.1', port: 601 },
+      tls: { host: '::', port: 6514 },
+      tlsCert: '/srv/c.pem',
+      tlsKey: '/srv/k.pem',
+      tlsClientCa: '/srv/ca.pem',
+    });
+    // Own files: no HTTPS, and the HTTPS client CA does not apply to them.
+    expect(parseServeConfig({ syslogTls: '6514', syslogTlsCert: 's.pem', syslogTlsKey: 's.key' }, {}, '/srv').syslog).toMatchObject({ tlsCert: '/srv/s.pem', tlsKey: '/srv/s.key', tlsClientCa: undefined });
+    expect(parseServeConfig({}, {}, '/srv').tlsCert).toBeUndefined();
+    expect(() => parseServeConfig({ syslogTls: '6514' }, {}, '/srv')).toThrow(/--syslog-tls \/ DANIEL_SYSLOG_TLS needs a certificate/);
+    expect(() => parseServeConfig({ syslogTlsCert: 's.pem', syslogTlsKey: 's.key' }, {}, '/srv')).toThrow(/need --syslog-tls/);
+    expect(() => parseServeConfig({ syslogTls: '6514', syslogTlsCert: 's.pem' }, {}, '/srv')).toThrow(/go together/);
+    expect(() => parseServeConfig({}, { DANIEL_SYSLOG_UDP: 'nope' }, '/srv')).toThrow(/--syslog-udp \/ DANIEL_SYSLOG_UDP 'nope'/);
   });
 
   test('TLS files go together; trusted proxies are addresses', () => {

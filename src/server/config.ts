@@ -50,6 +50,18 @@ export interface ServeConfig {
   tlsClientCa: string | undefined;
   /** Addresses of proxies whose X-Forwarded-Proto and X-Forwarded-For are believed. */
   trustedProxies: string[];
+  /** Syslog listeners (docs/inputs.md); undefined = off. */
+  syslog: SyslogConfig;
+}
+
+export interface SyslogConfig {
+  udp: { host: string; port: number } | undefined;
+  tcp: { host: string; port: number } | undefined;
+  tls: { host: string; port: number } | undefined;
+  /** The TLS listener's files (absolute): its own flags, else --tls-cert / --tls-key / --tls-client-ca. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsClientCa: string | undefined;
 }
 
 /** The flags as commander hands them over (all optional strings). */
@@ -78,6 +90,12 @@ export interface ServeFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   trustedProxy?: string[] | string;
+  syslogUdp?: string;
+  syslogTcp?: string;
+  syslogTls?: string;
+  syslogTlsCert?: string;
+  syslogTlsKey?: string;
+  syslogTlsClientCa?: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -97,8 +115,8 @@ function pick(flag: string | undefined, env: string | undefined): string | undef
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or a bare `PORT` (on 127.0.0.1). */
-export function parseListen(text: string): { host: string; port: number } {
-  const where = `--listen / DANIEL_LISTEN '${text}'`;
+export function parseListen(text: string, option = '--listen / DANIEL_LISTEN'): { host: string; port: number } {
+  const where = `${option} '${text}'`;
   const trimmed = text.trim();
   let host: string;
   let portText: string;
@@ -183,6 +201,38 @@ function parseTimeoutMs(text: string | undefined, where: string, fallback: numbe
     throw new ConfigError(`${where} '${text}' must be a duration from 1s to 1h, such as 10s`);
   }
   return Number(ns / 1_000_000n);
+}
+
+function parseSyslogConfig(flags: ServeFlags, env: Environment, cwd: string, http: { cert?: string; key?: string; clientCa?: string }): SyslogConfig {
+  const address = (flag: string | undefined, name: string, option: string): { host: string; port: number } | undefined => {
+    const text = pick(flag, env[name]);
+    return text === undefined ? undefined : parseListen(text, `${option} / ${name}`);
+  };
+  const tls = address(flags.syslogTls, 'DANIEL_SYSLOG_TLS', '--syslog-tls');
+  const ownCert = pick(flags.syslogTlsCert, env.DANIEL_SYSLOG_TLS_CERT);
+  const ownKey = pick(flags.syslogTlsKey, env.DANIEL_SYSLOG_TLS_KEY);
+  const ownCa = pick(flags.syslogTlsClientCa, env.DANIEL_SYSLOG_TLS_CLIENT_CA);
+  if ((ownCert === undefined) !== (ownKey === undefined)) {
+    throw new ConfigError('--syslog-tls-cert / DANIEL_SYSLOG_TLS_CERT and --syslog-tls-key / DANIEL_SYSLOG_TLS_KEY go together');
+  }
+  const cert = ownCert ?? http.cert;
+  const key = ownKey ?? http.key;
+  const clientCa = ownCa ?? (ownCert === undefined ? http.clientCa : undefined);
+  if (tls !== undefined && cert === undefined) {
+    throw new ConfigError('--syslog-tls / DANIEL_SYSLOG_TLS needs a certificate: --syslog-tls-cert and --syslog-tls-key, or --tls-cert and --tls-key');
+  }
+  if (tls === undefined && (ownCert !== undefined || ownCa !== undefined)) {
+    throw new ConfigError('--syslog-tls-cert, --syslog-tls-key and --syslog-tls-client-ca need --syslog-tls HOST:PORT');
+  }
+  const absolute = (file: string | undefined): string | undefined => (file === undefined ? undefined : resolve(cwd, file));
+  return {
+    udp: address(flags.syslogUdp, 'DANIEL_SYSLOG_UDP', '--syslog-udp'),
+    tcp: address(flags.syslogTcp, 'DANIEL_SYSLOG_TCP', '--syslog-tcp'),
+    tls,
+    tlsCert: tls === undefined ? undefined : absolute(cert),
+    tlsKey: tls === undefined ? undefined : absolute(key),
+    tlsClientCa: tls === undefined ? undefined : absolute(clientCa),
+  };
 }
 
 export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: string = process.cwd()): ServeConfig {
@@ -279,5 +329,10 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     tlsKey: tlsKey === undefined ? undefined : resolve(cwd, tlsKey),
     tlsClientCa: tlsClientCa === undefined ? undefined : resolve(cwd, tlsClientCa),
     trustedProxies,
+    syslog: parseSyslogConfig(flags, env, cwd, {
+      ...(tlsCert === undefined ? {} : { cert: tlsCert }),
+      ...(tlsKey === undefined ? {} : { key: tlsKey }),
+      ...(tlsClientCa === undefined ? {} : { clientCa: tlsClientCa }),
+    }),
   };
 }

@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { nowNs } from '../common/time.js';
 import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
-import { buildApp } from './app.js';
+import { buildApp, pushSinkOf } from './app.js';
 import { ConfigError, type ServeConfig } from './config.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createServerLog } from './log.js';
+import { startSyslogInputs, type SyslogInputs } from './syslog-inputs.js';
 import { TokenRegistry } from './token-registry.js';
 import { openTokenStore, tokenStoreLocation } from './token-store.js';
 import { loadOrCreateTokenFile, parseTokenList, TokenConfigError, type TokenEntry } from './tokens.js';
@@ -193,6 +194,17 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   sweep();
 
   output.info(`listening on ${url}`);
+  let syslog: SyslogInputs | undefined;
+  try {
+    syslog = await startSyslogInputs(config.syslog, pushSinkOf(app), log, (line) => output.info(line));
+  } catch (error) {
+    clearInterval(timer);
+    await app.close();
+    await sweeping;
+    await tokens.close();
+    await store.close();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -200,6 +212,7 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     async reload(next: ServeConfig = config) {
       tokens.setConfigured(await configuredTokens(next, output));
       await tokens.refresh();
+      await syslog?.reload(next.syslog);
       if (tls !== undefined) {
         const files = await readTls(next);
         if (files === undefined) throw new ConfigError('TLS cannot be turned off by a reload: restart Daniel');
@@ -210,11 +223,13 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
           ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
         });
       }
-      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate'));
+      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate') + (config.syslog.tls === undefined ? '' : ', syslog TLS certificate'));
     },
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        // Syslog first: what its listeners hold is pushed while the store is still open.
+        await syslog?.close();
         await app.close();
         await sweeping;
         await tokens.close();
