@@ -85,6 +85,7 @@ export class Agent {
           paths: s.paths,
           exclude: s.exclude ?? [],
           multiline: s.multiline,
+          labels: s.labels,
           parser: (o.parserFactory ?? createTimestampParser)({ timezone: s.timezone }),
         })),
         maxLineBytes: o.maxLineBytes,

@@ -11,6 +11,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { MultilineRule } from '../multiline.js';
 import type { TimestampParser } from '../timestamps.js';
+import { containerFileFields } from './container.js';
 import { CopyTracker } from './copytruncate.js';
 import { Discovery, type FoundFile } from './discovery.js';
 import { prefixMatches, readPrefix } from './identity.js';
@@ -24,6 +25,8 @@ export interface TailerSource {
   exclude: string[];
   multiline?: MultilineRule;
   parser: TimestampParser;
+  /** Fields sent with every line of these files. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface TailerOptions {
@@ -605,6 +608,8 @@ export class Tailer {
       parser: source.parser,
       emit: this.options.emit,
       now: this.now,
+      labels: source.labels,
+      containerFields: await containerFileFields(stream.path),
     });
     if (stats !== undefined) file.setStats(stats);
     else await file.refreshStat();
