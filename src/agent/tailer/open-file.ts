@@ -39,6 +39,10 @@ export interface FileStream {
   seenAtMs?: number;
   /** Fields for every line of this file (`labels` of its group on the wire): the source's labels, a container's names. Not saved. */
   labels?: Readonly<Record<string, string>>;
+  /** A compressed file (archives.ts): offsets are those of its decompressed content. */
+  archive?: boolean;
+  /** An archive's decompressed length, once read to its end: it is done when acknowledged up to here. */
+  archiveEnd?: number;
 }
 
 /** `line` is reused for the next line: copy what must outlive the call. */
