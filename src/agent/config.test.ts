@@ -116,6 +116,7 @@ describe('per-source labels', () => {
     expect(() => withFile('sources: [{paths: /a, labels: [api]}]')).toThrow(/sources\[0\]\.labels must be a mapping/);
     expect(() => withFile('sources: [{paths: /a, labels: {service: {x: 1}}}]')).toThrow(/labels\.service must be a string/);
     expect(() => withFile('sources: [{paths: /a, labels: {"a b": x}}]')).toThrow(/label name "a b"/);
+    expect(() => withFile('sources: [{paths: /a, labels: {host: x}}]')).toThrow(/'host' names the line's own host/);
     expect(() => withFile(`sources: [{paths: /a, labels: {${'n'.repeat(129)}: x}}]`)).toThrow(/1 to 128 bytes/);
     expect(() => withFile(`sources: [{paths: /a, labels: {v: ${'x'.repeat(1025)}}}]`)).toThrow(/over 1024 bytes/);
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));

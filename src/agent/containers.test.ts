@@ -241,3 +241,49 @@ describe('container files', () => {
     expect(sink.lines()).toEqual(['no end yet', 'later']);
   });
 });
+
+describe('container fields and source labels in Daniel', () => {
+  async function query(q: string): Promise<Array<{ logline: string; fields?: Record<string, string> }>> {
+    const res = await fetch(`${sink.url}/logs?count=1000&q=${encodeURIComponent(q)}`, { headers: { authorization: 'Bearer T' } });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { data: Array<{ logline: string; fields?: Record<string, string> }> }).data;
+  }
+  const texts = (entries: Array<{ logline: string }>): string[] => entries.map((e) => e.logline).sort();
+
+  it('answers q=stream:stderr, q=namespace:..., q=pod:..., q=container:... and q=service:api with the right lines', async () => {
+    const pod = podDir();
+    writeFileSync(
+      path.join(pod, '0.log'),
+      [criLine('GET /healthz 200'), criLine('upstream timed out', 'F', 'stderr'), criLine('long ', 'P', 'stderr'), criLine('error joined', 'F', 'stderr'), criLine('GET / 200')]
+        .map((l) => l.wire)
+        .join(''),
+    );
+    const other = path.join(dir, 'pods', 'billing_worker-0_9a8b7c6d', 'worker');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(path.join(other, '3.log'), criLine('charged 12 EUR').wire + criLine('card declined', 'F', 'stderr').wire);
+    const docker = dockerDir();
+    writeFileSync(path.join(docker, `${ID}-json.log`), dockerLine('docker out\n').wire + dockerLine('docker err\n', 'stderr').wire);
+    mkdirSync(path.join(dir, 'logs'));
+    writeFileSync(path.join(dir, 'logs', 'plain.log'), 'a plain line\n');
+    const agent = await Agent.create({
+      ...options([]),
+      sources: [
+        { paths: [path.join(dir, 'pods', 'shop_*', '*', '*.log')], labels: { service: 'api' } },
+        { paths: [path.join(dir, 'pods', 'billing_*', '*', '*.log')], labels: { service: 'billing', team: 'payments' } },
+        { paths: [path.join(dir, 'docker', 'containers', '*', '*-json.log')] },
+        { paths: [path.join(dir, 'logs', '*.log')], labels: { service: 'api' } },
+      ],
+      once: true,
+    });
+    expect(await agent.once()).toBe(0);
+    expect(texts(await query('stream:stderr'))).toEqual(['card declined', 'docker err', 'long error joined', 'upstream timed out']);
+    expect(texts(await query('namespace:shop'))).toEqual(['GET / 200', 'GET /healthz 200', 'long error joined', 'upstream timed out']);
+    expect(texts(await query('pod:worker-0 stream:stdout'))).toEqual(['charged 12 EUR']);
+    expect(texts(await query('container:shop-api'))).toEqual(['docker err', 'docker out']);
+    expect(texts(await query('service:api'))).toEqual(['GET / 200', 'GET /healthz 200', 'a plain line', 'long error joined', 'upstream timed out']);
+    expect(texts(await query('service:api -healthz stream:stdout'))).toEqual(['GET / 200']);
+    expect(texts(await query('team:payments'))).toEqual(['card declined', 'charged 12 EUR']);
+    const [entry] = await query('"card declined"');
+    expect(entry?.fields).toMatchObject({ stream: 'stderr', namespace: 'billing', pod: 'worker-0', container: 'worker', service: 'billing', team: 'payments' });
+  });
+});

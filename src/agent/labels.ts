@@ -17,6 +17,7 @@ export function parseLabels(value: unknown, where: string): Record<string, strin
     if (name === '' || Buffer.byteLength(name) > LABEL_LIMITS.maxNameBytes || /[\x00-\x1f\x7f\s:]/.test(name)) {
       return `${where}: label name ${JSON.stringify(name)} must be 1 to ${LABEL_LIMITS.maxNameBytes} bytes without spaces, ':' or control characters`;
     }
+    if (name === 'host' || name === 'file') return `${where}: '${name}' names the line's own ${name} in queries; choose another label name`;
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return `${where}.${name} must be a string (or a number)`;
     const text = String(raw);
     if (Buffer.byteLength(text) > LABEL_LIMITS.maxValueBytes) return `${where}.${name} is over ${LABEL_LIMITS.maxValueBytes} bytes`;
