@@ -139,6 +139,21 @@ describe('compressed rotated files', () => {
     expect(sink.lines()).toEqual(lines);
   });
 
+  it('an archive still being written (logrotate gzip writing in place): what it holds now, the rest once it is complete, each line once', async () => {
+    const lines = numbered(1, 30_000);
+    const whole = gzipSync(lines.join('\n') + '\n');
+    const archive = path.join(logs, 'app.log.2.gz');
+    writeFileSync(archive, whole.subarray(0, Math.floor(whole.length / 2)));
+    expect(await once()).toBe(0);
+    const early = sink.stored.length;
+    expect(early).toBeGreaterThan(0);
+    expect(early).toBeLessThan(lines.length);
+    appendFileSync(archive, whole.subarray(Math.floor(whole.length / 2)));
+    expect(await once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(sink.duplicates).toBe(0);
+  });
+
   it('never ships compressed bytes as text: a .gz that is not gzip, gzip being written under another name, other formats', async () => {
     writeFileSync(path.join(logs, 'app.log.2.gz'), 'not gzip at all\n');
     writeFileSync(path.join(logs, 'app.log.3.gz.tmp'), gzipSync('hidden\n'));

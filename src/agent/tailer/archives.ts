@@ -78,6 +78,8 @@ export class Archives {
   /** Archives not read for now (not gzip, ended early): `dev:ino` -> size and mtime when judged, asked again when they change. */
   private readonly setAside = new Map<string, { size: number; mtimeMs: number; since: number; final?: boolean }>();
   private readonly said = new Set<string>();
+  /** Finished archives as last looked at: one unchanged since is not opened again at every scan. */
+  private readonly done = new Map<string, { id: string; size: number; mtimeMs: number }>();
 
   constructor(private readonly port: ArchivePort) {}
 
@@ -104,6 +106,14 @@ export class Archives {
         active.stream.path = f.path;
         continue;
       }
+      const known = byKey.get(key);
+      const done = this.done.get(key);
+      if (known !== undefined && done?.id === known.id && done.size === f.stats.size && done.mtimeMs === f.stats.mtimeMs) {
+        known.path = f.path;
+        known.detachedAtMs = undefined;
+        known.detachReason = undefined;
+        continue;
+      }
       const aside = this.setAside.get(key);
       if (aside !== undefined && aside.size === f.stats.size && aside.mtimeMs === f.stats.mtimeMs) {
         // Not gzip, or it ended early: asked again when it changes. One that ended early and
@@ -111,7 +121,7 @@ export class Archives {
         if (aside.final || byKey.get(key) === undefined || this.port.now() - aside.since < SETTLE_MS) continue;
         aside.final = true;
       }
-      await this.consider(f, key, byKey.get(key));
+      await this.consider(f, key, known);
     }
     for (const [key, stream] of byKey) {
       if (present.has(key) || this.reading.has(key)) continue;
@@ -121,6 +131,7 @@ export class Archives {
       }
     }
     for (const key of [...this.setAside.keys()]) if (!present.has(key)) this.setAside.delete(key);
+    for (const key of [...this.done.keys()]) if (!present.has(key)) this.done.delete(key);
     for (const key of [...this.waiting.keys()]) if (!present.has(key)) this.waiting.delete(key);
   }
 
@@ -138,7 +149,10 @@ export class Archives {
         known.detachedAtMs = undefined;
         known.detachReason = undefined;
         known.seenAtMs = this.port.now();
-        if (known.archiveEnd !== undefined && known.readEnd >= known.archiveEnd) return;
+        if (known.archiveEnd !== undefined && known.readEnd >= known.archiveEnd) {
+          this.done.set(key, { id: known.id, size: stats.size, mtimeMs: stats.mtimeMs });
+          return;
+        }
         keep = await this.start(key, known, handle, stats, known.readEnd);
         return;
       }
