@@ -3,7 +3,7 @@
  * the compressed copy of a file already read ships only what was not read of it; what is not
  * gzip is never shipped as text.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -88,6 +88,8 @@ describe('compressed rotated files', () => {
         await sink.waitFor(() => sink.stored.length === expected.length, 20_000, `lines before rotation ${rotation}`);
         // delaycompress: the previous .1 becomes .2.gz, the live file becomes .1, a new live file.
         if (rotation > 1) {
+          // Older archives move up first, as logrotate's `rotate N` does.
+          for (let k = rotation; k >= 2; k--) if (existsSync(`${file}.${k}.gz`)) renameSync(`${file}.${k}.gz`, `${file}.${k + 1}.gz`);
           renameSync(`${file}.1`, `${file}.2`);
           compress(`${file}.2`, `${file}.2.gz`);
         }
@@ -101,6 +103,8 @@ describe('compressed rotated files', () => {
     } finally {
       await agent.stop();
     }
+    // On a failure, what Henrik said and where each line came from.
+    if (sink.lines().length !== expected.length) console.log(said.join('\n'), JSON.stringify(sink.stored.map((l) => [l.filename, l.line.slice(25, 35)])));
     expectOnce(expected);
   });
 
