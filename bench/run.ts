@@ -16,6 +16,7 @@ import { formatValue, MODE_MARKER, renderMarkdown, type RunResults } from './lib
 import type { WorkloadResult } from './lib/results.js';
 import { buildWarning } from './lib/system.js';
 import { agentWorkload } from './workloads/agent.js';
+import { containersWorkload } from './workloads/containers.js';
 import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
@@ -92,6 +93,7 @@ try {
   await run('many-files', () => manyFilesWorkload(ctx));
   await run('journal', () => journalWorkload(ctx));
   await run('syslog', () => syslogWorkload(ctx));
+  await run('containers', () => containersWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

@@ -92,6 +92,7 @@ export class Agent {
           paths: s.paths,
           exclude: s.exclude ?? [],
           multiline: s.multiline,
+          labels: s.labels,
           parser: (o.parserFactory ?? createTimestampParser)({ timezone: s.timezone }),
         })),
         maxLineBytes: o.maxLineBytes,
@@ -352,7 +353,15 @@ export class Agent {
       lines: batch.lines,
       files: batch.files.map((f) => {
         const s = this.tailer.streams.get(f.fileId);
-        return { ...f, sourceIndex: s?.sourceIndex ?? 0, dev: s?.dev ?? 0, ino: s?.ino ?? 0, prefixLength: s?.prefixLength ?? 0, prefixHash: s?.prefixHash ?? '' };
+        return {
+          ...f,
+          sourceIndex: s?.sourceIndex ?? 0,
+          dev: s?.dev ?? 0,
+          ino: s?.ino ?? 0,
+          prefixLength: s?.prefixLength ?? 0,
+          prefixHash: s?.prefixHash ?? '',
+          ...(s?.archive === true ? { archive: true } : {}),
+        };
       }),
     };
     this.sealer.seal(batch, header);

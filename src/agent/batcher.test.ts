@@ -162,3 +162,25 @@ describe('Batcher', () => {
     ]);
   });
 });
+
+describe('labels and line fields', () => {
+  it('writes a group its source labels and a line its fields; a change of labels starts a new group', () => {
+    const batches: Batch[] = [];
+    const batcher = new Batcher({ host: 'h', maxLines: 100, maxBytes: 1 << 20, flushIntervalMs: 60_000 }, (b) => batches.push(b));
+    const source: { id: string; filename: string; path: string; labels?: Record<string, string> } = { id: 'f1', filename: 'a', path: '/a' };
+    const stream = Object.freeze({ stream: 'stderr' });
+    batcher.add(source, { offset: 0, end: 6, timestamp: 1n, text: 'plain', cut: false }, 6);
+    source.labels = { service: 'api', 'pod "q"': 'ü\n' };
+    batcher.add(source, { offset: 6, end: 20, timestamp: 2n, text: 'unwrapped', cut: false, fields: stream }, 20);
+    batcher.add(source, { offset: 20, end: 40, timestamp: 3n, text: 'x', cut: true, fields: stream }, 40);
+    batcher.flush();
+    const body = parseBatchBody(batches[0]!.body) as unknown as { files: Array<{ labels?: Record<string, string>; lines: Array<{ line: string; fields?: Record<string, string> }> }> };
+    expect(body.files.map((g) => g.labels)).toEqual([undefined, { service: 'api', 'pod "q"': 'ü\n' }]);
+    expect(body.files.flatMap((g) => g.lines.map((l) => [l.line, l.fields]))).toEqual([
+      ['plain', undefined],
+      ['unwrapped', { stream: 'stderr' }],
+      ['x', { stream: 'stderr' }],
+    ]);
+    expect(batches[0]!.files).toHaveLength(1);
+  });
+});

@@ -8,6 +8,7 @@
  */
 import type { IngestRequest } from '../protocol/ingest.js';
 import { BufferPool, JsonBody } from './json-body.js';
+import type { LineFields } from './tailer/container.js';
 import { wireName, wirePath } from './tailer/names.js';
 
 /** A file identity as the batcher needs it (a tailer FileStream is one). */
@@ -15,6 +16,8 @@ export interface BatchSource {
   id: string;
   filename: string;
   path: string;
+  /** Fields for each of its lines (the group's `labels`). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface StampedLine {
@@ -23,6 +26,8 @@ export interface StampedLine {
   timestamp: bigint;
   text: string;
   cut: boolean;
+  /** The line's own fields (a container line's `stream`); shared objects, never mutated. */
+  fields?: LineFields;
 }
 
 /** What a batch holds of one file: enough to advance its checkpoint once acknowledged. */
@@ -60,6 +65,7 @@ interface Group {
   source: BatchSource;
   meta: BatchedFile;
   lines: number;
+  labels: Readonly<Record<string, string>> | undefined;
   /** Kept as a number until the group closes: one decimal conversion per group, not per line. */
   lastTimestamp: bigint;
 }
@@ -87,9 +93,10 @@ export class Batcher {
   add(source: BatchSource, line: StampedLine, size: number): void {
     const body = this.body ?? this.open();
     let group = this.group;
-    if (group === undefined || group.source.id !== source.id) group = this.startGroup(body, source, line.offset);
+    // Labels set once a file is recognised as a container log start a group of their own.
+    if (group === undefined || group.source.id !== source.id || group.labels !== source.labels) group = this.startGroup(body, source, line.offset);
     const meta = group.meta;
-    body.line(group.lines > 0, line.offset, line.end, line.timestamp, line.text, line.cut);
+    body.line(group.lines > 0, line.offset, line.end, line.timestamp, line.text, line.cut, line.fields);
     group.lines++;
     group.lastTimestamp = line.timestamp;
     meta.end = line.end;
@@ -156,8 +163,10 @@ export class Batcher {
     body.string(wireName(source.filename));
     body.raw(',"path":');
     body.string(wirePath(source.path));
+    const labels = source.labels;
+    if (labels !== undefined) body.fields(',"labels":', labels);
     body.raw(',"lines":[');
-    const group: Group = { source, meta, lines: 0, lastTimestamp: 0n };
+    const group: Group = { source, meta, lines: 0, labels, lastTimestamp: 0n };
     this.group = group;
     return group;
   }

@@ -108,5 +108,7 @@ function toCheckpoint(s: FileStream): FileCheckpoint {
   if (s.detachedAtMs !== undefined) checkpoint.detachedAtMs = s.detachedAtMs;
   if (s.detachReason !== undefined) checkpoint.detachReason = s.detachReason;
   if (s.seenAtMs !== undefined) checkpoint.seenAtMs = s.seenAtMs;
+  if (s.archive === true) checkpoint.archive = true;
+  if (s.archiveEnd !== undefined) checkpoint.archiveEnd = s.archiveEnd;
   return checkpoint;
 }

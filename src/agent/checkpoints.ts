@@ -30,6 +30,10 @@ export interface FileCheckpoint {
   detachReason?: 'truncated' | 'gone' | 'vanished';
   /** When a scan last found it under a pattern (ms). */
   seenAtMs?: number;
+  /** A compressed file read decompressed: offsets are in its decompressed content. */
+  archive?: boolean;
+  /** Its decompressed length, once read to its end: done when `offset` reaches it. */
+  archiveEnd?: number;
 }
 
 export interface Checkpoints {
@@ -100,6 +104,8 @@ export function checkpointProblem(data: Checkpoints): string | undefined {
       if (!isOffset(f[key])) return `${at}.${key} (${JSON.stringify(f[key])}) of ${f.path} must be a whole number >= 0`;
     }
     if (typeof f.prefixHash !== 'string') return `${at}.prefixHash of ${f.path} must be a string`;
+    if (f.archive !== undefined && typeof f.archive !== 'boolean') return `${at}.archive of ${f.path} must be true or false`;
+    if (f.archiveEnd !== undefined && !isOffset(f.archiveEnd)) return `${at}.archiveEnd (${JSON.stringify(f.archiveEnd)}) of ${f.path} must be a whole number >= 0`;
     if (f.lastTimestamp !== undefined && (typeof f.lastTimestamp !== 'string' || !NS.test(f.lastTimestamp))) {
       return `${at}.lastTimestamp of ${f.path} must be nanoseconds as a decimal string`;
     }

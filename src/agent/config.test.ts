@@ -99,3 +99,27 @@ describe('resolveAgentConfig', () => {
     expect(() => resolveAgentConfig({}, ['/var/log/*.log'], { HENRIK_TOKEN: 'tok' })).not.toThrow();
   });
 });
+
+describe('per-source labels', () => {
+  const withFile = (text: string, positional: string[] = []) =>
+    resolveAgentConfig({ config: 'l.yaml' }, positional, { HENRIK_TOKEN: 'tok' }, (f) => (f === 'l.yaml' ? text : read(f)));
+
+  it('takes labels per source and at the top level for the command-line source', () => {
+    const o = withFile('sources:\n  - paths: /srv/api/*.log\n    labels: {service: api, tier: 2}\n  - paths: /srv/web/*.log\n');
+    expect(o.sources[0]?.labels).toEqual({ service: 'api', tier: '2' });
+    expect(o.sources[1]?.labels).toBeUndefined();
+    expect(withFile('labels: {service: batch}\n', ['/x/*.log']).sources[0]?.labels).toEqual({ service: 'batch' });
+    expect(withFile('paths: [/x/*.log]\nlabels: {env: prod}\n').sources[0]?.labels).toEqual({ env: 'prod' });
+  });
+
+  it('refuses labels that Daniel could not store, naming the setting', () => {
+    expect(() => withFile('sources: [{paths: /a, labels: [api]}]')).toThrow(/sources\[0\]\.labels must be a mapping/);
+    expect(() => withFile('sources: [{paths: /a, labels: {service: {x: 1}}}]')).toThrow(/labels\.service must be a string/);
+    expect(() => withFile('sources: [{paths: /a, labels: {"a b": x}}]')).toThrow(/label name "a b"/);
+    expect(() => withFile('sources: [{paths: /a, labels: {host: x}}]')).toThrow(/'host' names the line's own host/);
+    expect(() => withFile(`sources: [{paths: /a, labels: {${'n'.repeat(129)}: x}}]`)).toThrow(/1 to 128 bytes/);
+    expect(() => withFile(`sources: [{paths: /a, labels: {v: ${'x'.repeat(1025)}}}]`)).toThrow(/over 1024 bytes/);
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    expect(() => withFile(JSON.stringify({ sources: [{ paths: '/a', labels: many }] }))).toThrow(/65 labels; at most 64/);
+  });
+});

@@ -10,6 +10,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { journalKey, type JournalSource } from './journal/journal-input.js';
+import { parseLabels } from './labels.js';
 import { isValidRule, type MultilineRule } from './multiline.js';
 import type { AgentOptions, AgentSource } from './options.js';
 
@@ -41,10 +42,10 @@ export interface CliFlags {
 }
 
 const TOP_KEYS = new Set([
-  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline',
+  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline', 'labels',
   'journald', 'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
 ]);
-const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline']);
+const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline', 'labels']);
 const MULTILINE_KEYS = new Set(['start', 'continue', 'preset', 'timeoutMs']);
 
 export function resolveAgentConfig(
@@ -89,7 +90,7 @@ export function resolveAgentConfig(
     if (!Array.isArray(file.sources)) throw new ConfigError('config: sources must be a list');
     file.sources.forEach((s: unknown, i: number) => sources.push(parseSource(s, `sources[${i}]`)));
   } else if (file.paths !== undefined && positional.length === 0) {
-    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, 'config'));
+    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels }, 'config'));
   }
   const journal = journalSources(flags, file);
   if (flags.name !== undefined && flags.stdin !== true) throw new ConfigError('--name names what --stdin ships: pass --stdin too');
@@ -232,8 +233,8 @@ function loadConfigFile(file: string, readFile: (file: string) => string): Table
 }
 
 function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
-  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, where);
-  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline };
+  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels }, where);
+  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline, labels: parsed.labels };
 }
 
 function parseSource(value: unknown, where: string): AgentSource {
@@ -248,6 +249,11 @@ function parseSource(value: unknown, where: string): AgentSource {
     source.timezone = s.timezone;
   }
   if (s.multiline !== undefined) source.multiline = parseMultiline(s.multiline, `${where}.multiline`);
+  if (s.labels !== undefined) {
+    const labels = parseLabels(s.labels, `config: ${where}.labels`);
+    if (typeof labels === 'string') throw new ConfigError(labels);
+    source.labels = labels;
+  }
   return source;
 }
 

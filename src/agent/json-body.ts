@@ -20,6 +20,14 @@ const END_KEY = ascii(',"end":');
 const TIMESTAMP_KEY = ascii(',"timestamp":"');
 const LINE_KEY = ascii('","line":');
 const CUT = ascii(',"cut":true');
+const FIELDS_KEY = ',"fields":';
+
+/** `,"fields":{...}` as bytes, per fields object: lines share a few (a container line's stream). */
+const fieldsBytes = new WeakMap<object, Uint8Array>();
+
+function fieldsJson(fields: Readonly<Record<string, string>>): string {
+  return JSON.stringify(fields);
+}
 
 function ascii(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -127,7 +135,7 @@ export class JsonBody {
    * `end` comes last because only copying the text tells whether it is all ASCII (then
    * Daniel's `offset + bytes + 1` is `offset + length + 1`).
    */
-  line(comma: boolean, offset: number, end: number, timestamp: bigint, text: string, cut: boolean): void {
+  line(comma: boolean, offset: number, end: number, timestamp: bigint, text: string, cut: boolean, fields?: Readonly<Record<string, string>>): void {
     if (timestamp !== this.lastTimestamp) this.setTimestamp(timestamp);
     const length = text.length;
     // An escaped control character takes 6 bytes; the slow path's UTF-8 up to 3 per UTF-16 unit.
@@ -176,8 +184,28 @@ export class JsonBody {
       at = putInteger(b, at, end);
     }
     if (cut) at = put(b, at, CUT);
-    b[at++] = 0x7d;
     this.at = at;
+    if (fields !== undefined) this.putFields(fields);
+    this.buffer[this.at++] = 0x7d;
+  }
+
+  /** `key` then a flat map of strings as a JSON object (a group's labels). */
+  fields(key: string, fields: Readonly<Record<string, string>>): void {
+    this.raw(key);
+    const json = fieldsJson(fields);
+    this.reserve(json.length * 3);
+    this.at += this.buffer.utf8Write(json, this.at);
+  }
+
+  private putFields(fields: Readonly<Record<string, string>>): void {
+    let bytes = fieldsBytes.get(fields);
+    if (bytes === undefined) {
+      bytes = Buffer.from(FIELDS_KEY + fieldsJson(fields));
+      fieldsBytes.set(fields, bytes);
+    }
+    this.reserve(bytes.length + 1);
+    this.buffer.set(bytes, this.at);
+    this.at += bytes.length;
   }
 
   /**

@@ -13,6 +13,8 @@ export interface AgentSource {
   /** IANA zone for naive times in these files; default TZ. */
   timezone?: string;
   multiline?: MultilineRule;
+  /** Fields sent with every line of these files (`labels: {service: api}`). */
+  labels?: Record<string, string>;
 }
 
 export interface AgentOptions {

@@ -46,6 +46,7 @@ export async function recoverState(stateDir: string, spoolMaxBytes: number, log:
         prefixHash: f.prefixHash,
         ackedOffset: 0,
         readEnd: 0,
+        ...(f.archive === true ? { archive: true } : {}),
       };
       stream.readEnd = Math.max(stream.readEnd, f.end);
       stream.lastTimestamp = BigInt(f.lastTimestamp);

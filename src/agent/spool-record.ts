@@ -12,6 +12,8 @@ export interface SpooledFile extends BatchedFile {
   ino: number;
   prefixLength: number;
   prefixHash: string;
+  /** A compressed file read decompressed (tailer/archives.ts). */
+  archive?: boolean;
 }
 
 export interface SpoolRecordHeader {

@@ -55,7 +55,7 @@ export class CopyTracker {
       return hash === stream.prefixHash;
     };
     for (const stream of this.streams.values()) {
-      if (stream.dev === at.dev && stream.ino === at.ino) continue;
+      if ((stream.dev === at.dev && stream.ino === at.ino) || stream.archive === true) continue;
       const recent = stream.detachedAtMs !== undefined && now - stream.detachedAtMs <= this.options.copyWindowMs;
       const truncatedRecently = stream.detachReason === 'truncated' && recent;
       // An identity found nowhere when the agent started (renamed out of the patterns or

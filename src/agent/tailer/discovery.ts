@@ -25,8 +25,8 @@ export interface FoundFile {
 
 const STAT_CONCURRENCY = 32;
 
-/** Never shipped: compressed archives of rotated logs are not text. */
-const ALWAYS_EXCLUDED = ['*.gz', '*.xz', '*.bz2', '*.zst', '*.zip', '*.lz4'];
+/** Never shipped: compressed archives of rotated logs that are not read decompressed (gzip is, archives.ts). */
+const ALWAYS_EXCLUDED = ['*.xz', '*.bz2', '*.zst', '*.zip', '*.lz4'];
 
 interface CompiledSource {
   globs: CompiledGlob[];

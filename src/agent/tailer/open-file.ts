@@ -8,6 +8,7 @@ import type { StampedLine } from '../batcher.js';
 import { MultilineJoiner, type MultilineRule } from '../multiline.js';
 import { Stamper } from '../stamper.js';
 import type { TimestampParser } from '../timestamps.js';
+import { ContainerDecoder, LINES_TO_JUDGE, recognise, type ContainerFormat, type DecodedLine, type LineFields } from './container.js';
 import { hashPrefix, prefixMatches, readPrefix } from './identity.js';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 
@@ -36,6 +37,12 @@ export interface FileStream {
   detachReason?: 'truncated' | 'gone' | 'vanished';
   /** When a scan last found it under a pattern (ms): files rotated after that are its successors. */
   seenAtMs?: number;
+  /** Fields for every line of this file (`labels` of its group on the wire): the source's labels, a container's names. Not saved. */
+  labels?: Readonly<Record<string, string>>;
+  /** A compressed file (archives.ts): offsets are those of its decompressed content. */
+  archive?: boolean;
+  /** An archive's decompressed length, once read to its end: it is done when acknowledged up to here. */
+  archiveEnd?: number;
 }
 
 /** `line` is reused for the next line: copy what must outlive the call. */
@@ -47,6 +54,10 @@ export interface OpenFileOptions {
   parser: TimestampParser;
   emit: LineOut;
   now: () => number;
+  /** The source's labels, sent with every line of the file. */
+  labels?: Readonly<Record<string, string>>;
+  /** What the path says of a container file (namespace, pod, container): added when its content is a container log. */
+  containerFields?: Readonly<Record<string, string>>;
 }
 
 /** Bytes kept of what was read last, to tell a file rewritten in place (same size) from one untouched. */
@@ -79,11 +90,16 @@ export class OpenFile {
   private tail = Buffer.alloc(0);
   private readonly lineSink = (line: RawLine): void => this.onLine(line);
   private readonly recordSink = (line: RawLine): void => this.onRecord(line);
+  private readonly decodedSink = (line: DecodedLine): void => this.onDecoded(line);
+  /** Set once the file's lines are known to be Docker json-file or CRI wrappers. */
+  private container: ContainerDecoder | undefined;
+  /** Lines still looked at to recognise a container format; 0: plain for good. */
+  private linesToJudge = LINES_TO_JUDGE;
   private readingLive = false;
   /** When the chunk being split was read: one clock read per chunk, not per line. */
   private chunkReadAtMs = 0;
   /** Handed to `emit` for every line and overwritten by the next: the receiver copies what it keeps. */
-  private readonly out: StampedLine = { offset: 0, end: 0, timestamp: 0n, text: '', cut: false };
+  private readonly out: StampedLine = { offset: 0, end: 0, timestamp: 0n, text: '', cut: false, fields: undefined };
 
   constructor(
     readonly handle: FileHandle,
@@ -97,6 +113,12 @@ export class OpenFile {
     this.joiner = options.multiline ? new MultilineJoiner(options.multiline, options.maxLineBytes) : undefined;
     this.stamper = new Stamper(options.parser, stream.lastTimestamp);
     this.lastGrowthMs = options.now();
+    stream.labels = options.labels;
+  }
+
+  /** The container format the file's lines were recognised as, if any. */
+  get containerFormat(): ContainerFormat | undefined {
+    return this.container?.format;
   }
 
   get key(): string {
@@ -117,12 +139,13 @@ export class OpenFile {
 
   /** Bytes of an unfinished last line held (not emitted yet). */
   get heldBytes(): number {
-    return this.splitter.heldBytes;
+    return this.splitter.heldBytes + (this.container?.heldBytes ?? 0);
   }
 
-  /** Emits the unfinished last line as a line: its file was idle long enough (or `--once` ends). */
+  /** Emits the unfinished last line as a line, and a container record waiting for its next piece: the file was idle long enough (or `--once` ends). */
   flushHeld(): void {
     this.splitter.flushHeld(this.lineSink);
+    this.container?.flush(this.decodedSink);
   }
 
   /** Reads up to `maxChunks` chunks into `buffer`; 'eof' when the end was reached. */
@@ -175,7 +198,14 @@ export class OpenFile {
 
   /** Read to its end with nothing held: closing it loses nothing, reopening resumes at `readEnd`. */
   get quiet(): boolean {
-    return this.caughtUp && !this.hasUnread && this.splitter.heldBytes === 0 && !(this.joiner?.hasPending ?? false) && this.readOffset === this.stream.readEnd;
+    return (
+      this.caughtUp &&
+      !this.hasUnread &&
+      this.splitter.heldBytes === 0 &&
+      !(this.joiner?.hasPending ?? false) &&
+      (this.container?.heldBytes ?? 0) === 0 &&
+      this.readOffset === this.stream.readEnd
+    );
   }
 
   /** Emits a multiline record that waited long enough. */
@@ -187,6 +217,7 @@ export class OpenFile {
   finish(held: boolean): void {
     if (held) this.splitter.flushHeld(this.lineSink);
     this.joiner?.flush(this.recordSink);
+    this.container?.flush(this.decodedSink);
   }
 
   /**
@@ -233,8 +264,42 @@ export class OpenFile {
   }
 
   private onLine(line: RawLine): void {
+    if (this.container !== undefined) {
+      this.container.push(line, this.decodedSink);
+      return;
+    }
+    if (this.linesToJudge > 0) {
+      const format = recognise(line.text);
+      if (format !== undefined) {
+        this.startContainer(format);
+        (this.container as ContainerDecoder | undefined)?.push(line, this.decodedSink);
+        return;
+      }
+      this.linesToJudge--;
+    }
     if (this.joiner) this.joiner.push(line, this.recordSink, this.chunkReadAtMs);
     else this.onRecord(line);
+  }
+
+  /** From here on the file's lines are unwrapped (a multiline rule applies to plain files only). */
+  private startContainer(format: ContainerFormat): void {
+    this.joiner?.flush(this.recordSink);
+    this.container = new ContainerDecoder(format, this.options.maxLineBytes);
+    this.linesToJudge = 0;
+    const facts = this.options.containerFields;
+    if (facts !== undefined) this.stream.labels = { ...facts, ...this.options.labels };
+  }
+
+  /** A container record (time from its wrapper) or a line of the file that is not one (stamped as any line). */
+  private onDecoded(line: DecodedLine): void {
+    const time = line.time;
+    if (time === undefined) {
+      this.onRecord(line);
+      return;
+    }
+    this.previousWasCut = line.cut;
+    this.stamper.lastTimestamp = time;
+    this.send(line, time, line.fields);
   }
 
   private onRecord(line: RawLine): void {
@@ -242,6 +307,10 @@ export class OpenFile {
     const nowMs = this.joiner !== undefined ? this.options.now() : this.chunkReadAtMs;
     const timestamp = this.stamper.stamp(line.text, this.readingLive, this.mtimeMs, nowMs, this.previousWasCut);
     this.previousWasCut = line.cut;
+    this.send(line, timestamp, undefined);
+  }
+
+  private send(line: RawLine, timestamp: bigint, fields: LineFields | undefined): void {
     this.stream.readEnd = line.end;
     this.stream.lastTimestamp = timestamp;
     const out = this.out;
@@ -250,6 +319,7 @@ export class OpenFile {
     out.timestamp = timestamp;
     out.text = line.text;
     out.cut = line.cut;
+    out.fields = fields;
     this.options.emit(this.stream, out, this.size > line.end ? this.size : line.end);
   }
 }

@@ -52,7 +52,7 @@ export class RotatedAwayFinder {
     const listings = new Map<string, string[]>();
     for (const stream of this.tailer.streams.values()) {
       // A file closed after rotation may still hold lines that never reached the spool.
-      if (stream.detachReason === 'truncated' || attachedIds.has(stream.id)) continue;
+      if (stream.detachReason === 'truncated' || stream.archive === true || attachedIds.has(stream.id)) continue;
       const wasDetached = stream.detachedAtMs !== undefined;
       const dir = path.dirname(stream.path);
       let names = listings.get(dir);

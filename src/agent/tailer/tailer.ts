@@ -11,12 +11,14 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { MultilineRule } from '../multiline.js';
 import type { TimestampParser } from '../timestamps.js';
+import { ARCHIVE_NAME, Archives, compressedFormat } from './archives.js';
+import { containerFileFields } from './container.js';
 import { CopyTracker } from './copytruncate.js';
 import { Discovery, type FoundFile } from './discovery.js';
 import { prefixMatches, readPrefix } from './identity.js';
 import { openRegular, statPath, type OpenResult } from './names.js';
 import { Watcher, type ChangeKind } from '../watcher.js';
-import { OpenFile, type FileStream, type LineOut } from './open-file.js';
+import { OpenFile, type FileStream, type LineOut, type OpenFileOptions } from './open-file.js';
 import { newStream, RotatedAwayFinder } from './rotated-away.js';
 
 export interface TailerSource {
@@ -24,6 +26,8 @@ export interface TailerSource {
   exclude: string[];
   multiline?: MultilineRule;
   parser: TimestampParser;
+  /** Fields sent with every line of these files. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface TailerOptions {
@@ -97,6 +101,8 @@ export class Tailer {
   private firstScanDone = false;
   private scanStartedMs = 0;
   private readonly rotatedAway: RotatedAwayFinder;
+  /** Compressed rotated files under the patterns: read once, decompressed. */
+  private readonly archives: Archives;
   /** Ids of the identities open now. */
   private readonly attachedSet = new Set<string>();
   /** Problems already said (path + code), so each is said once, not every scan. */
@@ -131,6 +137,14 @@ export class Tailer {
       underPatterns: (file) => this.discovery.matches(file),
       attachedIds: () => this.attachedIds(),
       attach: (handle, stream, adoptedCopy) => this.attach(handle, stream, adoptedCopy),
+      identitiesChanged: () => this.identitiesChanged(),
+      log: options.log,
+      now: () => this.now(),
+    });
+    this.archives = new Archives({
+      streams: this.streams,
+      attachedIds: () => this.attachedIds(),
+      fileOptions: (stream) => this.fileOptions(stream),
       identitiesChanged: () => this.identitiesChanged(),
       log: options.log,
       now: () => this.now(),
@@ -236,9 +250,11 @@ export class Tailer {
     this.unreadable.clear();
     for (const skipped of this.discovery.skipped) this.noteSkipped(skipped.path, skipped.code, skipped.message);
     const byKey = new Map<string, FoundFile>();
+    const archives: FoundFile[] = [];
     for (const file of found.values()) {
       const key = `${file.stats.dev}:${file.stats.ino}`;
-      if (!byKey.has(key)) byKey.set(key, file);
+      if (ARCHIVE_NAME.test(file.path)) archives.push(file);
+      else if (!byKey.has(key)) byKey.set(key, file);
     }
     const rotatedAway: FileStream[] = [];
     for (const file of this.open.values()) {
@@ -259,7 +275,7 @@ export class Tailer {
     // rotated copy is looked at.
     const resumable = new Map<string, FileStream>();
     for (const s of this.streams.values()) {
-      if (s.detachedAtMs === undefined && !this.attachedSet.has(s.id) && !resumable.has(`${s.dev}:${s.ino}`)) resumable.set(`${s.dev}:${s.ino}`, s);
+      if (s.detachedAtMs === undefined && s.archive !== true && !this.attachedSet.has(s.id) && !resumable.has(`${s.dev}:${s.ino}`)) resumable.set(`${s.dev}:${s.ino}`, s);
     }
     for (const [key, file] of byKey) {
       if (this.interrupted) return;
@@ -320,6 +336,7 @@ export class Tailer {
       for (const left of ahead) void left.then((p) => p?.handle.close());
     }
     this.copies.keepOnly(new Set(byKey.keys()));
+    if (!this.interrupted) await this.archives.scan(archives);
     if (this.watcher !== undefined) {
       const { all, added } = this.watcher.watch(this.discovery.listed);
       this.fullyWatched = this.discovery.basesListed && all;
@@ -395,6 +412,10 @@ export class Tailer {
           await this.detach(file, 'gone', false);
         }
       }
+      if (this.archives.active > 0 && !this.interrupted) {
+        if (!this.options.canRead()) return 'blocked';
+        if ((await this.archives.read(CHUNKS_PER_TURN, this.options.canRead)) === 'more') more = true;
+      }
       if (!more) return 'done';
     }
   }
@@ -414,6 +435,7 @@ export class Tailer {
 
   async close(): Promise<void> {
     this.watcher?.close();
+    await this.archives.close();
     for (const file of this.open.values()) await file.close();
     this.open.clear();
     this.attachedSet.clear();
@@ -519,11 +541,11 @@ export class Tailer {
 
   private noteSkipped(at: string, code: string, message: string): void {
     const unreadable = code === 'EACCES' || code === 'EPERM';
-    if (code !== 'special') this.unreadable.set(at, message);
+    if (code !== 'special' && code !== 'compressed') this.unreadable.set(at, message);
     const key = `${code}\0${at}`;
     if (this.said.has(key)) return;
     this.said.add(key);
-    if (code === 'special') this.options.log(`path=${at}: skipped, ${message}`);
+    if (code === 'special' || code === 'compressed') this.options.log(`path=${at}: skipped, ${message}`);
     else if (unreadable) {
       this.options.log(`path=${at} error=${code}: cannot read it, its lines are not shipped; give the user Henrik runs as read access, e.g. add the user to group adm (usermod -aG adm <user>, then restart Henrik)`);
     } else this.options.log(`path=${at} error=${code}: cannot read it (${message})`);
@@ -582,6 +604,13 @@ export class Tailer {
       await handle.close();
       return;
     }
+    // Compressed content under a name that is not read as an archive (`x.gz.tmp` being written, `x.xz`): never shipped as text.
+    const compressed = compressedFormat(prefix);
+    if (compressed !== undefined) {
+      await handle.close();
+      this.noteSkipped(found.path, 'compressed', `${compressed} data, not text${compressed === 'gzip' ? ' (only names ending in .gz are read decompressed)' : ''}`);
+      return;
+    }
     const stream = newStream(stats, prefix, found, found.path);
     this.streams.set(stream.id, stream);
     const file = await this.attach(handle, stream, false, stats);
@@ -597,15 +626,7 @@ export class Tailer {
 
   /** `stats`: an fstat of `handle` taken just before, when the caller has one. */
   private async attach(handle: FileHandle, stream: FileStream, adoptedCopy: boolean, stats?: { size: number; mtimeMs: number; ctimeMs: number }): Promise<OpenFile> {
-    const source = this.options.sources[stream.sourceIndex] ?? this.options.sources[0];
-    if (source === undefined) throw new Error('tailer: no sources');
-    const file = new OpenFile(handle, stream, {
-      maxLineBytes: this.options.maxLineBytes,
-      multiline: source.multiline,
-      parser: source.parser,
-      emit: this.options.emit,
-      now: this.now,
-    });
+    const file = new OpenFile(handle, stream, await this.fileOptions(stream));
     if (stats !== undefined) file.setStats(stats);
     else await file.refreshStat();
     // A copy can be shorter than what was read of its original (still being copied): wait for it.
@@ -616,7 +637,24 @@ export class Tailer {
     return file;
   }
 
+  /** How a file of `stream`'s source is read into lines. */
+  private async fileOptions(stream: FileStream): Promise<OpenFileOptions> {
+    const source = this.options.sources[stream.sourceIndex] ?? this.options.sources[0];
+    if (source === undefined) throw new Error('tailer: no sources');
+    return {
+      maxLineBytes: this.options.maxLineBytes,
+      multiline: source.multiline,
+      parser: source.parser,
+      emit: this.options.emit,
+      now: this.now,
+      labels: source.labels,
+      containerFields: await containerFileFields(stream.path),
+    };
+  }
+
   private async detach(file: OpenFile, why: 'truncated' | 'gone', emitHeld: boolean, keepHandle = false): Promise<void> {
+    // A compressed copy of this file waits until it is read to its end.
+    if (this.archives.waitsFor(file.stream.id)) this.rescanWanted = true;
     file.finish(emitHeld);
     file.stream.detachedAtMs = this.now();
     file.stream.detachReason = why;
