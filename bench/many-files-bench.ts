@@ -11,12 +11,12 @@
  * (30 s of idle holds one safety-net walk of every file.)
  * Generated data lives in os.tmpdir() and is removed afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../src/agent/agent.js';
+import { serveDaniel } from '../test/lib/processes.js';
 
 export interface ManyFilesResult {
   files: number;
@@ -29,32 +29,9 @@ export interface ManyFilesResult {
 }
 
 const TOKEN = 'many-files-bench-token-0123456789';
-const DANIEL = fileURLToPath(new URL('../src/bin/daniel.ts', import.meta.url));
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;
-}
-
-async function startDaniel(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', DANIEL, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, DANIEL_TOKENS: `admin:${TOKEN}` },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daniel did not start: ${output}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1].replace(/\/$/, ''));
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-  });
-  return { url, child };
 }
 
 async function storedLines(url: string, host: string): Promise<number> {
@@ -76,7 +53,8 @@ export async function manyFilesBench(files: number, idleSeconds: number): Promis
     const name = `svc-${String(i).padStart(6, '0')}.log`;
     writeFileSync(path.join(logs, name), [0, 1, 2].map((n) => `2026-12-01T10:00:0${n}Z file ${i} line ${n} some text of a service log`).join('\n') + '\n');
   }
-  const daniel = await startDaniel(path.join(work, 'data'));
+  // The shared fixture: Daniel from src/ through tsx, with the regex engine flag it needs.
+  const daniel = await serveDaniel({ dataDir: path.join(work, 'data'), env: { DANIEL_TOKENS: `admin:${TOKEN}` } });
   const baselineFds = openFds();
   let maxOpenFds = baselineFds;
   const host = 'many';
@@ -119,8 +97,7 @@ export async function manyFilesBench(files: number, idleSeconds: number): Promis
     return { files, firstLineSeconds, allFilesSeconds, idleCpuPercent, maxOpenFds, idleOpenFds, baselineFds };
   } finally {
     await agent.stop();
-    daniel.child.kill('SIGTERM');
-    await new Promise((r) => daniel.child.once('exit', r));
+    await daniel.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LINEAR_REGEX_FLAG } from '../../src/query/matcher.js';
+import { danielNodeArgs } from '../../test/lib/processes.js';
 import { danielBin, henrikBin, repoRoot } from './paths.js';
 import { startProcess, type Proc } from './proc.js';
 import { profileArgs } from './profile.js';
@@ -34,7 +34,8 @@ export function danielCommand(options: DanielOptions): string[] {
 export async function startDaniel(options: DanielOptions): Promise<Server> {
   if (!existsSync(danielBin)) throw new Error(`${path.relative(repoRoot, danielBin)} is missing: run npm run build`);
   const nodeArgs = profileArgs(options.profileName ?? 'daniel');
-  const proc = startProcess('daniel', process.execPath, [...nodeArgs, LINEAR_REGEX_FLAG, danielBin, ...danielCommand(options)], {
+  // The command line is the tests' (test/lib/processes.ts); startProcess adds CPU pinning and the process-tree stop.
+  const proc = startProcess('daniel', process.execPath, [...nodeArgs, ...danielNodeArgs('dist'), ...danielCommand(options)], {
     env: { DANIEL_TOKENS: `admin:${options.token}`, ...options.env },
     cpus: options.cpus,
   });

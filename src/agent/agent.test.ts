@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { EventLog } from './events.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -97,12 +98,8 @@ function spoolBytesOnDisk(): number {
 describe('Agent with a full spool', () => {
   const limits = { spoolMaxBytes: 16 * 1024, batchMaxBytes: 4096 };
 
-  async function untilFull(logs: string[]): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    while (!logs.some((m) => /spool full/.test(m))) {
-      if (Date.now() > deadline) throw new Error('the agent never said the spool is full');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  async function untilFull(events: EventLog): Promise<void> {
+    await events.waitFor('spool_full', 20_000);
     // Give it time to overshoot if it were going to.
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -112,11 +109,11 @@ describe('Agent with a full spool', () => {
     const file = path.join(dir, 'logs', 'big.log');
     const written = writeNumbered(file, 0, 6000);
     sink.failWith = 503;
-    const logs: string[] = [];
-    const agent = await Agent.create({ ...options(), ...limits, log: (m) => logs.push(m) });
+    const events = new EventLog();
+    const agent = await Agent.create({ ...options(), ...limits, log: events.log });
     agent.start();
     try {
-      await untilFull(logs);
+      await untilFull(events);
       expect(spoolBytesOnDisk()).toBeLessThanOrEqual(limits.spoolMaxBytes);
       written.push(...writeNumbered(file, 6000, 500));
       sink.failWith = undefined;
@@ -133,13 +130,13 @@ describe('Agent with a full spool', () => {
     const file = path.join(dir, 'logs', 'big.log');
     const written = writeNumbered(file, 0, 6000);
     sink.failWith = 503;
-    const logs: string[] = [];
-    const first = await Agent.create({ ...options(), ...limits, log: (m) => logs.push(m) });
+    const events = new EventLog();
+    const first = await Agent.create({ ...options(), ...limits, log: events.log });
     first.start();
-    await untilFull(logs);
+    await untilFull(events);
     await first.abort();
-    const again: string[] = [];
-    const second = await Agent.create({ ...options(), ...limits, log: (m) => again.push(m) });
+    const again = new EventLog();
+    const second = await Agent.create({ ...options(), ...limits, log: again.log });
     second.start();
     try {
       await untilFull(again);

@@ -15,6 +15,7 @@ import { Batcher, type Batch } from './batcher.js';
 import { Checkpointer } from './checkpointer.js';
 import { DeadLetters } from './dead-letter.js';
 import { Delivery } from './delivery.js';
+import type { AgentLog } from './events.js';
 import { agentDefaults, type AgentOptions } from './options.js';
 import { recoverState, type RecoveredState } from './recovery.js';
 import { defaultBackoff } from './retry.js';
@@ -84,7 +85,7 @@ export class Agent {
       maxInFlightBytes: 2 * o.batchMaxBytes,
       onSpooled: () => this.delivery.pending++,
       onRoom: () => this.roomMade(),
-      log: (m) => this.log(m),
+      log: this.log,
     });
     this.tailer = new Tailer(
       {
@@ -110,7 +111,7 @@ export class Agent {
         // fs.watch on the directories: a change wakes a read pass at once.
         onChange: () => this.kick(),
         onIdentitiesChanged: () => void this.checkpointer.save(),
-        log: (m) => this.log(m),
+        log: this.log,
         cwd: o.cwd,
       },
       known,
@@ -122,13 +123,13 @@ export class Agent {
         streams: this.tailer.streams,
         intervalMs: o.checkpointIntervalMs,
         onReleased: () => this.roomMade(),
-        log: (m) => this.log(m),
+        log: this.log,
         inputs: inputState.acked,
       },
       acked,
     );
     this.inputs = this.makeInputs(inputState.resume);
-    this.deadLetters = new DeadLetters({ stateDir: o.stateDir, maxBytes: o.deadLetterMaxBytes, logIntervalMs: o.heldLogIntervalMs, log: (m) => this.log(m) });
+    this.deadLetters = new DeadLetters({ stateDir: o.stateDir, maxBytes: o.deadLetterMaxBytes, logIntervalMs: o.heldLogIntervalMs, log: this.log });
     this.delivery = new Delivery({
       spool,
       shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs, ca: o.ca, cert: o.cert, key: o.key }),
@@ -143,7 +144,7 @@ export class Agent {
         this.roomMade();
         this.fail(reason);
       },
-      log: (m) => this.log(m),
+      log: this.log,
     });
     this.delivery.pending = pendingRecords;
   }
@@ -164,7 +165,7 @@ export class Agent {
       },
       hasRoom: () => this.sealer.hasRoom,
       idle: () => this.sealer.idle && this.delivery.pending === 0,
-      log: (m) => this.log(m),
+      log: (message) => this.log('input_note', { message }),
     };
     const batching = { host: o.host, maxLineBytes: o.maxLineBytes, batchMaxLines: o.batchMaxLines, batchMaxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs };
     const inputs: AgentInput[] = o.journal.map((source) => new JournalInput(source, host, { ...batching, journalctl: o.journalctl }, resume[journalKey(source)]));
@@ -212,7 +213,7 @@ export class Agent {
   /** Tails until stop(): scans, polls and watches. */
   start(): void {
     const o = this.options;
-    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${this.watching}: started`);
+    this.log('started', { host: o.host, server: o.server, state: o.stateDir, watching: this.watching });
     this.tailing = true;
     this.delivery.start();
     for (const input of this.inputs) input.start();
@@ -225,7 +226,7 @@ export class Agent {
   /** `--once`: everything to its current end, shipped and acknowledged. Exit code: 0 or 1. */
   async once(): Promise<number> {
     const o = this.options;
-    this.log(`host=${o.host} server=${o.server} state=${o.stateDir} watching=${this.watching}: reading once`);
+    this.log('reading_once', { host: o.host, server: o.server, state: o.stateDir, watching: this.watching });
     this.delivery.start();
     const progress = setInterval(() => this.progress(), o.progressIntervalMs);
     const inputsRead = Promise.all(this.inputs.map((i) => i.readOnce()));
@@ -252,8 +253,8 @@ export class Agent {
     await this.close();
     const { deliveredLines, duplicateLines, rejectedLines, failure } = this.delivery;
     const unreadable = this.tailer.unreadable.size;
-    const where = rejectedLines > 0 ? ` dead_letter_file=${this.deadLetters.file}` : '';
-    this.log(`lines=${deliveredLines} duplicates=${duplicateLines} dead_lettered=${rejectedLines} unreadable_files=${unreadable}${where}: done`);
+    const deadLetterFile = rejectedLines > 0 ? this.deadLetters.file : undefined;
+    this.log('done', { lines: deliveredLines, duplicates: duplicateLines, dead_lettered: rejectedLines, unreadable_files: unreadable, dead_letter_file: deadLetterFile });
     return failure !== undefined || rejectedLines > 0 || unreadable > 0 || inputsFailed ? 1 : 0;
   }
 
@@ -277,7 +278,7 @@ export class Agent {
     await this.checkpointer.stop();
     await this.checkpointer.save();
     await this.close();
-    this.log(`lines=${this.delivery.deliveredLines} unacknowledged_batches=${this.delivery.pending}: stopped`);
+    this.log('stopped', { lines: this.delivery.deliveredLines, unacknowledged_batches: this.delivery.pending });
   }
 
   /** Like `kill -9` as far as state goes: nothing flushed or saved (tests). */
@@ -313,7 +314,7 @@ export class Agent {
       return;
     }
     this.reading = this.readPass()
-      .catch((err: unknown) => this.log(`read pass failed: ${(err as Error).message}`))
+      .catch((err: unknown) => this.log('read_pass_failed', { error: (err as Error).message }))
       .finally(() => (this.reading = undefined));
   }
 
@@ -375,21 +376,17 @@ export class Agent {
     this.deadLetters.maybeLog();
     if (shipped === last.lines && dead === last.dead) return;
     const rate = Math.round(((shipped - last.lines) * 1000) / Math.max(1, Date.now() - last.at));
-    this.log(
-      `lines=${shipped} lines_per_s=${rate} dead_lettered=${dead} spool_mib=${(this.spool.sizeBytes / 1048576).toFixed(1)} files=${this.tailer.openFiles}: shipping`,
-    );
+    this.log('shipping', { lines: shipped, lines_per_s: rate, dead_lettered: dead, spool_mib: Number((this.spool.sizeBytes / 1048576).toFixed(1)), files: this.tailer.openFiles });
   }
 
   private lastSummary = { lines: 0, dead: 0, at: Date.now() };
 
   private progress(): void {
     const left = this.tailer.unreadBytes;
-    this.log(`read_mib=${(this.readStats.bytesRead / 1048576).toFixed(1)} left_mib=${(left / 1048576).toFixed(1)} shipped_lines=${this.delivery.deliveredLines}: backfill`);
+    this.log('backfill', { read_mib: Number((this.readStats.bytesRead / 1048576).toFixed(1)), left_mib: Number((left / 1048576).toFixed(1)), shipped_lines: this.delivery.deliveredLines });
   }
 
-  private log(message: string): void {
-    this.options.log?.(message);
-  }
+  private readonly log: AgentLog = (event, fields) => this.options.log?.(event, fields);
 }
 
 export { defaultBackoff };

@@ -9,6 +9,7 @@ import { saveCheckpoints, CHECKPOINT_VERSION, type FileCheckpoint } from './chec
 import type { SpoolRecordHeader } from './spool-record.js';
 import { comparePositions, type Spool, type SpoolPosition } from './spool.js';
 import type { FileStream } from './tailer/open-file.js';
+import type { AgentLog } from './events.js';
 
 export interface CheckpointerOptions {
   file: string;
@@ -17,7 +18,7 @@ export interface CheckpointerOptions {
   intervalMs: number;
   /** The spool was released: a full spool may have room again. */
   onReleased: () => void;
-  log: (message: string) => void;
+  log: AgentLog;
   /** Inputs' positions acknowledged before (from the checkpoint file). */
   inputs?: Record<string, string>;
 }
@@ -71,14 +72,12 @@ export class Checkpointer {
       const inputs = Object.keys(this.inputs).length > 0 ? { inputs: { ...this.inputs } } : {};
       const remade = await saveCheckpoints(this.options.file, { version: CHECKPOINT_VERSION, spool: acked, files, ...inputs });
       if (remade) {
-        this.options.log(
-          `file=${this.options.file}: the state dir was deleted while Henrik runs; made it again and saved the checkpoints (delete it only while Henrik is stopped, or every file is shipped again)`,
-        );
+        this.options.log('state_dir_recreated', { file: this.options.file });
       }
       await this.options.spool.release(acked);
       this.options.onReleased();
     });
-    this.chain = run.catch((err: unknown) => this.options.log(`checkpoint save failed: ${(err as Error).message}`));
+    this.chain = run.catch((err: unknown) => this.options.log('checkpoint_save_failed', { error: (err as Error).message }));
     if (!started) this.queued = this.chain;
     return this.chain;
   }

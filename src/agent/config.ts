@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { journalKey, type JournalSource } from './journal/journal-input.js';
 import { parseLabels } from './labels.js';
+import { configFileProblem } from './config-schema.js';
 import { isValidRule, type MultilineRule } from './multiline.js';
 import type { AgentOptions, AgentSource } from './options.js';
 
@@ -40,13 +41,6 @@ export interface CliFlags {
   stdin?: boolean;
   name?: string;
 }
-
-const TOP_KEYS = new Set([
-  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline', 'labels',
-  'journald', 'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
-]);
-const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline', 'labels']);
-const MULTILINE_KEYS = new Set(['start', 'continue', 'preset', 'timeoutMs']);
 
 export function resolveAgentConfig(
   flags: CliFlags,
@@ -227,9 +221,10 @@ function loadConfigFile(file: string, readFile: (file: string) => string): Table
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`--config ${file} must hold a mapping of settings`);
-  const table = parsed as Table;
-  for (const key of Object.keys(table)) if (!TOP_KEYS.has(key)) throw new ConfigError(`config: unknown setting '${key}'`);
-  return table;
+  // Keys and types by the one schema (config-schema.ts); meanings (zones, regexes, sizes) below.
+  const problem = configFileProblem(parsed);
+  if (problem !== undefined) throw new ConfigError(problem);
+  return parsed as Table;
 }
 
 function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
@@ -240,7 +235,6 @@ function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
 function parseSource(value: unknown, where: string): AgentSource {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config: ${where} must be a mapping with paths`);
   const s = value as Table;
-  for (const key of Object.keys(s)) if (!SOURCE_KEYS.has(key)) throw new ConfigError(`config: ${where} has unknown setting '${key}'`);
   const paths = stringList(s.paths, `${where}.paths`);
   if (paths.length === 0) throw new ConfigError(`config: ${where}.paths is empty`);
   const source: AgentSource = { paths, exclude: s.exclude === undefined ? [] : stringList(s.exclude, `${where}.exclude`) };
@@ -260,7 +254,6 @@ function parseSource(value: unknown, where: string): AgentSource {
 function parseMultiline(value: unknown, where: string): MultilineRule {
   const rule: MultilineRule = typeof value === 'string' ? { preset: value as MultilineRule['preset'] } : (value as MultilineRule);
   if (typeof rule !== 'object' || rule === null) throw new ConfigError(`config: ${where} must be a preset name or a mapping`);
-  for (const key of Object.keys(rule)) if (!MULTILINE_KEYS.has(key)) throw new ConfigError(`config: ${where} has unknown setting '${key}'`);
   const problem = isValidRule(rule);
   if (problem !== undefined) throw new ConfigError(`config: ${where}: ${problem}`);
   return rule;

@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { IngestRequest } from '../protocol/ingest.js';
+import type { AgentEventFields, AgentLog } from './events.js';
 import { lineCount } from './split-request.js';
 
 export const DEAD_LETTER_FILE = 'dead-letter.ndjson';
@@ -31,7 +32,7 @@ export interface DeadLetterOptions {
   stateDir: string;
   maxBytes?: number;
   logIntervalMs?: number;
-  log: (message: string) => void;
+  log: AgentLog;
 }
 
 export class DeadLetters {
@@ -45,7 +46,7 @@ export class DeadLetters {
   private lastLogMs = 0;
   private linesAtLastLog = 0;
   private entriesAtLastLog = 0;
-  private lastReason = '';
+  private lastReason: AgentEventFields = {};
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DeadLetterOptions) {
@@ -76,26 +77,21 @@ export class DeadLetters {
       const dropped = await fsp.stat(older).then((s) => s.size, () => 0);
       await fsp.rename(this.file, older);
       this.size = 0;
-      this.options.log(
-        `file=${this.file} max_bytes=${this.maxBytes}: dead-letter file full, moved to ${path.basename(older)}` +
-          (dropped > 0 ? `; the older ${path.basename(older)} (${dropped} bytes) was deleted, its lines are lost` : ''),
-      );
+      // lost_bytes: the older .1 file it replaced, whose lines are lost.
+      this.options.log('dead_letter_rotated', { file: this.file, max_bytes: this.maxBytes, moved_to: path.basename(older), lost_bytes: dropped > 0 ? dropped : undefined });
     }
     await fsp.appendFile(this.file, text);
     this.size += bytes;
     this.lines += entry.lines;
     this.entries++;
-    this.lastReason = `status=${entry.status}${entry.code !== undefined ? ` code=${entry.code}` : ''} reason="${entry.reason}"`;
+    this.lastReason = { last_status: entry.status, last_code: entry.code, last_reason: entry.reason };
     this.maybeLog();
   }
 
   /** Says what was dead-lettered since the last time, at most every `logIntervalMs`. */
   maybeLog(now = Date.now()): void {
     if (this.entries === this.entriesAtLastLog || now - this.lastLogMs < this.logIntervalMs) return;
-    this.options.log(
-      `dead_lettered_lines=${this.lines} new=${this.lines - this.linesAtLastLog} last: ${this.lastReason} file=${this.file}: ` +
-        'Daniel refused lines that can never be stored as they are; they are kept in the dead-letter file (fix the cause, then henrik replay-dead-letter)',
-    );
+    this.options.log('dead_lettered', { dead_lettered_lines: this.lines, new: this.lines - this.linesAtLastLog, ...this.lastReason, file: this.file });
     this.lastLogMs = now;
     this.linesAtLastLog = this.lines;
     this.entriesAtLastLog = this.entries;

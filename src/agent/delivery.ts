@@ -9,6 +9,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { IngestRejection, IngestRequest } from '../protocol/ingest.js';
 import type { DeadLetters } from './dead-letter.js';
+import type { AgentLog } from './events.js';
 import { backoffMs, type BackoffOptions } from './retry.js';
 import type { ShipOutcome, Shipper } from './shipper.js';
 import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
@@ -24,7 +25,7 @@ export interface SenderOptions {
   giveUpAfterMs?: number;
   /** A held batch (outage, token, address) is logged at once, then at most this often (default 60 s). */
   heldLogIntervalMs?: number;
-  log: (message: string) => void;
+  log: AgentLog;
 }
 
 export interface DeliveryOptions extends SenderOptions {
@@ -65,7 +66,7 @@ export class Sender {
           this.deliveredLines += outcome.accepted;
           this.duplicateLines += outcome.duplicates;
           this.lastProgressMs = Date.now();
-          if (attempt > 0) this.options.log(`attempts=${attempt + 1}: Daniel is taking lines again`);
+          if (attempt > 0) this.options.log('delivery_resumed', { attempts: attempt + 1 });
           if (outcome.rejected.length > 0) await this.deadLetterNamed(request ?? decodeBody(body), outcome.rejected);
           return true;
         case 'rejected':
@@ -96,17 +97,10 @@ export class Sender {
     const now = Date.now();
     if (attempt > 0 && now - this.lastHeldLogMs < (this.options.heldLogIntervalMs ?? 60_000)) return;
     this.lastHeldLogMs = now;
-    const reason = `reason="${'reason' in outcome ? outcome.reason : ''}"`;
-    const heldFor = `held_s=${Math.round((now - this.lastProgressMs) / 1000)}`;
-    if (outcome.kind === 'unauthorized') {
-      this.options.log(`attempt=${attempt + 1} ${heldFor} ${reason}: Daniel refused the token; set --token / HENRIK_TOKEN to an ingest token. Lines are held in the spool, nothing is dropped`);
-    } else if (outcome.kind === 'misrouted') {
-      this.options.log(
-        `attempt=${attempt + 1} ${heldFor} ${reason}: the server address does not answer as Daniel's /ingest (a redirect, 404 or 405: an http:// address of an https:// server, a proxy without the route); Henrik does not follow redirects: set --server to Daniel's address. Lines are held in the spool, nothing is dropped`,
-      );
-    } else {
-      this.options.log(`attempt=${attempt + 1} ${heldFor} wait_ms=${waitMs} ${reason}: could not ship a batch, retrying`);
-    }
+    const fields = { attempt: attempt + 1, held_s: Math.round((now - this.lastProgressMs) / 1000), reason: 'reason' in outcome ? outcome.reason : '' };
+    if (outcome.kind === 'unauthorized') this.options.log('token_refused', fields);
+    else if (outcome.kind === 'misrouted') this.options.log('server_misrouted', fields);
+    else this.options.log('ship_retry', { ...fields, wait_ms: waitMs });
   }
 
   private async sendInHalves(body: Buffer, given: IngestRequest | undefined, status: number, reason: string): Promise<boolean> {
@@ -126,9 +120,7 @@ export class Sender {
     const now = Date.now();
     if (now - this.lastSplitLogMs >= (this.options.heldLogIntervalMs ?? 60_000)) {
       this.lastSplitLogMs = now;
-      this.options.log(
-        `status=${status} lines=${lineCount(request)} ${reason}: a batch is over the body limit of Daniel or a proxy in front of it; sending it in halves (nothing is dropped; raise --body-limit or the proxy's limit, or lower batchMaxBytes, to stop this)`,
-      );
+      this.options.log('batch_split', { status, lines: lineCount(request), reason });
     }
     for (const half of halves) {
       if (!(await this.send(gzipSync(JSON.stringify(half), { level: 1 }), half))) return false;
@@ -174,7 +166,7 @@ export class Sender {
 
   private giveUp(reason: string): false {
     this.failure = reason;
-    this.options.log(reason);
+    this.options.log('delivery_given_up', { reason });
     this.onGiveUp(reason);
     return false;
   }
@@ -218,7 +210,7 @@ export class Delivery {
   start(): void {
     this.loop = this.run().catch((err: unknown) => {
       this.broken = `ship loop failed: ${(err as Error).message}`;
-      this.options.log(this.broken);
+      this.options.log('ship_loop_failed', { error: (err as Error).message });
       this.wakeIdle();
       this.options.onFailed?.(this.broken);
     });

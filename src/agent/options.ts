@@ -1,6 +1,7 @@
 /** Everything an Agent can be told, with the defaults SPEC.md and the issue name. */
 import type { Readable } from 'node:stream';
 import type { JournalSource } from './journal/journal-input.js';
+import type { AgentLog } from './events.js';
 import type { MultilineRule } from './multiline.js';
 import { defaultBackoff, type BackoffOptions } from './retry.js';
 import type { TimestampParser } from './timestamps.js';
@@ -60,7 +61,8 @@ export interface AgentOptions {
   deadLetterMaxBytes?: number;
   progressIntervalMs?: number;
   cwd?: string;
-  log?: (message: string) => void;
+  /** Named events (events.ts); the bin writes them to stderr. */
+  log?: AgentLog;
   /** Tests may swap the timestamp finder; default createTimestampParser. */
   parserFactory?: (options: { timezone?: string }) => TimestampParser;
 }

@@ -10,6 +10,7 @@ import { loadCheckpoints, type FileCheckpoint } from './checkpoints.js';
 import { decodeSpoolHeader } from './spool-record.js';
 import { Spool, type SpoolPosition } from './spool.js';
 import type { FileStream } from './tailer/open-file.js';
+import type { AgentLog } from './events.js';
 
 export interface RecoveredState {
   spool: Spool;
@@ -23,7 +24,7 @@ export interface RecoveredState {
   inputs: { acked: Record<string, string>; resume: Record<string, string> };
 }
 
-export async function recoverState(stateDir: string, spoolMaxBytes: number, log: (message: string) => void): Promise<RecoveredState> {
+export async function recoverState(stateDir: string, spoolMaxBytes: number, log: AgentLog): Promise<RecoveredState> {
   await mkdir(stateDir, { recursive: true });
   const checkpoints = await loadCheckpoints(path.join(stateDir, 'checkpoints.json'));
   const spool = await Spool.open(path.join(stateDir, 'spool'), { maxBytes: spoolMaxBytes, releasedUpTo: checkpoints.spool, log });
@@ -54,7 +55,7 @@ export async function recoverState(stateDir: string, spoolMaxBytes: number, log:
     }
   }
   spool.rewind();
-  if (pending > 0) log(`records=${pending} bytes=${spool.sizeBytes}: replaying the spool`);
+  if (pending > 0) log('spool_replay', { records: pending, bytes: spool.sizeBytes });
   return { spool, streams: [...streams.values()], acked: checkpoints.spool, pendingRecords: pending, inputs: { acked: { ...checkpoints.inputs }, resume } };
 }
 

@@ -14,12 +14,13 @@ import { DEAD_LETTER_FILE, DeadLetters, readDeadLetters } from './dead-letter.js
 import { Sender } from './delivery.js';
 import { defaultBackoff, type BackoffOptions } from './retry.js';
 import { Shipper } from './shipper.js';
+import type { AgentLog } from './events.js';
 
 export interface ReplayOptions {
   server: string;
   token: string;
   stateDir: string;
-  log: (message: string) => void;
+  log: AgentLog;
   backoff?: BackoffOptions;
   /** Give up after this long without a delivery (default 60 s). */
   giveUpAfterMs?: number;
@@ -64,7 +65,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     for (const name of names) {
       const file = path.join(dir, name);
       const { entries, unreadable } = await readDeadLetters(file);
-      if (unreadable > 0) options.log(`file=${file} lines=${unreadable}: not dead-letter entries, skipped`);
+      if (unreadable > 0) options.log('dead_letter_replay_skipped', { file, lines: unreadable });
       for (const entry of entries) {
         result.entries++;
         if (sender.failure !== undefined || typeof entry.request === 'string') {
@@ -87,11 +88,15 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   result.stored = sender.deliveredLines;
   result.duplicates = sender.duplicateLines;
   result.refused = sender.rejectedLines;
-  options.log(
-    `entries=${result.entries} stored=${result.stored} duplicates=${result.duplicates} refused_again=${result.refused} put_back=${result.left}` +
-      (result.refused + result.left > 0 ? ` file=${live}` : '') +
-      `: dead-letter replay ${sender.failure !== undefined ? `stopped (${sender.failure})` : 'done'}`,
-  );
+  options.log('dead_letter_replay', {
+    entries: result.entries,
+    stored: result.stored,
+    duplicates: result.duplicates,
+    refused_again: result.refused,
+    put_back: result.left,
+    file: result.refused + result.left > 0 ? live : undefined,
+    stopped: sender.failure,
+  });
   return result;
 }
 

@@ -13,6 +13,7 @@ import type { Batch } from './batcher.js';
 import { encodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool } from './spool.js';
 import { sleep } from './sleep.js';
+import type { AgentLog } from './events.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -25,7 +26,7 @@ export interface SealerOptions {
   onSpooled: () => void;
   /** A batch left the pipeline or the spool made room: reading may go on. */
   onRoom: () => void;
-  log: (message: string) => void;
+  log: AgentLog;
 }
 
 /** Thrown inside the queue when the agent stops while a batch waits for room. */
@@ -81,7 +82,7 @@ export class Sealer {
     this.queue = this.queue
       .then(async () => this.append(encodeSpoolRecord(header, await zipped)))
       .catch((err: unknown) => {
-        if (!(err instanceof Abandoned)) this.options.log(`batch lost before the spool: ${(err as Error).message}; its lines are read again after a restart`);
+        if (!(err instanceof Abandoned)) this.options.log('batch_lost', { error: (err as Error).message });
       })
       .finally(() => {
         this.inFlight--;
@@ -118,7 +119,7 @@ export class Sealer {
         this.stats.spoolMs += performance.now() - started;
         if (this.lastWriteFailLogMs !== 0) {
           this.lastWriteFailLogMs = 0;
-          this.options.log('spool writes work again: reading goes on');
+          this.options.log('spool_write_resumed');
         }
         if (!spool.isFull) this.fullLogged = false;
         this.options.onSpooled();
@@ -129,7 +130,7 @@ export class Sealer {
         const now = Date.now();
         if (now - this.lastWriteFailLogMs >= WRITE_FAIL_LOG_MS) {
           this.lastWriteFailLogMs = now;
-          this.options.log(`spool write failed: ${(err as Error).message}; reading is paused and the write retried every ${RETRY_WRITE_MS} ms (said again every ${WRITE_FAIL_LOG_MS / 1000} s while it fails)`);
+          this.options.log('spool_write_failed', { error: (err as Error).message, retry_ms: RETRY_WRITE_MS });
         }
         await sleep(RETRY_WRITE_MS, this.abandon.signal);
         if (this.abandon.signal.aborted) throw new Abandoned();
@@ -141,6 +142,6 @@ export class Sealer {
     if (this.fullLogged) return;
     this.fullLogged = true;
     const { spool } = this.options;
-    this.options.log(`spool_bytes=${spool.sizeBytes} max=${spool.maxBytes}: spool full, reading paused until Daniel catches up (nothing is dropped)`);
+    this.options.log('spool_full', { spool_bytes: spool.sizeBytes, max: spool.maxBytes });
   }
 }

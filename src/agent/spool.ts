@@ -21,6 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from './crc32.js';
 import { HEADER, MAX_RECORD, readFully, syncDirectory, validLength } from './spool-file.js';
+import type { AgentLog } from './events.js';
 
 export { syncDirectory } from './spool-file.js';
 
@@ -48,7 +49,7 @@ export interface SpoolOptions {
   segmentBytes?: number;
   /** Records up to here were acknowledged before (from the checkpoint file). */
   releasedUpTo?: SpoolPosition;
-  log?: (message: string) => void;
+  log?: AgentLog;
 }
 
 const SEGMENT_NAME = /^(\d{10})\.seg$/;
@@ -283,7 +284,7 @@ export class Spool {
    * would put lines after a hole, and the hole's lines, read again from their files, would
    * then come after lines that follow them (Daniel would take them for duplicates).
    */
-  private async recover(log: (message: string) => void): Promise<void> {
+  private async recover(log: AgentLog): Promise<void> {
     const names = (await fsp.readdir(this.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
     let broken: string | undefined;
     let expected: number | undefined;
@@ -298,14 +299,14 @@ export class Spool {
         broken = `segments before ${name} are missing`;
       }
       if (broken !== undefined) {
-        log(`spool segment=${name}: deleted, it comes after a break in the spool (${broken}); its lines are read again from their files`);
+        log('spool_segment_deleted', { segment: name, break: broken });
         await fsp.rm(file, { force: true });
         continue;
       }
       const valid = await validLength(file);
       const size = (await fsp.stat(file)).size;
       if (valid < size) {
-        log(`spool segment=${name} valid=${valid} size=${size}: torn or corrupt record, cut off there; lines after it are read again from their files`);
+        log('spool_segment_cut', { segment: name, valid, size });
         await fsp.truncate(file, valid);
         broken = `${name} is torn or corrupt at ${valid}`;
       }

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';
+import { eventWriter, LOG_FORMATS, type AgentLog, type LogFormat } from '../agent/events.js';
 import { replayDeadLetters } from '../agent/replay.js';
 import { makePrivate, privateUmask } from '../common/private-files.js';
 
@@ -36,14 +37,11 @@ Options:
   --name <name>      the file name stdin's lines get in Daniel (default stdin)
   --once             read every file to its current end, ship, wait for acknowledgements, exit
   --config <file>    YAML or JSON settings: sources with paths, exclude, timezone, multiline
+  --log-format <f>   text (default) or json: one JSON object per event (env HENRIK_LOG_FORMAT)
   -h, --help         this text
 `;
 
-function log(message: string): void {
-  process.stderr.write(`${new Date().toISOString()} henrik ${message}\n`);
-}
-
-function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; replay: boolean } | 'help' {
+function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; replay: boolean; logFormat: LogFormat } | 'help' {
   const replay = argv[0] === 'replay-dead-letter';
   if (replay) argv = argv.slice(1);
   const { values, positionals } = parseArgs({
@@ -64,6 +62,7 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
       'journal-dir': { type: 'string', multiple: true },
       stdin: { type: 'boolean' },
       name: { type: 'string' },
+      'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,7 +75,9 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
     stateDir: values['state-dir'], once: values.once, config: values.config,
     journal: values.journal, journalDir: values['journal-dir'], stdin: values.stdin, name: values.name,
   };
-  return { flags, paths: positionals, replay };
+  const logFormat = values['log-format'] ?? (process.env.HENRIK_LOG_FORMAT || 'text');
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new Error(`--log-format / HENRIK_LOG_FORMAT '${logFormat}' must be text or json`);
+  return { flags, paths: positionals, replay, logFormat: logFormat as LogFormat };
 }
 
 async function main(): Promise<number> {
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const log: AgentLog = eventWriter(command.logFormat);
   let options;
   try {
     // A replay needs no paths: a placeholder satisfies the check that something is tailed.
@@ -138,11 +140,11 @@ async function main(): Promise<number> {
   if (failure !== undefined) {
     // A supervisor (systemd Restart=on-failure) starts Henrik again; the restart resumes
     // from the checkpoints and the spool's whole records.
-    log(`${failure}: exiting with status 1 so that a supervisor restarts Henrik`);
+    log('exiting_for_restart', { reason: failure });
     return 1;
   }
   if (inputEnded && agent.unacknowledgedBatches > 0) {
-    log(`batches=${agent.unacknowledgedBatches} state=${options.stateDir}: the input ended but Daniel has not acknowledged everything yet; they stay in the spool, and the next henrik with this --state-dir ships them`);
+    log('input_unacknowledged', { batches: agent.unacknowledgedBatches, state: options.stateDir });
     return 1;
   }
   return 0;

@@ -4,7 +4,7 @@
  * are plugins that get their dependencies as options.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { nowNs } from '../common/time.js';
 import { assertLinearRegex } from '../query/matcher.js';
 import type { Store } from '../storage/store.js';
@@ -12,7 +12,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { ConnectionDrainer } from './connections.js';
 import type { ServerDeps, ServerLimits } from './context.js';
 import { FollowRegistry } from './follow.js';
-import { silentLog, type ServerLog } from './log.js';
+import { lazyChildLogger, silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
 import { StorePushSink } from './push-sink.js';
@@ -93,9 +93,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // idle keep-alive connection. Live tails are not cut: their request is complete at once.
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // Off: Fastify's logger builds a child logger and response listeners for every request.
-    // Daniel logs through `log` (see log.ts and plugins/request-log.ts).
-    logger: false,
+    // Daniel's pino logger (log.ts) is Fastify's: its lines and Fastify's own share one shape
+    // and carry the request id. Fastify's line per request is off: plugins/request-log.ts
+    // logs slow requests (every one with --log-requests) without a hook on hot routes.
+    loggerInstance: log.pino as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // A request's logger is made when something logs for it, not for every request.
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: bodyLimitBytes,
     // X-Forwarded-Proto/-For only from the configured proxies (--trusted-proxy).
     trustProxy: options.trustedProxies !== undefined && options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,

@@ -1,105 +1,156 @@
 /**
- * The few Prometheus series Daniel exports, kept in process and rendered in the text
- * exposition format (version 0.0.4). Small enough not to need a client library.
+ * Daniel's Prometheus series, kept by prom-client: one registry per app (tests build many
+ * apps in one process), plus Node's default process metrics (`process_*`, `nodejs_*`),
+ * collected once per process and rendered with every app's series. Routes keep calling the
+ * few fields and methods below; a new part (an input, alerts) adds its own series with
+ * `counter()` / `gauge()` by name. docs/api.md lists the series (metrics-docs.test.ts).
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 
 const QUERY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-interface Histogram {
-  counts: number[];
-  sum: number;
-  count: number;
+/** The series the /metrics route derives from the store at each scrape. */
+export interface StoreFigures {
+  storeLines: number;
+  storeRawBytes: number;
+  storeStoredBytes: number;
+  storeSegments: number;
+  hostsLastSeen: { host: string; seconds: number }[];
+}
+
+let processRegistry: Registry | undefined;
+
+/** Node's default metrics: one collector per process, whatever the number of apps. */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
 }
 
 export class ServerMetrics {
-  ingestRequests = 0;
-  ingestLinesAccepted = 0;
-  ingestLinesDuplicate = 0;
-  ingestLineBytes = 0;
-  ingestBodyBytes = 0;
-  followersActive = 0;
-  /** Searches and histograms running now, refused past the bounds, stopped because the client left. */
-  queriesActive = 0;
-  queriesRefused = 0;
-  queriesAbandoned = 0;
-  private readonly queryLatency = new Map<string, Histogram>();
+  /** This app's series (the process metrics are added when rendering). */
+  readonly registry = new Registry();
+  private readonly ingestRequestsCounter = this.counter('daniel_ingest_requests_total', 'Ingest requests answered with 200.');
+  private readonly ingestLines = this.counter('daniel_ingest_lines_total', 'Lines received by POST /ingest, by result.', ['result']);
+  private readonly ingestDuplicates = this.counter('daniel_ingest_duplicates_total', 'Lines acknowledged as duplicates (already stored).');
+  private readonly ingestBytes = this.counter('daniel_ingest_bytes_total', 'UTF-8 bytes of line text received by POST /ingest.');
+  private readonly ingestBodyBytes = this.counter('daniel_ingest_body_bytes_total', 'Request body bytes received by POST /ingest, as sent (compressed or not).');
+  private readonly queryDuration = new Histogram({
+    name: 'daniel_query_duration_seconds',
+    help: 'Time to answer read queries, by kind.',
+    labelNames: ['kind'],
+    buckets: QUERY_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  private readonly queriesActiveGauge = this.gauge('daniel_queries_active', 'Searches and histograms running now.');
+  private readonly queriesRefusedCounter = this.counter('daniel_queries_refused_total', 'Searches and histograms refused 429 past the concurrency bounds.');
+  private readonly queriesAbandonedCounter = this.counter('daniel_queries_abandoned_total', 'Searches and histograms stopped early because their client disconnected.');
+  private readonly followClients = this.gauge('daniel_follow_clients', 'Live-tail (SSE) clients connected now.');
+  private readonly storeLines = this.gauge('daniel_store_lines', 'Lines in the store.');
+  private readonly storeRawBytes = this.gauge('daniel_store_raw_bytes', 'Bytes of line text in the store.');
+  private readonly storeSizeBytes = this.gauge('daniel_store_size_bytes', 'Bytes the store occupies.');
+  private readonly storeSegments = this.gauge('daniel_store_segments', 'Segments in the store.');
+  private readonly hostLastSeen = this.gauge('daniel_host_last_seen_seconds', 'When Daniel last received lines from the host (epoch seconds).', ['host']);
+
+  // Plain numbers as well, for code that reads them back (the query gate, tests).
+  private active = 0;
+  private refused = 0;
+  private abandoned = 0;
+  private followers = 0;
+
+  constructor() {
+    // Both results are always exported, 0 before the first line.
+    this.ingestLines.inc({ result: 'accepted' }, 0);
+    this.ingestLines.inc({ result: 'duplicate' }, 0);
+  }
+
+  /**
+   * A counter of this app's registry, made at the first call with its name and returned
+   * as it is at the next ones (so a plugin may ask for it where it counts).
+   */
+  counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return this.named(name, 'counter', () => new Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  /** A gauge of this app's registry, by name (as `counter`). */
+  gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return this.named(name, 'gauge', () => new Gauge<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  private named<M extends Metric>(name: string, type: 'counter' | 'gauge', make: () => M): M {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing === undefined) return make();
+    const kind = existing instanceof Counter ? 'counter' : existing instanceof Gauge ? 'gauge' : 'another type';
+    if (kind !== type) throw new Error(`metric ${name} is already registered as ${kind}`);
+    return existing as unknown as M;
+  }
 
   recordIngest(accepted: number, duplicates: number, lineBytes: number, bodyBytes: number): void {
-    this.ingestRequests += 1;
-    this.ingestLinesAccepted += accepted;
-    this.ingestLinesDuplicate += duplicates;
-    this.ingestLineBytes += lineBytes;
-    this.ingestBodyBytes += bodyBytes;
+    this.ingestRequestsCounter.inc();
+    this.ingestLines.inc({ result: 'accepted' }, accepted);
+    this.ingestLines.inc({ result: 'duplicate' }, duplicates);
+    this.ingestDuplicates.inc(duplicates);
+    this.ingestBytes.inc(lineBytes);
+    this.ingestBodyBytes.inc(bodyBytes);
   }
 
   observeQuery(kind: string, seconds: number): void {
-    let histogram = this.queryLatency.get(kind);
-    if (!histogram) {
-      histogram = { counts: QUERY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
-      this.queryLatency.set(kind, histogram);
-    }
-    QUERY_BUCKETS_SECONDS.forEach((bound, index) => {
-      if (seconds <= bound) histogram.counts[index] = (histogram.counts[index] ?? 0) + 1;
-    });
-    histogram.sum += seconds;
-    histogram.count += 1;
+    this.queryDuration.observe({ kind }, seconds);
   }
 
-  /** Renders these series plus the store-derived ones handed in by the /metrics route. */
-  render(extra: { storeLines: number; storeRawBytes: number; storeStoredBytes: number; storeSegments: number; hostsLastSeen: { host: string; seconds: number }[] }): string {
-    const out: string[] = [];
-    const series = (name: string, type: string, help: string, samples: string[]): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
-    };
-    series('daniel_ingest_requests_total', 'counter', 'Ingest requests answered with 200.', [
-      `daniel_ingest_requests_total ${this.ingestRequests}`,
-    ]);
-    series('daniel_ingest_lines_total', 'counter', 'Lines received by POST /ingest, by result.', [
-      `daniel_ingest_lines_total{result="accepted"} ${this.ingestLinesAccepted}`,
-      `daniel_ingest_lines_total{result="duplicate"} ${this.ingestLinesDuplicate}`,
-    ]);
-    series('daniel_ingest_duplicates_total', 'counter', 'Lines acknowledged as duplicates (already stored).', [
-      `daniel_ingest_duplicates_total ${this.ingestLinesDuplicate}`,
-    ]);
-    series('daniel_ingest_bytes_total', 'counter', 'UTF-8 bytes of line text received by POST /ingest.', [
-      `daniel_ingest_bytes_total ${this.ingestLineBytes}`,
-    ]);
-    series('daniel_ingest_body_bytes_total', 'counter', 'Request body bytes received by POST /ingest, as sent (compressed or not).', [
-      `daniel_ingest_body_bytes_total ${this.ingestBodyBytes}`,
-    ]);
-    const latency: string[] = [];
-    for (const [kind, histogram] of [...this.queryLatency.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      QUERY_BUCKETS_SECONDS.forEach((bound, index) => {
-        latency.push(`daniel_query_duration_seconds_bucket{kind="${kind}",le="${bound}"} ${histogram.counts[index] ?? 0}`);
-      });
-      latency.push(`daniel_query_duration_seconds_bucket{kind="${kind}",le="+Inf"} ${histogram.count}`);
-      latency.push(`daniel_query_duration_seconds_sum{kind="${kind}"} ${histogram.sum}`);
-      latency.push(`daniel_query_duration_seconds_count{kind="${kind}"} ${histogram.count}`);
-    }
-    series('daniel_query_duration_seconds', 'histogram', 'Time to answer read queries, by kind.', latency);
-    series('daniel_queries_active', 'gauge', 'Searches and histograms running now.', [`daniel_queries_active ${this.queriesActive}`]);
-    series('daniel_queries_refused_total', 'counter', 'Searches and histograms refused 429 past the concurrency bounds.', [
-      `daniel_queries_refused_total ${this.queriesRefused}`,
-    ]);
-    series('daniel_queries_abandoned_total', 'counter', 'Searches and histograms stopped early because their client disconnected.', [
-      `daniel_queries_abandoned_total ${this.queriesAbandoned}`,
-    ]);
-    series('daniel_follow_clients', 'gauge', 'Live-tail (SSE) clients connected now.', [`daniel_follow_clients ${this.followersActive}`]);
-    series('daniel_store_lines', 'gauge', 'Lines in the store.', [`daniel_store_lines ${extra.storeLines}`]);
-    series('daniel_store_raw_bytes', 'gauge', 'Bytes of line text in the store.', [`daniel_store_raw_bytes ${extra.storeRawBytes}`]);
-    series('daniel_store_size_bytes', 'gauge', 'Bytes the store occupies.', [`daniel_store_size_bytes ${extra.storeStoredBytes}`]);
-    series('daniel_store_segments', 'gauge', 'Segments in the store.', [`daniel_store_segments ${extra.storeSegments}`]);
-    series(
-      'daniel_host_last_seen_seconds',
-      'gauge',
-      'When Daniel last received lines from the host (epoch seconds).',
-      extra.hostsLastSeen.map(({ host, seconds }) => `daniel_host_last_seen_seconds{host="${escapeLabel(host)}"} ${seconds}`),
-    );
-    return out.join('\n') + '\n';
+  /** Searches and histograms running now. */
+  get queriesActive(): number {
+    return this.active;
   }
-}
+  set queriesActive(value: number) {
+    this.active = value;
+    this.queriesActiveGauge.set(value);
+  }
 
-/** Label values escape backslash, double quote and newline (exposition format). */
-export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  /** Refused past the bounds (only ever grows). */
+  get queriesRefused(): number {
+    return this.refused;
+  }
+  set queriesRefused(value: number) {
+    this.queriesRefusedCounter.inc(Math.max(0, value - this.refused));
+    this.refused = value;
+  }
+
+  /** Stopped because the client left (only ever grows). */
+  get queriesAbandoned(): number {
+    return this.abandoned;
+  }
+  set queriesAbandoned(value: number) {
+    this.queriesAbandonedCounter.inc(Math.max(0, value - this.abandoned));
+    this.abandoned = value;
+  }
+
+  get followersActive(): number {
+    return this.followers;
+  }
+  set followersActive(value: number) {
+    this.followers = value;
+    this.followClients.set(value);
+  }
+
+  /** The text exposition format: this app's series, the store's figures, the process metrics. */
+  async render(store: StoreFigures): Promise<string> {
+    this.storeLines.set(store.storeLines);
+    this.storeRawBytes.set(store.storeRawBytes);
+    this.storeSizeBytes.set(store.storeStoredBytes);
+    this.storeSegments.set(store.storeSegments);
+    // A host no longer in the store (retention) leaves the series.
+    this.hostLastSeen.reset();
+    for (const { host, seconds } of store.hostsLastSeen) this.hostLastSeen.set({ host }, seconds);
+    const own = await this.registry.metrics();
+    const process = await processMetrics().metrics();
+    return `${own.trimEnd()}\n${process.trimEnd()}\n`;
+  }
+
+  /** The Content-Type of `render`'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
 }

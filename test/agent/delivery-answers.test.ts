@@ -4,6 +4,7 @@
  * what Daniel names as refused goes to the dead-letter file.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { EventLog } from '../../src/agent/events.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,12 +15,12 @@ import { IngestSink } from './ingest-sink.js';
 
 let dir: string;
 let sink: IngestSink | undefined;
-let logged: string[];
+let logged: EventLog;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-answers-'));
   mkdirSync(path.join(dir, 'logs'));
-  logged = [];
+  logged = new EventLog();
 });
 afterEach(async () => {
   await sink?.close();
@@ -44,7 +45,7 @@ function options(server: string, extra: Partial<AgentOptions> = {}): AgentOption
     flushIntervalMs: 50,
     checkpointIntervalMs: 50,
     backoff: { baseMs: 10, maxMs: 50 },
-    log: (m) => logged.push(m),
+    log: logged.log,
     ...extra,
   };
 }
@@ -76,7 +77,7 @@ describe('413: a body limit splits batches, never drops them', () => {
     expect(s.lines()).toEqual(lines);
     expect(existsSync(deadLetterFile())).toBe(false);
     expect(agent.stats.deadLetteredLines).toBe(0);
-    expect(logged.some((m) => m.includes('status=413') && m.includes('sending it in halves'))).toBe(true);
+    expect(logged.named('batch_split')).toContainEqual({ event: 'batch_split', fields: expect.objectContaining({ status: 413 }) });
   }, 120_000);
 
   it('one line over the limit is cut as long lines are: pieces marked cut, offsets continuous, stored once', async () => {
@@ -116,9 +117,9 @@ describe('3xx, 404, 405: the address is wrong, so lines are held', () => {
     expect(await agent.once()).toBe(0);
     expect(s.lines()).toEqual(lines);
     expect(existsSync(deadLetterFile())).toBe(false);
-    const held = logged.filter((m) => m.includes('Henrik does not follow redirects'));
+    const held = logged.named('server_misrouted');
     expect(held.length).toBeGreaterThanOrEqual(answers.length);
-    expect(held[0]).toContain('https://daniel.example/ingest');
+    expect(held[0]!.fields.reason).toContain('https://daniel.example/ingest');
   });
 });
 
@@ -142,7 +143,7 @@ describe("Daniel's per-group answer", () => {
     expect(deadLines.sort()).toEqual([...bad, good[20]].sort());
     expect(agent.stats.deadLetteredLines).toBe(31);
     expect(entries.map((e) => e.code).sort()).toEqual(['INVALID_BODY', 'INVALID_NAME']);
-    expect(logged.some((m) => m.includes('dead_lettered_lines=') && m.includes('replay-dead-letter'))).toBe(true);
+    expect(logged.has('dead_lettered')).toBe(true);
     // Acknowledged: a second run sends nothing again.
     const requests = s.requests;
     const again = await Agent.create(options(s.url));
@@ -165,7 +166,7 @@ describe('henrik replay-dead-letter', () => {
     const agent = await Agent.create(options(s.url));
     expect(await agent.once()).toBe(1);
     expect(s.lines().sort()).toEqual([...good].sort());
-    const replay = { server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: (m: string) => logged.push(m), backoff: { baseMs: 10, maxMs: 50 } };
+    const replay = { server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: logged.log, backoff: { baseMs: 10, maxMs: 50 } };
     // Still refused: the lines stay in the file.
     expect(await replayDeadLetters(replay)).toMatchObject({ refused: 30, stored: 0, left: 0 });
     const { entries } = await readDeadLetters(deadLetterFile());
@@ -186,7 +187,7 @@ describe('henrik replay-dead-letter', () => {
     expect(await agent.once()).toBe(1);
     const before = readFileSync(deadLetterFile(), 'utf8');
     await s.close();
-    const result = await replayDeadLetters({ server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: (m) => logged.push(m), backoff: { baseMs: 10, maxMs: 20 }, giveUpAfterMs: 200 });
+    const result = await replayDeadLetters({ server: s.url, token: 'T', stateDir: path.join(dir, 'state'), log: logged.log, backoff: { baseMs: 10, maxMs: 20 }, giveUpAfterMs: 200 });
     expect(result).toMatchObject({ entries: 1, stored: 0, left: 1 });
     expect(readFileSync(deadLetterFile(), 'utf8')).toBe(before);
   });

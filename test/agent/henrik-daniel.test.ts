@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DANIEL_DIST, serveDaniel, type ServedDaniel } from '../server/process.js';
+import { DANIEL_DIST, serveDaniel, type ServedDaniel } from '../lib/processes.js';
 
 const HENRIK = fileURLToPath(new URL('../../dist/bin/henrik.js', import.meta.url));
 const TOKEN = 'admin-token-for-tests';

@@ -32,9 +32,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startHenrik(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
+/** Henrik with its log as JSON events (--log-format json through the environment). */
+function startHenrik(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string; events: () => string[] } {
   const child = spawn(process.execPath, [BIN, '--server', sink.url, '--state-dir', path.join(dir, 'state'), '--host', 'box', path.join(logs, '*.log')], {
-    env: { ...process.env, HENRIK_TOKEN: 'T' },
+    env: { ...process.env, HENRIK_TOKEN: 'T', HENRIK_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
@@ -46,7 +47,8 @@ function startHenrik(): { child: ChildProcess; exited: Promise<number | null>; s
       resolve(code);
     }),
   );
-  return { child, exited, stderr: () => stderr };
+  const events = (): string[] => stderr.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { event: string }).event);
+  return { child, exited, stderr: () => stderr, events };
 }
 
 /** Appends numbered lines to logs/app.log every few ms until stopped. */
@@ -123,7 +125,7 @@ describe('henrik process', () => {
     await sink.waitFor(() => sink.stored.length >= written.length, 60_000, `${written.length} lines`);
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
-    expect(last.stderr()).toMatch(/started/);
+    expect(last.events()).toEqual(expect.arrayContaining(['started', 'stopped']));
     expectExactlyOnce(written);
   }, 180_000);
 
@@ -150,8 +152,7 @@ describe('henrik process', () => {
     henrik.child.kill('SIGTERM');
     expect(await henrik.exited).toBe(0);
     expectExactlyOnce(written);
-    expect(henrik.stderr(), henrik.stderr()).toMatch(/replaying the spool/);
-    expect(henrik.stderr(), henrik.stderr()).toMatch(/retrying/);
+    expect(henrik.events(), henrik.stderr()).toEqual(expect.arrayContaining(['spool_replay', 'ship_retry']));
   }, 180_000);
 
   it('--once ships everything, exits 0, and a second --once ships nothing; bad flags exit 2', async () => {
@@ -164,11 +165,18 @@ describe('henrik process', () => {
         child.on('exit', (code) => resolve({ code, stderr }));
       });
     const args = ['--once', '--server', sink.url, '--state-dir', path.join(dir, 'state'), path.join(logs, '*.log')];
-    expect((await run(args)).code).toBe(0);
+    const first = await run(args);
+    expect(first.code).toBe(0);
     expect(sink.stored).toHaveLength(5000);
+    // The default log is for people: `TIME henrik event=NAME key=value ...: sentence`.
+    expect(first.stderr).toMatch(/^\S+Z henrik event=reading_once host=\S+ .*: reading once$/m);
+    expect(first.stderr).toMatch(/^\S+Z henrik event=done lines=5000 duplicates=0 dead_lettered=0 unreadable_files=0: done$/m);
     const requests = sink.requests;
     expect((await run(args)).code).toBe(0);
     expect(sink.requests).toBe(requests);
+    const badFormat = await run([...args, '--log-format', 'xml']);
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toMatch(/--log-format .* must be text or json/);
     const bad = await run(['--once', '--bogus']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startDynalite, TEST_CREDENTIALS, type Dynalite } from '../../src/storage/dynamodb/dynalite.case.js';
-import { startDaniel, type DanielProcess } from '../server/process.js';
+import { startDaniel, type DanielProcess } from '../lib/processes.js';
 
 export interface DanielsOnDynalite {
   /** The dynalite endpoint (after beforeAll). */

@@ -5,7 +5,7 @@
  * nothing that was acknowledged.
  */
 import { describe, expect, it } from 'vitest';
-import { runDaniel } from '../server/process.js';
+import { runDaniel } from '../lib/processes.js';
 import { useDanielsOnDynalite } from './daniels-on-dynalite.js';
 
 const TOKEN = 'admin-token-for-dynamodb-test';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { LogEntry } from '../../src/protocol/api.js';
 import { andynewmanBatch, ingest, startTestApp, TOKENS, type TestApp } from './helpers.js';
-import { runDaniel, startDaniel } from './process.js';
+import { runDaniel, startDaniel } from '../lib/processes.js';
 
 let t: TestApp;
 let url: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { LogsResponse } from '../../src/protocol/api.js';
-import { startDaniel } from './process.js';
+import { startDaniel } from '../lib/processes.js';
 
 let dir: string;
 

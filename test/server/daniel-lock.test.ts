@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { runDaniel, startDaniel } from './process.js';
+import { runDaniel, startDaniel } from '../lib/processes.js';
 
 let dir: string;
 

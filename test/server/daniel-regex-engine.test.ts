@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { REPO, serveDaniel } from './process.js';
+import { REPO, serveDaniel } from '../lib/processes.js';
 
 const BIN = fileURLToPath(new URL('../../src/bin/daniel.ts', import.meta.url));
 

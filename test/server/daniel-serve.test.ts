@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { andynewmanBatch } from './helpers.js';
-import { runDaniel, startDaniel } from './process.js';
+import { runDaniel, startDaniel } from '../lib/processes.js';
 
 let dir: string;
 const STORE = process.env.DANIEL_TEST_STORE ?? 'sqlite';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { andynewmanBatch } from './helpers.js';
-import { startDaniel, type DanielProcess } from './process.js';
+import { startDaniel, type DanielProcess } from '../lib/processes.js';
 
 const GRACE = '60s';
 /** Far below the grace, far above a normal exit (tens of ms) on a loaded machine. */

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { runDaniel, startDaniel, type DanielProcess } from './process.js';
+import { runDaniel, startDaniel, type DanielProcess } from '../lib/processes.js';
 
 let dataDir: string;
 let daniel: DanielProcess;

@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { serveDaniel, type ServedDaniel } from './process.js';
+import { serveDaniel, type ServedDaniel } from '../lib/processes.js';
 import { LOGGER, RSYSLOGD, SYSLOG_NG, logger, missingSender, rsyslogd, syslogNg, type Daemon } from './syslog-senders.js';
 
 const ADMIN = 'admin-token-for-syslog-tests';

@@ -7,7 +7,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { serveDaniel, startDaniel } from './process.js';
+import { serveDaniel, startDaniel } from '../lib/processes.js';
 
 const ADMIN = 'admin-token-for-syslog-serve';
 const dirs: string[] = [];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/protocol/api.js';
 import { getJson } from './lib/checker.js';
-import { makeTempDir, runHenrikOnce, startDaniel } from './lib/processes.js';
+import { makeTempDir, runHenrikOnce, startDanielChild } from '../lib/processes.js';
 import { useSystemHooks } from './lib/stack.js';
 
 useSystemHooks();
@@ -58,7 +58,7 @@ describe('system: config file sources', () => {
         '',
       ].join('\n'),
     );
-    const daniel = await startDaniel({ dataDir: join(root, 'data') });
+    const daniel = await startDanielChild({ dataDir: join(root, 'data') });
     const run = await runHenrikOnce({ server: daniel.url, host: 'cfg', stateDir: join(root, 'state'), paths: [], config, env: { TZ: 'UTC' } });
     expect(run.code, run.child.tail()).toBe(0);
 

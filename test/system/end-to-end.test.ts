@@ -10,7 +10,7 @@ import { runCanary } from '../../src/canary/canary.js';
 import { canaryCommand, formatReport } from '../../src/canary/command.js';
 import type { LogEntry } from '../../src/protocol/api.js';
 import { getJson, waitUntil } from './lib/checker.js';
-import { Child, makeTempDir, repoRoot, runHenrikOnce, startDaniel, tokens } from './lib/processes.js';
+import { Child, makeTempDir, repoRoot, runHenrikOnce, startDanielChild, tokens } from '../lib/processes.js';
 import { useSystemHooks } from './lib/stack.js';
 
 useSystemHooks();
@@ -27,7 +27,7 @@ describe('system: end to end', () => {
     const root = makeTempDir('spec');
     const logs = join(root, 'logs');
     mkdirSync(logs);
-    const daniel = await startDaniel({ dataDir: join(root, 'data') });
+    const daniel = await startDanielChild({ dataDir: join(root, 'data') });
     const api = { url: daniel.url };
     writeFileSync(join(logs, 'syslog'), 'Line one\nLine two\n');
     // No timestamp in these lines: they take the file's modification time, as in SPEC.md.
@@ -101,7 +101,7 @@ describe('system: end to end', () => {
 
   it('the canary at 1,000 lines/s: nothing missing, nothing duplicated', async () => {
     const root = makeTempDir('canary');
-    const daniel = await startDaniel({ dataDir: join(root, 'data') });
+    const daniel = await startDanielChild({ dataDir: join(root, 'data') });
     const report = await runCanary({
       server: daniel.url,
       token: tokens.admin,
@@ -120,7 +120,7 @@ describe('system: end to end', () => {
 
   it('`daniel canary` prints a JSON report and sets the exit code', async () => {
     const root = makeTempDir('canary-command');
-    const daniel = await startDaniel({ dataDir: join(root, 'data') });
+    const daniel = await startDanielChild({ dataDir: join(root, 'data') });
     const written: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/protocol/api.js';
 import { fetchAllLines } from './lib/checker.js';
-import { runHenrikOnce } from './lib/processes.js';
+import { runHenrikOnce } from '../lib/processes.js';
 import { Stack, useSystemHooks } from './lib/stack.js';
 
 useSystemHooks();

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/protocol/api.js';
 import { verifyLines } from './lib/checker.js';
 import { FaultFront } from './lib/fault-front.js';
-import { makeTempDir, removeTempDirs } from './lib/processes.js';
+import { makeTempDir, removeTempDirs } from '../lib/processes.js';
 import { TcpProxy } from './lib/tcp-proxy.js';
 import { LineWriter } from './lib/writer.js';
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REPO, serveDaniel, type ServedDaniel } from '../server/process.js';
+import { REPO, serveDaniel, type ServedDaniel } from '../lib/processes.js';
 
 let daniel: ServedDaniel;
 

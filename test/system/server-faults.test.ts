@@ -113,7 +113,7 @@ describe('system: server and network faults', () => {
     // Several MiB of lines: far more than the spool may hold.
     writer.writeLines(50_000);
     const henrik = stack.startHenrik({ config });
-    const saidFull = await henrik.waitForOutput(/spool.*full|full.*spool/i, 30_000).then(
+    const saidFull = await henrik.waitForEvent('spool_full', 30_000).then(
       () => true,
       () => false,
     );

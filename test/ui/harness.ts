@@ -3,7 +3,7 @@
  * process on port 0 with a temp data dir, POST /ingest, and Debian's chromium.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { serveDaniel } from '../server/process.js';
+import { serveDaniel } from '../lib/processes.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

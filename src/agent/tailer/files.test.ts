@@ -4,6 +4,7 @@
  * a newline, or unreadable. Names go through a real Daniel (buildApp on a real port).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import type { AgentEvent } from '../events.js';
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,9 +40,9 @@ interface Emitted {
   text: string;
 }
 
-function tailer(logs: string, extra: Partial<TailerOptions> = {}): { tailer: Tailer; lines: Emitted[]; log: string[] } {
+function tailer(logs: string, extra: Partial<TailerOptions> = {}): { tailer: Tailer; lines: Emitted[]; log: AgentEvent[] } {
   const lines: Emitted[] = [];
-  const log: string[] = [];
+  const log: AgentEvent[] = [];
   const t = new Tailer({
     sources: [{ paths: [path.join(logs, '**', '*.log')], exclude: [], parser: createTimestampParser({}) }],
     maxLineBytes: 64 * 1024,
@@ -52,7 +53,7 @@ function tailer(logs: string, extra: Partial<TailerOptions> = {}): { tailer: Tai
     forgetAfterMs: 3_600_000,
     emit: (stream: FileStream, line: StampedLine) => lines.push({ filename: stream.filename, id: stream.id, offset: line.offset, end: line.end, text: line.text }),
     canRead: () => true,
-    log: (m) => log.push(m),
+    log: (event, fields = {}) => log.push({ event, fields }),
     ...extra,
   });
   return { tailer: t, lines, log };
@@ -108,7 +109,7 @@ describe('names', () => {
         writeFileSync(name, lines.join('\n') + '\n');
         expected.push(...lines);
       });
-      const messages: string[] = [];
+      const messages: AgentEvent[] = [];
       const agent = await Agent.create({
         server: address,
         token: TOKENS.ingest,
@@ -117,7 +118,7 @@ describe('names', () => {
         sources: [{ paths: [path.join(logs, '**', '*.log')] }],
         once: true,
         backoff: { baseMs: 10, maxMs: 50 },
-        log: (m) => messages.push(m),
+        log: (event, fields = {}) => messages.push({ event, fields }),
       } satisfies AgentOptions);
       expect(await agent.once()).toBe(0);
       const stored = await storedEntries(app, 'box');
@@ -127,7 +128,7 @@ describe('names', () => {
       expect(filenames).toContain('x\\x1b.log');
       expect(filenames).toContain('new\\x0aline.log');
       for (const name of filenames) expect(nameProblem(name)).toBeUndefined();
-      expect(messages.join('\n')).not.toMatch(/dead-letter|rejected=[1-9]|dead_lettered=[1-9]/);
+      expect(messages.filter((e) => e.event === 'dead_lettered' || (e.event === 'done' && e.fields.dead_lettered !== 0))).toEqual([]);
     } finally {
       await app.close();
     }
@@ -153,7 +154,7 @@ describe('files that change under the reader', () => {
     await t.readAvailable();
     await t.close();
     expect(lines.map((l) => l.text)).toEqual(['two']);
-    expect(log.join('\n')).toMatch(/app\.log: skipped, a FIFO/);
+    expect(log).toContainEqual({ event: 'file_skipped', fields: { path: victim, reason: expect.stringMatching(/^a FIFO/) } });
   }, 10_000);
 
   it('reads again from 0 a file truncated and rewritten to the same size between polls', async () => {
@@ -228,8 +229,7 @@ describe('an unreadable file', () => {
       }
       await t.close();
       expect(lines.map((l) => l.text)).toEqual(['seen']);
-      expect(log.filter((m) => m.includes('secret.log'))).toHaveLength(1);
-      expect(log.join('\n')).toMatch(/EACCES.*group adm/);
+      expect(log.filter((e) => String(e.fields.path).endsWith('secret.log'))).toEqual([{ event: 'file_unreadable', fields: expect.objectContaining({ error: 'EACCES' }) }]);
       return;
     }
     // As root every file is readable: the scan runs as `nobody`.
@@ -239,7 +239,7 @@ describe('an unreadable file', () => {
       const lines = []; const log = [];
       const t = new Tailer({ sources: [{ paths: [${JSON.stringify(path.join(logs, '*.log'))}], exclude: [], parser: createTimestampParser({}) }],
         maxLineBytes: 65536, readChunkBytes: 65536, orphanIdleMs: 1000, copyGraceMs: 1000, copyWindowMs: 60000, forgetAfterMs: 3600000,
-        emit: (s, l) => lines.push(l.text), canRead: () => true, log: (m) => log.push(m) });
+        emit: (s, l) => lines.push(l.text), canRead: () => true, log: (event, fields) => log.push({ event, fields }) });
       for (let i = 0; i < 3; i++) { await t.scan(); await t.readAvailable(); }
       await t.close();
       console.log(JSON.stringify({ lines, log, unreadable: t.unreadable.size }));
@@ -253,10 +253,9 @@ describe('an unreadable file', () => {
       timeout: 20_000,
     });
     expect(run.stderr).toBe('');
-    const out = JSON.parse(run.stdout) as { lines: string[]; log: string[]; unreadable: number };
+    const out = JSON.parse(run.stdout) as { lines: string[]; log: AgentEvent[]; unreadable: number };
     expect(out.lines).toEqual(['seen']);
-    expect(out.log.filter((m) => m.includes('secret.log'))).toHaveLength(1);
-    expect(out.log.join('\n')).toMatch(/EACCES.*group adm/);
+    expect(out.log.filter((e) => String(e.fields.path).endsWith('secret.log'))).toEqual([{ event: 'file_unreadable', fields: expect.objectContaining({ error: 'EACCES' }) }]);
     expect(out.unreadable).toBe(1);
   }, 30_000);
 });
@@ -296,7 +295,7 @@ describe('many files', () => {
       const lines = []; const log = [];
       const t = new Tailer({ sources: [{ paths: [${JSON.stringify(path.join(logs, '*.log'))}], exclude: [], parser: createTimestampParser({}) }],
         maxLineBytes: 65536, readChunkBytes: 65536, orphanIdleMs: 1000, copyGraceMs: 1000, copyWindowMs: 60000, forgetAfterMs: 3600000,
-        emit: (s, l) => lines.push(l.text), canRead: () => true, log: (m) => log.push(m) });
+        emit: (s, l) => lines.push(l.text), canRead: () => true, log: (event, fields) => log.push({ event, fields }) });
       let scans = 0;
       do { await t.scan(); await t.readAvailable(); scans++; } while (t.needsScan && scans < 100);
       await t.close();
@@ -307,8 +306,8 @@ describe('many files', () => {
     // 80 descriptors: Node and tsx need about 30; the default bound (512) is far above what is left.
     const run = spawnSync('prlimit', ['--nofile=80:80', process.execPath, '--import', 'tsx', scriptFile], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');
-    const out = JSON.parse(run.stdout) as { lines: number; log: string[]; scans: number };
-    expect(out.log.join('\n')).toMatch(/EMFILE: too many open files/);
+    const out = JSON.parse(run.stdout) as { lines: number; log: AgentEvent[]; scans: number };
+    expect(out.log).toContainEqual({ event: 'too_many_open_files', fields: expect.objectContaining({ error: 'EMFILE' }) });
     expect(out.lines).toBe(150);
   }, 60_000);
 });

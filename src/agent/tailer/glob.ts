@@ -1,9 +1,18 @@
 /**
- * Path patterns: `*` (any characters but `/`), `?`, `[abc]`/`[!abc]`, `{a,b}` and `**` (any
- * number of directories, none included). A pattern's base is the directory it starts from:
- * the leading segments without wildcards; file names are reported relative to it.
+ * Path patterns, matched by picomatch: `*` (any characters but `/`), `?`, `[abc]`/`[!abc]`
+ * (never `/`), `{a,b}`, `**` (any number of directories, none included) and `\` to take
+ * the next character as it is (`\*`, `\[`, `\\`; picomatch reads a run of escaped
+ * backslashes, `\\\\`, as one: match such a name with `?`). `*`, `?` and `**` match names that start with
+ * a dot too (`/var/log/*` ships `.hidden.log`): log directories hold no `.` entries to
+ * protect, and a dotfile left out silently would be a file whose lines are lost. Parentheses
+ * and `|` are plain characters (no extglobs), as in a file name.
+ *
+ * A pattern's base is the directory it starts from: the leading segments without wildcards;
+ * file names are reported relative to it. The walk (discovery.ts) stays hand-written: it
+ * needs the base and the depth bound to read no directory the pattern cannot match.
  */
 import path from 'node:path';
+import picomatch from 'picomatch';
 
 export interface CompiledGlob {
   pattern: string;
@@ -15,65 +24,42 @@ export interface CompiledGlob {
   maxDepth: number;
 }
 
-const WILDCARD = /[*?[{]/;
+const OPTIONS: picomatch.PicomatchOptions = { dot: true, noextglob: true, nonegate: true, posix: true, strictBrackets: false };
 
+/** True when the segment holds an unescaped `*`, `?`, `[` or `{`. */
 export function hasWildcard(segment: string): boolean {
-  return WILDCARD.test(segment);
+  return /[*?[{]/.test(segment.replace(/\\./g, ''));
+}
+
+/** Parentheses and `|` are regex syntax to picomatch even without extglobs: escaped, they are the characters of a name. */
+function literalParens(pattern: string): string {
+  return pattern.replace(/\\.|[()|]/g, (m) => (m.length === 2 ? m : `\\${m}`));
+}
+
+function unescape(segment: string): string {
+  return segment.replace(/\\(.)/g, '$1');
+}
+
+function matcherRegex(pattern: string): RegExp {
+  return picomatch.makeRe(literalParens(pattern), OPTIONS);
 }
 
 export function compileGlob(pattern: string, cwd = process.cwd()): CompiledGlob {
-  const absolute = path.resolve(cwd, pattern);
-  const segments = absolute.split('/').filter((s) => s !== '');
+  const absolute = path.posix.isAbsolute(pattern) ? pattern : `${cwd.replace(/\/+$/, '')}/${pattern}`;
+  // `.` and `..` segments resolved as path.resolve does (an escaped character never is one).
+  const segments: string[] = [];
+  for (const segment of absolute.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
   let firstWild = segments.findIndex(hasWildcard);
   // A literal path: its base is its directory, so `/var/log/syslog` is reported as `syslog`.
   if (firstWild === -1) firstWild = segments.length - 1;
-  const base = '/' + segments.slice(0, firstWild).join('/');
+  const base = '/' + segments.slice(0, firstWild).map(unescape).join('/');
   const rest = segments.slice(firstWild);
   const maxDepth = rest.includes('**') ? Infinity : rest.length;
-  let source = base === '/' ? '' : escapeRegex(base);
-  rest.forEach((segment, i) => {
-    const last = i === rest.length - 1;
-    if (segment === '**') {
-      source += last ? '(?:/[^/]+)+' : '(?:/[^/]+)*';
-    } else {
-      source += '/' + segmentToRegex(segment);
-    }
-  });
-  return { pattern, base, regex: new RegExp(`^${source}$`), maxDepth };
-}
-
-function segmentToRegex(segment: string): string {
-  let out = '';
-  let braceDepth = 0;
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i] as string;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const close = segment.indexOf(']', i + 2);
-      if (close === -1) {
-        out += '\\[';
-        continue;
-      }
-      let body = segment.slice(i + 1, close);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      out += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = close;
-    } else if (c === '{') {
-      braceDepth++;
-      out += '(?:';
-    } else if (c === '}' && braceDepth > 0) {
-      braceDepth--;
-      out += ')';
-    } else if (c === ',' && braceDepth > 0) out += '|';
-    else out += escapeRegex(c);
-  }
-  while (braceDepth-- > 0) out += ')';
-  return out;
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return { pattern, base, regex: matcherRegex('/' + segments.join('/')), maxDepth };
 }
 
 /**
@@ -82,7 +68,7 @@ function escapeRegex(text: string): string {
  */
 export function compileExclude(pattern: string, cwd = process.cwd()): (absolutePath: string) => boolean {
   if (!pattern.includes('/')) {
-    const regex = new RegExp(`^${segmentToRegex(pattern)}$`);
+    const regex = matcherRegex(pattern);
     return (p) => regex.test(path.basename(p));
   }
   const glob = compileGlob(pattern, cwd);

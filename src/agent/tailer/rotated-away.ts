@@ -11,6 +11,7 @@ import type { FoundFile } from './discovery.js';
 import { hashPrefix, newFileId, prefixMatches, readPrefix } from './identity.js';
 import { listNames, openRegular, statPath } from './names.js';
 import type { FileStream, OpenFile } from './open-file.js';
+import type { AgentLog } from '../events.js';
 
 /** What the finder needs of the tailer. */
 export interface TailerPort {
@@ -22,7 +23,7 @@ export interface TailerPort {
   attachedIds(): Set<string>;
   attach(handle: FileHandle, stream: FileStream, adoptedCopy: boolean): Promise<OpenFile>;
   identitiesChanged(): void;
-  log(message: string): void;
+  log: AgentLog;
   now(): number;
 }
 
@@ -93,7 +94,7 @@ export class RotatedAwayFinder {
       const opened = await openRegular(candidate);
       if (opened.kind !== 'open') continue;
       const handle = opened.handle;
-      this.tailer.log(`path=${candidate} after=${stream.path}: rotated before it was seen, reading it to its end`);
+      this.tailer.log('rotated_before_seen', { path: candidate, after: stream.path });
       await this.attachNewOrphan(handle, stats, await readPrefix(handle, stats.size), stream, candidate);
     }
   }
@@ -136,7 +137,7 @@ export class RotatedAwayFinder {
           return false;
         }
         // Truncated and written again while the agent was away, then rotated: new lines.
-        this.tailer.log(`path=${candidate} was=${stream.path}: truncated and rotated while stopped, reading it from the start`);
+        this.tailer.log('rotated_truncated_while_stopped', { path: candidate, was: stream.path });
         stream.detachedAtMs = this.tailer.now();
         stream.detachReason = 'truncated';
         await this.attachNewOrphan(handle, stats, prefix, stream, candidate);
@@ -146,7 +147,7 @@ export class RotatedAwayFinder {
         await handle.close();
         return false;
       }
-      this.tailer.log(`path=${candidate} was=${stream.path}: rotated away while stopped, reading it to its end`);
+      this.tailer.log('rotated_away_while_stopped', { path: candidate, was: stream.path });
       stream.path = candidate;
       const seenAtMs = stream.seenAtMs;
       const file = await this.tailer.attach(handle, stream, false);

@@ -20,6 +20,7 @@ import { openRegular, statPath, type OpenResult } from './names.js';
 import { Watcher, type ChangeKind } from '../watcher.js';
 import { OpenFile, type FileStream, type LineOut, type OpenFileOptions } from './open-file.js';
 import { newStream, RotatedAwayFinder } from './rotated-away.js';
+import type { AgentLog } from '../events.js';
 
 export interface TailerSource {
   paths: string[];
@@ -59,7 +60,7 @@ export interface TailerOptions {
   /** A new identity appeared or one moved: worth recording now, so a crash can't forget it. */
   onIdentitiesChanged?: () => void;
   canRead: () => boolean;
-  log: (message: string) => void;
+  log: AgentLog;
   now?: () => number;
   cwd?: string;
 }
@@ -383,7 +384,7 @@ export class Tailer {
       }
       if (file.copyBehind && file.size >= file.readOffset) file.copyBehind = false;
       if ((file.size < file.readOffset && !file.copyBehind) || !(await file.checkPrefix())) {
-        this.options.log(`path=${file.path} size=${file.size} read=${file.readOffset}: file truncated, reading it from the start`);
+        this.options.log('file_truncated', { path: file.path, size: file.size, read: file.readOffset });
         await this.restartTruncated(file);
         continue;
       }
@@ -408,7 +409,7 @@ export class Tailer {
         try {
           if ((await file.read(this.buffer, CHUNKS_PER_TURN, this.options.canRead)) === 'more') more = true;
         } catch (err) {
-          this.options.log(`path=${file.path}: read failed (${(err as Error).message}); closing it`);
+          this.options.log('read_failed', { path: file.path, error: (err as Error).message });
           await this.detach(file, 'gone', false);
         }
       }
@@ -536,7 +537,7 @@ export class Tailer {
   private sayTooMany(code: string): void {
     if (this.saidTooMany) return;
     this.saidTooMany = true;
-    this.options.log(`open_files=${this.open.size} error=${code}: too many open files; closing quiet ones (raise the limit, ulimit -n, or lower maxOpenFiles)`);
+    this.options.log('too_many_open_files', { open_files: this.open.size, error: code });
   }
 
   private noteSkipped(at: string, code: string, message: string): void {
@@ -545,10 +546,10 @@ export class Tailer {
     const key = `${code}\0${at}`;
     if (this.said.has(key)) return;
     this.said.add(key);
-    if (code === 'special' || code === 'compressed') this.options.log(`path=${at}: skipped, ${message}`);
+    if (code === 'special' || code === 'compressed') this.options.log('file_skipped', { path: at, reason: message });
     else if (unreadable) {
-      this.options.log(`path=${at} error=${code}: cannot read it, its lines are not shipped; give the user Henrik runs as read access, e.g. add the user to group adm (usermod -aG adm <user>, then restart Henrik)`);
-    } else this.options.log(`path=${at} error=${code}: cannot read it (${message})`);
+      this.options.log('file_unreadable', { path: at, error: code });
+    } else this.options.log('file_error', { path: at, error: code, message });
   }
 
   /** Re-attaches a known identity found on its inode, or marks it truncated/replaced. */
@@ -568,7 +569,7 @@ export class Tailer {
       return;
     }
     await handle.close();
-    this.options.log(`path=${found.path}: file truncated or replaced while not watched, reading it from the start`);
+    this.options.log('file_replaced_unwatched', { path: found.path });
     known.detachedAtMs = this.now();
     known.detachReason = 'truncated';
   }
@@ -595,7 +596,7 @@ export class Tailer {
     const verdict = this.copies.judge(key, prefix, { path: found.path, size: stats.size, dev: stats.dev, ino: stats.ino }, this.attachedIds(), this.now());
     if (verdict.kind === 'continues') {
       const { original } = verdict;
-      this.options.log(`path=${found.path} copy_of=${original.path}: rotated copy, continuing at offset ${original.readEnd}`);
+      this.options.log('rotated_copy', { path: found.path, copy_of: original.path, offset: original.readEnd });
       Object.assign(original, { dev: stats.dev, ino: stats.ino, path: found.path, detachedAtMs: undefined, detachReason: undefined });
       await this.attach(handle, original, true, stats);
       return;

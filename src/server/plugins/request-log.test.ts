@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { createStore } from '../../storage/create-store.js';
 import type { Store } from '../../storage/store.js';
 import { buildApp } from '../app.js';
-import { createServerLog } from '../log.js';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { createServerLog, lazyChildLogger } from '../log.js';
 import { createTokenSet } from '../tokens.js';
 import type { RequestLogOptions } from './request-log.js';
 
@@ -73,5 +74,46 @@ describe('request log', () => {
       expect(lines[0]).toMatchObject({ level: 'warn', msg: 'request failed', url: '/healthz', status: 503 });
       expect(JSON.stringify(lines[0]?.err)).toContain('database is locked');
     });
+  });
+});
+
+describe("pino as Daniel's and Fastify's logger", () => {
+  test('one JSON line per event, level by name, ISO time, credentials redacted wherever they sit', () => {
+    const written: string[] = [];
+    const log = createServerLog({ level: 'info', write: (line) => void written.push(line) });
+    log.warn('authentication failed', { client: '10.0.0.1', authorization: 'Bearer s3cret-a', headers: { authorization: 'Bearer s3cret-b', cookie: 'c=s3cret-c' }, token: 's3cret-d', grant: { token: 's3cret-e' } });
+    log.debug('not written');
+    expect(written).toHaveLength(1);
+    expect(written[0]!.endsWith('\n')).toBe(true);
+    const line = JSON.parse(written[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'warn', msg: 'authentication failed', client: '10.0.0.1', authorization: '[redacted]', token: '[redacted]' });
+    expect(new Date(line.time as string).toISOString()).toBe(line.time);
+    expect(written[0]).not.toMatch(/s3cret/);
+  });
+
+  test("a request's logger carries its request id and is made only when the request logs", async () => {
+    const written: Record<string, unknown>[] = [];
+    const log = createServerLog({ level: 'info', write: (line) => void written.push(JSON.parse(line) as Record<string, unknown>) });
+    let children = 0;
+    const child = log.pino.child.bind(log.pino);
+    log.pino.child = ((...args: Parameters<typeof child>) => {
+      children++;
+      return child(...args);
+    }) as typeof log.pino.child;
+    const app = Fastify({ loggerInstance: log.pino as FastifyBaseLogger, disableRequestLogging: true, childLoggerFactory: lazyChildLogger });
+    app.get('/quiet', () => 'ok');
+    app.get('/says', (request) => {
+      request.log.info({ headers: request.headers }, 'said');
+      return 'ok';
+    });
+    await app.ready();
+    children = 0;
+    await app.inject({ url: '/quiet' });
+    expect(children).toBe(0);
+    await app.inject({ url: '/says', headers: { authorization: 'Bearer s3cret' } });
+    expect(children).toBe(1);
+    expect(written).toEqual([expect.objectContaining({ level: 'info', msg: 'said', reqId: expect.stringMatching(/^req-/) })]);
+    expect(JSON.stringify(written)).not.toContain('s3cret');
+    await app.close();
   });
 });

@@ -12,7 +12,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { de
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'Prometheus metrics: ingest counters, query latency, store size, per-host last seen',
+        summary: 'Prometheus metrics: ingest counters, query latency, store size, per-host last seen, Node process metrics',
         tags: ['operations'],
         security: [{ bearer: [] }],
         produces: ['text/plain'],
@@ -24,14 +24,14 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { de
         callStore('read its statistics', () => deps.store.stats()),
         callStore('list hosts', () => deps.store.hosts()),
       ]);
-      const text = deps.metrics.render({
+      const text = await deps.metrics.render({
         storeLines: stats.lines,
         storeRawBytes: stats.rawBytes,
         storeStoredBytes: stats.storedBytes,
         storeSegments: stats.segments,
         hostsLastSeen: hosts.map((host) => ({ host: host.host, seconds: nsToMs(host.lastSeen) / 1000 })),
       });
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+      return reply.type(deps.metrics.contentType).send(text);
     },
   );
   return Promise.resolve();

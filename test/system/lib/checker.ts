@@ -4,7 +4,7 @@
  * duplicated = 0), and within one file identity the seqs rise with the offset.
  */
 import type { LogEntry, LogsResponse } from '../../../src/protocol/api.js';
-import { tokens } from './processes.js';
+import { tokens } from '../../lib/processes.js';
 
 export interface Api {
   /** Daniel's base URL; a getter so a restarted Daniel on a new port is followed. */

@@ -13,13 +13,13 @@ import {
   killAllChildren,
   makeTempDir,
   removeTempDirs,
-  startDaniel,
+  startDanielChild,
   startHenrik,
   takeSpawnedChildren,
   type Child,
   type Daniel,
   type HenrikOptions,
-} from './processes.js';
+} from '../../lib/processes.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -95,7 +95,7 @@ export class Stack implements Api {
   }
 
   async startDaniel(): Promise<Daniel> {
-    this.daniel = await startDaniel({ dataDir: this.dataDir, extraArgs: this.options.danielArgs });
+    this.daniel = await startDanielChild({ dataDir: this.dataDir, extraArgs: this.options.danielArgs });
     // Whatever sits in front follows Daniel to its new port.
     if (this.front) this.front.targetPort = this.daniel.port;
     else if (this.proxy) this.proxy.targetPort = this.daniel.port;
