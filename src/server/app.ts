@@ -27,7 +27,12 @@ import { healthRoutes } from './routes/health.js';
 import { fieldRoutes } from './routes/fields.js';
 import { histogramRoutes } from './routes/histogram.js';
 import { hostsRoutes } from './routes/hosts.js';
+import type { PushSink } from '../inputs/sink.js';
+import { elasticsearchRoutes, esRootAnswer, looksLikeEsClient } from './routes/elasticsearch.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { lokiRoutes } from './routes/loki.js';
+import { otlpRoutes } from './routes/otlp.js';
+import { PushBudget } from './routes/push-common.js';
 import { logsRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -52,6 +57,8 @@ export interface AppOptions {
   https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
+  /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; tests may record instead. */
+  pushSink?: PushSink;
 }
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
@@ -161,13 +168,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(histogramRoutes, routeOptions);
   await app.register(fieldRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
+  if (options.pushSink !== undefined) {
+    // Bodies of pushed requests held at once: four full requests, at least 32 MiB.
+    const pushOptions = { deps, sink: options.pushSink, budget: new PushBudget(Math.max(4 * bodyLimitBytes, 32 * 1024 * 1024)) };
+    await app.register(lokiRoutes, pushOptions);
+    await app.register(otlpRoutes, pushOptions);
+    await app.register(elasticsearchRoutes, pushOptions);
+  }
   const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
   if (registry?.store !== undefined) {
     await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
   }
 
   // The web UI's static files: public, the API it calls does the auth.
-  await app.register(uiPlugin, {});
+  // GET / from an Elasticsearch client is its version check, not a visit to the UI.
+  await app.register(uiPlugin, { root: (request, reply) => (options.pushSink !== undefined && looksLikeEsClient(request) ? esRootAnswer(reply) : undefined) });
 
   app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
 
