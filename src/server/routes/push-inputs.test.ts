@@ -387,3 +387,67 @@ describe('Elasticsearch bulk', () => {
     }
   });
 });
+
+/**
+ * A proxy that forwards the first request whole but cuts the client's connection once the
+ * server's answer starts, so the sender sees a failure after the server stored the request.
+ * Later connections pass through.
+ */
+async function answerCuttingProxy(target: URL): Promise<{ url: string; cut: () => number; close: () => Promise<void> }> {
+  const { createServer, connect } = await import('node:net');
+  let cuts = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(upstream);
+    const cutThis = cuts === 0;
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (cutThis) {
+        cuts += 1;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    cut: () => cuts,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('a request sent again after its answer was lost', () => {
+  test('Elasticsearch with _id: the client retries and each document is stored once', async () => {
+    const proxy = await answerCuttingProxy(new URL(url));
+    const client = new Client({ node: proxy.url, auth: { apiKey: INGEST }, maxRetries: 3 });
+    const docs = Array.from({ length: 5 }, (_, i) => ({ id: `doc-${i}`, message: `retried ${i}`, host: { name: 'retry-host' } }));
+    const stats = await client.helpers.bulk({ datasource: docs, onDocument: (doc) => ({ create: { _index: 'retry', _id: doc.id } }), refreshOnCompletion: false });
+    expect(proxy.cut()).toBe(1);
+    expect(stats.failed).toBe(0);
+    expect(sink.entries().map((entry) => entry.line)).toEqual(docs.map((doc) => doc.message));
+    await client.close();
+    await proxy.close();
+  });
+
+  test('Loki (no id in the protocol): the resent request is stored again, at least once', async () => {
+    const proxy = await answerCuttingProxy(new URL(url));
+    const body = JSON.stringify({ streams: [{ stream: { host: 'retry-host', job: 'loki' }, values: [['1', 'once?']] }] });
+    const send = () => fetch(`${proxy.url}/loki/api/v1/push`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body });
+    await expect(send()).rejects.toThrow();
+    expect((await send()).status).toBe(204);
+    expect(sink.entries().map((entry) => entry.line)).toEqual(['once?', 'once?']);
+    await proxy.close();
+  });
+});
