@@ -19,6 +19,7 @@ import { agentWorkload } from './workloads/agent.js';
 import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
+import { inputsWorkload } from './workloads/inputs.js';
 import { latencyWorkload } from './workloads/latency.js';
 import { loadWorkload } from './workloads/load.js';
 import { manyFilesWorkload } from './workloads/many-files.js';
@@ -88,6 +89,7 @@ try {
   await run('dynamodb', () => dynamodbWorkload(ctx));
   await run('load', () => loadWorkload(ctx));
   await run('many-files', () => manyFilesWorkload(ctx));
+  await run('inputs', () => inputsWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }
