@@ -49,7 +49,7 @@ export const lokiRoutes: FastifyPluginAsync<PushRouteOptions> = (app, options) =
   const route = { config: { scope: 'ingest' as const, hosts: 'pushed' as const }, schema };
   app.post('/loki/api/v1/push', route, push);
   app.post('/api/prom/push', { ...route, schema: { ...schema, hide: true } }, push);
-  // Shippers probe Loki's readiness before they push (Vector, VictoriaLogs' users).
-  app.get('/loki/ready', { schema: { hide: true } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ready\n'));
+  // Loki's readiness route, which shippers probe before they push (Vector's health check).
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ready\n'));
   return Promise.resolve();
 };
