@@ -3,9 +3,10 @@
  * lines, each `index` or `create` followed by its document, become pushed entries; the answer
  * is ES's own per-item shape, `errors` true only when some item failed.
  *
- * A document's text is its `message` (else a string `log`, else the whole document as JSON),
- * its time `@timestamp` (RFC 3339, a date, or epoch milliseconds; else the time of arrival),
- * its host `host.name`, `host.hostname` or a string `host`, its filename the index; its other
+ * A document's text is its `message` (else a string `log` or `MESSAGE`, else the whole
+ * document as JSON), its time `@timestamp` (RFC 3339, a date, or epoch milliseconds; else the
+ * time of arrival), its host `host.name`, `host.hostname` or a string `host` (or syslog-ng's
+ * `HOST`), its filename the index; its other
  * members become fields, flattened with `.`. An action's `_id` is the entry's id, so a bulk
  * request sent again after a lost answer stores each such document once. `update` and
  * `delete` cannot apply to an append-only store: they fail alone with a 400 item.
@@ -59,6 +60,9 @@ export function documentTime(value: unknown): bigint | undefined {
   return parseRfc3339(text, true);
 }
 
+/** Where a document's text is: ECS and most shippers, Docker-style `log`, syslog-ng's default template. */
+const TEXT_MEMBERS = ['message', 'log', 'MESSAGE'] as const;
+
 function hostOf(doc: Record<string, unknown>): string | undefined {
   const host = doc.host;
   if (typeof host === 'string' && host !== '') return host;
@@ -67,7 +71,7 @@ function hostOf(doc: Record<string, unknown>): string | undefined {
     if (typeof name === 'string' && name !== '') return name;
     if (typeof hostname === 'string' && hostname !== '') return hostname;
   }
-  const dotted = doc['host.name'] ?? doc['host.hostname'];
+  const dotted = doc['host.name'] ?? doc['host.hostname'] ?? doc.HOST;
   return typeof dotted === 'string' && dotted !== '' ? dotted : undefined;
 }
 
@@ -139,7 +143,7 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
       continue;
     }
     const document = doc as Record<string, unknown>;
-    const message = typeof document.message === 'string' ? 'message' : typeof document.log === 'string' ? 'log' : undefined;
+    const message = TEXT_MEMBERS.find((name) => typeof document[name] === 'string');
     const line_ = message === undefined ? JSON.stringify(document) : (document[message] as string);
     const timestamp = documentTime(document['@timestamp']) ?? now;
     const host = hostOf(document) ?? fallbackHost(auth);

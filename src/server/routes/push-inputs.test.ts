@@ -451,3 +451,45 @@ describe('a request sent again after its answer was lost', () => {
     await proxy.close();
   });
 });
+
+const SYSLOG_NG_ES = '/usr/share/syslog-ng/include/scl/elasticsearch/elastic-http.conf';
+const { existsSync } = await import('node:fs');
+const hasSyslogNg = existsSync(SYSLOG_NG_ES) && existsSync('/usr/sbin/syslog-ng');
+
+describe('syslog-ng elasticsearch-http()', () => {
+  test.skipIf(!hasSyslogNg)('its default template reaches Daniel: MESSAGE, HOST, @timestamp and the index', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFile, mkdtemp: makeDir } = await import('node:fs/promises');
+    const dir = await makeDir(join(tmpdir(), 'syslog-ng-es-'));
+    const input = join(dir, 'in.log');
+    await writeFile(input, 'Dec  2 06:00:01 sng-host app[12]: hello from syslog-ng\nDec  2 06:00:02 sng-host app[12]: second line\n');
+    const config = [
+      '@version: 3.38',
+      '@include "scl.conf"',
+      'options { stats_freq(0); keep_hostname(yes); };',
+      `source s_in { file("${input}" follow-freq(0.1)); };`,
+      `destination d_daniel { elasticsearch-http(url("${url}/_bulk") index("syslog-ng") type("") user("sng") password("${INGEST}") batch_lines(10) batch_timeout(100) workers(1)); };`,
+      'log { source(s_in); destination(d_daniel); };',
+    ].join('\n');
+    await writeFile(join(dir, 'syslog-ng.conf'), config);
+    const child = spawn('/usr/sbin/syslog-ng', ['-F', '-f', join(dir, 'syslog-ng.conf'), '-R', join(dir, 'persist'), '-p', join(dir, 'pid'), '-c', join(dir, 'ctl')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await until(() => sink.entries().length >= 2 || child.exitCode !== null, 'syslog-ng to deliver');
+      expect(child.exitCode, output).toBeNull();
+      const entries = sink.entries();
+      expect(entries.map((entry) => entry.line)).toEqual(['hello from syslog-ng', 'second line']);
+      expect(entries[0]).toMatchObject({ host: 'sng-host', filename: 'syslog-ng' });
+      expect(entries[0]?.fields).toMatchObject({ PROGRAM: 'app', PID: '12' });
+      // RFC 3164 has no year: syslog-ng adds one; the day and time are kept.
+      expect(new Date(Number(entries[0]!.timestamp / 1_000_000n)).toISOString()).toMatch(/-12-02T06:00:01/);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
