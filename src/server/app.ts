@@ -15,6 +15,7 @@ import { FollowRegistry } from './follow.js';
 import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
+import { StorePushSink } from './push-sink.js';
 import { QueryGate } from './query-gate.js';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
@@ -57,7 +58,7 @@ export interface AppOptions {
   https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
-  /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; tests may record instead. */
+  /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; default the store's own (push-sink.ts). Tests may record instead. */
   pushSink?: PushSink;
 }
 
@@ -122,10 +123,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.server.maxConnections = limits.maxConnections;
   const followers = new FollowRegistry();
   const metrics = new ServerMetrics();
+  const now = options.now ?? nowNs;
+  const notifier = new AppendNotifier();
   const deps: ServerDeps = {
     store: options.store,
-    now: options.now ?? nowNs,
-    notifier: new AppendNotifier(),
+    now,
+    notifier,
+    push: options.pushSink ?? new StorePushSink({ store: options.store, now, notifier, metrics }),
     metrics,
     followers,
     queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
@@ -168,13 +172,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(histogramRoutes, routeOptions);
   await app.register(fieldRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
-  if (options.pushSink !== undefined) {
-    // Bodies of pushed requests held at once: four full requests, at least 32 MiB.
-    const pushOptions = { deps, sink: options.pushSink, budget: new PushBudget(Math.max(4 * bodyLimitBytes, 32 * 1024 * 1024)) };
-    await app.register(lokiRoutes, pushOptions);
-    await app.register(otlpRoutes, pushOptions);
-    await app.register(elasticsearchRoutes, pushOptions);
-  }
+  // Bodies of pushed requests held at once: four full requests, at least 32 MiB.
+  const pushOptions = { deps, sink: deps.push, budget: new PushBudget(Math.max(4 * bodyLimitBytes, 32 * 1024 * 1024)) };
+  await app.register(lokiRoutes, pushOptions);
+  await app.register(otlpRoutes, pushOptions);
+  await app.register(elasticsearchRoutes, pushOptions);
   const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
   if (registry?.store !== undefined) {
     await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
@@ -182,7 +184,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // The web UI's static files: public, the API it calls does the auth.
   // GET / from an Elasticsearch client is its version check, not a visit to the UI.
-  await app.register(uiPlugin, { root: (request, reply) => (options.pushSink !== undefined && looksLikeEsClient(request) ? esRootAnswer(reply) : undefined) });
+  await app.register(uiPlugin, { root: (request, reply) => (looksLikeEsClient(request) ? esRootAnswer(reply) : undefined) });
 
   app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
 

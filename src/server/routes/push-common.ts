@@ -116,12 +116,8 @@ export function pushAuth(request: FastifyRequest): PushAuth {
 export async function pushBatches(options: PushRouteOptions, request: FastifyRequest, reply: FastifyReply, batches: readonly PushedBatch[]): Promise<PushResult> {
   if (batches.length === 0) return { accepted: 0, duplicates: 0, rejected: [] };
   try {
-    const result = await options.sink.push(batches, pushAuth(request));
-    let lineBytes = 0;
-    for (const batch of batches) for (const entry of batch.entries) lineBytes += entry.line.length;
-    options.deps.metrics.recordIngest(result.accepted, result.duplicates, lineBytes, request.bodyRawBytes ?? 0);
-    if (result.accepted > 0) options.deps.notifier.notify();
-    return result;
+    // The sink counts what it stored and wakes live tails.
+    return await options.sink.push(batches, pushAuth(request));
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(PUSH_RETRY_AFTER_SECONDS));
