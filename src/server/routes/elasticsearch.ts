@@ -9,7 +9,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { hostname } from 'node:os';
-import { bulkResponse, decodeBulk, ES_VERSION, rootInfo } from '../../inputs/elasticsearch/bulk.js';
+import { bulkResponseText, decodeBulk, ES_VERSION, rootInfo } from '../../inputs/elasticsearch/bulk.js';
 import { bodyBytes, installPushBody, pushAuth, pushBatches, type PushRouteOptions } from './push-common.js';
 
 export const ELASTIC_PRODUCT = 'Elasticsearch';
@@ -55,7 +55,7 @@ export const elasticsearchRoutes: FastifyPluginAsync<PushRouteOptions> = (app, o
     const decoded = decodeBulk(bodyBytes(request).toString('utf8'), pathIndex, pushAuth(request), deps.now());
     const result = await pushBatches(options, request, reply, decoded.batches);
     // Compact JSON: Vector looks for `"errors":true`, Fluent Bit for `"errors":false,"items":[`.
-    return esJson(reply).code(200).send(JSON.stringify(bulkResponse(decoded, result, Math.round(performance.now() - started))));
+    return esJson(reply).code(200).send(bulkResponseText(decoded, result, Math.round(performance.now() - started)));
   };
   const bulkSchema = { summary: 'Elasticsearch bulk API: store index/create documents (NDJSON), answered per item', tags: ['inputs'], security: [{ bearer: [] }] };
   app.route({ method: ['POST', 'PUT'], url: '/_bulk', config, schema: bulkSchema, handler: bulk });
