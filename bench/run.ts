@@ -21,6 +21,7 @@ import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
 import { journalWorkload } from './workloads/journal.js';
+import { inputsWorkload } from './workloads/inputs.js';
 import { latencyWorkload } from './workloads/latency.js';
 import { loadWorkload } from './workloads/load.js';
 import { manyFilesWorkload } from './workloads/many-files.js';
@@ -94,6 +95,7 @@ try {
   await run('journal', () => journalWorkload(ctx));
   await run('syslog', () => syslogWorkload(ctx));
   await run('containers', () => containersWorkload(ctx));
+  await run('inputs', () => inputsWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

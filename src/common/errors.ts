@@ -19,7 +19,7 @@ export const errorCatalogue = {
   TOKEN_NOT_FOUND: { status: 404, meaning: 'No managed token has that id.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The route exists but not for this method.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body, or its decompressed size, passes the limit (8 MiB by default).' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip (the pushed inputs also take protobuf, NDJSON, deflate and snappy).' },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests or too many live tails; retry after the Retry-After seconds.' },
   INTERNAL: { status: 500, meaning: 'A bug, or a store fault that retrying will not fix: the server logged it with the request id.' },
   STORE_DAMAGED: { status: 500, meaning: "The store's files are damaged, or were deleted or replaced while Daniel ran; the message names the file and what to do. Retrying does not help." },

@@ -29,7 +29,11 @@ import { healthRoutes } from './routes/health.js';
 import { fieldRoutes } from './routes/fields.js';
 import { histogramRoutes } from './routes/histogram.js';
 import { hostsRoutes } from './routes/hosts.js';
+import { elasticsearchRoutes, esRootAnswer, looksLikeEsClient } from './routes/elasticsearch.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { lokiRoutes } from './routes/loki.js';
+import { otlpRoutes } from './routes/otlp.js';
+import { PushBudget } from './routes/push-common.js';
 import { logsRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -54,6 +58,8 @@ export interface AppOptions {
   https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
+  /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; default the store's own (push-sink.ts). Tests may record instead. */
+  pushSink?: PushSink;
 }
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
@@ -136,7 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store: options.store,
     now,
     notifier,
-    push: new StorePushSink({ store: options.store, now, notifier, metrics }),
+    push: options.pushSink ?? new StorePushSink({ store: options.store, now, notifier, metrics }),
     metrics,
     followers,
     queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
@@ -180,13 +186,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(histogramRoutes, routeOptions);
   await app.register(fieldRoutes, routeOptions);
   await app.register(metricsRoutes, routeOptions);
+  // Bodies of pushed requests held at once: four full requests, at least 32 MiB.
+  const pushOptions = { deps, sink: deps.push, budget: new PushBudget(Math.max(4 * bodyLimitBytes, 32 * 1024 * 1024)) };
+  await app.register(lokiRoutes, pushOptions);
+  await app.register(otlpRoutes, pushOptions);
+  await app.register(elasticsearchRoutes, pushOptions);
   const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
   if (registry?.store !== undefined) {
     await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
   }
 
   // The web UI's static files: public, the API it calls does the auth.
-  await app.register(uiPlugin, {});
+  // GET / from an Elasticsearch client is its version check, not a visit to the UI.
+  await app.register(uiPlugin, { root: (request, reply) => (looksLikeEsClient(request) ? esRootAnswer(reply) : undefined) });
 
   app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
 

@@ -66,7 +66,7 @@ declare module 'fastify' {
     /** The scope a route needs; routes without one (health, OpenAPI, UI files) are public. */
     scope?: 'read' | 'ingest' | 'admin';
     /** Where the route takes its host from, for tokens bound to hosts (plugins/auth.ts); none = every host. */
-    hosts?: 'params' | 'query' | 'body' | 'list';
+    hosts?: 'params' | 'query' | 'body' | 'list' | 'pushed';
     /** Answered from memory and polled hard (`/healthz`): no per-route request-log hook. */
     hotPath?: boolean;
   }

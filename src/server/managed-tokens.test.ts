@@ -205,7 +205,14 @@ describe('every route of /openapi.json with every kind of token', () => {
     expect(routes.length).toBeGreaterThanOrEqual(12);
     const seen: string[] = [];
     for (const { path, method, op } of routes) {
-      const needs = op.security === undefined ? 'public' : method === 'post' && path === '/ingest' ? 'ingest' : (op.tags ?? []).includes('tokens') ? 'admin' : 'read';
+      const needs =
+        op.security === undefined
+          ? 'public'
+          : (method === 'post' && path === '/ingest') || (op.tags ?? []).includes('inputs')
+            ? 'ingest'
+            : (op.tags ?? []).includes('tokens')
+              ? 'admin'
+              : 'read';
       // Another host's name in path parameters; ids that do not exist.
       const url = path.replace('{host}', 'web2').replace('{id}', 'nosuchid') + (path === '/logs/context' ? '?host=web2&file_id=x&offset=0' : '');
       for (const kind of KINDS) {

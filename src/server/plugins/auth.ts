@@ -16,6 +16,8 @@ import { AppError } from '../../common/errors.js';
 import { scopeAllows, type Principal, type RequiredScope, type TokenSet } from '../tokens.js';
 
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
+const BASIC = /^\s*basic\s+(\S+)\s*$/i;
+const API_KEY = /^\s*apikey\s+(\S+)\s*$/i;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,10 +26,39 @@ declare module 'fastify' {
   }
 }
 
-export function presentedToken(request: FastifyRequest): string | undefined {
+/** `base64(a:b)` -> `b`, when the text decodes to that shape. */
+function afterColon(encoded: string): string | undefined {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1);
+}
+
+/**
+ * The token a request presents, in each form senders of the pushed inputs use: `Bearer
+ * TOKEN`, Basic auth with the token as the password (any user name), or Elasticsearch's
+ * `ApiKey TOKEN` or `ApiKey base64(id:TOKEN)`. The first is the one budgets are keyed by.
+ */
+export function presentedTokens(request: FastifyRequest): string[] {
   const header = request.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  return BEARER.exec(header)?.[1];
+  if (typeof header !== 'string') return [];
+  const bearer = BEARER.exec(header)?.[1];
+  if (bearer !== undefined) return [bearer];
+  const basic = BASIC.exec(header)?.[1];
+  if (basic !== undefined) {
+    const password = afterColon(basic);
+    return password === undefined ? [] : [password];
+  }
+  const apiKey = API_KEY.exec(header)?.[1];
+  if (apiKey !== undefined) {
+    const key = afterColon(apiKey);
+    return key === undefined ? [apiKey] : [apiKey, key];
+  }
+  return [];
+}
+
+export function presentedToken(request: FastifyRequest): string | undefined {
+  return presentedTokens(request)[0];
 }
 
 /** Per-address failure limit and per-token rates (plugins/abuse.ts). */
@@ -44,9 +75,13 @@ function budgetKey(request: FastifyRequest): string {
 
 /** Undefined when a request that needs `required` may proceed. */
 export function authProblem(request: FastifyRequest, tokens: TokenSet, required: RequiredScope | 'admin'): AppError | undefined {
-  const token = presentedToken(request);
-  if (token === undefined) return new AppError('UNAUTHORIZED', 'Missing token: send Authorization: Bearer TOKEN');
-  const principal = tokens.find(token);
+  const presented = presentedTokens(request);
+  if (presented.length === 0) return new AppError('UNAUTHORIZED', 'Missing token: send Authorization: Bearer TOKEN');
+  let principal: Principal | undefined;
+  for (const token of presented) {
+    principal = tokens.find(token);
+    if (principal !== undefined) break;
+  }
   if (principal === undefined) return new AppError('UNAUTHORIZED', 'Unknown token: send Authorization: Bearer TOKEN with a configured token');
   if (!scopeAllows(principal.scope, required)) {
     const needs = required === 'admin' ? 'admin' : `${required} (or admin)`;
@@ -66,8 +101,11 @@ function allow(principal: Principal, host: string): void {
   }
 }
 
-/** Where a route takes the host(s) it touches from, for tokens bound to hosts. */
-export type HostSource = 'params' | 'query' | 'body' | 'list';
+/**
+ * Where a route takes the host(s) it touches from, for tokens bound to hosts. `pushed`: a
+ * pushed input, whose sink refuses each batch of a host the token may not write.
+ */
+export type HostSource = 'params' | 'query' | 'body' | 'list' | 'pushed';
 
 const hostCheck = (source: HostSource | undefined, url: string): preHandlerHookHandler =>
   function checkHosts(request, _reply, done) {
@@ -91,6 +129,7 @@ const hostCheck = (source: HostSource | undefined, url: string): preHandlerHookH
           break;
         }
         case 'list':
+        case 'pushed':
           break;
         default:
           throw new AppError('HOST_NOT_ALLOWED', `This token is bound to hosts; ${url} covers every host`);

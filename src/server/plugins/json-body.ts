@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createInflate } from 'node:zlib';
 import { AppError } from '../../common/errors.js';
 
 declare module 'fastify' {
@@ -22,15 +22,16 @@ function tooLarge(limit: number, what: string): AppError {
   return new AppError('PAYLOAD_TOO_LARGE', `The request body ${what} passes the limit of ${limit} bytes: send smaller batches`);
 }
 
-/** Reads the body, decompressing gzip; rejects as soon as either count passes `limit`. */
-export function readBody(payload: Readable, options: { limit: number; gzip: boolean }): Promise<{ bytes: Buffer; rawBytes: number }> {
-  const { limit, gzip } = options;
+/** Reads the body, decompressing gzip (or zlib deflate); rejects as soon as either count passes `limit`. */
+export function readBody(payload: Readable, options: { limit: number; gzip: boolean; deflate?: boolean }): Promise<{ bytes: Buffer; rawBytes: number }> {
+  const { limit } = options;
+  const gzip = options.gzip || options.deflate === true;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let rawBytes = 0;
     let outBytes = 0;
     let settled = false;
-    const gunzip = gzip ? createGunzip() : undefined;
+    const gunzip = options.deflate === true ? createInflate() : gzip ? createGunzip() : undefined;
 
     const finish = (error: AppError | undefined): void => {
       if (settled) return;
@@ -81,7 +82,7 @@ export function readBody(payload: Readable, options: { limit: number; gzip: bool
     if (gunzip) {
       gunzip.on('data', onOut);
       gunzip.on('end', () => finish(undefined));
-      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid gzip: ${error.message}`)));
+      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid ${options.deflate === true ? 'deflate' : 'gzip'}: ${error.message}`)));
     }
     payload.on('data', onRaw);
     payload.on('end', onRawEnd);

@@ -11,6 +11,11 @@ import { DEFAULT_UI_DIR, loadUiAssets, type UiAsset, type UiAssets } from './ass
 export interface UiPluginOptions {
   /** The build output; default ui-dist/ of this package. */
   dir?: string;
+  /**
+   * Answers `GET /` and `HEAD /` instead of the page when it returns a reply: the
+   * Elasticsearch input answers its clients' version check there (routes/elasticsearch.ts).
+   */
+  root?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
 }
 
 export const CONTENT_SECURITY_POLICY =
@@ -69,7 +74,8 @@ export function uiPlugin(app: FastifyInstance, options: UiPluginOptions): Promis
   };
   // Static files are not part of the API's OpenAPI description.
   const route = { schema: { hide: true } };
-  app.get('/', route, index);
+  const root = options.root;
+  app.get('/', route, root === undefined ? index : async (request, reply) => root(request, reply) ?? index(request, reply));
   app.get('/ui/', route, index);
   // With ignoreTrailingSlash the app already routes /ui to /ui/; adding it again would throw.
   if (!app.hasRoute({ method: 'GET', url: '/ui' })) app.get('/ui', route, index);
