@@ -22,6 +22,12 @@ export class ServerMetrics {
   queriesActive = 0;
   queriesRefused = 0;
   queriesAbandoned = 0;
+  /** Alerts: evaluation passes, lines evaluated, firings, notifications delivered and failed attempts. */
+  alertEvaluations = 0;
+  alertLinesEvaluated = 0;
+  alertFirings = 0;
+  alertDeliveries = 0;
+  alertDeliveryFailures = 0;
   private readonly queryLatency = new Map<string, Histogram>();
 
   recordIngest(accepted: number, duplicates: number, lineBytes: number, bodyBytes: number): void {
@@ -84,6 +90,11 @@ export class ServerMetrics {
     series('daniel_queries_abandoned_total', 'counter', 'Searches and histograms stopped early because their client disconnected.', [
       `daniel_queries_abandoned_total ${this.queriesAbandoned}`,
     ]);
+    series('daniel_alert_evaluations_total', 'counter', 'Alert evaluation passes over newly stored lines.', [`daniel_alert_evaluations_total ${this.alertEvaluations}`]);
+    series('daniel_alert_lines_evaluated_total', 'counter', 'Stored lines evaluated against the alert rules.', [`daniel_alert_lines_evaluated_total ${this.alertLinesEvaluated}`]);
+    series('daniel_alert_firings_total', 'counter', 'Alert groups that started firing.', [`daniel_alert_firings_total ${this.alertFirings}`]);
+    series('daniel_alert_notifications_delivered_total', 'counter', 'Alert notifications a receiver accepted (2xx).', [`daniel_alert_notifications_delivered_total ${this.alertDeliveries}`]);
+    series('daniel_alert_delivery_failures_total', 'counter', 'Failed attempts to deliver an alert notification (each retried).', [`daniel_alert_delivery_failures_total ${this.alertDeliveryFailures}`]);
     series('daniel_follow_clients', 'gauge', 'Live-tail (SSE) clients connected now.', [`daniel_follow_clients ${this.followersActive}`]);
     series('daniel_store_lines', 'gauge', 'Lines in the store.', [`daniel_store_lines ${extra.storeLines}`]);
     series('daniel_store_raw_bytes', 'gauge', 'Bytes of line text in the store.', [`daniel_store_raw_bytes ${extra.storeRawBytes}`]);
