@@ -59,6 +59,8 @@ interface Group {
   /** Absence: when the group last matched (or the evaluator started). */
   lastSeenMs: number;
   recent: StoredLine[];
+  /** A count group found firing at start-up: its window's lines are gone, so it is not resolved for lack of them before this. */
+  holdUntilMs: number;
 }
 
 interface RuleState {
@@ -131,6 +133,7 @@ export class AlertEngine {
         group.state = row.state;
         group.firedMs = row.firedMs;
         group.notifiedMs = row.notifiedMs;
+        if (rule.condition.kind === 'count' && row.state === 'firing') group.holdUntilMs = this.startedMs + rule.condition.windowMs;
       }
     }
     this.cursor = (await this.deps.alerts.cursor()) ?? (await (this.deps.store.tailStart?.() ?? this.deps.store.lastSeq()));
@@ -216,6 +219,7 @@ export class AlertEngine {
         total: 0,
         lastSeenMs: atMs,
         recent: [],
+        holdUntilMs: 0,
       };
       state.groups.set(key, group);
     }
@@ -328,9 +332,9 @@ export class AlertEngine {
       for (const group of state.groups.values()) {
         if (rule.condition.kind === 'count') {
           this.prune(group, nowMs - rule.condition.windowMs);
-          if (group.state === 'firing' && group.total < rule.condition.threshold) this.resolve(rule, group, nowMs, group.total);
+          if (group.state === 'firing' && group.total < rule.condition.threshold && nowMs >= group.holdUntilMs) this.resolve(rule, group, nowMs, group.total);
           else if (group.state === 'firing' && nowMs - group.notifiedMs >= rule.repeatMs) this.notify(rule, group, 'firing', nowMs, group.total);
-          if (group.state === 'ok' && group.total === 0) state.groups.delete(group.key);
+          if (group.state === 'ok' && group.total === 0 && nowMs >= group.holdUntilMs) state.groups.delete(group.key);
           continue;
         }
         const quietFrom = Math.max(group.lastSeenMs, this.startedMs);
