@@ -23,13 +23,15 @@ export interface QueryHint {
 type LineTest = (line: string, state: LineState) => boolean;
 
 /** Per-line memo: the lowercased line and the fields, each computed at most once. */
-interface LineState {
+export interface LineState {
   lowered: string | undefined;
   fields: Fields | undefined;
 }
 
 export interface CompiledQuery {
   test(line: string): boolean;
+  /** The same test with a memo the caller shares between queries on one line (alert rules). */
+  testShared(line: string, state: LineState): boolean;
   /** Literals every matching line contains (AND-required words and phrases). */
   hints: QueryHint[];
 }
@@ -119,5 +121,5 @@ export function compileQuery(node: QueryNode, caseSensitive: boolean, compileReg
   const hints = requiredTexts(node)
     .filter((text) => text.length > 0)
     .map((text): QueryHint => ({ text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() }));
-  return { test: (line) => test(line, { lowered: undefined, fields: undefined }), hints };
+  return { test: (line) => test(line, { lowered: undefined, fields: undefined }), testShared: test, hints };
 }
