@@ -14,7 +14,7 @@ export const LAYERS = {
   segment: ['common'],
   query: ['segment', 'common'],
   storage: ['query', 'segment', 'protocol', 'common'],
-  server: ['alerts', 'storage', 'query', 'protocol', 'common'],
+  server: ['alerts', 'inputs', 'storage', 'query', 'protocol', 'common'],
   alerts: ['storage', 'query', 'protocol', 'common'],
   inputs: ['protocol', 'common'],
   agent: ['protocol', 'common'],

@@ -253,6 +253,23 @@ describe('notifications', () => {
     expect(bodyOf(fired!).count).toBeGreaterThanOrEqual(5);
   });
 
+  test("stored fields (a line's own, its group's labels) are matched and grouped on", async () => {
+    await rule({ name: 'by-service', q: 'level:error team:payments', group_by: ['service'], condition: { kind: 'count', window: '1m' }, notify: [{ webhook: `${hook.url}/stored` }] });
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/ingest',
+      headers: { authorization: `Bearer ${TOKENS.ingest}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        host: 'pay-1',
+        files: [{ file_id: 'pay-1-f', filename: 'pay.log', labels: { team: 'payments' }, lines: [{ offset: 0, timestamp: now, line: 'card declined', fields: { level: 'error', service: 'checkout' } }] }],
+      }),
+    });
+    expect(response.statusCode).toBe(200);
+    const [fired] = await hook.waitFor(1, forAlert('by-service', 'firing'));
+    expect(bodyOf(fired!).group).toEqual({ service: 'checkout' });
+  });
+
   test('a muted rule changes state but tells nobody', async () => {
     const id = await rule({ name: 'muted', q: 'noisy', mute: '1h', condition: { kind: 'count', window: '1m' }, notify: [{ webhook: `${hook.url}/muted` }] });
     await send(t.app, 'web-1', ['noisy line']);

@@ -307,7 +307,7 @@ export class AlertEngine {
     const values = names.map((name) => {
       if (name === 'host') return line.host;
       if (name === 'file' || name === 'filename') return line.filename;
-      fields ??= { ...extractFields(line.line), ...((line as { fields?: Record<string, string> }).fields ?? {}) };
+      fields ??= extractFields(line.line, line.fields);
       return fields[name] ?? '';
     });
     let key = JSON.stringify(values);

@@ -147,7 +147,7 @@ export class RuleIndex {
   /** Calls `hit` for every rule the line matches (each at most once). */
   match(line: StoredLine, hit: (compiled: CompiledRule) => void): void {
     const generation = ++this.generation;
-    const state: LineState = { lowered: undefined, fields: undefined };
+    const state: LineState = { lowered: undefined, fields: undefined, stored: line.fields };
     const consider = (compiled: CompiledRule): void => {
       if (compiled.mark === generation) return;
       compiled.mark = generation;
@@ -157,7 +157,7 @@ export class RuleIndex {
     };
     for (const compiled of this.unindexed) consider(compiled);
     if (this.byField.size > 0) {
-      const fields = (state.fields ??= extractFields(line.line));
+      const fields = (state.fields ??= extractFields(line.line, line.fields));
       for (const [name, values] of this.byField) {
         const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
         if (value === undefined) continue;

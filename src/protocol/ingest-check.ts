@@ -18,6 +18,8 @@ export interface CheckedLine {
   cut: boolean;
   /** UTF-8 bytes of the text. */
   bytes: number;
+  /** The group's labels with the line's own fields over them; absent when neither has any. */
+  fields?: Record<string, string>;
 }
 
 /** A file group that passed its checks, with the lines that passed theirs. */
@@ -112,6 +114,8 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       const offsetIssue = issues.find((issue) => issue.instancePath === '/offset' || issue.keyword === 'required' || issue.instancePath === '');
       return refuseGroup('INVALID_BODY', describe(`${at}.lines[${badOffset}]`, offsetIssue ? [offsetIssue] : issues));
     }
+    const labels = value.labels;
+    const hasLabels = labels !== undefined && Object.keys(labels).length > 0;
     const group: CheckedGroup = { index, fileId: value.file_id, filename: value.filename, path, lines: [] };
     if (value.size !== undefined) group.size = value.size;
     let previousEnd = lastEnd.get(value.file_id) ?? -1;
@@ -132,7 +136,10 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       const end = line.end ?? offset + bytes + 1;
       if (end <= offset) return refuseLine(`Body field ${field}.end must be greater than its offset`);
       if (!Number.isSafeInteger(end)) return refuseLine(`Body field ${field}.end is too large`);
-      group.lines.push({ offset, end, timestamp, line: text, cut: line.cut === true, bytes });
+      const checked: CheckedLine = { offset, end, timestamp, line: text, cut: line.cut === true, bytes };
+      const own = line.fields !== undefined && Object.keys(line.fields).length > 0 ? line.fields : undefined;
+      if (hasLabels || own !== undefined) checked.fields = hasLabels ? { ...labels, ...own } : { ...own };
+      group.lines.push(checked);
       previousEnd = end;
     });
     lastEnd.set(value.file_id, previousEnd);

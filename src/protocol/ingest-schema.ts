@@ -21,6 +21,11 @@ export const IngestLineSchema = Type.Object({
   }),
   line: Type.String({ description: 'The text without its line ending' }),
   cut: Type.Optional(Type.Boolean({ description: 'True for a piece of a line longer than the agent limit' })),
+  fields: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: "Fields the source knows for this line (string values); merged over the group's labels and over the fields extracted from the text. Past the field limits (docs/query.md) they are dropped, the line kept",
+    }),
+  ),
 });
 
 const fileFields = {
@@ -28,6 +33,7 @@ const fileFields = {
   filename: Type.String({ description: `Path relative to the pattern root, e.g. syslog or nginx/access.log; 1..${MAX_NAME_BYTES} bytes` }),
   path: Type.Optional(Type.String({ description: 'Absolute path on the host' })),
   size: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'File size as the agent last saw it' })),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "The source's labels (string values): fields of every line of the group" })),
 };
 
 export const IngestFileSchema = Type.Object({

@@ -21,6 +21,11 @@ export interface IngestLine {
   line: string;
   /** True for a piece of a line longer than the agent's limit; the next record continues it. */
   cut?: boolean;
+  /**
+   * Fields the source knows for this line (journald's unit, a container's stream): string
+   * values, merged over those Daniel extracts from the text, and over the group's `labels`.
+   */
+  fields?: Record<string, string>;
 }
 
 /** The lines of one file identity. */
@@ -33,6 +38,8 @@ export interface IngestFile {
   path?: string;
   /** The file's size as the agent last saw it: Daniel reports lag as size minus stored end. */
   size?: number;
+  /** Labels of the source (Henrik's per-source `labels`): fields of every line of the group. */
+  labels?: Record<string, string>;
   /** Lines in ascending offset order; may be empty (a size report only). */
   lines: IngestLine[];
 }

@@ -10,9 +10,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Matcher } from './types.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
-import { payloadText } from '../segment/codec.js';
 import { decompressPayload } from '../segment/compression.js';
-import { countMatchingLines } from './segment-count.js';
+import { countPayloadLines } from './segment-count.js';
 
 export interface CountJob {
   id: number;
@@ -39,7 +38,7 @@ function blobsOf(job: CountJob): Buffer[] {
 
 /** Blobs of one job counted in turn. */
 export function countJob(job: CountJob, match: CompiledMatch): number[] {
-  return blobsOf(job).map((blob, i) => countMatchingLines(payloadText(decompressPayload(blob)).text, job.ascii[i]!, match));
+  return blobsOf(job).map((blob, i) => countPayloadLines(decompressPayload(blob), job.ascii[i]!, match));
 }
 
 const port = parentPort;

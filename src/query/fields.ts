@@ -93,6 +93,21 @@ class FieldSink {
   }
 }
 
+/**
+ * Fields a source gave, within the same limits as extracted ones: names or values past their
+ * byte limits and fields past the count are dropped (the line is kept). Undefined when none is left.
+ */
+export function boundFields(given: Readonly<Record<string, string>>): Fields | undefined {
+  const sink = new FieldSink();
+  for (const name in given) {
+    if (!Object.prototype.hasOwnProperty.call(given, name)) continue;
+    const value = given[name];
+    if (typeof value === 'string') sink.add(name, value);
+    if (sink.full) break;
+  }
+  return sink.count > 0 ? sink.fields : undefined;
+}
+
 function flatten(sink: FieldSink, prefix: string, value: unknown, depth: number): void {
   if (sink.full) return;
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

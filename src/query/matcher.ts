@@ -49,8 +49,10 @@ export interface RegexCondition {
 }
 
 export interface CompiledMatch {
-  /** True when the line satisfies every condition. */
-  test(line: string): boolean;
+  /** True when the line satisfies every condition; `fields` are those its source gave. */
+  test(line: string, fields?: Readonly<Record<string, string>>): boolean;
+  /** True when some condition reads fields (a segment's text alone cannot decide it). */
+  usesFields: boolean;
   substrings: SubstringCondition[];
   regexes: RegexCondition[];
   /** Literals some regex requires: not conditions of their own, only hints for blooms and indexOf. */
@@ -224,7 +226,7 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
       if (literal.length >= 3) hints.push({ text: literal, caseInsensitive: matcher.caseInsensitive, needle: literal });
     }
   }
-  const test = (line: string): boolean => {
+  const test = (line: string, fields?: Readonly<Record<string, string>>): boolean => {
     let lowered: string | undefined;
     for (const condition of substrings) {
       if (condition.caseInsensitive) {
@@ -238,9 +240,10 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
       if (condition.lowercase) lowered ??= line.toLowerCase();
       if (!condition.regex.test(condition.lowercase ? (lowered as string) : line)) return false;
     }
-    for (const query of queries) if (!query.test(line)) return false;
+    for (const query of queries) if (!query.test(line, fields)) return false;
     return true;
   };
   const none = regexes.length === 0 && queries.length === 0;
-  return { test, substrings, regexes, hints, matchesAll: substrings.length === 0 && none, onlySubstring: substrings.length === 1 && none };
+  const usesFields = queries.some((query) => query.usesFields);
+  return { test, substrings, regexes, hints, usesFields, matchesAll: substrings.length === 0 && none, onlySubstring: substrings.length === 1 && none };
 }

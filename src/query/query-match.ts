@@ -26,18 +26,22 @@ type LineTest = (line: string, state: LineState) => boolean;
 export interface LineState {
   lowered: string | undefined;
   fields: Fields | undefined;
+  stored: Readonly<Fields> | undefined;
 }
 
 export interface CompiledQuery {
-  test(line: string): boolean;
+  /** `stored`: the fields the line's source gave, over those extracted from its text. */
+  test(line: string, stored?: Readonly<Record<string, string>>): boolean;
   /** The same test with a memo the caller shares between queries on one line (alert rules). */
   testShared(line: string, state: LineState): boolean;
+  /** True when some term reads a field. */
+  usesFields: boolean;
   /** Literals every matching line contains (AND-required words and phrases). */
   hints: QueryHint[];
 }
 
 function fieldsOf(line: string, state: LineState): Fields {
-  return (state.fields ??= extractFields(line));
+  return (state.fields ??= extractFields(line, state.stored));
 }
 
 function compileNode(node: QueryNode, caseSensitive: boolean, compileRegex: RegexCompiler): LineTest {
@@ -121,5 +125,19 @@ export function compileQuery(node: QueryNode, caseSensitive: boolean, compileReg
   const hints = requiredTexts(node)
     .filter((text) => text.length > 0)
     .map((text): QueryHint => ({ text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() }));
-  return { test: (line) => test(line, { lowered: undefined, fields: undefined }), testShared: test, hints };
+  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), testShared: test, hints, usesFields: readsFields(node) };
+}
+
+function readsFields(node: QueryNode): boolean {
+  switch (node.kind) {
+    case 'field':
+      return true;
+    case 'and':
+    case 'or':
+      return node.nodes.some(readsFields);
+    case 'not':
+      return readsFields(node.node);
+    default:
+      return false;
+  }
 }

@@ -4,6 +4,7 @@
  * number of matching lines matters. A case-sensitive needle is walked with Buffer.indexOf
  * over the whole text block (memchr speed), one hit per line; other matches test line by line.
  */
+import { payloadText } from '../segment/codec.js';
 import type { CompiledMatch } from './matcher.js';
 
 /** Lines of `text` (each followed by \n) that satisfy `match`. */
@@ -54,6 +55,23 @@ export function countMatchingLines(text: Buffer, ascii: boolean, match: Compiled
   for (let start = 0; start < text.length; ) {
     const end = text.indexOf(10, start);
     if (match.test(text.toString(encoding, start, end))) count++;
+    start = end + 1;
+  }
+  return count;
+}
+
+/**
+ * Lines of a decompressed payload that match. A query that reads fields on a segment whose
+ * lines carry their source's fields is tested line by line with them; otherwise the text decides.
+ */
+export function countPayloadLines(payload: Buffer, ascii: boolean, match: CompiledMatch): number {
+  const { text, fieldsAt } = payloadText(payload);
+  if (fieldsAt === undefined || !match.usesFields) return countMatchingLines(text, ascii, match);
+  const encoding = ascii ? 'latin1' : 'utf8';
+  let count = 0;
+  for (let start = 0, i = 0; start < text.length; i++) {
+    const end = text.indexOf(10, start);
+    if (match.test(text.toString(encoding, start, end), fieldsAt(i))) count++;
     start = end + 1;
   }
   return count;

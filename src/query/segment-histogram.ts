@@ -15,9 +15,9 @@ import type { HistogramQuery, HistogramResult } from './types.js';
 import type { CountBatcher, CountPool } from './count-pool.js';
 import { bucketStartMs, BucketCounter } from './histogram.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
-import { parsePayload, payloadText } from '../segment/codec.js';
+import { parsePayload } from '../segment/codec.js';
 import { decompressPayload } from '../segment/compression.js';
-import { countMatchingLines } from './segment-count.js';
+import { countPayloadLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
@@ -34,7 +34,7 @@ function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, 
 }
 
 function countText(payload: Buffer, ascii: boolean, match: CompiledMatch): number {
-  return countMatchingLines(payloadText(payload).text, ascii, match);
+  return countPayloadLines(payload, ascii, match);
 }
 
 export async function histogramFromSegments(backend: SegmentBackend, query: HistogramQuery, pool?: CountPool): Promise<HistogramResult> {

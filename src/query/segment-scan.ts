@@ -120,6 +120,7 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
     }
     return;
   }
+  const fieldsAt = segment.fieldsAt;
   const lineText = (i: number): string => text.toString(meta.ascii ? 'latin1' : 'utf8', starts[i], starts[i]! + lengths[i]!);
 
   // A needle to walk with indexOf: a substring condition, else a literal some regex requires.
@@ -151,13 +152,13 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
         position = find(position + 1); // the hit spans a line break: not a match of this line
         continue;
       }
-      if (passes(i) && (onlyCondition || match.test(lineText(i)))) onMatch(i);
+      if (passes(i) && (onlyCondition || match.test(lineText(i), fieldsAt?.(i)))) onMatch(i);
       position = find(lineEnd + 1);
     }
     return;
   }
   for (let i = 0; i < segment.count; i++) {
-    if (passes(i) && match.test(lineText(i))) onMatch(i);
+    if (passes(i) && match.test(lineText(i), fieldsAt?.(i))) onMatch(i);
     if (i % STEP_LINES === STEP_LINES - 1) yield;
   }
 }
@@ -175,5 +176,10 @@ export function storedLineAt(meta: SegmentMeta, segment: DecodedSegment, i: numb
     line: segment.text.toString(meta.ascii ? 'latin1' : 'utf8', segment.starts[i], segment.starts[i]! + segment.lengths[i]!),
     cut: segment.cuts[i] === 1,
     seq: segment.seqs[i]!,
+    ...(segment.fieldsAt !== undefined ? fieldsEntry(segment.fieldsAt(i)) : {}),
   };
+}
+
+function fieldsEntry(fields: Record<string, string> | undefined): { fields?: Record<string, string> } {
+  return fields === undefined ? {} : { fields };
 }

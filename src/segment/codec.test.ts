@@ -88,3 +88,32 @@ describe('segment codec', () => {
     expect(decodeSegment(encodeSegment(drifting).data).timestamps).toEqual(BigInt64Array.from(drifting.map((l) => l.timestamp)));
   });
 });
+
+describe('fields the source gave', () => {
+  const lines = [0, 1, 2, 3].map((i) => ({
+    offset: i * 10,
+    end: i * 10 + 10,
+    timestamp: 5n + BigInt(i),
+    line: `line ${i} é`,
+    cut: false,
+    seq: i + 1,
+    ...(i % 2 === 0 ? { fields: { service: 'api', 'sd.x.y': `v${i}`, '': 'empty name', 'ü': '😀' } } : {}),
+  }));
+
+  it('round-trip per line, absent where a line had none (version 3)', () => {
+    const encoded = encodeSegment(lines);
+    const payload = decompressPayload(encoded.data);
+    expect(payload[0]).toBe(3);
+    expect(segmentLines(decodeSegment(encoded.data))).toEqual(lines);
+    const { text, fieldsAt } = payloadText(payload);
+    expect(text.toString()).toBe(lines.map((l) => l.line + '\n').join(''));
+    expect([0, 1, 2, 3].map((i) => fieldsAt?.(i))).toEqual(lines.map((l) => l.fields));
+  });
+
+  it('a segment without fields is written as version 2, as before', () => {
+    const plain = lines.map(({ fields: _fields, ...rest }) => rest);
+    const payload = decompressPayload(encodeSegment(plain).data);
+    expect(payload[0]).toBe(2);
+    expect(payloadText(payload).fieldsAt).toBeUndefined();
+  });
+});

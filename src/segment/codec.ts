@@ -13,6 +13,11 @@
  *   seqs:     varint first, then varint(seq[i] - seq[i-1])
  *   cut:      u8 per line
  *   text:     each line's UTF-8 followed by \n
+ *
+ * Version 3, written only when some line carries fields its source gave: after the column
+ * bytes a varint of the fields column's bytes, then that column (per line a varint n, then n
+ * pairs of varint length + UTF-8 name, varint length + UTF-8 value), then the columns above.
+ * The fields column comes first so it can be read without the others (counting by field).
  */
 import { buildTrigramBloom } from './bloom.js';
 import { compressPayload, decompressPayload } from './compression.js';
@@ -24,6 +29,8 @@ export interface SegmentLine {
   timestamp: bigint;
   line: string;
   cut: boolean;
+  /** Fields the source gave (not those extracted from the text, which are derived when read). */
+  fields?: Record<string, string>;
   /** Ingest sequence: strictly increasing in the order lines became durable; stable forever. */
   seq: number;
 }
@@ -46,9 +53,12 @@ export interface DecodedSegment {
   lengths: Int32Array;
   /** Every line's UTF-8 followed by \n. */
   text: Buffer;
+  /** The source's fields of line i (version 3 blobs); absent when no line has any. */
+  fieldsAt?: (i: number) => Record<string, string> | undefined;
 }
 
 const VERSION = 2;
+const VERSION_WITH_FIELDS = 3;
 const VERSION_WITHOUT_COLUMN_BYTES = 1;
 const BIG_DELTA = 2 ** 51;
 const BIG_DELTA_MARKER = 2 ** 52;
@@ -88,6 +98,15 @@ class ByteWriter {
     this.length += 8;
   }
 
+  /** A varint byte length, then the string's UTF-8. */
+  string(value: string): void {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.varint(bytes);
+    this.reserve(bytes);
+    this.buffer.write(value, this.length, 'utf8');
+    this.length += bytes;
+  }
+
   bytes(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
@@ -125,6 +144,62 @@ class ByteReader {
     this.position += 8;
     return value;
   }
+
+  string(): string {
+    const bytes = this.varint();
+    if (this.position + bytes > this.buffer.length) throw new Error('Segment blob is truncated.');
+    const value = this.buffer.toString('utf8', this.position, this.position + bytes);
+    this.position += bytes;
+    return value;
+  }
+}
+
+/** The fields column: per line a count, then name/value pairs. */
+function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
+  if (!lines.some((line) => line.fields !== undefined)) return undefined;
+  const writer = new ByteWriter();
+  for (const line of lines) {
+    const fields = line.fields;
+    if (fields === undefined) {
+      writer.varint(0);
+      continue;
+    }
+    const names = Object.keys(fields);
+    writer.varint(names.length);
+    for (const name of names) {
+      writer.string(name);
+      writer.string(fields[name]!);
+    }
+  }
+  return writer.bytes();
+}
+
+/** Reads the fields column lazily: each line's map is built when first asked for. */
+function fieldsReader(column: Buffer, count: number): (i: number) => Record<string, string> | undefined {
+  const starts = new Int32Array(count);
+  const reader = new ByteReader(column);
+  for (let i = 0; i < count; i++) {
+    starts[i] = reader.position;
+    const pairs = reader.varint();
+    for (let p = 0; p < pairs * 2; p++) {
+      const bytes = reader.varint(); // read before adding: `position += varint()` would add to the old position
+      reader.position += bytes;
+    }
+  }
+  if (reader.position !== column.length) throw new Error('Segment blob fields do not match their length.');
+  return (i) => {
+    if (i < 0 || i >= count) return undefined;
+    const at = new ByteReader(column);
+    at.position = starts[i]!;
+    const pairs = at.varint();
+    if (pairs === 0) return undefined;
+    const fields: Record<string, string> = {};
+    for (let p = 0; p < pairs; p++) {
+      const name = at.string();
+      fields[name] = at.string();
+    }
+    return fields;
+  };
 }
 
 /** Encodes lines (ascending offsets, one file identity) into a blob and its bloom. */
@@ -155,11 +230,17 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   });
   lines.forEach((line, i) => writer.varint(i === 0 ? line.seq : line.seq - lines[i - 1]!.seq));
   for (const line of lines) writer.byte(line.cut ? 1 : 0);
+  const fields = writeFields(lines);
   const header = new ByteWriter();
-  header.byte(VERSION);
+  header.byte(fields === undefined ? VERSION : VERSION_WITH_FIELDS);
   header.varint(lines.length);
-  header.varint(writer.length);
-  const payload = Buffer.concat([header.bytes(), writer.bytes(), text]);
+  if (fields === undefined) {
+    header.varint(writer.length);
+  } else {
+    header.varint(writer.length + fields.length);
+    header.varint(fields.length);
+  }
+  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields, writer.bytes(), text]);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
   return {
@@ -182,16 +263,19 @@ export function decodeSegment(data: Buffer): DecodedSegment {
 }
 
 /** A decompressed payload's line count and text, without parsing the columns (version 1: parsing them). */
-export function payloadText(payload: Buffer): { count: number; text: Buffer } {
+export function payloadText(payload: Buffer): { count: number; text: Buffer; fieldsAt?: (i: number) => Record<string, string> | undefined } {
   const reader = new ByteReader(payload);
   const version = reader.byte();
-  if (version !== VERSION) {
+  if (version !== VERSION && version !== VERSION_WITH_FIELDS) {
     const { count, text } = parsePayload(payload);
     return { count, text };
   }
   const count = reader.varint();
   const columnBytes = reader.varint();
-  return { count, text: payload.subarray(reader.position + columnBytes) };
+  if (version === VERSION) return { count, text: payload.subarray(reader.position + columnBytes) };
+  const fieldBytes = reader.varint();
+  const fieldsAt = fieldsReader(payload.subarray(reader.position, reader.position + fieldBytes), count);
+  return { count, text: payload.subarray(reader.position + columnBytes), fieldsAt };
 }
 
 const TWO_32 = 2 ** 32;
@@ -253,9 +337,15 @@ function readTimestamps(reader: ByteReader, timestamps: BigInt64Array): void {
 export function parsePayload(payload: Buffer): DecodedSegment {
   const reader = new ByteReader(payload);
   const version = reader.byte();
-  if (version !== VERSION && version !== VERSION_WITHOUT_COLUMN_BYTES) throw new Error('Unknown segment blob version.');
+  if (version !== VERSION && version !== VERSION_WITH_FIELDS && version !== VERSION_WITHOUT_COLUMN_BYTES) throw new Error('Unknown segment blob version.');
   const count = reader.varint();
-  if (version === VERSION) reader.varint(); // the column bytes: not needed when reading every column
+  if (version !== VERSION_WITHOUT_COLUMN_BYTES) reader.varint(); // the column bytes: not needed when reading every column
+  let fieldsAt: DecodedSegment['fieldsAt'];
+  if (version === VERSION_WITH_FIELDS) {
+    const fieldBytes = reader.varint();
+    fieldsAt = fieldsReader(payload.subarray(reader.position, reader.position + fieldBytes), count);
+    reader.position += fieldBytes;
+  }
   const offsets = new Float64Array(count);
   const ends = new Float64Array(count);
   const lengths = new Int32Array(count);
@@ -281,7 +371,9 @@ export function parsePayload(payload: Buffer): DecodedSegment {
   for (let i = 0; i < count; i++) cuts[i] = reader.byte();
   const text = payload.subarray(reader.position);
   if (text.length !== start) throw new Error('Segment blob text does not match its lengths.');
-  return { count, offsets, ends, timestamps, seqs, cuts, starts, lengths, text };
+  const decoded: DecodedSegment = { count, offsets, ends, timestamps, seqs, cuts, starts, lengths, text };
+  if (fieldsAt !== undefined) decoded.fieldsAt = fieldsAt;
+  return decoded;
 }
 
 /** Decodes every line of a blob (compaction and tests; queries read only the lines they need). */
@@ -292,7 +384,7 @@ export function segmentLines(segment: DecodedSegment): SegmentLine[] {
 }
 
 export function lineAt(segment: DecodedSegment, i: number): SegmentLine {
-  return {
+  const line: SegmentLine = {
     offset: segment.offsets[i]!,
     end: segment.ends[i]!,
     timestamp: segment.timestamps[i]!,
@@ -300,4 +392,7 @@ export function lineAt(segment: DecodedSegment, i: number): SegmentLine {
     cut: segment.cuts[i] === 1,
     seq: segment.seqs[i]!,
   };
+  const fields = segment.fieldsAt?.(i);
+  if (fields !== undefined) line.fields = fields;
+  return line;
 }

@@ -18,6 +18,7 @@ import { toLogEntry } from './log-query.js';
 import { silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
+import { StorePushSink } from './push-sink.js';
 import { QueryGate } from './query-gate.js';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
@@ -121,10 +122,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.server.maxConnections = limits.maxConnections;
   const followers = new FollowRegistry();
   const metrics = new ServerMetrics();
+  const now = options.now ?? nowNs;
+  const notifier = new AppendNotifier();
   const deps: ServerDeps = {
     store: options.store,
-    now: options.now ?? nowNs,
-    notifier: new AppendNotifier(),
+    now,
+    notifier,
+    push: new StorePushSink({ store: options.store, now, notifier, metrics }),
     metrics,
     followers,
     queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),

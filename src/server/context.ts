@@ -3,6 +3,7 @@
  * Types only, and it imports no module of the server that imports it (live tail's registry
  * is named here by what the server needs of it), so the server's modules form no cycle.
  */
+import type { PushSink } from '../inputs/sink.js';
 import type { Store } from '../storage/store.js';
 import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
@@ -13,6 +14,8 @@ export interface ServerDeps {
   store: Store;
   now: () => bigint;
   notifier: AppendNotifier;
+  /** Where the inputs of src/inputs/ (syslog, Loki, OTLP, Elasticsearch) store what they receive. */
+  push: PushSink;
   metrics: ServerMetrics;
   followers: Followers;
   /** Admits searches and histograms within the concurrency bounds. */

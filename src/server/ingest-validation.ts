@@ -9,7 +9,8 @@ import type { IngestRejection } from '../protocol/ingest.js';
 import { checkIngestFiles } from '../protocol/ingest-check.js';
 import type { IngestEnvelopeValue } from '../protocol/ingest-schema.js';
 import { nameProblem } from '../protocol/names.js';
-import type { AppendFile, AppendRequest } from '../storage/store.js';
+import { boundFields } from '../query/fields.js';
+import type { AppendFile, AppendLine, AppendRequest } from '../storage/store.js';
 
 export interface ValidatedIngest {
   request: AppendRequest;
@@ -34,7 +35,12 @@ export function toAppendRequest(body: IngestEnvelopeValue, receivedAt: bigint): 
     }
     if (group.size !== undefined) target.size = group.size;
     for (const line of group.lines) {
-      target.lines.push({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut });
+      const append: AppendLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut };
+      if (line.fields !== undefined) {
+        const fields = boundFields(line.fields);
+        if (fields !== undefined) append.fields = fields;
+      }
+      target.lines.push(append);
       lineCount += 1;
       lineBytes += line.bytes;
     }

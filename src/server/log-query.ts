@@ -111,7 +111,7 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     file_id: line.fileId,
     seq: line.seq,
   };
-  const extracted = extractFields(line.line);
+  const extracted = extractFields(line.line, line.fields);
   const withFields = hasAny(extracted) ? { ...entry, fields: extracted } : entry;
   return line.cut ? { ...withFields, cut: true, cursor } : { ...withFields, cursor };
 }

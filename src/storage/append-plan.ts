@@ -28,7 +28,11 @@ export function splitDuplicates(lines: readonly AppendLine[], storedEnd: number)
 /** The lines as segment lines, numbered with the seqs after `lastSeq`. */
 export function withSeqs(lines: readonly AppendLine[], lastSeq: number): SegmentLine[] {
   let seq = lastSeq;
-  return lines.map((line) => ({ offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq }));
+  return lines.map((line) => {
+    const numbered: SegmentLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq };
+    if (line.fields !== undefined) numbered.fields = line.fields;
+    return numbered;
+  });
 }
 
 /** Consecutive runs of lines of at most `maxBytes` of text each (a longer line is a run alone). */

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { MemoryStore } from './memory/memory-store.js';
-import { InvalidCursorError, InvalidPatternError, type AppendFile, type AppendLine, type SearchQuery, type Store, type StoredLine } from './store.js';
+import { parseQuery } from '../query/language.js';
+import { InvalidCursorError, InvalidPatternError, type AppendFile, type AppendLine, type Matcher, type SearchQuery, type Store, type StoredLine } from './store.js';
 import { storeProperties } from './store-properties.case.js';
 
 export interface StoreUnderTest {
@@ -344,6 +345,29 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         expect(stored.map((l) => [l.offset, l.end, l.line, l.cut])).toEqual(lines.map((l) => [l.offset, l.end, l.line, l.cut]));
         expect(texts(await all(store, { match: [{ kind: 'substring', text: 'éEND', caseInsensitive: false }] }))).toEqual([long]);
         expect(texts(await all(store, { match: [{ kind: 'substring', text: '😀', caseInsensitive: true }] }))).toHaveLength(1);
+      }));
+
+    it("keeps the fields a source gave with each line, and q's field terms see them (search, histogram, tail)", () =>
+      withStore(async (store) => {
+        const lines = fileLines(['started', 'request failed', 'plain', '{"level":"info","msg":"json"}']);
+        lines[0]!.fields = { service: 'api', unit: 'web.service' };
+        lines[1]!.fields = { service: 'api', level: 'error', 'sd.origin.ip': '10.0.0.1' };
+        lines[3]!.fields = { service: 'worker', level: 'warn' };
+        await store.append({ host: 'h', files: [appendFile('1', 'app', lines)], receivedAt: T0 });
+        await store.append({ host: 'h', files: [appendFile('2', 'other', fileLines(['service=api but from text']))], receivedAt: T0 });
+        const stored = await all(store, { order: 'asc', hosts: ['h'], files: ['app'] });
+        expect(stored.map((l) => l.fields)).toEqual([lines[0]!.fields, lines[1]!.fields, undefined, lines[3]!.fields]);
+        const q = (text: string): Matcher[] => [{ kind: 'query', node: parseQuery(text), caseSensitive: false }];
+        expect(texts(await all(store, { order: 'asc', match: q('service:api') })).sort()).toEqual(['request failed', 'service=api but from text', 'started']);
+        expect(texts(await all(store, { order: 'asc', match: q('level:error') }))).toEqual(['request failed']);
+        // The source's level wins over the text's.
+        expect(texts(await all(store, { order: 'asc', match: q('level:warn') }))).toEqual(['{"level":"info","msg":"json"}']);
+        expect(texts(await all(store, { order: 'asc', match: q('unit:web.service OR sd.origin.ip:10.*') }))).toEqual(['started', 'request failed']);
+        expect(texts(await all(store, { order: 'asc', match: q('-service:*') }))).toEqual(['plain']);
+        const histogram = await store.histogram({ bucketMs: 3_600_000, match: q('service:api') });
+        expect(histogram.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(3);
+        const tail = await store.tail({ afterSeq: 0, limit: 10, match: q('service:worker') });
+        expect(tail.lines.map((l) => [l.line, l.fields])).toEqual([[lines[3]!.line, lines[3]!.fields]]);
       }));
 
     it('keeps everything across close and reopen (persistent stores)', async () => {

@@ -28,6 +28,8 @@ export interface AppendLine {
   timestamp: bigint;
   line: string;
   cut: boolean;
+  /** Fields the source gave (labels, journald unit, syslog facility...), bounded by the server. */
+  fields?: Record<string, string>;
 }
 
 export interface AppendRequest {

@@ -68,7 +68,7 @@ export function topCounts(counts: Map<string, number>, limit: number): Array<[st
 }
 
 export function fieldsOfLine(line: StoredLine): Record<string, string> {
-  return { ...extractFields(line.line), host: line.host, file: line.filename };
+  return { ...extractFields(line.line, line.fields), host: line.host, file: line.filename };
 }
 
 export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {

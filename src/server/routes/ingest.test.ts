@@ -374,3 +374,64 @@ describe('POST /ingest: store failures', () => {
     }
   });
 });
+
+describe('POST /ingest: fields and labels the source gives', () => {
+  test("a group's labels and a line's fields are stored, returned and queryable; the line's own win", async () => {
+    const body = {
+      host: 'fields-host',
+      files: [
+        {
+          file_id: 'f-1',
+          filename: 'svc.log',
+          labels: { service: 'api', team: 'core' },
+          lines: [
+            { offset: 0, timestamp: '1700000000000000000', line: 'first', fields: { stream: 'stderr', team: 'edge' } },
+            { offset: 6, timestamp: '1700000000000000001', line: 'second' },
+          ],
+        },
+      ],
+    };
+    expect((await ingest(t.app, body, TOKENS.ingest)).json()).toEqual({ data: { accepted: 2, duplicates: 0 } });
+    type Entries = { data: { logline: string; fields?: Record<string, string> }[] };
+    const read = async (q: string): Promise<Entries> =>
+      (await t.app.inject({ method: 'GET', url: `/hosts/fields-host/logs?order=asc&q=${encodeURIComponent(q)}`, headers: auth(TOKENS.read) })).json<Entries>();
+    const all = await read('service:api');
+    expect(all.data.map((e) => [e.logline, e.fields])).toEqual([
+      ['first', { service: 'api', team: 'edge', stream: 'stderr' }],
+      ['second', { service: 'api', team: 'core' }],
+    ]);
+    expect((await read('stream:stderr')).data.map((e) => e.logline)).toEqual(['first']);
+    expect((await read('team:core')).data.map((e) => e.logline)).toEqual(['second']);
+  });
+
+  test('non-string field values refuse the line alone; fields past the limits are dropped and the line kept', async () => {
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, 'v']));
+    const body = {
+      host: 'fields-host-2',
+      files: [
+        {
+          file_id: 'f-2',
+          filename: 'svc.log',
+          lines: [
+            { offset: 0, timestamp: '1700000000000000000', line: 'bad', fields: { n: 5 } },
+            { offset: 4, timestamp: '1700000000000000001', line: 'many', fields: { ...many, ['x'.repeat(200)]: 'long name', big: 'v'.repeat(5000) } },
+          ],
+        },
+        { file_id: 'f-3', filename: 'other.log', labels: { bad: ['x'] }, lines: [{ offset: 0, timestamp: '1', line: 'refused group' }] },
+      ],
+    };
+    const response = await ingest(t.app, body, TOKENS.ingest);
+    const data = response.json<IngestResponse>().data;
+    expect(data.accepted).toBe(1);
+    expect(data.rejected?.map((r) => [r.file, r.offset, r.code])).toEqual([
+      [0, 0, 'INVALID_BODY'],
+      [1, undefined, 'INVALID_BODY'],
+    ]);
+    const read = (await t.app.inject({ method: 'GET', url: '/hosts/fields-host-2/logs', headers: auth(TOKENS.read) })).json<{ data: { logline: string; fields: Record<string, string> }[] }>();
+    expect(read.data.map((e) => e.logline)).toEqual(['many']);
+    const names = Object.keys(read.data[0]!.fields);
+    expect(names.length).toBeLessThanOrEqual(64);
+    expect(names).not.toContain('big');
+    expect(names.some((name) => name.length > 128)).toBe(false);
+  });
+});

@@ -93,6 +93,7 @@ export class MemoryStore implements Store {
           seq: this.seq,
           receivedAt: request.receivedAt,
           bytes: Buffer.byteLength(line.line),
+          ...(line.fields !== undefined ? { fields: line.fields } : {}),
         });
       }
     }
@@ -157,7 +158,7 @@ export class MemoryStore implements Store {
         (files === null || files.has(l.filename)) &&
         (filter.since === undefined || l.timestamp >= filter.since) &&
         (filter.until === undefined || l.timestamp < filter.until) &&
-        match.test(l.line),
+        match.test(l.line, l.fields),
     );
   }
 
@@ -273,5 +274,6 @@ function publicLine(line: MemoryLine): StoredLine {
     line: line.line,
     cut: line.cut,
     seq: line.seq,
+    ...(line.fields !== undefined ? { fields: line.fields } : {}),
   };
 }
