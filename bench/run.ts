@@ -16,6 +16,7 @@ import { formatValue, MODE_MARKER, renderMarkdown, type RunResults } from './lib
 import type { WorkloadResult } from './lib/results.js';
 import { buildWarning } from './lib/system.js';
 import { agentWorkload } from './workloads/agent.js';
+import { alertsWorkload } from './workloads/alerts.js';
 import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
@@ -88,6 +89,7 @@ try {
   await run('dynamodb', () => dynamodbWorkload(ctx));
   await run('load', () => loadWorkload(ctx));
   await run('many-files', () => manyFilesWorkload(ctx));
+  await run('alerts', () => alertsWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

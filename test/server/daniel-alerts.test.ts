@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startReceiver } from '../alerts/receiver.js';
-import { serveDaniel, type ServedDaniel } from './process.js';
+import { runDaniel, serveDaniel, type ServedDaniel } from './process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -153,5 +153,36 @@ describe.skipIf(!existsSync(ALERTMANAGER))('Alertmanager', () => {
     const rule = (await api(daniel, token, 'GET', `/alerts/${created.json.data.id}`)).json.data;
     expect(rule).toMatchObject({ state: 'ok', last_delivery_error: null, pending_deliveries: 0 });
     expect(rule.last_delivery.target).toMatch(/^alertmanager http:\/\/127\.0\.0\.1:\d+\/api\/v2\/alerts/);
+  });
+});
+
+describe('daniel alerts (CLI)', () => {
+  test('create prints the id; list, show, mute and delete; a bad target is the server\'s 400', { timeout: 120_000 }, async () => {
+    const daniel = await serveDaniel();
+    cleanups.push(() => daniel.stop());
+    const env = { DANIEL_URL: daniel.url, DANIEL_DATA_DIR: daniel.dataDir };
+    const created = await runDaniel(['alerts', 'create', '--name', 'api errors', '-q', 'level:error', '--window', '5m', '--threshold', '50', '--group-by', 'host', '--webhook', 'http://127.0.0.1:9/hook', '--label', 'severity=page'], env);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
+    const list = await runDaniel(['alerts', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^ID +NAME +STATE +CONDITION +LAST FIRED +LAST DELIVERY\\n${id} +api errors +ok +count >= 50 in 5m +- +-\\n$`));
+    const shown = await runDaniel(['alerts', 'show', id], env);
+    expect(shown.stdout).toContain('condition     count >= 50 in 5m, per host');
+    expect(shown.stdout).toContain('notify        webhook http://127.0.0.1:9/hook');
+    const muted = await runDaniel(['alerts', 'mute', id, '2h'], env);
+    expect(muted.code).toBe(0);
+    expect(JSON.parse((await runDaniel(['alerts', 'show', id, '--json'], env)).stdout).muted_until).toEqual(expect.any(String));
+    const bad = await runDaniel(['alerts', 'create', '--name', 'x', '--window', '5m', '--webhook', 'ftp://example.com/'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/INVALID_BODY: Body notify\[0\]\.webhook must be an http/);
+    const usage = await runDaniel(['alerts', 'create', '--name', 'x', '--webhook', 'http://a/'], env);
+    expect(usage.code).toBe(2);
+    expect((await runDaniel(['alerts', 'delete', id], env)).code).toBe(0);
+    const gone = await runDaniel(['alerts', 'show', id], env);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('ALERT_NOT_FOUND');
   });
 });
