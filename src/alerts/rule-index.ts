@@ -87,6 +87,8 @@ export class RuleIndex {
   private readonly unindexed = new Set<CompiledRule>();
   private readonly byId = new Map<string, CompiledRule>();
   private generation = 0;
+  /** Rules whose query ran on the last line matched (the cost the index did not spare). */
+  tested = 0;
 
   get size(): number {
     return this.byId.size;
@@ -148,11 +150,13 @@ export class RuleIndex {
   match(line: StoredLine, hit: (compiled: CompiledRule) => void): void {
     const generation = ++this.generation;
     const state: LineState = { lowered: undefined, fields: undefined, stored: line.fields };
+    this.tested = 0;
     const consider = (compiled: CompiledRule): void => {
       if (compiled.mark === generation) return;
       compiled.mark = generation;
       if (compiled.hosts && !compiled.hosts.has(line.host)) return;
       if (compiled.files && !compiled.files.has(line.filename)) return;
+      this.tested += 1;
       if (compiled.test(line.line, state)) hit(compiled);
     };
     for (const compiled of this.unindexed) consider(compiled);
