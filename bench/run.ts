@@ -17,6 +17,7 @@ import type { WorkloadResult } from './lib/results.js';
 import { buildWarning } from './lib/system.js';
 import { agentWorkload } from './workloads/agent.js';
 import { containersWorkload } from './workloads/containers.js';
+import { alertsWorkload } from './workloads/alerts.js';
 import { dynamodbWorkload } from './workloads/dynamodb.js';
 import { httpWorkload } from './workloads/http.js';
 import { ingestWorkload } from './workloads/ingest.js';
@@ -96,6 +97,7 @@ try {
   await run('syslog', () => syslogWorkload(ctx));
   await run('containers', () => containersWorkload(ctx));
   await run('inputs', () => inputsWorkload(ctx));
+  await run('alerts', () => alertsWorkload(ctx));
 } finally {
   await ctx.daniel?.proc.stop(30_000);
 }

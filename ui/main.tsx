@@ -4,6 +4,7 @@ import './styles.css';
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken, onTokenChange } from './auth.js';
+import { AlertsPage } from './components/alerts-page.js';
 import { Explorer } from './components/explorer.js';
 import { SignIn } from './components/sign-in.js';
 import { applyTheme } from './theme.js';
@@ -25,7 +26,23 @@ function App() {
       }),
     [],
   );
-  return token ? <Explorer justSignedIn={signedIn} /> : <SignIn notice={notice} />;
+  // `#alerts`: the alerts page; the explorer links to it with the search it shows.
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const changed = (): void => setHash(location.hash);
+    addEventListener('hashchange', changed);
+    return () => removeEventListener('hashchange', changed);
+  }, []);
+  if (!token) return <SignIn notice={notice} />;
+  if (hash.startsWith('#alerts')) return <AlertsPage hash={hash} />;
+  return (
+    <>
+      <Explorer justSignedIn={signedIn} />
+      <a class="alert-on-search" href={`#alerts${location.search}`} style={{ position: 'fixed', right: '1rem', bottom: '1rem' }}>
+        Alert on this search
+      </a>
+    </>
+  );
 }
 
 applyTheme();

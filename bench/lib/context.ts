@@ -29,7 +29,7 @@ export interface BenchConfig {
   profile: boolean;
 }
 
-export const WORKLOAD_IDS = ['agent', 'ingest', 'queries', 'latency', 'http', 'storage', 'dynamodb', 'load', 'many-files', 'journal', 'syslog', 'inputs'] as const;
+export const WORKLOAD_IDS = ['agent', 'ingest', 'queries', 'latency', 'http', 'storage', 'dynamodb', 'load', 'many-files', 'journal', 'syslog', 'inputs', 'alerts'] as const;
 
 export const DEFAULT_SEED = 20_261_124;
 

@@ -10,6 +10,7 @@ import { registerClientCommands } from '../cli/commands.js';
 import type { ServeFlags } from '../server/config.js';
 import { createTableCommand } from '../storage/dynamodb/create-table-command.js';
 import { tokenCommand } from '../cli/token-command.js';
+import { alertsCommand } from '../cli/alerts-command.js';
 import { backupCommands } from '../cli/backup-command.js';
 
 const program = new Command('daniel')
@@ -65,6 +66,9 @@ program.addCommand(createTableCommand().copyInheritedSettings(program));
 const token = tokenCommand().copyInheritedSettings(program);
 for (const sub of token.commands) sub.copyInheritedSettings(token);
 program.addCommand(token);
+const alerts = alertsCommand().copyInheritedSettings(program);
+for (const sub of alerts.commands) sub.copyInheritedSettings(alerts);
+program.addCommand(alerts);
 for (const command of backupCommands()) program.addCommand(command.copyInheritedSettings(program));
 
 async function main(): Promise<void> {

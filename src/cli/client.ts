@@ -57,6 +57,16 @@ export class ApiClient {
     return (await readJson(response)) as T;
   }
 
+  /** Sends a JSON body (or none) with `method` and reads the JSON answer. */
+  async sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const response = await this.fetch(this.url(path), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    return (await readJson(response)) as T;
+  }
+
   /** Opens a streaming GET (live tail); the caller reads `body`. */
   async open(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
     const response = await this.fetch(url, { headers, signal });
@@ -64,11 +74,11 @@ export class ApiClient {
     return response;
   }
 
-  private async fetch(url: string, init: { headers?: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+  private async fetch(url: string, init: { method?: string; body?: string; headers?: Record<string, string>; signal: AbortSignal }): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...init.headers };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     try {
-      return await fetch(url, { headers, signal: init.signal });
+      return await fetch(url, { headers, signal: init.signal, ...(init.method === undefined ? {} : { method: init.method }), ...(init.body === undefined ? {} : { body: init.body }) });
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -31,7 +31,7 @@ export interface QueryHint {
 type LineTest = (line: string, state: LineState) => boolean;
 
 /** Per-line memo: the lowercased line and the fields, each computed at most once. */
-interface LineState {
+export interface LineState {
   lowered: string | undefined;
   fields: Fields | undefined;
   stored: Readonly<Fields> | undefined;
@@ -40,6 +40,8 @@ interface LineState {
 export interface CompiledQuery {
   /** `stored`: the fields the line's source gave, over those extracted from its text. */
   test(line: string, stored?: Readonly<Record<string, string>>): boolean;
+  /** The same test with a memo the caller shares between queries on one line (alert rules). */
+  testShared(line: string, state: LineState): boolean;
   /** True when some term reads a field. */
   usesFields: boolean;
   /** Literals every matching line contains (AND-required words and phrases). */
@@ -152,7 +154,7 @@ export function compileQuery(node: QueryNode, caseSensitive: boolean, compileReg
         ? { text, caseInsensitive: false, needle: text, fromField: true, ...(whole ? { wholeToken: true as const } : {}) }
         : { text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() },
     );
-  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), hints, usesFields: readsFields(node) };
+  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), testShared: test, hints, usesFields: readsFields(node) };
 }
 
 function readsFields(node: QueryNode): boolean {

@@ -5,6 +5,8 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AlertStore } from '../alerts/alert-store.js';
+import { AlertEngine, type EngineOptions } from '../alerts/engine.js';
 import { nowNs } from '../common/time.js';
 import { assertLinearRegex } from '../query/matcher.js';
 import type { Store } from '../storage/store.js';
@@ -12,6 +14,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
 import { ConnectionDrainer } from './connections.js';
 import type { ServerDeps, ServerLimits } from './context.js';
 import { FollowRegistry } from './follow.js';
+import { toLogEntry } from './log-query.js';
 import { lazyChildLogger, silentLog, type ServerLog } from './log.js';
 import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
@@ -24,6 +27,7 @@ import { frameworkErrorHandler, installErrorHandling } from './plugins/errors.js
 import { installJsonBody } from './plugins/json-body.js';
 import { DEFAULT_SLOW_REQUEST_MS, installRequestLog, type RequestLogOptions } from './plugins/request-log.js';
 import { strictValidatorCompiler } from './plugins/validator.js';
+import { alertRoutes } from './routes/alerts.js';
 import { contextRoutes } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { fieldRoutes } from './routes/fields.js';
@@ -60,6 +64,8 @@ export interface AppOptions {
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
   /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; default the store's own (push-sink.ts). Tests may record instead. */
   pushSink?: PushSink;
+  /** Alert rules and their notifications (src/alerts/); without it there is no /alerts. */
+  alerts?: { store: AlertStore; baseUrl?: string; options?: Partial<EngineOptions> };
 }
 
 export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
@@ -194,6 +200,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const registry = options.tokens instanceof TokenRegistry ? options.tokens : undefined;
   if (registry?.store !== undefined) {
     await app.register(tokenRoutes, { store: registry.store, changed: () => registry.refresh() });
+  }
+  if (options.alerts !== undefined) {
+    const engine = new AlertEngine({
+      store: options.store,
+      alerts: options.alerts.store,
+      notifier: deps.notifier,
+      counters: metrics,
+      log: { warn: (message) => log.warn(message) },
+      toEntry: (line) => toLogEntry(line, String(line.seq)),
+      baseUrl: options.alerts.baseUrl ?? 'http://127.0.0.1:3032',
+      ...(options.alerts.options === undefined ? {} : { options: options.alerts.options }),
+    });
+    app.decorate('alertEngine', engine);
+    await app.register(alertRoutes, { engine });
+    await engine.start();
+    app.addHook('onClose', async () => engine.stop());
   }
 
   // The web UI's static files: public, the API it calls does the auth.

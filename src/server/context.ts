@@ -62,6 +62,10 @@ export interface RouteOptions {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set when Daniel evaluates alert rules (AppOptions.alerts). */
+    alertEngine?: import('../alerts/engine.js').AlertEngine;
+  }
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, OpenAPI, UI files) are public. */
     scope?: 'read' | 'ingest' | 'admin';

@@ -87,6 +87,50 @@ export class ServerMetrics {
     return existing as unknown as M;
   }
 
+  // Alerts (src/alerts/ counts through these; each only ever grows).
+  private readonly alertCounters = {
+    alertEvaluations: this.counter('daniel_alert_evaluations_total', 'Alert evaluation passes over newly stored lines.'),
+    alertLinesEvaluated: this.counter('daniel_alert_lines_evaluated_total', 'Stored lines evaluated against the alert rules.'),
+    alertFirings: this.counter('daniel_alert_firings_total', 'Alert groups that started firing.'),
+    alertDeliveries: this.counter('daniel_alert_notifications_delivered_total', 'Alert notifications a receiver accepted (2xx).'),
+    alertDeliveryFailures: this.counter('daniel_alert_delivery_failures_total', 'Failed attempts to deliver an alert notification (each retried).'),
+  };
+  private readonly alertValues = { alertEvaluations: 0, alertLinesEvaluated: 0, alertFirings: 0, alertDeliveries: 0, alertDeliveryFailures: 0 };
+  private bumpAlert(name: 'alertEvaluations' | 'alertLinesEvaluated' | 'alertFirings' | 'alertDeliveries' | 'alertDeliveryFailures', value: number): void {
+    this.alertCounters[name].inc(Math.max(0, value - this.alertValues[name]));
+    this.alertValues[name] = value;
+  }
+  get alertEvaluations(): number {
+    return this.alertValues.alertEvaluations;
+  }
+  set alertEvaluations(value: number) {
+    this.bumpAlert('alertEvaluations', value);
+  }
+  get alertLinesEvaluated(): number {
+    return this.alertValues.alertLinesEvaluated;
+  }
+  set alertLinesEvaluated(value: number) {
+    this.bumpAlert('alertLinesEvaluated', value);
+  }
+  get alertFirings(): number {
+    return this.alertValues.alertFirings;
+  }
+  set alertFirings(value: number) {
+    this.bumpAlert('alertFirings', value);
+  }
+  get alertDeliveries(): number {
+    return this.alertValues.alertDeliveries;
+  }
+  set alertDeliveries(value: number) {
+    this.bumpAlert('alertDeliveries', value);
+  }
+  get alertDeliveryFailures(): number {
+    return this.alertValues.alertDeliveryFailures;
+  }
+  set alertDeliveryFailures(value: number) {
+    this.bumpAlert('alertDeliveryFailures', value);
+  }
+
   recordIngest(accepted: number, duplicates: number, lineBytes: number, bodyBytes: number): void {
     this.ingestRequestsCounter.inc();
     this.ingestLines.inc({ result: 'accepted' }, accepted);

@@ -8,6 +8,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { nowNs } from '../common/time.js';
+import { openSqliteAlertStore, type AlertStore } from '../alerts/alert-store.js';
 import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp, pushSinkOf } from './app.js';
@@ -96,7 +97,7 @@ export async function configuredTokens(config: ServeConfig, output: ServerOutput
 async function chmodStoreFiles(dataDir: string): Promise<void> {
   const { chmod } = await import('node:fs/promises');
   const path = await import('node:path');
-  for (const name of ['daniel.db', 'daniel.db-wal', 'daniel.db-shm', 'token', 'tokens.db', 'tokens.db-wal', 'tokens.db-shm']) {
+  for (const name of ['daniel.db', 'daniel.db-wal', 'daniel.db-shm', 'token', 'tokens.db', 'tokens.db-wal', 'tokens.db-shm', 'alerts.db', 'alerts.db-wal', 'alerts.db-shm']) {
     await chmod(path.join(dataDir, name), 0o600).catch(() => undefined);
   }
 }
@@ -149,9 +150,18 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     await store.close();
     throw error;
   }
+  let alerts: AlertStore;
+  try {
+    alerts = await openSqliteAlertStore(config.dataDir);
+  } catch (error) {
+    await tokens.close();
+    await store.close();
+    throw error;
+  }
   const app = await buildApp({
     store,
     tokens,
+    alerts: { store: alerts },
     bodyLimitBytes: config.bodyLimitBytes,
     log,
     requestLog: { all: config.logRequests },
@@ -171,11 +181,14 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     await app.listen({ host: config.listenHost, port: config.listenPort });
   } catch (error) {
     await app.close();
+    await alerts.close();
     await tokens.close();
     await store.close();
     throw error;
   }
   const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`, tls === undefined ? 'http' : 'https');
+  // Links in notifications point at the web UI as Daniel serves it (DANIEL_PUBLIC_URL when behind a proxy).
+  if (app.alertEngine) app.alertEngine.baseUrl = process.env.DANIEL_PUBLIC_URL ?? url;
 
   let sweeping: Promise<void> | undefined;
   const sweep = (): void => {
@@ -232,6 +245,7 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
         await syslog?.close();
         await app.close();
         await sweeping;
+        await alerts.close();
         await tokens.close();
         await store.close();
         lock?.release();

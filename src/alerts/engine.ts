@@ -1,0 +1,436 @@
+/**
+ * Evaluates the rules on the lines as they become durable, the way a live tail reads them:
+ * by store seq after the last one evaluated, woken by ingest (the notifier) and polling the
+ * seqs only as a fallback, so nothing rescans the store. A count rule keeps, per group, the
+ * matches of its window in one-second buckets; an absence rule the time of its group's last
+ * match, checked on a timer (as are windows running out and repeats).
+ *
+ * Every state change and the notification it causes are recorded in one transaction with
+ * the evaluation position before the Deliverer sends anything (alert-store.ts).
+ *
+ * Lines count when they are evaluated (their arrival); a line whose own timestamp is older
+ * than the rule's window plus BACKFILL_GRACE_MS (a backfill of old logs) is not counted.
+ * After a restart the windows start empty, absence timers start again from the start, and
+ * lines acknowledged but not yet evaluated are evaluated.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store, StoredLine } from '../storage/store.js';
+import type { AlertEvent, AlertStore, Commit, GroupRow, RuleStatus } from './alert-store.js';
+import { Deliverer, DEFAULT_DELIVERY, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
+import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
+import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
+import { extractFields } from '../query/fields.js';
+
+export const BACKFILL_GRACE_MS = 5 * 60_000;
+const PAGE_LINES = 1000;
+const RECENT_LINES = 10;
+/** Groups a rule keeps at most; lines of further groups count in the group `_other`. */
+export const MAX_GROUPS_PER_RULE = 1000;
+
+export interface AppendWaiter {
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface AlertCounters extends DeliveryCounters {
+  alertEvaluations: number;
+  alertLinesEvaluated: number;
+  alertFirings: number;
+}
+
+export interface EngineOptions {
+  /** How often windows, absences and repeats are checked. */
+  tickMs: number;
+  /** Fallback poll of new seqs when no ingest wakes the evaluator. */
+  pollMs: number;
+  delivery: DeliveryOptions;
+}
+
+export const DEFAULT_ENGINE: EngineOptions = { tickMs: 1000, pollMs: 1000, delivery: DEFAULT_DELIVERY };
+
+interface Group {
+  key: string;
+  values: Record<string, string>;
+  state: 'ok' | 'firing';
+  firedMs: number;
+  notifiedMs: number;
+  /** Count: [second start ms, matches] oldest first, and their total. */
+  buckets: [number, number][];
+  total: number;
+  /** Absence: when the group last matched (or the evaluator started). */
+  lastSeenMs: number;
+  recent: StoredLine[];
+  /** A count group found firing at start-up: its window's lines are gone, so it is not resolved for lack of them before this. */
+  holdUntilMs: number;
+}
+
+interface RuleState {
+  compiled: CompiledRule;
+  groups: Map<string, Group>;
+}
+
+export interface GroupView {
+  group: Record<string, string>;
+  state: 'ok' | 'firing';
+  since: string | null;
+  count: number;
+}
+
+export interface RuleView {
+  rule: AlertRule;
+  state: 'ok' | 'firing';
+  groups: GroupView[];
+  status: RuleStatus | undefined;
+}
+
+export interface EngineDeps {
+  store: Store;
+  alerts: AlertStore;
+  notifier: AppendWaiter;
+  counters: AlertCounters;
+  log: DeliveryLog;
+  /** LogEntry of a stored line, as the API returns it. */
+  toEntry: (line: StoredLine) => unknown;
+  /** The web UI's address for links (`http://host:port`); settable once Daniel listens. */
+  baseUrl: string;
+  now?: () => number;
+  options?: Partial<EngineOptions>;
+}
+
+export class AlertEngine {
+  private readonly index = new RuleIndex();
+  private readonly states = new Map<string, RuleState>();
+  private readonly options: EngineOptions;
+  private readonly now: () => number;
+  readonly deliverer: Deliverer;
+  private cursor = 0;
+  private startedMs = 0;
+  private loop: Promise<void> | undefined;
+  private readonly aborter = new AbortController();
+  private pending: Commit = { groups: [], forget: [], events: [] };
+  private lastCommitMs = 0;
+  private nextTickMs = 0;
+  baseUrl: string;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.options = { ...DEFAULT_ENGINE, ...deps.options, delivery: { ...DEFAULT_ENGINE.delivery, ...deps.options?.delivery } };
+    this.now = deps.now ?? Date.now;
+    this.baseUrl = deps.baseUrl;
+    this.deliverer = new Deliverer(deps.alerts, this.options.delivery, deps.counters, deps.log, this.now);
+  }
+
+  async start(): Promise<void> {
+    this.startedMs = this.now();
+    const persisted = new Map<string, GroupRow[]>();
+    for (const row of await this.deps.alerts.groups()) {
+      const list = persisted.get(row.ruleId) ?? [];
+      list.push(row);
+      persisted.set(row.ruleId, list);
+    }
+    for (const rule of await this.deps.alerts.rules()) {
+      const state = this.install(rule, this.startedMs);
+      for (const row of persisted.get(rule.id) ?? []) {
+        const group = this.group(state, row.key, JSON.parse(row.key) as string[], this.startedMs);
+        group.state = row.state;
+        group.firedMs = row.firedMs;
+        group.notifiedMs = row.notifiedMs;
+        if (rule.condition.kind === 'count' && row.state === 'firing') group.holdUntilMs = this.startedMs + rule.condition.windowMs;
+      }
+    }
+    this.cursor = (await this.deps.alerts.cursor()) ?? (await (this.deps.store.tailStart?.() ?? this.deps.store.lastSeq()));
+    this.nextTickMs = this.now() + this.options.tickMs;
+    this.loop = this.run();
+    this.deliverer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.aborter.abort();
+    await this.loop?.catch(() => undefined);
+    await this.flush().catch(() => undefined);
+    await this.deliverer.stop();
+  }
+
+  // ---------- rules ----------
+
+  get ruleCount(): number {
+    return this.index.size;
+  }
+
+  rule(id: string): AlertRule | undefined {
+    return this.index.get(id)?.rule;
+  }
+
+  async put(rule: AlertRule): Promise<void> {
+    compileRule(rule); // throws on a bad query before anything is stored
+    await this.deps.alerts.putRule(rule);
+    const previous = this.states.get(rule.id);
+    const state = this.install(rule, this.now());
+    // A changed rule keeps the state of its groups (a firing group is not notified again).
+    if (previous) for (const [key, group] of previous.groups) if (group.state === 'firing') state.groups.set(key, { ...group, buckets: [], total: 0, lastSeenMs: this.now() });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.index.remove(id);
+    this.states.delete(id);
+    this.pending.events = this.pending.events.filter((item) => item.event.ruleId !== id);
+    return this.deps.alerts.deleteRule(id);
+  }
+
+  async views(): Promise<RuleView[]> {
+    const statuses = await this.deps.alerts.statuses();
+    return [...this.index.all()].map((compiled) => this.view(compiled.rule, statuses.get(compiled.rule.id)));
+  }
+
+  async viewOf(id: string): Promise<RuleView | undefined> {
+    const rule = this.rule(id);
+    if (!rule) return undefined;
+    return this.view(rule, (await this.deps.alerts.statuses()).get(id));
+  }
+
+  private view(rule: AlertRule, status: RuleStatus | undefined): RuleView {
+    const groups = [...(this.states.get(rule.id)?.groups.values() ?? [])].map((group) => ({
+      group: group.values,
+      state: group.state,
+      since: group.state === 'firing' ? new Date(group.firedMs).toISOString() : null,
+      count: group.total,
+    }));
+    return { rule, state: groups.some((g) => g.state === 'firing') ? 'firing' : 'ok', groups, status };
+  }
+
+  private install(rule: AlertRule, atMs: number): RuleState {
+    const compiled = compileRule(rule);
+    this.index.add(compiled);
+    const state: RuleState = { compiled, groups: new Map() };
+    this.states.set(rule.id, state);
+    if (rule.condition.kind === 'absent' && rule.groupBy.length === 0) this.group(state, '[]', [], atMs);
+    return state;
+  }
+
+  private group(state: RuleState, key: string, values: string[], atMs: number): Group {
+    let group = state.groups.get(key);
+    if (!group) {
+      const names = state.compiled.rule.groupBy;
+      group = {
+        key,
+        values: Object.fromEntries(names.map((name, i) => [name, values[i] ?? ''])),
+        state: 'ok',
+        firedMs: 0,
+        notifiedMs: 0,
+        buckets: [],
+        total: 0,
+        lastSeenMs: atMs,
+        recent: [],
+        holdUntilMs: 0,
+      };
+      state.groups.set(key, group);
+    }
+    return group;
+  }
+
+  // ---------- evaluation ----------
+
+  private async run(): Promise<void> {
+    const signal = this.aborter.signal;
+    while (!signal.aborted) {
+      const untilTick = Math.max(0, this.nextTickMs - this.now());
+      const woken = this.deps.notifier.wait(Math.min(this.options.pollMs, untilTick), signal);
+      let caughtUp = false;
+      try {
+        caughtUp = await this.evaluateNew(signal);
+        if (this.now() >= this.nextTickMs) {
+          this.tick(this.now());
+          this.nextTickMs = this.now() + this.options.tickMs;
+        }
+        await this.flush();
+      } catch (error) {
+        if (signal.aborted) break;
+        this.deps.log.warn(`alerts: evaluation failed, retrying: ${(error as Error).message}`);
+        caughtUp = true;
+      }
+      if (caughtUp) await woken;
+    }
+  }
+
+  /** Reads one page of new lines; true when there was nothing more to read. */
+  private async evaluateNew(signal: AbortSignal): Promise<boolean> {
+    if (this.index.size === 0) {
+      this.cursor = await this.deps.store.lastSeq();
+      return true;
+    }
+    const page = await this.deps.store.tail({ afterSeq: this.cursor, limit: PAGE_LINES, signal });
+    if (page.lastSeq <= this.cursor && page.lines.length === 0) return true;
+    this.evaluate(page.lines, this.now());
+    this.cursor = Math.max(this.cursor, page.lastSeq);
+    this.deps.counters.alertEvaluations += 1;
+    return page.lines.length < PAGE_LINES;
+  }
+
+  /** Tests the lines against every rule (through the index) and fires what crosses its threshold. */
+  evaluate(lines: readonly StoredLine[], nowMs: number): void {
+    this.deps.counters.alertLinesEvaluated += lines.length;
+    const nowNs = BigInt(nowMs) * 1_000_000n;
+    const crossed = new Map<Group, AlertRule>();
+    for (const line of lines) {
+      this.index.match(line, (compiled) => {
+        const rule = compiled.rule;
+        const spanMs = rule.condition.kind === 'count' ? rule.condition.windowMs : rule.condition.forMs;
+        if (line.timestamp < nowNs - BigInt(spanMs + BACKFILL_GRACE_MS) * 1_000_000n) return;
+        const state = this.states.get(rule.id);
+        if (!state) return;
+        const group = this.groupOf(state, line, nowMs);
+        group.recent.push(line);
+        if (group.recent.length > RECENT_LINES) group.recent.shift();
+        if (rule.condition.kind === 'absent') {
+          group.lastSeenMs = nowMs;
+          if (group.state === 'firing') this.resolve(rule, group, nowMs, 1);
+          return;
+        }
+        const second = nowMs - (nowMs % 1000);
+        const last = group.buckets[group.buckets.length - 1];
+        if (last && last[0] === second) last[1] += 1;
+        else group.buckets.push([second, 1]);
+        group.total += 1;
+        if (group.state === 'ok' && group.total >= rule.condition.threshold) crossed.set(group, rule);
+      });
+    }
+    // Fired after the whole page, so the notification carries the page's newest matches too.
+    for (const [group, rule] of crossed) {
+      if (rule.condition.kind !== 'count' || !this.states.has(rule.id)) continue;
+      this.prune(group, nowMs - rule.condition.windowMs);
+      if (group.total >= rule.condition.threshold) this.fire(rule, group, nowMs);
+    }
+  }
+
+  private groupOf(state: RuleState, line: StoredLine, nowMs: number): Group {
+    const names = state.compiled.rule.groupBy;
+    if (names.length === 0) return this.group(state, '[]', [], nowMs);
+    let fields: Record<string, string> | undefined;
+    const values = names.map((name) => {
+      if (name === 'host') return line.host;
+      if (name === 'file' || name === 'filename') return line.filename;
+      fields ??= extractFields(line.line, line.fields);
+      return fields[name] ?? '';
+    });
+    let key = JSON.stringify(values);
+    if (!state.groups.has(key) && state.groups.size >= MAX_GROUPS_PER_RULE) key = JSON.stringify(names.map(() => '_other'));
+    const known = state.groups.has(key);
+    const group = this.group(state, key, JSON.parse(key) as string[], nowMs);
+    // An absence rule remembers its groups across restarts (a host that stops must still be missed).
+    if (!known && state.compiled.rule.condition.kind === 'absent') this.pending.groups.push(this.row(state.compiled.rule, group));
+    return group;
+  }
+
+  private prune(group: Group, oldestMs: number): void {
+    while (group.buckets.length > 0 && (group.buckets[0] as [number, number])[0] + 1000 <= oldestMs) {
+      group.total -= (group.buckets.shift() as [number, number])[1];
+    }
+  }
+
+  /** Windows running out, absences, repeats. */
+  tick(nowMs: number): void {
+    for (const state of this.states.values()) {
+      const rule = state.compiled.rule;
+      for (const group of state.groups.values()) {
+        if (rule.condition.kind === 'count') {
+          this.prune(group, nowMs - rule.condition.windowMs);
+          if (group.state === 'firing' && group.total < rule.condition.threshold && nowMs >= group.holdUntilMs) this.resolve(rule, group, nowMs, group.total);
+          else if (group.state === 'firing' && nowMs - group.notifiedMs >= rule.repeatMs) this.notify(rule, group, 'firing', nowMs, group.total);
+          if (group.state === 'ok' && group.total === 0 && nowMs >= group.holdUntilMs) state.groups.delete(group.key);
+          continue;
+        }
+        const quietFrom = Math.max(group.lastSeenMs, this.startedMs);
+        if (group.state === 'ok' && nowMs - quietFrom >= rule.condition.forMs) {
+          group.recent = [];
+          this.fire(rule, group, nowMs);
+        } else if (group.state === 'firing' && nowMs - group.notifiedMs >= rule.repeatMs) {
+          this.notify(rule, group, 'firing', nowMs, 0);
+        }
+      }
+    }
+  }
+
+  private fire(rule: AlertRule, group: Group, nowMs: number): void {
+    group.state = 'firing';
+    group.firedMs = nowMs;
+    this.deps.counters.alertFirings += 1;
+    this.notify(rule, group, 'firing', nowMs, rule.condition.kind === 'count' ? group.total : 0);
+  }
+
+  private resolve(rule: AlertRule, group: Group, nowMs: number, count: number): void {
+    group.state = 'ok';
+    this.notify(rule, group, 'resolved', nowMs, count);
+    group.firedMs = 0;
+    if (rule.condition.kind === 'count' && group.total === 0) this.pending.forget.push({ ruleId: rule.id, key: group.key });
+  }
+
+  private notify(rule: AlertRule, group: Group, status: 'firing' | 'resolved', nowMs: number, count: number): void {
+    group.notifiedMs = nowMs;
+    this.pending.groups.push(this.row(rule, group));
+    if (rule.mutedUntilMs > nowMs) return;
+    const span = rule.condition.kind === 'count' ? rule.condition.windowMs : rule.condition.forMs;
+    const event: AlertEvent = {
+      id: randomUUID(),
+      ruleId: rule.id,
+      name: rule.name,
+      status,
+      group: group.values,
+      count,
+      window: formatDuration(span),
+      kind: rule.condition.kind,
+      q: rule.q,
+      hosts: rule.hosts,
+      labels: rule.labels,
+      url: this.searchUrl(rule, group, nowMs),
+      lines: group.recent.slice(-RECENT_LINES).reverse().map((line) => this.deps.toEntry(line)),
+      startsMs: group.firedMs,
+      endsMs: status === 'resolved' ? nowMs : null,
+      atMs: nowMs,
+      activeForMs: rule.repeatMs + Math.max(span, 5 * 60_000),
+    };
+    this.pending.events.push({ event, targets: rule.notify });
+  }
+
+  /** The search in the web UI: the rule's query, its hosts or the group's host, over the span before now. */
+  searchUrl(rule: AlertRule, group: { values: Record<string, string> }, nowMs: number): string {
+    const params = new URLSearchParams();
+    let q = rule.q;
+    for (const [name, value] of Object.entries(group.values)) {
+      if (name === 'host') params.append('host', value);
+      else if (name !== 'file' && name !== 'filename') q = `${q} ${name}:${JSON.stringify(value)}`.trim();
+      else params.append('file', value);
+    }
+    if (q !== '') params.set('q', q);
+    if (group.values.host === undefined) for (const host of rule.hosts) params.append('host', host);
+    const span = rule.condition.kind === 'count' ? rule.condition.windowMs : rule.condition.forMs;
+    params.set('since', new Date(nowMs - Math.max(span, 60_000) - 60_000).toISOString());
+    return `${this.baseUrl.replace(/\/+$/, '')}/?${params.toString()}`;
+  }
+
+  private row(rule: AlertRule, group: Group): GroupRow {
+    return { ruleId: rule.id, key: group.key, state: group.state, firedMs: group.firedMs, notifiedMs: group.notifiedMs };
+  }
+
+  /** Writes what changed (and the position, at most each second otherwise), then wakes the sender. */
+  private async flush(): Promise<void> {
+    const work = this.pending;
+    const changed = work.groups.length > 0 || work.forget.length > 0 || work.events.length > 0;
+    if (!changed && this.now() - this.lastCommitMs < 1000) return;
+    this.pending = { groups: [], forget: [], events: [] };
+    // Rules deleted meanwhile tell nobody.
+    work.events = work.events.filter((item) => this.states.has(item.event.ruleId));
+    try {
+      await this.deps.alerts.commit({ ...work, cursor: this.cursor });
+    } catch (error) {
+      // Kept for the next attempt: nothing decided is dropped because the disk hiccuped.
+      this.pending = {
+        groups: [...work.groups, ...this.pending.groups],
+        forget: [...work.forget, ...this.pending.forget],
+        events: [...work.events, ...this.pending.events],
+      };
+      throw error;
+    }
+    this.lastCommitMs = this.now();
+    if (work.events.length > 0) this.deliverer.poke();
+  }
+}
+
+export { RULE_LIMITS };
