@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { nowNs } from '../common/time.js';
 import { assertLinearRegex } from '../query/matcher.js';
 import type { Store } from '../storage/store.js';
-import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_FILES_PER_HOST_DAY } from './config.js';
+import { IdentityBudget } from './identity-budget.js';
 import { ConnectionDrainer } from './connections.js';
 import type { ServerDeps, ServerLimits } from './context.js';
 import { FollowRegistry } from './follow.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
   trustedProxies?: readonly string[];
   /** HTTPS: PEM key and certificate (and the CA client certificates must chain to, if any). */
   https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
+  /** The per-host daily bound on file identities; default one of `limits.maxFilesPerHostDay` (serve passes its own, to change it on SIGHUP). */
+  identityBudget?: IdentityBudget;
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
 }
@@ -68,6 +71,7 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
+  maxFilesPerHostDay: DEFAULT_MAX_FILES_PER_HOST_DAY,
 };
 
 export const API_VERSION = '0.1.0';
@@ -124,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
     limits,
     log,
+    identities: options.identityBudget ?? new IdentityBudget(limits.maxFilesPerHostDay),
   };
 
   // Hooks that attach to routes as they are added (auth, request log) come before any route.

@@ -6,6 +6,7 @@
 import type { Store } from '../storage/store.js';
 import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
+import type { IdentityBudget } from './identity-budget.js';
 import type { AppendNotifier } from './notifier.js';
 import type { QueryGate } from './query-gate.js';
 
@@ -19,6 +20,8 @@ export interface ServerDeps {
   queries: QueryGate;
   limits: ServerLimits;
   log: ServerLog;
+  /** Distinct file identities per host per UTC day (ingest). */
+  identities: IdentityBudget;
 }
 
 /** Every open live tail, so the server can refuse one too many and end them all on close (follow.ts). */
@@ -52,6 +55,8 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
+  /** Distinct file identities one host may write in one UTC day. */
+  maxFilesPerHostDay: number;
 }
 
 export interface RouteOptions {

@@ -44,16 +44,27 @@ function stringify(record: LogFields): string {
   });
 }
 
-export function createServerLog(options: { level: LogLevel; write?: (line: string) => void }): ServerLog {
-  const { level } = options;
+/** A log whose level can change while it runs (SIGHUP). */
+export interface AdjustableServerLog extends ServerLog {
+  setLevel(level: LogLevel): void;
+}
+
+export function createServerLog(options: { level: LogLevel; write?: (line: string) => void }): AdjustableServerLog {
+  let level = options.level;
   const write = options.write ?? ((line: string): void => void process.stderr.write(line));
-  const threshold = RANK[level];
+  let threshold = RANK[level];
   const emit = (at: Exclude<LogLevel, 'silent'>, message: string, fields: LogFields | undefined): void => {
     if (RANK[at] < threshold) return;
     write(`${stringify({ time: new Date().toISOString(), level: at, msg: message, ...fields })}\n`);
   };
   return {
-    level,
+    get level() {
+      return level;
+    },
+    setLevel(next: LogLevel) {
+      level = next;
+      threshold = RANK[next];
+    },
     enabled: (at) => RANK[at] >= threshold,
     debug: (message, fields) => emit('debug', message, fields),
     info: (message, fields) => emit('info', message, fields),

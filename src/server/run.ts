@@ -11,7 +11,9 @@ import { nowNs } from '../common/time.js';
 import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp } from './app.js';
-import { ConfigError, type ServeConfig } from './config.js';
+import { ConfigError, reloadedConfig, type ServeConfig } from './config.js';
+import type { FormatCheck } from '../storage/data-format.js';
+import { IdentityBudget } from './identity-budget.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createServerLog } from './log.js';
 import { TokenRegistry } from './token-registry.js';
@@ -28,7 +30,12 @@ export interface ServerOutput {
 export interface RunningServer {
   url: string;
   store: Store;
-  /** SIGHUP: re-reads the configured tokens and the TLS files; open connections stay. */
+  /**
+   * SIGHUP: applies what can change live (LIVE_SETTINGS: the configured tokens, the TLS
+   * files, retention, log level, files per host per day), says which changed settings need a
+   * restart, and keeps every running setting when anything of `config` is unusable. Open
+   * connections stay.
+   */
   reload(config?: ServeConfig): Promise<void>;
   close(): Promise<void>;
 }
@@ -137,6 +144,8 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
+  const format = (store as { dataFormat?: FormatCheck }).dataFormat;
+  if (format !== undefined && format.upgraded.length > 0) output.info(`data format upgraded: ${format.upgraded.join('; ')}`);
   // The store's files (daniel.db, -wal, -shm) as well: 0600 even when made by an older version.
   await makePrivate(config.dataDir, 0).then(() => chmodStoreFiles(config.dataDir));
   let tokens: TokenRegistry;
@@ -148,9 +157,11 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     await store.close();
     throw error;
   }
+  const identities = new IdentityBudget(config.maxFilesPerHostDay);
   const app = await buildApp({
     store,
     tokens,
+    identityBudget: identities,
     bodyLimitBytes: config.bodyLimitBytes,
     log,
     requestLog: { all: config.logRequests },
@@ -176,11 +187,12 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   }
   const url = urlOf(app.server.address(), `${config.listenHost}:${config.listenPort}`, tls === undefined ? 'http' : 'https');
 
+  let running = config;
   let sweeping: Promise<void> | undefined;
   const sweep = (): void => {
     if (sweeping) return;
     sweeping = store
-      .deleteArrivedBefore(nowNs() - config.retentionNs)
+      .deleteArrivedBefore(nowNs() - running.retentionNs)
       .then(() => undefined)
       .catch((error: unknown) => output.warn(`retention sweep failed: ${(error as Error).message}`))
       .finally(() => {
@@ -197,12 +209,16 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   return {
     url,
     store,
-    async reload(next: ServeConfig = config) {
-      tokens.setConfigured(await configuredTokens(next, output));
+    async reload(next: ServeConfig = running) {
+      // Everything is read and checked before anything is applied: a reload that fails changes nothing.
+      if ((tls === undefined) !== (next.tlsCert === undefined)) {
+        throw new ConfigError(`TLS cannot be turned ${tls === undefined ? 'on' : 'off'} by a reload: restart Daniel`);
+      }
+      const entries = await configuredTokens(next, output);
+      const files = tls === undefined ? undefined : await readTls(next);
+      tokens.setConfigured(entries);
       await tokens.refresh();
-      if (tls !== undefined) {
-        const files = await readTls(next);
-        if (files === undefined) throw new ConfigError('TLS cannot be turned off by a reload: restart Daniel');
+      if (files !== undefined) {
         (app.server as unknown as TlsServer).setSecureContext({
           key: files.key,
           cert: files.cert,
@@ -210,7 +226,14 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
           ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
         });
       }
-      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate'));
+      log.setLevel(next.logLevel);
+      identities.limit = next.maxFilesPerHostDay;
+      // The restart-only settings keep their running values, so a later reload compares with what runs.
+      const reloaded = reloadedConfig(running, next);
+      const restartOnly = reloaded.restartOnly;
+      running = reloaded.config;
+      output.info(`reloaded: tokens${tls === undefined ? '' : ', TLS certificate'}, retention, log level ${running.logLevel}, files per host per day ${running.maxFilesPerHostDay}`);
+      if (restartOnly.length > 0) output.warn(`changed, takes effect at the next restart: ${restartOnly.join(', ')}`);
     },
     close() {
       closing ??= (async () => {
