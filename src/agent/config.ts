@@ -29,13 +29,15 @@ export interface CliFlags {
   stateDir?: string;
   once?: boolean;
   config?: string;
+  /** The command line's paths follow symlinks out of their pattern's root. */
+  followSymlinks?: boolean;
 }
 
 const TOP_KEYS = new Set([
-  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline',
+  'server', 'token', 'host', 'stateDir', 'sources', 'paths', 'exclude', 'timezone', 'multiline', 'followSymlinks',
   'maxLineBytes', 'flushIntervalMs', 'batchMaxLines', 'batchMaxBytes', 'spoolMaxBytes', 'scanIntervalMs', 'stopTimeoutMs',
 ]);
-const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline']);
+const SOURCE_KEYS = new Set(['paths', 'exclude', 'timezone', 'multiline', 'followSymlinks']);
 const MULTILINE_KEYS = new Set(['start', 'continue', 'preset', 'timeoutMs']);
 
 export function resolveAgentConfig(
@@ -75,12 +77,16 @@ export function resolveAgentConfig(
   if (hostProblem !== undefined) throw new ConfigError(`--host '${printable(host)}' ${hostProblem}; it names this machine in Daniel (1 to 255 bytes, no control characters)`);
 
   const sources: AgentSource[] = [];
-  if (positional.length > 0) sources.push({ paths: positional, ...sourceOptions(file, 'config') });
+  if (positional.length > 0) {
+    const source: AgentSource = { paths: positional, ...sourceOptions(file, 'config') };
+    if (flags.followSymlinks === true) source.followSymlinks = true;
+    sources.push(source);
+  }
   if (file.sources !== undefined) {
     if (!Array.isArray(file.sources)) throw new ConfigError('config: sources must be a list');
     file.sources.forEach((s: unknown, i: number) => sources.push(parseSource(s, `sources[${i}]`)));
   } else if (file.paths !== undefined && positional.length === 0) {
-    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, 'config'));
+    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, followSymlinks: file.followSymlinks }, 'config'));
   }
   if (sources.length === 0) throw new ConfigError('nothing to watch: give at least one PATH_OR_GLOB, or sources in --config');
 
@@ -152,8 +158,8 @@ function loadConfigFile(file: string, readFile: (file: string) => string): Table
 }
 
 function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
-  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline }, where);
-  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline };
+  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, followSymlinks: file.followSymlinks }, where);
+  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline, ...(parsed.followSymlinks === true ? { followSymlinks: true } : {}) };
 }
 
 function parseSource(value: unknown, where: string): AgentSource {
@@ -168,6 +174,10 @@ function parseSource(value: unknown, where: string): AgentSource {
     source.timezone = s.timezone;
   }
   if (s.multiline !== undefined) source.multiline = parseMultiline(s.multiline, `${where}.multiline`);
+  if (s.followSymlinks !== undefined) {
+    if (typeof s.followSymlinks !== 'boolean') throw new ConfigError(`config: ${where}.followSymlinks must be true or false`);
+    if (s.followSymlinks) source.followSymlinks = true;
+  }
   return source;
 }
 

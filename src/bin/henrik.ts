@@ -31,6 +31,8 @@ Options:
   --state-dir <dir>  checkpoints and disk spool (env HENRIK_STATE_DIR, default ./henrik-state)
   --once             read every file to its current end, ship, wait for acknowledgements, exit
   --config <file>    YAML or JSON settings: sources with paths, exclude, timezone, multiline
+  --follow-symlinks  follow symlinks under the paths' globs that point outside the directory
+                     the glob starts from (default: skipped, and said; see docs/agent.md)
   -h, --help         this text
 `;
 
@@ -55,12 +57,13 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
       'state-dir': { type: 'string' },
       once: { type: 'boolean' },
       config: { type: 'string' },
+      'follow-symlinks': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return 'help';
   if (replay && (positionals.length > 0 || values.once === true)) throw new Error('replay-dead-letter takes no paths and no --once');
-  const flags: CliFlags = { server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config };
+  const flags: CliFlags = { server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host, stateDir: values['state-dir'], once: values.once, config: values.config, followSymlinks: values['follow-symlinks'] };
   return { flags, paths: positionals, replay };
 }
 

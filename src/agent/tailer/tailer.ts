@@ -22,6 +22,7 @@ import { newStream, RotatedAwayFinder } from './rotated-away.js';
 export interface TailerSource {
   paths: string[];
   exclude: string[];
+  followSymlinks?: boolean;
   multiline?: MultilineRule;
   parser: TimestampParser;
 }
@@ -519,11 +520,12 @@ export class Tailer {
 
   private noteSkipped(at: string, code: string, message: string): void {
     const unreadable = code === 'EACCES' || code === 'EPERM';
-    if (code !== 'special') this.unreadable.set(at, message);
+    const notFile = code === 'special' || code === 'symlink';
+    if (!notFile) this.unreadable.set(at, message);
     const key = `${code}\0${at}`;
     if (this.said.has(key)) return;
     this.said.add(key);
-    if (code === 'special') this.options.log(`path=${at}: skipped, ${message}`);
+    if (notFile) this.options.log(`path=${at}: skipped, ${message}`);
     else if (unreadable) {
       this.options.log(`path=${at} error=${code}: cannot read it, its lines are not shipped; give the user Henrik runs as read access, e.g. add the user to group adm (usermod -aG adm <user>, then restart Henrik)`);
     } else this.options.log(`path=${at} error=${code}: cannot read it (${message})`);
