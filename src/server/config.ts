@@ -152,9 +152,28 @@ function parseYaml(text: string): unknown {
 
 const KEY_BY_LOWER = new Map(Object.keys(SETTINGS).map((key) => [key.toLowerCase(), key]));
 
-/** The key a mistyped one probably meant: `data-dir`, `data_dir` and `DataDir` all mean `dataDir`. */
+/** Edits (insert, delete, replace a letter) between two short words. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length] as number;
+}
+
+/** The key a mistyped one probably meant: `data-dir`, `--data-dir`, `DataDir` and `dataDri` all mean `dataDir`. */
 function keyMeant(key: string): string | undefined {
-  return KEY_BY_LOWER.get(key.replace(/[-_]/g, '').toLowerCase()) ?? (key.startsWith('--') ? KEY_BY_LOWER.get(key.slice(2).replace(/-/g, '').toLowerCase()) : undefined);
+  const plain = key.replace(/^-+/, '').replace(/[-_]/g, '').toLowerCase();
+  const exact = KEY_BY_LOWER.get(plain);
+  if (exact !== undefined) return exact;
+  let best: [string, number] | undefined;
+  for (const [lower, known] of KEY_BY_LOWER) {
+    const d = distance(plain, lower);
+    if (d <= 2 && (best === undefined || d < best[1])) best = [known, d];
+  }
+  return best?.[0];
 }
 
 /**
