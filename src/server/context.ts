@@ -27,6 +27,8 @@ export interface ServerDeps {
 /** Every open live tail, so the server can refuse one too many and end them all on close (follow.ts). */
 export interface Followers {
   readonly size: number;
+  /** A line's SSE event, rendered once and shared by every tail that sends it (follow.ts). */
+  eventOf(seq: number, render: () => string): string;
   add(stop: () => void): void;
   delete(stop: () => void): void;
   closeAll(): void;
