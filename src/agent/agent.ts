@@ -92,6 +92,7 @@ export class Agent {
         sources: o.sources.map((s) => ({
           paths: s.paths,
           exclude: s.exclude ?? [],
+          ...(s.followSymlinks === true ? { followSymlinks: true } : {}),
           multiline: s.multiline,
           labels: s.labels,
           parser: (o.parserFactory ?? createTimestampParser)({ timezone: s.timezone }),

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Batcher, parseBatchBody, type Batch } from './batcher.js';
 import { JsonBody, jsonString } from './json-body.js';
+import { MAX_INGEST_FILES } from '../protocol/ingest.js';
 
 describe('jsonString', () => {
   it('is JSON.stringify for any text a line can hold', () => {
@@ -160,6 +161,17 @@ describe('Batcher', () => {
       ['f1', 0, 6, 2, 30],
       ['f2', 0, 3, 1, 20],
     ]);
+  });
+
+  it('cuts a batch before it would carry more file groups than Daniel takes in one request', () => {
+    const batches: Batch[] = [];
+    const batcher = new Batcher({ host: 'h', maxLines: 100_000, maxBytes: 1e9, flushIntervalMs: 60_000 }, (b) => batches.push(b));
+    const files = MAX_INGEST_FILES * 2 + 5;
+    for (let i = 0; i < files; i++) batcher.add({ id: `f${i}`, filename: `${i}.log`, path: `/x/${i}.log` }, line(0, `line of ${i}`), 0);
+    batcher.flush();
+    const groups = batches.map((b) => parseBatchBody(b.body).files.length);
+    expect(groups).toEqual([MAX_INGEST_FILES, MAX_INGEST_FILES, 5]);
+    expect(batches.reduce((n, b) => n + b.lines, 0)).toBe(files);
   });
 });
 

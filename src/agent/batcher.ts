@@ -6,7 +6,7 @@
  * grouped by file in arrival order: when the file changes a new group starts, and the same
  * identity may come in several groups of one request (Daniel reads them as one).
  */
-import type { IngestRequest } from '../protocol/ingest.js';
+import { MAX_INGEST_FILES, type IngestRequest } from '../protocol/ingest.js';
 import { BufferPool, JsonBody } from './json-body.js';
 import type { LineFields } from './tailer/container.js';
 import { wireName, wirePath } from './tailer/names.js';
@@ -59,6 +59,8 @@ export interface BatcherOptions {
   /** Bound on the JSON body (bytes). */
   maxBytes: number;
   flushIntervalMs: number;
+  /** File groups a batch holds at most; default (and at most) MAX_INGEST_FILES. */
+  maxGroups?: number;
 }
 
 interface Group {
@@ -74,6 +76,8 @@ export class Batcher {
   private body: JsonBody | undefined;
   private files = new Map<string, BatchedFile>();
   private group: Group | undefined;
+  /** File groups in the open batch: Daniel takes at most MAX_INGEST_FILES a request. */
+  private groups = 0;
   private lines = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Room for a full batch plus the line that crosses the bound; a few, for the batches being compressed. */
@@ -86,11 +90,16 @@ export class Batcher {
     this.pool = new BufferPool(Math.min(options.maxBytes, 4 * 1024 * 1024) + 64 * 1024, 4);
   }
 
+  private get maxGroups(): number {
+    return Math.min(MAX_INGEST_FILES, this.options.maxGroups ?? MAX_INGEST_FILES);
+  }
+
   get pendingLines(): number {
     return this.lines;
   }
 
   add(source: BatchSource, line: StampedLine, size: number): void {
+    if (this.groups >= this.maxGroups && this.group?.source.id !== source.id) this.flush();
     const body = this.body ?? this.open();
     let group = this.group;
     // Labels set once a file is recognised as a container log start a group of their own.
@@ -128,6 +137,7 @@ export class Batcher {
     this.body = undefined;
     this.files = new Map();
     this.group = undefined;
+    this.groups = 0;
     this.lines = 0;
     this.onBatch(batch);
   }
@@ -168,6 +178,7 @@ export class Batcher {
     body.raw(',"lines":[');
     const group: Group = { source, meta, lines: 0, labels, lastTimestamp: 0n };
     this.group = group;
+    this.groups += 1;
     return group;
   }
 

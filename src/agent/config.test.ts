@@ -98,6 +98,16 @@ describe('resolveAgentConfig', () => {
     expect(run({ HENRIK_SERVER: 'http://daniel:3032/?x=1' })).toThrow(/without \?query/);
     expect(() => resolveAgentConfig({}, ['/var/log/*.log'], { HENRIK_TOKEN: 'tok' })).not.toThrow();
   });
+
+  it('followSymlinks: per source in the file, at the top for the command line paths, or --follow-symlinks; anything but a boolean is refused', () => {
+    const yaml = (text: string) => () => text;
+    const o = resolveAgentConfig({ token: 'tok', config: 'c.yaml' }, [], {}, yaml('sources:\n  - paths: [/var/log/*.log]\n    followSymlinks: true\n  - paths: [/srv/*.log]\n'));
+    expect(o.sources.map((s) => s.followSymlinks === true)).toEqual([true, false]);
+    expect(resolveAgentConfig({ token: 'tok', config: 'c.yaml' }, ['/x/*.log'], {}, yaml('followSymlinks: true\n')).sources[0]?.followSymlinks).toBe(true);
+    expect(resolveAgentConfig({ token: 'tok', followSymlinks: true }, ['/x/*.log'], {}).sources[0]?.followSymlinks).toBe(true);
+    expect(resolveAgentConfig({ token: 'tok' }, ['/x/*.log'], {}).sources[0]?.followSymlinks).toBeUndefined();
+    expect(() => resolveAgentConfig({ token: 'tok', config: 'c.yaml' }, [], {}, yaml('sources:\n  - paths: [/x]\n    followSymlinks: yes please\n'))).toThrow(/sources\[0\]\.followSymlinks must be true or false/);
+  });
 });
 
 describe('per-source labels', () => {

@@ -40,6 +40,8 @@ export interface CliFlags {
   /** `--stdin [--name NAME]`: standard input, shipped as NAME (default `stdin`). */
   stdin?: boolean;
   name?: string;
+  /** The command line's paths follow symlinks out of their pattern's root. */
+  followSymlinks?: boolean;
 }
 
 export function resolveAgentConfig(
@@ -79,12 +81,16 @@ export function resolveAgentConfig(
   if (hostProblem !== undefined) throw new ConfigError(`--host '${printable(host)}' ${hostProblem}; it names this machine in Daniel (1 to 255 bytes, no control characters)`);
 
   const sources: AgentSource[] = [];
-  if (positional.length > 0) sources.push({ paths: positional, ...sourceOptions(file, 'config') });
+  if (positional.length > 0) {
+    const source: AgentSource = { paths: positional, ...sourceOptions(file, 'config') };
+    if (flags.followSymlinks === true) source.followSymlinks = true;
+    sources.push(source);
+  }
   if (file.sources !== undefined) {
     if (!Array.isArray(file.sources)) throw new ConfigError('config: sources must be a list');
     file.sources.forEach((s: unknown, i: number) => sources.push(parseSource(s, `sources[${i}]`)));
   } else if (file.paths !== undefined && positional.length === 0) {
-    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels }, 'config'));
+    sources.push(parseSource({ paths: file.paths, exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels, followSymlinks: file.followSymlinks }, 'config'));
   }
   const journal = journalSources(flags, file);
   if (flags.name !== undefined && flags.stdin !== true) throw new ConfigError('--name names what --stdin ships: pass --stdin too');
@@ -228,8 +234,8 @@ function loadConfigFile(file: string, readFile: (file: string) => string): Table
 }
 
 function sourceOptions(file: Table, where: string): Omit<AgentSource, 'paths'> {
-  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels }, where);
-  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline, labels: parsed.labels };
+  const parsed = parseSource({ paths: ['-'], exclude: file.exclude, timezone: file.timezone, multiline: file.multiline, labels: file.labels, followSymlinks: file.followSymlinks }, where);
+  return { exclude: parsed.exclude, timezone: parsed.timezone, multiline: parsed.multiline, labels: parsed.labels, ...(parsed.followSymlinks === true ? { followSymlinks: true } : {}) };
 }
 
 function parseSource(value: unknown, where: string): AgentSource {
@@ -247,6 +253,10 @@ function parseSource(value: unknown, where: string): AgentSource {
     const labels = parseLabels(s.labels, `config: ${where}.labels`);
     if (typeof labels === 'string') throw new ConfigError(labels);
     source.labels = labels;
+  }
+  if (s.followSymlinks !== undefined) {
+    if (typeof s.followSymlinks !== 'boolean') throw new ConfigError(`config: ${where}.followSymlinks must be true or false`);
+    if (s.followSymlinks) source.followSymlinks = true;
   }
   return source;
 }

@@ -11,6 +11,11 @@ export interface AgentSource {
   paths: string[];
   /** Globs of files not to ship: with a `/` matched against the path, else the base name. */
   exclude?: string[];
+  /**
+   * Follow a file symlink a wildcard matches even when it points outside the pattern's root
+   * (the directory the pattern starts from); default false: such a link is skipped, and said.
+   */
+  followSymlinks?: boolean;
   /** IANA zone for naive times in these files; default TZ. */
   timezone?: string;
   multiline?: MultilineRule;

@@ -38,6 +38,8 @@ Options:
   --once             read every file to its current end, ship, wait for acknowledgements, exit
   --config <file>    YAML or JSON settings: sources with paths, exclude, timezone, multiline
   --log-format <f>   text (default) or json: one JSON object per event (env HENRIK_LOG_FORMAT)
+  --follow-symlinks  follow symlinks under the paths' globs that point outside the directory
+                     the glob starts from (default: skipped, and said; see docs/agent.md)
   -h, --help         this text
 `;
 
@@ -63,6 +65,7 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
       stdin: { type: 'boolean' },
       name: { type: 'string' },
       'log-format': { type: 'string' },
+      'follow-symlinks': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,7 +76,7 @@ function parseCommandLine(argv: string[]): { flags: CliFlags; paths: string[]; r
   const flags: CliFlags = {
     server: values.server, token: values.token, tokenFile: values['token-file'], ca: values.ca, cert: values.cert, key: values.key, host: values.host,
     stateDir: values['state-dir'], once: values.once, config: values.config,
-    journal: values.journal, journalDir: values['journal-dir'], stdin: values.stdin, name: values.name,
+    journal: values.journal, journalDir: values['journal-dir'], stdin: values.stdin, name: values.name, followSymlinks: values['follow-symlinks'],
   };
   const logFormat = values['log-format'] ?? (process.env.HENRIK_LOG_FORMAT || 'text');
   if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) throw new Error(`--log-format / HENRIK_LOG_FORMAT '${logFormat}' must be text or json`);

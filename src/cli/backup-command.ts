@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { copyFile, chmod, mkdir, rename, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DATA_FORMAT_VERSION, newerFormatMessage } from '../common/data-format.js';
 
 function dataDirOf(flags: { dataDir?: string }): string {
   return resolve(flags.dataDir ?? process.env.DANIEL_DATA_DIR ?? './data');
@@ -63,8 +64,11 @@ export function backupCommands(): Command[] {
       try {
         const check = new Database(resolve(file), { readonly: true, fileMustExist: true });
         const ok = check.pragma('quick_check', { simple: true });
+        const format = check.pragma('user_version', { simple: true }) as number;
         check.close();
         if (ok !== 'ok') fail(`${file} is damaged: ${String(ok)}`);
+        // A backup of a newer Daniel: this one would refuse to start on it.
+        if (format > DATA_FORMAT_VERSION) fail(newerFormatMessage(file, format), 2);
       } catch (error) {
         fail(`${file} is not a readable backup: ${(error as Error).message}`);
       }

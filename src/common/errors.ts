@@ -9,6 +9,7 @@ export const errorCatalogue = {
   INVALID_NAME: { status: 400, meaning: "A host or file name is empty, over 255 bytes, or holds '..', NUL or control characters." },
   INVALID_CURSOR: { status: 400, meaning: 'The cursor is malformed or belongs to another query; start again without it.' },
   INVALID_QUERY: { status: 400, meaning: 'The q query is malformed or past its limits; the message names what and the position (0-based).' },
+  TOO_MANY_FILES: { status: 400, meaning: 'An ingest request carries more than 1,000 file groups: send them in several requests.' },
   INVALID_REGEX: { status: 400, meaning: 'The regex does not compile or cannot be run in linear time (no backreferences or lookaround).' },
   UNAUTHORIZED: { status: 401, meaning: 'No token, or an unknown one: send Authorization: Bearer TOKEN.' },
   FORBIDDEN: { status: 403, meaning: "The token is valid but lacks the scope this route needs (read, ingest; admin has both)." },
@@ -22,6 +23,10 @@ export const errorCatalogue = {
   TOO_MANY_ALERTS: { status: 409, meaning: 'Daniel keeps at most 10,000 alert rules; delete some first.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body, or its decompressed size, passes the limit (8 MiB by default).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip (the pushed inputs also take protobuf, NDJSON, deflate and snappy).' },
+  HOST_FILE_LIMIT: {
+    status: 429,
+    meaning: "The host has already written the most distinct file identities allowed in one UTC day (--max-files-per-host-day, 10,000 by default). Met in an ingest answer's `rejected`: the groups of further identities are refused, the rest of the request is stored.",
+  },
   RATE_LIMITED: { status: 429, meaning: 'Too many requests or too many live tails; retry after the Retry-After seconds.' },
   INTERNAL: { status: 500, meaning: 'A bug, or a store fault that retrying will not fix: the server logged it with the request id.' },
   STORE_DAMAGED: { status: 500, meaning: "The store's files are damaged, or were deleted or replaced while Daniel ran; the message names the file and what to do. Retrying does not help." },

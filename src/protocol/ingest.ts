@@ -44,6 +44,12 @@ export interface IngestFile {
   lines: IngestLine[];
 }
 
+/**
+ * File groups one request may carry (`files`): past it Daniel refuses the request whole with
+ * 400 TOO_MANY_FILES. Henrik cuts its batches before it.
+ */
+export const MAX_INGEST_FILES = 1000;
+
 export interface IngestRequest {
   host: string;
   files: IngestFile[];

@@ -10,7 +10,8 @@ import { AlertEngine, type EngineOptions } from '../alerts/engine.js';
 import { nowNs } from '../common/time.js';
 import { assertLinearRegex } from '../query/matcher.js';
 import type { Store } from '../storage/store.js';
-import { DEFAULT_BODY_LIMIT_BYTES } from './config.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_MAX_FILES_PER_HOST_DAY } from './config.js';
+import { IdentityBudget } from './identity-budget.js';
 import { ConnectionDrainer } from './connections.js';
 import type { ServerDeps, ServerLimits } from './context.js';
 import { FollowRegistry } from './follow.js';
@@ -60,6 +61,8 @@ export interface AppOptions {
   trustedProxies?: readonly string[];
   /** HTTPS: PEM key and certificate (and the CA client certificates must chain to, if any). */
   https?: { key: string | Buffer; cert: string | Buffer; clientCa?: string | Buffer };
+  /** The per-host daily bound on file identities; default one of `limits.maxFilesPerHostDay` (serve passes its own, to change it on SIGHUP). */
+  identityBudget?: IdentityBudget;
   /** Overrides for tests (short heartbeats, small buffers). */
   limits?: Partial<Omit<ServerLimits, 'bodyLimitBytes'>>;
   /** Where the pushed inputs (Loki, OTLP, Elasticsearch bulk) store; default the store's own (push-sink.ts). Tests may record instead. */
@@ -82,6 +85,7 @@ export const DEFAULT_LIMITS: Omit<ServerLimits, 'bodyLimitBytes'> = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
+  maxFilesPerHostDay: DEFAULT_MAX_FILES_PER_HOST_DAY,
 };
 
 export const API_VERSION = '0.1.0';
@@ -154,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
     limits,
     log,
+    identities: options.identityBudget ?? new IdentityBudget(limits.maxFilesPerHostDay),
   };
   pushSinks.set(app as unknown as FastifyInstance, deps.push);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, DEFAULT_BODY_LIMIT_BYTES, parseListen, parseServeConfig } from './config.js';
+import { ConfigError, DEFAULT_BODY_LIMIT_BYTES, parseListen, parseServeConfig, readServeConfigFile, reloadedConfig, SETTINGS, type ServeConfigFile } from './config.js';
 
 describe('parseServeConfig', () => {
   test("defaults are SPEC.md's", () => {
@@ -26,6 +26,7 @@ describe('parseServeConfig', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,
+      maxFilesPerHostDay: 10_000,
       tlsCert: undefined,
       tlsKey: undefined,
       tlsClientCa: undefined,
@@ -136,5 +137,119 @@ describe('parseServeConfig', () => {
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(parseListen('0.0.0.0:3032')).toEqual({ host: '0.0.0.0', port: 3032 });
+  });
+});
+
+describe('the --config file', () => {
+  const file = (text: string, name = '/etc/daniel/daniel.yaml'): ServeConfigFile => readServeConfigFile(name, '/', () => text);
+
+  test('every serve flag has a key (the flag in camelCase), and each one is taken from the file', () => {
+    const yaml = `
+listen: 0.0.0.0:4000
+dataDir: data          # relative paths are read from the file's directory
+store: dynamodb
+dynamodbTable: logs
+dynamodbEndpoint: http://localhost:8000
+dynamodbShards: 4
+dynamodbSettle: 250ms
+region: eu-north-1
+retention: 7d
+tokensFile: tokens
+bodyLimit: 16MiB
+logLevel: info
+logRequests: true
+shutdownGrace: 20s
+maxConnections: 100
+maxQueries: 4
+maxQueriesPerToken: 2
+headersTimeout: 5s
+requestTimeout: 2m
+keepAliveTimeout: 30s
+maxFilesPerHostDay: 500
+tlsCert: tls/cert.pem
+tlsKey: /etc/ssl/key.pem
+tlsClientCa: tls/ca.pem
+trustedProxy: [10.0.0.1, 192.168.0.0/16]
+`;
+    const parsed = file(yaml);
+    expect(Object.keys(parsed.values).sort()).toEqual(Object.keys(SETTINGS).sort());
+    expect(parseServeConfig({}, {}, '/srv', parsed)).toEqual({
+      listenHost: '0.0.0.0',
+      listenPort: 4000,
+      dataDir: '/etc/daniel/data',
+      store: 'dynamodb',
+      dynamodbTable: 'logs',
+      dynamodbEndpoint: 'http://localhost:8000',
+      dynamodbShards: 4,
+      dynamodbSettleMs: 250,
+      region: 'eu-north-1',
+      retentionNs: 7n * 86_400n * 1_000_000_000n,
+      tokensFile: '/etc/daniel/tokens',
+      tokensEnv: undefined,
+      bodyLimitBytes: 16 * 1024 * 1024,
+      logLevel: 'info',
+      logRequests: true,
+      shutdownGraceMs: 20_000,
+      maxConnections: 100,
+      maxQueries: 4,
+      maxQueriesPerToken: 2,
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 30_000,
+      maxFilesPerHostDay: 500,
+      tlsCert: '/etc/daniel/tls/cert.pem',
+      tlsKey: '/etc/ssl/key.pem',
+      tlsClientCa: '/etc/daniel/tls/ca.pem',
+      trustedProxies: ['10.0.0.1', '192.168.0.0/16'],
+      configFile: '/etc/daniel/daniel.yaml',
+    });
+  });
+
+  test('flags win over the environment, which wins over the file', () => {
+    const parsed = file('listen: 0.0.0.0:4000\nretention: 7d\nlogLevel: info\n');
+    const config = parseServeConfig({ listen: '127.0.0.1:0' }, { DANIEL_RETENTION: '12h' }, '/srv', parsed);
+    expect(config).toMatchObject({ listenHost: '127.0.0.1', listenPort: 0, retentionNs: 12n * 3600n * 1_000_000_000n, logLevel: 'info' });
+    // A flag's relative path is read from the working directory, the file's from its own.
+    expect(parseServeConfig({ dataDir: 'here' }, {}, '/srv', file('dataDir: there')).dataDir).toBe('/srv/here');
+    expect(parseServeConfig({}, {}, '/srv', file('dataDir: there')).dataDir).toBe('/etc/daniel/there');
+    // An empty file, or one of comments only, is no settings.
+    expect(parseServeConfig({}, {}, '/srv', file('# nothing yet\n')).listenPort).toBe(3032);
+  });
+
+  test('unknown keys, bad values and a file that is not a mapping are one ConfigError naming the key and the file', () => {
+    const cases: [string, RegExp][] = [
+      ['data-dir: /x', /unknown setting 'data-dir' in \/etc\/daniel\/daniel\.yaml \(did you mean dataDir\?\)/],
+      ['listn: 1', /unknown setting 'listn'/],
+      ['listen: [1, 2]', /'listen' in \/etc\/daniel\/daniel\.yaml must be a single value/],
+      ['listen:', /'listen' in .* must be given a value/],
+      ['logRequests: maybe', /'logRequests' in .* must be true or false/],
+      ['trustedProxy: {a: 1}', /'trustedProxy' in .* must be an address or a list/],
+      ['- listen', /must hold a mapping of settings/],
+      ['listen: "a: [', /is not valid YAML/],
+      ['listen: 1\nlisten: 2', /is not valid YAML/],
+    ];
+    for (const [text, message] of cases) {
+      expect(() => file(text), text).toThrow(ConfigError);
+      expect(() => file(text), text).toThrow(message);
+    }
+    const bad: [string, RegExp][] = [
+      ['listen: localhost', /'listen' in \/etc\/daniel\/daniel\.yaml 'localhost' must be HOST:PORT/],
+      ['retention: forever', /'retention' in .* 'forever' must be a duration/],
+      ['maxQueries: 0', /'maxQueries' in .* must be a whole number from 1/],
+      ['store: postgres', /'store' in .* must be sqlite or dynamodb/],
+      ['tlsCert: c.pem', /'tlsCert' in .* and --tls-key \/ DANIEL_TLS_KEY go together/],
+    ];
+    for (const [text, message] of bad) expect(() => parseServeConfig({}, {}, '/srv', file(text)), text).toThrow(message);
+    expect(() => readServeConfigFile('/no/such/daniel.yaml', '/')).toThrow(/--config \/no\/such\/daniel\.yaml cannot be read: ENOENT/);
+  });
+
+  test('a reload applies the live settings and keeps the running value of the others, naming them', () => {
+    const running = parseServeConfig({}, {}, '/srv', file('listen: 127.0.0.1:4000\nlogLevel: warn\nmaxConnections: 10'));
+    const next = parseServeConfig({}, {}, '/srv', file('listen: 127.0.0.1:5000\nlogLevel: debug\nmaxConnections: 20\nretention: 1h\ntrustedProxy: 10.0.0.1'));
+    const { config, restartOnly } = reloadedConfig(running, next);
+    expect(restartOnly.sort()).toEqual(['listen', 'maxConnections', 'trustedProxy']);
+    expect(config).toMatchObject({ listenPort: 4000, maxConnections: 10, trustedProxies: [], logLevel: 'debug', retentionNs: 3600n * 1_000_000_000n });
+    expect(reloadedConfig(config, next).restartOnly.sort()).toEqual(['listen', 'maxConnections', 'trustedProxy']);
+    expect(reloadedConfig(running, running).restartOnly).toEqual([]);
   });
 });

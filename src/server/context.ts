@@ -7,6 +7,7 @@ import type { PushSink } from '../inputs/sink.js';
 import type { Store } from '../storage/store.js';
 import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
+import type { IdentityBudget } from './identity-budget.js';
 import type { AppendNotifier } from './notifier.js';
 import type { QueryGate } from './query-gate.js';
 
@@ -22,11 +23,15 @@ export interface ServerDeps {
   queries: QueryGate;
   limits: ServerLimits;
   log: ServerLog;
+  /** Distinct file identities per host per UTC day (ingest). */
+  identities: IdentityBudget;
 }
 
 /** Every open live tail, so the server can refuse one too many and end them all on close (follow.ts). */
 export interface Followers {
   readonly size: number;
+  /** A line's SSE event, rendered once and shared by every tail that sends it (follow.ts). */
+  eventOf(seq: number, render: () => string): string;
   add(stop: () => void): void;
   delete(stop: () => void): void;
   closeAll(): void;
@@ -55,6 +60,8 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
+  /** Distinct file identities one host may write in one UTC day. */
+  maxFilesPerHostDay: number;
 }
 
 export interface RouteOptions {

@@ -5,6 +5,7 @@ import type { LogEntry } from '../protocol/api.js';
 import { readEvents, type SseEvent } from '../cli/sse.js';
 import { auth, ingest, startTestApp, TOKENS, type TestApp } from '../../test/server/helpers.js';
 import type { AppOptions } from './app.js';
+import { FollowRegistry } from './follow.js';
 
 let t: TestApp | undefined;
 
@@ -230,5 +231,30 @@ describe('live tail (follow=true)', () => {
     const head = await fetch(`${base}/logs?follow=true`, { method: 'HEAD', headers: auth(TOKENS.read) });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toContain('text/event-stream');
+  });
+});
+
+describe('FollowRegistry: events shared by the tails', () => {
+  test('a line is rendered once for every tail that sends it; the newest 4096 are kept, and none once no tail is open', () => {
+    const registry = new FollowRegistry();
+    const stop = (): void => undefined;
+    registry.add(stop);
+    let renders = 0;
+    const render = (seq: number) => (): string => {
+      renders += 1;
+      return `id: ${seq}\n\n`;
+    };
+    const first = registry.eventOf(1, render(1));
+    for (let tail = 0; tail < 255; tail++) expect(registry.eventOf(1, render(1))).toBe(first);
+    expect(renders).toBe(1);
+    for (let seq = 2; seq <= 4097; seq++) registry.eventOf(seq, render(seq));
+    expect(renders).toBe(4097);
+    registry.eventOf(4097, render(4097));
+    expect(renders).toBe(4097);
+    registry.eventOf(1, render(1)); // pushed out by the newer ones: rendered again
+    expect(renders).toBe(4098);
+    registry.delete(stop);
+    registry.eventOf(4097, render(4097));
+    expect(renders).toBe(4099);
   });
 });

@@ -8,7 +8,10 @@
  *
  * Memory per tail is bounded before the socket: events are written one at a time and only
  * while less than `followBufferBytes` wait in the socket's queue; past that the client gets a
- * RATE_LIMITED error event and the stream closes (it reconnects with Last-Event-ID). Reads of
+ * RATE_LIMITED error event and the stream closes (it reconnects with Last-Event-ID). A line's
+ * event text depends only on the line (its seq), not on the tail's filter: it is rendered
+ * once (LogEntry, extracted fields, JSON) and the same string is queued on every tail's
+ * socket, so N idle tails hold N references to one string per line, not N copies. Reads of
  * new lines are shared out: at most TAIL_READS tails read the store at once, so a burst of
  * ingest does not make every tail decode the same segments at the same moment.
  */
@@ -54,9 +57,24 @@ function userCode(error: unknown): keyof typeof errorCatalogue {
   return typeof code === 'string' && code in errorCatalogue ? (code as keyof typeof errorCatalogue) : 'INTERNAL';
 }
 
-/** Every open stream, so the server can end them all on close. */
+/** Rendered events kept for the tails that have not sent them yet: the newest lines, by seq. */
+const RENDERED_EVENTS = 4096;
+
+/** Every open stream, so the server can end them all on close; and the events they share. */
 export class FollowRegistry {
   private readonly active = new Set<() => void>();
+  private readonly rendered = new Map<number, string>();
+
+  eventOf(seq: number, render: () => string): string {
+    let event = this.rendered.get(seq);
+    if (event === undefined) {
+      event = render();
+      this.rendered.set(seq, event);
+      // Oldest first out (a Map iterates in insertion order): tails read the newest lines.
+      if (this.rendered.size > RENDERED_EVENTS) this.rendered.delete(this.rendered.keys().next().value as number);
+    }
+    return event;
+  }
 
   get size(): number {
     return this.active.size;
@@ -68,10 +86,12 @@ export class FollowRegistry {
 
   delete(stop: () => void): void {
     this.active.delete(stop);
+    if (this.active.size === 0) this.rendered.clear();
   }
 
   closeAll(): void {
     for (const stop of [...this.active]) stop();
+    this.rendered.clear();
   }
 }
 
@@ -145,7 +165,7 @@ export async function streamFollow(
           tooSlow = true;
           break;
         }
-        res.write(lineEvent(line));
+        res.write(followers.eventOf(line.seq, () => lineEvent(line)));
         afterSeq = line.seq;
       }
       if (tooSlow || res.writableLength > limits.followBufferBytes) {

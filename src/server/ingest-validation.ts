@@ -11,6 +11,7 @@ import type { IngestEnvelopeValue } from '../protocol/ingest-schema.js';
 import { nameProblem } from '../protocol/names.js';
 import { boundFields } from '../query/fields.js';
 import type { AppendFile, AppendLine, AppendRequest } from '../storage/store.js';
+import type { IdentityBudget } from './identity-budget.js';
 
 export interface ValidatedIngest {
   request: AppendRequest;
@@ -19,10 +20,31 @@ export interface ValidatedIngest {
   rejected: IngestRejection[];
 }
 
-export function toAppendRequest(body: IngestEnvelopeValue, receivedAt: bigint): ValidatedIngest {
+/**
+ * `budget`, when given, says which of the request's file identities are over the host's daily
+ * bound (identity-budget.ts): their groups are named in `rejected` with HOST_FILE_LIMIT.
+ */
+export function toAppendRequest(body: IngestEnvelopeValue, receivedAt: bigint, budget?: IdentityBudget): ValidatedIngest {
   const hostProblem = nameProblem(body.host);
   if (hostProblem !== undefined) throw new AppError('INVALID_NAME', `host ${hostProblem}`);
-  const { groups, rejected } = checkIngestFiles(body.files);
+  const checked = checkIngestFiles(body.files);
+  const { rejected } = checked;
+  let groups = checked.groups;
+  if (budget !== undefined) {
+    const refused = budget.admit(body.host, groups.map((group) => group.fileId));
+    if (refused.size > 0) {
+      for (const group of groups) {
+        if (!refused.has(group.fileId)) continue;
+        rejected.push({
+          file: group.index,
+          file_id: group.fileId,
+          code: 'HOST_FILE_LIMIT',
+          message: `host ${body.host} has written ${budget.limit} distinct files today (UTC), the most allowed (--max-files-per-host-day): this file's lines are refused until 00:00 UTC`,
+        });
+      }
+      groups = groups.filter((group) => !refused.has(group.fileId));
+    }
+  }
   // One identity may come in several groups of one request: they continue each other.
   const byId = new Map<string, AppendFile>();
   let lineCount = 0;

@@ -53,7 +53,12 @@ export function errorFields(error: unknown): LogFields {
   };
 }
 
-export function createServerLog(options: { level: LogLevel; write?: (line: string) => void }): ServerLog {
+/** A log whose level can change while it runs (SIGHUP). */
+export interface AdjustableServerLog extends ServerLog {
+  setLevel(level: LogLevel): void;
+}
+
+export function createServerLog(options: { level: LogLevel; write?: (line: string) => void }): AdjustableServerLog {
   const { level } = options;
   // Synchronous writes to stderr (as process.stderr.write is for files and pipes on Linux):
   // the last lines before an exit are never lost in a buffer.
@@ -75,7 +80,7 @@ export function createServerLog(options: { level: LogLevel; write?: (line: strin
       if (fields === undefined) logger[at](message);
       else logger[at](fields, message);
     };
-  return {
+  const log: AdjustableServerLog = {
     level,
     pino: logger,
     enabled: (at) => logger.isLevelEnabled(at),
@@ -83,7 +88,12 @@ export function createServerLog(options: { level: LogLevel; write?: (line: strin
     info: emit('info'),
     warn: emit('warn'),
     error: emit('error'),
+    setLevel: (next) => {
+      logger.level = next;
+      (log as { level: LogLevel }).level = next;
+    },
   };
+  return log;
 }
 
 export const silentLog: ServerLog = createServerLog({ level: 'silent', write: () => undefined });

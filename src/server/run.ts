@@ -12,7 +12,9 @@ import { openSqliteAlertStore, type AlertStore } from '../alerts/alert-store.js'
 import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp, pushSinkOf } from './app.js';
-import { ConfigError, type ServeConfig } from './config.js';
+import { ConfigError, reloadedConfig, type ServeConfig } from './config.js';
+import type { FormatCheck } from '../storage/data-format.js';
+import { IdentityBudget } from './identity-budget.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createServerLog } from './log.js';
 import { startSyslogInputs, type SyslogInputs } from './syslog-inputs.js';
@@ -30,7 +32,12 @@ export interface ServerOutput {
 export interface RunningServer {
   url: string;
   store: Store;
-  /** SIGHUP: re-reads the configured tokens and the TLS files; open connections stay. */
+  /**
+   * SIGHUP: applies what can change live (LIVE_SETTINGS: the configured tokens, the TLS
+   * files, retention, log level, files per host per day), says which changed settings need a
+   * restart, and keeps every running setting when anything of `config` is unusable. Open
+   * connections stay.
+   */
   reload(config?: ServeConfig): Promise<void>;
   close(): Promise<void>;
 }
@@ -139,6 +146,8 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });
+  const format = (store as { dataFormat?: FormatCheck }).dataFormat;
+  if (format !== undefined && format.upgraded.length > 0) output.info(`data format upgraded: ${format.upgraded.join('; ')}`);
   // The store's files (daniel.db, -wal, -shm) as well: 0600 even when made by an older version.
   await makePrivate(config.dataDir, 0).then(() => chmodStoreFiles(config.dataDir));
   let tokens: TokenRegistry;
@@ -158,10 +167,12 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
     await store.close();
     throw error;
   }
+  const identities = new IdentityBudget(config.maxFilesPerHostDay);
   const app = await buildApp({
     store,
     tokens,
     alerts: { store: alerts },
+    identityBudget: identities,
     bodyLimitBytes: config.bodyLimitBytes,
     log,
     requestLog: { all: config.logRequests },
@@ -190,11 +201,12 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   // Links in notifications point at the web UI as Daniel serves it (DANIEL_PUBLIC_URL when behind a proxy).
   if (app.alertEngine) app.alertEngine.baseUrl = process.env.DANIEL_PUBLIC_URL ?? url;
 
+  let running = config;
   let sweeping: Promise<void> | undefined;
   const sweep = (): void => {
     if (sweeping) return;
     sweeping = store
-      .deleteArrivedBefore(nowNs() - config.retentionNs)
+      .deleteArrivedBefore(nowNs() - running.retentionNs)
       .then(() => undefined)
       .catch((error: unknown) => output.warn(`retention sweep failed: ${(error as Error).message}`))
       .finally(() => {
@@ -222,13 +234,17 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   return {
     url,
     store,
-    async reload(next: ServeConfig = config) {
-      tokens.setConfigured(await configuredTokens(next, output));
+    async reload(next: ServeConfig = running) {
+      // Everything is read and checked before anything is applied: a reload that fails changes nothing.
+      if ((tls === undefined) !== (next.tlsCert === undefined)) {
+        throw new ConfigError(`TLS cannot be turned ${tls === undefined ? 'on' : 'off'} by a reload: restart Daniel`);
+      }
+      const entries = await configuredTokens(next, output);
+      const files = tls === undefined ? undefined : await readTls(next);
+      tokens.setConfigured(entries);
       await tokens.refresh();
       await syslog?.reload(next.syslog);
-      if (tls !== undefined) {
-        const files = await readTls(next);
-        if (files === undefined) throw new ConfigError('TLS cannot be turned off by a reload: restart Daniel');
+      if (files !== undefined) {
         (app.server as unknown as TlsServer).setSecureContext({
           key: files.key,
           cert: files.cert,
@@ -236,7 +252,16 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
           ...(files.clientCa === undefined ? {} : { ca: files.clientCa }),
         });
       }
-      output.info('reloaded: tokens' + (tls === undefined ? '' : ', TLS certificate') + (config.syslog.tls === undefined ? '' : ', syslog TLS certificate'));
+      log.setLevel(next.logLevel);
+      identities.limit = next.maxFilesPerHostDay;
+      // The restart-only settings keep their running values, so a later reload compares with what runs.
+      const reloaded = reloadedConfig(running, next);
+      const restartOnly = reloaded.restartOnly;
+      running = reloaded.config;
+      output.info(
+        `reloaded: tokens${tls === undefined ? '' : ', TLS certificate'}${config.syslog.tls === undefined ? '' : ', syslog TLS certificate'}, retention, log level ${running.logLevel}, files per host per day ${running.maxFilesPerHostDay}`,
+      );
+      if (restartOnly.length > 0) output.warn(`changed, takes effect at the next restart: ${restartOnly.join(', ')}`);
     },
     close() {
       closing ??= (async () => {

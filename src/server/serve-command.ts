@@ -1,9 +1,10 @@
 /**
- * `daniel serve` as a process: config from flags and env, start, and SIGTERM/SIGINT ->
- * stop accepting, finish in-flight requests, close the store, exit 0. Bad flags or config:
- * one line on stderr, exit 2.
+ * `daniel serve` as a process: config from flags, env and the `--config` file, start, and
+ * SIGTERM/SIGINT -> stop accepting, finish in-flight requests, close the store, exit 0. Bad
+ * flags or config: one line on stderr, exit 2. SIGHUP: reload (run.ts says what changes live).
  */
-import { ConfigError, parseServeConfig, type ServeFlags } from './config.js';
+import { ConfigError, loadServeConfig, type ServeFlags } from './config.js';
+import { DataFormatError } from '../common/data-format.js';
 import { DataDirInUseError } from './data-dir-lock.js';
 import { startServer, type RunningServer } from './run.js';
 import { privateUmask } from '../common/private-files.js';
@@ -14,7 +15,7 @@ const output = {
 };
 
 function exitCodeForStartError(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof DataFormatError) {
     output.warn(error.message);
     return 2;
   }
@@ -31,7 +32,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   privateUmask();
   const starting = (async (): Promise<RunningServer | undefined> => {
     try {
-      return await startServer(parseServeConfig(flags, process.env), output);
+      return await startServer(loadServeConfig(flags, process.env), output);
     } catch (error) {
       process.exit(exitCodeForStartError(error));
     }
@@ -59,13 +60,14 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   // SIGHUP: tokens, TLS files and the config file read again; on any problem the running
-  // settings stay and the problem is reported.
+  // settings stay and the problem is reported. The flags and environment are the process's
+  // own and cannot change, so they still win over the file.
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
     reloading = reloading.then(async () => {
       try {
         const running = await starting;
-        await running?.reload(parseServeConfig(flags, process.env));
+        await running?.reload(loadServeConfig(flags, process.env));
       } catch (error) {
         output.warn(`reload failed, the running settings stay: ${(error as Error).message}`);
       }

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureSqliteFormat } from '../storage/data-format.js';
 import type { Scope } from './tokens.js';
 
 export interface TokenRecord {
@@ -113,9 +114,19 @@ export async function openSqliteTokenStore(dataDir: string): Promise<ManagedToke
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
-    db.exec(`CREATE TABLE IF NOT EXISTS tokens (
+    // Versioned like daniel.db: a tokens.db of a newer Daniel is refused, not misread.
+    try {
+      ensureSqliteFormat(
+        db,
+        path,
+        `CREATE TABLE IF NOT EXISTS tokens (
       id TEXT PRIMARY KEY, name TEXT NOT NULL, scope TEXT NOT NULL, hosts TEXT NOT NULL,
-      hash BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL, last_used_ms INTEGER)`);
+      hash BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL, last_used_ms INTEGER)`,
+      );
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   } finally {
     process.umask(previousMask);
   }

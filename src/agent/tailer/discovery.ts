@@ -1,16 +1,25 @@
 /**
  * Finds the files the patterns match, right now. Run again every scan interval (and on
  * fs.watch events), so files that appear later are picked up. Directory symlinks are not
- * followed under `**` (no loops); file symlinks are (stat, not lstat: /var/log holds some).
+ * followed under `**` (no loops). A file symlink a wildcard matches is followed only when
+ * its target is inside the pattern's root (its real path), or its source says
+ * `followSymlinks`: otherwise anyone who can write a log directory could have Henrik ship
+ * `/etc/shadow` through `shadow.log -> /etc/shadow`. A literal path is what the operator
+ * named, link or not. The file a link leads to is stat'ed at its real path, so a link
+ * changed between this scan and the open is caught by the tailer's inode check.
  */
 import type { Stats } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { compileExclude, compileGlob, type CompiledGlob } from './glob.js';
+import { compileExclude, compileGlob, hasWildcard, type CompiledGlob } from './glob.js';
+import { decodeName, fsPath } from './names.js';
 import { readDirectory, statPath } from './names.js';
 
 export interface DiscoverySource {
   paths: string[];
   exclude: string[];
+  /** Follow file symlinks whose target is outside the pattern's root (default: skip them, and say so). */
+  followSymlinks?: boolean;
 }
 
 export interface FoundFile {
@@ -31,12 +40,13 @@ const ALWAYS_EXCLUDED = ['*.xz', '*.bz2', '*.zst', '*.zip', '*.lz4'];
 interface CompiledSource {
   globs: CompiledGlob[];
   excluded: Array<(p: string) => boolean>;
+  followSymlinks: boolean;
 }
 
 /** Something under a pattern that is not read, and why (said once per path by the tailer). */
 export interface Skipped {
   path: string;
-  /** `EACCES` and the like for what cannot be read; `special` for FIFOs, sockets, devices. */
+  /** `EACCES` and the like for what cannot be read; `special` for FIFOs, sockets, devices; `symlink` for a link out of its pattern's root. */
   code: string;
   message: string;
 }
@@ -55,6 +65,7 @@ export class Discovery {
     this.sources = sources.map((s) => ({
       globs: s.paths.map((p) => compileGlob(p, cwd)),
       excluded: [...s.exclude, ...ALWAYS_EXCLUDED].map((e) => compileExclude(e, cwd)),
+      followSymlinks: s.followSymlinks === true,
     }));
   }
 
@@ -76,9 +87,26 @@ export class Discovery {
     this.outOfDescriptors = false;
     for (const [sourceIndex, source] of this.sources.entries()) {
       for (const glob of source.globs) {
+        const checkLinks = !source.followSymlinks && hasWildcard(glob.pattern);
+        let root: string | undefined;
         if (!(await this.walk(glob.base, 0, glob, async (file, viaLink) => {
           if (found.has(file) || source.excluded.some((ex) => ex(file))) return;
-          const stats = await this.statOrSkip(file);
+          let statAt = file;
+          if (viaLink && checkLinks) {
+            root ??= await realPath(glob.base);
+            const target = await realPath(file);
+            if (target === undefined || root === undefined) return; // a dangling link, or gone: nothing to read
+            if (target !== root && !target.startsWith(root === '/' ? '/' : `${root}/`)) {
+              this.skipped.push({
+                path: file,
+                code: 'symlink',
+                message: `a symbolic link to ${target}, outside ${glob.base} where its pattern starts: not followed (set followSymlinks: true on the source, or --follow-symlinks, to ship what it points to)`,
+              });
+              return;
+            }
+            statAt = target;
+          }
+          const stats = await this.statOrSkip(statAt);
           if (found.has(file)) return;
           if (stats === undefined) return;
           if (!stats.isFile()) {
@@ -137,4 +165,12 @@ export class Discovery {
   }
 }
 
-
+/** The path with every symbolic link resolved, or undefined when it (or its target) is gone. */
+async function realPath(p: string): Promise<string | undefined> {
+  try {
+    const real = await realpath(fsPath(p), { encoding: 'buffer' });
+    return decodeName(real);
+  } catch {
+    return undefined;
+  }
+}

@@ -25,6 +25,7 @@ import type { AgentLog } from '../events.js';
 export interface TailerSource {
   paths: string[];
   exclude: string[];
+  followSymlinks?: boolean;
   multiline?: MultilineRule;
   parser: TimestampParser;
   /** Fields sent with every line of these files. */
@@ -542,11 +543,12 @@ export class Tailer {
 
   private noteSkipped(at: string, code: string, message: string): void {
     const unreadable = code === 'EACCES' || code === 'EPERM';
-    if (code !== 'special' && code !== 'compressed') this.unreadable.set(at, message);
+    const notFile = code === 'special' || code === 'symlink' || code === 'compressed';
+    if (!notFile) this.unreadable.set(at, message);
     const key = `${code}\0${at}`;
     if (this.said.has(key)) return;
     this.said.add(key);
-    if (code === 'special' || code === 'compressed') this.options.log('file_skipped', { path: at, reason: message });
+    if (notFile) this.options.log('file_skipped', { path: at, reason: message });
     else if (unreadable) {
       this.options.log('file_unreadable', { path: at, error: code });
     } else this.options.log('file_error', { path: at, error: code, message });

@@ -8,9 +8,12 @@
  * - Offsets far past the file: a line at an offset past the file size the same group reports,
  *   or past 2^50 (a petabyte) when none is reported, would make the store treat every later
  *   real line of that file as a duplicate. Refused with INVALID_BODY naming the line.
+ * - More than MAX_INGEST_FILES file groups: refused whole with TOO_MANY_FILES (400), so one
+ *   request cannot create thousands of file entries for a host at once.
  */
 import type { preHandlerHookHandler } from 'fastify';
 import { AppError } from '../../common/errors.js';
+import { MAX_INGEST_FILES } from '../../protocol/ingest.js';
 
 /** No real file gets here; an offset past it can only be an attempt to shadow later lines. */
 export const MAX_PLAUSIBLE_OFFSET = 2 ** 50;
@@ -41,6 +44,9 @@ interface GuardBody {
 
 export const ingestGuard: preHandlerHookHandler = (request, _reply, done) => {
   const body = request.body as GuardBody;
+  if (body.files.length > MAX_INGEST_FILES) {
+    return done(new AppError('TOO_MANY_FILES', `The request carries ${body.files.length} file groups; at most ${MAX_INGEST_FILES} a request: send them in several requests`));
+  }
   const problem = lookAlikeProblem(body.host);
   if (problem !== undefined) return done(new AppError('INVALID_NAME', `host ${JSON.stringify(body.host)} ${problem}`));
   // Only the envelope is checked before this: a group or line of the wrong shape is left for

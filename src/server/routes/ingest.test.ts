@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { IngestRejection, IngestResponse } from '../../protocol/ingest.js';
+import { MAX_INGEST_FILES, type IngestRejection, type IngestResponse } from '../../protocol/ingest.js';
 import { TIMESTAMP_PATTERN } from '../../protocol/names.js';
 import { SqliteStore } from '../../storage/sqlite/sqlite-store.js';
 import { StoreUnavailableError, type Store } from '../../storage/store.js';
@@ -433,5 +433,47 @@ describe('POST /ingest: fields and labels the source gives', () => {
     expect(names.length).toBeLessThanOrEqual(64);
     expect(names).not.toContain('big');
     expect(names.some((name) => name.length > 128)).toBe(false);
+  });
+});
+
+describe('POST /ingest: bounds on file entries', () => {
+  const group = (i: number, lines = 1): unknown => ({
+    file_id: `bound-${i}`,
+    filename: `f${i}.log`,
+    lines: Array.from({ length: lines }, (_, n) => ({ offset: n * 100, timestamp: '1000', line: `line ${n} of ${i}` })),
+  });
+
+  test(`more than ${MAX_INGEST_FILES} file groups in one request: 400 TOO_MANY_FILES and nothing stored`, async () => {
+    const files = Array.from({ length: MAX_INGEST_FILES + 1 }, (_, i) => group(i));
+    await expect400({ host: 'many-groups', files }, 'TOO_MANY_FILES', `${MAX_INGEST_FILES + 1} file groups`);
+    expect((await t.app.inject({ url: '/hosts/many-groups/', headers: auth() })).statusCode).toBe(404);
+    // At the bound it is one request like any other.
+    const ok = await post(JSON.stringify({ host: 'many-groups', files: files.slice(0, MAX_INGEST_FILES) }));
+    expect(ok.json()).toEqual({ data: { accepted: MAX_INGEST_FILES, duplicates: 0 } });
+  });
+
+  test('past the distinct identities a host may write in a day, new identities are named in rejected with HOST_FILE_LIMIT; known ones and other hosts go on', async () => {
+    const small = await startTestApp({ limits: { maxFilesPerHostDay: 3 } });
+    try {
+      const send = (host: string, files: unknown[]) =>
+        small.app.inject({ method: 'POST', url: '/ingest', headers: { ...auth(TOKENS.ingest), 'content-type': 'application/json' }, payload: JSON.stringify({ host, files }) });
+      expect((await send('busy', [group(1), group(2)])).json()).toEqual({ data: { accepted: 2, duplicates: 0 } });
+      // Identity 1 is known today; 3 fills the bound; 4 and 5 are past it (both their groups named).
+      const answer = (await send('busy', [group(1, 2), group(3), group(4), group(5), { file_id: 'bound-4', filename: 'f4.log', lines: [{ offset: 100, timestamp: '1000', line: 'more of 4' }] }])).json<IngestResponse>();
+      expect(answer.data.accepted).toBe(2);
+      expect(answer.data.duplicates).toBe(1);
+      expect(answer.data.rejected?.map((r) => [r.file, r.file_id, r.code])).toEqual([
+        [2, 'bound-4', 'HOST_FILE_LIMIT'],
+        [3, 'bound-5', 'HOST_FILE_LIMIT'],
+        [4, 'bound-4', 'HOST_FILE_LIMIT'],
+      ]);
+      expect(answer.data.rejected?.[0]?.message).toMatch(/--max-files-per-host-day/);
+      const files = (await small.app.inject({ url: '/hosts/busy/files/', headers: auth() })).json<{ data: string[] }>();
+      expect(files.data.sort()).toEqual(['f1.log', 'f2.log', 'f3.log']);
+      // Another host has its own count.
+      expect((await send('quiet', [group(4)])).json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -34,7 +34,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
     },
     async (request) => {
       const body = request.body as unknown as IngestEnvelopeValue;
-      const { request: append, lineBytes, rejected } = toAppendRequest(body, deps.now());
+      const { request: append, lineBytes, rejected } = toAppendRequest(body, deps.now(), deps.identities);
       const result = await callStore('store the lines', () => deps.store.append(append));
       deps.metrics.recordIngest(result.accepted, result.duplicates, lineBytes, request.bodyRawBytes ?? 0);
       if (result.accepted > 0) deps.notifier.notify();

@@ -5,7 +5,8 @@
  * DynamoSegments; live tail only up to the settle window's bound (settle-window.ts), so it
  * is exact with several Daniels. Every SDK error is mapped at this boundary (dynamo-client.ts).
  */
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../data-format.js';
 import { nowNs } from '../../common/time.js';
 import { tailSegments } from '../../query/segment-search.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
@@ -22,8 +23,9 @@ import {
   type TailQuery,
 } from '../store.js';
 import { AppendWriter, type WriterContext } from './append-writer.js';
-import { createClient, mapDynamoError, TableMissingError, type DynamoConnection } from './dynamo-client.js';
+import { attr, createClient, isConditionFailure, mapDynamoError, readN, TableMissingError, type DynamoConnection } from './dynamo-client.js';
 import { DynamoSegments, type SegmentContext } from './dynamo-segments.js';
+import { FORMAT_KEY } from './table-design.js';
 import { deleteSegmentsArrivedBefore } from './retention.js';
 import { settledBackend, SettleWindow } from './settle-window.js';
 import { readFiles, readHosts, readStats } from './summaries.js';
@@ -78,6 +80,12 @@ export class DynamoDbStore implements Store {
       }
       return store;
     }
+    try {
+      await store.ensureFormat();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     // A first counter sample now, so the first live tail finds one a window old and need not wait.
     await store.settle?.sample().catch(() => undefined);
     return store;
@@ -129,6 +137,26 @@ export class DynamoDbStore implements Store {
     } catch (error) {
       throw mapDynamoError(error, this.table);
     }
+  }
+
+  /**
+   * The table's data format (item META/FORMAT): recorded when absent (a new table, or one
+   * written before the version was recorded: format 0 had the same items), refused when newer.
+   */
+  private async ensureFormat(): Promise<void> {
+    const key = { pk: attr.s(FORMAT_KEY.pk), sk: attr.s(FORMAT_KEY.sk) };
+    await this.guard(async () => {
+      try {
+        await this.client.send(
+          new PutItemCommand({ TableName: this.table, Item: { ...key, v: attr.n(DATA_FORMAT_VERSION) }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    });
+    const answer = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true })));
+    const found = answer.Item === undefined ? DATA_FORMAT_VERSION : readN(answer.Item, 'v', 0);
+    if (found > DATA_FORMAT_VERSION) throw new DataFormatError(newerFormatMessage(`the DynamoDB table ${this.table}`, found));
   }
 
   private async describe(): Promise<void> {

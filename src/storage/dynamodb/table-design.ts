@@ -5,6 +5,7 @@
  * | item | pk | sk |
  * |---|---|---|
  * | seq counter | `META` | `SEQ` (s: reserved, c: committed, m: mention ordinals, k: size stamps) |
+ * | data format | `META` | `FORMAT` (v: the data format version, src/storage/data-format.ts) |
  * | host summary | `HOSTS` | host |
  * | file identity (end offset hint, moved by retention) | `H#<host>` | `I#<fileId>` |
  * | file name mention (path, last seen, lines, bytes, stamped size) | `H#<host>` | `M#<filename>#<fileId>` |
@@ -27,6 +28,7 @@ export const INDEX_BY_SEQ = 'by_seq';
 export const TTL_ATTRIBUTE = 'expires_at';
 
 export const COUNTER_KEY = { pk: 'META', sk: 'SEQ' } as const;
+export const FORMAT_KEY = { pk: 'META', sk: 'FORMAT' } as const;
 export const HOSTS_PK = 'HOSTS';
 
 function part(text: string): string {

@@ -14,6 +14,7 @@ import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { splitDuplicates, withSeqs } from '../append-plan.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
 import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
+import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 
@@ -62,6 +63,8 @@ interface FileNameRow {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly file: string;
+  /** The data format found at open and the upgrades run (src/storage/data-format.ts). */
+  readonly dataFormat: FormatCheck;
   private readonly db: Database.Database;
   private readonly segments: SqliteSegments;
   private readonly policy: SegmentPolicy;
@@ -85,6 +88,7 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(new SqliteStore(options));
     } catch (error) {
+      if (error instanceof DataFormatError) return Promise.reject(error);
       if (isCorruption(error)) {
         const file = join(options.dataDir, 'daniel.db');
         return Promise.reject(
@@ -106,7 +110,12 @@ export class SqliteStore implements Store {
     this.db.pragma('wal_autocheckpoint = 512');
     this.db.pragma('journal_size_limit = 4194304');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    try {
+      this.dataFormat = ensureSqliteFormat(this.db, this.file, SCHEMA);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.identity = fileIdentity(this.file);
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;

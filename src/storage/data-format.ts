@@ -1,0 +1,77 @@
+/**
+ * The data format: the version of the layout a store keeps its lines, identities and
+ * counters in (tables and columns for sqlite, item kinds for dynamodb). It is separate from
+ * the segment blob's own version (src/segment/codec.ts), which every segment carries and the
+ * codec reads in all its versions; this one covers what is around the segments.
+ *
+ * A Daniel records the version it writes: `PRAGMA user_version` of `daniel.db` (and of
+ * `tokens.db`), or the item `META`/`FORMAT` of the DynamoDB table. On start it upgrades
+ * older data in one transaction (a failed upgrade leaves the file as it was) and refuses
+ * data of a newer version, which only a newer Daniel can read, with DataFormatError (the bin
+ * prints it and exits 2).
+ *
+ * Versions:
+ * - 0: written before the version was recorded (user_version 0 with the tables present).
+ * - 1: the same tables, the version recorded.
+ */
+import type Database from 'better-sqlite3';
+import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../common/data-format.js';
+
+export { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage };
+
+/** One upgrade step: from version `from` to `from + 1`, inside the caller's transaction. */
+export interface SqliteUpgrade {
+  from: number;
+  what: string;
+  run(db: Database.Database): void;
+}
+
+/** Upgrades of daniel.db, oldest first. */
+export const SQLITE_UPGRADES: readonly SqliteUpgrade[] = [
+  // Format 0 had the tables of format 1: recording the version is the whole upgrade.
+  { from: 0, what: 'record the data format version', run: () => undefined },
+];
+
+export interface FormatCheck {
+  /** The version found before anything was done; `undefined` for a new, empty file. */
+  found: number | undefined;
+  /** The upgrade steps run, in order. */
+  upgraded: string[];
+}
+
+/**
+ * Brings an open SQLite database to `version`: a new file gets `schema` and the version, an
+ * older one is upgraded step by step, a newer one is refused. `schema` must be idempotent
+ * (CREATE … IF NOT EXISTS) and is applied after the upgrades, inside the same transaction.
+ */
+export function ensureSqliteFormat(
+  db: Database.Database,
+  file: string,
+  schema: string,
+  upgrades: readonly SqliteUpgrade[] = SQLITE_UPGRADES,
+  version: number = DATA_FORMAT_VERSION,
+): FormatCheck {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > version) throw new DataFormatError(newerFormatMessage(file, current, version));
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+  const found = current === 0 && tables === 0 ? undefined : current;
+  if (found === version) {
+    db.exec(schema);
+    return { found, upgraded: [] };
+  }
+  const upgraded: string[] = [];
+  db.transaction(() => {
+    if (found !== undefined) {
+      for (let at = found; at < version; at++) {
+        const step = upgrades.find((upgrade) => upgrade.from === at);
+        if (step === undefined) throw new DataFormatError(`${file} holds data format ${at}, which this Daniel cannot upgrade: restore a backup, or upgrade it with the Daniel version that follows it first`);
+        step.run(db);
+        upgraded.push(`${at} -> ${at + 1}: ${step.what}`);
+      }
+    }
+    db.exec(schema);
+    // PRAGMA user_version is written in the transaction: it commits with the upgrade or not at all.
+    db.pragma(`user_version = ${version}`);
+  }).immediate();
+  return { found, upgraded };
+}
