@@ -20,6 +20,15 @@ mkdirSync(`${root}dist/standalone`, { recursive: true });
 const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
+    // config-schema.ts loads TypeBox the same way: `load('typebox')` becomes a plain require.
+    b.onLoad({ filter: /src\/agent\/config-schema\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const contents = source
+        .replace("const load = createRequire(import.meta.url);", 'const load = (name: string): unknown => (name === "typebox" ? require("typebox") : require("typebox/value"));')
+        .replace("import { createRequire } from 'node:module';", '');
+      if (!contents.includes('require("typebox")')) throw new Error('build-standalone: the lazy typebox load in src/agent/config-schema.ts changed; update scripts/build-standalone.mjs');
+      return { contents, loader: 'ts' };
+    });
     b.onLoad({ filter: /src\/agent\/config\.ts$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const contents = source.replace("createRequire(import.meta.url)('yaml')", "require('yaml')");

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fastAgentOptions, IngestSink } from '../../test/agent/ingest-sink.js';
 import { Agent, type AgentOptions } from './agent.js';
+import { formatEvent } from './events.js';
 
 let dir: string;
 let logs: string;
@@ -30,7 +31,7 @@ afterEach(async () => {
 });
 
 function options(glob = 'app.log*', extra: Partial<AgentOptions> = {}): AgentOptions {
-  return fastAgentOptions(sink.url, dir, { sources: [{ paths: [path.join(logs, glob)] }], orphanIdleMs: 200, log: (m) => said.push(m), ...extra });
+  return fastAgentOptions(sink.url, dir, { sources: [{ paths: [path.join(logs, glob)] }], orphanIdleMs: 200, log: (event, fields = {}) => said.push(event === 'archive_note' ? String(fields.message) : event === 'file_skipped' ? `path=${String(fields.path)}: skipped, ${String(fields.reason)}` : formatEvent('text', event, fields)), ...extra });
 }
 
 async function once(glob?: string, extra: Partial<AgentOptions> = {}): Promise<number> {

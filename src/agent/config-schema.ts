@@ -40,8 +40,9 @@ function build(): { file: TObject; source: TObject } {
     exclude: Type.Optional(globs({ 'x-required': 'optional' })),
     timezone: Type.Optional(Type.String({ 'x-required': 'optional' })),
     multiline: Type.Optional(Type.Union(multiline.anyOf, { 'x-required': 'optional' })),
-    // Checked in detail by labels.ts (names, sizes, counts), with its own messages.
-    labels: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { 'x-required': 'optional' })),
+    // labels (labels.ts) and followSymlinks (config.ts) are checked there, with their own messages.
+    labels: Type.Optional(Type.Unknown({ 'x-required': 'optional' })),
+    followSymlinks: Type.Optional(Type.Unknown({ 'x-required': 'optional' })),
   };
   const source = Type.Object(sourceKeys, { additionalProperties: false });
   const file = Type.Object(
@@ -54,7 +55,8 @@ function build(): { file: TObject; source: TObject } {
       exclude: Type.Optional(globs(docs('`[]`', 'list of globs'))),
       timezone: Type.Optional(Type.String(docs('`TZ`, else the system zone', 'IANA name'))),
       multiline: Type.Optional(Type.Union(multiline.anyOf, docs('off', 'rule'))),
-      labels: Type.Optional(Type.Record(Type.String(), Type.Unknown(), docs('none', 'mapping'))),
+      labels: Type.Optional(Type.Unknown(docs('none', 'mapping'))),
+      followSymlinks: Type.Optional(Type.Unknown(docs('`false`', 'boolean'))),
       // true, a mapping or a list of them: checked by config.ts's journald reader.
       journald: Type.Optional(Type.Unknown(docs('none', '`true`, a mapping or a list'))),
       sources: Type.Optional(Type.Array(source, docs('none', 'list'))),

@@ -22,6 +22,8 @@ export const AGENT_EVENTS = {
   read_pass_failed: ['error', 'read pass failed'],
   // Inputs other than files (the journal, stdin): what the input says, in its own words.
   input_note: ['warn', 'input'],
+  // Compressed rotated files (tailer/archives.ts), in their own words.
+  archive_note: ['info', 'compressed file'],
   input_unacknowledged: ['error', 'the input ended but Daniel has not acknowledged everything yet; they stay in the spool, and the next henrik with this --state-dir ships them'],
   // Files.
   rotated_copy: ['info', 'rotated copy, continuing at its offset'],

@@ -170,6 +170,12 @@ tlsCert: tls/cert.pem
 tlsKey: /etc/ssl/key.pem
 tlsClientCa: tls/ca.pem
 trustedProxy: [10.0.0.1, 192.168.0.0/16]
+syslogUdp: 0.0.0.0:514
+syslogTcp: 0.0.0.0:601
+syslogTls: 0.0.0.0:6514
+syslogTlsCert: tls/syslog-cert.pem
+syslogTlsKey: tls/syslog-key.pem
+syslogTlsClientCa: tls/syslog-ca.pem
 `;
     const parsed = file(yaml);
     expect(Object.keys(parsed.values).sort()).toEqual(Object.keys(SETTINGS).sort());
@@ -201,6 +207,14 @@ trustedProxy: [10.0.0.1, 192.168.0.0/16]
       tlsKey: '/etc/ssl/key.pem',
       tlsClientCa: '/etc/daniel/tls/ca.pem',
       trustedProxies: ['10.0.0.1', '192.168.0.0/16'],
+      syslog: {
+        udp: { host: '0.0.0.0', port: 514 },
+        tcp: { host: '0.0.0.0', port: 601 },
+        tls: { host: '0.0.0.0', port: 6514 },
+        tlsCert: '/etc/daniel/tls/syslog-cert.pem',
+        tlsKey: '/etc/daniel/tls/syslog-key.pem',
+        tlsClientCa: '/etc/daniel/tls/syslog-ca.pem',
+      },
       configFile: '/etc/daniel/daniel.yaml',
     });
   });

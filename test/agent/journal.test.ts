@@ -33,7 +33,7 @@ afterEach(async () => {
 /** `henrik --once --journal-dir DIR`, in this process; resolves with the exit code and the log. */
 async function once(): Promise<{ code: number; log: string[] }> {
   const log: string[] = [];
-  const agent = await Agent.create(fastAgentOptions(sink.url, dir, { sources: [], journal: [{ directory: journalDir }], once: true, log: (m) => log.push(m) }));
+  const agent = await Agent.create(fastAgentOptions(sink.url, dir, { sources: [], journal: [{ directory: journalDir }], once: true, log: (event, fields = {}) => log.push(event === 'input_note' ? String(fields.message) : event) }));
   return { code: await agent.once(), log };
 }
 

@@ -18,15 +18,15 @@ afterAll(async () => {
   await daniel?.stop();
 });
 
-/** The curl commands of the block after `marker`, each joined across its `\` continuations. */
+/** The curl commands of the block after `marker`, each whole (quotes and `\` continuations span lines). */
 function tourCommands(marker: string): string[] {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
   const after = readme.slice(readme.indexOf(marker));
   const block = /```sh\n([\s\S]*?)```/.exec(after)?.[1] ?? '';
-  return block
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .filter((line) => line.startsWith('curl '));
+  return ('\n' + block)
+    .split('\ncurl ')
+    .slice(1)
+    .map((command) => 'curl ' + command.split('\n').filter((line) => !line.startsWith('npx ')).join('\n').trim());
 }
 
 it("the README's field queries work as pasted", () => {

@@ -148,7 +148,7 @@ export class Tailer {
       attachedIds: () => this.attachedIds(),
       fileOptions: (stream) => this.fileOptions(stream),
       identitiesChanged: () => this.identitiesChanged(),
-      log: options.log,
+      log: (message: string) => options.log('archive_note', { message }),
       now: () => this.now(),
     });
     this.buffer = Buffer.allocUnsafe(options.readChunkBytes);

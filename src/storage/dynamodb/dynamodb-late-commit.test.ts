@@ -16,8 +16,9 @@ const dynalite = useDynalite();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Forwards to `target`; holds the first conditional PutItem for `holdMs` and records what DynamoDB answered it. */
-async function holdingProxy(target: string, holdMs: number): Promise<{ url: string; held: Promise<number>; close: () => Promise<void> }> {
-  let armed = true;
+async function holdingProxy(target: string, holdMs: number): Promise<{ url: string; held: Promise<number>; arm: () => void; close: () => Promise<void> }> {
+  // Armed once the stores are open: opening writes the data-format item with a conditional put too.
+  let armed = false;
   let answered: (status: number) => void = () => undefined;
   const held = new Promise<number>((resolve) => (answered = resolve));
   const forward = (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> =>
@@ -49,6 +50,9 @@ async function holdingProxy(target: string, holdMs: number): Promise<{ url: stri
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     held,
+    arm: () => {
+      armed = true;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -61,6 +65,7 @@ describe('dynamodb store: a commit still in flight at half the settle window', (
     const proxy = await holdingProxy(connection.endpoint!, settleMs * 1.5);
     const writer = await DynamoDbStore.open({ ...connection, endpoint: proxy.url, settleMs });
     const reader = await DynamoDbStore.open({ ...connection, settleMs });
+    proxy.arm();
     try {
       let afterSeq = await reader.tailStart();
       const texts = ['one', 'two', 'three'];
