@@ -29,9 +29,16 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   concurrency: 8,
 };
 
+/** A monotonic counter (the server passes its metrics registry's, prom-client's). */
+export interface Count {
+  inc(by?: number): void;
+}
+
 export interface DeliveryCounters {
-  alertDeliveries: number;
-  alertDeliveryFailures: number;
+  /** Notifications a receiver accepted (2xx). */
+  deliveries: Count;
+  /** Failed attempts (each retried). */
+  deliveryFailures: Count;
 }
 
 export interface DeliveryLog {
@@ -133,11 +140,11 @@ export class Deliverer {
     try {
       if (problem === undefined) {
         await this.store.delivered(delivery.id, delivery.event.ruleId, `${delivery.target.kind} ${redact(url)}`, at);
-        this.counters.alertDeliveries += 1;
+        this.counters.deliveries.inc();
         this.onDelivered?.(delivery, at);
         return;
       }
-      this.counters.alertDeliveryFailures += 1;
+      this.counters.deliveryFailures.inc();
       const giveUp = at - delivery.createdMs >= this.options.giveUpAfterMs;
       const backoff = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** Math.min(delivery.attempts, 30));
       const retryMs = giveUp ? null : at + Math.round(backoff * (0.5 + Math.random() / 2));

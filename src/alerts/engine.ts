@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store, StoredLine } from '../storage/store.js';
 import type { AlertEvent, AlertStore, Commit, GroupRow, RuleStatus } from './alert-store.js';
-import { Deliverer, DEFAULT_DELIVERY, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
+import { Deliverer, DEFAULT_DELIVERY, type Count, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
 import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
 import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
 import { extractFields } from '../query/fields.js';
@@ -32,9 +32,11 @@ export interface AppendWaiter {
 }
 
 export interface AlertCounters extends DeliveryCounters {
-  alertEvaluations: number;
-  alertLinesEvaluated: number;
-  alertFirings: number;
+  /** Evaluation passes over newly stored lines. */
+  evaluations: Count;
+  linesEvaluated: Count;
+  /** Groups that started firing. */
+  firings: Count;
 }
 
 export interface EngineOptions {
@@ -260,13 +262,13 @@ export class AlertEngine {
     if (page.lastSeq <= this.cursor && page.lines.length === 0) return true;
     this.evaluate(page.lines, this.now());
     this.cursor = Math.max(this.cursor, page.lastSeq);
-    this.deps.counters.alertEvaluations += 1;
+    this.deps.counters.evaluations.inc();
     return page.lines.length < PAGE_LINES;
   }
 
   /** Tests the lines against every rule (through the index) and fires what crosses its threshold. */
   evaluate(lines: readonly StoredLine[], nowMs: number): void {
-    this.deps.counters.alertLinesEvaluated += lines.length;
+    this.deps.counters.linesEvaluated.inc(lines.length);
     const nowNs = BigInt(nowMs) * 1_000_000n;
     const crossed = new Map<Group, AlertRule>();
     for (const line of lines) {
@@ -351,7 +353,7 @@ export class AlertEngine {
   private fire(rule: AlertRule, group: Group, nowMs: number): void {
     group.state = 'firing';
     group.firedMs = nowMs;
-    this.deps.counters.alertFirings += 1;
+    this.deps.counters.firings.inc();
     this.notify(rule, group, 'firing', nowMs, rule.condition.kind === 'count' ? group.total : 0);
   }
 

@@ -211,7 +211,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       store: options.store,
       alerts: options.alerts.store,
       notifier: deps.notifier,
-      counters: metrics,
+      counters: metrics.alerts,
       log: { warn: (message) => log.warn(message) },
       toEntry: (line) => toLogEntry(line, String(line.seq)),
       baseUrl: options.alerts.baseUrl ?? 'http://127.0.0.1:3032',

@@ -6,6 +6,7 @@
  * `counter()` / `gauge()` by name. docs/api.md lists the series (metrics-docs.test.ts).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { AlertCounters } from '../alerts/engine.js';
 
 const QUERY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -60,6 +61,15 @@ export class ServerMetrics {
   private abandoned = 0;
   private followers = 0;
 
+  /** The alert engine's counters (src/alerts/ counts through them); exported from the start, 0 until alerts run. */
+  readonly alerts: AlertCounters = {
+    evaluations: this.counter('daniel_alert_evaluations_total', 'Alert evaluation passes over newly stored lines.'),
+    linesEvaluated: this.counter('daniel_alert_lines_evaluated_total', 'Stored lines evaluated against the alert rules.'),
+    firings: this.counter('daniel_alert_firings_total', 'Alert groups that started firing.'),
+    deliveries: this.counter('daniel_alert_notifications_delivered_total', 'Alert notifications a receiver accepted (2xx).'),
+    deliveryFailures: this.counter('daniel_alert_delivery_failures_total', 'Failed attempts to deliver an alert notification (each retried).'),
+  };
+
   constructor() {
     // Both results are always exported, 0 before the first line.
     this.ingestLines.inc({ result: 'accepted' }, 0);
@@ -85,50 +95,6 @@ export class ServerMetrics {
     const kind = existing instanceof Counter ? 'counter' : existing instanceof Gauge ? 'gauge' : 'another type';
     if (kind !== type) throw new Error(`metric ${name} is already registered as ${kind}`);
     return existing as unknown as M;
-  }
-
-  // Alerts (src/alerts/ counts through these; each only ever grows).
-  private readonly alertCounters = {
-    alertEvaluations: this.counter('daniel_alert_evaluations_total', 'Alert evaluation passes over newly stored lines.'),
-    alertLinesEvaluated: this.counter('daniel_alert_lines_evaluated_total', 'Stored lines evaluated against the alert rules.'),
-    alertFirings: this.counter('daniel_alert_firings_total', 'Alert groups that started firing.'),
-    alertDeliveries: this.counter('daniel_alert_notifications_delivered_total', 'Alert notifications a receiver accepted (2xx).'),
-    alertDeliveryFailures: this.counter('daniel_alert_delivery_failures_total', 'Failed attempts to deliver an alert notification (each retried).'),
-  };
-  private readonly alertValues = { alertEvaluations: 0, alertLinesEvaluated: 0, alertFirings: 0, alertDeliveries: 0, alertDeliveryFailures: 0 };
-  private bumpAlert(name: 'alertEvaluations' | 'alertLinesEvaluated' | 'alertFirings' | 'alertDeliveries' | 'alertDeliveryFailures', value: number): void {
-    this.alertCounters[name].inc(Math.max(0, value - this.alertValues[name]));
-    this.alertValues[name] = value;
-  }
-  get alertEvaluations(): number {
-    return this.alertValues.alertEvaluations;
-  }
-  set alertEvaluations(value: number) {
-    this.bumpAlert('alertEvaluations', value);
-  }
-  get alertLinesEvaluated(): number {
-    return this.alertValues.alertLinesEvaluated;
-  }
-  set alertLinesEvaluated(value: number) {
-    this.bumpAlert('alertLinesEvaluated', value);
-  }
-  get alertFirings(): number {
-    return this.alertValues.alertFirings;
-  }
-  set alertFirings(value: number) {
-    this.bumpAlert('alertFirings', value);
-  }
-  get alertDeliveries(): number {
-    return this.alertValues.alertDeliveries;
-  }
-  set alertDeliveries(value: number) {
-    this.bumpAlert('alertDeliveries', value);
-  }
-  get alertDeliveryFailures(): number {
-    return this.alertValues.alertDeliveryFailures;
-  }
-  set alertDeliveryFailures(value: number) {
-    this.bumpAlert('alertDeliveryFailures', value);
   }
 
   recordIngest(accepted: number, duplicates: number, lineBytes: number, bodyBytes: number): void {
