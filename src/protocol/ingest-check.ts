@@ -7,7 +7,7 @@
 import { Compile } from 'typebox/compile';
 import type { IngestRejection } from './ingest.js';
 import { IngestFileHeadSchema, IngestLineSchema } from './ingest-schema.js';
-import { CONTROL, LONE_SURROGATE, MAX_PATH_BYTES, nameProblem, parseWireTimestamp } from './names.js';
+import { CONTROL, LONE_SURROGATE, MAX_PATH_BYTES, nameProblem, parseWireTimestamp, wellFormed } from './names.js';
 
 /** A line that passed every check: the timestamp parsed, the text well-formed, the end known. */
 export interface CheckedLine {
@@ -73,10 +73,6 @@ function describe(prefix: string, issues: readonly Issue[]): string {
 
 const isSafeOffset = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
-/** Lone surrogates (from `\ud800` escapes) cannot be stored as UTF-8: they become U+FFFD. */
-function wellFormed(text: string): string {
-  return (text as string & { toWellFormed(): string }).toWellFormed();
-}
 
 /**
  * Checks the request's `files`. Groups of one file identity continue each other: a line must

@@ -23,6 +23,11 @@ export function parseWireTimestamp(text: string): bigint | undefined {
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** A line's text as it can be stored: lone surrogates (from `\ud800` escapes) cannot be UTF-8, they become U+FFFD. */
+export function wellFormed(text: string): string {
+  return (text as string & { toWellFormed(): string }).toWellFormed();
+}
+
 /** Why a host, file name or file id is refused, or undefined when it is fine. */
 export function nameProblem(name: string): string | undefined {
   if (name === '') return 'is empty';

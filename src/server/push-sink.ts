@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../common/errors.js';
 import type { PushAuth, PushedBatch, PushRejection, PushResult, PushSink } from '../inputs/sink.js';
-import { nameProblem } from '../protocol/names.js';
+import { nameProblem, wellFormed } from '../protocol/names.js';
 import { boundFields } from '../query/fields.js';
 import type { AppendLine, Store } from '../storage/store.js';
 import type { ServerMetrics } from './metrics-registry.js';
@@ -39,10 +39,6 @@ interface Source {
   next: number;
 }
 
-/** Lone surrogates cannot be stored as UTF-8: they become U+FFFD, as /ingest does. */
-function wellFormed(text: string): string {
-  return (text as string & { toWellFormed(): string }).toWellFormed();
-}
 
 export class StorePushSink implements PushSink {
   private readonly instance = randomBytes(6).toString('hex');
