@@ -56,10 +56,10 @@ export class StorePushSink implements PushSink {
     const byHost = new Map<string, { batch: PushedBatch; index: number }[]>();
     let entries = 0;
     batches.forEach((batch, index) => {
-      const problem = nameProblem(batch.host) ?? nameProblem(batch.filename);
+      const hostProblem = nameProblem(batch.host);
+      const problem = hostProblem === undefined ? nameProblem(batch.filename) : `host ${hostProblem}`;
       if (problem !== undefined) {
-        const which = nameProblem(batch.host) !== undefined ? 'host' : 'filename';
-        rejected.push({ batch: index, code: 'INVALID_NAME', message: `${which} ${problem}` });
+        rejected.push({ batch: index, code: 'INVALID_NAME', message: hostProblem === undefined ? `filename ${problem}` : problem });
         return;
       }
       if (auth.hosts !== undefined && !auth.hosts.has(batch.host)) {
