@@ -6,6 +6,7 @@
  * request; a batch is cut at the line and byte bounds, on the flush timer, or when the
  * input asks (it caught up and nothing is on its way).
  */
+import { MAX_INGEST_FILES } from '../protocol/ingest.js';
 import type { Batch, BatchedFile } from './batcher.js';
 
 /** An identity as Daniel takes it: `id`, `filename` and `path` are already wire names (wireName, wirePath). */
@@ -75,6 +76,8 @@ export class InputBatcher {
   }
 
   add(source: InputGroup, line: InputLine): void {
+    // Daniel refuses a request of more than MAX_INGEST_FILES groups whole (a journal with that many units).
+    if (this.groups.size >= MAX_INGEST_FILES && !this.groups.has(source.id)) this.flush();
     let group = this.last;
     if (group === undefined || group.source.id !== source.id) group = this.groupFor(source, line.offset);
     const text = JSON.stringify(line.text);
