@@ -4,9 +4,9 @@
  * prints the new rule's id alone on stdout. Exit codes as the other client commands: 1 the
  * server refused (code and message printed), 2 usage, 3 cannot connect.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { ApiClient, CliError, EXIT } from './client.js';
-import { DEFAULT_SERVER, resolveToken } from './commands.js';
+import { collect, connectionFlags, resolveToken, run } from './commands.js';
 import { escapeForTerminal } from './format.js';
 
 interface Connection {
@@ -34,27 +34,9 @@ interface RuleAnswer {
 }
 
 function connection(command: Command): Command {
-  return command
-    .addOption(new Option('--server <url>', 'Daniel URL').env('DANIEL_URL').default(DEFAULT_SERVER))
-    .addOption(new Option('--token <token>', 'admin token (default: DATA_DIR/token)').env('DANIEL_TOKEN'))
-    .addOption(new Option('--data-dir <dir>', "where to find the server's token file").env('DANIEL_DATA_DIR'))
-    .option('--json', 'print the JSON answer');
+  return connectionFlags(command, 'admin token (default: DATA_DIR/token)').option('--json', 'print the JSON answer');
 }
 
-async function run(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    if (error instanceof CliError) {
-      process.stderr.write(`daniel: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-      return;
-    }
-    throw error;
-  }
-}
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 const client = (options: Connection): ApiClient => new ApiClient(options.server, resolveToken(options));
 const minute = (iso: string | null): string => (iso === null ? '-' : iso.slice(0, 16) + 'Z');
 

@@ -31,12 +31,16 @@ export function resolveToken(options: { token?: string; dataDir?: string }, env:
   }
 }
 
-function connectionOptions(command: Command): Command {
+/** Where Daniel is and which token to send: the options every client command takes. */
+export function connectionFlags(command: Command, tokenHelp = 'API token (default: DATA_DIR/token)'): Command {
   return command
     .addOption(new Option('--server <url>', 'Daniel URL').env('DANIEL_URL').default(DEFAULT_SERVER))
-    .addOption(new Option('--token <token>', 'API token (default: DATA_DIR/token)').env('DANIEL_TOKEN'))
-    .addOption(new Option('--data-dir <dir>', "where to find the server's token file").env('DANIEL_DATA_DIR'))
-    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json', 'ndjson']).default('text'));
+    .addOption(new Option('--token <token>', tokenHelp).env('DANIEL_TOKEN'))
+    .addOption(new Option('--data-dir <dir>', "where to find the server's token file").env('DANIEL_DATA_DIR'));
+}
+
+function connectionOptions(command: Command): Command {
+  return connectionFlags(command).addOption(new Option('--output <format>', 'output format').choices(['text', 'json', 'ndjson']).default('text'));
 }
 
 /** --count: 1 to 10,000,000; 0 is allowed for --follow (no backlog), which the action checks. */
@@ -52,14 +56,15 @@ function contextLines(value: string): number {
   return parsed;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+/** A repeatable option's values, in order. */
+export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function writeStdout(text: string): void {
   process.stdout.write(text);
 }
 
 /** Runs a command body and turns failures into one stderr line and the exit code. */
-async function run(body: () => Promise<void>): Promise<void> {
+export async function run(body: () => Promise<void>): Promise<void> {
   // `daniel logs | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT.ok);
