@@ -5,45 +5,32 @@
  * the end of the file: kill -9 in a loop, also in the middle of a sequence. Every line is
  * stored once and whole.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HenrikRunner, type HenrikChild } from './henrik-bin.js';
 import { IngestSink } from './ingest-sink.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/henrik.js', import.meta.url));
 
 let dir: string;
 let sink: IngestSink;
-const children = new Set<ChildProcess>();
+let runner: HenrikRunner;
 
 beforeEach(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
+  runner = new HenrikRunner();
   dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-containers-proc-'));
   sink = new IngestSink({ token: 'T' });
   await sink.listen(0);
 });
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  runner.killAll();
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startHenrik(patterns: string[]): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, '--server', sink.url, '--state-dir', path.join(dir, 'state'), '--host', 'box', ...patterns], {
-    env: { ...process.env, HENRIK_TOKEN: 'T' },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  children.add(child);
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  return { child, exited };
+function startHenrik(patterns: string[]): HenrikChild {
+  return runner.start({ server: sink.url, stateDir: path.join(dir, 'state'), args: patterns });
 }
 
 /** Appends lines to a CRI and a Docker file every few ms; every third line in pieces, the last piece often in the next write. */

@@ -3,23 +3,22 @@
  * (ingest-sink.ts): kill -9 in a loop while a writer appends, and the sink going away and coming back
  * while lines keep coming. Zero lost, zero duplicated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HENRIK_BIN, HenrikRunner, type HenrikChild } from './henrik-bin.js';
 import { IngestSink } from './ingest-sink.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/henrik.js', import.meta.url));
 
 let dir: string;
 let logs: string;
 let sink: IngestSink;
-const children = new Set<ChildProcess>();
+let runner: HenrikRunner;
 
 beforeEach(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
+  runner = new HenrikRunner();
   dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-proc-'));
   logs = path.join(dir, 'logs');
   mkdirSync(logs);
@@ -27,28 +26,14 @@ beforeEach(async () => {
   await sink.listen(0);
 });
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  runner.killAll();
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** Henrik with its log as JSON events (--log-format json through the environment). */
-function startHenrik(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string; events: () => string[] } {
-  const child = spawn(process.execPath, [BIN, '--server', sink.url, '--state-dir', path.join(dir, 'state'), '--host', 'box', path.join(logs, '*.log')], {
-    env: { ...process.env, HENRIK_TOKEN: 'T', HENRIK_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  const events = (): string[] => stderr.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { event: string }).event);
-  return { child, exited, stderr: () => stderr, events };
+function startHenrik(): HenrikChild {
+  return runner.start({ server: sink.url, stateDir: path.join(dir, 'state'), args: [path.join(logs, '*.log')], env: { HENRIK_LOG_FORMAT: 'json' } });
 }
 
 /** Appends numbered lines to logs/app.log every few ms until stopped. */
@@ -159,7 +144,7 @@ describe('henrik process', () => {
     writeFileSync(path.join(logs, 'a.log'), Array.from({ length: 5000 }, (_, i) => `once ${i}`).join('\n') + '\n');
     const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
       new Promise((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, HENRIK_TOKEN: 'T' }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [HENRIK_BIN, ...args], { env: { ...process.env, HENRIK_TOKEN: 'T' }, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.on('exit', (code) => resolve({ code, stderr }));

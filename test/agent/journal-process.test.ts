@@ -3,48 +3,34 @@
  * against the real Daniel app (ingest-sink.ts): `--journal-dir` killed -9 in a loop while
  * systemd-journal-remote appends entries (every entry stored once), and `--stdin`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HenrikRunner, type HenrikChild } from './henrik-bin.js';
 import { IngestSink } from './ingest-sink.js';
 import { exportFormat, haveJournalTools, JOURNAL_REMOTE } from './journal-files.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/henrik.js', import.meta.url));
 
 let dir: string;
 let sink: IngestSink;
-const children = new Set<ChildProcess>();
+let runner: HenrikRunner;
 
 beforeEach(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
+  runner = new HenrikRunner();
   dir = mkdtempSync(path.join(os.tmpdir(), 'henrik-journal-proc-'));
   sink = new IngestSink({ token: 'T' });
   await sink.listen(0);
 });
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  runner.killAll();
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function henrik(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, '--server', sink.url, '--state-dir', path.join(dir, 'state'), '--host', 'box', ...args], {
-    env: { ...process.env, HENRIK_TOKEN: 'T' },
-    stdio: [stdin, 'ignore', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  return { child, exited, stderr: () => stderr };
+function henrik(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): HenrikChild {
+  return runner.start({ server: sink.url, stateDir: path.join(dir, 'state'), args, stdin });
 }
 
 /** Children of `pid` (its journalctl), read before it is killed: they outlive a kill -9. */
