@@ -1,13 +1,12 @@
 /**
- * Daniel's own log, through pino (Fastify's native logger): one JSON object a line on
+ * Daniel's own log, through pino: one JSON object a line on
  * stderr, `{"level":"warn","time":"…","reqId":"req-1","client":"…","msg":"…",…}`, written
  * only for what an operator acts on (errors, 5xx answers, slow requests; every request only
- * when asked). The same pino instance is Fastify's `loggerInstance`, so Fastify's own lines
- * (a client error, a timeout) come out in the same shape, with the request id. Credentials
+ * when asked). Every line about a request carries its id (the error and request-log
+ * plugins put it there); Fastify itself runs without a logger (app.ts says why). Credentials
  * never reach the output: `authorization` headers and `token` fields are redacted.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type DestinationStream } from 'pino';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -16,8 +15,6 @@ export type LogFields = Record<string, unknown>;
 
 export interface ServerLog {
   readonly level: LogLevel;
-  /** The pino logger behind it: Fastify's `loggerInstance`. */
-  readonly pino: Logger;
   /** True when a line of this level would be written. */
   enabled(level: Exclude<LogLevel, 'silent'>): boolean;
   debug(message: string, fields?: LogFields): void;
@@ -82,7 +79,6 @@ export function createServerLog(options: { level: LogLevel; write?: (line: strin
     };
   const log: AdjustableServerLog = {
     level,
-    pino: logger,
     enabled: (at) => logger.isLevelEnabled(at),
     debug: emit('debug'),
     info: emit('info'),
@@ -97,22 +93,3 @@ export function createServerLog(options: { level: LogLevel; write?: (line: strin
 }
 
 export const silentLog: ServerLog = createServerLog({ level: 'silent', write: () => undefined });
-
-type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const METHODS: Method[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/**
- * Fastify's childLoggerFactory: the request's child logger (with its `reqId`) is made at its
- * first line, so the many requests that log nothing (a `/healthz` poll) make none.
- */
-export function lazyChildLogger(logger: FastifyBaseLogger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined;
-  const real = (): FastifyBaseLogger => (child ??= logger.child(bindings, options));
-  const lazy: Record<string, unknown> = {
-    child: (more: pino.Bindings, moreOptions?: pino.ChildLoggerOptions) => real().child(more, moreOptions),
-    isLevelEnabled: (level: string) => (logger as Logger).isLevelEnabled(level),
-  };
-  for (const method of METHODS) lazy[method] = (...args: unknown[]) => (real()[method] as (...a: unknown[]) => void)(...args);
-  Object.defineProperty(lazy, 'level', { get: () => child?.level ?? logger.level, set: (level: string) => (real().level = level), enumerable: true });
-  return lazy as unknown as FastifyBaseLogger;
-}
