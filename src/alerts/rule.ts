@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../common/errors.js';
+import type { AlertRuleEntry } from '../protocol/api.js';
 import { parseDuration } from '../common/time.js';
 import { QueryError } from '../query/language.js';
 import { queryFilterParts } from '../query/query-filter.js';
@@ -221,8 +222,11 @@ export function ruleFromBody(body: unknown, nowMs: number, previous?: AlertRule,
   };
 }
 
+/** The definition part of a rule's answer (the rest is its state: server/routes/alerts.ts). */
+export type RuleBody = Omit<AlertRuleEntry, 'state' | 'groups' | 'last_fired' | 'last_delivery' | 'last_delivery_error' | 'pending_deliveries'>;
+
 /** The rule as the API shows it (the same members a body takes). */
-export function ruleBody(rule: AlertRule): Record<string, unknown> {
+export function ruleBody(rule: AlertRule): RuleBody {
   return {
     id: rule.id,
     name: rule.name,

@@ -5,6 +5,7 @@
  * server refused (code and message printed), 2 usage, 3 cannot connect.
  */
 import { Command } from 'commander';
+import type { AlertRuleEntry } from '../protocol/api.js';
 import { ApiClient, CliError, EXIT } from './client.js';
 import { collect, connectionFlags, resolveToken, run } from './commands.js';
 import { escapeForTerminal } from './format.js';
@@ -16,22 +17,7 @@ interface Connection {
   json?: boolean;
 }
 
-interface RuleAnswer {
-  id: string;
-  name: string;
-  q: string;
-  host: string[];
-  condition: { kind: 'count'; window: string; threshold: number } | { kind: 'absent'; for: string };
-  group_by: string[];
-  notify: Record<string, string>[];
-  state: string;
-  muted_until: string | null;
-  last_fired: string | null;
-  last_delivery: { at: string; target: string } | null;
-  last_delivery_error: { at: string; message: string } | null;
-  pending_deliveries: number;
-  groups: { group: Record<string, string>; state: string; since: string | null; count: number }[];
-}
+type RuleAnswer = AlertRuleEntry;
 
 function connection(command: Command): Command {
   return connectionFlags(command, 'admin token (default: DATA_DIR/token)').option('--json', 'print the JSON answer');

@@ -89,3 +89,26 @@ export interface HistogramResponse {
   };
   partial?: boolean;
 }
+
+/** An alert rule as `/alerts` returns it (docs/alerts.md): its definition, then its state. */
+export interface AlertRuleEntry {
+  id: string;
+  name: string;
+  q: string;
+  host: string[];
+  condition: { kind: 'count'; window: string; threshold: number } | { kind: 'absent'; for: string };
+  group_by: string[];
+  notify: Record<string, string>[];
+  labels: Record<string, string>;
+  repeat: string;
+  muted_until: string | null;
+  created: string;
+  updated: string;
+  state: 'ok' | 'firing';
+  /** One per value of group_by (one group when the rule has none). */
+  groups: { group: Record<string, string>; state: 'ok' | 'firing'; since: string | null; count: number }[];
+  last_fired: string | null;
+  last_delivery: { at: string; target: string } | null;
+  last_delivery_error: { at: string; message: string } | null;
+  pending_deliveries: number;
+}

@@ -5,21 +5,10 @@
  * Talks to /alerts (an admin token; another token sees the server's 403 message).
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { AlertRuleEntry } from '../../src/protocol/api.js';
 import { authHeaders, describeError, failureOf } from '../api.js';
 
-interface Rule {
-  id: string;
-  name: string;
-  q: string;
-  host: string[];
-  condition: { kind: 'count'; window: string; threshold: number } | { kind: 'absent'; for: string };
-  group_by: string[];
-  state: 'ok' | 'firing';
-  muted_until: string | null;
-  last_fired: string | null;
-  last_delivery: { at: string; target: string } | null;
-  last_delivery_error: { at: string; message: string } | null;
-}
+type Rule = AlertRuleEntry;
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {

@@ -9,19 +9,20 @@ import type { RuleView } from '../../alerts/engine.js';
 import type { AlertEngine } from '../../alerts/engine.js';
 import { ruleBody, ruleFromBody, RULE_LIMITS } from '../../alerts/rule.js';
 import { AppError } from '../../common/errors.js';
+import type { AlertRuleEntry } from '../../protocol/api.js';
 import { errorResponses, ErrorResponse } from '../schemas.js';
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
-export function alertView(view: RuleView): Record<string, unknown> {
+export function alertView(view: RuleView): AlertRuleEntry {
   const status = view.status;
   return {
     ...ruleBody(view.rule),
     state: view.state,
     groups: view.groups,
     last_fired: iso(status?.lastFiredMs),
-    last_delivery: status?.lastDeliveryMs ? { at: iso(status.lastDeliveryMs), target: status.lastDeliveryTarget } : null,
-    last_delivery_error: status?.lastErrorMs ? { at: iso(status.lastErrorMs), message: status.lastError } : null,
+    last_delivery: status?.lastDeliveryMs ? { at: new Date(status.lastDeliveryMs).toISOString(), target: status.lastDeliveryTarget ?? '' } : null,
+    last_delivery_error: status?.lastErrorMs ? { at: new Date(status.lastErrorMs).toISOString(), message: status.lastError ?? '' } : null,
     pending_deliveries: status?.pending ?? 0,
   };
 }
