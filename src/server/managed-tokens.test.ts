@@ -116,6 +116,14 @@ describe('managed tokens', () => {
       expect(answer.json().error.code).toBe('INVALID_BODY');
     }
   });
+
+  test('a host a line could never carry is refused: the same rules as /ingest (names, look-alikes, invisible characters)', async () => {
+    for (const host of ['web\u200b-1', 'p\u0430ypal', 'a/../b', 'tab\there']) {
+      const answer = await app.inject({ method: 'POST', url: '/tokens', headers: bearer(ADMIN), payload: { scope: 'ingest', hosts: [host] } });
+      expect(answer.statusCode, host).toBe(400);
+      expect(answer.json<{ error: { message: string } }>().error.message).toContain(JSON.stringify(host));
+    }
+  });
 });
 
 describe('tokens bound to hosts', () => {

@@ -8,6 +8,8 @@
  * re-reads the list every second (TokenRegistry), so a create or revoke made by the CLI, by
  * `/tokens` or by another Daniel on the same table is honoured within 2 s.
  */
+import { nameProblem } from '../protocol/names.js';
+import { lookAlikeProblem } from './plugins/ingest-guard.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,7 +67,11 @@ export function newToken(spec: TokenSpec, nowMs: number = Date.now()): CreatedTo
   if (!['read', 'ingest', 'admin'].includes(spec.scope)) throw new TokenSpecError('scope must be read, ingest or admin');
   const hosts = [...new Set(spec.hosts ?? [])];
   if (hosts.length > MAX_TOKEN_HOSTS) throw new TokenSpecError(`a token can be bound to at most ${MAX_TOKEN_HOSTS} hosts`);
-  if (hosts.some((host) => host === '' || Buffer.byteLength(host, 'utf8') > 255)) throw new TokenSpecError('each host must be 1..255 bytes');
+  // The rules /ingest applies to a host name: a token bound to a name no line can carry would be useless.
+  for (const host of hosts) {
+    const problem = nameProblem(host) ?? lookAlikeProblem(host);
+    if (problem !== undefined) throw new TokenSpecError(`host ${JSON.stringify(host)} ${problem}`);
+  }
   if (spec.scope === 'admin' && hosts.length > 0) throw new TokenSpecError('an admin token cannot be bound to hosts: use read or ingest');
   const name = spec.name ?? '';
   if (name.length > MAX_TOKEN_NAME || /[\p{Cc}\p{Cf}]/u.test(name)) {
