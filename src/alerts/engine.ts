@@ -19,7 +19,6 @@ import type { AlertEvent, AlertStore, Commit, GroupRow, RuleStatus } from './ale
 import { Deliverer, DEFAULT_DELIVERY, type Count, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
 import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
 import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
-import { extractFields } from '../query/fields.js';
 
 export const BACKFILL_GRACE_MS = 5 * 60_000;
 const PAGE_LINES = 1000;
@@ -266,33 +265,23 @@ export class AlertEngine {
     return page.lines.length < PAGE_LINES;
   }
 
+  /** The page being evaluated, for onHit (a method bound once, not a closure per line). */
+  private evaluating: { line: StoredLine; nowMs: number; second: number; crossed: Map<Group, AlertRule> } | undefined;
+  private readonly onHit = (compiled: CompiledRule): void => this.hitBy(compiled);
+
   /** Tests the lines against every rule (through the index) and fires what crosses its threshold. */
   evaluate(lines: readonly StoredLine[], nowMs: number): void {
     this.deps.counters.linesEvaluated.inc(lines.length);
-    const nowNs = BigInt(nowMs) * 1_000_000n;
     const crossed = new Map<Group, AlertRule>();
-    for (const line of lines) {
-      this.index.match(line, (compiled) => {
-        const rule = compiled.rule;
-        const spanMs = rule.condition.kind === 'count' ? rule.condition.windowMs : rule.condition.forMs;
-        if (line.timestamp < nowNs - BigInt(spanMs + BACKFILL_GRACE_MS) * 1_000_000n) return;
-        const state = this.states.get(rule.id);
-        if (!state) return;
-        const group = this.groupOf(state, line, nowMs);
-        group.recent.push(line);
-        if (group.recent.length > RECENT_LINES) group.recent.shift();
-        if (rule.condition.kind === 'absent') {
-          group.lastSeenMs = nowMs;
-          if (group.state === 'firing') this.resolve(rule, group, nowMs, 1);
-          return;
-        }
-        const second = nowMs - (nowMs % 1000);
-        const last = group.buckets[group.buckets.length - 1];
-        if (last && last[0] === second) last[1] += 1;
-        else group.buckets.push([second, 1]);
-        group.total += 1;
-        if (group.state === 'ok' && group.total >= rule.condition.threshold) crossed.set(group, rule);
-      });
+    const page = { line: lines[0] as StoredLine, nowMs, second: nowMs - (nowMs % 1000), crossed };
+    this.evaluating = page;
+    try {
+      for (const line of lines) {
+        page.line = line;
+        this.index.match(line, this.onHit);
+      }
+    } finally {
+      this.evaluating = undefined;
     }
     // Fired after the whole page, so the notification carries the page's newest matches too.
     for (const [group, rule] of crossed) {
@@ -302,14 +291,40 @@ export class AlertEngine {
     }
   }
 
+  /** One line matched one rule: count it in its group. */
+  private hitBy(compiled: CompiledRule): void {
+    const page = this.evaluating;
+    if (page === undefined) return;
+    const { line, nowMs } = page;
+    const rule = compiled.rule;
+    const spanMs = rule.condition.kind === 'count' ? rule.condition.windowMs : rule.condition.forMs;
+    // A backfill of old logs (stamped before the span and its grace) is not counted.
+    if (Number(line.timestamp / 1_000_000n) < nowMs - spanMs - BACKFILL_GRACE_MS) return;
+    const state = this.states.get(rule.id);
+    if (!state) return;
+    const group = this.groupOf(state, line, nowMs);
+    group.recent.push(line);
+    if (group.recent.length > RECENT_LINES) group.recent.shift();
+    if (rule.condition.kind === 'absent') {
+      group.lastSeenMs = nowMs;
+      if (group.state === 'firing') this.resolve(rule, group, nowMs, 1);
+      return;
+    }
+    const last = group.buckets[group.buckets.length - 1];
+    if (last && last[0] === page.second) last[1] += 1;
+    else group.buckets.push([page.second, 1]);
+    group.total += 1;
+    if (group.state === 'ok' && group.total >= rule.condition.threshold) page.crossed.set(group, rule);
+  }
+
   private groupOf(state: RuleState, line: StoredLine, nowMs: number): Group {
     const names = state.compiled.rule.groupBy;
     if (names.length === 0) return this.group(state, '[]', [], nowMs);
-    let fields: Record<string, string> | undefined;
+    let fields: Readonly<Record<string, string>> | undefined;
     const values = names.map((name) => {
       if (name === 'host') return line.host;
       if (name === 'file' || name === 'filename') return line.filename;
-      fields ??= extractFields(line.line, line.fields);
+      fields ??= this.index.fields();
       return fields[name] ?? '';
     });
     let key = JSON.stringify(values);

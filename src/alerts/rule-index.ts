@@ -3,20 +3,26 @@
  * many rules there are. A rule is filed under one necessary condition, checked for all rules
  * of its kind at once:
  * - a literal every match contains (a word or phrase ANDed at the top, or the required
- *   literal of a regex there): filed under the literal's first three characters. A line is
- *   scanned once with a rolling trigram, checked first against a bitmap of the trigrams in
- *   use, so the scan costs a few ns a character whatever the number of rules;
- * - else a field equality ANDed at the top (`level:error`, `service:api`): filed under the
- *   name and value; a line with fields looks up each name in use (its fields parsed once);
+ *   literal of a regex there; else the value of a field term ANDed there, which the text
+ *   holds when the field was read from it: query-match.ts fieldHint): filed under the
+ *   literal's first three characters, then its whole text. A line is scanned once with a
+ *   rolling trigram, checked first against a bitmap of the trigrams in use, so the scan costs
+ *   a few ns a character whatever the number of rules, and no line is parsed for fields to
+ *   find the rules it may match;
+ * - else a field equality ANDed at the top (`level:error`): filed under the name and value;
+ *   a line with fields looks up each name in use (its fields parsed once);
  * - else (`-debug`, `a OR b`, `took_ms:>500` alone) tested on every line.
- * Host and file scope are checked before any text test. Every candidate then runs its full
- * query, with one memo per line shared by all rules (lowercased text, fields).
+ * A line whose source gave fields beside its text (stored fields) may hold a field value its
+ * text does not: for such lines a rule filed under a field's value is also found through
+ * that field (or tested). Host and file scope are checked before any text test. Every
+ * candidate then runs its full query, with one memo per line shared by all rules
+ * (lowercased text, fields).
  */
 import { normaliseLevel } from '../query/fields.js';
 import type { QueryNode } from '../query/language.js';
 import { compileRegex, lowercasePattern, requiredLiteral } from '../query/matcher.js';
 import { intersect, queryFilterParts } from '../query/query-filter.js';
-import { compileQuery, type LineState } from '../query/query-match.js';
+import { compileQuery, fieldHint, type LineState } from '../query/query-match.js';
 import type { StoredLine } from '../query/types.js';
 import { extractFields } from '../query/fields.js';
 import type { AlertRule } from './rule.js';
@@ -31,7 +37,9 @@ export interface CompiledRule {
   test: (line: string, state: LineState) => boolean;
   /** Lowercased literal every match contains (3 Latin-1 characters or more at its start). */
   needle: string | undefined;
-  /** Else a field every match has with this value: `name\0value`. */
+  /** The needle is a field's value: held by the text of every match whose source gave no fields. */
+  needleFromField: boolean;
+  /** A field every match has with this value (filed under it when there is no needle, or the needle is a field's value). */
   field: { name: string; value: string } | undefined;
   /** Last line generation this rule was tested on (dedupes index hits). */
   mark: number;
@@ -42,6 +50,16 @@ function requiredLiterals(node: QueryNode): string[] {
   if (node.kind === 'text') return [node.text.toLowerCase()];
   if (node.kind === 'regex') return [requiredLiteral(node.flags === 'i' ? lowercasePattern(node.source) : node.source).toLowerCase()];
   if (node.kind === 'and') return node.nodes.flatMap(requiredLiterals);
+  return [];
+}
+
+/** Values of field terms ANDed at the top that the text holds when the field was read from it. */
+function requiredValues(node: QueryNode): string[] {
+  if (node.kind === 'field') {
+    const value = fieldHint(node);
+    return value === undefined ? [] : [value.toLowerCase()];
+  }
+  if (node.kind === 'and') return node.nodes.flatMap(requiredValues);
   return [];
 }
 
@@ -57,6 +75,8 @@ function indexable(text: string): boolean {
   return text.length >= 3 && text.charCodeAt(0) < 256 && text.charCodeAt(1) < 256 && text.charCodeAt(2) < 256;
 }
 
+const longestFirst = (a: string, b: string): number => b.length - a.length;
+
 export function compileRule(rule: AlertRule): CompiledRule {
   const parts = rule.q.trim() === '' ? { none: false } : queryFilterParts(rule.q, false);
   const hosts = intersect(rule.hosts.length > 0 ? rule.hosts : undefined, 'hosts' in parts ? parts.hosts : undefined);
@@ -64,7 +84,9 @@ export function compileRule(rule: AlertRule): CompiledRule {
   const matcher = 'matcher' in parts ? parts.matcher : undefined;
   const node = matcher?.kind === 'query' ? matcher.node : undefined;
   const compiled = node === undefined ? undefined : compileQuery(node, false, compileRegex);
-  const needle = node === undefined ? undefined : requiredLiterals(node).filter(indexable).sort((a, b) => b.length - a.length)[0];
+  const literal = node === undefined ? undefined : requiredLiterals(node).filter(indexable).sort(longestFirst)[0];
+  const value = node === undefined || literal !== undefined ? undefined : requiredValues(node).filter(indexable).sort(longestFirst)[0];
+  const needle = literal ?? value;
   return {
     rule,
     hosts: hosts ? new Set(hosts) : undefined,
@@ -72,21 +94,59 @@ export function compileRule(rule: AlertRule): CompiledRule {
     never: parts.none || hosts?.length === 0,
     test: compiled === undefined ? () => true : (line, state) => compiled.testShared(line, state),
     needle,
-    field: needle === undefined && node !== undefined ? requiredField(node) : undefined,
+    needleFromField: value !== undefined,
+    field: node !== undefined && literal === undefined ? requiredField(node) : undefined,
     mark: 0,
   };
 }
 
 const TRIGRAM_SPACE = 1 << 24;
 
+/** The rules under one trigram, by their whole needle, and the needle lengths in use. */
+interface TrigramBucket {
+  lengths: number[];
+  byNeedle: Map<string, Set<CompiledRule>>;
+}
+
+type FieldIndex = Map<string, Map<string, Set<CompiledRule>>>;
+
+function addTo<K>(map: Map<K, Set<CompiledRule>>, key: K, compiled: CompiledRule): void {
+  let bucket = map.get(key);
+  if (!bucket) map.set(key, (bucket = new Set()));
+  bucket.add(compiled);
+}
+
+function removeFrom<K>(map: Map<K, Set<CompiledRule>>, key: K, compiled: CompiledRule): void {
+  const bucket = map.get(key);
+  bucket?.delete(compiled);
+  if (bucket?.size === 0) map.delete(key);
+}
+
+function hasAny(fields: Readonly<Record<string, string>> | undefined): boolean {
+  if (fields === undefined) return false;
+  for (const name in fields) if (Object.prototype.hasOwnProperty.call(fields, name)) return true;
+  return false;
+}
+
 export class RuleIndex {
-  private readonly byTrigram = new Map<number, Set<CompiledRule>>();
+  private readonly byTrigram = new Map<number, TrigramBucket>();
+  /** The same buckets by their trigram's text. */
+  private readonly byTrigramText = new Map<string, TrigramBucket>();
   /** One bit per trigram with rules filed under it. */
   private readonly trigramBits = new Uint8Array(TRIGRAM_SPACE >> 3);
-  private readonly byField = new Map<string, Map<string, Set<CompiledRule>>>();
+  /** Rules without a needle, by a field equality. */
+  private readonly byField: FieldIndex = new Map();
+  /** Rules whose needle is a field's value, by a field equality: for lines with stored fields. */
+  private readonly byStoredField: FieldIndex = new Map();
   private readonly unindexed = new Set<CompiledRule>();
+  /** Rules whose needle is a field's value, without a field equality: tested on lines with stored fields. */
+  private readonly unindexedStored = new Set<CompiledRule>();
   private readonly byId = new Map<string, CompiledRule>();
   private generation = 0;
+  /** The line being matched, its memo and its callback (kept here so no closure is made per line). */
+  private line: StoredLine | undefined;
+  private readonly state: LineState = { lowered: undefined, fields: undefined, stored: undefined };
+  private hit: (compiled: CompiledRule) => void = () => undefined;
   /** Rules whose query ran on the last line matched (the cost the index did not spare). */
   tested = 0;
 
@@ -107,21 +167,39 @@ export class RuleIndex {
     this.byId.set(compiled.rule.id, compiled);
     if (compiled.never) return;
     if (compiled.needle !== undefined) {
-      const key = trigramOf(compiled.needle);
+      const needle = compiled.needle;
+      const key = trigramOf(needle);
       let bucket = this.byTrigram.get(key);
-      if (!bucket) this.byTrigram.set(key, (bucket = new Set()));
-      bucket.add(compiled);
+      if (!bucket) {
+        bucket = { lengths: [], byNeedle: new Map() };
+        this.byTrigram.set(key, bucket);
+        this.byTrigramText.set(needle.slice(0, 3), bucket);
+      }
+      addTo(bucket.byNeedle, needle, compiled);
+      if (!bucket.lengths.includes(needle.length)) bucket.lengths.push(needle.length);
       this.trigramBits[key >> 3]! |= 1 << (key & 7);
+      if (compiled.needleFromField) {
+        if (compiled.field !== undefined) this.fileField(this.byStoredField, compiled, compiled.field);
+        else this.unindexedStored.add(compiled);
+      }
     } else if (compiled.field !== undefined) {
-      const { name, value } = compiled.field;
-      let values = this.byField.get(name);
-      if (!values) this.byField.set(name, (values = new Map<string, Set<CompiledRule>>()));
-      let bucket = values.get(value);
-      if (!bucket) values.set(value, (bucket = new Set()));
-      bucket.add(compiled);
+      this.fileField(this.byField, compiled, compiled.field);
     } else {
       this.unindexed.add(compiled);
     }
+  }
+
+  private fileField(index: FieldIndex, compiled: CompiledRule, field: { name: string; value: string }): void {
+    let values = index.get(field.name);
+    if (!values) index.set(field.name, (values = new Map<string, Set<CompiledRule>>()));
+    addTo(values, field.value, compiled);
+  }
+
+  private unfileField(index: FieldIndex, compiled: CompiledRule, field: { name: string; value: string }): void {
+    const values = index.get(field.name);
+    if (!values) return;
+    removeFrom(values, field.value, compiled);
+    if (values.size === 0) index.delete(field.name);
   }
 
   remove(id: string): void {
@@ -129,48 +207,94 @@ export class RuleIndex {
     if (!compiled) return;
     this.byId.delete(id);
     this.unindexed.delete(compiled);
+    this.unindexedStored.delete(compiled);
     if (compiled.needle !== undefined) {
-      const key = trigramOf(compiled.needle);
+      const needle = compiled.needle;
+      const key = trigramOf(needle);
       const bucket = this.byTrigram.get(key);
-      bucket?.delete(compiled);
-      if (bucket?.size === 0) {
-        this.byTrigram.delete(key);
-        this.trigramBits[key >> 3]! &= ~(1 << (key & 7));
+      if (bucket) {
+        removeFrom(bucket.byNeedle, needle, compiled);
+        if (!bucket.byNeedle.has(needle) && ![...bucket.byNeedle.keys()].some((other) => other.length === needle.length)) {
+          bucket.lengths = bucket.lengths.filter((length) => length !== needle.length);
+        }
+        if (bucket.byNeedle.size === 0) {
+          this.byTrigram.delete(key);
+          this.byTrigramText.delete(needle.slice(0, 3));
+          this.trigramBits[key >> 3]! &= ~(1 << (key & 7));
+        }
       }
+      if (compiled.needleFromField && compiled.field !== undefined) this.unfileField(this.byStoredField, compiled, compiled.field);
     } else if (compiled.field !== undefined) {
-      const values = this.byField.get(compiled.field.name);
-      const bucket = values?.get(compiled.field.value);
-      bucket?.delete(compiled);
-      if (bucket?.size === 0) values?.delete(compiled.field.value);
-      if (values?.size === 0) this.byField.delete(compiled.field.name);
+      this.unfileField(this.byField, compiled, compiled.field);
     }
+  }
+
+  private consider(compiled: CompiledRule): void {
+    if (compiled.mark === this.generation) return;
+    compiled.mark = this.generation;
+    const line = this.line as StoredLine;
+    if (compiled.hosts && !compiled.hosts.has(line.host)) return;
+    if (compiled.files && !compiled.files.has(line.filename)) return;
+    this.tested += 1;
+    if (compiled.test(line.line, this.state)) this.hit(compiled);
+  }
+
+  private considerFields(index: FieldIndex): void {
+    const line = this.line as StoredLine;
+    const fields = (this.state.fields ??= extractFields(line.line, line.fields));
+    for (const [name, values] of index) {
+      const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
+      if (value === undefined) continue;
+      const bucket = values.get(value);
+      if (bucket) for (const compiled of bucket) this.consider(compiled);
+    }
+  }
+
+  /** The fields of the line being matched (parsed at most once for all rules); only within `hit`. */
+  fields(): Readonly<Record<string, string>> {
+    const line = this.line as StoredLine;
+    return (this.state.fields ??= extractFields(line.line, line.fields));
   }
 
   /** Calls `hit` for every rule the line matches (each at most once). */
   match(line: StoredLine, hit: (compiled: CompiledRule) => void): void {
-    const generation = ++this.generation;
-    const state: LineState = { lowered: undefined, fields: undefined, stored: line.fields };
+    this.generation += 1;
+    this.line = line;
+    this.hit = hit;
+    const state = this.state;
+    state.lowered = undefined;
+    state.fields = undefined;
+    state.stored = line.fields;
     this.tested = 0;
-    const consider = (compiled: CompiledRule): void => {
-      if (compiled.mark === generation) return;
-      compiled.mark = generation;
-      if (compiled.hosts && !compiled.hosts.has(line.host)) return;
-      if (compiled.files && !compiled.files.has(line.filename)) return;
-      this.tested += 1;
-      if (compiled.test(line.line, state)) hit(compiled);
-    };
-    for (const compiled of this.unindexed) consider(compiled);
-    if (this.byField.size > 0) {
-      const fields = (state.fields ??= extractFields(line.line, line.fields));
-      for (const [name, values] of this.byField) {
-        const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
-        if (value === undefined) continue;
-        const bucket = values.get(value);
-        if (bucket) for (const compiled of bucket) consider(compiled);
+    try {
+      for (const compiled of this.unindexed) this.consider(compiled);
+      if (this.byField.size > 0) this.considerFields(this.byField);
+      if ((this.unindexedStored.size > 0 || this.byStoredField.size > 0) && hasAny(line.fields)) {
+        for (const compiled of this.unindexedStored) this.consider(compiled);
+        if (this.byStoredField.size > 0) this.considerFields(this.byStoredField);
       }
+      if (this.byTrigram.size > 0) this.scan();
+    } finally {
+      this.line = undefined;
+      state.stored = undefined;
+      state.fields = undefined;
+      state.lowered = undefined;
     }
-    if (this.byTrigram.size === 0) return;
-    const lowered = (state.lowered ??= line.line.toLowerCase());
+  }
+
+  /**
+   * Finds the needles the lowercased text holds. With few trigrams in use each is looked for
+   * with indexOf (a native search, a few ns per character for all of them); with more, one
+   * rolling-trigram pass checks each position against the bitmap, whatever their number.
+   */
+  private scan(): void {
+    const lowered = (this.state.lowered ??= (this.line as StoredLine).line.toLowerCase());
+    if (this.byTrigram.size <= FEW_TRIGRAMS) {
+      for (const [trigram, bucket] of this.byTrigramText) {
+        for (let at = lowered.indexOf(trigram); at !== -1; at = lowered.indexOf(trigram, at + 1)) this.probe(bucket, lowered, at);
+      }
+      return;
+    }
     const bits = this.trigramBits;
     let key = 0;
     let run = 0;
@@ -183,10 +307,28 @@ export class RuleIndex {
       key = ((key << 8) | code) & 0xffffff;
       if (++run < 3 || (bits[key >> 3]! & (1 << (key & 7))) === 0) continue;
       const bucket = this.byTrigram.get(key);
-      if (bucket) for (const compiled of bucket) if (compiled.needle !== undefined && lowered.startsWith(compiled.needle, at - 2)) consider(compiled);
+      if (bucket !== undefined) this.probe(bucket, lowered, at - 2);
+    }
+  }
+
+  /** The rules of `bucket` whose needle starts at `from`. */
+  private probe(bucket: TrigramBucket, lowered: string, from: number): void {
+    if (bucket.byNeedle.size <= SMALL_BUCKET) {
+      for (const [needle, rules] of bucket.byNeedle) if (lowered.startsWith(needle, from)) for (const compiled of rules) this.consider(compiled);
+      return;
+    }
+    for (const length of bucket.lengths) {
+      if (from + length > lowered.length) continue;
+      const rules = bucket.byNeedle.get(lowered.slice(from, from + length));
+      if (rules) for (const compiled of rules) this.consider(compiled);
     }
   }
 }
+
+/** Up to this many trigrams in use, the text is searched for each (indexOf) instead of scanned once. */
+const FEW_TRIGRAMS = 16;
+/** Buckets with at most this many needles compare each in place; larger ones look the text up by length. */
+const SMALL_BUCKET = 8;
 
 function trigramOf(text: string): number {
   return (text.charCodeAt(0) << 16) | (text.charCodeAt(1) << 8) | text.charCodeAt(2);

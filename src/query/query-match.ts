@@ -127,7 +127,7 @@ function compileField(name: string, op: string, value: string, compileRegex: Reg
  * not `level` (normalised from other words).
  */
 const PLAIN_VALUE = /^[A-Za-z0-9_.:@-]{3,}$/;
-function fieldHint(node: Extract<QueryNode, { kind: 'field' }>): string | undefined {
+export function fieldHint(node: Extract<QueryNode, { kind: 'field' }>): string | undefined {
   if (node.name === 'level' || (node.op !== 'eq' && node.op !== 'prefix')) return undefined;
   if (!PLAIN_VALUE.test(node.value) || Number.isFinite(Number(node.value))) return undefined;
   return node.value;
