@@ -77,8 +77,25 @@ export interface Commit {
   cursor?: number;
 }
 
+/** The lease of evaluation among the Daniels sharing one alert store (DynamoDB). */
+export interface EvaluationLease {
+  /** This Daniel's owner id. */
+  readonly owner: string;
+  /** How long a taken or renewed lease lasts. */
+  readonly leaseMs: number;
+  /** Takes the lease if it is free or expired, renews it if ours; true when held until nowMs + leaseMs. */
+  acquire(nowMs: number): Promise<boolean>;
+  /** Gives the lease up (a clean stop), so another Daniel takes over at once. */
+  release(): Promise<void>;
+}
+
+/** The lease was taken over by another Daniel: this one stops evaluating. */
+export class LeaseLostError extends Error {}
+
 export interface AlertStore {
   readonly where: string;
+  /** Set when several Daniels share the store: only the lease's holder evaluates and delivers. */
+  readonly lease?: EvaluationLease;
   rules(): Promise<AlertRule[]>;
   putRule(rule: AlertRule): Promise<void>;
   /** Drops the rule, its groups and its undelivered notifications; false when unknown. */

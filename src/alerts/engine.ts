@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store, StoredLine } from '../storage/store.js';
-import type { AlertEvent, AlertStore, Commit, GroupRow, RuleStatus } from './alert-store.js';
+import { LeaseLostError, type AlertEvent, type AlertStore, type Commit, type EvaluationLease, type GroupRow, type RuleStatus } from './alert-store.js';
 import { Deliverer, DEFAULT_DELIVERY, type Count, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
 import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
 import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
@@ -102,7 +102,10 @@ export class AlertEngine {
   private readonly states = new Map<string, RuleState>();
   private readonly options: EngineOptions;
   private readonly now: () => number;
-  readonly deliverer: Deliverer;
+  private currentDeliverer: Deliverer;
+  /** Evaluates and delivers: always with a store of its own; with a shared one, while holding its lease. */
+  private active = false;
+  private leasing: Promise<void> | undefined;
   private cursor = 0;
   private startedMs = 0;
   private loop: Promise<void> | undefined;
@@ -116,11 +119,42 @@ export class AlertEngine {
     this.options = { ...DEFAULT_ENGINE, ...deps.options, delivery: { ...DEFAULT_ENGINE.delivery, ...deps.options?.delivery } };
     this.now = deps.now ?? Date.now;
     this.baseUrl = deps.baseUrl;
-    this.deliverer = new Deliverer(deps.alerts, this.options.delivery, deps.counters, deps.log, this.now);
+    this.currentDeliverer = this.newDeliverer();
+  }
+
+  get deliverer(): Deliverer {
+    return this.currentDeliverer;
+  }
+
+  private newDeliverer(): Deliverer {
+    return new Deliverer(this.deps.alerts, this.options.delivery, this.deps.counters, this.deps.log, this.now);
+  }
+
+  /** True while this Daniel evaluates the rules (with a shared store: holds the lease). */
+  get holdsEvaluation(): boolean {
+    return this.active;
   }
 
   async start(): Promise<void> {
+    const lease = this.deps.alerts.lease;
+    if (lease === undefined) {
+      await this.resume();
+      this.nextTickMs = this.now() + this.options.tickMs;
+      this.loop = this.run();
+      return;
+    }
+    // Shared: the rules now (for the routes), evaluation once the lease is ours.
+    await this.syncRules();
+    this.loop = this.run();
+    this.leasing = this.holdLease(lease);
+  }
+
+  /** Loads the rules, their groups' states and the position, then evaluates and delivers. */
+  private async resume(): Promise<void> {
     this.startedMs = this.now();
+    this.index.clear();
+    this.states.clear();
+    this.pending = { groups: [], forget: [], events: [] };
     const persisted = new Map<string, GroupRow[]>();
     for (const row of await this.deps.alerts.groups()) {
       const list = persisted.get(row.ruleId) ?? [];
@@ -138,16 +172,87 @@ export class AlertEngine {
       }
     }
     this.cursor = (await this.deps.alerts.cursor()) ?? (await (this.deps.store.tailStart?.() ?? this.deps.store.lastSeq()));
-    this.nextTickMs = this.now() + this.options.tickMs;
-    this.loop = this.run();
-    this.deliverer.start();
+    this.active = true;
+    this.currentDeliverer = this.newDeliverer();
+    this.currentDeliverer.start();
+  }
+
+  /** The lease was lost (or could not be renewed in time): stop deciding and sending; the next holder resumes. */
+  private async pause(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    this.pending = { groups: [], forget: [], events: [] };
+    await this.currentDeliverer.stop();
+  }
+
+  /** Takes or renews the lease every third of its length; evaluates while it holds it. */
+  private async holdLease(lease: EvaluationLease): Promise<void> {
+    const signal = this.aborter.signal;
+    const renewMs = Math.max(50, Math.floor(lease.leaseMs * 0.3));
+    let heldUntilMs = 0;
+    while (!signal.aborted) {
+      const at = this.now();
+      let held: boolean;
+      try {
+        held = await lease.acquire(at);
+        if (held) heldUntilMs = at + lease.leaseMs;
+      } catch (error) {
+        // Kept only while the lease surely lasts (another Daniel may take it once it expires).
+        held = this.now() + renewMs < heldUntilMs;
+        this.deps.log.warn(`alerts: cannot renew the evaluation lease: ${(error as Error).message}`);
+      }
+      if (signal.aborted) break;
+      try {
+        if (held && !this.active) {
+          await this.resume();
+          this.nextTickMs = this.now() + this.options.tickMs;
+          this.deliverer.poke();
+        } else if (!held && this.active) {
+          await this.pause();
+        } else {
+          await this.syncRules();
+        }
+      } catch (error) {
+        this.deps.log.warn(`alerts: cannot read the shared alert state: ${(error as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, renewMs);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** With a shared store: the rules as the store has them now (created, changed or deleted on another Daniel). */
+  private async syncRules(): Promise<void> {
+    if (this.deps.alerts.lease === undefined) return;
+    const rules = await this.deps.alerts.rules();
+    const seen = new Set<string>();
+    for (const rule of rules) {
+      seen.add(rule.id);
+      const known = this.index.get(rule.id)?.rule;
+      if (known === undefined || known.updatedMs !== rule.updatedMs) this.replace(rule);
+    }
+    for (const compiled of [...this.index.all()]) {
+      if (seen.has(compiled.rule.id)) continue;
+      this.index.remove(compiled.rule.id);
+      this.states.delete(compiled.rule.id);
+    }
   }
 
   async stop(): Promise<void> {
     this.aborter.abort();
     await this.loop?.catch(() => undefined);
-    await this.flush().catch(() => undefined);
-    await this.deliverer.stop();
+    await this.leasing?.catch(() => undefined);
+    if (this.active) {
+      await this.flush().catch(() => undefined);
+      await this.currentDeliverer.stop();
+      await this.deps.alerts.lease?.release().catch(() => undefined);
+    }
   }
 
   // ---------- rules ----------
@@ -160,9 +265,20 @@ export class AlertEngine {
     return this.index.get(id)?.rule;
   }
 
+  /** The rule as stored now (with a shared store, one created on another Daniel too). */
+  async current(id: string): Promise<AlertRule | undefined> {
+    await this.syncRules();
+    return this.rule(id);
+  }
+
   async put(rule: AlertRule): Promise<void> {
     compileRule(rule); // throws on a bad query before anything is stored
     await this.deps.alerts.putRule(rule);
+    this.replace(rule);
+  }
+
+  /** Installs a new or changed rule; a changed one keeps its firing groups. */
+  private replace(rule: AlertRule): void {
     const previous = this.states.get(rule.id);
     const state = this.install(rule, this.now());
     // A changed rule keeps the state of its groups (a firing group is not notified again).
@@ -177,18 +293,40 @@ export class AlertEngine {
   }
 
   async views(): Promise<RuleView[]> {
+    await this.syncRules();
     const statuses = await this.deps.alerts.statuses();
-    return [...this.index.all()].map((compiled) => this.view(compiled.rule, statuses.get(compiled.rule.id)));
+    const stored = await this.storedGroups();
+    return [...this.index.all()].map((compiled) => this.view(compiled.rule, statuses.get(compiled.rule.id), stored));
   }
 
   async viewOf(id: string): Promise<RuleView | undefined> {
+    await this.syncRules();
     const rule = this.rule(id);
     if (!rule) return undefined;
-    return this.view(rule, (await this.deps.alerts.statuses()).get(id));
+    return this.view(rule, (await this.deps.alerts.statuses()).get(id), await this.storedGroups());
   }
 
-  private view(rule: AlertRule, status: RuleStatus | undefined): RuleView {
-    const groups = [...(this.states.get(rule.id)?.groups.values() ?? [])].map((group) => ({
+  /** A Daniel that does not evaluate (another holds the lease) shows the groups as the holder recorded them. */
+  private async storedGroups(): Promise<Map<string, GroupView[]> | undefined> {
+    if (this.active) return undefined;
+    const out = new Map<string, GroupView[]>();
+    for (const row of await this.deps.alerts.groups()) {
+      const names = this.rule(row.ruleId)?.groupBy ?? [];
+      const values = JSON.parse(row.key) as string[];
+      const list = out.get(row.ruleId) ?? [];
+      list.push({
+        group: Object.fromEntries(names.map((name, i) => [name, values[i] ?? ''])),
+        state: row.state,
+        since: row.state === 'firing' ? new Date(row.firedMs).toISOString() : null,
+        count: 0,
+      });
+      out.set(row.ruleId, list);
+    }
+    return out;
+  }
+
+  private view(rule: AlertRule, status: RuleStatus | undefined, stored?: Map<string, GroupView[]>): RuleView {
+    const groups = stored !== undefined ? (stored.get(rule.id) ?? []) : [...(this.states.get(rule.id)?.groups.values() ?? [])].map((group) => ({
       group: group.values,
       state: group.state,
       since: group.state === 'firing' ? new Date(group.firedMs).toISOString() : null,
@@ -232,6 +370,10 @@ export class AlertEngine {
   private async run(): Promise<void> {
     const signal = this.aborter.signal;
     while (!signal.aborted) {
+      if (!this.active) {
+        await this.deps.notifier.wait(this.options.pollMs, signal);
+        continue;
+      }
       const untilTick = Math.max(0, this.nextTickMs - this.now());
       const woken = this.deps.notifier.wait(Math.min(this.options.pollMs, untilTick), signal);
       let caughtUp = false;
@@ -244,6 +386,11 @@ export class AlertEngine {
         await this.flush();
       } catch (error) {
         if (signal.aborted) break;
+        if (error instanceof LeaseLostError) {
+          this.deps.log.warn('alerts: another Daniel took the evaluation lease; this one stops evaluating');
+          await this.pause();
+          continue;
+        }
         this.deps.log.warn(`alerts: evaluation failed, retrying: ${(error as Error).message}`);
         caughtUp = true;
       }
@@ -258,6 +405,7 @@ export class AlertEngine {
       return true;
     }
     const page = await this.deps.store.tail({ afterSeq: this.cursor, limit: PAGE_LINES, signal });
+    if (!this.active) return true;
     if (page.lastSeq <= this.cursor && page.lines.length === 0) return true;
     this.evaluate(page.lines, this.now());
     this.cursor = Math.max(this.cursor, page.lastSeq);
@@ -428,6 +576,8 @@ export class AlertEngine {
 
   /** Writes what changed (and the position, at most each second otherwise), then wakes the sender. */
   private async flush(): Promise<void> {
+    // A Daniel that lost the lease records nothing more: the holder evaluates those lines again.
+    if (!this.active) return;
     const work = this.pending;
     const changed = work.groups.length > 0 || work.forget.length > 0 || work.events.length > 0;
     if (!changed && this.now() - this.lastCommitMs < 1000) return;
@@ -446,7 +596,7 @@ export class AlertEngine {
       throw error;
     }
     this.lastCommitMs = this.now();
-    if (work.events.length > 0) this.deliverer.poke();
+    if (work.events.length > 0) this.currentDeliverer.poke();
   }
 }
 

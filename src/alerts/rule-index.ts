@@ -162,6 +162,10 @@ export class RuleIndex {
     return this.byId.values();
   }
 
+  clear(): void {
+    for (const id of [...this.byId.keys()]) this.remove(id);
+  }
+
   add(compiled: CompiledRule): void {
     this.remove(compiled.rule.id);
     this.byId.set(compiled.rule.id, compiled);

@@ -9,6 +9,7 @@ import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { nowNs } from '../common/time.js';
 import { openSqliteAlertStore, type AlertStore } from '../alerts/alert-store.js';
+import { openDynamoAlertStore } from '../alerts/alert-store-dynamodb.js';
 import { createStore } from '../storage/create-store.js';
 import type { Store } from '../storage/store.js';
 import { buildApp, pushSinkOf } from './app.js';
@@ -161,7 +162,9 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
   }
   let alerts: AlertStore;
   try {
-    alerts = await openSqliteAlertStore(config.dataDir);
+    // On DynamoDB the rules and their state live in the table, shared by every Daniel on it (one evaluates: a lease).
+    const location = tokenStoreLocation(config);
+    alerts = config.store === 'dynamodb' && location.dynamodb !== undefined ? await openDynamoAlertStore(location.dynamodb) : await openSqliteAlertStore(config.dataDir);
   } catch (error) {
     await tokens.close();
     await store.close();

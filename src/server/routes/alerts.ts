@@ -83,7 +83,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRouteOptions> = (app, { engine
   );
 
   const change = (patch: boolean) => async (request: { params: { id: string }; body: unknown }) => {
-    const previous = engine.rule(request.params.id);
+    const previous = await engine.current(request.params.id);
     if (!previous) throw notFound(request.params.id);
     await engine.put(ruleFromBody(request.body, Date.now(), previous, patch));
     return { data: alertView((await engine.viewOf(previous.id)) as RuleView) };
