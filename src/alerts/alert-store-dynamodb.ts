@@ -10,6 +10,7 @@
  * | notification to deliver (one per target) | `D#<id, 16 digits>` | rule_id, lane, event, target, target_index, attempts, next_ms, created_ms |
  * | rule status | `S#<rule id>` | last_fired_ms, last_delivery_ms, last_delivery_target, last_error_ms, last_error |
  * | evaluation lease | `LEASE` | owner, expires_ms, cursor (the highest seq evaluated) |
+ * | rules version | `RULES` | v, counted up by every put and delete of a rule |
  *
  * The lease is taken and renewed with a conditional write (free, expired, or already ours);
  * the holder records what it decided (notifications first, then group states) before it
@@ -27,6 +28,7 @@ import type { DynamoConnection, Item } from '../storage/dynamodb/dynamo-client.j
 
 export const ALERTS_PK = 'ALERTS';
 const LEASE_SK = 'LEASE';
+const RULES_SK = 'RULES';
 
 export const DEFAULT_LEASE_MS = 10_000;
 
@@ -87,6 +89,9 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
     );
   };
 
+  const bumpRules = (): Promise<unknown> =>
+    client.send(new UpdateItemCommand({ TableName: table, Key: key(RULES_SK), UpdateExpression: 'ADD v :one', ExpressionAttributeValues: { ':one': attr.n(1) } }));
+
   const lease: EvaluationLease = {
     owner,
     leaseMs,
@@ -135,10 +140,17 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
     putRule: (rule) =>
       call(async () => {
         await client.send(new PutItemCommand({ TableName: table, Item: { ...key(`R#${rule.id}`), body: attr.s(JSON.stringify(rule)), created_ms: attr.n(rule.createdMs) } }));
+        await bumpRules();
+      }),
+    rulesVersion: () =>
+      call(async () => {
+        const answer = await client.send(new GetItemCommand({ TableName: table, Key: key(RULES_SK), ConsistentRead: true }));
+        return answer.Item === undefined ? 0 : readN(answer.Item, 'v', 0);
       }),
     deleteRule: (id) =>
       call(async () => {
         const answer = await client.send(new DeleteItemCommand({ TableName: table, Key: key(`R#${id}`), ReturnValues: 'ALL_OLD' }));
+        await bumpRules();
         const groups = await items(`G#${part(id)}`);
         const pending = (await deliveries()).filter((item) => item.rule_id?.S === id);
         await batchWrite(client, table, [...groups, ...pending].map((item) => ({ DeleteRequest: { Key: { pk: item.pk!, sk: item.sk! } } })));

@@ -96,6 +96,8 @@ export interface AlertStore {
   readonly where: string;
   /** Set when several Daniels share the store: only the lease's holder evaluates and delivers. */
   readonly lease?: EvaluationLease;
+  /** A shared store's count of rule changes (put or delete), so a Daniel re-reads the rules only when it moved. */
+  rulesVersion?(): Promise<number>;
   rules(): Promise<AlertRule[]>;
   putRule(rule: AlertRule): Promise<void>;
   /** Drops the rule, its groups and its undelivered notifications; false when unknown. */

@@ -14,6 +14,7 @@ import { DynamoDbStore } from '../storage/dynamodb/dynamodb-store.js';
 import { useDynalite } from '../storage/dynamodb/dynalite.case.js';
 import type { DynamoConnection } from '../storage/dynamodb/dynamo-client.js';
 import { openDynamoAlertStore } from './alert-store-dynamodb.js';
+import { LeaseLostError } from './alert-store.js';
 import type { FastifyInstance } from 'fastify';
 
 const dynalite = useDynalite();
@@ -108,5 +109,30 @@ describe('alerts on a shared DynamoDB table', () => {
     // The group stays firing: the line is not notified again as new.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(new Set(hook.received.filter((r) => r.path === '/failover').map((r) => (r.body as { id: string }).id))).toEqual(new Set([notification]));
+  });
+
+  test('the lease: one owner at a time, taken over only once expired or given up; a commit by a Daniel that lost it is refused', async () => {
+    const connection = await dynalite().freshTable();
+    const one = await openDynamoAlertStore(connection, { leaseMs: 10_000, owner: 'one' });
+    const two = await openDynamoAlertStore(connection, { leaseMs: 10_000, owner: 'two' });
+    try {
+      const t0 = Date.now();
+      expect(await one.lease.acquire(t0)).toBe(true);
+      expect(await two.lease.acquire(t0 + 1000)).toBe(false);
+      expect(await one.lease.acquire(t0 + 3000)).toBe(true);
+      await one.commit({ groups: [], forget: [], events: [], cursor: 42 });
+      expect(await two.cursor()).toBe(42);
+      // Renewed at t0 + 3 s: still held at t0 + 12 s, expired at t0 + 14 s.
+      expect(await two.lease.acquire(t0 + 12_000)).toBe(false);
+      expect(await two.lease.acquire(t0 + 14_000)).toBe(true);
+      await expect(one.commit({ groups: [], forget: [], events: [], cursor: 43 })).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await one.lease.acquire(t0 + 15_000)).toBe(false);
+      await two.lease.release();
+      expect(await one.lease.acquire(t0 + 15_000)).toBe(true);
+      expect(await one.cursor()).toBe(42);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 });

@@ -106,6 +106,8 @@ export class AlertEngine {
   /** Evaluates and delivers: always with a store of its own; with a shared one, while holding its lease. */
   private active = false;
   private leasing: Promise<void> | undefined;
+  /** The shared store's rules version this Daniel's rules were read at. */
+  private rulesVersion = NaN;
   private cursor = 0;
   private startedMs = 0;
   private loop: Promise<void> | undefined;
@@ -228,9 +230,13 @@ export class AlertEngine {
   }
 
   /** With a shared store: the rules as the store has them now (created, changed or deleted on another Daniel). */
-  private async syncRules(): Promise<void> {
+  private async syncRules(force = false): Promise<void> {
     if (this.deps.alerts.lease === undefined) return;
+    // Read before the rules: a change made meanwhile moves it again, so it is read next time.
+    const version = (await this.deps.alerts.rulesVersion?.()) ?? NaN;
+    if (!force && version === this.rulesVersion) return;
     const rules = await this.deps.alerts.rules();
+    this.rulesVersion = version;
     const seen = new Set<string>();
     for (const rule of rules) {
       seen.add(rule.id);

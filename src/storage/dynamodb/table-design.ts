@@ -11,7 +11,7 @@
  * | file name mention (path, last seen, lines, bytes, stamped size) | `H#<host>` | `M#<filename>#<fileId>` |
  * | segment metadata (the commit point) | `S#<host>#<shard>` | `F#<fileId>#<previous end offset>` |
  * | segment blob parts | `B#<segment id>` | `d00`.. (data), `b00`.. (bloom), or `c00` (both, when small) |
- * | alert rules, states, notifications, lease | `ALERTS` | `R#`, `G#`, `D#`, `S#`, `LEASE` (src/alerts/alert-store-dynamodb.ts) |
+ * | alert rules, states, notifications, lease | `ALERTS` | `R#`, `G#`, `D#`, `S#`, `LEASE`, `RULES` (src/alerts/alert-store-dynamodb.ts) |
  *
  * A segment's metadata item sits at the slot "the lines after end offset E of this file":
  * putting it with attribute_not_exists is the conditional write that advances the file's end
