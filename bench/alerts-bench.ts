@@ -23,8 +23,12 @@ const figures = await measureAlerts({
   log: (message) => process.stderr.write(`${message}\n`),
 });
 const base = figures.linesPerSecond[0] ?? NaN;
+const cpuBase = figures.linesPerCpuSecond[0] ?? NaN;
 for (const [rules, rate] of Object.entries(figures.linesPerSecond)) {
-  process.stdout.write(`ingest with ${rules.padStart(4)} rules: ${Math.round(rate)} lines/s (${(100 * (1 - rate / base)).toFixed(1)}% below 0 rules)\n`);
+  const cpuRate = figures.linesPerCpuSecond[Number(rules)] ?? NaN;
+  process.stdout.write(
+    `ingest with ${rules.padStart(4)} rules: ${Math.round(rate)} lines/s (${(100 * (1 - rate / base)).toFixed(1)}% below 0 rules); ${Math.round(cpuRate)} lines per CPU second (${(100 * (1 - cpuRate / cpuBase)).toFixed(1)}% below 0 rules)\n`,
+  );
 }
 const l = figures.latencyMs;
 process.stdout.write(`append -> notification, 100 rules: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms (${l.samples} samples, ${l.missing} missing)\n`);
