@@ -153,17 +153,23 @@ export class AlertEngine {
 
   /** Loads the rules, their groups' states and the position, then evaluates and delivers. */
   private async resume(): Promise<void> {
+    // Everything is read first, then installed at once, so the routes never see the rules half loaded.
+    const version = (await this.deps.alerts.rulesVersion?.()) ?? NaN;
+    const rows = await this.deps.alerts.groups();
+    const rules = await this.deps.alerts.rules();
+    const cursor = (await this.deps.alerts.cursor()) ?? (await (this.deps.store.tailStart?.() ?? this.deps.store.lastSeq()));
     this.startedMs = this.now();
     this.index.clear();
     this.states.clear();
+    this.rulesVersion = version;
     this.pending = { groups: [], forget: [], events: [] };
     const persisted = new Map<string, GroupRow[]>();
-    for (const row of await this.deps.alerts.groups()) {
+    for (const row of rows) {
       const list = persisted.get(row.ruleId) ?? [];
       list.push(row);
       persisted.set(row.ruleId, list);
     }
-    for (const rule of await this.deps.alerts.rules()) {
+    for (const rule of rules) {
       const state = this.install(rule, this.startedMs);
       for (const row of persisted.get(rule.id) ?? []) {
         const group = this.group(state, row.key, JSON.parse(row.key) as string[], this.startedMs);
@@ -173,7 +179,7 @@ export class AlertEngine {
         if (rule.condition.kind === 'count' && row.state === 'firing') group.holdUntilMs = this.startedMs + rule.condition.windowMs;
       }
     }
-    this.cursor = (await this.deps.alerts.cursor()) ?? (await (this.deps.store.tailStart?.() ?? this.deps.store.lastSeq()));
+    this.cursor = cursor;
     this.active = true;
     this.currentDeliverer = this.newDeliverer();
     this.currentDeliverer.start();
