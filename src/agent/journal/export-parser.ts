@@ -161,15 +161,21 @@ export class ExportParser {
     let pos = 0;
     const length = b.length;
     while (pos < length) {
-      const nl = b.indexOf(NEWLINE, pos);
-      if (nl === -1) break;
-      if (nl === pos) {
+      if (b[pos] === NEWLINE) {
         this.finishEntry(emit);
-        pos = nl + 1;
+        pos++;
         continue;
       }
-      const eq = b.indexOf(EQUALS, pos);
-      if (eq !== -1 && eq < nl) {
+      // The key, up to `=` (a text field) or a newline (a binary one): keys are short, and a
+      // loop here costs less than a native search.
+      let nl = pos;
+      let c = 0;
+      while (nl < length && (c = b[nl] as number) !== EQUALS && c !== NEWLINE) nl++;
+      if (nl >= length) break;
+      if (c === EQUALS) {
+        const eq = nl;
+        nl = b.indexOf(NEWLINE, eq + 1);
+        if (nl === -1) break;
         this.field(keyOf(b, pos, eq), b, eq + 1, nl);
         pos = nl + 1;
         continue;
