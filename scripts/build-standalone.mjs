@@ -1,9 +1,9 @@
 // Builds dist/standalone/henrik.mjs: Henrik as one file (esbuild) that runs with plain
 // `node` >= 20 from any folder, with no node_modules and no native code. Part of `npm run build`.
-// `--sea`: also tries a single executable (node's --experimental-sea-config and postject),
-// which needs postject from npm; it is skipped, with the reason, when that is not there.
+// The single executable is built apart, on request: scripts/build-sea.mjs (`npm run build:sea`).
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { lazyRequires } from './standalone-plugins.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -11,32 +11,6 @@ const outfile = `${root}dist/standalone/henrik.mjs`;
 const LIMIT = 5 * 1024 * 1024;
 
 mkdirSync(`${root}dist/standalone`, { recursive: true });
-
-/**
- * The config reader loads `yaml` lazily through createRequire (it costs memory an agent
- * without a YAML config never uses); esbuild bundles only a plain require, which it still
- * evaluates lazily, on the first call.
- */
-const lazyRequires = {
-  name: 'lazy-requires',
-  setup(b) {
-    // config-schema.ts loads TypeBox the same way: `load('typebox')` becomes a plain require.
-    b.onLoad({ filter: /src\/agent\/config-schema\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const contents = source
-        .replace("const load = createRequire(import.meta.url);", 'const load = (name: string): unknown => (name === "typebox" ? require("typebox") : require("typebox/value"));')
-        .replace("import { createRequire } from 'node:module';", '');
-      if (!contents.includes('require("typebox")')) throw new Error('build-standalone: the lazy typebox load in src/agent/config-schema.ts changed; update scripts/build-standalone.mjs');
-      return { contents, loader: 'ts' };
-    });
-    b.onLoad({ filter: /src\/agent\/config\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const contents = source.replace("createRequire(import.meta.url)('yaml')", "require('yaml')");
-      if (contents === source) throw new Error('build-standalone: the lazy yaml require in src/agent/config.ts changed; update scripts/build-standalone.mjs');
-      return { contents, loader: 'ts' };
-    });
-  },
-};
 
 const result = await build({
   entryPoints: [`${root}src/bin/henrik.ts`],

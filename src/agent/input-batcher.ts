@@ -8,6 +8,7 @@
  */
 import { MAX_INGEST_FILES } from '../protocol/ingest.js';
 import type { Batch, BatchedFile } from './batcher.js';
+import { JsonBody } from './json-body.js';
 
 /** An identity as Daniel takes it: `id`, `filename` and `path` are already wire names (wireName, wirePath). */
 export interface InputGroup {
@@ -48,14 +49,14 @@ export interface InputBatcherOptions {
   flushIntervalMs: number;
 }
 
-/** Any character outside ASCII: the line's JSON takes more bytes than characters. */
-const NON_ASCII = /[^\x00-\x7f]/;
+/** A group's lines start in a buffer this large, grown as they come. */
+const GROUP_BUFFER_BYTES = 16 * 1024;
 
 interface OpenGroup {
   source: InputGroup;
   meta: BatchedFile;
-  /** Each line as JSON. */
-  lines: string[];
+  /** Its lines as JSON, comma-separated, written straight into bytes (no string per line). */
+  body: JsonBody;
 }
 
 export class InputBatcher {
@@ -80,12 +81,12 @@ export class InputBatcher {
     if (this.groups.size >= MAX_INGEST_FILES && !this.groups.has(source.id)) this.flush();
     let group = this.last;
     if (group === undefined || group.source.id !== source.id) group = this.groupFor(source, line.offset);
-    const text = JSON.stringify(line.text);
     const fields = line.fieldsJson ?? (line.fields === undefined ? '' : fieldsJson(line.fields));
-    const json = `{"offset":${line.offset},"end":${line.end},"timestamp":"${line.timestamp}","line":${text}${fields}${line.cut === true ? ',"cut":true' : ''}}`;
-    group.lines.push(json);
-    this.bytes += (NON_ASCII.test(line.text) ? Buffer.byteLength(json, 'utf8') : json.length) + 1;
     const meta = group.meta;
+    const body = group.body;
+    const before = body.length;
+    body.inputLine(meta.lines > 0, line.offset, line.end, line.timestamp, line.text, line.cut === true, fields);
+    this.bytes += body.length - before;
     meta.end = line.end;
     meta.lastTimestamp = line.timestamp;
     meta.lines++;
@@ -105,16 +106,28 @@ export class InputBatcher {
       this.timer = undefined;
     }
     if (this.lines === 0) return;
-    const parts: string[] = [`{"host":${JSON.stringify(this.options.host)},"files":[`];
+    const out = new JsonBody(Buffer.allocUnsafe(this.bytes + 256));
+    out.raw('{"host":');
+    out.string(this.options.host);
+    out.raw(',"files":[');
     let first = true;
     for (const group of this.groups.values()) {
       const s = group.source;
-      const where = s.path === '' ? '' : `,"path":${JSON.stringify(s.path)}`;
-      parts.push(`${first ? '' : ','}{"file_id":${JSON.stringify(s.id)},"filename":${JSON.stringify(s.filename)}${where},"lines":[`, group.lines.join(','), ']}');
+      out.raw(first ? '{"file_id":' : ',{"file_id":');
+      out.string(s.id);
+      out.raw(',"filename":');
+      out.string(s.filename);
+      if (s.path !== '') {
+        out.raw(',"path":');
+        out.string(s.path);
+      }
+      out.raw(',"lines":[');
+      out.bytes(group.body.finish());
+      out.raw(']}');
       first = false;
     }
-    parts.push(']}');
-    const batch: Batch = { body: Buffer.from(parts.join(''), 'utf8'), files: [...this.groups.values()].map((g) => g.meta), lines: this.lines, release: () => {} };
+    out.raw(']}');
+    const batch: Batch = { body: out.finish(), files: [...this.groups.values()].map((g) => g.meta), lines: this.lines, release: () => {} };
     this.groups = new Map();
     this.last = undefined;
     this.lines = 0;
@@ -131,7 +144,7 @@ export class InputBatcher {
     let group = this.groups.get(source.id);
     if (group === undefined) {
       const meta: BatchedFile = { fileId: source.id, filename: source.filename, path: source.path, size: 0, firstOffset, end: firstOffset, lastTimestamp: '', lines: 0 };
-      group = { source, meta, lines: [] };
+      group = { source, meta, body: new JsonBody(Buffer.allocUnsafe(GROUP_BUFFER_BYTES)) };
       this.groups.set(source.id, group);
       this.bytes += 128 + source.id.length + source.filename.length + source.path.length;
     }

@@ -79,6 +79,34 @@ function putInteger(b: Buffer, at: number, value: number): number {
   return at + digits;
 }
 
+/**
+ * `text` as a JSON string at `at` when it is all ASCII (control characters, `"` and `\\`
+ * escaped as JSON.stringify does): the position after it; -1 (bytes written are garbage)
+ * at the first character beyond ASCII. Room for 6 bytes per character plus 2 is the caller's.
+ */
+function putAsciiString(b: WritableBuffer, at: number, text: string): number {
+  const length = text.length;
+  b[at++] = 0x22;
+  PLAIN_RUN.lastIndex = 0;
+  PLAIN_RUN.test(text);
+  const plainEnd = PLAIN_RUN.lastIndex;
+  at += b.latin1Write(text, at, plainEnd);
+  for (let i = plainEnd; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+      if (c >= 0x80) return -1;
+      b[at++] = c;
+    } else if (c === 0x22 || c === 0x5c) {
+      b[at++] = 0x5c;
+      b[at++] = c;
+    } else {
+      at = putControl(b, at, c);
+    }
+  }
+  b[at++] = 0x22;
+  return at;
+}
+
 /** Node's own per-encoding writers (Buffer.prototype, undocumented but there since v0.x): `write()` minus its argument juggling. */
 interface DirectWrites {
   latin1Write(text: string, offset: number, length?: number): number;
@@ -187,6 +215,41 @@ export class JsonBody {
     this.at = at;
     if (fields !== undefined) this.putFields(fields);
     this.buffer[this.at++] = 0x7d;
+  }
+
+  /**
+   * One line of an input that is not a tailed file (the journal, stdin), after a comma when
+   * `comma`: `{"offset":..,"timestamp":"..","line":"...","end":..[,"cut":true]<fields>}`.
+   * `timestamp` is the time's decimal digits; `fields` is `,"fields":{...}` in ASCII
+   * (input-batcher's fieldsJson) or ''.
+   */
+  inputLine(comma: boolean, offset: number, end: number, timestamp: string, text: string, cut: boolean, fields: string): void {
+    const length = text.length;
+    this.reserve(length * 6 + timestamp.length + fields.length + 128);
+    const b = this.buffer;
+    let at = this.at;
+    if (comma) b[at++] = 0x2c;
+    b.set(OFFSET_KEY, at);
+    at = putInteger(b, at + OFFSET_KEY.length, offset);
+    at = put(b, at, TIMESTAMP_KEY);
+    at += b.latin1Write(timestamp, at);
+    at = put(b, at, LINE_KEY);
+    const textAt = at;
+    at = putAsciiString(b, at, text);
+    if (at < 0) at = textAt + b.utf8Write(JSON.stringify(text), textAt);
+    at = put(b, at, END_KEY);
+    at = putInteger(b, at, end);
+    if (cut) at = put(b, at, CUT);
+    if (fields.length > 0) at += b.latin1Write(fields, at);
+    b[at++] = 0x7d;
+    this.at = at;
+  }
+
+  /** Bytes already written (another body's), appended as they are. */
+  bytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.at);
+    this.at += bytes.length;
   }
 
   /** `key` then a flat map of strings as a JSON object (a group's labels). */

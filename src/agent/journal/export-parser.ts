@@ -56,15 +56,17 @@ const KEYS: Array<[Key, Uint8Array]> = [
   [Key.Pid, '_PID'],
 ].map(([key, name]) => [key as Key, Buffer.from(name as string, 'latin1')]);
 
-/** Keys by length: a field's key is compared only with those of its length. */
-const BY_LENGTH = new Map<number, Array<[Key, Uint8Array]>>();
-for (const entry of KEYS) BY_LENGTH.set(entry[1].length, [...(BY_LENGTH.get(entry[1].length) ?? []), entry]);
+/** Keys by length (index): a field's key is compared only with those of its length. */
+const BY_LENGTH: Array<Array<[Key, Uint8Array]> | undefined> = [];
+for (const entry of KEYS) BY_LENGTH[entry[1].length] = [...(BY_LENGTH[entry[1].length] ?? []), entry];
 
 function keyOf(b: Buffer, start: number, end: number): Key {
-  const candidates = BY_LENGTH.get(end - start);
+  const candidates = BY_LENGTH[end - start];
   if (candidates === undefined) return Key.Other;
-  outer: for (const [key, name] of candidates) {
-    for (let i = 0; i < name.length; i++) if (b[start + i] !== name[i]) continue outer;
+  outer: for (let k = 0; k < candidates.length; k++) {
+    const [key, name] = candidates[k] as [Key, Uint8Array];
+    // The last bytes differ first among keys of one length (`__CURSOR`, `_BOOT_ID`, `PRIORITY`).
+    for (let i = name.length - 1; i >= 0; i--) if (b[start + i] !== name[i]) continue outer;
     return key;
   }
   return Key.Other;
@@ -72,28 +74,34 @@ function keyOf(b: Buffer, start: number, end: number): Key {
 
 type Decodable = Buffer & { utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string };
 
-/** The last value seen for a key, reused while the bytes are the same (a unit repeats across entries). */
+/**
+ * The last few values seen for a key, reused while the bytes are the same: a journal
+ * interleaves a handful of units and identifiers entry by entry, and a string made afresh
+ * per entry costs more than comparing a few bytes.
+ */
 class Recent {
-  private bytes = Buffer.alloc(0);
-  private text = '';
+  private readonly bytes: Buffer[] = [];
+  private readonly texts: string[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
 
   get(b: Buffer, start: number, end: number): string {
     const length = end - start;
-    const last = this.bytes;
-    if (length === last.length) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (b[start + i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.text;
+    const all = this.bytes;
+    outer: for (let k = 0; k < all.length; k++) {
+      const known = all[k] as Buffer;
+      if (known.length !== length) continue;
+      for (let i = 0; i < length; i++) if (b[start + i] !== known[i]) continue outer;
+      return this.texts[k] as string;
     }
-    if (length > 256) return (b as Decodable).utf8Slice(start, end);
-    this.bytes = Buffer.from(b.subarray(start, end));
-    this.text = (b as Decodable).utf8Slice(start, end);
-    return this.text;
+    const text = (b as Decodable).utf8Slice(start, end);
+    if (length > 256) return text;
+    const slot = this.next;
+    this.next = (slot + 1) % this.size;
+    all[slot] = Buffer.from(b.subarray(start, end));
+    this.texts[slot] = text;
+    return text;
   }
 }
 
@@ -112,11 +120,10 @@ export class ExportParser {
   private skippingMessage: Buffer[] | undefined;
   private skippingKept = 0;
   private readonly maxHeld: number;
-  private readonly seqnumIds = new Recent();
-  private readonly units = new Recent();
-  private readonly identifiers = new Recent();
-  private readonly comms = new Recent();
-  private readonly pids = new Recent();
+  private readonly seqnumIds = new Recent(2);
+  private readonly units = new Recent(8);
+  private readonly identifiers = new Recent(8);
+  private readonly comms = new Recent(8);
   /** Entries without a usable cursor (never from journalctl; counted, not shipped). */
   malformed = 0;
 
@@ -154,15 +161,21 @@ export class ExportParser {
     let pos = 0;
     const length = b.length;
     while (pos < length) {
-      const nl = b.indexOf(NEWLINE, pos);
-      if (nl === -1) break;
-      if (nl === pos) {
+      if (b[pos] === NEWLINE) {
         this.finishEntry(emit);
-        pos = nl + 1;
+        pos++;
         continue;
       }
-      const eq = b.indexOf(EQUALS, pos);
-      if (eq !== -1 && eq < nl) {
+      // The key, up to `=` (a text field) or a newline (a binary one): keys are short, and a
+      // loop here costs less than a native search.
+      let nl = pos;
+      let c = 0;
+      while (nl < length && (c = b[nl] as number) !== EQUALS && c !== NEWLINE) nl++;
+      if (nl >= length) break;
+      if (c === EQUALS) {
+        const eq = nl;
+        nl = b.indexOf(NEWLINE, eq + 1);
+        if (nl === -1) break;
         this.field(keyOf(b, pos, eq), b, eq + 1, nl);
         pos = nl + 1;
         continue;
@@ -237,7 +250,8 @@ export class ExportParser {
         e.comm = this.comms.get(b, start, end);
         return;
       case Key.Pid:
-        e.pid = this.pids.get(b, start, end);
+        // Many processes: a short string made afresh costs less than looking it up.
+        e.pid = (b as Decodable).utf8Slice(start, end);
         return;
     }
   }

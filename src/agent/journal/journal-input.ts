@@ -62,8 +62,9 @@ interface Group extends InputGroup {
   lastEnd: number;
   seqnumId: string;
   name: string;
-  /** The fields' JSON by identifier, pid and priority: entries of a unit mostly repeat them. */
-  fields: Map<string, string>;
+  /** The fields' JSON by pid, then priority + 1 (+ 9 when truncated), for entries of `fieldsIdentifier`: entries of a unit mostly repeat them. */
+  fields: Map<string, Array<string | undefined>>;
+  fieldsIdentifier: string | undefined;
 }
 
 export class JournalInput implements AgentInput {
@@ -72,7 +73,7 @@ export class JournalInput implements AgentInput {
   readonly ended: Promise<void> = new Promise<void>(() => {});
   private readonly parser: ExportParser;
   private readonly batcher: InputBatcher;
-  private readonly groups = new Map<string, Group>();
+  private readonly groups = new Map<string, Map<string, Group>>();
   private lastGroup: Group | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
@@ -243,8 +244,20 @@ export class JournalInput implements AgentInput {
   }
 
   private fieldsOf(group: Group, entry: ExportEntry): string {
-    const key = `${entry.identifier ?? '\0'}\n${entry.pid ?? ''}\n${entry.priority}\n${entry.truncated ? 1 : 0}`;
-    let json = group.fields.get(key);
+    // By identifier (mostly one per unit), then pid, then priority and truncation: no key
+    // string made per entry.
+    if (entry.identifier !== group.fieldsIdentifier || group.fields.size >= 256) {
+      group.fields.clear();
+      group.fieldsIdentifier = entry.identifier;
+    }
+    const pid = entry.pid ?? '';
+    let byLevel = group.fields.get(pid);
+    if (byLevel === undefined) {
+      byLevel = [];
+      group.fields.set(pid, byLevel);
+    }
+    const slot = entry.priority + 1 + (entry.truncated ? 9 : 0);
+    let json = byLevel[slot];
     if (json === undefined) {
       const fields: Array<[string, string]> = [];
       if (entry.unit !== undefined) fields.push(['unit', entry.unit]);
@@ -253,8 +266,7 @@ export class JournalInput implements AgentInput {
       if (entry.priority >= 0) fields.push(['level', PRIORITY_LEVELS[entry.priority] as string]);
       if (entry.truncated) fields.push(['truncated', 'true']);
       json = fieldsJson(fields);
-      if (group.fields.size >= 256) group.fields.clear();
-      group.fields.set(key, json);
+      byLevel[slot] = json;
     }
     return json;
   }
@@ -262,13 +274,18 @@ export class JournalInput implements AgentInput {
   private groupFor(seqnumId: string, name: string): Group {
     const last = this.lastGroup;
     if (last !== undefined && last.seqnumId === seqnumId && last.name === name) return last;
-    const key = `${seqnumId}\0${name}`;
-    let group = this.groups.get(key);
+    // By journal, then name: the parser hands back the same strings, whose hashes V8 keeps.
+    let byName = this.groups.get(seqnumId);
+    if (byName === undefined) {
+      byName = new Map();
+      this.groups.set(seqnumId, byName);
+    }
+    let group = byName.get(name);
     if (group === undefined) {
       let id = `journal:${seqnumId}:${name}`;
       if (Buffer.byteLength(id, 'utf8') > MAX_NAME_BYTES) id = `journal:${seqnumId}:~${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-      group = { id: wireName(id), filename: wireName(`journal/${name}`), path: this.pathName, lastEnd: 0, seqnumId, name, fields: new Map() };
-      this.groups.set(key, group);
+      group = { id: wireName(id), filename: wireName(`journal/${name}`), path: this.pathName, lastEnd: 0, seqnumId, name, fields: new Map(), fieldsIdentifier: undefined };
+      byName.set(name, group);
     }
     this.lastGroup = group;
     return group;
