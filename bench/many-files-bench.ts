@@ -4,14 +4,19 @@
  * agent (in this process) is started on `DIR/*.log`. Reports
  * - seconds until the first line is stored, and until every file's lines are (the first
  *   line of the last file acknowledged), read back through `GET /hosts/`;
- * - the agent's CPU (user + system, as % of one core) while it watches the N idle files;
+ * - the agent's CPU (user + system of every thread, as % of one core) while it watches the
+ *   N idle files, over a window as long as the safety-net walk's interval (30 s): whatever
+ *   its phase, the window holds one walk's work, as the long-run average does;
  * - the agent process's open file descriptors, at most during the run and when idle.
  *
  *   node --import tsx bench/many-files-bench.ts [--files 10000] [--idle-seconds 30] [--json]
- * (30 s of idle holds one safety-net walk of every file.)
+ *     [--cpu-prof FILE]
+ * --cpu-prof writes a CPU profile of the idle window (for Chrome DevTools); BENCH_DEBUG=1
+ * prints progress and the CPU of each idle second.
  * Generated data lives in os.tmpdir() and is removed afterwards.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +50,7 @@ async function storedLines(url: string, host: string): Promise<number> {
   }
 }
 
-export async function manyFilesBench(files: number, idleSeconds: number): Promise<ManyFilesResult> {
+export async function manyFilesBench(files: number, idleSeconds: number, profileTo?: string): Promise<ManyFilesResult> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'henrik-many-files-'));
   const logs = path.join(work, 'logs');
   mkdirSync(logs);
@@ -83,15 +88,35 @@ export async function manyFilesBench(files: number, idleSeconds: number): Promis
       if (elapsed > 900) throw new Error(`only ${lines} of ${files * 3} lines after 900 s`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    // Settle (checkpoints saved, idle files closed), then measure idle CPU.
+    // Settle: every batch acknowledged (Daniel stores a batch before it answers), then 3 s
+    // for the checkpoint save that follows (1 s) and the walk a new watch asks for (next
+    // scan, 1 s). The idle window then holds none of the first scan's work.
+    for (let waited = 0; agent.unacknowledgedBatches > 0 && waited < 300; waited++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 3000));
+    const session = profileTo === undefined ? undefined : new inspector.Session();
+    if (session !== undefined) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const cpu = process.cpuUsage();
     const t0 = performance.now();
+    let last = cpu;
     for (let s = 0; s < idleSeconds; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       maxOpenFds = Math.max(maxOpenFds, openFds());
+      if (process.env.BENCH_DEBUG) {
+        const now = process.cpuUsage();
+        console.log(`idle ${s + 1} s: ${((now.user + now.system - last.user - last.system) / 1000).toFixed(1)} ms CPU`);
+        last = now;
+      }
     }
     const used = process.cpuUsage(cpu);
+    if (session !== undefined && profileTo !== undefined) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(profileTo, JSON.stringify(profile));
+      session.disconnect();
+    }
     const idleCpuPercent = ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100;
     const idleOpenFds = openFds();
     return { files, firstLineSeconds, allFilesSeconds, idleCpuPercent, maxOpenFds, idleOpenFds, baselineFds };
@@ -108,7 +133,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
-  const result = await manyFilesBench(arg('files', 10_000), arg('idle-seconds', 30));
+  const profileAt = args.indexOf('--cpu-prof');
+  const result = await manyFilesBench(arg('files', 10_000), arg('idle-seconds', 30), profileAt >= 0 ? args[profileAt + 1] : undefined);
   if (args.includes('--json')) console.log(JSON.stringify(result));
   else {
     console.log(`files under one glob:                 ${result.files}`);

@@ -64,12 +64,13 @@ export function compileGlob(pattern: string, cwd = process.cwd()): CompiledGlob 
 
 /**
  * Exclude patterns: with a `/` they match the whole absolute path, without one the file's
- * base name (`*.gz` excludes every compressed file wherever it is).
+ * base name (`*.gz` excludes every compressed file wherever it is). A caller that has the
+ * base name at hand (a directory entry's) passes it, saving a basename per file.
  */
-export function compileExclude(pattern: string, cwd = process.cwd()): (absolutePath: string) => boolean {
+export function compileExclude(pattern: string, cwd = process.cwd()): (absolutePath: string, baseName?: string) => boolean {
   if (!pattern.includes('/')) {
     const regex = matcherRegex(pattern);
-    return (p) => regex.test(path.basename(p));
+    return (p, baseName) => regex.test(baseName ?? path.basename(p));
   }
   const glob = compileGlob(pattern, cwd);
   return (p) => glob.regex.test(p);

@@ -275,14 +275,14 @@ export class Tailer {
     await this.pollOpen(true);
     // Known identities first, so one truncated while unwatched is known as such before its
     // rotated copy is looked at.
-    const resumable = new Map<string, FileStream>();
-    for (const s of this.streams.values()) {
-      if (s.detachedAtMs === undefined && s.archive !== true && !this.attachedSet.has(s.id) && !resumable.has(`${s.dev}:${s.ino}`)) resumable.set(`${s.dev}:${s.ino}`, s);
-    }
+    // Made when first needed: when every file is open or closed unchanged (idle), never.
+    let resumable: Map<string, FileStream> | undefined;
     for (const [key, file] of byKey) {
       if (this.interrupted) return;
       const parked = this.parked.get(key);
       if (parked !== undefined && sameStats(parked, file.stats)) continue;
+      if (this.open.has(key)) continue;
+      resumable ??= this.resumable();
       const known = resumable.get(key);
       if (known === undefined || this.open.has(key) || this.attachedSet.has(known.id)) continue;
       if (!(await this.roomFor())) {
@@ -347,6 +347,17 @@ export class Tailer {
     }
     for (const file of this.open.values()) if (!file.orphan) file.stream.seenAtMs = scanStartedMs;
     this.forgetOld();
+  }
+
+  /** Known identities not open now, by `dev:ino`: the first of each. */
+  private resumable(): Map<string, FileStream> {
+    const resumable = new Map<string, FileStream>();
+    for (const s of this.streams.values()) {
+      if (s.detachedAtMs !== undefined || s.archive === true || this.attachedSet.has(s.id)) continue;
+      const key = `${s.dev}:${s.ino}`;
+      if (!resumable.has(key)) resumable.set(key, s);
+    }
+    return resumable;
   }
 
   /**
