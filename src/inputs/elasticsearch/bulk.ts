@@ -61,7 +61,46 @@ export function documentTime(value: unknown): bigint | undefined {
   const text = value.trim();
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return parseRfc3339(`${text}T00:00:00Z`);
   if (/^\d{1,16}$/.test(text)) return BigInt(text) * 1_000_000n;
-  return parseRfc3339(text, true);
+  return rfc3339Time(text);
+}
+
+/** Length of `YYYY-MM-DDTHH:MM:SS`, the whole second an RFC 3339 time starts with. */
+const SECOND_LENGTH = 19;
+/** The whole second and zone of the last time parsed, and their time: a bulk request's documents mostly share them. */
+let lastSecond = '';
+let lastZone = '';
+let lastSecondNs = 0n;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/**
+ * parseRfc3339(text, true), parsing the whole second and zone only when they differ from the
+ * last time's: the time is that second's plus the fraction (1 to 9 digits after `.` or `,`).
+ */
+function rfc3339Time(text: string): bigint | undefined {
+  if (text.length <= SECOND_LENGTH) return parseRfc3339(text, true);
+  let at = SECOND_LENGTH;
+  let fractionNs = 0;
+  const mark = text.charCodeAt(at);
+  if (mark === 46 || mark === 44) {
+    const digitsStart = ++at;
+    while (at < text.length && isDigit(text.charCodeAt(at))) at++;
+    const digits = at - digitsStart;
+    if (digits < 1 || digits > 9) return parseRfc3339(text, true);
+    fractionNs = Number(text.slice(digitsStart, at)) * 10 ** (9 - digits);
+  }
+  const second = text.slice(0, SECOND_LENGTH);
+  const zone = text.slice(at);
+  if (second !== lastSecond || zone !== lastZone || lastSecond === '') {
+    const ns = parseRfc3339(second + zone, true);
+    if (ns === undefined) return parseRfc3339(text, true);
+    lastSecond = second;
+    lastZone = zone;
+    lastSecondNs = ns;
+  }
+  return lastSecondNs + BigInt(fractionNs);
 }
 
 /** Where a document's text is: ECS and most shippers, Docker-style `log`, syslog-ng's default template. */
@@ -107,11 +146,18 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
   const operations: BulkOperation[] = [];
   const batches: PushedBatch[] = [];
   const batchOf = new Map<string, number>();
+  // Shippers send the same action line before every document: it is parsed once (the result is only read).
+  let lastActionText: string | undefined;
+  let lastAction: { action: Action; meta: Record<string, unknown> } | undefined;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
-    const { action, meta } = actionLine(line, i + 1);
+    if (line !== lastActionText || lastAction === undefined) {
+      lastAction = actionLine(line, i + 1);
+      lastActionText = line;
+    }
+    const { action, meta } = lastAction;
     const metaIndex = typeof meta._index === 'string' && meta._index !== '' ? meta._index : undefined;
     const index = metaIndex ?? pathIndex;
     const givenId = typeof meta._id === 'string' && meta._id !== '' ? meta._id : typeof meta._id === 'number' ? String(meta._id) : undefined;
@@ -199,10 +245,17 @@ export function bulkResponseText(decoded: DecodedBulk, result: PushResult | unde
   }
   let errors = false;
   const items: string[] = [];
+  let lastIndex: string | undefined;
+  let lastIndexJson = '""';
   for (const operation of decoded.operations) {
     const at = operation.at;
     const error = operation.error ?? (at === undefined ? undefined : (byBatch.get(at.batch) ?? byEntry.get(at.batch)?.get(at.entry)));
-    const head = `{"${operation.action}":{"_index":${JSON.stringify(operation.index ?? '')},"_id":${JSON.stringify(operation.id)}`;
+    const index = operation.index ?? '';
+    if (index !== lastIndex) {
+      lastIndex = index;
+      lastIndexJson = JSON.stringify(index);
+    }
+    const head = `{"${operation.action}":{"_index":${lastIndexJson},"_id":${JSON.stringify(operation.id)}`;
     if (error !== undefined) {
       errors = true;
       items.push(`${head},"status":${error.status},"error":{"type":${JSON.stringify(error.type)},"reason":${JSON.stringify(error.reason)}}}}`);
