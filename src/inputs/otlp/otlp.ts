@@ -175,6 +175,8 @@ function hex(value: unknown, encoding: Encoding): string | undefined {
 /** An AnyValue as a plain JS value (maps as objects, arrays as arrays, bytes as base64). */
 function plain(value: Value | null | undefined, encoding: Encoding, depth = 0): unknown {
   if (value === null || value === undefined || depth > 32) return undefined;
+  // The usual body, a string: answered before the general look at every member.
+  if (typeof value.stringValue === 'string' && Object.hasOwn(value, 'stringValue')) return value.stringValue;
   // Only the member that was set: decoded protobuf messages show proto3 defaults for the rest.
   const has = (name: keyof Value): boolean => Object.hasOwn(value, name) && value[name] !== undefined && value[name] !== null;
   if (has('stringValue')) return value.stringValue;
