@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../common/errors.js';
 import { parseRfc3339 } from '../../common/time.js';
 import { fallbackHost, flattenInto } from '../http-common.js';
-import type { PushAuth, PushedBatch, PushRejection, PushResult } from '../sink.js';
+import type { PushAuth, PushedBatch, PushedEntry, PushRejection, PushResult } from '../sink.js';
 
 /** The version `GET /` reports: clients pick their API from its major (Filebeat wants >= its own). */
 export const ES_VERSION = '8.17.0';
@@ -149,6 +149,10 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
   // Shippers send the same action line before every document: it is parsed once (the result is only read).
   let lastActionText: string | undefined;
   let lastAction: { action: Action; meta: Record<string, unknown> } | undefined;
+  // The batch of the last document's host and index: consecutive documents mostly share them.
+  let lastHost: string | undefined;
+  let lastBatchIndex: string | undefined;
+  let lastBatch: number | undefined;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -198,20 +202,29 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
     const timestamp = documentTime(document['@timestamp']) ?? now;
     const host = hostOf(document) ?? fallbackHost(auth);
     const fields: Record<string, string> = {};
-    for (const [name, value] of Object.entries(document)) {
+    // A parsed document's members are all its own (for-in sees what Object.entries would, in the same order).
+    for (const name in document) {
       if (name === message || name === '@timestamp') continue;
-      flattenInto(fields, name, value);
+      flattenInto(fields, name, document[name]);
     }
-    const key = `${host}\u0000${index}`;
-    let batch = batchOf.get(key);
-    if (batch === undefined) {
-      batch = batches.length;
-      batchOf.set(key, batch);
-      batches.push({ host, filename: index, entries: [] });
+    let batch = lastBatch;
+    if (host !== lastHost || index !== lastBatchIndex) {
+      const key = `${host}\u0000${index}`;
+      batch = batchOf.get(key);
+      if (batch === undefined) {
+        batch = batches.length;
+        batchOf.set(key, batch);
+        batches.push({ host, filename: index, entries: [] });
+      }
+      lastHost = host;
+      lastBatchIndex = index;
+      lastBatch = batch;
     }
-    const entries = (batches[batch] as PushedBatch).entries;
-    operation.at = { batch, entry: entries.length };
-    entries.push({ timestamp, line: line_, fields, ...(givenId === undefined ? {} : { id: givenId }) });
+    const entries = (batches[batch!] as PushedBatch).entries;
+    operation.at = { batch: batch!, entry: entries.length };
+    const entry: PushedEntry = { timestamp, line: line_, fields };
+    if (givenId !== undefined) entry.id = givenId;
+    entries.push(entry);
   }
   return { operations, batches };
 }
