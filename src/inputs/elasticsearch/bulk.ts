@@ -59,8 +59,8 @@ export function documentTime(value: unknown): bigint | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value)) * 1_000_000n;
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return parseRfc3339(`${text}T00:00:00Z`);
-  if (/^\d{1,16}$/.test(text)) return BigInt(text) * 1_000_000n;
+  if (text.length === 10 && /^\d{4}-\d{2}-\d{2}$/.test(text)) return parseRfc3339(`${text}T00:00:00Z`);
+  if (text.length <= 16 && /^\d{1,16}$/.test(text)) return BigInt(text) * 1_000_000n;
   return rfc3339Time(text);
 }
 
@@ -86,14 +86,16 @@ function rfc3339Time(text: string): bigint | undefined {
   const mark = text.charCodeAt(at);
   if (mark === 46 || mark === 44) {
     const digitsStart = ++at;
-    while (at < text.length && isDigit(text.charCodeAt(at))) at++;
+    let value = 0;
+    for (let code = text.charCodeAt(at); at < text.length && isDigit(code); code = text.charCodeAt(++at)) value = value * 10 + (code - 48);
     const digits = at - digitsStart;
     if (digits < 1 || digits > 9) return parseRfc3339(text, true);
-    fractionNs = Number(text.slice(digitsStart, at)) * 10 ** (9 - digits);
+    fractionNs = value * 10 ** (9 - digits);
   }
-  const second = text.slice(0, SECOND_LENGTH);
-  const zone = text.slice(at);
-  if (second !== lastSecond || zone !== lastZone || lastSecond === '') {
+  const sameSecond = lastSecond !== '' && text.startsWith(lastSecond) && text.length - at === lastZone.length && text.endsWith(lastZone);
+  if (!sameSecond) {
+    const second = text.slice(0, SECOND_LENGTH);
+    const zone = text.slice(at);
     const ns = parseRfc3339(second + zone, true);
     if (ns === undefined) return parseRfc3339(text, true);
     lastSecond = second;
