@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractFields, FIELD_LIMITS, normaliseLevel, plainLevel } from './fields.js';
+import { boundFields, extractFields, FIELD_LIMITS, FieldBounds, normaliseLevel, plainLevel } from './fields.js';
 
 describe('fields from a line', () => {
   it('flattens a JSON object line with `.`; arrays and null as JSON text', () => {
@@ -88,5 +88,22 @@ describe('fields from a line', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('FieldBounds', () => {
+  it('answers boundFields for each line, a map of its own each time, whether or not the fields repeat the previous line', () => {
+    const long = 'x'.repeat(FIELD_LIMITS.maxValueBytes + 1);
+    const labels = { host: 'web-1', job: 'app', big: long };
+    const given: Record<string, string>[] = [labels, { ...labels }, labels, { job: 'app', host: 'web-1', big: long }, { host: 'web-2' }, { host: 'web-2' }, { big: long }, { big: long }, labels];
+    const bounds = new FieldBounds();
+    const answers = given.map((fields) => bounds.of(fields));
+    expect(answers).toEqual(given.map((fields) => boundFields(fields)));
+    expect(answers[0]).toEqual({ host: 'web-1', job: 'app' });
+    expect(answers[6]).toBeUndefined();
+    expect(Object.keys(answers[3]!)).toEqual(['job', 'host']);
+    answers[0]!.host = 'changed';
+    expect(answers[1]).toEqual({ host: 'web-1', job: 'app' });
+    expect(bounds.of(labels)).toEqual({ host: 'web-1', job: 'app' });
   });
 });

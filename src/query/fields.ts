@@ -108,6 +108,37 @@ export function boundFields(given: Readonly<Record<string, string>>): Fields | u
   return sink.count > 0 ? sink.fields : undefined;
 }
 
+/** Whether two field maps hold the same names in the same order with the same values. */
+export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const names = Object.keys(a);
+  const others = Object.keys(b);
+  if (names.length !== others.length) return false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name !== others[i] || a[name] !== b[name]) return false;
+  }
+  return true;
+}
+
+/**
+ * boundFields for the lines of one source in turn, which mostly carry the same fields (a
+ * stream's labels, a resource's attributes): fields equal to the previous line's are bounded
+ * once and copied. Each answer is a map of its own.
+ */
+export class FieldBounds {
+  private given: Readonly<Record<string, string>> | undefined;
+  private bound: Fields | undefined;
+
+  of(given: Readonly<Record<string, string>>): Fields | undefined {
+    if (this.given === undefined || !sameFields(given, this.given)) {
+      this.given = given;
+      this.bound = boundFields(given);
+    }
+    return this.bound === undefined ? undefined : { ...this.bound };
+  }
+}
+
 function flatten(sink: FieldSink, prefix: string, value: unknown, depth: number): void {
   if (sink.full) return;
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {

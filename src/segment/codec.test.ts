@@ -110,6 +110,23 @@ describe('fields the source gave', () => {
     expect([0, 1, 2, 3].map((i) => fieldsAt?.(i))).toEqual(lines.map((l) => l.fields));
   });
 
+  it("lines repeating the previous fields (a stream's labels) are written as if each were new, and read back as maps of their own", () => {
+    const labels = { host: 'web-1', job: 'app', env: 'prod' };
+    const fieldsOf = [labels, { ...labels }, { job: 'app', host: 'web-1', env: 'prod' }, undefined, labels, { ...labels, env: 'dev' }, { ...labels, env: 'dev' }, { host: 'web-1' }];
+    const repeated = fieldsOf.map((fields, i) => ({ offset: i * 10, end: i * 10 + 10, timestamp: 5n + BigInt(i), line: `line ${i}`, cut: false, seq: i + 1, ...(fields ? { fields } : {}) }));
+    // Each line's fields in an object of its own, no two alike by reference: the bytes must be the same.
+    const copied = repeated.map((line) => (line.fields ? { ...line, fields: { ...line.fields } } : line));
+    const encoded = encodeSegment(repeated);
+    expect(decompressPayload(encoded.data)).toEqual(decompressPayload(encodeSegment(copied).data));
+    const decoded = segmentLines(decodeSegment(encoded.data));
+    expect(decoded).toEqual(copied);
+    expect(decoded.map((line) => line.fields && Object.keys(line.fields))).toEqual(fieldsOf.map((fields) => fields && Object.keys(fields)));
+    // A map handed out is the caller's: changing it changes no other line's.
+    const { fieldsAt } = payloadText(decompressPayload(encoded.data));
+    fieldsAt!(0)!.host = 'changed';
+    expect([fieldsAt!(0), fieldsAt!(1), fieldsAt!(4)]).toEqual([labels, labels, labels]);
+  });
+
   it('a segment without fields is written as version 2, as before', () => {
     const plain = lines.map(({ fields: _fields, ...rest }) => rest);
     const payload = decompressPayload(encodeSegment(plain).data);

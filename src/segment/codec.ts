@@ -107,6 +107,13 @@ class ByteWriter {
     this.length += bytes;
   }
 
+  /** Appends a copy of bytes [start, end) already written. */
+  copyWithin(start: number, end: number): void {
+    this.reserve(end - start);
+    this.buffer.copyWithin(this.length, start, end);
+    this.length += end - start;
+  }
+
   bytes(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
@@ -154,30 +161,69 @@ class ByteReader {
   }
 }
 
-/** The fields column: per line a count, then name/value pairs. */
+/** Whether two lines' fields are the same names, in the same order, with the same values. */
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  const names = Object.keys(a);
+  const others = Object.keys(b);
+  if (names.length !== others.length) return false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name !== others[i] || a[name] !== b[name]) return false;
+  }
+  return true;
+}
+
+/**
+ * The fields column: per line a count, then name/value pairs. The lines of one source mostly
+ * carry the same fields (a stream's labels, a resource's attributes): a line whose fields are
+ * the previous line's copies that line's bytes instead of encoding them again.
+ */
 function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
   if (!lines.some((line) => line.fields !== undefined)) return undefined;
   const writer = new ByteWriter();
+  let previous: Record<string, string> | undefined;
+  let previousStart = 0;
+  let previousEnd = 0;
   for (const line of lines) {
     const fields = line.fields;
     if (fields === undefined) {
       writer.varint(0);
       continue;
     }
+    if (previous !== undefined && sameFields(fields, previous)) {
+      writer.copyWithin(previousStart, previousEnd);
+      continue;
+    }
     const names = Object.keys(fields);
+    previous = fields;
+    previousStart = writer.length;
     writer.varint(names.length);
     for (const name of names) {
       writer.string(name);
       writer.string(fields[name]!);
     }
+    previousEnd = writer.length;
   }
   return writer.bytes();
 }
 
-/** Every stored field value, one a line, for the bloom. */
+/** Every distinct stored field value, one a line, for the bloom (a value's trigrams and tokens need to be in it once). */
 function storedValues(lines: readonly SegmentLine[]): string {
+  const seen = new Set<string>();
   let out = '';
-  for (const line of lines) if (line.fields !== undefined) for (const name in line.fields) out += line.fields[name] + '\n';
+  let previous: Record<string, string> | undefined;
+  for (const line of lines) {
+    const fields = line.fields;
+    if (fields === undefined || fields === previous) continue;
+    previous = fields;
+    for (const name in fields) {
+      const value = fields[name]!;
+      if (seen.has(value)) continue;
+      seen.add(value);
+      out += value + '\n';
+    }
+  }
   return out;
 }
 
@@ -194,10 +240,21 @@ function fieldsReader(column: Buffer, count: number): (i: number) => Record<stri
     }
   }
   if (reader.position !== column.length) throw new Error('Segment blob fields do not match their length.');
+  const endOf = (i: number): number => (i + 1 < count ? starts[i + 1]! : column.length);
+  // The last map built: a line whose bytes are the same (the lines of one source mostly carry
+  // the same fields) gets a copy of it instead of decoding its strings again.
+  let lastIndex = -1;
+  let last: Record<string, string> | undefined;
   return (i) => {
     if (i < 0 || i >= count) return undefined;
+    const start = starts[i]!;
+    const end = endOf(i);
+    if (last !== undefined) {
+      const lastStart = starts[lastIndex]!;
+      if (endOf(lastIndex) - lastStart === end - start && column.compare(column, start, end, lastStart, lastStart + (end - start)) === 0) return { ...last };
+    }
     const at = new ByteReader(column);
-    at.position = starts[i]!;
+    at.position = start;
     const pairs = at.varint();
     if (pairs === 0) return undefined;
     const fields: Record<string, string> = {};
@@ -205,7 +262,9 @@ function fieldsReader(column: Buffer, count: number): (i: number) => Record<stri
       const name = at.string();
       fields[name] = at.string();
     }
-    return fields;
+    lastIndex = i;
+    last = fields;
+    return { ...fields };
   };
 }
 

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../common/errors.js';
 import type { PushAuth, PushedBatch, PushRejection, PushResult, PushSink } from '../inputs/sink.js';
 import { nameProblem, wellFormed } from '../protocol/names.js';
-import { boundFields } from '../query/fields.js';
+import { FieldBounds } from '../query/fields.js';
 import type { AppendLine, Store } from '../storage/store.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { AppendNotifier } from './notifier.js';
@@ -109,6 +109,7 @@ export class StorePushSink implements PushSink {
     let duplicates = 0;
     let bytes = 0;
     const seenInRequest = new Set<string>();
+    const bounds = new FieldBounds();
     for (const { batch } of list) {
       let file = files.get(batch.filename);
       if (!file) {
@@ -129,7 +130,7 @@ export class StorePushSink implements PushSink {
         const offset = file.source.next + file.lines.length;
         const line: AppendLine = { offset, end: offset + 1, timestamp: entry.timestamp, line: text, cut: false };
         if (entry.fields !== undefined) {
-          const fields = boundFields(entry.fields);
+          const fields = bounds.of(entry.fields);
           if (fields !== undefined) line.fields = fields;
         }
         file.lines.push(line);

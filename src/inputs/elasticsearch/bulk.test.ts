@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { parseRfc3339 } from '../../common/time.js';
 import { bulkResponse, decodeBulk, documentTime } from './bulk.js';
 
 const NOW = 5n;
@@ -12,6 +14,18 @@ describe('documentTime', () => {
     expect(documentTime('1714557600000')).toBe(1714557600000000000n);
     expect(documentTime('yesterday')).toBeUndefined();
     expect(documentTime(undefined)).toBeUndefined();
+  });
+
+  test('times that share their second with the one before are read as parseRfc3339 reads them, valid or not', () => {
+    const second = fc.constantFrom('2024-05-01T10:00:00', '2024-05-01T10:00:01', '2024-05-01 23:59:59', '2024-02-30T10:00:00', '2024-05-01T24:00:00', '2024-05-01T10:00:0x');
+    const fraction = fc.oneof(fc.constant(''), fc.stringMatching(/^[.,][0-9]{0,11}$/), fc.constantFrom('.', ',5', '.x'));
+    const zone = fc.constantFrom('', 'Z', 'z', '+02:00', '-0530', '+2', 'Zjunk', ' ');
+    const time = fc.tuple(second, fraction, zone).map(([s, f, z]) => s + f + z);
+    fc.assert(
+      fc.property(fc.array(time, { minLength: 1, maxLength: 8 }), (times) => {
+        for (const text of times) expect(documentTime(text)).toBe(parseRfc3339(text.trim(), true));
+      }),
+    );
   });
 });
 

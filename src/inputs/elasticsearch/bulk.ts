@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../common/errors.js';
 import { parseRfc3339 } from '../../common/time.js';
 import { fallbackHost, flattenInto } from '../http-common.js';
-import type { PushAuth, PushedBatch, PushRejection, PushResult } from '../sink.js';
+import type { PushAuth, PushedBatch, PushedEntry, PushRejection, PushResult } from '../sink.js';
 
 /** The version `GET /` reports: clients pick their API from its major (Filebeat wants >= its own). */
 export const ES_VERSION = '8.17.0';
@@ -59,9 +59,50 @@ export function documentTime(value: unknown): bigint | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value)) * 1_000_000n;
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return parseRfc3339(`${text}T00:00:00Z`);
-  if (/^\d{1,16}$/.test(text)) return BigInt(text) * 1_000_000n;
-  return parseRfc3339(text, true);
+  if (text.length === 10 && /^\d{4}-\d{2}-\d{2}$/.test(text)) return parseRfc3339(`${text}T00:00:00Z`);
+  if (text.length <= 16 && /^\d{1,16}$/.test(text)) return BigInt(text) * 1_000_000n;
+  return rfc3339Time(text);
+}
+
+/** Length of `YYYY-MM-DDTHH:MM:SS`, the whole second an RFC 3339 time starts with. */
+const SECOND_LENGTH = 19;
+/** The whole second and zone of the last time parsed, and their time: a bulk request's documents mostly share them. */
+let lastSecond = '';
+let lastZone = '';
+let lastSecondNs = 0n;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/**
+ * parseRfc3339(text, true), parsing the whole second and zone only when they differ from the
+ * last time's: the time is that second's plus the fraction (1 to 9 digits after `.` or `,`).
+ */
+function rfc3339Time(text: string): bigint | undefined {
+  if (text.length <= SECOND_LENGTH) return parseRfc3339(text, true);
+  let at = SECOND_LENGTH;
+  let fractionNs = 0;
+  const mark = text.charCodeAt(at);
+  if (mark === 46 || mark === 44) {
+    const digitsStart = ++at;
+    let value = 0;
+    for (let code = text.charCodeAt(at); at < text.length && isDigit(code); code = text.charCodeAt(++at)) value = value * 10 + (code - 48);
+    const digits = at - digitsStart;
+    if (digits < 1 || digits > 9) return parseRfc3339(text, true);
+    fractionNs = value * 10 ** (9 - digits);
+  }
+  const sameSecond = lastSecond !== '' && text.startsWith(lastSecond) && text.length - at === lastZone.length && text.endsWith(lastZone);
+  if (!sameSecond) {
+    const second = text.slice(0, SECOND_LENGTH);
+    const zone = text.slice(at);
+    const ns = parseRfc3339(second + zone, true);
+    if (ns === undefined) return parseRfc3339(text, true);
+    lastSecond = second;
+    lastZone = zone;
+    lastSecondNs = ns;
+  }
+  return lastSecondNs + BigInt(fractionNs);
 }
 
 /** Where a document's text is: ECS and most shippers, Docker-style `log`, syslog-ng's default template. */
@@ -107,11 +148,22 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
   const operations: BulkOperation[] = [];
   const batches: PushedBatch[] = [];
   const batchOf = new Map<string, number>();
+  // Shippers send the same action line before every document: it is parsed once (the result is only read).
+  let lastActionText: string | undefined;
+  let lastAction: { action: Action; meta: Record<string, unknown> } | undefined;
+  // The batch of the last document's host and index: consecutive documents mostly share them.
+  let lastHost: string | undefined;
+  let lastBatchIndex: string | undefined;
+  let lastBatch: number | undefined;
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
-    const { action, meta } = actionLine(line, i + 1);
+    if (line !== lastActionText || lastAction === undefined) {
+      lastAction = actionLine(line, i + 1);
+      lastActionText = line;
+    }
+    const { action, meta } = lastAction;
     const metaIndex = typeof meta._index === 'string' && meta._index !== '' ? meta._index : undefined;
     const index = metaIndex ?? pathIndex;
     const givenId = typeof meta._id === 'string' && meta._id !== '' ? meta._id : typeof meta._id === 'number' ? String(meta._id) : undefined;
@@ -152,20 +204,29 @@ export function decodeBulk(text: string, pathIndex: string | undefined, auth: Pu
     const timestamp = documentTime(document['@timestamp']) ?? now;
     const host = hostOf(document) ?? fallbackHost(auth);
     const fields: Record<string, string> = {};
-    for (const [name, value] of Object.entries(document)) {
+    // A parsed document's members are all its own (for-in sees what Object.entries would, in the same order).
+    for (const name in document) {
       if (name === message || name === '@timestamp') continue;
-      flattenInto(fields, name, value);
+      flattenInto(fields, name, document[name]);
     }
-    const key = `${host}\u0000${index}`;
-    let batch = batchOf.get(key);
-    if (batch === undefined) {
-      batch = batches.length;
-      batchOf.set(key, batch);
-      batches.push({ host, filename: index, entries: [] });
+    let batch = lastBatch;
+    if (host !== lastHost || index !== lastBatchIndex) {
+      const key = `${host}\u0000${index}`;
+      batch = batchOf.get(key);
+      if (batch === undefined) {
+        batch = batches.length;
+        batchOf.set(key, batch);
+        batches.push({ host, filename: index, entries: [] });
+      }
+      lastHost = host;
+      lastBatchIndex = index;
+      lastBatch = batch;
     }
-    const entries = (batches[batch] as PushedBatch).entries;
-    operation.at = { batch, entry: entries.length };
-    entries.push({ timestamp, line: line_, fields, ...(givenId === undefined ? {} : { id: givenId }) });
+    const entries = (batches[batch!] as PushedBatch).entries;
+    operation.at = { batch: batch!, entry: entries.length };
+    const entry: PushedEntry = { timestamp, line: line_, fields };
+    if (givenId !== undefined) entry.id = givenId;
+    entries.push(entry);
   }
   return { operations, batches };
 }
@@ -199,10 +260,17 @@ export function bulkResponseText(decoded: DecodedBulk, result: PushResult | unde
   }
   let errors = false;
   const items: string[] = [];
+  let lastIndex: string | undefined;
+  let lastIndexJson = '""';
   for (const operation of decoded.operations) {
     const at = operation.at;
     const error = operation.error ?? (at === undefined ? undefined : (byBatch.get(at.batch) ?? byEntry.get(at.batch)?.get(at.entry)));
-    const head = `{"${operation.action}":{"_index":${JSON.stringify(operation.index ?? '')},"_id":${JSON.stringify(operation.id)}`;
+    const index = operation.index ?? '';
+    if (index !== lastIndex) {
+      lastIndex = index;
+      lastIndexJson = JSON.stringify(index);
+    }
+    const head = `{"${operation.action}":{"_index":${lastIndexJson},"_id":${JSON.stringify(operation.id)}`;
     if (error !== undefined) {
       errors = true;
       items.push(`${head},"status":${error.status},"error":{"type":${JSON.stringify(error.type)},"reason":${JSON.stringify(error.reason)}}}}`);

@@ -169,6 +169,8 @@ export function decodeLokiProtobuf(bytes: Uint8Array, auth: PushAuth, now: bigin
   const batches: PushedBatch[] = [];
   for (const stream of request.streams ?? []) {
     const labels = parseLabels(stream.labels ?? '{}');
+    // The fields of an entry without metadata: the stream's, one map for all of them (the sink only reads it).
+    const streamFields = withMetadata(labels, undefined);
     const entries: PushedEntry[] = [];
     for (const entry of stream.entries ?? []) {
       const ts = entry.timestamp;
@@ -179,7 +181,7 @@ export function decodeLokiProtobuf(bytes: Uint8Array, auth: PushAuth, now: bigin
         metadata = {};
         for (const pair of entry.structuredMetadata) if (pair.name) metadata[pair.name] = pair.value ?? '';
       }
-      entries.push({ timestamp, line: entry.line ?? '', fields: withMetadata(labels, metadata) });
+      entries.push({ timestamp, line: entry.line ?? '', fields: metadata === undefined ? streamFields : withMetadata(labels, metadata) });
     }
     if (entries.length > 0) batches.push(streamBatch(labels, entries, auth));
   }
@@ -215,6 +217,8 @@ export function decodeLokiJson(body: unknown, auth: PushAuth, now: bigint): Push
       if (typeof value !== 'string') throw new AppError('INVALID_BODY', `Body field streams[${s}].stream.${name} must be a string`);
       labels[name] = value;
     }
+    // The fields of an entry without metadata: the stream's, one map for all of them (the sink only reads it).
+    const streamFields = withMetadata(labels, undefined);
     const entries: PushedEntry[] = [];
     for (const [v, item] of values.entries()) {
       const where = `streams[${s}].values[${v}]`;
@@ -233,7 +237,7 @@ export function decodeLokiJson(body: unknown, auth: PushAuth, now: bigint): Push
           else if (value !== null && value !== undefined) metadata[name] = JSON.stringify(value);
         }
       }
-      entries.push({ timestamp, line: item[1], fields: withMetadata(labels, metadata) });
+      entries.push({ timestamp, line: item[1], fields: metadata === undefined ? streamFields : withMetadata(labels, metadata) });
     }
     if (entries.length > 0) batches.push(streamBatch(labels, entries, auth));
   }

@@ -172,9 +172,17 @@ function hex(value: unknown, encoding: Encoding): string | undefined {
   return /^0+$/.test(value) ? undefined : value.toLowerCase();
 }
 
+/** Whether a trace or span id is absent (unset, empty): what hex() answers undefined for without looking at it. */
+function noId(value: unknown, encoding: Encoding): boolean {
+  if (value === undefined || value === null) return true;
+  return encoding === 'protobuf' ? (value as Uint8Array).length === 0 : value === '';
+}
+
 /** An AnyValue as a plain JS value (maps as objects, arrays as arrays, bytes as base64). */
 function plain(value: Value | null | undefined, encoding: Encoding, depth = 0): unknown {
   if (value === null || value === undefined || depth > 32) return undefined;
+  // The usual body, a string: answered before the general look at every member.
+  if (typeof value.stringValue === 'string' && Object.hasOwn(value, 'stringValue')) return value.stringValue;
   // Only the member that was set: decoded protobuf messages show proto3 defaults for the rest.
   const has = (name: keyof Value): boolean => Object.hasOwn(value, name) && value[name] !== undefined && value[name] !== null;
   if (has('stringValue')) return value.stringValue;
@@ -221,17 +229,31 @@ function toBatches(request: Request_, encoding: Encoding, auth: PushAuth, now: b
     const resource: Record<string, string> = {};
     addAttributes(resource, resourceLogs.resource?.attributes, encoding);
     const entries: PushedEntry[] = [];
+    // The fields of records that add only a level to the resource's: one map for a run of them
+    // with the same level (the sink only reads it).
+    let shared: Record<string, string> | undefined;
+    let sharedLevel: string | undefined;
     for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
       for (const record of scopeLogs.logRecords ?? []) {
-        const fields: Record<string, string> = { ...resource };
-        addAttributes(fields, record.attributes, encoding);
         const level = levelOf(severityNumber(record.severityNumber), record.severityText);
-        if (level !== undefined) fields.level = level;
-        const traceId = hex(record.traceId, encoding);
-        if (traceId !== undefined) fields.trace_id = traceId;
-        const spanId = hex(record.spanId, encoding);
-        if (spanId !== undefined) fields.span_id = spanId;
-        if (record.eventName) fields.event_name = record.eventName;
+        let fields: Record<string, string>;
+        if ((record.attributes ?? []).length === 0 && noId(record.traceId, encoding) && noId(record.spanId, encoding) && !record.eventName) {
+          if (shared === undefined || sharedLevel !== level) {
+            shared = { ...resource };
+            if (level !== undefined) shared.level = level;
+            sharedLevel = level;
+          }
+          fields = shared;
+        } else {
+          fields = { ...resource };
+          addAttributes(fields, record.attributes, encoding);
+          if (level !== undefined) fields.level = level;
+          const traceId = hex(record.traceId, encoding);
+          if (traceId !== undefined) fields.trace_id = traceId;
+          const spanId = hex(record.spanId, encoding);
+          if (spanId !== undefined) fields.span_id = spanId;
+          if (record.eventName) fields.event_name = record.eventName;
+        }
         let timestamp = toBigInt(record.timeUnixNano, encoding);
         if (timestamp === 0n) timestamp = toBigInt(record.observedTimeUnixNano, encoding);
         if (timestamp === 0n) timestamp = now;
