@@ -14,8 +14,31 @@ export class ApiError extends Error {
 export async function getJson<T>(ctx: BenchContext, pathOrUrl: string, timeoutMs = 120_000): Promise<T> {
   if (!ctx.daniel) throw new Error(ctx.danielMissing ?? 'no Daniel running');
   const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${ctx.daniel.url}${pathOrUrl}`;
-  const response = await fetch(url, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  const send = (): Promise<Response> => fetch(url, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  let response: Response;
+  try {
+    response = await send();
+  } catch (error) {
+    // The synchronous grep/rg baselines block this process for seconds: Daniel meanwhile closes
+    // the idle keep-alive socket, and the next GET goes out on it before the close is read.
+    // A GET is idempotent, so it is sent again once on a new connection, as browsers do.
+    if (!socketClosed(error)) throw withCause(error);
+    response = await send().catch((again: unknown) => Promise.reject(withCause(again)));
+  }
   const text = await response.text();
   if (!response.ok) throw new ApiError(response.status, `GET ${url}: ${response.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
+}
+
+/** A request that failed because its reused connection had been closed by the server. */
+function socketClosed(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/** fetch's "fetch failed" with what failed beneath it, for the "not measured" line. */
+function withCause(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause === undefined ? error : new Error(`${error.message}: ${cause.code ?? ''} ${cause.message ?? ''}`.trim());
 }
