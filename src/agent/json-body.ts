@@ -178,35 +178,9 @@ export class JsonBody {
     b.set(segment, at);
     at += segment.length;
     const textAt = at;
-    let ascii = true;
-    b[at++] = 0x22;
-    // The plain start of the line is copied natively; the rest, if any, is copied and
-    // escaped here: a control character (a stray \r, a tab) costs a few bytes rather than
-    // a JSON.stringify of the line.
-    PLAIN_RUN.lastIndex = 0;
-    PLAIN_RUN.test(text);
-    const plainEnd = PLAIN_RUN.lastIndex;
-    at += b.latin1Write(text, at, plainEnd);
-    for (let i = plainEnd; i < length; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
-        if (c >= 0x80) {
-          ascii = false;
-          break;
-        }
-        b[at++] = c;
-      } else if (c === 0x22 || c === 0x5c) {
-        b[at++] = 0x5c;
-        b[at++] = c;
-      } else {
-        at = putControl(b, at, c);
-      }
-    }
-    if (ascii) {
-      b[at++] = 0x22;
-    } else {
-      at = textAt + b.utf8Write(JSON.stringify(text), textAt);
-    }
+    at = putAsciiString(b, at, text);
+    const ascii = at >= 0;
+    if (!ascii) at = textAt + b.utf8Write(JSON.stringify(text), textAt);
     if (!ascii || cut || end !== offset + length + 1) {
       at = put(b, at, END_KEY);
       at = putInteger(b, at, end);
