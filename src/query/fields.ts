@@ -8,6 +8,7 @@
  * maxDepth is kept as the JSON text of that member. Duplicate JSON keys: the last one wins,
  * as JSON.parse reads them. A number JSON cannot hold (`1e400`) is not extracted.
  */
+import { sameFields } from '../segment/codec.js';
 
 export type Fields = Record<string, string>;
 
@@ -106,19 +107,6 @@ export function boundFields(given: Readonly<Record<string, string>>): Fields | u
     if (sink.full) break;
   }
   return sink.count > 0 ? sink.fields : undefined;
-}
-
-/** Whether two field maps hold the same names in the same order with the same values. */
-export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  if (a === b) return true;
-  const names = Object.keys(a);
-  const others = Object.keys(b);
-  if (names.length !== others.length) return false;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    if (name !== others[i] || a[name] !== b[name]) return false;
-  }
-  return true;
 }
 
 /**

@@ -161,8 +161,8 @@ class ByteReader {
   }
 }
 
-/** Whether two lines' fields are the same names, in the same order, with the same values. */
-function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+/** Whether two field maps hold the same names in the same order with the same values. */
+export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   if (a === b) return true;
   const names = Object.keys(a);
   const others = Object.keys(b);
