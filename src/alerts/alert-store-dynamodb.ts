@@ -92,44 +92,39 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
   const bumpRules = (): Promise<unknown> =>
     client.send(new UpdateItemCommand({ TableName: table, Key: key(RULES_SK), UpdateExpression: 'ADD v :one', ExpressionAttributeValues: { ':one': attr.n(1) } }));
 
+  /** A conditional update of the lease item (`#owner`, `:me` bound): false when its condition failed. */
+  const updateLease = async (update: string, condition: string, values: Record<string, AttributeValue>, names: Record<string, string> = {}): Promise<boolean> => {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: key(LEASE_SK),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#owner': 'owner', ...names },
+          ExpressionAttributeValues: { ':me': attr.s(owner), ...values },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  };
+
   const lease: EvaluationLease = {
     owner,
     leaseMs,
     acquire: (nowMs) =>
-      call(async () => {
-        try {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key(LEASE_SK),
-              UpdateExpression: 'SET #owner = :me, expires_ms = :expires',
-              ConditionExpression: 'attribute_not_exists(pk) OR #owner = :me OR expires_ms < :now',
-              ExpressionAttributeNames: { '#owner': 'owner' },
-              ExpressionAttributeValues: { ':me': attr.s(owner), ':expires': attr.n(nowMs + leaseMs), ':now': attr.n(nowMs) },
-            }),
-          );
-          return true;
-        } catch (error) {
-          if (isConditionFailure(error)) return false;
-          throw error;
-        }
-      }),
+      call(() =>
+        updateLease('SET #owner = :me, expires_ms = :expires', 'attribute_not_exists(pk) OR #owner = :me OR expires_ms < :now', {
+          ':expires': attr.n(nowMs + leaseMs),
+          ':now': attr.n(nowMs),
+        }),
+      ),
     release: () =>
       call(async () => {
-        try {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key(LEASE_SK),
-              UpdateExpression: 'SET expires_ms = :zero',
-              ConditionExpression: '#owner = :me',
-              ExpressionAttributeNames: { '#owner': 'owner' },
-              ExpressionAttributeValues: { ':me': attr.s(owner), ':zero': attr.n(0) },
-            }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
+        await updateLease('SET expires_ms = :zero', '#owner = :me', { ':zero': attr.n(0) });
       }),
   };
 
@@ -216,20 +211,8 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
         await batchWrite(client, table, groupRequests);
         for (const { event } of work.events) if (event.status === 'firing') await setStatus(event.ruleId, { last_fired_ms: event.atMs });
         if (work.cursor === undefined) return;
-        try {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key(LEASE_SK),
-              UpdateExpression: 'SET #cursor = :cursor',
-              ConditionExpression: '#owner = :me',
-              ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
-              ExpressionAttributeValues: { ':me': attr.s(owner), ':cursor': attr.n(work.cursor) },
-            }),
-          );
-        } catch (error) {
-          if (isConditionFailure(error)) throw new LeaseLostError('another Daniel holds the evaluation lease');
-          throw error;
+        if (!(await updateLease('SET #cursor = :cursor', '#owner = :me', { ':cursor': attr.n(work.cursor) }, { '#cursor': 'cursor' }))) {
+          throw new LeaseLostError('another Daniel holds the evaluation lease');
         }
       }),
     due: (nowMs, limit) =>
