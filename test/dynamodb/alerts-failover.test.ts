@@ -5,6 +5,7 @@
  * (10 s), which delivers the recorded notification with the same id.
  */
 import { describe, expect, test } from 'vitest';
+import { until } from '../alerts/fixtures.js';
 import { startReceiver } from '../alerts/receiver.js';
 import { createTable } from '../../src/storage/dynamodb/create-table.js';
 import { TEST_CREDENTIALS } from '../../src/storage/dynamodb/dynalite.case.js';
@@ -35,16 +36,6 @@ async function api(url: string, method: string, path: string, body?: unknown): P
 async function linesEvaluated(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   return Number(/daniel_alert_lines_evaluated_total (\d+)/.exec(text)?.[1] ?? 0);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('alerts with two Daniels on one DynamoDB table', () => {
@@ -86,7 +77,7 @@ describe('alerts with two Daniels on one DynamoDB table', () => {
       await until('delivered', async () => {
         const data = (await api(other.url, 'GET', `/alerts/${id}`)).json.data as { last_delivery: unknown; pending_deliveries: number };
         return data.last_delivery !== null && data.pending_deliveries === 0 ? data : undefined;
-      });
+      }, 30_000);
       // The group stays firing across the failover: the line is not notified again as new.
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(new Set(receiver.received.map((r) => (r.body as { id: string }).id))).toEqual(new Set([notification]));

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { until } from '../alerts/fixtures.js';
 import { startReceiver } from '../alerts/receiver.js';
 import { runDaniel, serveDaniel, type ServedDaniel } from '../lib/processes.js';
 
@@ -42,16 +43,6 @@ function ingestBody(host: string, lines: string[], from: number): unknown {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('alerts across kill -9', () => {
   test('a notification recorded but not yet delivered when Daniel is killed is delivered after the restart, with the same id', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'daniel-alerts-kill-'));
@@ -82,7 +73,7 @@ describe('alerts across kill -9', () => {
     const after = await until('delivered', async () => {
       const data = (await api(daniel, token, 'GET', `/alerts/${id}`)).json.data as { last_delivery: unknown };
       return data.last_delivery !== null ? data : undefined;
-    });
+    }, 30_000);
     expect(after).toMatchObject({ state: 'firing', pending_deliveries: 0 });
     // The group stays firing across the restart: the line is not notified a second time as new.
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -116,7 +107,7 @@ async function startAlertmanager(): Promise<{ url: string; child: ChildProcess }
   await until(`alertmanager ready (${stderr.slice(-500)})`, async () => {
     const ready = await fetch(`${url}/-/ready`).catch(() => undefined);
     return ready?.status === 200 ? true : undefined;
-  });
+  }, 30_000);
   return { url, child };
 }
 
@@ -139,7 +130,7 @@ describe.skipIf(!existsSync(ALERTMANAGER))('Alertmanager', () => {
     const alerts = await until('the alert in Alertmanager', async () => {
       const list = (await (await fetch(`${am.url}/api/v2/alerts?filter=alertname%3D%22disk-full%22`)).json()) as { labels: Record<string, string>; annotations: Record<string, string>; status: { state: string }; generatorURL: string }[];
       return list.length > 0 ? list : undefined;
-    });
+    }, 30_000);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.labels).toEqual({ alertname: 'disk-full', daniel_rule: created.json.data.id, host: 'nas-1', severity: 'page', team: 'storage' });
     expect(alerts[0]!.status.state).toBe('active');
@@ -149,7 +140,7 @@ describe.skipIf(!existsSync(ALERTMANAGER))('Alertmanager', () => {
     await until('resolved in Alertmanager', async () => {
       const list = (await (await fetch(`${am.url}/api/v2/alerts?filter=alertname%3D%22disk-full%22`)).json()) as unknown[];
       return list.length === 0 ? true : undefined;
-    });
+    }, 30_000);
     const rule = (await api(daniel, token, 'GET', `/alerts/${created.json.data.id}`)).json.data;
     expect(rule).toMatchObject({ state: 'ok', last_delivery_error: null, pending_deliveries: 0 });
     expect(rule.last_delivery.target).toMatch(/^alertmanager http:\/\/127\.0\.0\.1:\d+\/api\/v2\/alerts/);
