@@ -47,6 +47,9 @@ async function follow(url: string, headers: Record<string, string> = {}) {
   const positions: string[] = [];
   const events = readEvents(response.body!, (id) => positions.push(id))[Symbol.asyncIterator]();
   return {
+    // Held until the stream is read: undici cancels the body of a Response that is garbage
+    // collected before its body is locked.
+    response,
     positions,
     async next(): Promise<SseEvent> {
       const result = await events.next();

@@ -53,6 +53,9 @@ async function follow(url: string, lastEventId?: string) {
   const events = readEvents(response.body!)[Symbol.asyncIterator]();
   const seen: { id: string; line: string; at: number }[] = [];
   return {
+    // Held until the stream is read: undici cancels the body of a Response that is garbage
+    // collected before its body is locked, which cut this tail mid-test.
+    response,
     seen,
     /** Reads line events until `count` were seen in all (bounded). */
     async until(count: number, timeoutMs = 30_000): Promise<void> {
