@@ -5,6 +5,7 @@
  *
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
+import type { SegmentLine } from '../segment/codec.js';
 import type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, SearchPage, SearchQuery, TailPage, TailQuery } from '../query/types.js';
 
 // The query types are the query engine's (src/query/types.ts); re-exported for the stores and the server.
@@ -21,16 +22,11 @@ export interface AppendFile {
   lines: AppendLine[];
 }
 
-export interface AppendLine {
-  offset: number;
-  /** Offset just after the line (newline included); always set by the server. */
-  end: number;
-  timestamp: bigint;
-  line: string;
-  cut: boolean;
-  /** Fields the source gave (labels, journald unit, syslog facility...), bounded by the server. */
-  fields?: Record<string, string>;
-}
+/**
+ * A line to append: a segment's line before the store gives it its seq (offset, end with the
+ * newline, timestamp, text, cut, and the fields the source gave, bounded by the server).
+ */
+export type AppendLine = Omit<SegmentLine, 'seq'>;
 
 export interface AppendRequest {
   host: string;
