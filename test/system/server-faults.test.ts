@@ -125,7 +125,7 @@ describe('system: server and network faults', () => {
     writer.writeLines(2_000);
     stack.proxy!.mode = 'pass';
     const backAt = Date.now();
-    const verdict = await waitForLines(stack, stack.host, { A: writer.written }, { timeoutMs: 45_000, settleMs: 0 });
+    const verdict = await waitForLines(stack, stack.host, { A: writer.written }, { timeoutMs: 90_000, settleMs: 0 });
     console.log(`spool full: ${verdict.received} lines visible ${Date.now() - backAt} ms after Daniel became reachable; proxy ${JSON.stringify(stack.proxy!.stats)}`);
     expectExactlyOnce('spool full', verdict.lost > 0 ? verdict : await waitForLines(stack, stack.host, { A: writer.written }));
     expect(saidFull, 'henrik says the spool is full').toBe(true);
