@@ -215,7 +215,7 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
           throw new LeaseLostError('another Daniel holds the evaluation lease');
         }
       }),
-    due: (nowMs, limit) =>
+    pending: (nowMs, limit) =>
       call(async () => {
         const oldest = new Map<string, Item>();
         for (const item of await deliveries()) {
@@ -223,24 +223,27 @@ export async function openDynamoAlertStore(connection: DynamoConnection, options
           const held = oldest.get(lane);
           if (held === undefined || readN(item, 'id') < readN(held, 'id')) oldest.set(lane, item);
         }
-        return [...oldest.values()]
-          .filter((item) => readN(item, 'next_ms') <= nowMs)
-          .sort((a, b) => readN(a, 'next_ms') - readN(b, 'next_ms') || readN(a, 'id') - readN(b, 'id'))
-          .slice(0, limit)
-          .map((item): Delivery => ({
-            id: readN(item, 'id'),
-            event: JSON.parse(readS(item, 'event')) as AlertEvent,
-            target: JSON.parse(readS(item, 'target')) as Target,
-            targetIndex: readN(item, 'target_index'),
-            attempts: readN(item, 'attempts'),
-            createdMs: readN(item, 'created_ms'),
-          }));
-      }),
-    nextDueMs: () =>
-      call(async () => {
-        let next: number | undefined;
-        for (const item of await deliveries()) next = Math.min(next ?? Infinity, readN(item, 'next_ms'));
-        return next;
+        let nextDueMs: number | undefined;
+        const due: Item[] = [];
+        for (const item of oldest.values()) {
+          const nextMs = readN(item, 'next_ms');
+          if (nextMs <= nowMs) due.push(item);
+          else nextDueMs = Math.min(nextDueMs ?? Infinity, nextMs);
+        }
+        return {
+          nextDueMs,
+          due: due
+            .sort((a, b) => readN(a, 'next_ms') - readN(b, 'next_ms') || readN(a, 'id') - readN(b, 'id'))
+            .slice(0, limit)
+            .map((item): Delivery => ({
+              id: readN(item, 'id'),
+              event: JSON.parse(readS(item, 'event')) as AlertEvent,
+              target: JSON.parse(readS(item, 'target')) as Target,
+              targetIndex: readN(item, 'target_index'),
+              attempts: readN(item, 'attempts'),
+              createdMs: readN(item, 'created_ms'),
+            })),
+        };
       }),
     delivered: (id, ruleId, target, atMs) =>
       call(async () => {

@@ -57,6 +57,11 @@ export interface Delivery {
   createdMs: number;
 }
 
+export interface PendingDeliveries {
+  due: Delivery[];
+  nextDueMs: number | undefined;
+}
+
 export interface RuleStatus {
   ruleId: string;
   lastFiredMs: number | null;
@@ -105,10 +110,14 @@ export interface AlertStore {
   groups(): Promise<GroupRow[]>;
   cursor(): Promise<number | undefined>;
   commit(commit: Commit): Promise<void>;
-  /** Deliveries due at `nowMs`: for each (rule, group, target) only the oldest, so they arrive in order. */
-  due(nowMs: number, limit: number): Promise<Delivery[]>;
-  /** When the next waiting delivery is due, if any. */
-  nextDueMs(): Promise<number | undefined>;
+  /**
+   * One read of the outbox. `due`: the deliveries due at `nowMs` (at most `limit`), for each
+   * (rule, group, target) only the oldest, so they arrive in order. `nextDueMs`: when the
+   * next of those oldest ones that is not due yet will be. A delivery waiting behind an older
+   * one of its lane is not counted: it becomes due when the older one is done, not at its
+   * own time (counting it made the sender look again at once, in a loop, while a receiver failed).
+   */
+  pending(nowMs: number, limit: number): Promise<PendingDeliveries>;
   delivered(id: number, ruleId: string, target: string, atMs: number): Promise<void>;
   /** A failed attempt: retried at `retryMs`, or dropped (`retryMs` null: given up). */
   failed(id: number, ruleId: string, error: string, atMs: number, retryMs: number | null): Promise<void>;
@@ -174,7 +183,7 @@ export async function openSqliteAlertStore(dataDir: string): Promise<AlertStore>
     `SELECT d.id, d.event, d.target, d.target_index, d.attempts, d.created_ms FROM deliveries d
      WHERE d.next_ms <= ? AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.lane = d.lane) ORDER BY d.next_ms, d.id LIMIT ?`,
   );
-  const selectNext = db.prepare('SELECT MIN(next_ms) AS next FROM deliveries');
+  const selectNext = db.prepare('SELECT MIN(d.next_ms) AS next FROM deliveries d WHERE d.next_ms > ? AND d.id = (SELECT MIN(id) FROM deliveries e WHERE e.lane = d.lane)');
   const deleteDelivery = db.prepare('DELETE FROM deliveries WHERE id = ?');
   const retryDelivery = db.prepare('UPDATE deliveries SET attempts = attempts + 1, next_ms = ? WHERE id = ?');
   const setDelivered = db.prepare(
@@ -233,20 +242,17 @@ export async function openSqliteAlertStore(dataDir: string): Promise<AlertStore>
       commit(work);
       return Promise.resolve();
     },
-    due: (nowMs, limit) =>
-      Promise.resolve(
-        (selectDue.all(nowMs, limit) as DeliveryRow[]).map((row) => ({
-          id: row.id,
-          event: JSON.parse(row.event) as AlertEvent,
-          target: JSON.parse(row.target) as Target,
-          targetIndex: row.target_index,
-          attempts: row.attempts,
-          createdMs: row.created_ms,
-        })),
-      ),
-    nextDueMs() {
-      const row = selectNext.get() as { next: number | null };
-      return Promise.resolve(row.next ?? undefined);
+    pending(nowMs, limit) {
+      const due = (selectDue.all(nowMs, limit) as DeliveryRow[]).map((row) => ({
+        id: row.id,
+        event: JSON.parse(row.event) as AlertEvent,
+        target: JSON.parse(row.target) as Target,
+        targetIndex: row.target_index,
+        attempts: row.attempts,
+        createdMs: row.created_ms,
+      }));
+      const next = (selectNext.get(nowMs) as { next: number | null }).next;
+      return Promise.resolve({ due, nextDueMs: next ?? undefined });
     },
     delivered(id, ruleId, target, atMs) {
       deleteDelivery.run(id);

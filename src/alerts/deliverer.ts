@@ -83,9 +83,15 @@ export class Deliverer {
     const running = new Set<Promise<void>>();
     while (!this.stopped) {
       let due: Delivery[] = [];
+      // Looked at again after a second when the outbox cannot be read.
+      let waitMs = 1000;
       try {
         const free = this.options.concurrency - running.size;
-        if (free > 0) due = (await this.store.due(this.now(), free + this.inFlight.size)).filter((d) => !this.inFlight.has(d.id)).slice(0, free);
+        const pending = await this.store.pending(this.now(), Math.max(0, free) + this.inFlight.size);
+        due = pending.due.filter((d) => !this.inFlight.has(d.id)).slice(0, Math.max(0, free));
+        // A due delivery left for later (in flight, or no slot free) is looked at again when an
+        // attempt ends (poke); the wait is only for the next one whose retry time has not come.
+        if (pending.nextDueMs !== undefined) waitMs = Math.max(0, Math.min(waitMs, pending.nextDueMs - this.now()));
       } catch (error) {
         this.log.warn(`alerts: cannot read the notifications to send: ${(error as Error).message}`);
       }
@@ -99,13 +105,6 @@ export class Deliverer {
         running.add(attempt);
       }
       if (this.stopped) break;
-      let waitMs = 1000;
-      try {
-        const next = await this.store.nextDueMs();
-        if (next !== undefined) waitMs = Math.max(0, Math.min(waitMs, next - this.now()));
-      } catch {
-        // Looked at again after the wait.
-      }
       if (due.length > 0 && running.size < this.options.concurrency) waitMs = 0;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
