@@ -1,6 +1,9 @@
 /**
  * Syslog messages -> PushSink batches: entries are grouped by (host, filename) and pushed at
- * `maxBatch` entries or after `flushMs`, one push at a time. While a push is in flight or being
+ * `maxBatch` entries or `maxBatchBytes`, or after `flushMs`, one push at a time. A stream has no
+ * request boundaries, so the batch is Daniel's to choose: under load it is large enough that
+ * the store writes it as one segment, once (an append of less is merged with its neighbours
+ * and encoded again), with one commit, while a quiet sender's lines still wait at most `flushMs`. While a push is in flight or being
  * retried the entries wait here, up to `maxPendingEntries` / `maxPendingBytes`; past that the
  * batcher is `behind`: stream listeners stop reading (TCP back-pressure reaches the sender)
  * and datagrams are dropped and counted. Syslog has no acknowledgement, so a push the store
@@ -18,8 +21,10 @@ export interface SyslogLog {
 export interface BatcherOptions {
   sink: PushSink;
   log: SyslogLog;
-  /** Entries per push (default 1,000). */
+  /** Entries per push (default 5,000). */
   maxBatch?: number;
+  /** Bytes of text per push, counted as `maxPendingBytes` counts them (default 512 KiB). */
+  maxBatchBytes?: number;
   /** How long the first entry of a batch may wait (default 50 ms). */
   flushMs?: number;
   /** Entries waiting before listeners are held back (default 50,000). */
@@ -59,6 +64,7 @@ export class SyslogBatcher {
   private readonly sink: PushSink;
   private readonly log: SyslogLog;
   private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
   private readonly flushMs: number;
   private readonly maxPendingEntries: number;
   private readonly maxPendingBytes: number;
@@ -81,7 +87,8 @@ export class SyslogBatcher {
   constructor(options: BatcherOptions) {
     this.sink = options.sink;
     this.log = options.log;
-    this.maxBatch = options.maxBatch ?? 1_000;
+    this.maxBatch = options.maxBatch ?? 5_000;
+    this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
     this.flushMs = options.flushMs ?? 50;
     this.maxPendingEntries = options.maxPendingEntries ?? 50_000;
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
@@ -103,6 +110,11 @@ export class SyslogBatcher {
       return;
     }
     this.drainWaiters.add(resume);
+  }
+
+  /** Whether what waits makes a batch of its own (or holds the listeners back, so waiting for the timer gains nothing). */
+  private get full(): boolean {
+    return this.pendingEntries >= this.maxBatch || this.pendingBytes >= this.maxBatchBytes || this.behind;
   }
 
   /** Counts a datagram dropped by a listener because the batcher was behind. */
@@ -128,7 +140,7 @@ export class SyslogBatcher {
     group.batch.entries.push(entry);
     this.pendingEntries++;
     this.pendingBytes += message.text.length + 64;
-    if (this.pendingEntries >= this.maxBatch) this.flushSoon(0);
+    if (this.full) this.flushSoon(0);
     else this.flushSoon(this.flushMs);
   }
 
@@ -162,7 +174,7 @@ export class SyslogBatcher {
       this.inFlightBytes = 0;
       this.wakeDrainWaiters();
       // Less than a batch waits: give it the rest of its time (the next add flushes when full).
-      if (this.pendingEntries < this.maxBatch && !this.closed) break;
+      if (!this.full && !this.closed) break;
     }
     this.pushing = undefined;
     if (this.pendingEntries > 0) this.flushSoon(this.closed ? 0 : this.flushMs);
