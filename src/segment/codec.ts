@@ -63,6 +63,9 @@ const VERSION_WITHOUT_COLUMN_BYTES = 1;
 const BIG_DELTA = 2 ** 51;
 const BIG_DELTA_MARKER = 2 ** 52;
 
+/** Strings shorter than this (a one-byte varint length) take ByteWriter.string's ASCII path. */
+const SHORT_STRING = 0x80;
+
 class ByteWriter {
   private buffer = Buffer.allocUnsafe(4096);
   length = 0;
@@ -100,6 +103,25 @@ class ByteWriter {
 
   /** A varint byte length, then the string's UTF-8. */
   string(value: string): void {
+    // Field names and values are mostly short ASCII: written a char at a time, without the two
+    // calls into the runtime (byteLength, write) that cost more than the copy itself.
+    const length = value.length;
+    if (length < SHORT_STRING) {
+      this.reserve(length + 1);
+      const buffer = this.buffer;
+      let at = this.length + 1;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) break;
+        buffer[at++] = code;
+      }
+      if (i === length) {
+        buffer[this.length] = length;
+        this.length = at;
+        return;
+      }
+    }
     const bytes = Buffer.byteLength(value, 'utf8');
     this.varint(bytes);
     this.reserve(bytes);
@@ -216,13 +238,14 @@ function storedValues(lines: readonly SegmentLine[]): string {
   for (const line of lines) {
     const fields = line.fields;
     if (fields === undefined || fields === previous) continue;
-    previous = fields;
     for (const name in fields) {
       const value = fields[name]!;
-      if (seen.has(value)) continue;
+      // Most of a line's fields are the previous line's (a source's labels beside a changing id).
+      if ((previous !== undefined && previous[name] === value) || seen.has(value)) continue;
       seen.add(value);
       out += value + '\n';
     }
+    previous = fields;
   }
   return out;
 }
