@@ -52,6 +52,8 @@ interface Group {
 }
 
 const MAX_RETRY_MS = 5_000;
+/** Host and app names whose check is remembered (cleared when full: a bound, not a cache policy). */
+const NAMES_KEPT = 1_024;
 
 /** `::ffff:10.0.0.1` -> `10.0.0.1`. */
 export function peerHost(address: string | undefined): string {
@@ -70,6 +72,9 @@ export class SyslogBatcher {
   private readonly maxPendingBytes: number;
   private readonly retryMs: number;
   private groups = new Map<string, Group>();
+  /** The group the last message went to (one of `groups`). */
+  private lastGroup: Group | undefined;
+  private readonly names = new Map<string, boolean>();
   private pendingEntries = 0;
   private pendingBytes = 0;
   /** Entries handed to the sink and not yet stored. */
@@ -112,6 +117,17 @@ export class SyslogBatcher {
     this.drainWaiters.add(resume);
   }
 
+  /** Whether a HOSTNAME or APP-NAME may name a host or source; the last few answers are kept. */
+  private goodName(name: string): boolean {
+    let good = this.names.get(name);
+    if (good === undefined) {
+      good = nameProblem(name) === undefined;
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      this.names.set(name, good);
+    }
+    return good;
+  }
+
   /** Whether what waits makes a batch of its own (or holds the listeners back, so waiting for the timer gains nothing). */
   private get full(): boolean {
     return this.pendingEntries >= this.maxBatch || this.pendingBytes >= this.maxBatchBytes || this.behind;
@@ -128,14 +144,19 @@ export class SyslogBatcher {
 
   /** Adds one message from `peer`; the caller checked `behind` if it wants to drop instead. */
   add(message: SyslogMessage, peer: string, arrivalNs: bigint): void {
-    const host = message.hostname !== undefined && nameProblem(message.hostname) === undefined ? message.hostname : peer;
-    const filename = message.app !== undefined && nameProblem(message.app) === undefined ? message.app : 'syslog';
+    const host = message.hostname !== undefined && this.goodName(message.hostname) ? message.hostname : peer;
+    const filename = message.app !== undefined && this.goodName(message.app) ? message.app : 'syslog';
     const entry: PushedEntry = { timestamp: message.timestamp ?? arrivalNs, line: message.text, fields: message.fields };
-    const key = `${host}\n${filename}`;
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = { batch: { host, filename, entries: [] } };
-      this.groups.set(key, group);
+    // A sender's messages mostly come from one host and app in a row: the last group is looked up once.
+    let group = this.lastGroup;
+    if (group === undefined || group.batch.host !== host || group.batch.filename !== filename) {
+      const key = `${host}\n${filename}`;
+      group = this.groups.get(key);
+      if (group === undefined) {
+        group = { batch: { host, filename, entries: [] } };
+        this.groups.set(key, group);
+      }
+      this.lastGroup = group;
     }
     group.batch.entries.push(entry);
     this.pendingEntries++;
@@ -165,6 +186,7 @@ export class SyslogBatcher {
       const entries = this.pendingEntries;
       const bytes = this.pendingBytes;
       this.groups = new Map();
+      this.lastGroup = undefined;
       this.pendingEntries = 0;
       this.pendingBytes = 0;
       this.inFlightEntries = entries;
