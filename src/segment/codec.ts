@@ -205,6 +205,7 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
   if (!lines.some((line) => line.fields !== undefined)) return undefined;
   const writer = new ByteWriter();
   let previous: Record<string, string> | undefined;
+  let previousNames: string[] = [];
   let previousStart = 0;
   let previousEnd = 0;
   for (const line of lines) {
@@ -213,12 +214,22 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
       writer.varint(0);
       continue;
     }
-    if (previous !== undefined && sameFields(fields, previous)) {
+    if (fields === previous) {
       writer.copyWithin(previousStart, previousEnd);
       continue;
     }
+    // sameFields, with each line's names listed once rather than once per comparison.
     const names = Object.keys(fields);
+    if (previous !== undefined && names.length === previousNames.length) {
+      let same = true;
+      for (let i = 0; i < names.length && same; i++) same = names[i] === previousNames[i] && fields[names[i]!] === previous[names[i]!];
+      if (same) {
+        writer.copyWithin(previousStart, previousEnd);
+        continue;
+      }
+    }
     previous = fields;
+    previousNames = names;
     previousStart = writer.length;
     writer.varint(names.length);
     for (const name of names) {
