@@ -3,11 +3,12 @@
  * `maxBatch` entries or `maxBatchBytes`, or after `flushMs`, one push at a time. A stream has no
  * request boundaries, so the batch is Daniel's to choose: under load it is large enough that
  * the store writes it as one segment, once (an append of less is merged with its neighbours
- * and encoded again), with one commit, while a quiet sender's lines still wait at most `flushMs`. While a push is in flight or being
- * retried the entries wait here, up to `maxPendingEntries` / `maxPendingBytes`; past that the
- * batcher is `behind`: stream listeners stop reading (TCP back-pressure reaches the sender)
- * and datagrams are dropped and counted. Syslog has no acknowledgement, so a push the store
- * refuses for a while (RATE_LIMITED, STORE_UNAVAILABLE) is retried here until it is stored.
+ * and encoded again), with one commit, while a quiet sender's lines still wait at most `flushMs`.
+ * While a push is in flight or being retried the entries wait here, up to `maxPendingEntries` /
+ * `maxPendingBytes`; past that the batcher is `behind`: stream listeners stop reading (TCP
+ * back-pressure reaches the sender) and datagrams are dropped and counted. Syslog has no
+ * acknowledgement, so a push the store refuses for a while (RATE_LIMITED, STORE_UNAVAILABLE)
+ * is retried here until it is stored.
  */
 import { nameProblem } from '../../protocol/names.js';
 import type { PushedBatch, PushedEntry, PushSink } from '../sink.js';
