@@ -133,6 +133,8 @@ describe('RFC 3164 and what devices send', () => {
   it('drops a trailing CR, LF or NUL', () => {
     expect(parse('<13>Dec  1 10:00:00 h app: x\r\n').text).toBe('x');
     expect(parse('<13>Dec  1 10:00:00 h app: x\0').text).toBe('x');
+    expect(parse('<13>Dec  1 10:00:00 h app: x \r\n\0\r').text).toBe('x ');
+    expect(parse('\r\n\0').text).toBe('');
   });
 });
 

@@ -259,7 +259,9 @@ function parse3164(rest: string, nowNs: bigint, fields: Record<string, string>):
 /** One message, already cut from its datagram or frame and decoded (invalid UTF-8 as U+FFFD). */
 export function parseSyslog(raw: string, options: ParseOptions): SyslogMessage {
   // A trailing CR (CRLF senders) or NUL (NUL-delimited senders) is framing, not text.
-  const input = raw.replace(/[\r\n\0]+$/, '');
+  let end = raw.length;
+  for (let code = raw.charCodeAt(end - 1); code === 0x0d || code === 0x0a || code === 0; code = raw.charCodeAt(end - 1)) end--;
+  const input = end === raw.length ? raw : raw.slice(0, end);
   const fields: Record<string, string> = {};
   const pri = readPri(input);
   setPri(fields, pri?.pri ?? DEFAULT_PRI);
