@@ -200,10 +200,16 @@ export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Reco
  * The fields column: per line a count, then name/value pairs. The lines of one source mostly
  * carry the same fields (a stream's labels, a resource's attributes): a line whose fields are
  * the previous line's copies that line's bytes instead of encoding them again.
+ *
+ * Also every distinct value, one a line, for the bloom (a value's trigrams and tokens need to
+ * be in it once), gathered in the same pass: a value the previous line had under the same
+ * name is already there.
  */
-function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
+function writeFields(lines: readonly SegmentLine[]): { column: Buffer; values: string } | undefined {
   if (!lines.some((line) => line.fields !== undefined)) return undefined;
   const writer = new ByteWriter();
+  const seen = new Set<string>();
+  let values = '';
   let previous: Record<string, string> | undefined;
   let previousNames: string[] = [];
   let previousStart = 0;
@@ -228,37 +234,21 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
         continue;
       }
     }
-    previous = fields;
-    previousNames = names;
     previousStart = writer.length;
     writer.varint(names.length);
     for (const name of names) {
-      writer.string(name);
-      writer.string(fields[name]!);
-    }
-    previousEnd = writer.length;
-  }
-  return writer.bytes();
-}
-
-/** Every distinct stored field value, one a line, for the bloom (a value's trigrams and tokens need to be in it once). */
-function storedValues(lines: readonly SegmentLine[]): string {
-  const seen = new Set<string>();
-  let out = '';
-  let previous: Record<string, string> | undefined;
-  for (const line of lines) {
-    const fields = line.fields;
-    if (fields === undefined || fields === previous) continue;
-    for (const name in fields) {
       const value = fields[name]!;
-      // Most of a line's fields are the previous line's (a source's labels beside a changing id).
+      writer.string(name);
+      writer.string(value);
       if ((previous !== undefined && previous[name] === value) || seen.has(value)) continue;
       seen.add(value);
-      out += value + '\n';
+      values += value + '\n';
     }
+    previousEnd = writer.length;
     previous = fields;
+    previousNames = names;
   }
-  return out;
+  return { column: writer.bytes(), values };
 }
 
 /** Reads the fields column lazily: each line's map is built when first asked for. */
@@ -337,16 +327,16 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   if (fields === undefined) {
     header.varint(writer.length);
   } else {
-    header.varint(writer.length + fields.length);
-    header.varint(fields.length);
+    header.varint(writer.length + fields.column.length);
+    header.varint(fields.column.length);
   }
-  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields, writer.bytes(), text]);
+  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields.column, writer.bytes(), text]);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
   return {
     data: compressPayload(payload),
     // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))]), true),
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(fields.values)]), true),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,
