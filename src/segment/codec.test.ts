@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeSegment, encodeSegment, parsePayload, payloadText, segmentLines, type SegmentLine } from './codec.js';
+import { buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -125,6 +126,22 @@ describe('fields the source gave', () => {
     const { fieldsAt } = payloadText(decompressPayload(encoded.data));
     fieldsAt!(0)!.host = 'changed';
     expect([fieldsAt!(0), fieldsAt!(1), fieldsAt!(4)]).toEqual([labels, labels, labels]);
+  });
+
+  it('any names and values (short or long, ASCII or not) round-trip, and every distinct value is in the bloom once', () => {
+    const text = fc.oneof(fc.string({ maxLength: 140 }), fc.string({ unit: 'grapheme', maxLength: 140 }), fc.constantFrom('', 'a', 'x'.repeat(127), 'x'.repeat(128), 'é'.repeat(64)));
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.dictionary(text, text, { minKeys: 1, maxKeys: 5 }), { nil: undefined }), { minLength: 1, maxLength: 12 }), (fieldsOf) => {
+        const withFields = fieldsOf.map((fields, i) => ({ offset: i, end: i + 1, timestamp: 5n, line: `l${i}`, cut: false, seq: i + 1, ...(fields ? { fields } : {}) }));
+        const encoded = encodeSegment(withFields);
+        expect(segmentLines(decodeSegment(encoded.data))).toEqual(withFields);
+        if (fieldsOf.every((fields) => fields === undefined)) return;
+        const values = [...new Set(fieldsOf.flatMap((fields) => Object.values(fields ?? {})))];
+        const expected = buildTrigramBloom(Buffer.from(withFields.map((line) => line.line + '\n').join('') + values.map((value) => value + '\n').join('')), true);
+        expect(encoded.bloom.equals(expected)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a segment without fields is written as version 2, as before', () => {

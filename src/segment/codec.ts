@@ -63,6 +63,9 @@ const VERSION_WITHOUT_COLUMN_BYTES = 1;
 const BIG_DELTA = 2 ** 51;
 const BIG_DELTA_MARKER = 2 ** 52;
 
+/** Strings shorter than this (a one-byte varint length) take ByteWriter.string's ASCII path. */
+const SHORT_STRING = 0x80;
+
 class ByteWriter {
   private buffer = Buffer.allocUnsafe(4096);
   length = 0;
@@ -100,6 +103,25 @@ class ByteWriter {
 
   /** A varint byte length, then the string's UTF-8. */
   string(value: string): void {
+    // Field names and values are mostly short ASCII: written a char at a time, without the two
+    // calls into the runtime (byteLength, write) that cost more than the copy itself.
+    const length = value.length;
+    if (length < SHORT_STRING) {
+      this.reserve(length + 1);
+      const buffer = this.buffer;
+      let at = this.length + 1;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) break;
+        buffer[at++] = code;
+      }
+      if (i === length) {
+        buffer[this.length] = length;
+        this.length = at;
+        return;
+      }
+    }
     const bytes = Buffer.byteLength(value, 'utf8');
     this.varint(bytes);
     this.reserve(bytes);
@@ -178,11 +200,18 @@ export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Reco
  * The fields column: per line a count, then name/value pairs. The lines of one source mostly
  * carry the same fields (a stream's labels, a resource's attributes): a line whose fields are
  * the previous line's copies that line's bytes instead of encoding them again.
+ *
+ * Also every distinct value, one a line, for the bloom (a value's trigrams and tokens need to
+ * be in it once), gathered in the same pass: a value the previous line had under the same
+ * name is already there.
  */
-function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
+function writeFields(lines: readonly SegmentLine[]): { column: Buffer; values: string } | undefined {
   if (!lines.some((line) => line.fields !== undefined)) return undefined;
   const writer = new ByteWriter();
+  const seen = new Set<string>();
+  let values = '';
   let previous: Record<string, string> | undefined;
+  let previousNames: string[] = [];
   let previousStart = 0;
   let previousEnd = 0;
   for (const line of lines) {
@@ -191,40 +220,35 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
       writer.varint(0);
       continue;
     }
-    if (previous !== undefined && sameFields(fields, previous)) {
+    if (fields === previous) {
       writer.copyWithin(previousStart, previousEnd);
       continue;
     }
+    // sameFields, with each line's names listed once rather than once per comparison.
     const names = Object.keys(fields);
-    previous = fields;
+    if (previous !== undefined && names.length === previousNames.length) {
+      let same = true;
+      for (let i = 0; i < names.length && same; i++) same = names[i] === previousNames[i] && fields[names[i]!] === previous[names[i]!];
+      if (same) {
+        writer.copyWithin(previousStart, previousEnd);
+        continue;
+      }
+    }
     previousStart = writer.length;
     writer.varint(names.length);
     for (const name of names) {
+      const value = fields[name]!;
       writer.string(name);
-      writer.string(fields[name]!);
+      writer.string(value);
+      if ((previous !== undefined && previous[name] === value) || seen.has(value)) continue;
+      seen.add(value);
+      values += value + '\n';
     }
     previousEnd = writer.length;
-  }
-  return writer.bytes();
-}
-
-/** Every distinct stored field value, one a line, for the bloom (a value's trigrams and tokens need to be in it once). */
-function storedValues(lines: readonly SegmentLine[]): string {
-  const seen = new Set<string>();
-  let out = '';
-  let previous: Record<string, string> | undefined;
-  for (const line of lines) {
-    const fields = line.fields;
-    if (fields === undefined || fields === previous) continue;
     previous = fields;
-    for (const name in fields) {
-      const value = fields[name]!;
-      if (seen.has(value)) continue;
-      seen.add(value);
-      out += value + '\n';
-    }
+    previousNames = names;
   }
-  return out;
+  return { column: writer.bytes(), values };
 }
 
 /** Reads the fields column lazily: each line's map is built when first asked for. */
@@ -303,16 +327,16 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   if (fields === undefined) {
     header.varint(writer.length);
   } else {
-    header.varint(writer.length + fields.length);
-    header.varint(fields.length);
+    header.varint(writer.length + fields.column.length);
+    header.varint(fields.column.length);
   }
-  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields, writer.bytes(), text]);
+  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields.column, writer.bytes(), text]);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
   return {
     data: compressPayload(payload),
     // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))]), true),
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(fields.values)]), true),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,

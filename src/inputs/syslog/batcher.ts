@@ -1,10 +1,14 @@
 /**
  * Syslog messages -> PushSink batches: entries are grouped by (host, filename) and pushed at
- * `maxBatch` entries or after `flushMs`, one push at a time. While a push is in flight or being
- * retried the entries wait here, up to `maxPendingEntries` / `maxPendingBytes`; past that the
- * batcher is `behind`: stream listeners stop reading (TCP back-pressure reaches the sender)
- * and datagrams are dropped and counted. Syslog has no acknowledgement, so a push the store
- * refuses for a while (RATE_LIMITED, STORE_UNAVAILABLE) is retried here until it is stored.
+ * `maxBatch` entries or `maxBatchBytes`, or after `flushMs`, one push at a time. A stream has no
+ * request boundaries, so the batch is Daniel's to choose: under load it is large enough that
+ * the store writes it as one segment, once (an append of less is merged with its neighbours
+ * and encoded again), with one commit, while a quiet sender's lines still wait at most `flushMs`.
+ * While a push is in flight or being retried the entries wait here, up to `maxPendingEntries` /
+ * `maxPendingBytes`; past that the batcher is `behind`: stream listeners stop reading (TCP
+ * back-pressure reaches the sender) and datagrams are dropped and counted. Syslog has no
+ * acknowledgement, so a push the store refuses for a while (RATE_LIMITED, STORE_UNAVAILABLE)
+ * is retried here until it is stored.
  */
 import { nameProblem } from '../../protocol/names.js';
 import type { PushedBatch, PushedEntry, PushSink } from '../sink.js';
@@ -18,8 +22,10 @@ export interface SyslogLog {
 export interface BatcherOptions {
   sink: PushSink;
   log: SyslogLog;
-  /** Entries per push (default 1,000). */
+  /** Entries per push (default 5,000). */
   maxBatch?: number;
+  /** Bytes of text per push, counted as `maxPendingBytes` counts them (default 512 KiB). */
+  maxBatchBytes?: number;
   /** How long the first entry of a batch may wait (default 50 ms). */
   flushMs?: number;
   /** Entries waiting before listeners are held back (default 50,000). */
@@ -47,6 +53,8 @@ interface Group {
 }
 
 const MAX_RETRY_MS = 5_000;
+/** Host and app names whose check is remembered (cleared when full: a bound, not a cache policy). */
+const NAMES_KEPT = 1_024;
 
 /** `::ffff:10.0.0.1` -> `10.0.0.1`. */
 export function peerHost(address: string | undefined): string {
@@ -59,11 +67,15 @@ export class SyslogBatcher {
   private readonly sink: PushSink;
   private readonly log: SyslogLog;
   private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
   private readonly flushMs: number;
   private readonly maxPendingEntries: number;
   private readonly maxPendingBytes: number;
   private readonly retryMs: number;
   private groups = new Map<string, Group>();
+  /** The group the last message went to (one of `groups`). */
+  private lastGroup: Group | undefined;
+  private readonly names = new Map<string, boolean>();
   private pendingEntries = 0;
   private pendingBytes = 0;
   /** Entries handed to the sink and not yet stored. */
@@ -81,7 +93,8 @@ export class SyslogBatcher {
   constructor(options: BatcherOptions) {
     this.sink = options.sink;
     this.log = options.log;
-    this.maxBatch = options.maxBatch ?? 1_000;
+    this.maxBatch = options.maxBatch ?? 5_000;
+    this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
     this.flushMs = options.flushMs ?? 50;
     this.maxPendingEntries = options.maxPendingEntries ?? 50_000;
     this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
@@ -105,6 +118,22 @@ export class SyslogBatcher {
     this.drainWaiters.add(resume);
   }
 
+  /** Whether a HOSTNAME or APP-NAME may name a host or source; the last few answers are kept. */
+  private goodName(name: string): boolean {
+    let good = this.names.get(name);
+    if (good === undefined) {
+      good = nameProblem(name) === undefined;
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      this.names.set(name, good);
+    }
+    return good;
+  }
+
+  /** Whether what waits makes a batch of its own (or holds the listeners back, so waiting for the timer gains nothing). */
+  private get full(): boolean {
+    return this.pendingEntries >= this.maxBatch || this.pendingBytes >= this.maxBatchBytes || this.behind;
+  }
+
   /** Counts a datagram dropped by a listener because the batcher was behind. */
   drop(): void {
     this.counts.dropped++;
@@ -116,19 +145,24 @@ export class SyslogBatcher {
 
   /** Adds one message from `peer`; the caller checked `behind` if it wants to drop instead. */
   add(message: SyslogMessage, peer: string, arrivalNs: bigint): void {
-    const host = message.hostname !== undefined && nameProblem(message.hostname) === undefined ? message.hostname : peer;
-    const filename = message.app !== undefined && nameProblem(message.app) === undefined ? message.app : 'syslog';
+    const host = message.hostname !== undefined && this.goodName(message.hostname) ? message.hostname : peer;
+    const filename = message.app !== undefined && this.goodName(message.app) ? message.app : 'syslog';
     const entry: PushedEntry = { timestamp: message.timestamp ?? arrivalNs, line: message.text, fields: message.fields };
-    const key = `${host}\n${filename}`;
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = { batch: { host, filename, entries: [] } };
-      this.groups.set(key, group);
+    // A sender's messages mostly come from one host and app in a row: the last group is looked up once.
+    let group = this.lastGroup;
+    if (group === undefined || group.batch.host !== host || group.batch.filename !== filename) {
+      const key = `${host}\n${filename}`;
+      group = this.groups.get(key);
+      if (group === undefined) {
+        group = { batch: { host, filename, entries: [] } };
+        this.groups.set(key, group);
+      }
+      this.lastGroup = group;
     }
     group.batch.entries.push(entry);
     this.pendingEntries++;
     this.pendingBytes += message.text.length + 64;
-    if (this.pendingEntries >= this.maxBatch) this.flushSoon(0);
+    if (this.full) this.flushSoon(0);
     else this.flushSoon(this.flushMs);
   }
 
@@ -153,6 +187,7 @@ export class SyslogBatcher {
       const entries = this.pendingEntries;
       const bytes = this.pendingBytes;
       this.groups = new Map();
+      this.lastGroup = undefined;
       this.pendingEntries = 0;
       this.pendingBytes = 0;
       this.inFlightEntries = entries;
@@ -162,7 +197,7 @@ export class SyslogBatcher {
       this.inFlightBytes = 0;
       this.wakeDrainWaiters();
       // Less than a batch waits: give it the rest of its time (the next add flushes when full).
-      if (this.pendingEntries < this.maxBatch && !this.closed) break;
+      if (!this.full && !this.closed) break;
     }
     this.pushing = undefined;
     if (this.pendingEntries > 0) this.flushSoon(this.closed ? 0 : this.flushMs);

@@ -178,6 +178,24 @@ describe('syslog listeners', () => {
     await until(() => sink.entries.length === total, `${total} entries`);
   });
 
+  it('push a full batch (by entries or by bytes) at once, without waiting for the flush timer', async () => {
+    for (const batch of [
+      { maxBatch: 100, maxBatchBytes: 1 << 30 },
+      { maxBatch: 1_000_000, maxBatchBytes: 100 * (64 + 10) },
+    ]) {
+      const sink = new RecordingSink();
+      const { urls } = await start(sink, { batch: { flushMs: 600_000, ...batch } });
+      const socket = await tcp(urls.tcp);
+      socket.end(Array.from({ length: 250 }, (_, i) => `<13>1 - h app - - - line ${String(i).padStart(5, '0')}\n`).join(''));
+      // The last 50 wait for the timer (or the stop); the first 200 go as soon as they make a batch.
+      await until(() => sink.entries.length >= 200, `two full batches with ${JSON.stringify(batch)}`);
+      expect(sink.entries.map((entry) => entry.line).slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => `line ${String(i).padStart(5, '0')}`));
+      await running?.close();
+      running = undefined;
+      expect(sink.entries).toHaveLength(250);
+    }
+  });
+
   it('retry a push the store refuses for a while, and drop datagrams only while behind', async () => {
     const sink = new RecordingSink();
     sink.failures = 3;

@@ -79,8 +79,16 @@ export async function startSyslog(options: SyslogOptions): Promise<RunningSyslog
   let tlsServer: TlsServer | undefined;
   const urls: RunningSyslog['urls'] = {};
 
+  // The time of arrival in ns, worked out once per millisecond rather than once per message.
+  let arrivalMs = 0;
+  let arrivalNs = 0n;
   const receive = (text: string, peer: string, cut: boolean): void => {
-    const arrival = BigInt(Date.now()) * 1_000_000n;
+    const now = Date.now();
+    if (now !== arrivalMs) {
+      arrivalMs = now;
+      arrivalNs = BigInt(now) * 1_000_000n;
+    }
+    const arrival = arrivalNs;
     const message = parseSyslog(text, { nowNs: arrival });
     if (cut) message.fields.cut = 'true';
     batcher.add(message, peer, arrival);

@@ -33,6 +33,22 @@ describe('RFC 5424', () => {
     });
   });
 
+  it('reads each time of one second whole, whatever zone and fraction the next one has', () => {
+    const times = [
+      ['2026-12-02T07:00:00.5+01:00', ns('2026-12-02T06:00:00.500Z')],
+      ['2026-12-02T07:00:00.25+01:00', ns('2026-12-02T06:00:00.250Z')],
+      ['2026-12-02T07:00:00Z', ns('2026-12-02T07:00:00Z')],
+      ['2026-12-02T07:00:00.000000001Z', ns('2026-12-02T07:00:00Z') + 1n],
+      ['2026-12-02T07:00:00-02:30', ns('2026-12-02T09:30:00Z')],
+      ['2026-12-02T07:00:00', local(2026, 12, 2, 7, 0, 0)],
+      ['2026-12-02T07:00:01Z', ns('2026-12-02T07:00:01Z')],
+      ['2026-12-02T07:00:01.75Z', ns('2026-12-02T07:00:01.750Z')],
+    ] as const;
+    for (const [time, expected] of times) expect(parse(`<13>1 ${time} h app - - - x`).timestamp, time).toBe(expected);
+    // A second out of range is refused even right after a good one of the same minute.
+    expect(parse('<13>1 2026-12-02T07:00:61Z h app - - - x').timestamp).toBeUndefined();
+  });
+
   it('keeps microseconds and applies the offset (logger --server)', () => {
     const message = parse('<13>1 2026-12-02T07:00:00.123456+01:00 web-1 myapp - - [timeQuality tzKnown="1" isSynced="0"] hello');
     expect(message.timestamp).toBe(ns('2026-12-02T06:00:00.123Z') + 456_000n);
@@ -117,6 +133,8 @@ describe('RFC 3164 and what devices send', () => {
   it('drops a trailing CR, LF or NUL', () => {
     expect(parse('<13>Dec  1 10:00:00 h app: x\r\n').text).toBe('x');
     expect(parse('<13>Dec  1 10:00:00 h app: x\0').text).toBe('x');
+    expect(parse('<13>Dec  1 10:00:00 h app: x \r\n\0\r').text).toBe('x ');
+    expect(parse('\r\n\0').text).toBe('');
   });
 });
 
