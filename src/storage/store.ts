@@ -5,6 +5,7 @@
  *
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
+import type { SegmentLine } from '../segment/codec.js';
 import type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, SearchPage, SearchQuery, TailPage, TailQuery } from '../query/types.js';
 
 // The query types are the query engine's (src/query/types.ts); re-exported for the stores and the server.
@@ -42,6 +43,20 @@ export interface AppendRequest {
 export interface AppendResult {
   accepted: number;
   duplicates: number;
+  /**
+   * Optional: the lines this append stored, numbered with their seqs, one run per file (a
+   * store that reports them lets the in-process alert evaluator skip reading them back).
+   */
+  stored?: StoredRun[];
+}
+
+/** Lines of one file stored by one append, in seq order. */
+export interface StoredRun {
+  host: string;
+  fileId: string;
+  filename: string;
+  path: string;
+  lines: readonly SegmentLine[];
 }
 
 export interface HostSummary {
