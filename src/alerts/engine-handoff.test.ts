@@ -13,7 +13,7 @@ import { MemoryStore } from '../storage/memory/memory-store.js';
 import type { AppendResult, StoredRun, TailPage, TailQuery } from '../storage/store.js';
 import { until } from '../../test/alerts/fixtures.js';
 import { openSqliteAlertStore, type AlertStore } from './alert-store.js';
-import { AlertEngine, type AlertCounters, type EngineOptions } from './engine.js';
+import { AlertEngine, HANDED_LINE_BYTES, type AlertCounters, type EngineOptions } from './engine.js';
 import { ruleFromBody } from './rule.js';
 
 /** A MemoryStore that counts the lines read back through tail. */
@@ -83,12 +83,13 @@ async function rig(options: Partial<EngineOptions> = {}): Promise<Rig> {
 }
 
 const offsets = new Map<string, number>();
-/** Appends `n` lines of `host` (every other one matches), stamped now. */
+/** `n` texts, every other one matching. */
+const textsOf = (n: number): string[] => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `boom ${i}` : `quiet ${i}`));
+/** Appends `n` lines of `host` (textsOf), stamped now. */
 async function append(store: MemoryStore, host: string, n: number): Promise<AppendResult> {
   let offset = offsets.get(host) ?? 0;
   const timestamp = BigInt(Date.now()) * 1_000_000n;
-  const lines = Array.from({ length: n }, (_, i) => {
-    const line = i % 2 === 0 ? `boom ${i}` : `quiet ${i}`;
+  const lines = textsOf(n).map((line) => {
     const item = { offset, end: offset + line.length + 1, timestamp, line, cut: false };
     offset = item.end;
     return item;
@@ -151,7 +152,7 @@ describe('lines handed over by ingest', () => {
   });
 
   test('past the bound the rest is read back from the store, still once', async () => {
-    const r = await rig({ maxHandedLines: 30 });
+    const r = await rig({ maxHandedBytes: 3 * textsOf(10).reduce((sum, text) => sum + text.length + HANDED_LINE_BYTES, 0) });
     // Held while the evaluator is not woken: 30 lines wait, the next 70 are refused.
     const results: AppendResult[] = [];
     for (let i = 0; i < 10; i++) results.push(await append(r.store, 'z', 10));

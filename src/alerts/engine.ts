@@ -5,8 +5,9 @@
  * with their seqs (appended()); the evaluator takes them from there as long as they follow
  * its position without a gap, and otherwise reads from the store by seq the way a live tail
  * does: lines appended through another Daniel, lines of a store that does not report them,
- * those refused past maxHandedLines, and everything after a restart or a lease change. A count rule keeps, per group, the
- * matches of its window in one-second buckets; an absence rule the time of its group's last
+ * those refused past maxHandedBytes, and everything after a restart or a lease change.
+ *
+ * A count rule keeps, per group, the matches of its window in one-second buckets; an absence rule the time of its group's last
  * match, checked on a timer (as are windows running out and repeats).
  *
  * Every state change and the notification it causes are recorded in one transaction with
@@ -25,6 +26,8 @@ import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
 import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
 
 export const BACKFILL_GRACE_MS = 5 * 60_000;
+/** What a line handed over from ingest counts against maxHandedBytes beside its text (its objects). */
+export const HANDED_LINE_BYTES = 200;
 const PAGE_LINES = 1000;
 const RECENT_LINES = 10;
 /** Groups a rule keeps at most; lines of further groups count in the group `_other`. */
@@ -47,12 +50,12 @@ export interface EngineOptions {
   tickMs: number;
   /** Fallback poll of new seqs when no ingest wakes the evaluator. */
   pollMs: number;
-  /** Lines handed over by ingest that may wait in memory; past it they are read back from the store. */
-  maxHandedLines: number;
+  /** Bytes of lines handed over by ingest that may wait in memory (HANDED_LINE_BYTES each beside its text); past it they are read back from the store. */
+  maxHandedBytes: number;
   delivery: DeliveryOptions;
 }
 
-export const DEFAULT_ENGINE: EngineOptions = { tickMs: 1000, pollMs: 1000, maxHandedLines: 100_000, delivery: DEFAULT_DELIVERY };
+export const DEFAULT_ENGINE: EngineOptions = { tickMs: 1000, pollMs: 1000, maxHandedBytes: 32 * 1024 * 1024, delivery: DEFAULT_DELIVERY };
 
 interface Group {
   key: string;
@@ -110,6 +113,13 @@ export interface EngineDeps {
   options?: Partial<EngineOptions>;
 }
 
+/** What handed-over lines count against maxHandedBytes. */
+function bytesOf(lines: readonly StoredLine[]): number {
+  let bytes = 0;
+  for (const line of lines) bytes += line.line.length + HANDED_LINE_BYTES;
+  return bytes;
+}
+
 export class AlertEngine {
   private readonly index = new RuleIndex();
   private readonly states = new Map<string, RuleState>();
@@ -124,7 +134,7 @@ export class AlertEngine {
   private cursor = 0;
   /** Lines stored by this Daniel not yet evaluated, runs of consecutive seqs, ascending. */
   private handed: HandedRun[] = [];
-  private handedLines = 0;
+  private handedBytes = 0;
   /** Lines were refused (past the bound) since the last read from the store: read it without waiting for a wake-up. */
   private refused = false;
   private startedMs = 0;
@@ -433,7 +443,7 @@ export class AlertEngine {
   /**
    * Lines this Daniel just stored (the notifier's listener, called after a durable append):
    * kept for the evaluator, which takes them while they follow its position. Nothing is kept
-   * while it does not evaluate, while there are no rules, or past maxHandedLines: those
+   * while it does not evaluate, while there are no rules, or past maxHandedBytes: those
    * lines are read back from the store.
    */
   appended(runs: readonly StoredRun[]): void {
@@ -442,7 +452,8 @@ export class AlertEngine {
       let current: HandedRun | undefined;
       for (const stored of run.lines) {
         if (stored.seq <= this.cursor) continue;
-        if (this.handedLines >= this.options.maxHandedLines) {
+        const bytes = stored.line.length + HANDED_LINE_BYTES;
+        if (this.handedBytes + bytes > this.options.maxHandedBytes) {
           this.refused = true;
           return;
         }
@@ -465,7 +476,7 @@ export class AlertEngine {
         }
         current.lines.push(line);
         current.last = stored.seq;
-        this.handedLines += 1;
+        this.handedBytes += bytes;
       }
     }
   }
@@ -479,7 +490,7 @@ export class AlertEngine {
 
   private dropHanded(): void {
     this.handed = [];
-    this.handedLines = 0;
+    this.handedBytes = 0;
     this.refused = false;
   }
 
@@ -493,12 +504,12 @@ export class AlertEngine {
       const head = this.handed[0] as HandedRun;
       if (head.last <= this.cursor) {
         this.handed.shift();
-        this.handedLines -= head.lines.length;
+        this.handedBytes -= bytesOf(head.lines);
       } else if (head.first <= this.cursor) {
         const skip = this.cursor + 1 - head.first;
+        this.handedBytes -= bytesOf(head.lines.slice(0, skip));
         head.lines = head.lines.slice(skip);
         head.first += skip;
-        this.handedLines -= skip;
       } else {
         break;
       }
@@ -509,7 +520,7 @@ export class AlertEngine {
       const head = this.handed[0] as HandedRun;
       if (head.first !== next) break;
       this.handed.shift();
-      this.handedLines -= head.lines.length;
+      this.handedBytes -= bytesOf(head.lines);
       if (taken === undefined) taken = head.lines;
       else for (const line of head.lines) taken.push(line);
       next = head.last + 1;
