@@ -1,8 +1,13 @@
 /**
- * Evaluates the rules on the lines as they become durable, the way a live tail reads them:
- * by store seq after the last one evaluated, woken by ingest (the notifier) and polling the
- * seqs only as a fallback, so nothing rescans the store. A count rule keeps, per group, the
- * matches of its window in one-second buckets; an absence rule the time of its group's last
+ * Evaluates the rules on the lines as they become durable, in store seq order after the last
+ * one evaluated, woken by ingest (the notifier) and polling the seqs only as a fallback, so
+ * nothing rescans the store. The lines this Daniel's ingest stored are handed over in memory
+ * with their seqs (appended()); the evaluator takes them from there as long as they follow
+ * its position without a gap, and otherwise reads from the store by seq the way a live tail
+ * does: lines appended through another Daniel, lines of a store that does not report them,
+ * those refused past maxHandedBytes, and everything after a restart or a lease change.
+ *
+ * A count rule keeps, per group, the matches of its window in one-second buckets; an absence rule the time of its group's last
  * match, checked on a timer (as are windows running out and repeats).
  *
  * Every state change and the notification it causes are recorded in one transaction with
@@ -14,13 +19,15 @@
  * lines acknowledged but not yet evaluated are evaluated.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store, StoredLine } from '../storage/store.js';
+import type { Store, StoredLine, StoredRun } from '../storage/store.js';
 import { LeaseLostError, type AlertEvent, type AlertStore, type Commit, type EvaluationLease, type GroupRow, type RuleStatus } from './alert-store.js';
 import { Deliverer, DEFAULT_DELIVERY, type Count, type DeliveryCounters, type DeliveryLog, type DeliveryOptions } from './deliverer.js';
 import { compileRule, RuleIndex, type CompiledRule } from './rule-index.js';
 import { formatDuration, RULE_LIMITS, type AlertRule } from './rule.js';
 
 export const BACKFILL_GRACE_MS = 5 * 60_000;
+/** What a line handed over from ingest counts against maxHandedBytes beside its text (its objects). */
+export const HANDED_LINE_BYTES = 200;
 const PAGE_LINES = 1000;
 const RECENT_LINES = 10;
 /** Groups a rule keeps at most; lines of further groups count in the group `_other`. */
@@ -43,10 +50,12 @@ export interface EngineOptions {
   tickMs: number;
   /** Fallback poll of new seqs when no ingest wakes the evaluator. */
   pollMs: number;
+  /** Bytes of lines handed over by ingest that may wait in memory (HANDED_LINE_BYTES each beside its text); past it they are read back from the store. */
+  maxHandedBytes: number;
   delivery: DeliveryOptions;
 }
 
-export const DEFAULT_ENGINE: EngineOptions = { tickMs: 1000, pollMs: 1000, delivery: DEFAULT_DELIVERY };
+export const DEFAULT_ENGINE: EngineOptions = { tickMs: 1000, pollMs: 1000, maxHandedBytes: 32 * 1024 * 1024, delivery: DEFAULT_DELIVERY };
 
 interface Group {
   key: string;
@@ -62,6 +71,13 @@ interface Group {
   recent: StoredLine[];
   /** A count group found firing at start-up: its window's lines are gone, so it is not resolved for lack of them before this. */
   holdUntilMs: number;
+}
+
+/** Lines handed over from ingest with consecutive seqs `first`..`last`. */
+interface HandedRun {
+  first: number;
+  last: number;
+  lines: StoredLine[];
 }
 
 interface RuleState {
@@ -97,6 +113,13 @@ export interface EngineDeps {
   options?: Partial<EngineOptions>;
 }
 
+/** What handed-over lines count against maxHandedBytes. */
+function bytesOf(lines: readonly StoredLine[]): number {
+  let bytes = 0;
+  for (const line of lines) bytes += line.line.length + HANDED_LINE_BYTES;
+  return bytes;
+}
+
 export class AlertEngine {
   private readonly index = new RuleIndex();
   private readonly states = new Map<string, RuleState>();
@@ -109,6 +132,11 @@ export class AlertEngine {
   /** The shared store's rules version this Daniel's rules were read at. */
   private rulesVersion = NaN;
   private cursor = 0;
+  /** Lines stored by this Daniel not yet evaluated, runs of consecutive seqs, ascending. */
+  private handed: HandedRun[] = [];
+  private handedBytes = 0;
+  /** Lines were refused (past the bound) since the last read from the store: read it without waiting for a wake-up. */
+  private refused = false;
   private startedMs = 0;
   private loop: Promise<void> | undefined;
   private readonly aborter = new AbortController();
@@ -180,6 +208,7 @@ export class AlertEngine {
       }
     }
     this.cursor = cursor;
+    this.dropHanded();
     this.active = true;
     this.currentDeliverer = this.newDeliverer();
     this.currentDeliverer.start();
@@ -190,6 +219,7 @@ export class AlertEngine {
     if (!this.active) return;
     this.active = false;
     this.pending = { groups: [], forget: [], events: [] };
+    this.dropHanded();
     await this.currentDeliverer.stop();
   }
 
@@ -410,12 +440,110 @@ export class AlertEngine {
     }
   }
 
-  /** Reads one page of new lines; true when there was nothing more to read. */
+  /**
+   * Lines this Daniel just stored (the notifier's listener, called after a durable append):
+   * kept for the evaluator, which takes them while they follow its position. Nothing is kept
+   * while it does not evaluate, while there are no rules, or past maxHandedBytes: those
+   * lines are read back from the store.
+   */
+  appended(runs: readonly StoredRun[]): void {
+    if (!this.active || this.index.size === 0) return;
+    for (const run of runs) {
+      let current: HandedRun | undefined;
+      for (const stored of run.lines) {
+        if (stored.seq <= this.cursor) continue;
+        const bytes = stored.line.length + HANDED_LINE_BYTES;
+        if (this.handedBytes + bytes > this.options.maxHandedBytes) {
+          this.refused = true;
+          return;
+        }
+        const line: StoredLine = {
+          host: run.host,
+          fileId: run.fileId,
+          filename: run.filename,
+          path: run.path,
+          offset: stored.offset,
+          end: stored.end,
+          timestamp: stored.timestamp,
+          line: stored.line,
+          cut: stored.cut,
+          seq: stored.seq,
+        };
+        if (stored.fields !== undefined) line.fields = stored.fields;
+        if (current === undefined || stored.seq !== current.last + 1) {
+          current = { first: stored.seq, last: stored.seq - 1, lines: [] };
+          this.insertHanded(current);
+        }
+        current.lines.push(line);
+        current.last = stored.seq;
+        this.handedBytes += bytes;
+      }
+    }
+  }
+
+  /** Files a run by its first seq (appends usually report in seq order: it goes last). */
+  private insertHanded(run: HandedRun): void {
+    let at = this.handed.length;
+    while (at > 0 && (this.handed[at - 1] as HandedRun).first > run.first) at -= 1;
+    this.handed.splice(at, 0, run);
+  }
+
+  private dropHanded(): void {
+    this.handed = [];
+    this.handedBytes = 0;
+    this.refused = false;
+  }
+
+  /**
+   * The handed-over lines that follow the position without a gap (about a page of them), or
+   * undefined when the next line to evaluate is not among them. Lines at or below the
+   * position (read from the store meanwhile) are dropped.
+   */
+  private takeHanded(): StoredLine[] | undefined {
+    while (this.handed.length > 0) {
+      const head = this.handed[0] as HandedRun;
+      if (head.last <= this.cursor) {
+        this.handed.shift();
+        this.handedBytes -= bytesOf(head.lines);
+      } else if (head.first <= this.cursor) {
+        const skip = this.cursor + 1 - head.first;
+        this.handedBytes -= bytesOf(head.lines.slice(0, skip));
+        head.lines = head.lines.slice(skip);
+        head.first += skip;
+      } else {
+        break;
+      }
+    }
+    let next = this.cursor + 1;
+    let taken: StoredLine[] | undefined;
+    while (this.handed.length > 0 && (taken === undefined || taken.length < PAGE_LINES)) {
+      const head = this.handed[0] as HandedRun;
+      if (head.first !== next) break;
+      this.handed.shift();
+      this.handedBytes -= bytesOf(head.lines);
+      if (taken === undefined) taken = head.lines;
+      else for (const line of head.lines) taken.push(line);
+      next = head.last + 1;
+    }
+    return taken;
+  }
+
+  /** Evaluates the next lines: handed over when they follow the position, else one page read from the store; true when there was nothing more. */
   private async evaluateNew(signal: AbortSignal): Promise<boolean> {
     if (this.index.size === 0) {
+      this.dropHanded();
       this.cursor = await this.deps.store.lastSeq();
       return true;
     }
+    const handed = this.takeHanded();
+    if (handed !== undefined) {
+      this.evaluate(handed, this.now());
+      this.cursor = (handed[handed.length - 1] as StoredLine).seq;
+      this.deps.counters.evaluations.inc();
+      return this.handed.length === 0 && !this.refused;
+    }
+    // Everything durable from the position on is read from here, lines refused so far too.
+    this.refused = false;
     const page = await this.deps.store.tail({ afterSeq: this.cursor, limit: PAGE_LINES, signal });
     if (!this.active) return true;
     if (page.lastSeq <= this.cursor && page.lines.length === 0) return true;

@@ -170,10 +170,20 @@ function jsonFields(sink: FieldSink, line: string): boolean {
   return true;
 }
 
-const KEY_START = /[A-Za-z_@]/;
-const KEY_CHAR = /[A-Za-z0-9_.@\-/]/;
-/** What may stand before a key: `a=1 b=2`, `[a=1]`, `(a=1,b=2)`, `msg: a=1`. */
-const KEY_BOUNDARY = new Set([' ', '\t', ',', ';', '[', '(', '{', '|']);
+/** A key starts with `[A-Za-z_@]` (tested by char code: this runs on every `=` of every line parsed). */
+function isKeyStart(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f || code === 0x40;
+}
+
+/** A key goes on with `[A-Za-z0-9_.@\-/]`. */
+function isKeyChar(code: number): boolean {
+  return isKeyStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d || code === 0x2f;
+}
+
+/** What may stand before a key: `a=1 b=2`, `[a=1]`, `(a=1,b=2)`, `msg: a=1`: one of ` \t,;[({|`. */
+function isKeyBoundary(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x2c || code === 0x3b || code === 0x5b || code === 0x28 || code === 0x7b || code === 0x7c;
+}
 
 /** `key=value` pairs anywhere in the line: logfmt, and what Splunk's automatic extraction finds. */
 function logfmtFields(sink: FieldSink, line: string): void {
@@ -181,10 +191,9 @@ function logfmtFields(sink: FieldSink, line: string): void {
   while (i > 0 && !sink.full) {
     // Walk back over the key.
     let keyStart = i;
-    while (keyStart > 0 && KEY_CHAR.test(line[keyStart - 1] as string)) keyStart--;
-    const before = keyStart === 0 ? ' ' : (line[keyStart - 1] as string);
-    const boundary = KEY_BOUNDARY.has(before);
-    if (keyStart < i && KEY_START.test(line[keyStart] as string) && boundary && line[i + 1] !== '=') {
+    while (keyStart > 0 && isKeyChar(line.charCodeAt(keyStart - 1))) keyStart--;
+    const boundary = keyStart === 0 || isKeyBoundary(line.charCodeAt(keyStart - 1));
+    if (keyStart < i && isKeyStart(line.charCodeAt(keyStart)) && boundary && line.charCodeAt(i + 1) !== 0x3d) {
       const name = line.slice(keyStart, i);
       let j = i + 1;
       let value: string;
@@ -218,7 +227,7 @@ function logfmtFields(sink: FieldSink, line: string): void {
         }
       } else {
         let k = j;
-        while (k < line.length && line[k] !== ' ' && line[k] !== '\t' && line[k] !== ',') k++;
+        for (let code = line.charCodeAt(k); k < line.length && code !== 0x20 && code !== 0x09 && code !== 0x2c; code = line.charCodeAt(++k));
         value = line.slice(j, k);
         j = k;
       }

@@ -218,8 +218,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     app.decorate('alertEngine', engine);
     await app.register(alertRoutes, { engine });
+    // The lines ingest stores go to the evaluator in memory: it need not read them back.
+    const unlisten = deps.notifier.onAppended((stored) => engine.appended(stored));
     await engine.start();
-    app.addHook('onClose', async () => engine.stop());
+    app.addHook('onClose', async () => {
+      unlisten();
+      await engine.stop();
+    });
   }
 
   // The web UI's static files: public, the API it calls does the auth.

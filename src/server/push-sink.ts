@@ -150,7 +150,7 @@ export class StorePushSink implements PushSink {
     // Only once durable are the ids known.
     for (const file of appendFiles) for (const key of file.ids) this.remember(key);
     this.deps.metrics.recordIngest(result.accepted, result.duplicates + duplicates, bytes, 0);
-    if (result.accepted > 0) this.deps.notifier.notify();
+    if (result.accepted > 0) this.deps.notifier.notify(result.stored);
     return { accepted: result.accepted, duplicates: result.duplicates + duplicates };
   }
 

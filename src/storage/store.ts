@@ -38,6 +38,20 @@ export interface AppendRequest {
 export interface AppendResult {
   accepted: number;
   duplicates: number;
+  /**
+   * Optional: the lines this append stored, numbered with their seqs, one run per file (a
+   * store that reports them lets the in-process alert evaluator skip reading them back).
+   */
+  stored?: StoredRun[];
+}
+
+/** Lines of one file stored by one append, in seq order. */
+export interface StoredRun {
+  host: string;
+  fileId: string;
+  filename: string;
+  path: string;
+  lines: readonly SegmentLine[];
 }
 
 export interface HostSummary {

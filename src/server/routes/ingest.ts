@@ -37,7 +37,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
       const { request: append, lineBytes, rejected } = toAppendRequest(body, deps.now(), deps.identities);
       const result = await callStore('store the lines', () => deps.store.append(append));
       deps.metrics.recordIngest(result.accepted, result.duplicates, lineBytes, request.bodyRawBytes ?? 0);
-      if (result.accepted > 0) deps.notifier.notify();
+      if (result.accepted > 0) deps.notifier.notify(result.stored);
       return { data: { accepted: result.accepted, duplicates: result.duplicates, ...(rejected.length > 0 ? { rejected } : {}) } };
     },
   );

@@ -4,6 +4,7 @@
  * stores to its answers. Nothing survives `close()`.
  */
 import { performance } from 'node:perf_hooks';
+import type { SegmentLine } from '../../segment/codec.js';
 import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type CursorPosition } from '../../query/cursor.js';
 import { bucketStartMs } from '../../query/histogram.js';
 import { compileMatchers } from '../../query/matcher.js';
@@ -23,6 +24,7 @@ import type {
   SearchQuery,
   Store,
   StoreStats,
+  StoredRun,
   StoredLine,
   TailPage,
   TailQuery,
@@ -59,6 +61,7 @@ export class MemoryStore implements Store {
   append(request: AppendRequest): Promise<AppendResult> {
     let accepted = 0;
     let duplicates = 0;
+    const stored: StoredRun[] = [];
     if (request.files.length > 0) {
       const seen = this.hostLastSeen.get(request.host);
       if (seen === undefined || request.receivedAt > seen) this.hostLastSeen.set(request.host, request.receivedAt);
@@ -72,6 +75,7 @@ export class MemoryStore implements Store {
         this.identities.set(identityKey, identity);
       }
       if (file.size !== undefined) identity.size = file.size;
+      const run: MemoryLine[] = [];
       for (const line of file.lines) {
         if (line.offset < identity.end) {
           duplicates++;
@@ -80,7 +84,7 @@ export class MemoryStore implements Store {
         identity.end = Math.max(identity.end, line.end);
         this.seq++;
         accepted++;
-        this.lines.push({
+        run.push({
           host: request.host,
           fileId: file.fileId,
           filename: file.filename,
@@ -96,8 +100,12 @@ export class MemoryStore implements Store {
           ...(line.fields !== undefined ? { fields: line.fields } : {}),
         });
       }
+      if (run.length > 0) {
+        for (const line of run) this.lines.push(line);
+        stored.push({ host: request.host, fileId: file.fileId, filename: file.filename, path: file.path, lines: run.map(segmentLine) });
+      }
     }
-    return Promise.resolve({ accepted, duplicates });
+    return Promise.resolve({ accepted, duplicates, stored });
   }
 
   private mention(host: string, filename: string, fileId: string, path: string, at: bigint): void {
@@ -260,6 +268,13 @@ function settle<T>(work: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** The line as an append reports it stored (the shape the segment stores number: withSeqs). */
+function segmentLine(line: MemoryLine): SegmentLine {
+  const numbered: SegmentLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: line.seq };
+  if (line.fields !== undefined) numbered.fields = line.fields;
+  return numbered;
 }
 
 function publicLine(line: MemoryLine): StoredLine {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { splitDuplicates, withSeqs } from '../append-plan.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
-import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type AppendResult, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
+import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type AppendResult, type StoredRun, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
@@ -214,6 +214,7 @@ export class SqliteStore implements Store {
     let accepted = 0;
     let duplicates = 0;
     let hostBytes = 0;
+    const stored: StoredRun[] = [];
     const startSeq = this.seq;
     try {
       for (const file of request.files) {
@@ -227,6 +228,7 @@ export class SqliteStore implements Store {
         this.statements.mention.run({ host, filename: file.filename, fileId: file.fileId, path: file.path, at: receivedAt, order: ++this.mentions, lines: fresh.length, bytes });
         accepted += fresh.length;
         hostBytes += bytes;
+        if (fresh.length > 0) stored.push({ host, fileId: file.fileId, filename: file.filename, path: file.path, lines: fresh });
       }
       if (request.files.length > 0) this.statements.hostSeen.run({ host, at: receivedAt, lines: accepted, bytes: hostBytes });
       this.statements.setCounter.run('seq', this.seq);
@@ -235,7 +237,7 @@ export class SqliteStore implements Store {
       this.seq = startSeq; // the transaction rolls back; so do the counters
       throw error;
     }
-    return { accepted, duplicates };
+    return { accepted, duplicates, stored };
   }
 
   hosts(): Promise<HostSummary[]> {
