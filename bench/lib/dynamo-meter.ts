@@ -7,8 +7,12 @@
  * own accounting of what the store did, whatever the store asked for itself.
  *
  * Prints `listening on http://127.0.0.1:PROXY dynalite http://127.0.0.1:DIRECT`.
- * `GET /__meter` returns the sums, `POST /__meter/reset` zeroes them.
+ * `GET /__meter` returns the sums, `POST /__meter/reset` zeroes them. With DYNAMO_METER_LOG
+ * set to a file path, every data-plane request is also appended there as one JSON line
+ * (operation, table, index, key or key condition, consistency, items, units), to see which
+ * requests a figure is made of.
  */
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -41,6 +45,33 @@ function unitsOf(body: string): number {
   }
 }
 
+const LOG = process.env.DYNAMO_METER_LOG;
+
+/** One line of the request log: what was asked and what it cost. */
+function logRequest(operation: string, request: Record<string, unknown>, body: string, units: number): void {
+  if (LOG === undefined || LOG === '') return;
+  let items: number | undefined;
+  try {
+    const parsed = JSON.parse(body) as { Items?: unknown[]; Count?: number; Item?: unknown };
+    items = parsed.Count ?? (parsed.Item === undefined ? undefined : 1);
+  } catch {
+    items = undefined;
+  }
+  const pick = (name: string): unknown => request[name];
+  const entry = {
+    operation,
+    index: pick('IndexName'),
+    key: pick('Key') ?? pick('KeyConditionExpression'),
+    values: pick('ExpressionAttributeValues'),
+    limit: pick('Limit'),
+    consistent: pick('ConsistentRead'),
+    projection: pick('ProjectionExpression'),
+    items,
+    units,
+  };
+  appendFileSync(LOG, `${JSON.stringify(entry)}\n`);
+}
+
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
@@ -60,14 +91,17 @@ const proxy = http.createServer((req, res) => {
     }
     if (req.url === '/__meter/reset') {
       meter = { writeUnits: 0, readUnits: 0, requests: {} };
+      if (LOG !== undefined && LOG !== '') appendFileSync(LOG, '{"reset":true}\n');
       res.end('{}');
       return;
     }
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     let body = Buffer.concat(chunks);
+    let request: Record<string, unknown> = {};
     if (WRITES.has(operation) || READS.has(operation)) {
       try {
         const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        request = parsed;
         if (parsed.ReturnConsumedCapacity === undefined || parsed.ReturnConsumedCapacity === 'NONE') parsed.ReturnConsumedCapacity = 'TOTAL';
         body = Buffer.from(JSON.stringify(parsed));
       } catch {
@@ -84,6 +118,7 @@ const proxy = http.createServer((req, res) => {
         const units = unitsOf(payload.toString('utf8'));
         if (WRITES.has(operation)) meter.writeUnits += units;
         if (READS.has(operation)) meter.readUnits += units;
+        if (WRITES.has(operation) || READS.has(operation)) logRequest(operation, request, payload.toString('utf8'), units);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         res.end(payload);
       });

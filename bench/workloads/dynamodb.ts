@@ -28,6 +28,7 @@ const BASELINE_TABLE = 'bench-item-per-line';
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 const HOST = 'dyn-1';
 const NEEDLE_QUERIES = 3;
+const NEWEST_ROUNDS = 3;
 
 interface Meter {
   writeUnits: number;
@@ -165,12 +166,19 @@ async function measureStore(ctx: BenchContext, meterUrl: string, directUrl: stri
       if (!response.ok) throw new Error(`GET ${query}: ${response.status} ${(await response.text()).slice(0, 200)}`);
       return (await response.json()) as LogsResponse;
     };
-    await meter(meterUrl, true);
-    const newest = await get(`/hosts/${HOST}/logs?count=100`);
-    const afterNewest = await meter(meterUrl);
-    const newestUnits = afterNewest.readUnits;
-    report.note(`newest 100: ${describeRequests(afterNewest)}`);
-    if (newest.data.length !== 100) report.note(`DynamoDB store: newest 100 returned ${newest.data.length} lines`);
+    // Daniel's alert engine polls the table in the background (the committed seq and the rules
+    // every second, its lease): the same read is measured a few times and the cheapest counts,
+    // which is the request's own cost unless every round overlapped a poll.
+    const rounds: Meter[] = [];
+    for (let round = 0; round < NEWEST_ROUNDS; round++) {
+      await meter(meterUrl, true);
+      const newest = await get(`/hosts/${HOST}/logs?count=100`);
+      rounds.push(await meter(meterUrl));
+      if (newest.data.length !== 100) report.note(`DynamoDB store: newest 100 returned ${newest.data.length} lines`);
+    }
+    const cheapest = rounds.reduce((best, round) => (round.readUnits < best.readUnits ? round : best));
+    const newestUnits = cheapest.readUnits;
+    report.note(`newest 100: ${describeRequests(cheapest)} (the cheapest of ${NEWEST_ROUNDS} rounds: ${rounds.map((r) => r.readUnits).join(', ')} read units)`);
     let needleUnits = 0;
     for (const needle of data.hostNeedles.slice(0, NEEDLE_QUERIES)) {
       await meter(meterUrl, true);

@@ -14,8 +14,10 @@
  *      attribute_not_exists: the conditional write that advances the end offset. If another
  *      Daniel took the slot, follow the chain to the real end, delete our unused blobs,
  *      drop the lines that are now duplicates and go back to 2 with the rest;
- *   5. move the summaries (the agent's size report rides on the file name mention) and the
- *      committed-seq watermark forward. No per-file hint is written: the chain is the truth.
+ *   5. move the summaries (the agent's size report rides on the file name mention), merge
+ *      the committed segments' newest lines into the host's head (host-head.ts: a verified
+ *      cache, so a merge that gives up costs reads, never lines) and move the committed-seq
+ *      watermark forward. No per-file hint is written: the chain is the truth.
  * Appends of one store instance run one at a time, so its seqs are committed in order.
  *
  * The settle window of live tail (settle-window.ts): a reservation is committed only while it
@@ -33,6 +35,7 @@ import { attr, batchGet, batchWrite, isConditionFailure, readN, type Item } from
 import { chainEnd, type DynamoSegment, type SegmentContext } from './dynamo-segments.js';
 import { blobDeletes, blobWrites } from './segment-blobs.js';
 import { commitSegment, type CommitContext, type CommitOutcome } from './segment-commit.js';
+import { mergeIntoHead, type HeadSegment } from './host-head.js';
 import { updateHost, updateMention, type CountDelta } from './summaries.js';
 import { COUNTER_KEY, hostKeyPk, identitySk, mentionSk, segmentPk, segmentSk, shardOf } from './table-design.js';
 
@@ -60,6 +63,8 @@ interface FileOutcome extends CountDelta {
   duplicates: number;
   end: number;
   maxSeq: number;
+  /** The segments committed, with their lines, for the host's head. */
+  committed: HeadSegment[];
 }
 
 export class AppendWriter {
@@ -81,6 +86,7 @@ export class AppendWriter {
     const result: AppendResult = { accepted: 0, duplicates: 0 };
     const mentionDeltas = new Map<string, { filename: string; fileId: string; path: string; lines: number; bytes: number }>();
     let maxSeq = 0;
+    const committed: HeadSegment[] = [];
     for (const file of request.files) {
       const outcome = await this.appendFile(host, file, state.ends.get(file.fileId) ?? 0, receivedAt);
       state.ends.set(file.fileId, outcome.end);
@@ -88,6 +94,7 @@ export class AppendWriter {
       result.duplicates += outcome.duplicates;
       for (const key of ['lines', 'bytes', 'storedBytes', 'segments'] as const) total[key] += outcome[key];
       maxSeq = Math.max(maxSeq, outcome.maxSeq);
+      committed.push(...outcome.committed);
       const mentionKey = mentionSk(file.filename, file.fileId);
       const mention = mentionDeltas.get(mentionKey) ?? { filename: file.filename, fileId: file.fileId, path: file.path, lines: 0, bytes: 0 };
       mention.path = file.path;
@@ -98,12 +105,15 @@ export class AppendWriter {
 
     const summary = { client: this.context.client, table: this.context.table };
     const sizes = await this.stampedSizes(request.files, stampBefore);
+    const heads = this.context.headLines ? mergeIntoHead(summary, host, committed, this.context.headLines).catch(() => undefined) : undefined;
     await Promise.all([
       ...[...mentionDeltas].map(([key, mention]) => {
         const size = sizes.get(mention.fileId);
         return updateMention(summary, { host, ...mention, ...(ordinals.has(key) ? { ordinal: ordinals.get(key)! } : {}), ...(size === undefined ? {} : { size }) }, mention, receivedAt);
       }),
       updateHost(summary, host, total, receivedAt),
+      // The lines are committed: a head that cannot be written only costs readers the ordinary listing.
+      heads,
     ]);
     if (maxSeq > 0) await this.markCommitted(maxSeq);
     return result;
@@ -180,7 +190,7 @@ export class AppendWriter {
   }
 
   private async appendFile(host: string, file: AppendFile, knownEnd: number, receivedAt: bigint): Promise<FileOutcome> {
-    const outcome: FileOutcome = { accepted: 0, duplicates: 0, end: knownEnd, maxSeq: 0, lines: 0, bytes: 0, storedBytes: 0, segments: 0 };
+    const outcome: FileOutcome = { accepted: 0, duplicates: 0, end: knownEnd, maxSeq: 0, lines: 0, bytes: 0, storedBytes: 0, segments: 0, committed: [] };
     let pending: readonly AppendLine[] = file.lines;
     // Lines per round: halved when a round's reservation got too old before it committed anything.
     let roundLines = Infinity;
@@ -222,6 +232,7 @@ export class AppendWriter {
     const expiry = expiresAt(this.context, receivedAt);
     const shard = shardOf(file.fileId, shards);
     const segments: DynamoSegment[] = [];
+    const chunks: SegmentLine[][] = [];
     const writes = [];
     let end = outcome.end;
     for (const chunk of chunkLines(lines, maxSegmentBytes)) {
@@ -230,6 +241,7 @@ export class AppendWriter {
       const blobs = blobWrites(id, encoded, expiry);
       writes.push(...blobs.requests);
       const previousEnd = end;
+      chunks.push(chunk);
       for (const line of chunk) end = Math.max(end, line.end);
       segments.push({
         ...segmentMetaOf(id, encoded, { host, fileId: file.fileId, filename: file.filename, path: file.path }, { minArrival: receivedAt, maxArrival: receivedAt }),
@@ -259,6 +271,7 @@ export class AppendWriter {
       outcome.segments += 1;
       outcome.end = segment.nextEnd;
       outcome.maxSeq = Math.max(outcome.maxSeq, segment.maxSeq);
+      outcome.committed.push({ id: segment.id, fileId: segment.fileId, maxTimestamp: segment.maxTimestamp, lines: chunks[i]! });
     }
     return undefined;
   }

@@ -45,6 +45,8 @@ export interface SegmentContext {
   /** Retention in ns, when known: reads skip segments past it even before a sweep deletes them. */
   retentionNs?: bigint;
   now: () => bigint;
+  /** Lines a host's head keeps (host-head.ts); 0 (or unset) writes no heads and reads none. */
+  headLines?: number;
 }
 
 /**
@@ -150,7 +152,7 @@ export class DynamoSegments implements SegmentBackend {
   }
 
   /** The client-side part of a listing: the query's conditions the key did not apply, and retention. */
-  private visibility(query: SegmentListQuery, includeExpired: boolean): (segment: DynamoSegment) => boolean {
+  visibility(query: SegmentListQuery, includeExpired: boolean): (segment: DynamoSegment) => boolean {
     const { retentionNs, now } = this.context;
     const retentionBound = retentionNs === undefined || includeExpired ? undefined : now() - retentionNs;
     return (segment) => segmentMatchesList(segment, query) && (retentionBound === undefined || segment.maxArrival >= retentionBound);

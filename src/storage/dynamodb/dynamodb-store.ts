@@ -8,8 +8,10 @@
 import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../data-format.js';
 import { nowNs } from '../../common/time.js';
-import { tailSegments } from '../../query/segment-search.js';
+import { searchSegments, tailSegments } from '../../query/segment-search.js';
+import type { SearchPage, SearchQuery } from '../../query/types.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
+import type { SegmentBackend } from '../../query/backend.js';
 import {
   StoreUnavailableError,
   type AppendRequest,
@@ -26,6 +28,7 @@ import { AppendWriter, type WriterContext } from './append-writer.js';
 import { attr, createClient, isConditionFailure, mapDynamoError, readN, TableMissingError, type DynamoConnection } from './dynamo-client.js';
 import { DynamoSegments, type SegmentContext } from './dynamo-segments.js';
 import { FORMAT_KEY } from './table-design.js';
+import { HEAD_LINES, headHost, searchFromHead } from './host-head.js';
 import { deleteSegmentsArrivedBefore } from './retention.js';
 import { settledBackend, SettleWindow } from './settle-window.js';
 import { readFiles, readHosts, readStats } from './summaries.js';
@@ -45,6 +48,8 @@ export interface DynamoDbStoreOptions extends DynamoConnection {
   settleMs?: number;
   /** Runs before each segment's commit: tests make a commit late with it. */
   beforeCommit?: WriterContext['beforeCommit'];
+  /** Lines each host's head keeps (default HEAD_LINES); 0 writes and reads no heads, as stores before heads did (tests). */
+  headLines?: number;
   now?: () => bigint;
 }
 
@@ -63,7 +68,6 @@ export class DynamoDbStore implements Store {
   /** Appends of this instance run one after another, so its seqs become durable in order. */
   private appendQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  readonly search: SegmentReads['search'];
   readonly context: SegmentReads['context'];
   readonly histogram: SegmentReads['histogram'];
   private readonly unsettledTail: SegmentReads['tail'];
@@ -100,10 +104,11 @@ export class DynamoDbStore implements Store {
       table: options.table,
       shards,
       now: options.now ?? nowNs,
+      headLines: Math.max(0, Math.floor(options.headLines ?? HEAD_LINES)),
       ...(options.retentionNs === undefined ? {} : { retentionNs: options.retentionNs }),
     };
     this.segments = new DynamoSegments(this.segmentContext);
-    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.unsettledTail } = segmentReads(this.segments, (work) => this.guard(work)));
+    ({ context: this.context, histogram: this.histogram, tail: this.unsettledTail } = segmentReads(this.segments, (work) => this.guard(work)));
     const settleMs = Math.max(0, options.settleMs ?? DEFAULT_SETTLE_MS);
     this.settle = settleMs > 0 ? new SettleWindow(settleMs, () => this.segments.reservedSeq()) : undefined;
     this.writer = new AppendWriter({
@@ -111,6 +116,24 @@ export class DynamoDbStore implements Store {
       maxSegmentBytes: options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
       settleMs,
       ...(options.beforeCommit === undefined ? {} : { beforeCommit: options.beforeCommit }),
+    });
+  }
+
+  /**
+   * A newest-first page of one host from the host's head when it answers exactly
+   * (host-head.ts), else the shared engine over the segment listing; both take the snapshot
+   * from one read of the committed seq.
+   */
+  search(query: SearchQuery): Promise<SearchPage> {
+    return this.guard(async () => {
+      let snapshot: Promise<number> | undefined;
+      const lastSeq = (): Promise<number> => (snapshot ??= this.segments.lastSeq());
+      const host = this.segmentContext.headLines ? headHost(query) : undefined;
+      if (host !== undefined) {
+        const page = await searchFromHead(this.segmentContext, host, query, this.segments.visibility({ hosts: [host] }, false), lastSeq);
+        if (page !== undefined) return page;
+      }
+      return searchSegments(snapshot === undefined ? this.segments : withLastSeq(this.segments, lastSeq), query);
     });
   }
 
@@ -199,6 +222,17 @@ export class DynamoDbStore implements Store {
     await this.appendQueue;
     this.client.destroy();
   }
+}
+
+/** The segments with the snapshot already read for this search. */
+function withLastSeq(segments: DynamoSegments, lastSeq: () => Promise<number>): SegmentBackend {
+  return {
+    listSegments: (query) => segments.listSegments(query),
+    listSegmentsInOrder: (query, order) => segments.listSegmentsInOrder(query, order),
+    loadBloom: (segment) => segments.loadBloom(segment),
+    loadData: (segment) => segments.loadData(segment),
+    lastSeq,
+  };
 }
 
 /**

@@ -11,6 +11,7 @@
  * | file name mention (path, last seen, lines, bytes, stamped size) | `H#<host>` | `M#<filename>#<fileId>` |
  * | segment metadata (the commit point) | `S#<host>#<shard>` | `F#<fileId>#<previous end offset>` |
  * | segment blob parts | `B#<segment id>` | `d00`.. (data), `b00`.. (bloom), or `c00` (both, when small) |
+ * | host head (the newest lines, a verified cache; host-head.ts) | `N#<host>` | `HEAD` (hv: version, d: the lines) |
  * | alert rules, states, notifications, lease | `ALERTS` | `R#`, `G#`, `D#`, `S#`, `LEASE`, `RULES` (src/alerts/alert-store-dynamodb.ts) |
  *
  * A segment's metadata item sits at the slot "the lines after end offset E of this file":
@@ -18,6 +19,12 @@
  * offset, so two Daniels storing the same batch collide on one slot and only one wins.
  * Two local secondary indexes over the segment partitions (strongly consistent, unlike a
  * GSI) serve newest-first time ranges (`by_time`) and live tail (`by_seq`).
+ *
+ * The host head holds copies of a host's newest ~128 lines, so the newest page of a host
+ * reads one small item (eventually consistent) and a strongly consistent listing of the few
+ * segments it has to agree with, instead of the newest blob of every file. Tables written
+ * before it have no head items: reads then list and load segments as before, and the first
+ * appends build the head (it is used once its floor is above the older segments).
  *
  * Variable parts of keys are length-prefixed (`5:hello`) so no two names share a key.
  */
@@ -101,6 +108,11 @@ export function segmentSk(fileId: string, previousEnd: number): string {
 export function ofSegmentSk(sk: string): { fileId: string; previousEnd: number } {
   const fileId = readPart(sk, 2);
   return { fileId: fileId.text, previousEnd: Number(sk.slice(fileId.next + 1)) };
+}
+
+/** The head item of a host (host-head.ts): its own partition, so listing a host's files never reads it. */
+export function headKey(host: string): { pk: string; sk: string } {
+  return { pk: `N#${part(host)}`, sk: 'HEAD' };
 }
 
 export function blobPk(segmentId: string): string {
