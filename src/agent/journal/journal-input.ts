@@ -92,6 +92,10 @@ export class JournalInput implements AgentInput {
   /** Entries read (tests, the bench). */
   entries = 0;
 
+  get linesRead(): number {
+    return this.entries;
+  }
+
   constructor(
     private readonly source: JournalSource,
     private readonly host: InputHost,
