@@ -9,6 +9,13 @@ import { readFileSync } from 'node:fs';
 export const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
+    // Built-in modules are required, not imported: an ES import of one (node:crypto,
+    // node:buffer) makes Node build its ES facade, which reads every export, and so loads
+    // modules behind lazy getters that the agent never uses (webcrypto, File and its MIME
+    // parser): about 0.7 MiB of an idle agent's memory. A require reads only what is used.
+    // (The CommonJS build, scripts/build-sea.mjs, requires them anyway.)
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'node-builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
     // config-schema.ts loads TypeBox the same way: `load('typebox')` becomes a plain require.
     b.onLoad({ filter: /src\/agent\/config-schema\.ts$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');

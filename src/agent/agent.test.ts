@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { EventLog } from './events.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,35 @@ function options(extra: Partial<AgentOptions> = {}): AgentOptions {
 }
 
 describe('Agent --once', () => {
+  it("counts the journal's entries in the backfill event's read_lines, beside the files' lines", async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    writeFileSync(path.join(logs, 'a.log'), 'one\ntwo\n');
+    // A journalctl that shows three entries, then takes its time to end: backfill events come meanwhile.
+    const sid = '0123456789abcdef0123456789abcdef';
+    const entries = [1, 2, 3].map((i) => `__CURSOR=s=${sid};i=${i};b=ff;m=1;t=2;x=3\n__REALTIME_TIMESTAMP=${1_700_000_000_000_000 + i}\n_SYSTEMD_UNIT=a.service\nMESSAGE=entry ${i}\n\n`);
+    writeFileSync(path.join(dir, 'export'), entries.join(''));
+    const journalctl = path.join(dir, 'journalctl');
+    writeFileSync(journalctl, `#!/bin/sh\ncat '${path.join(dir, 'export')}'\nsleep 0.6\n`);
+    chmodSync(journalctl, 0o755);
+    const events: Array<Record<string, unknown>> = [];
+    const agent = await Agent.create({
+      ...options(),
+      once: true,
+      journal: [{ directory: dir }],
+      journalctl,
+      progressIntervalMs: 20,
+      log: (event, fields = {}) => {
+        if (event === 'backfill') events.push(fields);
+      },
+    });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines().sort()).toEqual(['entry 1', 'entry 2', 'entry 3', 'one', 'two']);
+    expect(events.length).toBeGreaterThan(0);
+    // The two file lines and the three entries were read before journalctl ended.
+    expect(events.at(-1)).toMatchObject({ read_lines: 5 });
+  });
+
   it('ships every complete line with filename, offsets and mtime for lines without a time, then nothing on a second run', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);

@@ -384,7 +384,14 @@ export class Agent {
 
   private progress(): void {
     const left = this.tailer.unreadBytes;
-    this.log('backfill', { read_mib: Number((this.readStats.bytesRead / 1048576).toFixed(1)), left_mib: Number((left / 1048576).toFixed(1)), shipped_lines: this.delivery.deliveredLines });
+    // Files' bytes, and lines from every input: the journal's entries have no bytes to count.
+    const readLines = this.inputs.reduce((sum, input) => sum + input.linesRead, this.readStats.linesRead);
+    this.log('backfill', {
+      read_mib: Number((this.readStats.bytesRead / 1048576).toFixed(1)),
+      left_mib: Number((left / 1048576).toFixed(1)),
+      read_lines: readLines,
+      shipped_lines: this.delivery.deliveredLines,
+    });
   }
 
   private readonly log: AgentLog = (event, fields) => this.options.log?.(event, fields);

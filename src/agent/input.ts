@@ -32,6 +32,8 @@ export interface AgentInput {
   roomMade(): void;
   /** Nothing is on its way to Daniel: lines held while the pipeline was busy may leave. */
   idle(): void;
+  /** Lines read so far (journal entries, stdin lines), for progress. */
+  readonly linesRead: number;
   /** Resolves when the input has no more to read (stdin at its end); never for the journal. */
   readonly ended: Promise<void>;
 }

@@ -50,6 +50,10 @@ export class StdinInput implements AgentInput {
   /** Lines read (tests). */
   lines = 0;
 
+  get linesRead(): number {
+    return this.lines;
+  }
+
   constructor(
     private readonly options: StdinInputOptions,
     private readonly host: InputHost,

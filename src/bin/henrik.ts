@@ -4,6 +4,7 @@
  * Flags are read with node:util's parseArgs rather than commander: the agent runs for
  * months, and commander's ~3 MiB of resident memory bought nothing it needs.
  */
+import './henrik-v8.js';
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent/agent.js';
 import { ConfigError, resolveAgentConfig, type CliFlags } from '../agent/config.js';

@@ -20,11 +20,11 @@
  * the oldest entry left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MAX_NAME_BYTES } from '../../protocol/names.js';
 import type { AgentInput, InputHost } from '../input.js';
 import { fieldsJson, InputBatcher, type InputGroup, type InputLine } from '../input-batcher.js';
+import { sha256Hex } from '../sha256.js';
 import { wireName, wirePath } from '../tailer/names.js';
 import { ExportParser, type ExportEntry } from './export-parser.js';
 
@@ -91,6 +91,10 @@ export class JournalInput implements AgentInput {
   private readonly pathName: string;
   /** Entries read (tests, the bench). */
   entries = 0;
+
+  get linesRead(): number {
+    return this.entries;
+  }
 
   constructor(
     private readonly source: JournalSource,
@@ -283,7 +287,7 @@ export class JournalInput implements AgentInput {
     let group = byName.get(name);
     if (group === undefined) {
       let id = `journal:${seqnumId}:${name}`;
-      if (Buffer.byteLength(id, 'utf8') > MAX_NAME_BYTES) id = `journal:${seqnumId}:~${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+      if (Buffer.byteLength(id, 'utf8') > MAX_NAME_BYTES) id = `journal:${seqnumId}:~${sha256Hex(name).slice(0, 32)}`;
       group = { id: wireName(id), filename: wireName(`journal/${name}`), path: this.pathName, lastEnd: 0, seqnumId, name, fields: new Map(), fieldsIdentifier: undefined };
       byName.set(name, group);
     }

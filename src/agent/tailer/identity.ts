@@ -6,8 +6,8 @@
  * still there: that tells a growing file from a replaced (inode reuse) or truncated one,
  * without ever merging two short files by content alone.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { sha256Hex } from '../sha256.js';
 
 export const FINGERPRINT_BYTES = 1024;
 
@@ -20,7 +20,7 @@ export interface Fingerprint {
 }
 
 export function hashPrefix(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+  return sha256Hex(bytes).slice(0, 32);
 }
 
 export async function readPrefix(handle: FileHandle, length: number): Promise<Buffer> {
@@ -43,7 +43,8 @@ export function prefixMatches(known: Pick<Fingerprint, 'prefixLength' | 'prefixH
 /**
  * A new, never reused file id. The nonce keeps a truncated-and-rewritten file, or a reused
  * inode starting with the same bytes, from being taken by Daniel as lines it already stored.
+ * (Math.random, not node:crypto: the nonce needs to differ, not to be secret.)
  */
 export function newFileId(dev: number, ino: number, prefixHash: string): string {
-  return `${dev}-${ino}-${prefixHash.slice(0, 12)}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  return `${dev}-${ino}-${prefixHash.slice(0, 12)}-${Date.now().toString(36)}${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}`;
 }

@@ -11,10 +11,10 @@
  * a name still too long is shortened to its start, `~`, 16 hex digits of the SHA-256 of the
  * full escaped name, `~`, and its end. The same name always gives the same wire name.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, constants, stat, statSync, type Dirent, type Stats } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
+import { sha256Hex } from '../sha256.js';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, nameProblem } from '../../protocol/names.js';
 
 const ESCAPED_BYTE = /[\udc80-\udcff]/;
@@ -99,7 +99,7 @@ function escapeText(name: string): string {
 
 /** Cuts `text` to at most `maxBytes` of UTF-8 keeping its start and end, with a hash of the whole between. */
 function shorten(text: string, maxBytes: number): string {
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const hash = sha256Hex(text).slice(0, 16);
   const room = maxBytes - hash.length - 2;
   const head = cutBytes(text, Math.floor(room / 3), 'start');
   const tail = cutBytes(text, room - Buffer.byteLength(head, 'utf8'), 'end');
@@ -131,7 +131,7 @@ export function wireName(name: string): string {
   if (out === '') return '\\x00';
   out = out.replace(DOT_DOT_SEGMENT, '$1\\x2e\\x2e');
   if (Buffer.byteLength(out, 'utf8') > MAX_NAME_BYTES) out = shorten(out, MAX_NAME_BYTES).replace(DOT_DOT_SEGMENT, '$1\\x2e\\x2e');
-  if (nameProblem(out) !== undefined) out = createHash('sha256').update(name).digest('hex');
+  if (nameProblem(out) !== undefined) out = sha256Hex(name);
   return out;
 }
 
