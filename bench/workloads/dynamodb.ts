@@ -147,7 +147,8 @@ async function measureStore(ctx: BenchContext, meterUrl: string, directUrl: stri
   if (create.status !== 0) throw new Error(`daniel create-table exited ${create.status}: ${tail(create.stdout + create.stderr, 300)}`);
   const dataDir = path.join(workDir, 'daniel-dynamodb');
   rmSync(dataDir, { recursive: true, force: true });
-  const extraArgs = [...tableArgs, '--dynamodb-endpoint', meterUrl];
+  // Host heads on: the newest page of a host is read from its head item (docs/dynamodb.md, "The host head").
+  const extraArgs = [...tableArgs, '--dynamodb-endpoint', meterUrl, '--dynamodb-head-lines', '128'];
   report.command(`node --enable-experimental-regexp-engine dist/bin/daniel.js serve --store dynamodb ${extraArgs.join(' ').replace(meterUrl, '<metering proxy>')}`);
   const daniel: Server = await startDaniel({ dataDir, token: ctx.token, store: 'dynamodb', extraArgs, env: AWS_ENV });
   try {

@@ -17,6 +17,7 @@ describe('parseServeConfig', () => {
       tokensEnv: undefined,
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       dynamodbShards: 1,
+      dynamodbHeadLines: 0,
       logLevel: 'warn',
       logRequests: false,
       shutdownGraceMs: 10_000,
@@ -133,6 +134,15 @@ describe('parseServeConfig', () => {
     }
   });
 
+  test('the DynamoDB host head: off unless asked for, flag over environment, bounded', () => {
+    expect(parseServeConfig({}, {}).dynamodbHeadLines).toBe(0);
+    expect(parseServeConfig({}, { DANIEL_DYNAMODB_HEAD_LINES: '128' }).dynamodbHeadLines).toBe(128);
+    expect(parseServeConfig({ dynamodbHeadLines: '0' }, { DANIEL_DYNAMODB_HEAD_LINES: '128' }).dynamodbHeadLines).toBe(0);
+    for (const bad of ['many', '1001', '-1', '1.5']) {
+      expect(() => parseServeConfig({}, { DANIEL_DYNAMODB_HEAD_LINES: bad })).toThrow('DANIEL_DYNAMODB_HEAD_LINES');
+    }
+  });
+
   test('listen forms', () => {
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
@@ -152,6 +162,7 @@ dynamodbTable: logs
 dynamodbEndpoint: http://localhost:8000
 dynamodbShards: 4
 dynamodbSettle: 250ms
+dynamodbHeadLines: 128
 region: eu-north-1
 retention: 7d
 tokensFile: tokens
@@ -188,6 +199,7 @@ syslogTlsClientCa: tls/syslog-ca.pem
       dynamodbEndpoint: 'http://localhost:8000',
       dynamodbShards: 4,
       dynamodbSettleMs: 250,
+      dynamodbHeadLines: 128,
       region: 'eu-north-1',
       retentionNs: 7n * 86_400n * 1_000_000_000n,
       tokensFile: '/etc/daniel/tokens',

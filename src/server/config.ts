@@ -26,6 +26,8 @@ export interface ServeConfig {
   dynamodbShards: number;
   /** Live tail's settle window on DynamoDB (ms; 0 = off); undefined: the store's default (1 s). */
   dynamodbSettleMs?: number | undefined;
+  /** Lines each host's head item keeps on DynamoDB (0 = no heads, the default). */
+  dynamodbHeadLines: number;
   region: string;
   /** How long lines are kept after they arrive (ns). */
   retentionNs: bigint;
@@ -81,6 +83,7 @@ export interface ServeFlags {
   dynamodbEndpoint?: string;
   dynamodbShards?: string;
   dynamodbSettle?: string;
+  dynamodbHeadLines?: string;
   region?: string;
   retention?: string;
   tokensFile?: string;
@@ -118,6 +121,7 @@ export const SETTINGS: Readonly<Record<SettingKey, { flag: string; env: string }
   dynamodbEndpoint: { flag: '--dynamodb-endpoint', env: 'DANIEL_DYNAMODB_ENDPOINT' },
   dynamodbShards: { flag: '--dynamodb-shards', env: 'DANIEL_DYNAMODB_SHARDS' },
   dynamodbSettle: { flag: '--dynamodb-settle', env: 'DANIEL_DYNAMODB_SETTLE' },
+  dynamodbHeadLines: { flag: '--dynamodb-head-lines', env: 'DANIEL_DYNAMODB_HEAD_LINES' },
   region: { flag: '--region', env: 'AWS_REGION' },
   retention: { flag: '--retention', env: 'DANIEL_RETENTION' },
   tokensFile: { flag: '--tokens-file', env: 'DANIEL_TOKENS_FILE' },
@@ -302,6 +306,12 @@ function parseSettleMs(text: string, where: string): number {
   return Number(ns / 1_000_000n);
 }
 
+function parseHeadLines(text: string, where: string): number {
+  const value = text.trim();
+  if (!/^\d{1,4}$/.test(value) || Number(value) > 1000) throw new ConfigError(`${where} '${text}' must be a whole number of lines from 0 (off) to 1000`);
+  return Number(value);
+}
+
 function parseSwitch(text: string, where: string): boolean {
   const value = text.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
@@ -433,6 +443,7 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
 
   const shards = get('dynamodbShards');
   const settle = get('dynamodbSettle');
+  const headLines = get('dynamodbHeadLines');
   const logLevelSetting = get('logLevel');
   const logLevel = (logLevelSetting.text ?? 'warn').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
@@ -481,6 +492,7 @@ export function parseServeConfig(flags: ServeFlags, env: Environment, cwd: strin
     dynamodbEndpoint: endpoint,
     dynamodbShards: shards.text === undefined ? 1 : parseShards(shards.text, shards.where),
     ...(settle.text === undefined ? {} : { dynamodbSettleMs: parseSettleMs(settle.text, settle.where) }),
+    dynamodbHeadLines: headLines.text === undefined ? 0 : parseHeadLines(headLines.text, headLines.where),
     region: get('region').text ?? 'us-east-1',
     retentionNs,
     tokensFile: path(tokensFile),
@@ -530,6 +542,7 @@ const RESTART_ONLY: Record<Exclude<SettingKey, (typeof LIVE_SETTINGS)[number]>, 
   dynamodbEndpoint: ['dynamodbEndpoint'],
   dynamodbShards: ['dynamodbShards'],
   dynamodbSettle: ['dynamodbSettleMs'],
+  dynamodbHeadLines: ['dynamodbHeadLines'],
   region: ['region'],
   bodyLimit: ['bodyLimitBytes'],
   logRequests: ['logRequests'],

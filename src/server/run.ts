@@ -144,6 +144,7 @@ async function startLocked(config: ServeConfig, output: ServerOutput, lock: Data
       retentionNs: config.retentionNs,
       shards: config.dynamodbShards,
       ...(config.dynamodbSettleMs === undefined ? {} : { settleMs: config.dynamodbSettleMs }),
+      headLines: config.dynamodbHeadLines,
       ...(config.dynamodbEndpoint === undefined ? {} : { endpoint: config.dynamodbEndpoint }),
     },
   });

@@ -60,7 +60,9 @@ describe('dynamodb store: small appends', () => {
     ];
     try {
       for (const [store, request] of appends) {
-        expect(await store.append(request)).toEqual(await reference.append(request));
+        // The counts agree; the memory reference also reports the stored lines (for the alert hand-off), DynamoDB does not.
+        const { stored: _stored, ...expected } = await reference.append(request);
+        expect(await store.append(request)).toEqual(expected);
         for (const reader of [one, two]) expect(await reader.files('h')).toEqual(await reference.files('h'));
       }
       expect((await one.files('h'))?.find((f) => f.filename === 'app.log.1')).toMatchObject({ size: 300, offset: lines[2]!.end });

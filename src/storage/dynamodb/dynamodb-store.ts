@@ -251,6 +251,13 @@ export interface DynamoDbServeOptions {
   shards?: number;
   /** Live tail's settle window (ms, 0..60000; 0 = off); default 1000. */
   settleMs?: number;
+  /**
+   * Lines each host's head item keeps (0..1000; 0 = no heads). Default 0 for a served store:
+   * a head makes every append dearer (about 5 write units more for 128 lines) to make the
+   * newest page of a host cheap, which pays only where hosts are read about as often as they
+   * write (docs/dynamodb.md, "The host head").
+   */
+  headLines?: number;
 }
 
 export function openDynamoDbStore(connection: DynamoDbServeOptions): Promise<DynamoDbStore> {
@@ -262,5 +269,9 @@ export function openDynamoDbStore(connection: DynamoDbServeOptions): Promise<Dyn
   if (!Number.isInteger(settleMs) || settleMs < 0 || settleMs > 60_000) {
     return Promise.reject(new Error(`the live-tail settle window ${settleMs} ms must be a whole number from 0 to 60000`));
   }
-  return DynamoDbStore.open({ ...connection, shards, settleMs });
+  const headLines = connection.headLines ?? 0;
+  if (!Number.isInteger(headLines) || headLines < 0 || headLines > 1000) {
+    return Promise.reject(new Error(`the host head of ${headLines} lines must be a whole number from 0 to 1000`));
+  }
+  return DynamoDbStore.open({ ...connection, shards, settleMs, headLines });
 }
