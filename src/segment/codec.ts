@@ -208,8 +208,12 @@ function writeFields(lines: readonly SegmentLine[]): Buffer | undefined {
   return writer.bytes();
 }
 
-/** Every distinct stored field value, one a line, for the bloom (a value's trigrams and tokens need to be in it once). */
-function storedValues(lines: readonly SegmentLine[]): string {
+/**
+ * Every distinct stored field name and value, one a line, for the bloom (a value's trigrams
+ * and tokens need to be in it once; a name's trigrams tell a query which segments can have
+ * that field at all: bloom.ts format 4).
+ */
+function storedNamesAndValues(lines: readonly SegmentLine[]): string {
   const seen = new Set<string>();
   let out = '';
   let previous: Record<string, string> | undefined;
@@ -218,10 +222,11 @@ function storedValues(lines: readonly SegmentLine[]): string {
     if (fields === undefined || fields === previous) continue;
     previous = fields;
     for (const name in fields) {
-      const value = fields[name]!;
-      if (seen.has(value)) continue;
-      seen.add(value);
-      out += value + '\n';
+      for (const text of [name, fields[name]!]) {
+        if (seen.has(text)) continue;
+        seen.add(text);
+        out += text + '\n';
+      }
     }
   }
   return out;
@@ -311,8 +316,8 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   const last = lines[lines.length - 1]!;
   return {
     data: compressPayload(payload),
-    // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedValues(lines))]), true),
+    // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(storedNamesAndValues(lines))]), true, true),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,
