@@ -72,7 +72,11 @@ export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes
   const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
   if (probes.caseSensitive.length === 0 && !useInsensitive && probes.tokens.length === 0 && probes.names.length === 0) return true;
   const summary = backend.bloomSummary?.(meta);
-  return summary === undefined ? undefined : bloomAllows(summary, probes, useInsensitive);
+  if (summary === undefined) return undefined;
+  if (!bloomAllows(summary, probes, useInsensitive)) return false;
+  // A whole token (a trace id) is often the only probe that can say no, and the halved summary
+  // admits far more segments by a token than the full bloom does: ask the full bloom then.
+  return probes.tokens.length > 0 ? undefined : true;
 }
 
 /** False when the segment's bloom proves no line can match; loads a bloom only when a probe applies and no summary decides. */

@@ -15,7 +15,7 @@
  * `A-Za-z0-9_.:@-`), hashed: a value such as a trace id, whose hex trigrams are in every
  * segment, is found by its token alone. Older formats cannot rule a segment out by a token.
  *
- * Format 4 is format 3 whose text also holds the names of the fields the lines' sources gave
+ * Format 4 is format 3 whose tokens are set with TOKEN_PROBES probes, and whose text also holds the names of the fields the lines' sources gave
  * (format 3 held only their values). Every field a line has is then named in the bloom's text:
  * a name extracted from JSON or logfmt is written in the line (each of its dot-separated parts
  * literally, unless the line spells a character of it as a JSON `\u00XX` escape), and a given
@@ -24,6 +24,13 @@
  */
 
 const PROBES = 3;
+/**
+ * Probes of a whole token in a format 4 bloom. A token is looked up alone (a trace id's hex
+ * trigrams are in every segment), so its false positive rate is the fill to the power of its
+ * probes: at the fill of a folded summary (about one half) 3 probes admit one segment in 8,
+ * 8 probes one in 30 at the fill they raise, and about one in 1,000 in the full bloom.
+ */
+const TOKEN_PROBES = 8;
 const BITS_PER_TRIGRAM = 8;
 const EXACT_FORMAT = 2;
 const TOKEN_FORMAT = 3;
@@ -56,17 +63,17 @@ function probes(trigram: number, mixed: boolean): [number, number] {
   return [Math.imul(trigram, 0x9e3779b1), Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1];
 }
 
-function setBits(bloom: Uint8Array, bitMask: number, trigram: number): void {
+function setBits(bloom: Uint8Array, bitMask: number, trigram: number, count = PROBES): void {
   const [h1, h2] = probes(trigram, true);
-  for (let i = 0; i < PROBES; i++) {
+  for (let i = 0; i < count; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     bloom[bit >>> 3]! |= 1 << (bit & 7);
   }
 }
 
-function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean): boolean {
+function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
   const [h1, h2] = probes(trigram, mixed);
-  for (let i = 0; i < PROBES; i++) {
+  for (let i = 0; i < count; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
   }
@@ -163,7 +170,7 @@ export function buildTrigramBloom(text: Uint8Array, tokens = false, names = fals
   const bloom = Buffer.alloc(bytes + 1);
   bloom[bytes] = names ? NAMES_FORMAT : tokens ? TOKEN_FORMAT : EXACT_FORMAT;
   const bitMask = bytes * 8 - 1;
-  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!);
+  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!, names ? TOKEN_PROBES : PROBES);
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
     setBits(bloom, bitMask, trigram);
@@ -228,7 +235,7 @@ export function bloomMayHoldName(bloom: Uint8Array, trigrams: readonly number[])
 /** False only when the bloom's segment holds no such whole token (format 3); older formats cannot tell. */
 export function bloomMayHoldToken(bloom: Uint8Array, hash: number): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true);
+  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true, parsed.names ? TOKEN_PROBES : PROBES);
 }
 
 function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean): boolean {
