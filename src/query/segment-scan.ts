@@ -89,9 +89,11 @@ export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta
 }
 
 function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
-  for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
+  // Most selective first: a token is one lookup that rules out almost every segment without it,
+  // a field name rules out whole files; a hex value's trigrams are in nearly every segment.
   for (const token of probes.tokens) if (!bloomMayHoldToken(bloom, token)) return false;
   for (const trigrams of probes.names) if (!bloomMayHoldName(bloom, trigrams)) return false;
+  for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
   if (useInsensitive) for (const trigrams of probes.caseInsensitive) if (!bloomMayContain(bloom, trigrams)) return false;
   return true;
 }
