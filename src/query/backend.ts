@@ -62,7 +62,8 @@ export interface SegmentBackend {
    * Optional: a smaller bloom the backend holds in memory for this segment (a valid bloom of
    * the same text, e.g. the full one folded), or undefined when it has none at hand. When
    * there is one, the engine decides by it alone (a false positive costs a decode) and loads
-   * the full bloom only for segments without one.
+   * the full bloom only for segments without one, or when the summary admits a query whose
+   * whole-token probe (a trace id) is all that can rule segments out.
    */
   bloomSummary?(segment: SegmentMeta): Uint8Array | undefined;
   /** The data blob written with the segment; null when the segment no longer exists. */

@@ -1,8 +1,90 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boundFields, extractFields, FIELD_LIMITS, FieldBounds, normaliseLevel, plainLevel } from './fields.js';
+import { boundFields, extractFields, FIELD_LIMITS, FieldBounds, logfmtFields, normaliseLevel, plainLevel, type PairSink } from './fields.js';
+
+/** The first reading of key=value pairs (regex per character, values built character by character): the reference the faster one must agree with. */
+function referenceLogfmt(sink: PairSink, line: string): void {
+  const KEY_START = /[A-Za-z_@]/;
+  const KEY_CHAR = /[A-Za-z0-9_.@\-/]/;
+  const KEY_BOUNDARY = new Set([' ', '\t', ',', ';', '[', '(', '{', '|']);
+  let i = line.indexOf('=');
+  while (i > 0 && !sink.full) {
+    let keyStart = i;
+    while (keyStart > 0 && KEY_CHAR.test(line[keyStart - 1] as string)) keyStart--;
+    const before = keyStart === 0 ? ' ' : (line[keyStart - 1] as string);
+    if (keyStart < i && KEY_START.test(line[keyStart] as string) && KEY_BOUNDARY.has(before) && line[i + 1] !== '=') {
+      const name = line.slice(keyStart, i);
+      let j = i + 1;
+      let value: string;
+      if (line[j] === '"') {
+        let out = '';
+        let k = j + 1;
+        let closed = false;
+        while (k < line.length) {
+          const c = line[k] as string;
+          if (c === '\\' && k + 1 < line.length) {
+            out += line[k + 1];
+            k += 2;
+            continue;
+          }
+          if (c === '"') {
+            closed = true;
+            break;
+          }
+          out += c;
+          k++;
+        }
+        if (closed) {
+          value = out;
+          j = k + 1;
+        } else {
+          let k2 = j;
+          while (k2 < line.length && line[k2] !== ' ' && line[k2] !== '\t') k2++;
+          value = line.slice(j, k2);
+          j = k2;
+        }
+      } else {
+        let k = j;
+        while (k < line.length && line[k] !== ' ' && line[k] !== '\t' && line[k] !== ',') k++;
+        value = line.slice(j, k);
+        j = k;
+      }
+      sink.add(name, value);
+      i = line.indexOf('=', j);
+    } else {
+      i = line.indexOf('=', i + 1);
+    }
+  }
+}
+
+/** Records every pair in order; full after `capacity` pairs. */
+function recorder(capacity: number): PairSink & { pairs: [string, string][] } {
+  const pairs: [string, string][] = [];
+  return {
+    pairs,
+    add: (name, value) => void pairs.push([name, value]),
+    get full() {
+      return pairs.length >= capacity;
+    },
+  };
+}
 
 describe('fields from a line', () => {
+  it('reads key=value pairs exactly as the first, slower reading did (property)', () => {
+    const piece = fc.constantFrom('a', 'Z', '_', '@', '9', '.', '-', '/', '=', '==', '"', '\\', ' ', '\t', ',', ';', '[', '(', '{', '|', ']', 'é', '😀', 'key=', 'k="v w"', 'x="a\\"b"', 'msg="', 'level=info');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), (parts, capacity) => {
+        const line = parts.join('');
+        const fast = recorder(capacity);
+        const reference = recorder(capacity);
+        logfmtFields(fast, line);
+        referenceLogfmt(reference, line);
+        expect(fast.pairs).toEqual(reference.pairs);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('flattens a JSON object line with `.`; arrays and null as JSON text', () => {
     expect(extractFields('{"msg":"hi","http":{"status":500,"ok":false},"tags":["a",1],"n":null,"level":"ERROR"}')).toEqual({
       msg: 'hi',

@@ -170,64 +170,80 @@ function jsonFields(sink: FieldSink, line: string): boolean {
   return true;
 }
 
-/** A key starts with `[A-Za-z_@]` (tested by char code: this runs on every `=` of every line parsed). */
-function isKeyStart(code: number): boolean {
-  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f || code === 0x40;
+/** `A-Za-z_@`: what a key starts with. */
+function isKeyStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 64;
 }
 
-/** A key goes on with `[A-Za-z0-9_.@\-/]`. */
-function isKeyChar(code: number): boolean {
-  return isKeyStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d || code === 0x2f;
+/** `A-Za-z0-9_.@-/`: what a key is made of. */
+function isKeyChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 45 && c <= 57) || c === 95 || c === 64; // 45..57 is `-./0-9`
 }
 
-/** What may stand before a key: `a=1 b=2`, `[a=1]`, `(a=1,b=2)`, `msg: a=1`: one of ` \t,;[({|`. */
-function isKeyBoundary(code: number): boolean {
-  return code === 0x20 || code === 0x09 || code === 0x2c || code === 0x3b || code === 0x5b || code === 0x28 || code === 0x7b || code === 0x7c;
+/** What may stand before a key: `a=1 b=2`, `[a=1]`, `(a=1,b=2)`, `msg: a=1` (space, tab, `,;[({|`). */
+function isKeyBoundary(c: number): boolean {
+  return c === 32 || c === 9 || c === 44 || c === 59 || c === 91 || c === 40 || c === 123 || c === 124;
 }
 
-/** `key=value` pairs anywhere in the line: logfmt, and what Splunk's automatic extraction finds. */
-function logfmtFields(sink: FieldSink, line: string): void {
+/** A quoted value from `open` (the opening quote) with `\x` read as `x`: the value and the index after the closing quote, or undefined when it never closes. */
+function quotedValue(line: string, open: number): { value: string; next: number } | undefined {
+  const close = line.indexOf('"', open + 1);
+  const backslash = line.indexOf('\\', open + 1);
+  // Most values hold no escape: one slice.
+  if (backslash === -1 || (close !== -1 && backslash > close)) return close === -1 ? undefined : { value: line.slice(open + 1, close), next: close + 1 };
+  let out = '';
+  let k = open + 1;
+  while (k < line.length) {
+    const c = line.charCodeAt(k);
+    if (c === 92 && k + 1 < line.length) {
+      out += line[k + 1];
+      k += 2;
+      continue;
+    }
+    if (c === 34) return { value: out, next: k + 1 };
+    out += line[k];
+    k++;
+  }
+  return undefined;
+}
+
+/** Where pairs go: FieldSink (exported with logfmtFields for its test, which compares readings pair by pair). */
+export interface PairSink {
+  add(name: string, value: string): void;
+  readonly full: boolean;
+}
+
+/**
+ * `key=value` pairs anywhere in the line: logfmt, and what Splunk's automatic extraction finds.
+ * Read by character codes and slices (it runs on every line a field term tests).
+ */
+export function logfmtFields(sink: PairSink, line: string): void {
   let i = line.indexOf('=');
   while (i > 0 && !sink.full) {
     // Walk back over the key.
     let keyStart = i;
     while (keyStart > 0 && isKeyChar(line.charCodeAt(keyStart - 1))) keyStart--;
     const boundary = keyStart === 0 || isKeyBoundary(line.charCodeAt(keyStart - 1));
-    if (keyStart < i && isKeyStart(line.charCodeAt(keyStart)) && boundary && line.charCodeAt(i + 1) !== 0x3d) {
+    if (keyStart < i && isKeyStart(line.charCodeAt(keyStart)) && boundary && line.charCodeAt(i + 1) !== 61) {
       const name = line.slice(keyStart, i);
       let j = i + 1;
       let value: string;
-      if (line[j] === '"') {
-        let out = '';
-        let k = j + 1;
-        let closed = false;
-        while (k < line.length) {
-          const c = line[k] as string;
-          if (c === '\\' && k + 1 < line.length) {
-            out += line[k + 1];
-            k += 2;
-            continue;
-          }
-          if (c === '"') {
-            closed = true;
-            break;
-          }
-          out += c;
-          k++;
-        }
-        if (closed) {
-          value = out;
-          j = k + 1;
-        } else {
-          // Unbalanced quote: the value is the next word, quote included.
-          let k2 = j;
-          while (k2 < line.length && line[k2] !== ' ' && line[k2] !== '\t') k2++;
-          value = line.slice(j, k2);
-          j = k2;
-        }
+      const quoted = line.charCodeAt(j) === 34 ? quotedValue(line, j) : undefined;
+      if (quoted !== undefined) {
+        value = quoted.value;
+        j = quoted.next;
+      } else if (line.charCodeAt(j) === 34) {
+        // Unbalanced quote: the value is the next word, quote included.
+        let k = j;
+        while (k < line.length && line.charCodeAt(k) !== 32 && line.charCodeAt(k) !== 9) k++;
+        value = line.slice(j, k);
+        j = k;
       } else {
         let k = j;
-        for (let code = line.charCodeAt(k); k < line.length && code !== 0x20 && code !== 0x09 && code !== 0x2c; code = line.charCodeAt(++k));
+        for (; k < line.length; k++) {
+          const c = line.charCodeAt(k);
+          if (c === 32 || c === 9 || c === 44) break;
+        }
         value = line.slice(j, k);
         j = k;
       }

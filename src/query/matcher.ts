@@ -65,6 +65,8 @@ export interface CompiledMatch {
   matchesAll: boolean;
   /** True when one substring is the only condition: a hit of its needle is a match. */
   onlySubstring: boolean;
+  /** Field names every matching line has (query terms): a segment whose bloom rules one out has no match. */
+  requiredNames: string[];
 }
 
 /** Escapes whose letter carries meaning (`\W` is not `\w`); any other escaped letter is a literal. */
@@ -249,5 +251,6 @@ export function compileMatchers(matchers: readonly Matcher[] | undefined): Compi
   };
   const none = regexes.length === 0 && queries.length === 0;
   const usesFields = queries.some((query) => query.usesFields);
-  return { test, substrings, regexes, hints, usesFields, matchesAll: substrings.length === 0 && none, onlySubstring: substrings.length === 1 && none };
+  const requiredNames = [...new Set(queries.flatMap((query) => query.requiredNames))];
+  return { test, substrings, regexes, hints, usesFields, requiredNames, matchesAll: substrings.length === 0 && none, onlySubstring: substrings.length === 1 && none };
 }

@@ -46,6 +46,8 @@ export interface CompiledQuery {
   usesFields: boolean;
   /** Literals every matching line contains (AND-required words and phrases). */
   hints: QueryHint[];
+  /** Names of fields every matching line has (AND-required field terms), `level` aside: it is derived, not named in the line. */
+  requiredNames: string[];
 }
 
 function fieldsOf(line: string, state: LineState): Fields {
@@ -57,7 +59,9 @@ function compileNode(node: QueryNode, caseSensitive: boolean, compileRegex: Rege
     case 'all':
       return () => true;
     case 'and': {
-      const tests = node.nodes.map((child) => compileNode(child, caseSensitive, compileRegex));
+      // Terms on the text first: they are cheap, and a line they reject never has its fields extracted.
+      const ordered = [...node.nodes.filter((child) => !readsFields(child)), ...node.nodes.filter(readsFields)];
+      const tests = ordered.map((child) => compileNode(child, caseSensitive, compileRegex));
       return (line, state) => tests.every((test) => test(line, state));
     }
     case 'or': {
@@ -154,7 +158,18 @@ export function compileQuery(node: QueryNode, caseSensitive: boolean, compileReg
         ? { text, caseInsensitive: false, needle: text, fromField: true, ...(whole ? { wholeToken: true as const } : {}) }
         : { text, caseInsensitive: !caseSensitive, needle: caseSensitive ? text : text.toLowerCase() },
     );
-  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), testShared: test, hints, usesFields: readsFields(node) };
+  return { test: (line, stored) => test(line, { lowered: undefined, fields: undefined, stored }), testShared: test, hints, usesFields: readsFields(node), requiredNames: requiredNames(node) };
+}
+
+/**
+ * Every field term fails on a line without the field (eq, prefix, exists, range, regex all
+ * read an absent field as no match), so a field term ANDed at the top needs its name present.
+ * `level` is derived from many spellings (fields.ts) and is left out.
+ */
+function requiredNames(node: QueryNode): string[] {
+  if (node.kind === 'and') return [...new Set(node.nodes.flatMap(requiredNames))];
+  if (node.kind === 'field' && node.name !== 'level') return [node.name];
+  return [];
 }
 
 function readsFields(node: QueryNode): boolean {

@@ -6,7 +6,7 @@
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
 import type { StoredLine } from './types.js';
-import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, exactTrigrams, needleTrigrams, tokenProbe } from '../segment/bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldName, bloomMayHoldToken, exactTrigrams, nameTrigrams, needleTrigrams, tokenProbe } from '../segment/bloom.js';
 import type { CompiledMatch } from './matcher.js';
 import type { DecodedSegment } from '../segment/codec.js';
 import type { TimeSlice } from './time-slice.js';
@@ -23,6 +23,14 @@ export interface LineConditions {
   seqAtMost?: number;
   /** Any further test on the line's position (cursors). */
   accept?: (segment: DecodedSegment, meta: SegmentMeta, index: number) => boolean;
+  /**
+   * Whether a line of this timestamp can still be wanted, asked before the line is tested
+   * (search: false once the top is full of newer lines), so lines that could never be kept
+   * cost no match test, which for a field term is extracting the line's fields.
+   */
+  admit?: (timestamp: bigint) => boolean;
+  /** Visit the segment's lines last to first (a newest-first search meets its best lines first, and admit then turns the rest away). */
+  reverse?: boolean;
 }
 
 /** Bloom probes computed once per query. */
@@ -31,6 +39,8 @@ export interface BloomProbes {
   caseInsensitive: number[][];
   /** Whole-token hashes of field values (format 3 blooms; query-match.ts field hints). */
   tokens: number[];
+  /** The name trigrams of each field every match has (format 4 blooms; bloom.ts nameTrigrams). */
+  names: number[][];
 }
 
 export function bloomProbes(match: CompiledMatch): BloomProbes {
@@ -48,7 +58,8 @@ export function bloomProbes(match: CompiledMatch): BloomProbes {
     if (condition.caseInsensitive) caseInsensitive.push(lowered);
     else caseSensitive.push({ exact: exactTrigrams(condition.needle), lowered });
   }
-  return { caseSensitive, caseInsensitive, tokens };
+  const names = match.requiredNames.map(nameTrigrams).filter((trigrams) => trigrams.length > 0);
+  return { caseSensitive, caseInsensitive, tokens, names };
 }
 
 /**
@@ -59,9 +70,13 @@ export function bloomProbes(match: CompiledMatch): BloomProbes {
  */
 export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): boolean | undefined {
   const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
-  if (probes.caseSensitive.length === 0 && !useInsensitive && probes.tokens.length === 0) return true;
+  if (probes.caseSensitive.length === 0 && !useInsensitive && probes.tokens.length === 0 && probes.names.length === 0) return true;
   const summary = backend.bloomSummary?.(meta);
-  return summary === undefined ? undefined : bloomAllows(summary, probes, useInsensitive);
+  if (summary === undefined) return undefined;
+  if (!bloomAllows(summary, probes, useInsensitive)) return false;
+  // A whole token (a trace id) is often the only probe that can say no, and the halved summary
+  // admits far more segments by a token than the full bloom does: ask the full bloom then.
+  return probes.tokens.length > 0 ? undefined : true;
 }
 
 /** False when the segment's bloom proves no line can match; loads a bloom only when a probe applies and no summary decides. */
@@ -74,8 +89,11 @@ export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta
 }
 
 function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
-  for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
+  // Most selective first: a token is one lookup that rules out almost every segment without it,
+  // a field name rules out whole files; a hex value's trigrams are in nearly every segment.
   for (const token of probes.tokens) if (!bloomMayHoldToken(bloom, token)) return false;
+  for (const trigrams of probes.names) if (!bloomMayHoldName(bloom, trigrams)) return false;
+  for (const { exact, lowered } of probes.caseSensitive) if (!bloomMayContainExact(bloom, exact, lowered)) return false;
   if (useInsensitive) for (const trigrams of probes.caseInsensitive) if (!bloomMayContain(bloom, trigrams)) return false;
   return true;
 }
@@ -109,7 +127,7 @@ export async function scanSegmentSliced(meta: SegmentMeta, segment: DecodedSegme
 
 /** The scan as a generator: it yields every STEP_LINES lines or hits, so a caller can pause it. */
 function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): Generator<void, void, undefined> {
-  const { match, since, until, seqAbove, seqAtMost, accept } = conditions;
+  const { match, since, until, seqAbove, seqAtMost, accept, admit, reverse } = conditions;
   const { timestamps, seqs, starts, lengths, text } = segment;
   const passes = (i: number): boolean => {
     const ts = timestamps[i]!;
@@ -119,13 +137,16 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
       (until === undefined || ts < until) &&
       (seqAbove === undefined || seq > seqAbove) &&
       (seqAtMost === undefined || seq <= seqAtMost) &&
+      (admit === undefined || admit(ts)) &&
       (accept === undefined || accept(segment, meta, i))
     );
   };
+  const count = segment.count;
   if (match.matchesAll) {
-    for (let i = 0; i < segment.count; i++) {
+    for (let step = 0; step < count; step++) {
+      const i = reverse === true ? count - 1 - step : step;
       if (passes(i)) onMatch(i);
-      if (i % STEP_LINES === STEP_LINES - 1) yield;
+      if (step % STEP_LINES === STEP_LINES - 1) yield;
     }
     return;
   }
@@ -141,35 +162,40 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
   if (driver !== undefined || insensitiveDriver !== undefined) {
     // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
     let find: (from: number) => number;
+    let findLast: (from: number) => number;
     let needleLength: number;
     if (driver !== undefined) {
       const needle = Buffer.from(driver.needle);
       needleLength = needle.length;
       find = (from) => text.indexOf(needle, from);
+      findLast = (from) => (from < 0 ? -1 : text.lastIndexOf(needle, from));
     } else {
       const lowered = text.toString('latin1').toLowerCase();
       const needle = insensitiveDriver!.needle;
       needleLength = needle.length;
       find = (from) => lowered.indexOf(needle, from);
+      findLast = (from) => (from < 0 ? -1 : lowered.lastIndexOf(needle, from));
     }
-    let position = find(0);
+    let position = reverse === true ? findLast(text.length - 1) : find(0);
     let hits = 0;
     while (position !== -1) {
       if (++hits % STEP_LINES === 0) yield;
       const i = lineIndexAt(starts, position);
       const lineEnd = starts[i]! + lengths[i]!;
       if (position + needleLength > lineEnd) {
-        position = find(position + 1); // the hit spans a line break: not a match of this line
+        // The hit spans a line break: not a match of this line.
+        position = reverse === true ? findLast(position - 1) : find(position + 1);
         continue;
       }
       if (passes(i) && (onlyCondition || match.test(lineText(i), fieldsAt?.(i)))) onMatch(i);
-      position = find(lineEnd + 1);
+      position = reverse === true ? findLast(starts[i]! - 1) : find(lineEnd + 1);
     }
     return;
   }
-  for (let i = 0; i < segment.count; i++) {
+  for (let step = 0; step < count; step++) {
+    const i = reverse === true ? count - 1 - step : step;
     if (passes(i) && match.test(lineText(i), fieldsAt?.(i))) onMatch(i);
-    if (i % STEP_LINES === STEP_LINES - 1) yield;
+    if (step % STEP_LINES === STEP_LINES - 1) yield;
   }
 }
 

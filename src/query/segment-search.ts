@@ -88,6 +88,15 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   const slice = new TimeSlice(undefined, query.signal);
   return retryOnVanished(async (lastAttempt) => {
     const top = new TopLines(limit + 1, order);
+    // A line older (asc: newer) than a full top's worst cannot enter it: it is not even tested.
+    const scanConditions: LineConditions = {
+      ...conditions,
+      admit: (ts) => {
+        const worst = top.worst;
+        return worst === undefined || !beyond(worst.timestamp, ts);
+      },
+      reverse: desc,
+    };
     let visited = 0;
     // Returning from inside the loop ends a lazy listing: no further metadata page is read.
     for await (const segments of await inSearchOrder(backend, list, order)) {
@@ -109,7 +118,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
         if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
         const segment = await loadDecoded(backend, meta, lastAttempt);
         if (segment === null) continue;
-        await scanSegmentSliced(meta, segment, conditions, slice, (i) => {
+        await scanSegmentSliced(meta, segment, scanConditions, slice, (i) => {
           // Only lines that could enter the top are materialised.
           const worstNow = top.worst;
           if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;

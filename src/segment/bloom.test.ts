@@ -71,6 +71,19 @@ describe('whole tokens (format 3)', () => {
     expect(tokenProbe('has space in it')).toBeUndefined();
   });
 
+  it('format 4 sets tokens with more probes: present ones are found, full or folded, and a format 3 bloom still reads with 3', () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `{"trace_id":"${(i * 2654435761).toString(16).padStart(16, 'a')}","n":${i}}`).join('\n');
+    const v4 = buildTrigramBloom(Buffer.from(texts), true, true);
+    const v3 = buildTrigramBloom(Buffer.from(texts), true);
+    for (let i = 0; i < 300; i += 7) {
+      const probe = tokenProbe((i * 2654435761).toString(16).padStart(16, 'a'))!;
+      for (const bloom of [v4, foldBloom(v4, 2), foldBloom(v4, 4), v3, foldBloom(v3, 2)]) expect(bloomMayHoldToken(bloom, probe)).toBe(true);
+    }
+    const absent = Array.from({ length: 400 }, (_, i) => tokenProbe(`00ff${i.toString(16).padStart(4, '0')}deadbeef`)!);
+    const admitted = (bloom: Uint8Array): number => absent.filter((probe) => bloomMayHoldToken(bloom, probe)).length;
+    expect(admitted(v4)).toBeLessThanOrEqual(admitted(v3));
+  });
+
   it('an older bloom never rules a segment out by a token; folding keeps the format', () => {
     expect(bloomMayHoldToken(buildTrigramBloom(sample), tokenProbe('00ff0000deadbeef')!)).toBe(true);
     const folded = foldBloom(buildTrigramBloom(sample, true), 2);

@@ -14,12 +14,27 @@
  * Format 3 is format 2 that also holds every whole token of TOKEN_MIN bytes or more (runs of
  * `A-Za-z0-9_.:@-`), hashed: a value such as a trace id, whose hex trigrams are in every
  * segment, is found by its token alone. Older formats cannot rule a segment out by a token.
+ *
+ * Format 4 is format 3 whose tokens are set with TOKEN_PROBES probes, and whose text also holds the names of the fields the lines' sources gave
+ * (format 3 held only their values). Every field a line has is then named in the bloom's text:
+ * a name extracted from JSON or logfmt is written in the line (each of its dot-separated parts
+ * literally, unless the line spells a character of it as a JSON `\u00XX` escape), and a given
+ * one is in the bloom beside it. So a segment whose format 4 bloom lacks a part of the name,
+ * and holds no `\u00`, has no line with that field (`bloomMayHoldName`); older formats cannot tell.
  */
 
 const PROBES = 3;
+/**
+ * Probes of a whole token in a format 4 bloom. A token is looked up alone (a trace id's hex
+ * trigrams are in every segment), so its false positive rate is the fill to the power of its
+ * probes: at the fill of a folded summary (about one half) 3 probes admit one segment in 8,
+ * 8 probes one in 30 at the fill they raise, and about one in 1,000 in the full bloom.
+ */
+const TOKEN_PROBES = 8;
 const BITS_PER_TRIGRAM = 8;
 const EXACT_FORMAT = 2;
 const TOKEN_FORMAT = 3;
+const NAMES_FORMAT = 4;
 /** Shorter tokens are left to the trigrams (a short value is in most segments anyway). */
 export const TOKEN_MIN = 8;
 /** One bit per possible trigram, reused to find the distinct ones without a Set. */
@@ -48,17 +63,17 @@ function probes(trigram: number, mixed: boolean): [number, number] {
   return [Math.imul(trigram, 0x9e3779b1), Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1];
 }
 
-function setBits(bloom: Uint8Array, bitMask: number, trigram: number): void {
+function setBits(bloom: Uint8Array, bitMask: number, trigram: number, count = PROBES): void {
   const [h1, h2] = probes(trigram, true);
-  for (let i = 0; i < PROBES; i++) {
+  for (let i = 0; i < count; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     bloom[bit >>> 3]! |= 1 << (bit & 7);
   }
 }
 
-function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean): boolean {
+function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
   const [h1, h2] = probes(trigram, mixed);
-  for (let i = 0; i < PROBES; i++) {
+  for (let i = 0; i < count; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
   }
@@ -117,10 +132,11 @@ function collectTokens(text: Uint8Array): number {
 
 /**
  * Builds the bloom of every trigram of `text`: lowercased, and exact where that differs; with
- * `tokens`, also of its long whole tokens (format 3).
+ * `tokens`, also of its long whole tokens (format 3); `names` marks a text that also holds the
+ * names of its lines' given fields (format 4, with tokens).
  */
-export function buildTrigramBloom(text: Uint8Array, tokens = false): Buffer {
-  const tokenCount = tokens ? collectTokens(text) : 0;
+export function buildTrigramBloom(text: Uint8Array, tokens = false, names = false): Buffer {
+  const tokenCount = tokens || names ? collectTokens(text) : 0;
   let count = 0;
   const seen = seenTrigrams;
   let found = distinct;
@@ -152,9 +168,9 @@ export function buildTrigramBloom(text: Uint8Array, tokens = false): Buffer {
   let bytes = 8;
   while (bytes * 8 < (count + tokenCount) * BITS_PER_TRIGRAM) bytes *= 2;
   const bloom = Buffer.alloc(bytes + 1);
-  bloom[bytes] = tokens ? TOKEN_FORMAT : EXACT_FORMAT;
+  bloom[bytes] = names ? NAMES_FORMAT : tokens ? TOKEN_FORMAT : EXACT_FORMAT;
   const bitMask = bytes * 8 - 1;
-  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!);
+  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!, names ? TOKEN_PROBES : PROBES);
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
     setBits(bloom, bitMask, trigram);
@@ -185,20 +201,41 @@ function isPowerOfTwo(n: number): boolean {
   return n >= 8 && (n & (n - 1)) === 0;
 }
 
-/** The bit array of a bloom, whether it is format 2 or 3 (exact trigrams, mixed hashes) and 3 (tokens); null when the bytes are no bloom of ours. */
-function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean; tokens: boolean } | null {
-  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false, tokens: false };
-  const format = bloom[bloom.length - 1];
-  if (isPowerOfTwo(bloom.length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT)) {
-    return { bits: bloom.subarray(0, bloom.length - 1), exact: true, tokens: format === TOKEN_FORMAT };
+/** The bit array of a bloom and its format (1: no format byte); null when the bytes are no bloom of ours. */
+function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean; tokens: boolean; names: boolean; format: number } | null {
+  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false, tokens: false, names: false, format: 1 };
+  const format = bloom[bloom.length - 1]!;
+  if (isPowerOfTwo(bloom.length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT || format === NAMES_FORMAT)) {
+    return { bits: bloom.subarray(0, bloom.length - 1), exact: true, tokens: format >= TOKEN_FORMAT, names: format === NAMES_FORMAT, format };
   }
   return null;
+}
+
+/** The exact trigrams a line holds when it spells a character as a JSON `\u00XX` escape. */
+const ESCAPE_TRIGRAMS = exactTrigrams('\\u00');
+
+/**
+ * The exact trigrams of every dot-separated part of a field name that is 3 bytes or longer
+ * (each is written in a line that has the field: see format 4 above); empty when no part is
+ * long enough to tell.
+ */
+export function nameTrigrams(name: string): number[] {
+  const trigrams = new Set<number>();
+  for (const part of name.split('.')) for (const trigram of exactTrigrams(part)) trigrams.add(trigram);
+  return [...trigrams];
+}
+
+/** False only when no line of the bloom's segment has a field of this name (format 4; `trigrams` from nameTrigrams); older formats cannot tell. */
+export function bloomMayHoldName(bloom: Uint8Array, trigrams: readonly number[]): boolean {
+  const parsed = bitsOf(bloom);
+  if (parsed === null || !parsed.names || trigrams.length === 0) return true;
+  return holdsAll(parsed.bits, trigrams, true) || holdsAll(parsed.bits, ESCAPE_TRIGRAMS, true);
 }
 
 /** False only when the bloom's segment holds no such whole token (format 3); older formats cannot tell. */
 export function bloomMayHoldToken(bloom: Uint8Array, hash: number): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true);
+  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true, parsed.names ? TOKEN_PROBES : PROBES);
 }
 
 function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean): boolean {
@@ -233,6 +270,6 @@ export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
     const base = part * size;
     for (let i = 0; i < size; i++) folded[i]! |= parsed.bits[base + i]!;
   }
-  if (parsed.exact) folded[size] = parsed.tokens ? TOKEN_FORMAT : EXACT_FORMAT;
+  if (parsed.exact) folded[size] = parsed.format;
   return folded;
 }

@@ -201,9 +201,10 @@ export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Reco
  * carry the same fields (a stream's labels, a resource's attributes): a line whose fields are
  * the previous line's copies that line's bytes instead of encoding them again.
  *
- * Also every distinct value, one a line, for the bloom (a value's trigrams and tokens need to
- * be in it once), gathered in the same pass: a value the previous line had under the same
- * name is already there.
+ * Also every distinct name and value, one a line, for the bloom, gathered in the same pass: a
+ * value's trigrams and tokens need to be in it once, and a name's trigrams tell a query which
+ * segments can have that field at all (bloom.ts format 4). A value the previous line had
+ * under the same name is already there.
  */
 function writeFields(lines: readonly SegmentLine[]): { column: Buffer; values: string } | undefined {
   if (!lines.some((line) => line.fields !== undefined)) return undefined;
@@ -240,6 +241,10 @@ function writeFields(lines: readonly SegmentLine[]): { column: Buffer; values: s
       const value = fields[name]!;
       writer.string(name);
       writer.string(value);
+      if (!seen.has(name)) {
+        seen.add(name);
+        values += name + '\n';
+      }
       if ((previous !== undefined && previous[name] === value) || seen.has(value)) continue;
       seen.add(value);
       values += value + '\n';
@@ -335,8 +340,8 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   const last = lines[lines.length - 1]!;
   return {
     data: compressPayload(payload),
-    // The values of stored fields are in the bloom too: a field term's value rules segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(fields.values)]), true),
+    // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
+    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(fields.values)]), true, true),
     lineCount: lines.length,
     rawBytes: text.length - lines.length,
     ascii,
