@@ -53,6 +53,18 @@ describe('Agent --once', () => {
     expect(events.at(-1)).toMatchObject({ read_lines: 5 });
   });
 
+  it("ships two files of the same content in two directories, both whole (neither is waited on as the other one's copy)", async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => `2024-05-01T10:00:00Z the same line ${i} in both files`);
+    for (const sub of ['a', 'b']) {
+      mkdirSync(path.join(dir, sub));
+      writeFileSync(path.join(dir, sub, 'app.log'), lines.join('\n') + '\n');
+    }
+    const agent = await Agent.create({ ...options({ copyGraceMs: 60_000 }), once: true, sources: [{ paths: [path.join(dir, 'a', '*.log'), path.join(dir, 'b', '*.log')] }] });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toHaveLength(600);
+    expect(new Set(sink.stored.map((l) => l.path))).toEqual(new Set([path.join(dir, 'a', 'app.log'), path.join(dir, 'b', 'app.log')]));
+  });
+
   it('ships every complete line with filename, offsets and mtime for lines without a time, then nothing on a second run', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);

@@ -100,7 +100,9 @@ export class Agent {
         maxLineBytes: o.maxLineBytes,
         readChunkBytes: o.readChunkBytes,
         orphanIdleMs: o.orphanIdleMs,
-        copyGraceMs: o.copyGraceMs,
+        // `--once` reads what is there and ends: no truncation will come for a copy of an intact
+        // file to wait for, and a copy still waiting when the run ended was never read at all.
+        copyGraceMs: o.once ? 0 : o.copyGraceMs,
         copyWindowMs: o.copyWindowMs,
         forgetAfterMs: o.forgetAfterMs,
         emit: (stream, line, size) => {
