@@ -30,6 +30,7 @@ program
   .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint (env DANIEL_DYNAMODB_ENDPOINT, default AWS)')
   .option('--dynamodb-shards <n>', 'segment partitions per host, 1..1000, same for every Daniel on the table (env DANIEL_DYNAMODB_SHARDS, default 1)')
   .option('--dynamodb-settle <duration>', 'live tail shows a line this late so it is exact with several Daniels, 0 = off (env DANIEL_DYNAMODB_SETTLE, default 1s)')
+  .option('--dynamodb-head-lines <n>', "lines each host's head item keeps so its newest page is one cheap read, 0..1000, 0 = off; costs write units per append (env DANIEL_DYNAMODB_HEAD_LINES, default 0)")
   .option('--region <region>', 'AWS region (env AWS_REGION, default us-east-1)')
   .option('--retention <duration>', 'keep lines this long after arrival (env DANIEL_RETENTION, default 30d)')
   .option('--tokens-file <file>', 'file with one scope:token a line (env DANIEL_TOKENS_FILE)')

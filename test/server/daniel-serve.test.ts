@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { andynewmanBatch } from './helpers.js';
 import { runDaniel, startDaniel } from '../lib/processes.js';
+import { SETTINGS } from '../../src/server/config.js';
 
 let dir: string;
 const STORE = process.env.DANIEL_TEST_STORE ?? 'sqlite';
@@ -75,6 +76,13 @@ describe('daniel serve', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited()).toBe(0);
     expect(await drained).toContain(': connected');
+  }, 60_000);
+
+  test('every setting of the config table is a flag of daniel serve', async () => {
+    const { code, stdout } = await runDaniel(['serve', '--help']);
+    expect(code).toBe(0);
+    const missing = Object.values(SETTINGS).filter(({ flag }) => !stdout.includes(`${flag} `) && !stdout.includes(`${flag}\n`));
+    expect(missing).toEqual([]);
   }, 60_000);
 
   test('bad flags and config: one line on stderr, exit 2', async () => {
