@@ -65,6 +65,23 @@ describe('Agent --once', () => {
     expect(new Set(sink.stored.map((l) => l.path))).toEqual(new Set([path.join(dir, 'a', 'app.log'), path.join(dir, 'b', 'app.log')]));
   });
 
+  it('gzipLevel 0 ships the batches stored (gzip framing, the text as it is) and Daniel takes them', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a stored batch`);
+    writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
+    const raw: Buffer[] = [];
+    sink.intercept = (request) => {
+      if (request.url.startsWith('/ingest')) raw.push(request.raw);
+      return undefined;
+    };
+    const agent = await Agent.create({ ...options(), once: true, gzipLevel: 0 });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(raw.length).toBeGreaterThan(0);
+    expect(Buffer.concat(raw).includes('line 499 of a stored batch')).toBe(true);
+  });
+
   it('ships every complete line with filename, offsets and mtime for lines without a time, then nothing on a second run', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);

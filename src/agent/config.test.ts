@@ -59,6 +59,15 @@ describe('resolveAgentConfig', () => {
     ]);
   });
 
+  it('takes gzipLevel from 0 to 9 and refuses anything else', () => {
+    const withLevel = (level: unknown): string => JSON.stringify({ paths: ['/tmp/x.log'], token: 'j', gzipLevel: level });
+    const readLevel = (level: unknown) => (f: string): string => (f === 'level.json' ? withLevel(level) : read(f));
+    expect(resolveAgentConfig({ config: 'level.json' }, [], {}, readLevel(0)).gzipLevel).toBe(0);
+    expect(resolveAgentConfig({ config: 'level.json' }, [], {}, readLevel(9)).gzipLevel).toBe(9);
+    expect(resolveAgentConfig({ config: 'b.json' }, [], {}, read).gzipLevel).toBeUndefined();
+    for (const bad of [-1, 10, 1.5, '1']) expect(() => resolveAgentConfig({ config: 'level.json' }, [], {}, readLevel(bad))).toThrow(/gzipLevel/);
+  });
+
   it('reads JSON', () => {
     const o = resolveAgentConfig({ config: 'b.json' }, [], {}, read);
     expect(o.sources[0]!.paths).toEqual(['/tmp/x.log']);

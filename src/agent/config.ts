@@ -118,6 +118,7 @@ export function resolveAgentConfig(
     flushIntervalMs: optionalNumber(file, 'flushIntervalMs'),
     scanIntervalMs: optionalNumber(file, 'scanIntervalMs'),
     stopTimeoutMs: optionalNumber(file, 'stopTimeoutMs'),
+    gzipLevel: optionalGzipLevel(file),
   };
 }
 
@@ -290,6 +291,14 @@ function optionalNumber(file: Table, key: string): number | undefined {
 }
 
 export { parseSize };
+
+/** zlib's level for the batches (spool and wire): 0 (stored, gzip framing only) to 9. */
+function optionalGzipLevel(file: Table): number | undefined {
+  const value = file.gzipLevel;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 9) throw new ConfigError('config: gzipLevel must be a whole number from 0 to 9');
+  return value;
+}
 
 function optionalSize(file: Table, key: string): number | undefined {
   if (file[key] === undefined) return undefined;

@@ -49,6 +49,7 @@ export interface AgentOptions {
   scanIntervalMs?: number;
   pollIntervalMs?: number;
   spoolMaxBytes?: number;
+  /** zlib's level for batches, in the spool and on the wire (config `gzipLevel`): 0 stores them. */
   gzipLevel?: number;
   orphanIdleMs?: number;
   copyGraceMs?: number;
