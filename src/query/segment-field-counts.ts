@@ -6,7 +6,8 @@
  * yet given statistics, or with too many values of the field) are decoded and their lines'
  * fields extracted, as a plain scan would. Statistics answer only a filter that needs no
  * per-line test (no `q`, `filter` or `regex` beyond `host:`/`file:`): with one, every segment
- * is read.
+ * is read. With `bucketMs` the counts are also kept per time bucket (the histogram's `by`),
+ * and only a segment inside one bucket is counted from its statistics.
  *
  * What is read line by line is bounded (`maxScanLines`): past it the answer is undefined and
  * the caller falls back to a sample of the newest lines, so a store without statistics (or a
@@ -22,11 +23,14 @@ import { compileMatchers, type CompiledMatch } from './matcher.js';
 import { loadData, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
+import { bucketStartMs } from './histogram.js';
 import type { LineFilter } from './types.js';
 
 export interface FieldCountsQuery extends LineFilter {
   /** The field whose values are counted; undefined: count the field names instead. */
   name?: string;
+  /** Also count per time bucket of this width (ms), as the histogram's `by` does. */
+  bucketMs?: number;
   /** Lines the answer may read one by one at the most; past it the answer is undefined. */
   maxScanLines: number;
   deadline?: number;
@@ -44,6 +48,21 @@ export interface FieldCountsResult {
   partial: boolean;
   /** Lines counted from statistics without reading them (diagnostics and tests). */
   fromStats: number;
+  /** With `bucketMs`: per bucket start (epoch ms), its lines and its counts. */
+  buckets?: Map<number, BucketCounts>;
+}
+
+export interface BucketCounts {
+  lines: number;
+  counts: Map<string, number>;
+}
+
+function bucketOf(result: FieldCountsResult, timestamp: bigint, bucketMs: number | undefined): BucketCounts | undefined {
+  if (bucketMs === undefined || result.buckets === undefined) return undefined;
+  const start = bucketStartMs(timestamp, bucketMs);
+  let bucket = result.buckets.get(start);
+  if (bucket === undefined) result.buckets.set(start, (bucket = { lines: 0, counts: new Map() }));
+  return bucket;
 }
 
 function add(counts: Map<string, number>, key: string, lines: number): void {
@@ -59,39 +78,50 @@ function answers(stats: FieldStats | undefined, meta: SegmentMeta, name: string 
   return stat === undefined ? stats.allNames : stat.values !== undefined;
 }
 
-function addStats(result: FieldCountsResult, meta: SegmentMeta, stats: FieldStats, name: string | undefined): void {
+function addStats(result: FieldCountsResult, meta: SegmentMeta, stats: FieldStats, name: string | undefined, bucketMs: number | undefined): void {
   result.lines += stats.lines;
   result.fromStats += stats.lines;
+  const bucket = bucketOf(result, meta.minTimestamp, bucketMs);
+  if (bucket !== undefined) bucket.lines += stats.lines;
+  const both = (key: string, lines: number): void => {
+    add(result.counts, key, lines);
+    if (bucket !== undefined) add(bucket.counts, key, lines);
+  };
   if (name === undefined) {
     result.withField += stats.lines;
-    add(result.counts, 'host', stats.lines);
-    add(result.counts, 'file', stats.lines);
-    for (const [field, stat] of stats.fields) add(result.counts, field, stat.lines);
+    both('host', stats.lines);
+    both('file', stats.lines);
+    for (const [field, stat] of stats.fields) both(field, stat.lines);
     return;
   }
   if (name === 'host' || name === 'file') {
     result.withField += stats.lines;
-    add(result.counts, name === 'host' ? meta.host : meta.filename, stats.lines);
+    both(name === 'host' ? meta.host : meta.filename, stats.lines);
     return;
   }
   const stat = stats.fields.get(name);
   if (stat === undefined) return;
   result.withField += stat.lines;
-  for (const [value, lines] of stat.values!) add(result.counts, value, lines);
+  for (const [value, lines] of stat.values!) both(value, lines);
 }
 
-function addLine(result: FieldCountsResult, meta: SegmentMeta, line: string, given: Readonly<Record<string, string>> | undefined, name: string | undefined): void {
+function addLine(result: FieldCountsResult, meta: SegmentMeta, line: string, given: Readonly<Record<string, string>> | undefined, name: string | undefined, bucket: BucketCounts | undefined): void {
   result.lines++;
+  if (bucket !== undefined) bucket.lines++;
   const fields: Record<string, string> = { ...extractFields(line, given as Record<string, string> | undefined), host: meta.host, file: meta.filename };
   if (name === undefined) {
     result.withField++;
-    for (const field in fields) add(result.counts, field, 1);
+    for (const field in fields) {
+      add(result.counts, field, 1);
+      if (bucket !== undefined) add(bucket.counts, field, 1);
+    }
     return;
   }
   const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
   if (value === undefined) return;
   result.withField++;
   add(result.counts, value, 1);
+  if (bucket !== undefined) add(bucket.counts, value, 1);
 }
 
 /** The counts over every matching line, or undefined when more than `maxScanLines` lines would have to be read one by one. */
@@ -111,7 +141,8 @@ export async function fieldCountsFromSegments(backend: SegmentBackend, query: Fi
     let readLines = 0;
     for (const meta of segments) {
       const inside = (since === undefined || meta.minTimestamp >= since) && (until === undefined || meta.maxTimestamp < until);
-      const stats = inside && match.matchesAll ? await backend.loadFieldStats?.(meta) : undefined;
+      const oneBucket = query.bucketMs === undefined || bucketStartMs(meta.minTimestamp, query.bucketMs) === bucketStartMs(meta.maxTimestamp, query.bucketMs);
+      const stats = inside && oneBucket && match.matchesAll ? await backend.loadFieldStats?.(meta) : undefined;
       if (answers(stats, meta, name)) {
         counted.push({ meta, stats });
         continue;
@@ -120,8 +151,8 @@ export async function fieldCountsFromSegments(backend: SegmentBackend, query: Fi
       readLines += meta.lineCount;
       if (readLines > query.maxScanLines) return undefined;
     }
-    const result: FieldCountsResult = { lines: 0, counts: new Map(), withField: 0, partial: false, fromStats: 0 };
-    for (const { meta, stats } of counted) addStats(result, meta, stats, name);
+    const result: FieldCountsResult = { lines: 0, counts: new Map(), withField: 0, partial: false, fromStats: 0, ...(query.bucketMs === undefined ? {} : { buckets: new Map() }) };
+    for (const { meta, stats } of counted) addStats(result, meta, stats, name, query.bucketMs);
     result.partial = await readSegments(backend, read, query, match, result, lastAttempt);
     return result;
   });
@@ -143,7 +174,7 @@ async function readSegments(backend: SegmentBackend, segments: readonly SegmentM
     const encoding = meta.ascii ? 'latin1' : 'utf8';
     scanSegment(meta, segment, { match, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) }, (i) => {
       const start = segment.starts[i]!;
-      addLine(result, meta, segment.text.toString(encoding, start, start + segment.lengths[i]!), segment.fieldsAt?.(i), name);
+      addLine(result, meta, segment.text.toString(encoding, start, start + segment.lengths[i]!), segment.fieldsAt?.(i), name, bucketOf(result, segment.timestamps[i]!, query.bucketMs));
     });
   }
   return false;

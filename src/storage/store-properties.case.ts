@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { parseQuery } from '../query/language.js';
 import { extractFields } from '../query/fields.js';
+import { bucketStartMs } from '../query/histogram.js';
 import { expect, it } from 'vitest';
 import type { AppendLine, AppendRequest, LineFilter, Matcher, SearchQuery, Store, StoredLine } from './store.js';
 
@@ -120,6 +121,20 @@ async function expectFieldCounts(store: Store, reference: Store, filter: LineFil
     const sorted = (map: Map<string, number>): [string, number][] => [...map].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     expect(got && { lines: got.lines, withField: got.withField, counts: sorted(got.counts), partial: got.partial }).toEqual({ lines: lines.length, withField, counts: sorted(counts), partial: false });
   }
+  // Per bucket, as the histogram's `by` reads it.
+  const bucketed = await store.fieldCounts!({ ...filter, name: 'level', bucketMs: 3000, maxScanLines: 1_000_000 });
+  const buckets = new Map<number, { lines: number; counts: Map<string, number> }>();
+  for (const line of lines) {
+    const start = bucketStartMs(line.timestamp, 3000);
+    let bucket = buckets.get(start);
+    if (bucket === undefined) buckets.set(start, (bucket = { lines: 0, counts: new Map() }));
+    bucket.lines++;
+    const level = extractFields(line.line, line.fields).level;
+    if (level !== undefined) bucket.counts.set(level, (bucket.counts.get(level) ?? 0) + 1);
+  }
+  const flat = (map: Map<number, { lines: number; counts: Map<string, number> }> | undefined): unknown =>
+    map && [...map].sort((a, b) => a[0] - b[0]).map(([start, bucket]) => [start, bucket.lines, [...bucket.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
+  expect(flat(bucketed?.buckets)).toEqual(flat(buckets));
 }
 
 export function storeProperties(

@@ -258,6 +258,11 @@ describe('q= through the API', () => {
       expect(names.lines_examined).toBe(rows.length);
       const errors = await getJson<{ data: { buckets: Array<{ count: number }> } }>(`/logs/histogram?bucket=366d&since=2000-01-01T00:00:00Z&q=${encodeURIComponent('level:error')}`);
       expect(errors.data.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(matching('level:error').length);
+      const byLevel = await getJson<{ data: { buckets: Array<{ count: number; by: Record<string, number>; by_other: number }> } }>('/logs/histogram?bucket=1h&since=2000-01-01T00:00:00Z&by=level');
+      expect(byLevel.data.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(rows.length);
+      const summed = new Map<string, number>();
+      for (const bucket of byLevel.data.buckets) for (const [level, n] of Object.entries(bucket.by)) summed.set(level, (summed.get(level) ?? 0) + n);
+      expect([...summed].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))).toEqual(sortedCounts('level').slice(0, 10));
     }
     const sampled = await getJson<{ lines_examined: number; partial?: boolean }>('/logs/fields/level/values?sample=100');
     expect(sampled).toMatchObject({ lines_examined: 100, partial: true });
