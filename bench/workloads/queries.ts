@@ -310,7 +310,7 @@ async function waitForFieldStats(ctx: BenchContext, report: WorkloadReport, star
     const body = await getJson<ValuesAnswer>(ctx, `/logs/fields/level/values?${q({ limit: '1' })}`);
     const waited = (performance.now() - started) / 1000;
     if (!body.partial && body.lines_examined === ctx.data.totalLines) {
-      report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries began (computed while appends pause).`);
+      report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (they are computed while appends pause).`);
       return;
     }
     if (waited > 600) {
