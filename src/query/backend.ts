@@ -20,6 +20,7 @@
  * TransactWriteItems as the segments.
  */
 import type { SegmentMeta } from '../segment/meta.js';
+import type { FieldStats } from './field-stats.js';
 
 export type { SegmentMeta } from '../segment/meta.js';
 
@@ -70,6 +71,11 @@ export interface SegmentBackend {
   loadData(segment: SegmentMeta): Promise<Buffer | null>;
   /** The highest seq durable now (0 when empty). */
   lastSeq(): Promise<number>;
+  /**
+   * Optional: the segment's field statistics (field-stats.ts), when the backend has computed
+   * them; undefined when it has none for this segment (yet), and the engine reads its lines.
+   */
+  loadFieldStats?(segment: SegmentMeta): Promise<FieldStats | undefined>;
 }
 
 /** The reference reading of a SegmentListQuery, for backends that filter client-side. */

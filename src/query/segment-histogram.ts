@@ -8,6 +8,10 @@
  * many segments runs on every core. (Decompressing on libuv's thread pool was measured slower:
  * the async zlib path's stream objects and callbacks cost more main-thread time than the
  * second core saved.)
+ *
+ * A `q` that is one `field:value` term is counted from a segment's field statistics
+ * (field-stats.ts) when the segment lies inside one bucket and the time range and its
+ * statistics keep that field's values: `level:error` over a day reads metadata, not text.
  */
 import { performance } from 'node:perf_hooks';
 import type { SegmentBackend, SegmentListQuery, SegmentMeta } from './backend.js';
@@ -21,6 +25,8 @@ import { countPayloadLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
+import { normaliseLevel } from './fields.js';
+import { countFromStats, statsCountable } from './segment-field-counts.js';
 
 function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, query: HistogramQuery, counter: BucketCounter, textOnly: boolean): void {
   if (textOnly) {
@@ -77,6 +83,7 @@ async function countSegments(
 ): Promise<boolean> {
   const probes = bloomProbes(match);
   const { since, until } = query;
+  const countable = backend.loadFieldStats === undefined ? undefined : statsCountable(query, (name, value) => (name === 'level' ? (normaliseLevel(value) ?? value) : value));
   // One segment at a time between turns of the main thread (time-slice.ts).
   const slice = new TimeSlice(undefined, query.signal);
   for (let s = 0; s < segments.length; s++) {
@@ -88,6 +95,13 @@ async function countSegments(
     if (match.matchesAll && textOnly) {
       counter.add(meta.minTimestamp, meta.lineCount);
       continue;
+    }
+    if (countable !== undefined && textOnly) {
+      const count = countFromStats(await backend.loadFieldStats!(meta), meta, countable.name, countable.value);
+      if (count !== undefined) {
+        if (count > 0) counter.add(meta.minTimestamp, count);
+        continue;
+      }
     }
     if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
     const data = await loadData(backend, meta, lastAttempt);

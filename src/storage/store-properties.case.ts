@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import { parseQuery } from '../query/language.js';
+import { extractFields } from '../query/fields.js';
+import { bucketStartMs } from '../query/histogram.js';
 import { expect, it } from 'vitest';
 import type { AppendLine, AppendRequest, LineFilter, Matcher, SearchQuery, Store, StoredLine } from './store.js';
 
@@ -99,6 +101,42 @@ async function allPages(store: Store, query: SearchQuery): Promise<StoredLine[]>
   throw new Error('paging did not end');
 }
 
+/** A store's field counts over every matching line equal those of a plain scan of the reference's lines. */
+async function expectFieldCounts(store: Store, reference: Store, filter: LineFilter): Promise<void> {
+  const lines = await allPages(reference, { ...filter, order: 'asc', limit: 50 });
+  for (const name of [undefined, 'level', 'service', 'status', 'host', 'file', 'absent']) {
+    const got = await store.fieldCounts!({ ...filter, ...(name === undefined ? {} : { name }), maxScanLines: 1_000_000 });
+    const counts = new Map<string, number>();
+    let withField = 0;
+    for (const line of lines) {
+      const fields: Record<string, string> = { ...extractFields(line.line, line.fields), host: line.host, file: line.filename };
+      if (name === undefined) {
+        withField++;
+        for (const field of Object.keys(fields)) counts.set(field, (counts.get(field) ?? 0) + 1);
+      } else if (Object.prototype.hasOwnProperty.call(fields, name)) {
+        withField++;
+        counts.set(fields[name]!, (counts.get(fields[name]!) ?? 0) + 1);
+      }
+    }
+    const sorted = (map: Map<string, number>): [string, number][] => [...map].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    expect(got && { lines: got.lines, withField: got.withField, counts: sorted(got.counts), partial: got.partial }).toEqual({ lines: lines.length, withField, counts: sorted(counts), partial: false });
+  }
+  // Per bucket, as the histogram's `by` reads it.
+  const bucketed = await store.fieldCounts!({ ...filter, name: 'level', bucketMs: 3000, maxScanLines: 1_000_000 });
+  const buckets = new Map<number, { lines: number; counts: Map<string, number> }>();
+  for (const line of lines) {
+    const start = bucketStartMs(line.timestamp, 3000);
+    let bucket = buckets.get(start);
+    if (bucket === undefined) buckets.set(start, (bucket = { lines: 0, counts: new Map() }));
+    bucket.lines++;
+    const level = extractFields(line.line, line.fields).level;
+    if (level !== undefined) bucket.counts.set(level, (bucket.counts.get(level) ?? 0) + 1);
+  }
+  const flat = (map: Map<number, { lines: number; counts: Map<string, number> }> | undefined): unknown =>
+    map && [...map].sort((a, b) => a[0] - b[0]).map(([start, bucket]) => [start, bucket.lines, [...bucket.counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))]);
+  expect(flat(bucketed?.buckets)).toEqual(flat(buckets));
+}
+
 export function storeProperties(
   makeStore: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
   makeReference: () => Store,
@@ -110,11 +148,15 @@ export function storeProperties(
         fc.array(stepArb, { minLength: 1, maxLength: 30 }),
         fc.array(fc.tuple(filterArb, fc.constantFrom('asc' as const, 'desc' as const), fc.integer({ min: 1, max: 12 })), { minLength: 1, maxLength: 6 }),
         fc.nat(60),
-        async (steps, queries, tailAfter) => {
+        fc.nat(40),
+        async (steps, queries, tailAfter, indexAfter) => {
           const under = await makeStore();
           const reference = makeReference();
           try {
-            for (const request of buildAppends(steps)) {
+            const appends = buildAppends(steps);
+            for (const [index, request] of appends.entries()) {
+              // Field statistics for the segments written so far (a store that computes them): later appends merge some of them away.
+              if (index === indexAfter % appends.length) (under.store as { fieldStatsIndexer?: { runToEnd(): number } }).fieldStatsIndexer?.runToEnd();
               const [got, wanted] = [await under.store.append(request), await reference.append(request)];
               expect({ accepted: got.accepted, duplicates: got.duplicates }).toEqual({ accepted: wanted.accepted, duplicates: wanted.duplicates });
               // The lines stored are optional to report; a store that reports them reports the reference's.
@@ -133,6 +175,7 @@ export function storeProperties(
               // One bucket spanning everything: the count-only path of segment stores (text searched without columns).
               expect(await under.store.histogram({ ...filter, bucketMs: ONE_BUCKET_MS })).toEqual(await reference.histogram({ ...filter, bucketMs: ONE_BUCKET_MS }));
               expect(await under.store.tail({ ...filter, afterSeq: tailAfter, limit })).toEqual(await reference.tail({ ...filter, afterSeq: tailAfter, limit }));
+              if (under.store.fieldCounts !== undefined) await expectFieldCounts(under.store, reference, filter);
             }
             const everything = await allPages(reference, { order: 'asc', limit: 50 });
             for (const line of everything.filter((_, i) => i % 5 === 0)) {

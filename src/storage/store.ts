@@ -6,10 +6,12 @@
  * Times are nanoseconds since the Unix epoch as bigint; offsets are byte offsets as number.
  */
 import type { SegmentLine } from '../segment/codec.js';
+import type { FieldCountsQuery, FieldCountsResult } from '../query/segment-field-counts.js';
 import type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, SearchPage, SearchQuery, TailPage, TailQuery } from '../query/types.js';
 
 // The query types are the query engine's (src/query/types.ts); re-exported for the stores and the server.
 export type { ContextQuery, ContextResult, HistogramQuery, HistogramResult, LineFilter, Matcher, SearchPage, SearchQuery, StoredLine, TailPage, TailQuery } from '../query/types.js';
+export type { FieldCountsQuery, FieldCountsResult } from '../query/segment-field-counts.js';
 export { InvalidCursorError, InvalidPatternError } from '../query/types.js';
 
 /** One file's lines in an append: validated by the server, ascending offsets. */
@@ -104,6 +106,12 @@ export interface Store {
   context(query: ContextQuery): Promise<ContextResult | null>;
   histogram(query: HistogramQuery): Promise<HistogramResult>;
   tail(query: TailQuery): Promise<TailPage>;
+  /**
+   * Optional: field names or one field's values counted over every matching line (the field
+   * explorer), undefined when that would read more than `maxScanLines` lines one by one (the
+   * caller then reads a sample). Segment stores answer from per-segment field statistics.
+   */
+  fieldCounts?(query: FieldCountsQuery): Promise<FieldCountsResult | undefined>;
   /** The highest seq durable now (0 when empty). */
   lastSeq(): Promise<number>;
   /**

@@ -48,22 +48,39 @@ function bucketMsFrom(text: string): number {
   return ms;
 }
 
-/** Counts per bucket and per value of one field: every matching line is read (its fields come from its text). */
+/** Lines an answer from field statistics may read one by one (segments the statistics do not cover); past it, every line is read. */
+const BY_STATS_READ = 50_000;
+
+/**
+ * Counts per bucket and per value of one field. From the store's field statistics when it has
+ * them (`Store.fieldCounts`: segments inside one bucket and the range are not read); else
+ * every matching line is read (its fields come from its text).
+ */
 async function histogramBy(store: Store, filter: LineFilter, bucketMs: number, deadline: number, by: string, signal: AbortSignal): Promise<HistogramResponseShape> {
-  const buckets = new Map<number, { count: number; values: Map<string, number> }>();
-  const totals = new Map<string, number>();
-  const bucketNs = BigInt(bucketMs) * 1_000_000n;
-  const scan = await scanMatching(store, filter, deadline, signal, BY_MAX_LINES, (line) => {
-    const floor = line.timestamp - (((line.timestamp % bucketNs) + bucketNs) % bucketNs);
-    const startMs = Number(floor / 1_000_000n);
-    let bucket = buckets.get(startMs);
-    if (!bucket) buckets.set(startMs, (bucket = { count: 0, values: new Map() }));
-    bucket.count++;
-    const value = fieldsOfLine(line)[by];
-    if (value === undefined) return;
-    bucket.values.set(value, (bucket.values.get(value) ?? 0) + 1);
-    totals.set(value, (totals.get(value) ?? 0) + 1);
-  });
+  let buckets = new Map<number, { count: number; values: Map<string, number> }>();
+  let totals = new Map<string, number>();
+  let partial: boolean;
+  const counting = store.fieldCounts?.bind(store);
+  const counted = counting === undefined ? undefined : await callStore('count fields', () => counting({ ...filter, name: by, bucketMs, maxScanLines: BY_STATS_READ, deadline, signal }));
+  if (counted?.buckets !== undefined) {
+    totals = counted.counts;
+    buckets = new Map([...counted.buckets].map(([startMs, bucket]) => [startMs, { count: bucket.lines, values: bucket.counts }]));
+    partial = counted.partial;
+  } else {
+    const bucketNs = BigInt(bucketMs) * 1_000_000n;
+    const scan = await scanMatching(store, filter, deadline, signal, BY_MAX_LINES, (line) => {
+      const floor = line.timestamp - (((line.timestamp % bucketNs) + bucketNs) % bucketNs);
+      const startMs = Number(floor / 1_000_000n);
+      let bucket = buckets.get(startMs);
+      if (!bucket) buckets.set(startMs, (bucket = { count: 0, values: new Map() }));
+      bucket.count++;
+      const value = fieldsOfLine(line)[by];
+      if (value === undefined) return;
+      bucket.values.set(value, (bucket.values.get(value) ?? 0) + 1);
+      totals.set(value, (totals.get(value) ?? 0) + 1);
+    });
+    partial = scan.partial;
+  }
   const kept = topCounts(totals, BY_VALUES).map(([value]) => value);
   const answer: HistogramResponseShape = {
     data: {
@@ -81,7 +98,7 @@ async function histogramBy(store: Store, filter: LineFilter, bucketMs: number, d
         }),
     },
   };
-  if (scan.partial) answer.partial = true;
+  if (partial) answer.partial = true;
   return answer;
 }
 

@@ -237,6 +237,37 @@ describe('q= through the API', () => {
     expect(hosts.data).toEqual([{ value: 'web-1', lines: 1500 }, { value: 'web-2', lines: 1500 }]);
   });
 
+  test('without sample the explorer counts every matching line, from the field statistics once computed', async () => {
+    const sortedCounts = (name: string | undefined): Array<[string, number]> => {
+      const counts = new Map<string, number>();
+      for (const row of rows) {
+        const fields = fieldsOf(row);
+        if (name === undefined) for (const field of Object.keys(fields)) counts.set(field, (counts.get(field) ?? 0) + 1);
+        else if (fields[name] !== undefined) counts.set(fields[name], (counts.get(fields[name]) ?? 0) + 1);
+      }
+      return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    };
+    for (const computed of [false, true]) {
+      if (computed) (t.store as { fieldStatsIndexer?: { runToEnd(): number } }).fieldStatsIndexer?.runToEnd();
+      const values = await getJson<{ data: Array<{ value: string; lines: number }>; other_lines: number; lines_examined: number; partial?: boolean }>('/logs/fields/level/values?limit=20');
+      expect(values.data).toEqual(sortedCounts('level').map(([value, lines]) => ({ value, lines })));
+      expect(values).toMatchObject({ other_lines: 0, lines_examined: rows.length });
+      expect(values.partial).toBeUndefined();
+      const names = await getJson<{ data: Array<{ name: string; lines: number }>; lines_examined: number }>('/logs/fields');
+      expect(Object.fromEntries(names.data.map((f) => [f.name, f.lines]))).toEqual(Object.fromEntries(sortedCounts(undefined)));
+      expect(names.lines_examined).toBe(rows.length);
+      const errors = await getJson<{ data: { buckets: Array<{ count: number }> } }>(`/logs/histogram?bucket=366d&since=2000-01-01T00:00:00Z&q=${encodeURIComponent('level:error')}`);
+      expect(errors.data.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(matching('level:error').length);
+      const byLevel = await getJson<{ data: { buckets: Array<{ count: number; by: Record<string, number>; by_other: number }> } }>('/logs/histogram?bucket=1h&since=2000-01-01T00:00:00Z&by=level');
+      expect(byLevel.data.buckets.reduce((sum, b) => sum + b.count, 0)).toBe(rows.length);
+      const summed = new Map<string, number>();
+      for (const bucket of byLevel.data.buckets) for (const [level, n] of Object.entries(bucket.by)) summed.set(level, (summed.get(level) ?? 0) + n);
+      expect([...summed].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))).toEqual(sortedCounts('level').slice(0, 10));
+    }
+    const sampled = await getJson<{ lines_examined: number; partial?: boolean }>('/logs/fields/level/values?sample=100');
+    expect(sampled).toMatchObject({ lines_examined: 100, partial: true });
+  });
+
   test('/logs/histogram?by=level counts each bucket by level', async () => {
     const q = 'service:api';
     const body = await getJson<{ data: { buckets: Array<{ count: number; by: Record<string, number>; by_other: number }> } }>(

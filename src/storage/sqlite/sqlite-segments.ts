@@ -9,12 +9,18 @@
  * over an array instead of thousands of rows read per query. Blobs are read by id, and only
  * for a segment the caller listed: an id SQLite has reused since (a merge deletes the
  * highest rowid, then inserts) answers null, as a vanished segment.
+ *
+ * Field statistics (query/field-stats.ts) live in a table of their own, `segment_stats`, one
+ * row per segment that has them, written after the segment (field-stats-indexer.ts) and
+ * deleted with it; each row names the seqs of its segment, so a row left behind for an id
+ * SQLite has since reused is told apart and ignored.
  */
 import type Database from 'better-sqlite3';
 import type { EncodedSegment } from '../../segment/codec.js';
 import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../../query/backend.js';
 import { segmentMetaOf } from '../../segment/meta.js';
 import { BloomSummaries, DEFAULT_BLOOM_CACHE_BYTES } from './segment-cache.js';
+import { decodeFieldStats, encodeFieldStats, type FieldStats } from '../../query/field-stats.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
@@ -36,6 +42,7 @@ CREATE INDEX IF NOT EXISTS segments_by_file ON segments (host, file_id, first_of
 CREATE INDEX IF NOT EXISTS segments_unsealed ON segments (host, file_id) WHERE sealed = 0;
 CREATE INDEX IF NOT EXISTS segments_by_arrival ON segments (max_arrival);
 CREATE TABLE IF NOT EXISTS segment_blobs (id INTEGER PRIMARY KEY, bloom BLOB NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS segment_stats (id INTEGER PRIMARY KEY, stats BLOB NOT NULL) STRICT;
 `;
 
 /** A segment row as read with safe integers (every INTEGER a bigint). */
@@ -103,6 +110,12 @@ export class SqliteSegments implements SegmentBackend {
   private cache: Map<string, StoredSegment> | null = null;
   private cacheVersion = -1;
   private readonly summaries: BloomSummaries;
+  private readonly statsById: Database.Statement<[number], { stats: Buffer }>;
+  private readonly putStats: Database.Statement<[number, Buffer]>;
+  private readonly deleteStats: Database.Statement<[number]>;
+  private readonly withoutStats: Database.Statement<[number], { id: number }>;
+  /** Decoded statistics by segment id; null: the segment has none (yet). */
+  private readonly statsCache = new Map<string, FieldStats | null>();
 
   constructor(
     private readonly db: Database.Database,
@@ -122,6 +135,12 @@ export class SqliteSegments implements SegmentBackend {
     this.deleteBlob = db.prepare('DELETE FROM segment_blobs WHERE id = ?');
     this.unsealedOf = db.prepare<[string, string], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments WHERE host = ? AND file_id = ? AND sealed = 0 ORDER BY first_offset`).safeIntegers(true);
     this.sealById = db.prepare('UPDATE segments SET sealed = 1 WHERE id = ?');
+    this.statsById = db.prepare('SELECT stats FROM segment_stats WHERE id = ?');
+    this.putStats = db.prepare('INSERT OR REPLACE INTO segment_stats (id, stats) VALUES (?, ?)');
+    this.deleteStats = db.prepare('DELETE FROM segment_stats WHERE id = ?');
+    this.withoutStats = db.prepare<[number], { id: number }>(
+      'SELECT s.id AS id FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE t.id IS NULL ORDER BY s.id DESC LIMIT ?',
+    );
     this.arrivedBefore = db.prepare<[bigint], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments WHERE max_arrival < ?`).safeIntegers(true);
   }
 
@@ -138,6 +157,7 @@ export class SqliteSegments implements SegmentBackend {
       this.cache = new Map(this.allRows.all().map((row) => [String(row.id), fromRow(row)]));
       this.cacheVersion = version;
       this.summaries.clear(); // another writer may have deleted segments and reused their ids
+      this.statsCache.clear();
     }
     return this.cache;
   }
@@ -146,6 +166,7 @@ export class SqliteSegments implements SegmentBackend {
   invalidate(): void {
     this.cache = null;
     this.summaries.clear();
+    this.statsCache.clear();
   }
 
   /** True when `segment` (listed earlier) still names the same stored segment. */
@@ -170,6 +191,40 @@ export class SqliteSegments implements SegmentBackend {
     return Promise.resolve(this.dataById.get(Number(segment.id))?.data ?? null);
   }
 
+  loadFieldStats(segment: SegmentMeta): Promise<FieldStats | undefined> {
+    if (!this.current(segment)) return Promise.resolve(undefined);
+    let stats = this.statsCache.get(segment.id);
+    if (stats === undefined) {
+      const row = this.statsById.get(Number(segment.id));
+      stats = row === undefined ? null : (decodeFieldStats(row.stats) ?? null);
+      this.statsCache.set(segment.id, stats);
+    }
+    return Promise.resolve(stats ?? undefined);
+  }
+
+  /** Up to `limit` segments without statistics, newest first (the indexer's work list). */
+  withoutFieldStats(limit: number): StoredSegment[] {
+    const metas = this.metas();
+    const out: StoredSegment[] = [];
+    for (const { id } of this.withoutStats.all(limit)) {
+      const meta = metas.get(String(id));
+      if (meta !== undefined) out.push(meta);
+    }
+    return out;
+  }
+
+  /** The segment as listed now, or undefined when it is gone (merged or deleted). */
+  stillThere(segment: SegmentMeta): StoredSegment | undefined {
+    const now = this.metas().get(segment.id);
+    return now !== undefined && now.minSeq === segment.minSeq && now.maxSeq === segment.maxSeq && now.fileId === segment.fileId ? now : undefined;
+  }
+
+  /** Stores the statistics of a segment that is still there. */
+  saveFieldStats(segment: SegmentMeta, stats: FieldStats): void {
+    this.putStats.run(Number(segment.id), encodeFieldStats(stats));
+    this.statsCache.set(segment.id, stats);
+  }
+
   lastSeq(): Promise<number> {
     return Promise.resolve(this.currentSeq());
   }
@@ -191,6 +246,7 @@ export class SqliteSegments implements SegmentBackend {
     const { id: _unassigned, ...columns } = segmentMetaOf('', encoded, file, arrival);
     const result = this.insertMeta.run({ ...columns, ascii: columns.ascii ? 1 : 0, sealed: sealed ? 1 : 0 });
     this.insertBlob.run(result.lastInsertRowid, encoded.bloom, encoded.data);
+    this.statsCache.delete(String(result.lastInsertRowid));
     if (this.cache !== null) {
       const stored: StoredSegment = { ...columns, id: String(result.lastInsertRowid), sealed };
       this.cache.set(stored.id, stored);
@@ -201,6 +257,8 @@ export class SqliteSegments implements SegmentBackend {
   remove(id: string): void {
     this.deleteMeta.run(Number(id));
     this.deleteBlob.run(Number(id));
+    this.deleteStats.run(Number(id));
+    this.statsCache.delete(id);
     this.cache?.delete(id);
     this.summaries.delete(id);
   }

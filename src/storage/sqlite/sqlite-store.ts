@@ -17,6 +17,7 @@ import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type Appe
 import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
+import { FieldStatsIndexer, type FieldStatsIndexerOptions } from './field-stats-indexer.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -26,6 +27,8 @@ export interface SqliteStoreOptions {
   bloomCacheBytes?: number;
   /** Worker threads counting segments for the histogram (src/query/count-pool.ts; default one per spare core, 0: none). */
   countPool?: CountPoolOptions;
+  /** When the field statistics of segments are computed (field-stats-indexer.ts); false: never (tests of the fallback). */
+  fieldStats?: FieldStatsIndexerOptions | false;
 }
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
@@ -69,6 +72,8 @@ export class SqliteStore implements Store {
   private readonly segments: SqliteSegments;
   private readonly policy: SegmentPolicy;
   private readonly countPool: CountPool;
+  /** Computes segments' field statistics while appends pause; undefined when turned off. */
+  readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   private seq: number;
   private mentions: number;
   private closed = false;
@@ -83,6 +88,7 @@ export class SqliteStore implements Store {
   readonly context: SegmentReads['context'];
   readonly histogram: SegmentReads['histogram'];
   readonly tail: SegmentReads['tail'];
+  readonly fieldCounts: SegmentReads['fieldCounts'];
 
   static open(options: SqliteStoreOptions): Promise<SqliteStore> {
     try {
@@ -122,7 +128,9 @@ export class SqliteStore implements Store {
     this.mentions = counter.get('mentions')?.value ?? 0;
     this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes);
     this.countPool = new CountPool(options.countPool);
-    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail } = segmentReads(this.segments, (work) => this.whenOpen(work), this.countPool));
+    this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
+    this.fieldStatsIndexer?.start();
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.whenOpen(work), this.countPool));
     const db = this.db;
     this.statements = {
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
@@ -195,6 +203,7 @@ export class SqliteStore implements Store {
     return this.guard(() => {
       // Never acknowledge into a file that is gone from its path: a restart would not see it.
       this.checkFiles();
+      this.fieldStatsIndexer?.appended();
       return this.inTransaction(() => this.appendNow(request));
     });
   }
@@ -336,6 +345,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.fieldStatsIndexer?.stop();
     this.db.close();
     return this.countPool.close();
   }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder, MAX_STAT_NAMES, MAX_STAT_VALUES } from './field-stats.js';
+
+describe('field statistics', () => {
+  it('count lines per field and per value, and read back as written', () => {
+    const builder = new FieldStatsBuilder();
+    builder.add({ level: 'error', service: 'api', 'ü': 'ö😀' });
+    builder.add({ level: 'info', service: 'api' });
+    builder.add({ level: 'error', host: 'from-text', file: 'x' });
+    builder.add({});
+    const stats = builder.finish(10, 13);
+    expect(stats.lines).toBe(4);
+    expect(stats.allNames).toBe(true);
+    // host and file are the segment's, never counted from the lines
+    expect([...stats.fields.keys()]).toEqual(['level', 'service', 'ü']);
+    expect(stats.fields.get('level')).toEqual({ lines: 3, values: new Map([['error', 2], ['info', 1]]) });
+    expect(decodeFieldStats(encodeFieldStats(stats))).toEqual(stats);
+  });
+
+  it('stop keeping the values of a field past the caps, and names past theirs', () => {
+    const builder = new FieldStatsBuilder();
+    for (let i = 0; i <= MAX_STAT_VALUES; i++) builder.add({ id: `v${i}`, level: 'info', long: 'x'.repeat(i === 3 ? 65 : 1) });
+    for (let i = 0; i <= MAX_STAT_NAMES; i++) builder.add({ [`n${i}`]: '1' });
+    const stats = builder.finish(1, 2);
+    expect(stats.fields.get('id')).toEqual({ lines: MAX_STAT_VALUES + 1, values: undefined });
+    expect(stats.fields.get('long')).toEqual({ lines: MAX_STAT_VALUES + 1, values: undefined });
+    expect(stats.fields.get('level')!.values).toEqual(new Map([['info', MAX_STAT_VALUES + 1]]));
+    expect(stats.allNames).toBe(false);
+    expect(stats.fields.size).toBe(MAX_STAT_NAMES);
+    expect(decodeFieldStats(encodeFieldStats(stats))).toEqual(stats);
+  });
+
+  it('read damaged or unknown bytes as no statistics', () => {
+    const bytes = encodeFieldStats(new FieldStatsBuilder().finish(1, 1));
+    expect(decodeFieldStats(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
+    expect(decodeFieldStats(Buffer.concat([bytes, Buffer.from([0])]))).toBeUndefined();
+    expect(decodeFieldStats(Buffer.from([9, 0, 0]))).toBeUndefined();
+    expect(decodeFieldStats(Buffer.alloc(0))).toBeUndefined();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Per-segment field statistics: for each field the segment's lines have, how many lines have
+ * it, and for a field of few distinct values the exact count of each value. Computed once per
+ * sealed segment (by the same extraction a query reads fields with, fields.ts), stored beside
+ * the segment, and added up by the field explorer and the histogram (segment-field-counts.ts)
+ * instead of decoding and extracting every line of a segment again for every request.
+ *
+ * `host` and `file` are left out: they are the segment's metadata, and a line's `host` and
+ * `file` fields are always those (routes/fields.ts `fieldsOfLine`).
+ *
+ * Encoded (varints LEB128):
+ *   u8 version (1) | u8 flags (bit 0: every name is listed) | varint minSeq | varint maxSeq |
+ *   varint lines | varint names | per name: string name, varint lines, varint v, then when
+ *   v > 0 (v - 1) pairs of string value, varint lines. v = 0: too many values to keep.
+ * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
+ * segment they were computed from (a store that reuses ids can tell stale ones).
+ */
+import { payloadText } from '../segment/codec.js';
+import { extractFields } from './fields.js';
+
+/** Distinct values kept per field per segment; past it the field's values are not kept. */
+export const MAX_STAT_VALUES = 64;
+/** A value longer than this (UTF-16 units) is not kept either: the field's values are then not kept. */
+export const MAX_STAT_VALUE_LENGTH = 64;
+/** Field names kept per segment; past it `allNames` is false and names not listed may exist. */
+export const MAX_STAT_NAMES = 256;
+
+const VERSION = 1;
+
+export interface FieldStat {
+  /** Lines having the field. */
+  lines: number;
+  /** Lines per value; undefined when the field had too many values (or too long ones) to keep. */
+  values: Map<string, number> | undefined;
+}
+
+export interface FieldStats {
+  minSeq: number;
+  maxSeq: number;
+  /** Lines counted: the segment's every line. */
+  lines: number;
+  /** False when the segment had more names than kept: a name not in `fields` may still be in a line. */
+  allNames: boolean;
+  fields: Map<string, FieldStat>;
+}
+
+/** Builds the statistics of one segment line by line. */
+export class FieldStatsBuilder {
+  private readonly fields = new Map<string, FieldStat>();
+  private allNames = true;
+  private lines = 0;
+
+  add(fields: Readonly<Record<string, string>>): void {
+    this.lines++;
+    for (const name in fields) {
+      if (name === 'host' || name === 'file') continue;
+      let stat = this.fields.get(name);
+      if (stat === undefined) {
+        if (this.fields.size >= MAX_STAT_NAMES) {
+          this.allNames = false;
+          continue;
+        }
+        stat = { lines: 0, values: new Map() };
+        this.fields.set(name, stat);
+      }
+      stat.lines++;
+      const values = stat.values;
+      if (values === undefined) continue;
+      const value = fields[name]!;
+      const count = values.get(value);
+      if (count !== undefined) values.set(value, count + 1);
+      else if (values.size >= MAX_STAT_VALUES || value.length > MAX_STAT_VALUE_LENGTH) stat.values = undefined;
+      else values.set(value, 1);
+    }
+  }
+
+  finish(minSeq: number, maxSeq: number): FieldStats {
+    return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields: this.fields };
+  }
+}
+
+/** The statistics of a decompressed segment payload: every line's fields extracted once. */
+export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: number): FieldStats {
+  const { count, text, fieldsAt } = payloadText(payload);
+  const builder = new FieldStatsBuilder();
+  for (let start = 0, i = 0; i < count; i++) {
+    const end = text.indexOf(10, start);
+    builder.add(extractFields(text.toString('utf8', start, end), fieldsAt?.(i)));
+    start = end + 1;
+  }
+  return builder.finish(minSeq, maxSeq);
+}
+
+class Writer {
+  private parts: Buffer[] = [];
+  private bytes: number[] = [];
+
+  private flush(): void {
+    if (this.bytes.length > 0) this.parts.push(Buffer.from(this.bytes));
+    this.bytes = [];
+  }
+
+  varint(value: number): void {
+    while (value >= 0x80) {
+      this.bytes.push((value % 0x80) | 0x80);
+      value = Math.floor(value / 0x80);
+    }
+    this.bytes.push(value);
+  }
+
+  string(value: string): void {
+    const encoded = Buffer.from(value, 'utf8');
+    this.varint(encoded.length);
+    this.flush();
+    this.parts.push(encoded);
+  }
+
+  done(): Buffer {
+    this.flush();
+    return Buffer.concat(this.parts);
+  }
+}
+
+export function encodeFieldStats(stats: FieldStats): Buffer {
+  const writer = new Writer();
+  writer.varint(VERSION);
+  writer.varint(stats.allNames ? 1 : 0);
+  writer.varint(stats.minSeq);
+  writer.varint(stats.maxSeq);
+  writer.varint(stats.lines);
+  writer.varint(stats.fields.size);
+  for (const [name, stat] of stats.fields) {
+    writer.string(name);
+    writer.varint(stat.lines);
+    if (stat.values === undefined) {
+      writer.varint(0);
+      continue;
+    }
+    writer.varint(stat.values.size + 1);
+    for (const [value, lines] of stat.values) {
+      writer.string(value);
+      writer.varint(lines);
+    }
+  }
+  return writer.done();
+}
+
+/** The statistics in `bytes`, or undefined when they are of a version this code does not know or damaged. */
+export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = buffer[at++];
+      if (byte === undefined) throw new RangeError('truncated');
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+  };
+  const string = (): string => {
+    const length = varint();
+    if (at + length > buffer.length) throw new RangeError('truncated');
+    const value = buffer.toString('utf8', at, at + length);
+    at += length;
+    return value;
+  };
+  try {
+    if (varint() !== VERSION) return undefined;
+    const allNames = (varint() & 1) === 1;
+    const minSeq = varint();
+    const maxSeq = varint();
+    const lines = varint();
+    const names = varint();
+    const fields = new Map<string, FieldStat>();
+    for (let n = 0; n < names; n++) {
+      const name = string();
+      const withField = varint();
+      const kept = varint();
+      let values: Map<string, number> | undefined;
+      if (kept > 0) {
+        values = new Map();
+        for (let v = 0; v < kept - 1; v++) {
+          const value = string();
+          values.set(value, varint());
+        }
+      }
+      fields.set(name, { lines: withField, values });
+    }
+    if (at !== buffer.length) return undefined;
+    return { minSeq, maxSeq, lines, allNames, fields };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import type { AppendRequest } from '../store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function request(from: number, count: number, receivedAt: bigint): AppendRequest {
+  const lines = [];
+  let offset = from * 100;
+  for (let i = from; i < from + count; i++) {
+    const line = i % 3 === 0 ? `{"level":"error","n":${i}}` : `level=${i % 3 === 1 ? 'info' : 'warn'} service=api n=${i}`;
+    lines.push({ offset, end: offset + line.length + 1, timestamp: T0 + BigInt(i) * 1_000_000_000n, line, cut: false });
+    offset += 100;
+  }
+  return { host: 'h', files: [{ fileId: 'f', filename: 'a.log', path: '/a.log', lines }], receivedAt };
+}
+
+async function open(idleMs = 60_000): Promise<SqliteStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
+  dirs.push(dataDir);
+  return SqliteStore.open({ dataDir, policy: { sealBytes: 600, directSealBytes: 300 }, fieldStats: { idleMs } });
+}
+
+it('counts from statistics where it has them and reads the rest, exactly, through merges and retention', async () => {
+  const store = await open();
+  try {
+    for (let i = 0; i < 10; i++) await store.append(request(i * 4, 4, T0 + BigInt(i)));
+    const before = await store.fieldCounts({ name: 'level', maxScanLines: 1_000 });
+    expect(before?.fromStats).toBe(0);
+    expect(store.fieldStatsIndexer!.runToEnd()).toBeGreaterThan(0);
+    const after = await store.fieldCounts({ name: 'level', maxScanLines: 1_000 });
+    expect(after).toEqual({ ...before, fromStats: 40 });
+    expect(Object.fromEntries(after!.counts)).toEqual({ error: 14, info: 13, warn: 13 });
+    // More appends merge some counted segments away: the answer stays exact.
+    for (let i = 10; i < 14; i++) await store.append(request(i * 4, 4, T0 + 100n + BigInt(i)));
+    const merged = await store.fieldCounts({ name: 'level', maxScanLines: 1_000 });
+    expect(merged!.lines).toBe(56);
+    expect(merged!.fromStats).toBeLessThan(56);
+    expect(Object.fromEntries(merged!.counts)).toEqual({ error: 19, info: 19, warn: 18 });
+    // Too much to read one by one: no answer (the route then reads a sample).
+    expect(await store.fieldCounts({ name: 'level', maxScanLines: 56 - merged!.fromStats - 1 })).toBeUndefined();
+    store.fieldStatsIndexer!.runToEnd();
+    expect((await store.fieldCounts({ name: 'level', maxScanLines: 0 }))!.fromStats).toBe(56);
+    // A time range cutting segments: those are read, the rest counted.
+    const range = await store.fieldCounts({ since: T0 + 6_000_000_000n, until: T0 + 50_000_000_000n, maxScanLines: 1_000 });
+    expect(range!.lines).toBe(44);
+    expect(Object.fromEntries(range!.counts)).toMatchObject({ host: 44, file: 44, level: 44, service: 29, n: 44 });
+    await store.deleteArrivedBefore(T0 + 100n);
+    const kept = await store.fieldCounts({ name: 'level', maxScanLines: 1_000 });
+    expect(kept!.lines).toBe((await store.stats()).lines);
+  } finally {
+    await store.close();
+  }
+});
+
+it('computes the statistics by itself once appends pause', async () => {
+  const store = await open(20);
+  try {
+    for (let i = 0; i < 5; i++) await store.append(request(i * 4, 4, T0 + BigInt(i)));
+    for (let waited = 0; store.fieldStatsIndexer!.indexed === 0 && waited < 200; waited++) await new Promise((resolve) => setTimeout(resolve, 25));
+    for (let waited = 0; (await store.fieldCounts({ maxScanLines: 1_000 }))!.fromStats < 20 && waited < 200; waited++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await store.fieldCounts({ maxScanLines: 0 }))!.fromStats).toBe(20);
+  } finally {
+    await store.close();
+  }
+});

@@ -1,0 +1,154 @@
+/**
+ * Computes the field statistics (query/field-stats.ts) of the sqlite store's segments off the
+ * append path. Extracting every line's fields costs several µs a line, more than an append
+ * costs, so it is not done while appends arrive: the indexer waits until no append has come
+ * for `idleMs`, then works through the segments without statistics, newest first, in slices
+ * of the main thread (`sliceMs`) between which everything else runs, and pauses again as
+ * soon as an append comes. A segment merged or deleted while it was being counted is
+ * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
+ * use them read its lines instead.
+ */
+import { performance } from 'node:perf_hooks';
+import { payloadText } from '../../segment/codec.js';
+import { decompressPayload } from '../../segment/compression.js';
+import { extractFields } from '../../query/fields.js';
+import { FieldStatsBuilder } from '../../query/field-stats.js';
+import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
+
+export interface FieldStatsIndexerOptions {
+  /** Quiet time after the last append before indexing starts (ms). */
+  idleMs?: number;
+  /** Main-thread time per turn (ms). */
+  sliceMs?: number;
+}
+
+interface InProgress {
+  segment: StoredSegment;
+  text: Buffer;
+  encoding: 'latin1' | 'utf8';
+  fieldsAt: ((i: number) => Record<string, string> | undefined) | undefined;
+  count: number;
+  line: number;
+  start: number;
+  builder: FieldStatsBuilder;
+}
+
+const BATCH = 64;
+
+export class FieldStatsIndexer {
+  private readonly idleMs: number;
+  private readonly sliceMs: number;
+  private lastAppend = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private stopped = false;
+  private current: InProgress | undefined;
+  private queue: StoredSegment[] = [];
+  /** Segments counted since start (diagnostics and tests). */
+  indexed = 0;
+
+  constructor(
+    private readonly segments: SqliteSegments,
+    options: FieldStatsIndexerOptions = {},
+  ) {
+    this.idleMs = options.idleMs ?? 300;
+    this.sliceMs = options.sliceMs ?? 4;
+  }
+
+  /** Called on every append: postpones the work until appends pause. */
+  appended(): void {
+    this.lastAppend = performance.now();
+    this.schedule(this.idleMs);
+  }
+
+  /** Starts looking for work (after opening a store that may hold segments without statistics). */
+  start(): void {
+    this.schedule(this.idleMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  /** Counts every segment without statistics now, synchronously (tests, and a caller that has the time). */
+  runToEnd(): number {
+    let done = 0;
+    while (this.step(Infinity)) done++;
+    return done;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.timer !== undefined || this.immediate !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.turn();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private turn(): void {
+    if (this.stopped) return;
+    const quiet = performance.now() - this.lastAppend;
+    if (quiet < this.idleMs) return this.schedule(this.idleMs - quiet);
+    let more: boolean;
+    try {
+      more = this.step(this.sliceMs);
+    } catch {
+      // The store closed or failed under us: a later append or open starts again.
+      this.current = undefined;
+      this.queue = [];
+      return;
+    }
+    if (!more) return;
+    // The next slice after I/O has been polled (setImmediate), so requests keep their turns.
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.turn();
+    });
+  }
+
+  /** Works for about `budgetMs`; false when nothing is left to do. */
+  private step(budgetMs: number): boolean {
+    const until = performance.now() + budgetMs;
+    for (;;) {
+      if (this.current === undefined) {
+        const next = this.nextSegment();
+        if (next === undefined) return false;
+        this.current = next;
+      }
+      const work = this.current;
+      const end = Math.min(work.count, work.line + BATCH);
+      for (; work.line < end; work.line++) {
+        const lineEnd = work.text.indexOf(10, work.start);
+        work.builder.add(extractFields(work.text.toString(work.encoding, work.start, lineEnd), work.fieldsAt?.(work.line)));
+        work.start = lineEnd + 1;
+      }
+      if (work.line === work.count) {
+        this.current = undefined;
+        if (this.segments.stillThere(work.segment) !== undefined) {
+          this.segments.saveFieldStats(work.segment, work.builder.finish(work.segment.minSeq, work.segment.maxSeq));
+          this.indexed++;
+        }
+        if (budgetMs === Infinity) return true;
+      } else if (this.segments.stillThere(work.segment) === undefined) {
+        this.current = undefined; // merged or deleted meanwhile
+      }
+      if (performance.now() >= until) return true;
+    }
+  }
+
+  private nextSegment(): InProgress | undefined {
+    for (;;) {
+      if (this.queue.length === 0) this.queue = this.segments.withoutFieldStats(64);
+      const segment = this.queue.shift();
+      if (segment === undefined) return undefined;
+      if (this.segments.stillThere(segment) === undefined) continue;
+      const { count, text, fieldsAt } = payloadText(decompressPayload(this.segments.dataNow(segment.id)));
+      return { segment, text, encoding: segment.ascii ? 'latin1' : 'utf8', fieldsAt, count, line: 0, start: 0, builder: new FieldStatsBuilder() };
+    }
+  }
+}
