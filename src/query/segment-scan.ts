@@ -31,6 +31,8 @@ export interface LineConditions {
   admit?: (timestamp: bigint) => boolean;
   /** Visit the segment's lines last to first (a newest-first search meets its best lines first, and admit then turns the rest away). */
   reverse?: boolean;
+  /** Only the lines of these indexes, `from` inclusive, `to` exclusive (a time window of a segment in time order). */
+  range?: { from: number; to: number };
 }
 
 /** Bloom probes computed once per query. */
@@ -127,7 +129,7 @@ export async function scanSegmentSliced(meta: SegmentMeta, segment: DecodedSegme
 
 /** The scan as a generator: it yields every STEP_LINES lines or hits, so a caller can pause it. */
 function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): Generator<void, void, undefined> {
-  const { match, since, until, seqAbove, seqAtMost, accept, admit, reverse } = conditions;
+  const { match, since, until, seqAbove, seqAtMost, accept, admit, reverse, range } = conditions;
   const { timestamps, seqs, starts, lengths, text } = segment;
   const passes = (i: number): boolean => {
     const ts = timestamps[i]!;
@@ -141,10 +143,13 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
       (accept === undefined || accept(segment, meta, i))
     );
   };
-  const count = segment.count;
+  const from = range === undefined ? 0 : Math.max(0, range.from);
+  const to = range === undefined ? segment.count : Math.min(segment.count, range.to);
+  const count = to - from;
+  if (count <= 0) return;
   if (match.matchesAll) {
     for (let step = 0; step < count; step++) {
-      const i = reverse === true ? count - 1 - step : step;
+      const i = reverse === true ? to - 1 - step : from + step;
       if (passes(i)) onMatch(i);
       if (step % STEP_LINES === STEP_LINES - 1) yield;
     }
@@ -176,11 +181,13 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
       find = (from) => lowered.indexOf(needle, from);
       findLast = (from) => (from < 0 ? -1 : lowered.lastIndexOf(needle, from));
     }
-    let position = reverse === true ? findLast(text.length - 1) : find(0);
+    // From the end of line `to - 1` (its \n is never part of a hit within a line) or the start of line `from`.
+    let position = reverse === true ? findLast(starts[to - 1]! + lengths[to - 1]! - 1) : find(starts[from]!);
     let hits = 0;
     while (position !== -1) {
       if (++hits % STEP_LINES === 0) yield;
       const i = lineIndexAt(starts, position);
+      if (i < from || i >= to) return;
       const lineEnd = starts[i]! + lengths[i]!;
       if (position + needleLength > lineEnd) {
         // The hit spans a line break: not a match of this line.
@@ -193,7 +200,7 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
     return;
   }
   for (let step = 0; step < count; step++) {
-    const i = reverse === true ? count - 1 - step : step;
+    const i = reverse === true ? to - 1 - step : from + step;
     if (passes(i) && match.test(lineText(i), fieldsAt?.(i))) onMatch(i);
     if (step % STEP_LINES === STEP_LINES - 1) yield;
   }
