@@ -166,23 +166,42 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
   const onlyCondition = match.onlySubstring;
   if (driver !== undefined || insensitiveDriver !== undefined) {
     // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
+    // Only the range's text is searched (a window of a segment must not cost a search of the
+    // whole segment): positions in `region` are offset by `base` from positions in `text`.
+    const base = starts[from]!;
+    const regionEnd = starts[to - 1]! + lengths[to - 1]! + 1; // through the last line's \n
     let find: (from: number) => number;
     let findLast: (from: number) => number;
     let needleLength: number;
     if (driver !== undefined) {
       const needle = Buffer.from(driver.needle);
+      const region = base === 0 && regionEnd === text.length ? text : text.subarray(base, regionEnd);
       needleLength = needle.length;
-      find = (from) => text.indexOf(needle, from);
-      findLast = (from) => (from < 0 ? -1 : text.lastIndexOf(needle, from));
+      find = (at) => {
+        const found = region.indexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
+      findLast = (at) => {
+        if (at < base) return -1;
+        const found = region.lastIndexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
     } else {
-      const lowered = text.toString('latin1').toLowerCase();
+      const lowered = text.toString('latin1', base, regionEnd).toLowerCase();
       const needle = insensitiveDriver!.needle;
       needleLength = needle.length;
-      find = (from) => lowered.indexOf(needle, from);
-      findLast = (from) => (from < 0 ? -1 : lowered.lastIndexOf(needle, from));
+      find = (at) => {
+        const found = lowered.indexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
+      findLast = (at) => {
+        if (at < base) return -1;
+        const found = lowered.lastIndexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
     }
     // From the end of line `to - 1` (its \n is never part of a hit within a line) or the start of line `from`.
-    let position = reverse === true ? findLast(starts[to - 1]! + lengths[to - 1]! - 1) : find(starts[from]!);
+    let position = reverse === true ? findLast(regionEnd - 2) : find(base);
     let hits = 0;
     while (position !== -1) {
       if (++hits % STEP_LINES === 0) yield;
