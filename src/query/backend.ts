@@ -21,6 +21,7 @@
  */
 import type { SegmentMeta } from '../segment/meta.js';
 import type { FieldStats } from './field-stats.js';
+import type { DecodedCache } from './decoded-cache.js';
 
 export type { SegmentMeta } from '../segment/meta.js';
 
@@ -54,9 +55,10 @@ export interface SegmentBackend {
    * order, each page continuing the order of the one before. The engine stops pulling pages as
    * soon as its top is settled, so a backend whose listing is remote (DynamoDB) reads only as
    * far as the query needs. Undefined when the backend has no lazy listing of that order: the
-   * engine then lists everything and sorts (in-memory listings need nothing else).
+   * engine then lists everything and sorts. An in-memory listing may answer one page, kept
+   * sorted between queries.
    */
-  listSegmentsInOrder?(query: SegmentListQuery, order: 'asc' | 'desc'): AsyncIterable<SegmentMeta[]> | undefined;
+  listSegmentsInOrder?(query: SegmentListQuery, order: 'asc' | 'desc'): AsyncIterable<SegmentMeta[]> | Iterable<SegmentMeta[]> | undefined;
   /** The bloom written with the segment; null when the segment no longer exists. */
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null>;
   /**
@@ -76,6 +78,12 @@ export interface SegmentBackend {
    * them; undefined when it has none for this segment (yet), and the engine reads its lines.
    */
   loadFieldStats?(segment: SegmentMeta): Promise<FieldStats | undefined>;
+  /**
+   * Optional: decoded segments the backend keeps in memory (decoded-cache.ts). The backend
+   * must delete a segment's entry when it deletes the segment (or clear the cache), so a
+   * segment gone since it was listed still reads as vanished.
+   */
+  readonly decodedCache?: DecodedCache;
 }
 
 /** The reference reading of a SegmentListQuery, for backends that filter client-side. */

@@ -29,6 +29,12 @@ export async function loadData(backend: SegmentBackend, meta: SegmentMeta, lastA
 }
 
 export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, lastAttempt: boolean): Promise<DecodedSegment | null> {
+  const cache = backend.decodedCache;
+  const cached = cache?.get(meta);
+  if (cached !== undefined) return cached;
   const data = await loadData(backend, meta, lastAttempt);
-  return data === null ? null : decodeSegment(data);
+  if (data === null) return null;
+  const decoded = decodeSegment(data);
+  cache?.add(meta, decoded);
+  return decoded;
 }

@@ -31,6 +31,8 @@ export interface LineConditions {
   admit?: (timestamp: bigint) => boolean;
   /** Visit the segment's lines last to first (a newest-first search meets its best lines first, and admit then turns the rest away). */
   reverse?: boolean;
+  /** Only the lines of these indexes, `from` inclusive, `to` exclusive (a time window of a segment in time order). */
+  range?: { from: number; to: number };
 }
 
 /** Bloom probes computed once per query. */
@@ -127,7 +129,7 @@ export async function scanSegmentSliced(meta: SegmentMeta, segment: DecodedSegme
 
 /** The scan as a generator: it yields every STEP_LINES lines or hits, so a caller can pause it. */
 function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, onMatch: (index: number) => void): Generator<void, void, undefined> {
-  const { match, since, until, seqAbove, seqAtMost, accept, admit, reverse } = conditions;
+  const { match, since, until, seqAbove, seqAtMost, accept, admit, reverse, range } = conditions;
   const { timestamps, seqs, starts, lengths, text } = segment;
   const passes = (i: number): boolean => {
     const ts = timestamps[i]!;
@@ -141,10 +143,13 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
       (accept === undefined || accept(segment, meta, i))
     );
   };
-  const count = segment.count;
+  const from = range === undefined ? 0 : Math.max(0, range.from);
+  const to = range === undefined ? segment.count : Math.min(segment.count, range.to);
+  const count = to - from;
+  if (count <= 0) return;
   if (match.matchesAll) {
     for (let step = 0; step < count; step++) {
-      const i = reverse === true ? count - 1 - step : step;
+      const i = reverse === true ? to - 1 - step : from + step;
       if (passes(i)) onMatch(i);
       if (step % STEP_LINES === STEP_LINES - 1) yield;
     }
@@ -161,26 +166,47 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
   const onlyCondition = match.onlySubstring;
   if (driver !== undefined || insensitiveDriver !== undefined) {
     // Walk the hits of one needle; each hit names a line, checked in full, then skip to the next line.
+    // Only the range's text is searched (a window of a segment must not cost a search of the
+    // whole segment): positions in `region` are offset by `base` from positions in `text`.
+    const base = starts[from]!;
+    const regionEnd = starts[to - 1]! + lengths[to - 1]! + 1; // through the last line's \n
     let find: (from: number) => number;
     let findLast: (from: number) => number;
     let needleLength: number;
     if (driver !== undefined) {
       const needle = Buffer.from(driver.needle);
+      const region = base === 0 && regionEnd === text.length ? text : text.subarray(base, regionEnd);
       needleLength = needle.length;
-      find = (from) => text.indexOf(needle, from);
-      findLast = (from) => (from < 0 ? -1 : text.lastIndexOf(needle, from));
+      find = (at) => {
+        const found = region.indexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
+      findLast = (at) => {
+        if (at < base) return -1;
+        const found = region.lastIndexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
     } else {
-      const lowered = text.toString('latin1').toLowerCase();
+      const lowered = text.toString('latin1', base, regionEnd).toLowerCase();
       const needle = insensitiveDriver!.needle;
       needleLength = needle.length;
-      find = (from) => lowered.indexOf(needle, from);
-      findLast = (from) => (from < 0 ? -1 : lowered.lastIndexOf(needle, from));
+      find = (at) => {
+        const found = lowered.indexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
+      findLast = (at) => {
+        if (at < base) return -1;
+        const found = lowered.lastIndexOf(needle, at - base);
+        return found === -1 ? -1 : found + base;
+      };
     }
-    let position = reverse === true ? findLast(text.length - 1) : find(0);
+    // From the end of line `to - 1` (its \n is never part of a hit within a line) or the start of line `from`.
+    let position = reverse === true ? findLast(regionEnd - 2) : find(base);
     let hits = 0;
     while (position !== -1) {
       if (++hits % STEP_LINES === 0) yield;
       const i = lineIndexAt(starts, position);
+      if (i < from || i >= to) return;
       const lineEnd = starts[i]! + lengths[i]!;
       if (position + needleLength > lineEnd) {
         // The hit spans a line break: not a match of this line.
@@ -193,7 +219,7 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
     return;
   }
   for (let step = 0; step < count; step++) {
-    const i = reverse === true ? count - 1 - step : step;
+    const i = reverse === true ? to - 1 - step : from + step;
     if (passes(i) && match.test(lineText(i), fieldsAt?.(i))) onMatch(i);
     if (step % STEP_LINES === STEP_LINES - 1) yield;
   }

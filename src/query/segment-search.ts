@@ -3,9 +3,10 @@
  *
  * Search walks candidate segments by max timestamp, newest first (asc: by min timestamp), and
  * keeps the best `limit + 1` matches; it stops as soon as those are all strictly newer than
- * the next segment's max timestamp, so a page of a long history touches a few segments. The
- * extra match tells whether a next page exists. Only one segment is decoded at a time; kept
- * matches are materialised as soon as they enter the top. When the backend lists lazily
+ * every line not yet examined, so a page of a long history touches a few segments. The extra
+ * match tells whether a next page exists. Newest first, the lines of the segments that
+ * overlap in time are examined in time windows across them (`newestFirst`); oldest first,
+ * one segment after another. Kept matches are materialised as soon as they enter the top. When the backend lists lazily
  * (`listSegmentsInOrder`), stopping also ends the listing: a remote backend reads only the
  * metadata pages the walk reached.
  */
@@ -98,37 +99,200 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       reverse: desc,
     };
     let visited = 0;
-    // Returning from inside the loop ends a lazy listing: no further metadata page is read.
-    for await (const segments of await inSearchOrder(backend, list, order)) {
-      for (const meta of segments) {
-        const segmentBound = bound(meta);
-        const worst = top.worst;
-        if (worst !== undefined && beyond(worst.timestamp, segmentBound)) {
-          const best = top.sorted();
-          return page(best.slice(0, limit), after(best[limit - 1]!), false);
+    /**
+     * The page to answer with before examining more, when the walk can stop: the top is full of
+     * lines strictly better than every line not examined yet (all at or beyond `pending`,
+     * inclusive), or the deadline has passed (then the lines that are final are returned).
+     */
+    const stopAt = (pending: bigint): SearchPage | undefined => {
+      const worst = top.worst;
+      if (worst !== undefined && beyond(worst.timestamp, pending)) {
+        const best = top.sorted();
+        return page(best.slice(0, limit), after(best[limit - 1]!), false);
+      }
+      if (visited++ > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
+        const final = top.sorted().filter((line) => beyond(line.timestamp, pending));
+        if (final.length === limit) return page(final, after(final[limit - 1]!), true);
+        if (positionTs === undefined || beyond(positionTs, pending)) return page(final, { kind: 'boundary', timestamp: pending }, true);
+        if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
+        // Stopping here would not move the cursor: scan on so every call makes progress.
+      }
+      return undefined;
+    };
+    /** The segment if a line of it may match (its bloom admits the query), decoded; null when not. */
+    const open = async (meta: SegmentMeta): Promise<DecodedSegment | null> => {
+      await slice.check();
+      const quick = quickMayMatch(backend, meta, probes);
+      if (quick === false || (quick === undefined && !(await segmentMayMatch(backend, meta, probes)))) return null;
+      return loadDecoded(backend, meta, lastAttempt);
+    };
+    const ruledOut = (meta: SegmentMeta): boolean => !slice.due() && quickMayMatch(backend, meta, probes) === false;
+    const scan = (meta: SegmentMeta, segment: DecodedSegment, range?: { from: number; to: number }): Promise<void> =>
+      scanSegmentSliced(meta, segment, range === undefined ? scanConditions : { ...scanConditions, range }, slice, (i) => {
+        // Only lines that could enter the top are materialised.
+        const worstNow = top.worst;
+        if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
+        top.offer(storedLineAt(meta, segment, i));
+      });
+    if (desc) {
+      const answer = await newestFirst(await inSearchOrder(backend, list, order), { limit, top, stopAt, ruledOut, open, scan });
+      if (answer !== undefined) return answer;
+    } else {
+      // Returning from inside the loop ends a lazy listing: no further metadata page is read.
+      for await (const segments of await inSearchOrder(backend, list, order)) {
+        for (const meta of segments) {
+          const stopped = stopAt(bound(meta));
+          if (stopped !== undefined) return stopped;
+          const segment = await open(meta);
+          if (segment !== null) await scan(meta, segment);
         }
-        if (visited++ > 0 && query.deadline !== undefined && performance.now() >= query.deadline) {
-          const final = top.sorted().filter((line) => beyond(line.timestamp, segmentBound));
-          if (final.length === limit) return page(final, after(final[limit - 1]!), true);
-          if (positionTs === undefined || beyond(positionTs, segmentBound)) return page(final, { kind: 'boundary', timestamp: segmentBound }, true);
-          if (final.length > 0) return page(final, after(final[final.length - 1]!), true);
-          // Stopping here would not move the cursor: scan on so every call makes progress.
-        }
-        await slice.check();
-        if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
-        const segment = await loadDecoded(backend, meta, lastAttempt);
-        if (segment === null) continue;
-        await scanSegmentSliced(meta, segment, scanConditions, slice, (i) => {
-          // Only lines that could enter the top are materialised.
-          const worstNow = top.worst;
-          if (worstNow !== undefined && beyond(worstNow.timestamp, segment.timestamps[i]!)) return;
-          top.offer(storedLineAt(meta, segment, i));
-        });
       }
     }
     const best = top.sorted();
     return page(best.slice(0, limit), best.length > limit ? after(best[limit - 1]!) : undefined, false);
   });
+}
+
+/** Segments held decoded at once by a newest-first walk; past this, a segment is scanned whole when reached. */
+const MAX_OPEN_SEGMENTS = 32;
+/** The first window of a newest-first walk: this part of the newest segment's time span. */
+const FIRST_WINDOW_PARTS = 8n;
+
+/** Whether a decoded segment's timestamps never decrease (then a time window is one index range); memoised. */
+const monotonicSegments = new WeakMap<DecodedSegment, boolean>();
+function isMonotonic(segment: DecodedSegment): boolean {
+  let known = monotonicSegments.get(segment);
+  if (known === undefined) {
+    known = true;
+    const timestamps = segment.timestamps;
+    for (let i = 1; i < segment.count; i++) {
+      if (timestamps[i]! < timestamps[i - 1]!) {
+        known = false;
+        break;
+      }
+    }
+    monotonicSegments.set(segment, known);
+  }
+  return known;
+}
+
+/** In a monotonic segment: the first index whose timestamp is at least `ts` (count when none). */
+function firstAtLeast(segment: DecodedSegment, ts: bigint): number {
+  let low = 0;
+  let high = segment.count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (segment.timestamps[middle]! < ts) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+interface WalkParts {
+  limit: number;
+  top: TopLines;
+  stopAt: (pending: bigint) => SearchPage | undefined;
+  /** True when the segment's bloom summary rules it out and the walk need not pause first (no await). */
+  ruledOut: (meta: SegmentMeta) => boolean;
+  open: (meta: SegmentMeta) => Promise<DecodedSegment | null>;
+  scan: (meta: SegmentMeta, segment: DecodedSegment, range?: { from: number; to: number }) => Promise<void>;
+}
+
+/**
+ * The newest-first walk, in time windows across segments rather than one whole segment after
+ * another. When many files log over the same minutes (every file's newest segment overlaps the
+ * others), scanning the newest segment whole before the next fills the top with lines that
+ * the other files' newer lines then push out: every line of it is tested (for a field term,
+ * its fields extracted) in vain. Instead, the lines of every segment that reaches into a
+ * window [low, frontier) are examined window by window, newest window first, so the walk stops
+ * once the top is full of lines newer than everything not yet examined. A window's width is
+ * estimated from how many matches the windows before it gave.
+ *
+ * A segment whose timestamps never decrease takes its window as one index range; any other
+ * (rare: lines out of time order within one file) is scanned whole when reached, as is a
+ * segment reached while MAX_OPEN_SEGMENTS are held. Answers the page when it stops early,
+ * undefined when every candidate was examined.
+ */
+async function newestFirst(listing: AsyncIterable<SegmentMeta[]> | Iterable<SegmentMeta[]>, parts: WalkParts): Promise<SearchPage | undefined> {
+  const { limit, top, stopAt, ruledOut, open, scan } = parts;
+  // Pages pulled one at a time (a lazy listing reads its next page only when the walk gets there).
+  const pages = Symbol.asyncIterator in listing ? listing[Symbol.asyncIterator]() : listing[Symbol.iterator]();
+  let page: SegmentMeta[] = [];
+  let at = 0;
+  let ended = false;
+  /** The next candidate, or undefined when the listing is done. */
+  const peek = async (): Promise<SegmentMeta | undefined> => {
+    while (at >= page.length && !ended) {
+      const pulled = await pages.next();
+      if (pulled.done === true) ended = true;
+      else {
+        page = pulled.value;
+        at = 0;
+      }
+    }
+    return at < page.length ? page[at] : undefined;
+  };
+  try {
+    /** Segments in progress: lines [0, to) not yet examined, all older than `frontier`. */
+    let held: { meta: SegmentMeta; segment: DecodedSegment; to: number }[] = [];
+    let frontier = 0n;
+    let width = 0n;
+    for (;;) {
+      const upcoming = await peek();
+      if (held.length === 0) {
+        if (upcoming === undefined) return undefined;
+        // Nothing in progress: the next window starts at the next segment's newest line.
+        frontier = upcoming.maxTimestamp + 1n;
+        if (width <= 0n) width = (upcoming.maxTimestamp - upcoming.minTimestamp) / FIRST_WINDOW_PARTS + 1n;
+      }
+      // Every line not yet examined is at or before this (inclusive).
+      const pending = upcoming !== undefined && upcoming.maxTimestamp > frontier - 1n ? upcoming.maxTimestamp : frontier - 1n;
+      const stopped = stopAt(pending);
+      if (stopped !== undefined) return stopped;
+      // A segment joins the walk once every line newer than its newest has been examined, and
+      // only if the walk did not stop there: the segments read (and, with a lazy listing, the
+      // metadata pages) are those a walk of one whole segment after another would read.
+      let meta = upcoming;
+      while (meta !== undefined && (meta.maxTimestamp >= frontier - 1n || held.length === 0)) {
+        if (meta.maxTimestamp < frontier - 1n) {
+          // Nothing held (every segment so far ruled out or done): the walk moves on to this one.
+          frontier = meta.maxTimestamp + 1n;
+          const stop = stopAt(meta.maxTimestamp);
+          if (stop !== undefined) return stop;
+        }
+        at++;
+        // Most segments are ruled out by the bloom summary in memory: those cost no await at all.
+        if (!ruledOut(meta)) {
+          const segment = await open(meta);
+          if (segment !== null) {
+            if (held.length < MAX_OPEN_SEGMENTS && isMonotonic(segment)) held.push({ meta, segment, to: segment.count });
+            else await scan(meta, segment);
+          }
+        }
+        meta = at < page.length ? page[at] : await peek();
+      }
+      // The window [low, frontier) ends above the next segment's newest line, so the walk can stop before reading it.
+      if (held.length === 0) continue; // the listing is done (or the walk reads on at the top of the loop)
+      let low = frontier - width;
+      const clamped = meta !== undefined && meta.maxTimestamp >= low;
+      if (meta !== undefined && clamped) low = meta.maxTimestamp + 1n;
+      const before = top.size;
+      for (const entry of held) {
+        const from = firstAtLeast(entry.segment, low);
+        if (from < entry.to) await scan(entry.meta, entry.segment, { from, to: entry.to });
+        entry.to = from;
+      }
+      held = held.filter((entry) => entry.to > 0);
+      frontier = low;
+      // The next window: wide enough for the matches still missing at the rate this one gave, within 16 times.
+      const found = top.size - before;
+      const missing = limit + 1 - top.size;
+      if (!clamped && missing > 0) width = found === 0 ? width * 4n : width * BigInt(Math.min(16, Math.max(1, Math.ceil((missing / found) * 1.25))));
+    }
+  } finally {
+    // Ends a lazy listing: no further metadata page is read.
+    if (!ended) await pages.return?.(undefined);
+  }
 }
 
 export async function tailSegments(backend: SegmentBackend, query: TailQuery): Promise<TailPage> {

@@ -70,6 +70,11 @@ export class TimeSlice {
     return performance.now() - this.sliceStart >= this.scheduler.sliceMs;
   }
 
+  /** True when `check()` has something to do (the slice is spent or the signal aborted): lets a hot loop skip awaiting it. */
+  due(): boolean {
+    return this.signal?.aborted === true || this.spent();
+  }
+
   /** Waits for the next turn when the slice is spent; throws ReadAborted once the signal aborts. */
   async check(): Promise<void> {
     if (this.signal?.aborted) throw new ReadAborted();

@@ -72,7 +72,16 @@ function setBits(bloom: Uint8Array, bitMask: number, trigram: number, count = PR
 }
 
 function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
-  const [h1, h2] = probes(trigram, mixed);
+  // probes() inlined: this runs for every segment a query considers, and the pair it returns was an allocation each time.
+  let h1: number;
+  let h2: number;
+  if (mixed) {
+    h1 = mix(trigram);
+    h2 = mix(trigram ^ 0x9e3779b9) | 1;
+  } else {
+    h1 = Math.imul(trigram, 0x9e3779b1);
+    h2 = Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1;
+  }
   for (let i = 0; i < count; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
@@ -201,12 +210,17 @@ function isPowerOfTwo(n: number): boolean {
   return n >= 8 && (n & (n - 1)) === 0;
 }
 
-/** The bit array of a bloom and its format (1: no format byte); null when the bytes are no bloom of ours. */
-function bitsOf(bloom: Uint8Array): { bits: Uint8Array; exact: boolean; tokens: boolean; names: boolean; format: number } | null {
-  if (isPowerOfTwo(bloom.length)) return { bits: bloom, exact: false, tokens: false, names: false, format: 1 };
-  const format = bloom[bloom.length - 1]!;
-  if (isPowerOfTwo(bloom.length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT || format === NAMES_FORMAT)) {
-    return { bits: bloom.subarray(0, bloom.length - 1), exact: true, tokens: format >= TOKEN_FORMAT, names: format === NAMES_FORMAT, format };
+/**
+ * A bloom's bit array and its format (1: no format byte); null when the bytes are no bloom of
+ * ours. `bits` is the bloom itself (its format byte, if any, lies past `bitMask`): no view is
+ * made, since this runs for every segment a query considers.
+ */
+function bitsOf(bloom: Uint8Array): { bits: Uint8Array; bitMask: number; exact: boolean; tokens: boolean; names: boolean; format: number } | null {
+  const length = bloom.length;
+  if (isPowerOfTwo(length)) return { bits: bloom, bitMask: length * 8 - 1, exact: false, tokens: false, names: false, format: 1 };
+  const format = bloom[length - 1]!;
+  if (isPowerOfTwo(length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT || format === NAMES_FORMAT)) {
+    return { bits: bloom, bitMask: (length - 1) * 8 - 1, exact: true, tokens: format >= TOKEN_FORMAT, names: format === NAMES_FORMAT, format };
   }
   return null;
 }
@@ -229,17 +243,16 @@ export function nameTrigrams(name: string): number[] {
 export function bloomMayHoldName(bloom: Uint8Array, trigrams: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
   if (parsed === null || !parsed.names || trigrams.length === 0) return true;
-  return holdsAll(parsed.bits, trigrams, true) || holdsAll(parsed.bits, ESCAPE_TRIGRAMS, true);
+  return holdsAll(parsed.bits, parsed.bitMask, trigrams, true) || holdsAll(parsed.bits, parsed.bitMask, ESCAPE_TRIGRAMS, true);
 }
 
 /** False only when the bloom's segment holds no such whole token (format 3); older formats cannot tell. */
 export function bloomMayHoldToken(bloom: Uint8Array, hash: number): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bits.length * 8 - 1, hash, true, parsed.names ? TOKEN_PROBES : PROBES);
+  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bitMask, hash, true, parsed.names ? TOKEN_PROBES : PROBES);
 }
 
-function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean): boolean {
-  const bitMask = bits.length * 8 - 1;
+function holdsAll(bits: Uint8Array, bitMask: number, trigrams: readonly number[], mixed: boolean): boolean {
   for (const trigram of trigrams) if (!hasBits(bits, bitMask, trigram, mixed)) return false;
   return true;
 }
@@ -247,13 +260,13 @@ function holdsAll(bits: Uint8Array, trigrams: readonly number[], mixed: boolean)
 /** False only when no text of the bloom's segment can contain a needle with these (lowercased) trigrams. */
 export function bloomMayContain(bloom: Uint8Array, trigrams: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || holdsAll(parsed.bits, trigrams, parsed.exact);
+  return parsed === null || holdsAll(parsed.bits, parsed.bitMask, trigrams, parsed.exact);
 }
 
 /** The same for a case-sensitive needle, given both its exact and its lowercased trigrams. */
 export function bloomMayContainExact(bloom: Uint8Array, exact: readonly number[], lowered: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || holdsAll(parsed.bits, parsed.exact ? exact : lowered, parsed.exact);
+  return parsed === null || holdsAll(parsed.bits, parsed.bitMask, parsed.exact ? exact : lowered, parsed.exact);
 }
 
 /**
@@ -263,8 +276,10 @@ export function bloomMayContainExact(bloom: Uint8Array, exact: readonly number[]
  */
 export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
   const parsed = bitsOf(bloom);
-  if (parsed === null || parsed.bits.length < 8 * factor) return Uint8Array.from(bloom);
-  const size = parsed.bits.length / factor;
+  if (parsed === null) return Uint8Array.from(bloom);
+  const bytes = (parsed.bitMask + 1) / 8;
+  if (bytes < 8 * factor) return Uint8Array.from(bloom);
+  const size = bytes / factor;
   const folded = new Uint8Array(size + (parsed.exact ? 1 : 0));
   for (let part = 0; part < factor; part++) {
     const base = part * size;
