@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams, tokenProbe } from './bloom.js';
@@ -88,5 +89,26 @@ describe('whole tokens (format 3)', () => {
     expect(bloomMayHoldToken(buildTrigramBloom(sample), tokenProbe('00ff0000deadbeef')!)).toBe(true);
     const folded = foldBloom(buildTrigramBloom(sample, true), 2);
     expect(bloomMayHoldToken(folded, tokenProbe('4bf92f3577b34da6')!)).toBe(true);
+  });
+});
+
+describe('the bloom bytes', () => {
+  it('stay those of the format as first written: a faster builder may not change a bit', () => {
+    // Sampled with the builder that set a token's bits once per occurrence, in two passes.
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      i % 3 === 0
+        ? `{"time":"2026-01-05T00:00:${String(i % 60).padStart(2, '0')}Z","level":"Info","trace_id":"${((i * 2654435761) >>> 0).toString(16).padStart(8, '0')}deadbeef","msg":"GET /api/v1/items?id=${i}"}`
+        : i % 3 === 1
+          ? `ts=2026-01-05T00:00:00Z level=WARN service=api.gateway user=user-${i % 97} took_ms=${(i * 7) % 1000}`
+          : `Jan  5 00:00:00 web-1 sshd[${i}]: Failed password for invalid user admin from 10.0.${i % 256}.${(i * 7) % 256} port ${1024 + i} ssh2`,
+    );
+    const sample = Buffer.from(lines.join('\n') + '\n');
+    const digest = (bloom: Uint8Array): string => createHash('sha256').update(bloom).digest('hex');
+    expect(digest(buildTrigramBloom(sample))).toBe('e983e89fa6ef51223331d80b96bdbe51edcd56aa79cd78123d8eaff8a765d406');
+    expect(digest(buildTrigramBloom(sample, true))).toBe('66c7d07aa7fa638f76a8317a0ec2248ef0c379f60e9aee4012e2f0dc7de0177e');
+    expect(digest(buildTrigramBloom(sample, true, true))).toBe('bd9385adc725aba1b87dd89bde290700c4b4535914ae658c38db69468c324865');
+    // Texts shorter than a trigram, and tokens at the very start and end.
+    expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('abcdefgh'), true, true), tokenProbe('abcdefgh')!)).toBe(true);
+    expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('x abcdefghi'), true, true), tokenProbe('abcdefghi')!)).toBe(true);
   });
 });

@@ -63,14 +63,6 @@ function probes(trigram: number, mixed: boolean): [number, number] {
   return [Math.imul(trigram, 0x9e3779b1), Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1];
 }
 
-function setBits(bloom: Uint8Array, bitMask: number, trigram: number, count = PROBES): void {
-  const [h1, h2] = probes(trigram, true);
-  for (let i = 0; i < count; i++) {
-    const bit = (h1 + Math.imul(i, h2)) & bitMask;
-    bloom[bit >>> 3]! |= 1 << (bit & 7);
-  }
-}
-
 function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
   // probes() inlined: this runs for every segment a query considers, and the pair it returns was an allocation each time.
   let h1: number;
@@ -118,25 +110,83 @@ export function tokenProbe(token: string): number | undefined {
   return tokenHash(bytes, 0, bytes.length);
 }
 
+/** 1 at the bytes of a token (`A-Za-z0-9_.:@-`): one load per byte instead of six comparisons. */
+const TOKEN_BYTES = Uint8Array.from({ length: 256 }, (_, b) => (isTokenByte(b) ? 1 : 0));
+
 let tokenHashes = new Int32Array(1 << 12);
 
-/** Every token of TOKEN_MIN bytes or more, hashed (repeats included: setting bits twice is harmless). */
+/**
+ * Every token of TOKEN_MIN bytes or more, hashed (repeats included: the bloom is sized by
+ * their number), in one pass: each token's FNV-1a is folded in as its bytes go by.
+ */
 function collectTokens(text: Uint8Array): number {
   let count = 0;
   let start = -1;
-  for (let i = 0; i <= text.length; i++) {
-    const inside = i < text.length && isTokenByte(text[i]!);
-    if (inside) {
-      if (start < 0) start = i;
+  let hash = 0;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const byte = text[i]!;
+    if (TOKEN_BYTES[byte] === 1) {
+      if (start < 0) {
+        start = i;
+        hash = 0x811c9dc5;
+      }
+      hash = Math.imul(hash ^ byte, 0x01000193);
       continue;
     }
     if (start >= 0 && i - start >= TOKEN_MIN) {
       if (count + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
-      tokenHashes[count++] = tokenHash(text, start, i);
+      tokenHashes[count++] = (hash ^ 0x5bd1e995) | 0;
     }
     start = -1;
   }
+  if (start >= 0 && length - start >= TOKEN_MIN) {
+    if (count + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
+    tokenHashes[count++] = (hash ^ 0x5bd1e995) | 0;
+  }
   return count;
+}
+
+/** An open-addressed set of token hashes, reused between builds; a slot is taken when its stamp is the build's. */
+let tokenSlots = new Int32Array(1 << 13);
+let tokenStamps = new Uint32Array(1 << 13);
+let tokenStamp = 0;
+
+/**
+ * Moves the distinct hashes among the first `count` of tokenHashes to its front and returns
+ * how many there are: a token repeated on every line sets its bits once, not once a line.
+ */
+function distinctTokens(count: number): number {
+  let size = tokenSlots.length;
+  if (size < count * 2) {
+    while (size < count * 2) size *= 2;
+    tokenSlots = new Int32Array(size);
+    tokenStamps = new Uint32Array(size);
+    tokenStamp = 0;
+  }
+  tokenStamp = (tokenStamp + 1) >>> 0;
+  if (tokenStamp === 0) {
+    tokenStamps.fill(0);
+    tokenStamp = 1;
+  }
+  const mask = size - 1;
+  const stamp = tokenStamp;
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const hash = tokenHashes[i]!;
+    let slot = mix(hash) & mask;
+    for (;;) {
+      if (tokenStamps[slot] !== stamp) {
+        tokenStamps[slot] = stamp;
+        tokenSlots[slot] = hash;
+        tokenHashes[kept++] = hash;
+        break;
+      }
+      if (tokenSlots[slot] === hash) break;
+      slot = (slot + 1) & mask;
+    }
+  }
+  return kept;
 }
 
 /**
@@ -145,15 +195,47 @@ function collectTokens(text: Uint8Array): number {
  * names of its lines' given fields (format 4, with tokens).
  */
 export function buildTrigramBloom(text: Uint8Array, tokens = false, names = false): Buffer {
-  const tokenCount = tokens || names ? collectTokens(text) : 0;
+  const withTokens = tokens || names;
+  let tokenCount = 0;
   let count = 0;
   const seen = seenTrigrams;
   let found = distinct;
-  if (text.length >= 3) {
+  if (text.length < 3) {
+    if (withTokens) tokenCount = collectTokens(text);
+  } else {
+    // One pass: the trigrams, and (with tokens) each token's FNV-1a folded in as its bytes go by.
+    let start = -1;
+    let hash = 0;
+    for (let i = 0; i < 2; i++) {
+      const byte = text[i]!;
+      if (TOKEN_BYTES[byte] === 1) {
+        if (start < 0) {
+          start = i;
+          hash = 0x811c9dc5;
+        }
+        hash = Math.imul(hash ^ byte, 0x01000193);
+      } else {
+        start = -1;
+      }
+    }
     let lowered = (lowerAscii(text[0]!) << 8) | lowerAscii(text[1]!);
     let exact = (text[0]! << 8) | text[1]!;
-    for (let i = 2; i < text.length; i++) {
+    const length = text.length;
+    for (let i = 2; i < length; i++) {
       const byte = text[i]!;
+      if (TOKEN_BYTES[byte] === 1) {
+        if (start < 0) {
+          start = i;
+          hash = 0x811c9dc5;
+        }
+        hash = Math.imul(hash ^ byte, 0x01000193);
+      } else if (start >= 0) {
+        if (i - start >= TOKEN_MIN && withTokens) {
+          if (tokenCount + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
+          tokenHashes[tokenCount++] = (hash ^ 0x5bd1e995) | 0;
+        }
+        start = -1;
+      }
       exact = ((exact << 8) | byte) & 0xffffff;
       lowered = ((lowered << 8) | (byte >= 65 && byte <= 90 ? byte | 32 : byte)) & 0xffffff;
       let slot = lowered >>> 3;
@@ -173,16 +255,36 @@ export function buildTrigramBloom(text: Uint8Array, tokens = false, names = fals
         }
       }
     }
+    if (start >= 0 && length - start >= TOKEN_MIN && withTokens) {
+      if (tokenCount + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
+      tokenHashes[tokenCount++] = (hash ^ 0x5bd1e995) | 0;
+    }
   }
+  // Sized by every token, repeats included (as blooms always were): only the bits are set once.
   let bytes = 8;
   while (bytes * 8 < (count + tokenCount) * BITS_PER_TRIGRAM) bytes *= 2;
   const bloom = Buffer.alloc(bytes + 1);
   bloom[bytes] = names ? NAMES_FORMAT : tokens ? TOKEN_FORMAT : EXACT_FORMAT;
   const bitMask = bytes * 8 - 1;
-  for (let i = 0; i < tokenCount; i++) setBits(bloom, bitMask, tokenHashes[i]!, names ? TOKEN_PROBES : PROBES);
+  const distinctCount = tokenCount > 0 ? distinctTokens(tokenCount) : 0;
+  const tokenProbes = names ? TOKEN_PROBES : PROBES;
+  for (let i = 0; i < distinctCount; i++) {
+    const token = tokenHashes[i]!;
+    const h1 = mix(token);
+    const h2 = mix(token ^ 0x9e3779b9) | 1;
+    for (let p = 0; p < tokenProbes; p++) {
+      const bit = (h1 + Math.imul(p, h2)) & bitMask;
+      bloom[bit >>> 3]! |= 1 << (bit & 7);
+    }
+  }
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
-    setBits(bloom, bitMask, trigram);
+    const h1 = mix(trigram);
+    const h2 = mix(trigram ^ 0x9e3779b9) | 1;
+    for (let p = 0; p < PROBES; p++) {
+      const bit = (h1 + Math.imul(p, h2)) & bitMask;
+      bloom[bit >>> 3]! |= 1 << (bit & 7);
+    }
     seen[trigram >>> 3] = 0; // clears the whole byte: every trigram sharing it is cleared in this loop too
   }
   return bloom;
