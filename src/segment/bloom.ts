@@ -58,13 +58,8 @@ function mix(x: number): number {
  * Format 1 multiplied it only, so the low bits that index a small bloom never depended on
  * the trigram's first byte: trigrams differing only there (`Err`, `err`) shared their bits.
  */
-function probes(trigram: number, mixed: boolean): [number, number] {
-  if (mixed) return [mix(trigram), mix(trigram ^ 0x9e3779b9) | 1];
-  return [Math.imul(trigram, 0x9e3779b1), Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1];
-}
-
 function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
-  // probes() inlined: this runs for every segment a query considers, and the pair it returns was an allocation each time.
+  // The probes are computed inline, as in the builders: this runs for every segment a query considers, and returning the pair was an allocation each time.
   let h1: number;
   let h2: number;
   if (mixed) {
