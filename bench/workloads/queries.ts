@@ -301,15 +301,27 @@ function levelTruth(ctx: BenchContext): LevelTruth {
   return levelTruthCache.truth;
 }
 
+/** `daniel_store_segments_without_field_stats` from /metrics (undefined when not exported). */
+async function segmentsWithoutFieldStats(ctx: BenchContext): Promise<number | undefined> {
+  const response = await fetch(`${ctx.daniel!.url}/metrics`, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(60_000) });
+  const text = await response.text();
+  const match = /^daniel_store_segments_without_field_stats (\d+)/m.exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
 /**
- * Daniel computes segments' field statistics once appends pause: waits until the all-lines
- * level answer covers every line (or 10 minutes), and says how long that took.
+ * Daniel computes segments' field statistics while neither appends nor reads run: waits until
+ * no segment is left without them and the all-lines level answer covers every line (or 10
+ * minutes), and says how long that took. The indexer yields to reads, so polling does not
+ * hold it up for long; timing queries while it still had segments to count would measure
+ * the indexer's slices too.
  */
 async function waitForFieldStats(ctx: BenchContext, report: WorkloadReport, started: number): Promise<void> {
   for (;;) {
+    const left = await segmentsWithoutFieldStats(ctx);
     const body = await getJson<ValuesAnswer>(ctx, `/logs/fields/level/values?${q({ limit: '1' })}`);
     const waited = (performance.now() - started) / 1000;
-    if (!body.partial && body.lines_examined === ctx.data.totalLines) {
+    if (!body.partial && body.lines_examined === ctx.data.totalLines && (left ?? 0) === 0) {
       report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (they are computed while appends pause).`);
       return;
     }
@@ -317,7 +329,7 @@ async function waitForFieldStats(ctx: BenchContext, report: WorkloadReport, star
       report.note(`Field statistics did not cover all lines within 600 s (the answer examined ${body.lines_examined}).`);
       return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
 }
 

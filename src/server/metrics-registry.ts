@@ -16,6 +16,8 @@ export interface StoreFigures {
   storeRawBytes: number;
   storeStoredBytes: number;
   storeSegments: number;
+  /** Segments without field statistics yet (sqlite store only). */
+  storeSegmentsWithoutFieldStats?: number;
   hostsLastSeen: { host: string; seconds: number }[];
 }
 
@@ -53,6 +55,7 @@ export class ServerMetrics {
   private readonly storeRawBytes = this.gauge('daniel_store_raw_bytes', 'Bytes of line text in the store.');
   private readonly storeSizeBytes = this.gauge('daniel_store_size_bytes', 'Bytes the store occupies.');
   private readonly storeSegments = this.gauge('daniel_store_segments', 'Segments in the store.');
+  private readonly storeSegmentsWithoutFieldStats = this.gauge('daniel_store_segments_without_field_stats', 'Segments whose field statistics are not computed yet (sqlite store; 0 elsewhere).');
   private readonly hostLastSeen = this.gauge('daniel_host_last_seen_seconds', 'When Daniel last received lines from the host (epoch seconds).', ['host']);
 
   // Plain numbers as well, for code that reads them back (the query gate, tests).
@@ -151,6 +154,7 @@ export class ServerMetrics {
     this.storeRawBytes.set(store.storeRawBytes);
     this.storeSizeBytes.set(store.storeStoredBytes);
     this.storeSegments.set(store.storeSegments);
+    this.storeSegmentsWithoutFieldStats.set(store.storeSegmentsWithoutFieldStats ?? 0);
     // A host no longer in the store (retention) leaves the series.
     this.hostLastSeen.reset();
     for (const { host, seconds } of store.hostsLastSeen) this.hostLastSeen.set({ host }, seconds);

@@ -88,6 +88,8 @@ export interface StoreStats {
   /** Bytes the store occupies (file size for sqlite; estimated for others). */
   storedBytes: number;
   segments: number;
+  /** Segments whose field statistics are not computed yet (sqlite store; absent elsewhere). */
+  segmentsWithoutFieldStats?: number;
 }
 
 export interface RetentionResult {

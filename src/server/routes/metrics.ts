@@ -29,6 +29,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { de
         storeRawBytes: stats.rawBytes,
         storeStoredBytes: stats.storedBytes,
         storeSegments: stats.segments,
+        ...(stats.segmentsWithoutFieldStats === undefined ? {} : { storeSegmentsWithoutFieldStats: stats.segmentsWithoutFieldStats }),
         hostsLastSeen: hosts.map((host) => ({ host: host.host, seconds: nsToMs(host.lastSeen) / 1000 })),
       });
       return reply.type(deps.metrics.contentType).send(text);

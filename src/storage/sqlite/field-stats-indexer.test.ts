@@ -71,3 +71,23 @@ it('computes the statistics by itself once appends pause', async () => {
     await store.close();
   }
 });
+
+it('waits while a read runs, and the store says how many segments are left', async () => {
+  const store = await open(20);
+  try {
+    for (let i = 0; i < 5; i++) await store.append(request(i * 4, 4, T0 + BigInt(i)));
+    const left = (await store.stats()).segmentsWithoutFieldStats!;
+    expect(left).toBeGreaterThan(0);
+    const indexer = store.fieldStatsIndexer!;
+    indexer.readStarted(); // a read held open, as a long search is
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(indexer.indexed).toBe(0);
+    expect((await store.stats()).segmentsWithoutFieldStats).toBe(left);
+    indexer.readEnded();
+    for (let waited = 0; (await store.stats()).segmentsWithoutFieldStats! > 0 && waited < 200; waited++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await store.stats()).segmentsWithoutFieldStats).toBe(0);
+    expect(indexer.indexed).toBe(left);
+  } finally {
+    await store.close();
+  }
+});

@@ -4,7 +4,8 @@
  * costs, so it is not done while appends arrive: the indexer waits until no append has come
  * for `idleMs`, then works through the segments without statistics, newest first, in slices
  * of the main thread (`sliceMs`) between which everything else runs, and pauses again as
- * soon as an append comes. A segment merged or deleted while it was being counted is
+ * soon as an append comes. It also waits while a read (search, histogram, field counts) runs and
+ * for `readPauseMs` after the last one ends, so a query never waits behind its slices. A segment merged or deleted while it was being counted is
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
  * use them read its lines instead.
  */
@@ -20,6 +21,8 @@ export interface FieldStatsIndexerOptions {
   idleMs?: number;
   /** Main-thread time per turn (ms). */
   sliceMs?: number;
+  /** Quiet time after the last read before indexing resumes (ms). */
+  readPauseMs?: number;
 }
 
 interface InProgress {
@@ -38,7 +41,10 @@ const BATCH = 64;
 export class FieldStatsIndexer {
   private readonly idleMs: number;
   private readonly sliceMs: number;
+  private readonly readPauseMs: number;
   private lastAppend = -Infinity;
+  private lastRead = -Infinity;
+  private reads = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
@@ -53,6 +59,17 @@ export class FieldStatsIndexer {
   ) {
     this.idleMs = options.idleMs ?? 300;
     this.sliceMs = options.sliceMs ?? 4;
+    this.readPauseMs = options.readPauseMs ?? 20;
+  }
+
+  /** A read started: no slice runs until it ends. */
+  readStarted(): void {
+    this.reads++;
+  }
+
+  readEnded(): void {
+    this.reads--;
+    this.lastRead = performance.now();
   }
 
   /** Called on every append: postpones the work until appends pause. */
@@ -94,6 +111,9 @@ export class FieldStatsIndexer {
     if (this.stopped) return;
     const quiet = performance.now() - this.lastAppend;
     if (quiet < this.idleMs) return this.schedule(this.idleMs - quiet);
+    if (this.reads > 0) return this.schedule(this.readPauseMs);
+    const sinceRead = performance.now() - this.lastRead;
+    if (sinceRead < this.readPauseMs) return this.schedule(this.readPauseMs - sinceRead);
     let more: boolean;
     try {
       more = this.step(this.sliceMs);

@@ -117,6 +117,7 @@ export class SqliteSegments implements SegmentBackend {
   private readonly putStats: Database.Statement<[number, Buffer]>;
   private readonly deleteStats: Database.Statement<[number]>;
   private readonly withoutStats: Database.Statement<[number], { id: number }>;
+  private readonly countWithoutStats: Database.Statement<[], number>;
   /** Decoded statistics by segment id; null: the segment has none (yet). */
   private readonly statsCache = new Map<string, FieldStats | null>();
   readonly decodedCache: DecodedCache;
@@ -147,6 +148,7 @@ export class SqliteSegments implements SegmentBackend {
     this.withoutStats = db.prepare<[number], { id: number }>(
       'SELECT s.id AS id FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE t.id IS NULL ORDER BY s.id DESC LIMIT ?',
     );
+    this.countWithoutStats = db.prepare<[], number>('SELECT count(*) FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE t.id IS NULL').pluck();
     this.arrivedBefore = db.prepare<[bigint], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments WHERE max_arrival < ?`).safeIntegers(true);
   }
 
@@ -232,6 +234,11 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   /** Up to `limit` segments without statistics, newest first (the indexer's work list). */
+  /** How many segments have no field statistics yet. */
+  countWithoutFieldStats(): number {
+    return this.countWithoutStats.get()!;
+  }
+
   withoutFieldStats(limit: number): StoredSegment[] {
     const metas = this.metas();
     const out: StoredSegment[] = [];

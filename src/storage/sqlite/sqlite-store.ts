@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
     this.countPool = new CountPool(options.countPool);
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
     this.fieldStatsIndexer?.start();
-    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.whenOpen(work), this.countPool));
+    ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
     this.statements = {
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
@@ -155,6 +155,14 @@ export class SqliteStore implements Store {
       forgetHost: db.prepare('UPDATE hosts SET lines = lines - ?, bytes = bytes - ? WHERE host = ?'),
       totals: db.prepare<[], { lines: number | null; bytes: number | null; segments: number }>('SELECT sum(line_count) AS lines, sum(raw_bytes) AS bytes, count(*) AS segments FROM segments'),
     };
+  }
+
+  /** A read (search, histogram, tail, context, field counts): the statistics indexer waits for it to end. */
+  private reading<T>(work: () => Promise<T>): Promise<T> {
+    const indexer = this.fieldStatsIndexer;
+    if (indexer === undefined) return this.whenOpen(work);
+    indexer.readStarted();
+    return this.whenOpen(work).finally(() => indexer.readEnded());
   }
 
   private whenOpen<T>(work: () => Promise<T>): Promise<T> {
@@ -311,7 +319,7 @@ export class SqliteStore implements Store {
           // no WAL file right now
         }
       }
-      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments };
+      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments, segmentsWithoutFieldStats: this.segments.countWithoutFieldStats() };
     });
   }
 
