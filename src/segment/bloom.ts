@@ -110,38 +110,6 @@ const TOKEN_BYTES = Uint8Array.from({ length: 256 }, (_, b) => (isTokenByte(b) ?
 
 let tokenHashes = new Int32Array(1 << 12);
 
-/**
- * Every token of TOKEN_MIN bytes or more, hashed (repeats included: the bloom is sized by
- * their number), in one pass: each token's FNV-1a is folded in as its bytes go by.
- */
-function collectTokens(text: Uint8Array): number {
-  let count = 0;
-  let start = -1;
-  let hash = 0;
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const byte = text[i]!;
-    if (TOKEN_BYTES[byte] === 1) {
-      if (start < 0) {
-        start = i;
-        hash = 0x811c9dc5;
-      }
-      hash = Math.imul(hash ^ byte, 0x01000193);
-      continue;
-    }
-    if (start >= 0 && i - start >= TOKEN_MIN) {
-      if (count + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
-      tokenHashes[count++] = (hash ^ 0x5bd1e995) | 0;
-    }
-    start = -1;
-  }
-  if (start >= 0 && length - start >= TOKEN_MIN) {
-    if (count + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
-    tokenHashes[count++] = (hash ^ 0x5bd1e995) | 0;
-  }
-  return count;
-}
-
 /** An open-addressed set of token hashes, reused between builds; a slot is taken when its stamp is the build's. */
 let tokenSlots = new Int32Array(1 << 13);
 let tokenStamps = new Uint32Array(1 << 13);
@@ -195,9 +163,8 @@ export function buildTrigramBloom(text: Uint8Array, tokens = false, names = fals
   let count = 0;
   const seen = seenTrigrams;
   let found = distinct;
-  if (text.length < 3) {
-    if (withTokens) tokenCount = collectTokens(text);
-  } else {
+  // A text under 3 bytes has no trigram, nor any token (TOKEN_MIN is 8).
+  if (text.length >= 3) {
     // One pass: the trigrams, and (with tokens) each token's FNV-1a folded in as its bytes go by.
     let start = -1;
     let hash = 0;
