@@ -170,36 +170,33 @@ function* scanSteps(meta: SegmentMeta, segment: DecodedSegment, conditions: Line
     // whole segment): positions in `region` are offset by `base` from positions in `text`.
     const base = starts[from]!;
     const regionEnd = starts[to - 1]! + lengths[to - 1]! + 1; // through the last line's \n
-    let find: (from: number) => number;
-    let findLast: (from: number) => number;
+    // Positions within the region, -1 when none: of the needle's bytes, or of its lowercase
+    // in the region lowercased.
+    let indexIn: (at: number) => number;
+    let lastIndexIn: (at: number) => number;
     let needleLength: number;
     if (driver !== undefined) {
       const needle = Buffer.from(driver.needle);
       const region = base === 0 && regionEnd === text.length ? text : text.subarray(base, regionEnd);
       needleLength = needle.length;
-      find = (at) => {
-        const found = region.indexOf(needle, at - base);
-        return found === -1 ? -1 : found + base;
-      };
-      findLast = (at) => {
-        if (at < base) return -1;
-        const found = region.lastIndexOf(needle, at - base);
-        return found === -1 ? -1 : found + base;
-      };
+      indexIn = (at) => region.indexOf(needle, at);
+      lastIndexIn = (at) => region.lastIndexOf(needle, at);
     } else {
       const lowered = text.toString('latin1', base, regionEnd).toLowerCase();
       const needle = insensitiveDriver!.needle;
       needleLength = needle.length;
-      find = (at) => {
-        const found = lowered.indexOf(needle, at - base);
-        return found === -1 ? -1 : found + base;
-      };
-      findLast = (at) => {
-        if (at < base) return -1;
-        const found = lowered.lastIndexOf(needle, at - base);
-        return found === -1 ? -1 : found + base;
-      };
+      indexIn = (at) => lowered.indexOf(needle, at);
+      lastIndexIn = (at) => lowered.lastIndexOf(needle, at);
     }
+    const find = (at: number): number => {
+      const found = indexIn(at - base);
+      return found === -1 ? -1 : found + base;
+    };
+    const findLast = (at: number): number => {
+      if (at < base) return -1;
+      const found = lastIndexIn(at - base);
+      return found === -1 ? -1 : found + base;
+    };
     // From the end of line `to - 1` (its \n is never part of a hit within a line) or the start of line `from`.
     let position = reverse === true ? findLast(regionEnd - 2) : find(base);
     let hits = 0;
