@@ -15,7 +15,7 @@
  * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
  * segment they were computed from (a store that reuses ids can tell stale ones).
  */
-import { payloadText } from '../segment/codec.js';
+import { ByteReader, ByteWriter, payloadText } from '../segment/codec.js';
 import { extractFields } from './fields.js';
 
 /** Distinct values kept per field per segment; past it the field's values are not kept. */
@@ -91,38 +91,8 @@ export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: num
   return builder.finish(minSeq, maxSeq);
 }
 
-class Writer {
-  private parts: Buffer[] = [];
-  private bytes: number[] = [];
-
-  private flush(): void {
-    if (this.bytes.length > 0) this.parts.push(Buffer.from(this.bytes));
-    this.bytes = [];
-  }
-
-  varint(value: number): void {
-    while (value >= 0x80) {
-      this.bytes.push((value % 0x80) | 0x80);
-      value = Math.floor(value / 0x80);
-    }
-    this.bytes.push(value);
-  }
-
-  string(value: string): void {
-    const encoded = Buffer.from(value, 'utf8');
-    this.varint(encoded.length);
-    this.flush();
-    this.parts.push(encoded);
-  }
-
-  done(): Buffer {
-    this.flush();
-    return Buffer.concat(this.parts);
-  }
-}
-
 export function encodeFieldStats(stats: FieldStats): Buffer {
-  const writer = new Writer();
+  const writer = new ByteWriter();
   writer.varint(VERSION);
   writer.varint(stats.allNames ? 1 : 0);
   writer.varint(stats.minSeq);
@@ -142,31 +112,15 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
       writer.varint(lines);
     }
   }
-  return writer.done();
+  return Buffer.from(writer.bytes()); // a copy of its own size, not a view of the writer's larger buffer
 }
 
 /** The statistics in `bytes`, or undefined when they are of a version this code does not know or damaged. */
 export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = buffer[at++];
-      if (byte === undefined) throw new RangeError('truncated');
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-    }
-  };
-  const string = (): string => {
-    const length = varint();
-    if (at + length > buffer.length) throw new RangeError('truncated');
-    const value = buffer.toString('utf8', at, at + length);
-    at += length;
-    return value;
-  };
+  const reader = new ByteReader(buffer);
+  const varint = (): number => reader.varint();
+  const string = (): string => reader.string();
   try {
     if (varint() !== VERSION) return undefined;
     const allNames = (varint() & 1) === 1;
@@ -189,7 +143,7 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
       }
       fields.set(name, { lines: withField, values });
     }
-    if (at !== buffer.length) return undefined;
+    if (reader.position !== buffer.length) return undefined;
     return { minSeq, maxSeq, lines, allNames, fields };
   } catch {
     return undefined;

@@ -66,7 +66,8 @@ const BIG_DELTA_MARKER = 2 ** 52;
 /** Strings shorter than this (a one-byte varint length) take ByteWriter.string's ASCII path. */
 const SHORT_STRING = 0x80;
 
-class ByteWriter {
+/** Varints, zigzags, bytes and length-prefixed UTF-8 strings into a growing buffer (the segment format's encoding). */
+export class ByteWriter {
   private buffer = Buffer.allocUnsafe(4096);
   length = 0;
 
@@ -141,7 +142,8 @@ class ByteWriter {
   }
 }
 
-class ByteReader {
+/** Reads what ByteWriter wrote; throws on truncated input. */
+export class ByteReader {
   position = 0;
   constructor(private readonly buffer: Buffer) {}
 
