@@ -114,6 +114,11 @@ describe('fields from a line', () => {
     expect(extractFields('url=http://x/?a=1&b=2')).toEqual({ url: 'http://x/?a=1&b=2' });
   });
 
+  it('names no level for words an object inherits', () => {
+    for (const word of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) expect(normaliseLevel(word)).toBeUndefined();
+    expect(typeof extractFields('level=constructor msg=x').level).not.toBe('function');
+  });
+
   it('normalises the level from a field, a priority, a number, or the start of a plain line', () => {
     expect(normaliseLevel('WARNING')).toBe('warn');
     expect(normaliseLevel('Fatal')).toBe('critical');

@@ -18,7 +18,8 @@ export const FIELD_LIMITS = { maxFields: 64, maxNameBytes: 128, maxValueBytes: 1
 export const LEVELS = ['trace', 'debug', 'info', 'notice', 'warn', 'error', 'critical', 'alert', 'emergency'] as const;
 export type Level = (typeof LEVELS)[number];
 
-const LEVEL_WORDS: Record<string, Level> = {
+// Without a prototype, as LEVEL_LETTERS: a level written `constructor` or `__proto__` names no level.
+const LEVEL_WORDS: Record<string, Level> = Object.setPrototypeOf({
   trace: 'trace',
   trc: 'trace',
   finest: 'trace',
@@ -46,10 +47,10 @@ const LEVEL_WORDS: Record<string, Level> = {
   emergency: 'emergency',
   emerg: 'emergency',
   panic: 'emergency',
-};
+}, null) as Record<string, Level>;
 
 /** One-letter levels: glog/klog prefixes (`E1214`), `<E>`, `[W]`. */
-const LEVEL_LETTERS: Record<string, Level> = { T: 'trace', D: 'debug', I: 'info', N: 'notice', W: 'warn', E: 'error', F: 'critical', C: 'critical' };
+const LEVEL_LETTERS: Record<string, Level> = Object.setPrototypeOf({ T: 'trace', D: 'debug', I: 'info', N: 'notice', W: 'warn', E: 'error', F: 'critical', C: 'critical' }, null) as Record<string, Level>;
 
 /** Syslog and journald priorities 0..7. */
 const PRIORITY_LEVELS: Level[] = ['emergency', 'alert', 'critical', 'error', 'warn', 'notice', 'info', 'debug'];

@@ -144,7 +144,8 @@ export const fieldRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps
           return { examined: all.lines, partial: all.partial };
         }
         return scanMatching(deps.store, filter, deadline, signal, sample ?? DEFAULT_SAMPLE, (line) => {
-          const value = fieldsOfLine(line)[name];
+          const fields = fieldsOfLine(line);
+          const value = Object.hasOwn(fields, name) ? fields[name] : undefined; // `constructor` is a name like any other
           if (value === undefined) return;
           withField++;
           counts.set(value, (counts.get(value) ?? 0) + 1);
