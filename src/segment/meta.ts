@@ -46,9 +46,13 @@ export function segmentMetaOf(
   file: SegmentFile,
   arrival: { minArrival: bigint; maxArrival: bigint },
 ): SegmentMeta {
+  // One literal, no spreads: every metadata object a writer makes shares one hidden class.
   return {
     id,
-    ...file,
+    host: file.host,
+    fileId: file.fileId,
+    filename: file.filename,
+    path: file.path,
     firstOffset: encoded.firstOffset,
     endOffset: encoded.endOffset,
     minTimestamp: encoded.minTimestamp,
@@ -58,6 +62,7 @@ export function segmentMetaOf(
     lineCount: encoded.lineCount,
     rawBytes: encoded.rawBytes,
     ascii: encoded.ascii,
-    ...arrival,
+    minArrival: arrival.minArrival,
+    maxArrival: arrival.maxArrival,
   };
 }
