@@ -52,6 +52,11 @@ export class DecodedCache {
     return entry.segment;
   }
 
+  /** Whether the segment is held, without making it the most recently used. */
+  has(meta: SegmentMeta): boolean {
+    return this.byId.get(meta.id)?.key === contentKey(meta);
+  }
+
   add(meta: SegmentMeta, segment: DecodedSegment): void {
     const bytes = decodedBytes(segment);
     if (bytes > this.capBytes / 4) return; // one huge segment would push out everything else

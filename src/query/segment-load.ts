@@ -4,7 +4,7 @@
  * listing, and on its last attempt skips what is gone (deleted for good: its lines are gone).
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
-import { decodeSegment, type DecodedSegment } from '../segment/codec.js';
+import { decodeSegment, decodeSegmentAsync, type DecodedSegment } from '../segment/codec.js';
 
 /** A segment listed earlier was gone when loaded: the query starts again. */
 export class SegmentVanished extends Error {}
@@ -37,4 +37,59 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
   const decoded = decodeSegment(data);
   cache?.add(meta, decoded);
   return decoded;
+}
+
+/**
+ * Decoding ahead of a long walk. A search that reads many segments (a page of thousands of
+ * matches, paging through every match of a common term) spends most of its main-thread time
+ * inflating them one after another, while the second core idles. Once a walk has opened a
+ * few segments, it names the next candidates here and their blobs inflate on libuv's thread
+ * pool while the main thread scans the current one; each lands in the backend's decoded
+ * cache, so the walk (or the next page) finds it there. Only for a backend with a decoded
+ * cache (a local store: a remote read would cost a request whether used or not), at most
+ * `depth` at once. A prefetch that fails for any reason is forgotten: the walk then loads
+ * the segment itself, and meets the error (or the vanished segment) as it always did.
+ */
+export class Prefetch {
+  private readonly pending = new Map<string, Promise<DecodedSegment | undefined>>();
+  private inFlight = 0;
+
+  constructor(
+    private readonly backend: SegmentBackend,
+    private readonly depth: number,
+  ) {}
+
+  /** Room for another segment to inflate ahead. */
+  get hasRoom(): boolean {
+    return this.inFlight < this.depth && this.backend.decodedCache !== undefined;
+  }
+
+  /** Starts inflating `meta` unless it is cached or on its way already. */
+  start(meta: SegmentMeta): void {
+    const cache = this.backend.decodedCache;
+    if (cache === undefined || this.inFlight >= this.depth || this.pending.has(meta.id) || cache.has(meta)) return;
+    this.inFlight++;
+    const decoded = (async () => {
+      try {
+        const data = await this.backend.loadData(meta);
+        if (data === null) return undefined;
+        const segment = await decodeSegmentAsync(data);
+        cache.add(meta, segment);
+        return segment;
+      } catch {
+        return undefined;
+      } finally {
+        this.inFlight--;
+      }
+    })();
+    this.pending.set(meta.id, decoded);
+  }
+
+  /** The segment if a prefetch of it succeeded (waiting for it if still on its way). */
+  async take(meta: SegmentMeta): Promise<DecodedSegment | undefined> {
+    const decoded = this.pending.get(meta.id);
+    if (decoded === undefined) return undefined;
+    this.pending.delete(meta.id);
+    return decoded;
+  }
 }

@@ -17,7 +17,7 @@ import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type Cur
 import { compileMatchers } from './matcher.js';
 import { keyOf } from './order.js';
 import type { DecodedSegment } from '../segment/codec.js';
-import { loadDecoded, retryOnVanished } from './segment-load.js';
+import { loadDecoded, Prefetch, retryOnVanished } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegmentSliced, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
 import { TopLines } from './top-lines.js';
@@ -119,12 +119,23 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       }
       return undefined;
     };
+    const prefetch = new Prefetch(backend, PREFETCH_DEPTH);
+    let opened = 0;
     /** The segment if a line of it may match (its bloom admits the query), decoded; null when not. */
     const open = async (meta: SegmentMeta): Promise<DecodedSegment | null> => {
       await slice.check();
       const quick = quickMayMatch(backend, meta, probes);
       if (quick === false || (quick === undefined && !(await segmentMayMatch(backend, meta, probes)))) return null;
-      return loadDecoded(backend, meta, lastAttempt);
+      opened++;
+      return (await prefetch.take(meta)) ?? loadDecoded(backend, meta, lastAttempt);
+    };
+    /** Once the walk is a long one, the next candidates its bloom summaries admit inflate ahead (segment-load.ts). */
+    const lookahead = (upcoming: readonly SegmentMeta[], from: number): void => {
+      if (opened < PREFETCH_AFTER || !prefetch.hasRoom) return;
+      const end = Math.min(upcoming.length, from + PREFETCH_HORIZON);
+      for (let i = from; i < end && prefetch.hasRoom; i++) {
+        if (quickMayMatch(backend, upcoming[i]!, probes) === true) prefetch.start(upcoming[i]!);
+      }
     };
     const ruledOut = (meta: SegmentMeta): boolean => !slice.due() && quickMayMatch(backend, meta, probes) === false;
     const scan = (meta: SegmentMeta, segment: DecodedSegment, range?: { from: number; to: number }): Promise<void> =>
@@ -135,14 +146,15 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
         top.offer(storedLineAt(meta, segment, i));
       });
     if (desc) {
-      const answer = await newestFirst(await inSearchOrder(backend, list, order), { limit, top, stopAt, ruledOut, open, scan });
+      const answer = await newestFirst(await inSearchOrder(backend, list, order), { limit, top, stopAt, ruledOut, open, scan, lookahead });
       if (answer !== undefined) return answer;
     } else {
       // Returning from inside the loop ends a lazy listing: no further metadata page is read.
       for await (const segments of await inSearchOrder(backend, list, order)) {
-        for (const meta of segments) {
+        for (const [i, meta] of segments.entries()) {
           const stopped = stopAt(bound(meta));
           if (stopped !== undefined) return stopped;
+          lookahead(segments, i + 1);
           const segment = await open(meta);
           if (segment !== null) await scan(meta, segment);
         }
@@ -152,6 +164,13 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
     return page(best.slice(0, limit), best.length > limit ? after(best[limit - 1]!) : undefined, false);
   });
 }
+
+/** A walk inflates ahead once it has opened this many segments (a short query stops before: nothing wasted). */
+const PREFETCH_AFTER = 3;
+/** Segments inflating ahead at once (on the thread pool: one spare core keeps up with the main thread's scans). */
+const PREFETCH_DEPTH = 3;
+/** How far ahead in the listing the walk looks for candidates its bloom summaries admit. */
+const PREFETCH_HORIZON = 64;
 
 /** Segments held decoded at once by a newest-first walk; past this, a segment is scanned whole when reached. */
 const MAX_OPEN_SEGMENTS = 32;
@@ -196,6 +215,8 @@ interface WalkParts {
   ruledOut: (meta: SegmentMeta) => boolean;
   open: (meta: SegmentMeta) => Promise<DecodedSegment | null>;
   scan: (meta: SegmentMeta, segment: DecodedSegment, range?: { from: number; to: number }) => Promise<void>;
+  /** The walk is about to open `upcoming[from - 1]`: the candidates after it may be decoded ahead. */
+  lookahead: (upcoming: readonly SegmentMeta[], from: number) => void;
 }
 
 /**
@@ -214,7 +235,7 @@ interface WalkParts {
  * undefined when every candidate was examined.
  */
 async function newestFirst(listing: AsyncIterable<SegmentMeta[]> | Iterable<SegmentMeta[]>, parts: WalkParts): Promise<SearchPage | undefined> {
-  const { limit, top, stopAt, ruledOut, open, scan } = parts;
+  const { limit, top, stopAt, ruledOut, open, scan, lookahead } = parts;
   // Pages pulled one at a time (a lazy listing reads its next page only when the walk gets there).
   const pages = Symbol.asyncIterator in listing ? listing[Symbol.asyncIterator]() : listing[Symbol.iterator]();
   let page: SegmentMeta[] = [];
@@ -263,6 +284,7 @@ async function newestFirst(listing: AsyncIterable<SegmentMeta[]> | Iterable<Segm
         at++;
         // Most segments are ruled out by the bloom summary in memory: those cost no await at all.
         if (!ruledOut(meta)) {
+          lookahead(page, at);
           const segment = await open(meta);
           if (segment !== null) {
             if (held.length < MAX_OPEN_SEGMENTS && isMonotonic(segment)) held.push({ meta, segment, to: segment.count });

@@ -20,7 +20,7 @@
  * The fields column comes first so it can be read without the others (counting by field).
  */
 import { buildTrigramBloom } from './bloom.js';
-import { compressPayload, decompressPayload } from './compression.js';
+import { compressPayload, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
 
 export interface SegmentLine {
@@ -358,6 +358,11 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
 
 export function decodeSegment(data: Buffer): DecodedSegment {
   return parsePayload(decompressPayload(data));
+}
+
+/** decodeSegment with the inflate off the main thread (the payload is parsed on it). */
+export async function decodeSegmentAsync(data: Buffer): Promise<DecodedSegment> {
+  return parsePayload(await decompressPayloadAsync(data));
 }
 
 /** A decompressed payload's line count and text, without parsing the columns (version 1: parsing them). */

@@ -11,7 +11,11 @@
  * encoder (window 22) always starts with a byte whose low nibble is 0xB, never 0xFF. The
  * payload length lets decompression fill one exactly sized buffer in one pass.
  */
-import { brotliDecompressSync, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliDecompress, brotliDecompressSync, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+
+const inflateRawAsync = promisify(inflateRaw);
+const brotliDecompressAsync = promisify(brotliDecompress);
 
 const CONTAINER_MARK = 0xff;
 const CODEC_DEFLATE = 1;
@@ -64,4 +68,11 @@ export function decompressPayload(data: Buffer): Buffer {
   const container = readContainer(data);
   if (container === null) return brotliDecompressSync(data);
   return inflateRawSync(container.body, { chunkSize: chunkSizeFor(container.payloadLength) });
+}
+
+/** The same on libuv's thread pool: the main thread goes on while the payload inflates. */
+export async function decompressPayloadAsync(data: Buffer): Promise<Buffer> {
+  const container = readContainer(data);
+  if (container === null) return brotliDecompressAsync(data);
+  return inflateRawAsync(container.body, { chunkSize: chunkSizeFor(container.payloadLength) });
 }
