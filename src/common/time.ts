@@ -26,13 +26,21 @@ export function nsToEpochSecondsString(ns: bigint): string {
   return `${negative ? '-' : ''}${seconds}.${fraction}`;
 }
 
+/** The last whole second nsToRfc3339 wrote, and its text: a page of lines mostly shares its seconds. */
+let lastSeconds: bigint | undefined;
+let lastBase = '';
+
 /** RFC 3339 in UTC with as many fraction digits as needed (up to 9). */
 export function nsToRfc3339(ns: bigint): string {
   // Whole seconds rounded down, so a time before 1970 keeps its second: -1 ns is 23:59:59.999999999.
   let rem = ns % NS_PER_S;
   if (rem < 0n) rem += NS_PER_S;
   const seconds = (ns - rem) / NS_PER_S;
-  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  if (seconds !== lastSeconds) {
+    lastBase = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  const base = lastBase;
   const fraction = rem === 0n ? '' : '.' + rem.toString().padStart(9, '0').replace(/0+$/, '');
   return `${base}${fraction}Z`;
 }

@@ -98,9 +98,15 @@ function hasAny(fields: object): boolean {
   return false;
 }
 
-/** The entry with its fields in the schema's order (`cut` before `cursor`), since /logs writes it with JSON.stringify. */
+/**
+ * The entry with its fields in the schema's order (`cut` before `cursor`), since /logs writes
+ * it with JSON.stringify. One literal, so every entry has one shape (a page of 10,000 built by
+ * spreads made three objects an entry); `fields` and `cut` are left undefined when absent,
+ * which JSON.stringify leaves out.
+ */
 export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
-  const entry = {
+  const extracted = extractFields(line.line, line.fields);
+  return {
     filename: line.filename,
     last_modified: nsToEpochSecondsString(line.timestamp),
     logline: line.line,
@@ -110,8 +116,8 @@ export function toLogEntry(line: StoredLine, cursor: string): LogEntry {
     offset: line.offset,
     file_id: line.fileId,
     seq: line.seq,
+    fields: hasAny(extracted) ? extracted : undefined,
+    cut: line.cut ? true : undefined,
+    cursor,
   };
-  const extracted = extractFields(line.line, line.fields);
-  const withFields = hasAny(extracted) ? { ...entry, fields: extracted } : entry;
-  return line.cut ? { ...withFields, cut: true, cursor } : { ...withFields, cursor };
 }
