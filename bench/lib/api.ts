@@ -10,8 +10,14 @@ export class ApiError extends Error {
   }
 }
 
-/** GET a path (or an absolute URL such as a `next`) and parse the JSON answer. */
-export async function getJson<T>(ctx: BenchContext, pathOrUrl: string, timeoutMs = 120_000): Promise<T> {
+/** What the answers weighed: their bytes, and the time the harness spent parsing them. */
+export interface AnswerSize {
+  bytes: number;
+  parseMs: number;
+}
+
+/** GET a path (or an absolute URL such as a `next`) and parse the JSON answer; `size` adds up its bytes and parse time. */
+export async function getJson<T>(ctx: BenchContext, pathOrUrl: string, timeoutMs = 120_000, size?: AnswerSize): Promise<T> {
   if (!ctx.daniel) throw new Error(ctx.danielMissing ?? 'no Daniel running');
   const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${ctx.daniel.url}${pathOrUrl}`;
   const send = (): Promise<Response> => fetch(url, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(timeoutMs) });
@@ -27,7 +33,12 @@ export async function getJson<T>(ctx: BenchContext, pathOrUrl: string, timeoutMs
   }
   const text = await response.text();
   if (!response.ok) throw new ApiError(response.status, `GET ${url}: ${response.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
+  if (size === undefined) return JSON.parse(text) as T;
+  const started = performance.now();
+  const parsed = JSON.parse(text) as T;
+  size.parseMs += performance.now() - started;
+  size.bytes += Buffer.byteLength(text);
+  return parsed;
 }
 
 /** A request that failed because its reused connection had been closed by the server. */

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { extractFields } from '../../src/query/fields.js';
 import type { HistogramResponse, LogsResponse } from '../../src/protocol/api.js';
-import { getJson } from '../lib/api.js';
+import { getJson, type AnswerSize } from '../lib/api.js';
 import { describe, grep, rg, ripgrep, sumCounts, tailLines, timeBaseline, type ShellBaseline } from '../lib/baselines.js';
 import type { BenchContext } from '../lib/context.js';
 import { COMMON_TERM, COUNTED_TERM } from '../lib/datagen.js';
@@ -16,6 +16,8 @@ import { percentile } from '../lib/stats.js';
 
 interface QuerySpec {
   name: string;
+  /** A note to add once the query has been timed (what the last run measured beside its time). */
+  after?: () => string | undefined;
   /** Human form of the request, for the commands list. */
   request: string;
   repeats: number;
@@ -50,6 +52,7 @@ function specs(ctx: BenchContext): QuerySpec[] {
   const withRg = (flags: string[], pattern: string, files: string[]): ShellBaseline[] => (rgPath ? [rg(rgPath, flags, pattern, files)] : []);
   const counted = data.termCounts[COUNTED_TERM]!.total;
   let nextUrl: string | undefined;
+  let pagingWeight: { pages: number; bytes: number; parseMs: number; stringifyMs: number; lines: number } | undefined;
   let lastCursors = new Set<string>();
 
   return [
@@ -82,14 +85,26 @@ function specs(ctx: BenchContext): QuerySpec[] {
       repeats: config.slowRepeats,
       run: async () => {
         let total = 0;
+        let pages = 0;
+        const size: AnswerSize = { bytes: 0, parseMs: 0 };
         let url: string | undefined = `/logs?${q({ filter: COUNTED_TERM, count: '10000' })}`;
+        const entries: LogsResponse['data'][] = [];
         while (url) {
-          const body: LogsResponse = await getJson<LogsResponse>(ctx, url);
+          const body: LogsResponse = await getJson<LogsResponse>(ctx, url, undefined, size);
           total += body.data.length;
+          pages++;
+          entries.push(body.data);
           url = body.next;
         }
+        // The floor of writing these answers: JSON.stringify of the same entries, here, untimed.
+        const started = performance.now();
+        for (const data of entries) JSON.stringify({ data });
+        pagingWeight = { pages, bytes: size.bytes, parseMs: size.parseMs, stringifyMs: performance.now() - started, lines: total };
         return total !== counted ? `counted ${total} lines with ${COUNTED_TERM}, the data has ${counted}` : undefined;
       },
+      after: () =>
+        pagingWeight &&
+        `every match of "${COUNTED_TERM}", counted by paging: each run reads ${pagingWeight.pages} pages, ${(pagingWeight.bytes / 1e6).toFixed(1)} MB of JSON (${Math.round(pagingWeight.bytes / pagingWeight.lines)} bytes an entry, its per-line cursor and fields included); the harness's JSON.parse of them takes ${Math.round(pagingWeight.parseMs)} ms of the timed run, and JSON.stringify of the same entries ${Math.round(pagingWeight.stringifyMs)} ms (untimed): the floor of writing them, against grep -c that writes one number a file`,
       baselines: [grep(['-F', '-c'], COUNTED_TERM, allFiles), ...withRg(['-F', '-c'], COUNTED_TERM, allFiles)],
       target: { text: 'no slower than grep -c', pass: (p50, grepP50) => (grepP50 === undefined ? undefined : p50 <= grepP50) },
       checkBaseline: (stdout) => (sumCounts(stdout) !== counted ? `baseline counted ${sumCounts(stdout)}, expected ${counted}` : undefined),
@@ -371,6 +386,8 @@ async function measure(ctx: BenchContext, spec: QuerySpec, report: WorkloadRepor
     report.command(command);
     return { ...timed.baseline, ratio: ratio(timed.baseline.value, p50), command };
   });
+  const afterNote = spec.after?.();
+  if (afterNote !== undefined) report.note(afterNote);
   const grepP50 = baselines.find((b) => b.name.startsWith('grep'))?.value;
   const targetPass = spec.target?.pass(p50, grepP50);
   report.add({
