@@ -1,0 +1,121 @@
+/**
+ * Inflating ahead (Prefetch in segment-load.ts) must never change an answer: a long walk over
+ * a backend with a decoded cache (so it prefetches) answers exactly what the same walk answers
+ * without one, also when a blob is corrupt (the same error) or a listed segment is gone by the
+ * time it is read (the walk starts again, as it always did).
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { segmentMetaOf } from '../segment/meta.js';
+import { encodeSegment, type SegmentLine } from '../segment/codec.js';
+import { segmentMatchesList, type SegmentBackend, type SegmentMeta } from './backend.js';
+import { DecodedCache } from './decoded-cache.js';
+import { searchSegments } from './segment-search.js';
+import type { SearchQuery } from './types.js';
+
+const inflatedAhead = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../segment/compression.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../segment/compression.js')>();
+  return {
+    ...original,
+    decompressPayloadAsync: (data: Buffer) => {
+      inflatedAhead.count++;
+      return original.decompressPayloadAsync(data);
+    },
+  };
+});
+
+const T0 = 1_700_000_000_000_000_000n;
+const SECOND = 1_000_000_000n;
+
+interface TestBackend extends SegmentBackend {
+  corrupt(id: string): void;
+  /** The next `loadData` of this segment answers null once (deleted after it was listed). */
+  vanishOnce(id: string): void;
+}
+
+/** Twelve segments of three files over the same hours, each line holding `ERROR` or not. */
+function backendOf(cached: boolean): TestBackend {
+  const metas: SegmentMeta[] = [];
+  const blobs = new Map<string, { data: Buffer; bloom: Buffer }>();
+  const vanishing = new Set<string>();
+  let seq = 0;
+  for (let file = 0; file < 3; file++) {
+    let offset = 0;
+    for (let part = 0; part < 4; part++) {
+      const lines: SegmentLine[] = [];
+      for (let i = 0; i < 50; i++) {
+        const n = part * 50 + i;
+        const line = `${n % 3 === 0 ? 'ERROR' : 'INFO'} file ${file} line ${n}`;
+        const end = offset + line.length + 1;
+        lines.push({ offset, end, timestamp: T0 + BigInt(n * 3 + file) * SECOND, line, cut: false, seq: ++seq });
+        offset = end;
+      }
+      const encoded = encodeSegment(lines);
+      const meta = segmentMetaOf(String(metas.length + 1), encoded, { host: 'h', fileId: `f${file}`, filename: `f${file}.log`, path: `/f${file}.log` }, { minArrival: 0n, maxArrival: 0n });
+      metas.push(meta);
+      blobs.set(meta.id, { data: encoded.data, bloom: encoded.bloom });
+    }
+  }
+  const backend: TestBackend = {
+    listSegments: (query) => Promise.resolve(metas.filter((meta) => segmentMatchesList(meta, query))),
+    loadBloom: (meta) => Promise.resolve(blobs.get(meta.id)?.bloom ?? null),
+    // The walk reads ahead only what a bloom summary in memory admits: the full bloom serves as one.
+    bloomSummary: (meta) => blobs.get(meta.id)?.bloom,
+    loadData: (meta) => {
+      if (vanishing.delete(meta.id)) return Promise.resolve(null);
+      return Promise.resolve(blobs.get(meta.id)?.data ?? null);
+    },
+    lastSeq: () => Promise.resolve(seq),
+    corrupt: (id) => {
+      const blob = blobs.get(id)!;
+      blobs.set(id, { ...blob, data: Buffer.concat([blob.data.subarray(0, 8), Buffer.alloc(64, 0xaa)]) });
+    },
+    vanishOnce: (id) => void vanishing.add(id),
+  };
+  return cached ? Object.assign(backend, { decodedCache: new DecodedCache() }) : backend;
+}
+
+const everyError: SearchQuery = { order: 'desc', limit: 10_000, match: [{ kind: 'substring', text: 'ERROR', caseInsensitive: false }] };
+
+async function linesOf(backend: SegmentBackend, query: SearchQuery): Promise<string[]> {
+  return (await searchSegments(backend, query)).lines.map((line) => `${line.seq} ${line.line}`);
+}
+
+describe('inflating ahead of a long walk', () => {
+  it('answers what the walk answers without it, and does inflate ahead', async () => {
+    const expected = await linesOf(backendOf(false), everyError);
+    expect(expected.length).toBe(3 * 67);
+    inflatedAhead.count = 0;
+    expect(await linesOf(backendOf(true), everyError)).toEqual(expected);
+    expect(inflatedAhead.count).toBeGreaterThan(0);
+    for (const order of ['asc', 'desc'] as const) {
+      const query = { ...everyError, order, limit: 7 };
+      expect(await linesOf(backendOf(true), query)).toEqual(await linesOf(backendOf(false), query));
+    }
+  });
+
+  it('fails over a corrupt blob as the walk without it does', async () => {
+    const plain = backendOf(false);
+    const cached = backendOf(true);
+    plain.corrupt('9');
+    cached.corrupt('9');
+    const without = await searchSegments(plain, everyError).then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    expect(without).not.toBe('answered');
+    await expect(searchSegments(cached, everyError)).rejects.toThrow(without);
+  });
+
+  it('starts again when a segment it read ahead was gone', async () => {
+    const expected = await linesOf(backendOf(false), everyError);
+    // Two segments gone once each: the walk without a cache starts again twice (of its three attempts).
+    for (const cached of [false, true]) {
+      const backend = backendOf(cached);
+      for (const id of ['5', '11']) backend.vanishOnce(id);
+      inflatedAhead.count = 0;
+      expect(await linesOf(backend, everyError)).toEqual(expected);
+      expect(inflatedAhead.count > 0).toBe(cached);
+    }
+  });
+});
