@@ -120,49 +120,49 @@ class Automaton {
     readonly classOf: Uint8Array,
     readonly classes: number,
   ) {
+    let capacity = 1;
+    for (const pattern of patterns) capacity += pattern.length;
+    // The trie, then (in place, breadth first) the full transition table: -1 is "no child yet".
+    const delta = new Int32Array(capacity * classes).fill(-1);
     const own: number[][] = [[]];
     let states = 1;
-    const trie: number[] = new Array<number>(classes).fill(-1);
     patterns.forEach((pattern, index) => {
       let state = 0;
       for (let i = 0; i < pattern.length; i++) {
-        const symbol = classOf[pattern.charCodeAt(i)]!;
-        let next = trie[state * classes + symbol]!;
-        if (next === -1) {
-          next = states++;
-          trie[state * classes + symbol] = next;
-          for (let k = 0; k < classes; k++) trie.push(-1);
+        const cell = state * classes + classOf[pattern.charCodeAt(i)]!;
+        if (delta[cell] === -1) {
+          delta[cell] = states++;
           own.push([]);
         }
-        state = next;
+        state = delta[cell]!;
       }
       own[state]!.push(index);
     });
-    const delta = new Int32Array(states * classes);
     const fail = new Int32Array(states);
     const out: number[][] = own.map((list) => [...list]);
     const queue: number[] = [];
+    delta[0] = 0;
     for (let symbol = 1; symbol < classes; symbol++) {
-      const child = trie[symbol]!;
-      if (child === -1) continue;
-      delta[symbol] = child;
-      queue.push(child);
+      const child = delta[symbol]!;
+      if (child === -1) delta[symbol] = 0;
+      else queue.push(child);
     }
     for (let q = 0; q < queue.length; q++) {
       const state = queue[q]!;
       out[state]!.push(...out[fail[state]!]!); // a pattern ends at one state only: no duplicates
+      const row = state * classes;
+      const failRow = fail[state]! * classes;
+      delta[row] = 0;
       for (let symbol = 1; symbol < classes; symbol++) {
-        const child = trie[state * classes + symbol]!;
-        const viaFail = delta[fail[state]! * classes + symbol]!;
-        if (child === -1) delta[state * classes + symbol] = viaFail;
+        const child = delta[row + symbol]!;
+        if (child === -1) delta[row + symbol] = delta[failRow + symbol]!;
         else {
-          delta[state * classes + symbol] = child;
-          fail[child] = viaFail;
+          fail[child] = delta[failRow + symbol]!;
           queue.push(child);
         }
       }
     }
-    this.delta = delta;
+    this.delta = delta.subarray(0, states * classes);
     this.outStart = new Int32Array(states + 1);
     const flat: number[] = [];
     for (let state = 0; state < states; state++) {
@@ -175,7 +175,7 @@ class Automaton {
 }
 
 /** Bytes of text counted per `scan` turn (the indexer's slices stay short). */
-const SCAN_BYTES = 64 * 1024;
+const SCAN_BYTES = 32 * 1024;
 
 /** The lines of `text` (each ending in \n) that contain `needle`, one count per line (tests' reference). */
 export function linesContaining(text: Buffer, needle: Buffer): number {
@@ -333,7 +333,11 @@ export class TermStatsBuilder {
 
   /** Counts the words over the next part of the text; false when the whole text is counted. */
   scan(): boolean {
-    const chosen = (this.chosen ??= this.choose());
+    if (this.chosen === undefined) {
+      this.chosen = this.choose();
+      return this.text.length > 0 && this.chosen.exact.length > 0; // choosing was this turn's work
+    }
+    const chosen = this.chosen;
     const text = this.text;
     if (this.position >= text.length || chosen.exact.length === 0) {
       this.position = text.length;
