@@ -40,6 +40,12 @@ describe('term counts', () => {
     expect(countFromTerms(terms, 'alpha\nbeta', false)).toBeUndefined();
     expect(countFromTerms(terms, 'ALPHA', true)).toBeUndefined(); // the caller lowercases a case-insensitive needle
     expect(countFromTerms(terms, 'alpha', true)).toBe(10);
+    const none = new TermStatsBuilder(textOf(['one', 'two']), true);
+    none.addLine(0, 3);
+    none.addLine(4, 7);
+    expect(none.scan()).toBe(false);
+    expect(none.done).toBe(true);
+    expect(none.finish().words).toEqual([]);
   });
 
   it('can be built in slices', () => {

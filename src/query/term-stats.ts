@@ -13,14 +13,15 @@
  * What is counted (the query's substring semantics, not the words'): for each kept word, the
  * lines whose bytes contain it (a line with `ERRORS` counts for `ERROR`), and per lowercased
  * word the lines whose text lowercased as the matcher lowercases it (`String.toLowerCase`)
- * contains it. Both are found by Buffer.indexOf over the whole text, one hit per line; a word is
- * ASCII, so its bytes occur in a line's UTF-8 exactly when its characters occur in the decoded
- * line. For the case-insensitive count the text is ASCII-lowercased byte by byte, which is the
- * matcher's lowercasing on ASCII lines; a line with other bytes is decoded and lowercased as the
- * matcher does (`K` KELVIN SIGN lowercases to `k`, `İ` to `i̇`).
+ * contains it. Both are found in one pass over the text's bytes by two Aho-Corasick automata
+ * (one over the words as they are, one whose letters fold ASCII case), one count per line; a
+ * word is ASCII, so its bytes occur in a line's UTF-8 exactly when its characters occur in the
+ * decoded line. Folding ASCII case is the matcher's lowercasing on ASCII lines; a line with
+ * other bytes is decoded and lowercased as the matcher does (`K` KELVIN SIGN lowercases to
+ * `k`, `İ` to `i̇`) for its case-insensitive counts.
  *
- * The work is split so the indexer can run it in slices: `addLine` per line, then `scan` one
- * word at a time until `done`.
+ * The work is split so the indexer can run it in slices: `addLine` per line, then `scan` (the
+ * words chosen in the first turn, then 32 KB of text a turn) until it returns false.
  */
 import type { LineFilter } from './types.js';
 
@@ -334,15 +335,13 @@ export class TermStatsBuilder {
   /** Counts the words over the next part of the text; false when the whole text is counted. */
   scan(): boolean {
     if (this.chosen === undefined) {
-      this.chosen = this.choose();
-      return this.text.length > 0 && this.chosen.exact.length > 0; // choosing was this turn's work
+      this.chosen = this.choose(); // choosing is this turn's work
+      if (this.chosen.exact.length === 0) this.position = this.text.length;
+      return this.position < this.text.length;
     }
     const chosen = this.chosen;
     const text = this.text;
-    if (this.position >= text.length || chosen.exact.length === 0) {
-      this.position = text.length;
-      return false;
-    }
+    if (this.position >= text.length) return false;
     const { delta: exactDelta, outStart: exactStart, outputs: exactOut } = chosen.exactAutomaton;
     const { delta: foldedDelta, outStart: foldedStart, outputs: foldedOut } = chosen.foldedAutomaton;
     const exactCounts = this.exactCounts;

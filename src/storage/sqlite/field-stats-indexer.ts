@@ -9,8 +9,8 @@
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
  * use them read its lines instead.
  *
- * Each segment is read in two phases: its lines (fields extracted, words noted), then one
- * frequent word per turn counted over the whole text (term-stats.ts). A segment whose
+ * Each segment is read in two phases: its lines (fields extracted, words noted), then its
+ * frequent words chosen and counted over the text a part per turn (term-stats.ts). A segment whose
  * statistics are of version 1 (fields, no term counts) keeps its field counts and only gains
  * its term counts.
  */
