@@ -91,7 +91,7 @@ const WORD = new Uint8Array(256);
 const EXACT_CLASS = new Uint8Array(256);
 const FOLDED_CLASS = new Uint8Array(256);
 const EXACT_CLASSES = 64;
-const FOLDED_CLASSES = 38;
+const FOLDED_CLASSES = 64; // 38 used, rounded up so a state's row is state << 6, as the exact automaton's
 {
   let exact = 1;
   let folded = 1;
@@ -110,8 +110,11 @@ const FOLDED_CLASSES = 38;
  * A byte that is no word byte leads back to the root (no pattern holds one).
  */
 class Automaton {
-  /** state * classes + symbol -> next state. */
-  readonly delta: Int32Array;
+  /**
+   * (state << 6) + symbol -> (next state << 7) | 1 when a pattern ends at the next state: the
+   * scan's next row is the value >> 1, and its state (for `outStart`) the value >> 7.
+   */
+  readonly table: Int32Array;
   /** Patterns ending at a state: outputs[outStart[s] .. outStart[s + 1]). */
   readonly outStart: Int32Array;
   readonly outputs: Int32Array;
@@ -163,7 +166,12 @@ class Automaton {
         }
       }
     }
-    this.delta = delta.subarray(0, states * classes);
+    if (classes !== 64) throw new Error('an automaton has 64 symbols: a state\'s row is state << 6');
+    this.table = new Int32Array(states * classes);
+    for (let cell = 0; cell < this.table.length; cell++) {
+      const next = delta[cell]!;
+      this.table[cell] = (next << 7) | (out[next]!.length > 0 ? 1 : 0);
+    }
     this.outStart = new Int32Array(states + 1);
     const flat: number[] = [];
     for (let state = 0; state < states; state++) {
@@ -342,8 +350,8 @@ export class TermStatsBuilder {
     const chosen = this.chosen;
     const text = this.text;
     if (this.position >= text.length) return false;
-    const { delta: exactDelta, outStart: exactStart, outputs: exactOut } = chosen.exactAutomaton;
-    const { delta: foldedDelta, outStart: foldedStart, outputs: foldedOut } = chosen.foldedAutomaton;
+    const { table: exactTable, outStart: exactStart, outputs: exactOut } = chosen.exactAutomaton;
+    const { table: foldedTable, outStart: foldedStart, outputs: foldedOut } = chosen.foldedAutomaton;
     const exactCounts = this.exactCounts;
     const foldedCounts = this.foldedCounts;
     const exactLast = this.exactLast;
@@ -352,8 +360,8 @@ export class TermStatsBuilder {
     let line = this.line;
     let wideLine = this.wide[this.nextWide] === line;
     let lineStart = this.position;
-    let exactState = 0;
-    let foldedState = 0;
+    let exactRow = 0;
+    let foldedRow = 0;
     let i = this.position;
     for (; i < text.length; i++) {
       const b = text[i]!;
@@ -363,8 +371,8 @@ export class TermStatsBuilder {
           this.nextWide++;
         }
         line++;
-        exactState = 0;
-        foldedState = 0;
+        exactRow = 0;
+        foldedRow = 0;
         lineStart = i + 1;
         wideLine = this.wide[this.nextWide] === line;
         if (i + 1 >= stop) {
@@ -373,21 +381,29 @@ export class TermStatsBuilder {
         }
         continue;
       }
-      exactState = exactDelta[exactState * EXACT_CLASSES + EXACT_CLASS[b]!]!;
-      for (let k = exactStart[exactState]!, last = exactStart[exactState + 1]!; k < last; k++) {
-        const p = exactOut[k]!;
-        if (exactLast[p] !== line) {
-          exactLast[p] = line;
-          exactCounts[p]!++;
+      const exact = exactTable[exactRow + EXACT_CLASS[b]!]!;
+      exactRow = exact >> 1;
+      if ((exact & 1) === 1) {
+        const state = exact >> 7;
+        for (let k = exactStart[state]!, last = exactStart[state + 1]!; k < last; k++) {
+          const p = exactOut[k]!;
+          if (exactLast[p] !== line) {
+            exactLast[p] = line;
+            exactCounts[p]!++;
+          }
         }
       }
       if (wideLine) continue;
-      foldedState = foldedDelta[foldedState * FOLDED_CLASSES + FOLDED_CLASS[b]!]!;
-      for (let k = foldedStart[foldedState]!, last = foldedStart[foldedState + 1]!; k < last; k++) {
-        const p = foldedOut[k]!;
-        if (foldedLast[p] !== line) {
-          foldedLast[p] = line;
-          foldedCounts[p]!++;
+      const folded = foldedTable[foldedRow + FOLDED_CLASS[b]!]!;
+      foldedRow = folded >> 1;
+      if ((folded & 1) === 1) {
+        const state = folded >> 7;
+        for (let k = foldedStart[state]!, last = foldedStart[state + 1]!; k < last; k++) {
+          const p = foldedOut[k]!;
+          if (foldedLast[p] !== line) {
+            foldedLast[p] = line;
+            foldedCounts[p]!++;
+          }
         }
       }
     }
