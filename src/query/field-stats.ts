@@ -124,15 +124,7 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
       writer.varint(lines);
     }
   }
-  if (stats.terms !== undefined) {
-    const { words, exact, folded } = stats.terms;
-    writer.varint(words.length);
-    words.forEach((word, index) => {
-      writer.string(word);
-      writer.varint(exact[index]!);
-      writer.varint(folded[index]!);
-    });
-  }
+  stats.terms?.encode(writer);
   return Buffer.from(writer.bytes()); // a copy of its own size, not a view of the writer's larger buffer
 }
 
@@ -167,18 +159,11 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
     }
     let terms: TermStats | undefined;
     if (version === 2) {
-      const count = varint();
-      const words: string[] = [];
-      const exact = new Uint32Array(count);
-      const folded = new Uint32Array(count);
-      for (let index = 0; index < count; index++) {
-        words.push(string());
-        exact[index] = varint();
-        folded[index] = varint();
-      }
-      terms = new TermStats(words, exact, folded);
+      // The rest: read on the first lookup of a word (a damaged rest answers no word).
+      terms = TermStats.decode(Buffer.from(buffer.subarray(reader.position)));
+    } else if (reader.position !== buffer.length) {
+      return undefined;
     }
-    if (reader.position !== buffer.length) return undefined;
     return { minSeq, maxSeq, lines, allNames, fields, ...(terms === undefined ? {} : { terms }) };
   } catch {
     return undefined;

@@ -72,7 +72,7 @@ describe('term counts', () => {
     const fields = new FieldStatsBuilder();
     fields.add({ level: 'error' });
     fields.add({ level: 'info' });
-    const terms = new TermStats(['ERROR', 'error'], Uint32Array.of(3, 1), Uint32Array.of(4, 4));
+    const terms = TermStats.of(['ERROR', 'error'], Uint32Array.of(3, 1), Uint32Array.of(4, 4));
     const v2 = encodeFieldStats(fields.finish(1, 2, terms));
     expect(v2[0]).toBe(2);
     const decoded = decodeFieldStats(v2)!;
@@ -86,7 +86,10 @@ describe('term counts', () => {
     const old = decodeFieldStats(v1)!;
     expect(old.terms).toBeUndefined();
     expect(old.fields.get('level')!.values!.get('error')).toBe(1);
-    expect(decodeFieldStats(Buffer.concat([v2, Buffer.of(0)]))).toBeUndefined();
+    // Damaged term counts answer no word (the segment is read); damaged field counts, nothing.
+    expect(decodeFieldStats(Buffer.concat([v2, Buffer.of(0)]))!.terms!.lines('ERROR', false)).toBeUndefined();
+    expect(decodeFieldStats(Buffer.concat([v1, Buffer.of(0)]))).toBeUndefined();
+    expect(decodeFieldStats(v2.subarray(0, 12))).toBeUndefined();
   });
 
   it('answer a histogram of one substring or one bare word, and nothing else', () => {

@@ -23,6 +23,7 @@
  * The work is split so the indexer can run it in slices: `addLine` per line, then `scan` (the
  * words chosen in the first turn, then 32 KB of text a turn) until it returns false.
  */
+import { ByteReader, type ByteWriter } from '../segment/codec.js';
 import type { LineFilter } from './types.js';
 
 /** Words kept per segment. */
@@ -33,52 +34,118 @@ export const TERM_LINE_RATIO = 1_000;
 export const MIN_TERM_LENGTH = 3;
 export const MAX_TERM_LENGTH = 32;
 
+interface Indexed {
+  words: readonly string[];
+  exact: Uint32Array;
+  folded: Uint32Array;
+  /** \n, then every word followed by \n. */
+  joined: string;
+  /** The same, lowercased (ASCII: the same positions). */
+  lowered: string;
+  /** Position of each word's leading \n in `joined`, ascending. */
+  at: Int32Array;
+}
+
+function indexed(words: readonly string[], exact: Uint32Array, folded: Uint32Array): Indexed {
+  const at = new Int32Array(words.length);
+  let position = 0;
+  words.forEach((word, index) => {
+    at[index] = position;
+    position += word.length + 1;
+  });
+  const joined = words.length === 0 ? '' : '\n' + words.join('\n') + '\n';
+  return { words, exact, folded, joined, lowered: joined.toLowerCase(), at };
+}
+
+/** Encoded: varint words | per word: string word, varint lines containing it, varint lines containing it lowercased. */
+function parse(bytes: Buffer): Indexed {
+  try {
+    const reader = new ByteReader(bytes);
+    const count = reader.varint();
+    const words: string[] = [];
+    const exact = new Uint32Array(count);
+    const folded = new Uint32Array(count);
+    for (let index = 0; index < count; index++) {
+      const word = reader.string();
+      if (!TERM.test(word)) throw new Error('not a word');
+      words.push(word);
+      exact[index] = reader.varint();
+      folded[index] = reader.varint();
+    }
+    if (reader.position !== bytes.length) throw new Error('trailing bytes');
+    return indexed(words, exact, folded);
+  } catch {
+    return indexed([], new Uint32Array(0), new Uint32Array(0)); // damaged: they answer nothing, the segment is read
+  }
+}
+
 /**
  * The counts of one segment, kept compact (they stay in memory beside every segment's
- * metadata): the words joined by \n in one string, and per word its two counts. A word is
+ * statistics): read from their bytes on the first lookup (a query of fields never builds
+ * them), then the words joined by \n in one string and per word its two counts. A word is
  * found with one indexOf of `\n` + word + `\n`.
  */
 export class TermStats {
-  /** \n, then every word followed by \n. */
-  private readonly joined: string;
-  /** The same, lowercased (ASCII: the same positions). */
-  private readonly lowered: string;
-  /** Position of each word's leading \n in `joined`, ascending. */
-  private readonly at: Int32Array;
+  private index: Indexed | undefined;
+
+  private constructor(
+    private encoded: Buffer | undefined,
+    index: Indexed | undefined,
+  ) {
+    this.index = index;
+  }
 
   /**
    * @param words the kept words
    * @param exact per word: lines containing it
    * @param folded per word: lines whose lowercased text contains it lowercased
    */
-  constructor(
-    readonly words: readonly string[],
-    readonly exact: Uint32Array,
-    readonly folded: Uint32Array,
-  ) {
-    this.at = new Int32Array(words.length);
-    let position = 0;
+  static of(words: readonly string[], exact: Uint32Array, folded: Uint32Array): TermStats {
+    return new TermStats(undefined, indexed(words, exact, folded));
+  }
+
+  /** The counts as `encode` wrote them, read when first asked. */
+  static decode(bytes: Buffer): TermStats {
+    return new TermStats(bytes, undefined);
+  }
+
+  encode(writer: ByteWriter): void {
+    const { words, exact, folded } = this.get();
+    writer.varint(words.length);
     words.forEach((word, index) => {
-      this.at[index] = position;
-      position += word.length + 1;
+      writer.string(word);
+      writer.varint(exact[index]!);
+      writer.varint(folded[index]!);
     });
-    this.joined = words.length === 0 ? '' : '\n' + words.join('\n') + '\n';
-    this.lowered = this.joined.toLowerCase();
+  }
+
+  get words(): readonly string[] {
+    return this.get().words;
   }
 
   /** Lines containing `needle` (lowercased by the caller when case-insensitive); undefined when it is no kept word. */
   lines(needle: string, caseInsensitive: boolean): number | undefined {
     if (!TERM.test(needle)) return undefined;
-    const position = (caseInsensitive ? this.lowered : this.joined).indexOf('\n' + needle + '\n');
+    const index = this.get();
+    const position = (caseInsensitive ? index.lowered : index.joined).indexOf('\n' + needle + '\n');
     if (position === -1) return undefined;
+    const at = index.at;
     let low = 0;
-    let high = this.at.length - 1;
+    let high = at.length - 1;
     while (low < high) {
       const middle = (low + high + 1) >> 1;
-      if (this.at[middle]! <= position) low = middle;
+      if (at[middle]! <= position) low = middle;
       else high = middle - 1;
     }
-    return (caseInsensitive ? this.folded : this.exact)[low];
+    return (caseInsensitive ? index.folded : index.exact)[low];
+  }
+
+  private get(): Indexed {
+    if (this.index === undefined) {
+      this.index = parse(this.encoded!);
+      this.encoded = undefined;
+    }
+    return this.index;
   }
 }
 
@@ -430,7 +497,7 @@ export class TermStatsBuilder {
   finish(): TermStats {
     while (this.scan());
     const chosen = this.chosen!;
-    return new TermStats(chosen.exact, Uint32Array.from(this.exactCounts), Uint32Array.from(this.foldedIndex, (index) => this.foldedCounts[index]!));
+    return TermStats.of(chosen.exact, Uint32Array.from(this.exactCounts), Uint32Array.from(this.foldedIndex, (index) => this.foldedCounts[index]!));
   }
 }
 
