@@ -8,15 +8,23 @@
  * `host` and `file` are left out: they are the segment's metadata, and a line's `host` and
  * `file` fields are always those (routes/fields.ts `fieldsOfLine`).
  *
+ * Version 2 also holds the segment's term counts (term-stats.ts): the lines containing each of
+ * its frequent words, so a histogram of a bare word needs no text either.
+ *
  * Encoded (varints LEB128):
- *   u8 version (1) | u8 flags (bit 0: every name is listed) | varint minSeq | varint maxSeq |
+ *   u8 version (1 or 2) | u8 flags (bit 0: every name is listed) | varint minSeq | varint maxSeq |
  *   varint lines | varint names | per name: string name, varint lines, varint v, then when
  *   v > 0 (v - 1) pairs of string value, varint lines. v = 0: too many values to keep.
+ *   Version 2 then: varint words | per word: string word, varint lines containing it,
+ *   varint lines containing it when both are lowercased.
  * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
- * segment they were computed from (a store that reuses ids can tell stale ones).
+ * segment they were computed from (a store that reuses ids can tell stale ones). Version 1
+ * (written before term counts) is still read: its field counts answer as before, and the
+ * indexer recomputes such a segment's statistics in the background to add its term counts.
  */
 import { ByteReader, ByteWriter, payloadText } from '../segment/codec.js';
 import { extractFields } from './fields.js';
+import { termStatsOfText, TermStats } from './term-stats.js';
 
 /** Distinct values kept per field per segment; past it the field's values are not kept. */
 export const MAX_STAT_VALUES = 64;
@@ -25,7 +33,8 @@ export const MAX_STAT_VALUE_LENGTH = 64;
 /** Field names kept per segment; past it `allNames` is false and names not listed may exist. */
 export const MAX_STAT_NAMES = 256;
 
-const VERSION = 1;
+/** The version written; `decodeFieldStats` reads it and version 1. */
+export const FIELD_STATS_VERSION = 2;
 
 export interface FieldStat {
   /** Lines having the field. */
@@ -42,6 +51,8 @@ export interface FieldStats {
   /** False when the segment had more names than kept: a name not in `fields` may still be in a line. */
   allNames: boolean;
   fields: Map<string, FieldStat>;
+  /** The segment's term counts; undefined in statistics written before them (version 1). */
+  terms?: TermStats;
 }
 
 /** Builds the statistics of one segment line by line. */
@@ -74,13 +85,13 @@ export class FieldStatsBuilder {
     }
   }
 
-  finish(minSeq: number, maxSeq: number): FieldStats {
-    return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields: this.fields };
+  finish(minSeq: number, maxSeq: number, terms?: TermStats): FieldStats {
+    return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields: this.fields, ...(terms === undefined ? {} : { terms }) };
   }
 }
 
-/** The statistics of a decompressed segment payload: every line's fields extracted once. */
-export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: number): FieldStats {
+/** The statistics of a decompressed segment payload: every line's fields extracted once, and its term counts. */
+export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: number, ascii: boolean): FieldStats {
   const { count, text, fieldsAt } = payloadText(payload);
   const builder = new FieldStatsBuilder();
   for (let start = 0, i = 0; i < count; i++) {
@@ -88,12 +99,13 @@ export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: num
     builder.add(extractFields(text.toString('utf8', start, end), fieldsAt?.(i)));
     start = end + 1;
   }
-  return builder.finish(minSeq, maxSeq);
+  return builder.finish(minSeq, maxSeq, termStatsOfText(text, ascii));
 }
 
+/** Encodes `stats`: version 2 when they hold term counts, else version 1. */
 export function encodeFieldStats(stats: FieldStats): Buffer {
   const writer = new ByteWriter();
-  writer.varint(VERSION);
+  writer.varint(stats.terms === undefined ? 1 : FIELD_STATS_VERSION);
   writer.varint(stats.allNames ? 1 : 0);
   writer.varint(stats.minSeq);
   writer.varint(stats.maxSeq);
@@ -112,6 +124,7 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
       writer.varint(lines);
     }
   }
+  stats.terms?.encode(writer);
   return Buffer.from(writer.bytes()); // a copy of its own size, not a view of the writer's larger buffer
 }
 
@@ -122,7 +135,8 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
   const varint = (): number => reader.varint();
   const string = (): string => reader.string();
   try {
-    if (varint() !== VERSION) return undefined;
+    const version = varint();
+    if (version !== 1 && version !== 2) return undefined;
     const allNames = (varint() & 1) === 1;
     const minSeq = varint();
     const maxSeq = varint();
@@ -143,8 +157,14 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
       }
       fields.set(name, { lines: withField, values });
     }
-    if (reader.position !== buffer.length) return undefined;
-    return { minSeq, maxSeq, lines, allNames, fields };
+    let terms: TermStats | undefined;
+    if (version === 2) {
+      // The rest: read on the first lookup of a word (a damaged rest answers no word).
+      terms = TermStats.decode(Buffer.from(buffer.subarray(reader.position)));
+    } else if (reader.position !== buffer.length) {
+      return undefined;
+    }
+    return { minSeq, maxSeq, lines, allNames, fields, ...(terms === undefined ? {} : { terms }) };
   } catch {
     return undefined;
   }

@@ -12,6 +12,9 @@
  * A `q` that is one `field:value` term is counted from a segment's field statistics
  * (field-stats.ts) when the segment lies inside one bucket and the time range and its
  * statistics keep that field's values: `level:error` over a day reads metadata, not text.
+ * Likewise a match of one substring (`filter=ERROR`, or a `q` of one bare word) is counted from
+ * the statistics' term counts (term-stats.ts) when the word is one of that segment's frequent
+ * words; a segment where it is not is read (its bloom may still rule it out).
  */
 import { performance } from 'node:perf_hooks';
 import type { SegmentBackend, SegmentListQuery, SegmentMeta } from './backend.js';
@@ -27,6 +30,14 @@ import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segm
 import { TimeSlice } from './time-slice.js';
 import { normaliseLevel } from './fields.js';
 import { countFromStats, statsCountable } from './segment-field-counts.js';
+import type { FieldStats } from './field-stats.js';
+import { countFromTerms, termCountable } from './term-stats.js';
+
+/** Lines of the segment containing the term, from its statistics; undefined when they do not tell. */
+function countTermFromStats(stats: FieldStats | undefined, meta: SegmentMeta, term: { needle: string; caseInsensitive: boolean }): number | undefined {
+  if (stats === undefined || stats.minSeq !== meta.minSeq || stats.maxSeq !== meta.maxSeq || stats.lines !== meta.lineCount) return undefined;
+  return countFromTerms(stats.terms, term.needle, term.caseInsensitive);
+}
 
 function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, query: HistogramQuery, counter: BucketCounter, textOnly: boolean): void {
   if (textOnly) {
@@ -84,6 +95,7 @@ async function countSegments(
   const probes = bloomProbes(match);
   const { since, until } = query;
   const countable = backend.loadFieldStats === undefined ? undefined : statsCountable(query, (name, value) => (name === 'level' ? (normaliseLevel(value) ?? value) : value));
+  const term = backend.loadFieldStats === undefined ? undefined : termCountable(query);
   // One segment at a time between turns of the main thread (time-slice.ts).
   const slice = new TimeSlice(undefined, query.signal);
   for (let s = 0; s < segments.length; s++) {
@@ -98,6 +110,14 @@ async function countSegments(
     }
     if (countable !== undefined && textOnly) {
       const count = countFromStats(await backend.loadFieldStats!(meta), meta, countable.name, countable.value);
+      if (count !== undefined) {
+        if (count > 0) counter.add(meta.minTimestamp, count);
+        continue;
+      }
+    }
+    if (term !== undefined && textOnly) {
+      if (quickMayMatch(backend, meta, probes) === false) continue;
+      const count = countTermFromStats(await backend.loadFieldStats!(meta), meta, term);
       if (count !== undefined) {
         if (count > 0) counter.add(meta.minTimestamp, count);
         continue;

@@ -8,12 +8,18 @@
  * for `readPauseMs` after the last one ends, so a query never waits behind its slices. A segment merged or deleted while it was being counted is
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
  * use them read its lines instead.
+ *
+ * Each segment is read in two phases: its lines (fields extracted, words noted), then its
+ * frequent words chosen and counted over the text a part per turn (term-stats.ts). A segment whose
+ * statistics are of version 1 (fields, no term counts) keeps its field counts and only gains
+ * its term counts.
  */
 import { performance } from 'node:perf_hooks';
 import { payloadText } from '../../segment/codec.js';
 import { decompressPayload } from '../../segment/compression.js';
 import { extractFields } from '../../query/fields.js';
-import { FieldStatsBuilder } from '../../query/field-stats.js';
+import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
+import { TermStatsBuilder } from '../../query/term-stats.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 
 export interface FieldStatsIndexerOptions {
@@ -33,7 +39,10 @@ interface InProgress {
   count: number;
   line: number;
   start: number;
-  builder: FieldStatsBuilder;
+  /** Undefined when the field counts are kept from older statistics (`kept`). */
+  builder: FieldStatsBuilder | undefined;
+  kept: FieldStats | undefined;
+  terms: TermStatsBuilder;
 }
 
 const BATCH = 64;
@@ -141,20 +150,27 @@ export class FieldStatsIndexer {
         this.current = next;
       }
       const work = this.current;
-      const end = Math.min(work.count, work.line + BATCH);
-      for (; work.line < end; work.line++) {
-        const lineEnd = work.text.indexOf(10, work.start);
-        work.builder.add(extractFields(work.text.toString(work.encoding, work.start, lineEnd), work.fieldsAt?.(work.line)));
-        work.start = lineEnd + 1;
-      }
-      if (work.line === work.count) {
+      if (work.line < work.count) {
+        const end = Math.min(work.count, work.line + BATCH);
+        for (; work.line < end; work.line++) {
+          const lineEnd = work.text.indexOf(10, work.start);
+          work.builder?.add(extractFields(work.text.toString(work.encoding, work.start, lineEnd), work.fieldsAt?.(work.line)));
+          work.terms.addLine(work.start, lineEnd);
+          work.start = lineEnd + 1;
+        }
+      } else if (!work.terms.scan()) {
         this.current = undefined;
         if (this.segments.stillThere(work.segment) !== undefined) {
-          this.segments.saveFieldStats(work.segment, work.builder.finish(work.segment.minSeq, work.segment.maxSeq));
+          const { minSeq, maxSeq } = work.segment;
+          const terms = work.terms.finish();
+          this.segments.saveFieldStats(work.segment, work.kept !== undefined ? { ...work.kept, terms } : work.builder!.finish(minSeq, maxSeq, terms));
           this.indexed++;
         }
         if (budgetMs === Infinity) return true;
-      } else if (this.segments.stillThere(work.segment) === undefined) {
+        if (performance.now() >= until) return true;
+        continue;
+      }
+      if (this.segments.stillThere(work.segment) === undefined) {
         this.current = undefined; // merged or deleted meanwhile
       }
       if (performance.now() >= until) return true;
@@ -168,7 +184,20 @@ export class FieldStatsIndexer {
       if (segment === undefined) return undefined;
       if (this.segments.stillThere(segment) === undefined) continue;
       const { count, text, fieldsAt } = payloadText(decompressPayload(this.segments.dataNow(segment.id)));
-      return { segment, text, encoding: segment.ascii ? 'latin1' : 'utf8', fieldsAt, count, line: 0, start: 0, builder: new FieldStatsBuilder() };
+      const old = this.segments.fieldStatsNow(segment);
+      const kept = old !== undefined && old.minSeq === segment.minSeq && old.maxSeq === segment.maxSeq && old.lines === segment.lineCount ? old : undefined;
+      return {
+        segment,
+        text,
+        encoding: segment.ascii ? 'latin1' : 'utf8',
+        fieldsAt,
+        count,
+        line: 0,
+        start: 0,
+        builder: kept === undefined ? new FieldStatsBuilder() : undefined,
+        kept,
+        terms: new TermStatsBuilder(text, segment.ascii),
+      };
     }
   }
 }

@@ -13,14 +13,15 @@
  * Field statistics (query/field-stats.ts) live in a table of their own, `segment_stats`, one
  * row per segment that has them, written after the segment (field-stats-indexer.ts) and
  * deleted with it; each row names the seqs of its segment, so a row left behind for an id
- * SQLite has since reused is told apart and ignored.
+ * SQLite has since reused is told apart and ignored. A row of an older version (without term
+ * counts) still answers, and is listed for the indexer to recompute.
  */
 import type Database from 'better-sqlite3';
 import type { EncodedSegment } from '../../segment/codec.js';
 import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../../query/backend.js';
 import type { SegmentFile, SegmentStats } from '../../segment/meta.js';
 import { BloomSummaries, DEFAULT_BLOOM_CACHE_BYTES } from './segment-cache.js';
-import { decodeFieldStats, encodeFieldStats, type FieldStats } from '../../query/field-stats.js';
+import { decodeFieldStats, encodeFieldStats, FIELD_STATS_VERSION, type FieldStats } from '../../query/field-stats.js';
 import { DecodedCache } from '../../query/decoded-cache.js';
 
 export const SCHEMA = `
@@ -180,10 +181,10 @@ export class SqliteSegments implements SegmentBackend {
     this.statsById = db.prepare('SELECT stats FROM segment_stats WHERE id = ?');
     this.putStats = db.prepare('INSERT OR REPLACE INTO segment_stats (id, stats) VALUES (?, ?)');
     this.deleteStats = db.prepare('DELETE FROM segment_stats WHERE id = ?');
-    this.withoutStats = db.prepare<[number], { id: number }>(
-      'SELECT s.id AS id FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE t.id IS NULL ORDER BY s.id DESC LIMIT ?',
-    );
-    this.countWithoutStats = db.prepare<[], number>('SELECT count(*) FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE t.id IS NULL').pluck();
+    // A row whose first byte (its version, field-stats.ts) is below the current one is outdated.
+    const outdated = `t.id IS NULL OR substr(t.stats, 1, 1) < x'${FIELD_STATS_VERSION.toString(16).padStart(2, '0')}'`;
+    this.withoutStats = db.prepare<[number], { id: number }>(`SELECT s.id AS id FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE ${outdated} ORDER BY s.id DESC LIMIT ?`);
+    this.countWithoutStats = db.prepare<[], number>(`SELECT count(*) FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE ${outdated}`).pluck();
     this.arrivedBefore = db.prepare<[bigint], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments WHERE max_arrival < ?`).safeIntegers(true);
   }
 
@@ -258,22 +259,27 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   loadFieldStats(segment: SegmentMeta): Promise<FieldStats | undefined> {
-    if (!this.current(segment)) return Promise.resolve(undefined);
+    return Promise.resolve(this.fieldStatsNow(segment));
+  }
+
+  /** The segment's statistics as stored (any version), read synchronously. */
+  fieldStatsNow(segment: SegmentMeta): FieldStats | undefined {
+    if (!this.current(segment)) return undefined;
     let stats = this.statsCache.get(segment.id);
     if (stats === undefined) {
       const row = this.statsById.get(Number(segment.id));
       stats = row === undefined ? null : (decodeFieldStats(row.stats) ?? null);
       this.statsCache.set(segment.id, stats);
     }
-    return Promise.resolve(stats ?? undefined);
+    return stats ?? undefined;
   }
 
-  /** Up to `limit` segments without statistics, newest first (the indexer's work list). */
-  /** How many segments have no field statistics yet. */
+  /** How many segments have no field statistics of the current version yet (none, or version 1: no term counts). */
   countWithoutFieldStats(): number {
     return this.countWithoutStats.get()!;
   }
 
+  /** Up to `limit` segments without statistics of the current version, newest first (the indexer's work list). */
   withoutFieldStats(limit: number): StoredSegment[] {
     const metas = this.metas();
     const out: StoredSegment[] = [];
