@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams, tokenProbe } from './bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams, TOKEN_MIN, tokenProbe } from './bloom.js';
 
 const text = (s: string): Buffer => Buffer.from(s);
 const admits = (bloom: Uint8Array, needle: string, caseInsensitive: boolean): boolean =>
@@ -110,5 +110,80 @@ describe('the bloom bytes', () => {
     // Texts shorter than a trigram, and tokens at the very start and end.
     expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('abcdefgh'), true, true), tokenProbe('abcdefgh')!)).toBe(true);
     expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('x abcdefghi'), true, true), tokenProbe('abcdefghi')!)).toBe(true);
+  });
+});
+
+/** The format written out plainly: sets and loops, no reused tables, no single pass. */
+function referenceBloom(text: Uint8Array, tokens: boolean, names: boolean): Buffer {
+  const lower = (b: number): number => (b >= 65 && b <= 90 ? b | 32 : b);
+  const trigrams = new Set<number>();
+  for (let i = 2; i < text.length; i++) {
+    const exact = (text[i - 2]! << 16) | (text[i - 1]! << 8) | text[i]!;
+    trigrams.add((lower(text[i - 2]!) << 16) | (lower(text[i - 1]!) << 8) | lower(text[i]!));
+    trigrams.add(exact);
+  }
+  const tokenHashes: number[] = [];
+  if (tokens || names) {
+    const ascii = Buffer.from(text).toString('latin1');
+    for (const token of ascii.match(/[A-Za-z0-9_.:@-]+/g) ?? []) if (token.length >= TOKEN_MIN) tokenHashes.push(tokenProbe(token)!);
+  }
+  let bytes = 8;
+  while (bytes * 8 < (trigrams.size + tokenHashes.length) * 8) bytes *= 2;
+  const bloom = Buffer.alloc(bytes + 1);
+  bloom[bytes] = names ? 4 : tokens ? 3 : 2;
+  const mix = (x: number): number => {
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    return x ^ (x >>> 16);
+  };
+  const set = (value: number, probes: number): void => {
+    const h1 = mix(value);
+    const h2 = mix(value ^ 0x9e3779b9) | 1;
+    for (let p = 0; p < probes; p++) {
+      const bit = (h1 + Math.imul(p, h2)) & (bytes * 8 - 1);
+      bloom[bit >>> 3]! |= 1 << (bit & 7);
+    }
+  };
+  for (const hash of new Set(tokenHashes)) set(hash, names ? 8 : 3);
+  for (const trigram of trigrams) set(trigram, 3);
+  return bloom;
+}
+
+describe('the builder against the format written plainly', () => {
+  const piece = fc.oneof(
+    fc.constantFrom('a', 'Z', 'q', 'E', '0', '9', '_', '.', ':', '@', '-', ' ', '=', '"', '{', '\n', '\t', '/', 'é', 'Ä', '😀', '\u0000', '\u00ff'),
+    fc.stringMatching(/^[A-Za-z0-9_.:@-]{6,40}$/), // tokens around and past TOKEN_MIN
+    fc.constantFrom('ERROR', 'error', 'Error', 'trace_id', '4bf92f3577b34da6', 'GET /api/v1/items?id=1'),
+  );
+  const texts = fc.oneof(
+    fc.array(piece, { maxLength: 300 }).map((parts) => Buffer.from(parts.join(''))),
+    fc.uint8Array({ maxLength: 3 }).map((bytes) => Buffer.from(bytes)), // under a trigram
+    fc.uint8Array({ maxLength: 600 }).map((bytes) => Buffer.from(bytes)), // any bytes
+    fc.stringMatching(/^[A-Za-z0-9]{1,20}$/).map((token) => Buffer.from(token.repeat(30))), // one long token
+  );
+
+  it('builds the same bytes for every text, with and without tokens and names', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        for (const [tokens, names] of [
+          [false, false],
+          [true, false],
+          [true, true],
+        ] as const) {
+          expect(buildTrigramBloom(text, tokens, names).equals(referenceBloom(text, tokens, names))).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('builds the same bytes for a segment of varied lines, after builds of other sizes', () => {
+    const lines = Array.from({ length: 4000 }, (_, i) => `${i % 5 === 0 ? 'WARN' : 'info'} Host-${i % 37} user=ü${i} id=${((i * 2654435761) >>> 0).toString(16)}${'x'.repeat(i % 23)}`);
+    for (const count of [4000, 10, 1, 2500]) {
+      const text = Buffer.from(lines.slice(0, count).join('\n'));
+      expect(buildTrigramBloom(text, true, true).equals(referenceBloom(text, true, true))).toBe(true);
+    }
   });
 });
