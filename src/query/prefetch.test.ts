@@ -10,6 +10,7 @@ import { encodeSegment, type SegmentLine } from '../segment/codec.js';
 import { segmentMatchesList, type SegmentBackend, type SegmentMeta } from './backend.js';
 import { DecodedCache } from './decoded-cache.js';
 import { searchSegments } from './segment-search.js';
+import { Prefetch } from './segment-load.js';
 import type { SearchQuery } from './types.js';
 
 const inflatedAhead = vi.hoisted(() => ({ count: 0 }));
@@ -117,5 +118,28 @@ describe('inflating ahead of a long walk', () => {
       expect(await linesOf(backend, everyError)).toEqual(expected);
       expect(inflatedAhead.count > 0).toBe(cached);
     }
+  });
+
+  it('holds at most its depth of decoded segments the walk has not taken yet', async () => {
+    const backend = backendOf(true);
+    const metas = await backend.listSegments({});
+    const prefetch = new Prefetch(backend, 3);
+    // A walk slower than inflating: every start has finished before the walk moves on.
+    for (let i = 0; i < metas.length; i++) {
+      prefetch.start(metas, i);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    inflatedAhead.count = 0;
+    // Three were started and are held until taken: no room for a fourth, however long it waits.
+    expect(prefetch.hasRoom).toBe(false);
+    expect(await prefetch.take(metas[0]!)).toBeDefined();
+    expect(await prefetch.take(metas[3]!)).toBeUndefined();
+    expect(prefetch.hasRoom).toBe(true);
+    // Passing segments it started without opening them frees their places.
+    prefetch.passed(metas, 4);
+    for (let i = 4; i < 7; i++) prefetch.start(metas, i);
+    expect(prefetch.hasRoom).toBe(false);
+    for (let i = 4; i < 7; i++) expect(await prefetch.take(metas[i]!)).toBeDefined();
+    expect(inflatedAhead.count).toBe(3);
   });
 });

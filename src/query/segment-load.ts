@@ -51,7 +51,8 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
  * the segment itself, and meets the error (or the vanished segment) as it always did.
  */
 export class Prefetch {
-  private readonly pending = new Map<string, Promise<DecodedSegment | undefined>>();
+  /** Started and not taken yet, each with where it stands in the walk's listing. */
+  private readonly pending = new Map<string, { decoded: Promise<DecodedSegment | undefined>; upcoming: readonly SegmentMeta[]; index: number }>();
   private inFlight = 0;
 
   constructor(
@@ -59,15 +60,31 @@ export class Prefetch {
     private readonly depth: number,
   ) {}
 
-  /** Room for another segment to inflate ahead. */
+  /**
+   * Room for another segment to inflate ahead. A segment holds its place until the walk takes
+   * it, not only while it inflates: a walk slower than inflating (a costly regex over every
+   * line) would otherwise have started three more on every segment it opened, and held each
+   * decoded segment until it got there.
+   */
   get hasRoom(): boolean {
-    return this.inFlight < this.depth && this.backend.decodedCache !== undefined;
+    return this.pending.size < this.depth && this.inFlight < this.depth && this.backend.decodedCache !== undefined;
   }
 
-  /** Starts inflating `meta` unless it is cached or on its way already. */
-  start(meta: SegmentMeta): void {
+  /**
+   * The walk is about to open `upcoming[from - 1]`: what it started for segments it has passed
+   * without opening (or of another page of the listing) is dropped, so they hold no place.
+   */
+  passed(upcoming: readonly SegmentMeta[], from: number): void {
+    for (const [id, entry] of this.pending) {
+      if (entry.upcoming !== upcoming || entry.index < from - 1) this.pending.delete(id);
+    }
+  }
+
+  /** Starts inflating `upcoming[index]` unless it is cached or on its way already. */
+  start(upcoming: readonly SegmentMeta[], index: number): void {
+    const meta = upcoming[index]!;
     const cache = this.backend.decodedCache;
-    if (cache === undefined || this.inFlight >= this.depth || this.pending.has(meta.id) || cache.has(meta)) return;
+    if (cache === undefined || !this.hasRoom || this.pending.has(meta.id) || cache.has(meta)) return;
     this.inFlight++;
     const decoded = (async () => {
       try {
@@ -82,14 +99,14 @@ export class Prefetch {
         this.inFlight--;
       }
     })();
-    this.pending.set(meta.id, decoded);
+    this.pending.set(meta.id, { decoded, upcoming, index });
   }
 
   /** The segment if a prefetch of it succeeded (waiting for it if still on its way). */
   async take(meta: SegmentMeta): Promise<DecodedSegment | undefined> {
-    const decoded = this.pending.get(meta.id);
-    if (decoded === undefined) return undefined;
+    const entry = this.pending.get(meta.id);
+    if (entry === undefined) return undefined;
     this.pending.delete(meta.id);
-    return decoded;
+    return entry.decoded;
   }
 }

@@ -131,10 +131,11 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
     };
     /** Once the walk is a long one, the next candidates its bloom summaries admit inflate ahead (segment-load.ts). */
     const lookahead = (upcoming: readonly SegmentMeta[], from: number): void => {
-      if (opened < PREFETCH_AFTER || !prefetch.hasRoom) return;
+      if (opened < PREFETCH_AFTER) return;
+      prefetch.passed(upcoming, from);
       const end = Math.min(upcoming.length, from + PREFETCH_HORIZON);
       for (let i = from; i < end && prefetch.hasRoom; i++) {
-        if (quickMayMatch(backend, upcoming[i]!, probes) === true) prefetch.start(upcoming[i]!);
+        if (quickMayMatch(backend, upcoming[i]!, probes) === true) prefetch.start(upcoming, i);
       }
     };
     const ruledOut = (meta: SegmentMeta): boolean => !slice.due() && quickMayMatch(backend, meta, probes) === false;
