@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTrigramBloom } from '../../segment/bloom.js';
 import type { SegmentMeta } from '../../query/backend.js';
-import { BloomSummaries } from './segment-cache.js';
+import { BloomSummaries, NewestSegments } from './segment-cache.js';
 
 function meta(id: number): SegmentMeta {
   return {
@@ -50,5 +50,25 @@ describe('bloom summaries', () => {
     const summaries = new BloomSummaries(0);
     summaries.add(meta(1), bloom);
     expect(summaries.get('1')).toBeUndefined();
+  });
+});
+
+describe('values kept for the newest segments', () => {
+  it('replaces a value, and drops the one it held when the new one is not admitted', () => {
+    const cache = new NewestSegments<string | null>(300);
+    cache.set({ id: 'old', maxSeq: 1 }, null, 100);
+    cache.set({ id: 'b', maxSeq: 5 }, 'b', 100);
+    cache.set({ id: 'c', maxSeq: 6 }, 'c', 100);
+    // Full of newer segments: a larger value for 'old' is not admitted, and its stale null is gone.
+    cache.set({ id: 'old', maxSeq: 1 }, 'stats', 250);
+    expect(cache.has('old')).toBe(false);
+    expect(cache.get('b')).toBe('b');
+    // A newer segment pushes the oldest out.
+    cache.set({ id: 'd', maxSeq: 7 }, 'd', 150);
+    expect(cache.get('d')).toBe('d');
+    expect(cache.has('b')).toBe(false);
+    expect(cache.get('c')).toBe('c');
+    cache.set({ id: 'c', maxSeq: 6 }, 'c2', 100);
+    expect(cache.get('c')).toBe('c2');
   });
 });

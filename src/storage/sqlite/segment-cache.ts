@@ -24,35 +24,45 @@ const FOLD = 2;
 /** Rough bytes of one cached summary besides its bits (Map entry, typed array header). */
 const ENTRY_OVERHEAD = 120;
 
-interface Summary {
-  bits: Uint8Array;
+interface Entry<T> {
+  value: T;
   maxSeq: number;
+  cost: number;
 }
 
-export class BloomSummaries {
-  private readonly byId = new Map<string, Summary>();
+/**
+ * Values by segment id, capped by bytes (each value's cost is the caller's estimate). When
+ * full, the newest segments (highest max seq) are kept and an older one is not admitted: a
+ * scan over more history than fits reads the rest from SQLite each time instead of churning
+ * what is held (least-recently-used would miss on every segment of a repeated scan).
+ */
+export class NewestSegments<T> {
+  private readonly byId = new Map<string, Entry<T>>();
   private bytes = 0;
   constructor(private readonly capBytes: number) {}
 
-  get(id: string): Uint8Array | undefined {
-    return this.byId.get(id)?.bits;
+  get(id: string): T | undefined {
+    return this.byId.get(id)?.value;
   }
 
-  /** Caches the summary of a full bloom, unless the cache is full of newer segments. */
-  add(segment: SegmentMeta, bloom: Uint8Array): void {
-    if (this.capBytes <= 0 || this.byId.has(segment.id)) return;
-    const bits = foldBloom(bloom, FOLD);
-    const cost = bits.length + ENTRY_OVERHEAD;
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Holds `value` for the segment (replacing what it held), unless the cache is full of newer segments. */
+  set(segment: { id: string; maxSeq: number }, value: T, cost: number): void {
+    this.delete(segment.id);
+    if (this.capBytes <= 0) return;
     if (this.bytes + cost > this.capBytes && !this.evictOlderThan(segment.maxSeq, cost)) return;
-    this.byId.set(segment.id, { bits, maxSeq: segment.maxSeq });
+    this.byId.set(segment.id, { value, maxSeq: segment.maxSeq, cost });
     this.bytes += cost;
   }
 
   delete(id: string): void {
-    const summary = this.byId.get(id);
-    if (summary === undefined) return;
+    const entry = this.byId.get(id);
+    if (entry === undefined) return;
     this.byId.delete(id);
-    this.bytes -= summary.bits.length + ENTRY_OVERHEAD;
+    this.bytes -= entry.cost;
   }
 
   clear(): void {
@@ -60,11 +70,11 @@ export class BloomSummaries {
     this.bytes = 0;
   }
 
-  /** Frees room for `cost` bytes by dropping summaries older than `maxSeq`, oldest first; false when that cannot be done. */
+  /** Frees room for `cost` bytes by dropping entries older than `maxSeq`, oldest first; false when that cannot be done. */
   private evictOlderThan(maxSeq: number, cost: number): boolean {
-    const older = [...this.byId].filter(([, s]) => s.maxSeq < maxSeq).sort((a, b) => a[1].maxSeq - b[1].maxSeq);
+    const older = [...this.byId].filter(([, entry]) => entry.maxSeq < maxSeq).sort((a, b) => a[1].maxSeq - b[1].maxSeq);
     let freeable = 0;
-    for (const [, s] of older) freeable += s.bits.length + ENTRY_OVERHEAD;
+    for (const [, entry] of older) freeable += entry.cost;
     if (this.bytes - freeable + cost > this.capBytes) return false;
     // Free a tenth of the cap at once, so a stream of new segments does not sort on every insert.
     const target = Math.max(0, this.capBytes - cost - Math.floor(this.capBytes / 10));
@@ -72,6 +82,32 @@ export class BloomSummaries {
       if (this.bytes <= target) break;
       this.delete(id);
     }
-    return true; // every older summary would have freed enough, checked above
+    return true; // every older entry would have freed enough, checked above
+  }
+}
+
+export class BloomSummaries {
+  private readonly summaries: NewestSegments<Uint8Array>;
+  constructor(private readonly capBytes: number) {
+    this.summaries = new NewestSegments(capBytes);
+  }
+
+  get(id: string): Uint8Array | undefined {
+    return this.summaries.get(id);
+  }
+
+  /** Caches the summary of a full bloom, unless the cache is full of newer segments. */
+  add(segment: SegmentMeta, bloom: Uint8Array): void {
+    if (this.capBytes <= 0 || this.summaries.has(segment.id)) return;
+    const bits = foldBloom(bloom, FOLD);
+    this.summaries.set(segment, bits, bits.length + ENTRY_OVERHEAD);
+  }
+
+  delete(id: string): void {
+    this.summaries.delete(id);
+  }
+
+  clear(): void {
+    this.summaries.clear();
   }
 }

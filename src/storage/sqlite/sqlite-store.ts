@@ -25,6 +25,8 @@ export interface SqliteStoreOptions {
   policy?: Partial<SegmentPolicy>;
   /** Cap on the in-memory bloom summaries (bytes; default 64 MiB; see segment-cache.ts). */
   bloomCacheBytes?: number;
+  /** Cap on the decoded field statistics held in memory (bytes, estimated; default 128 MiB; see sqlite-segments.ts). */
+  statsCacheBytes?: number;
   /** Worker threads counting segments for the histogram (src/query/count-pool.ts; default one per spare core, 0: none). */
   countPool?: CountPoolOptions;
   /** When the field statistics of segments are computed (field-stats-indexer.ts); false: never (tests of the fallback). */
@@ -126,7 +128,7 @@ export class SqliteStore implements Store {
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
-    this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes);
+    this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes, undefined, options.statsCacheBytes);
     this.countPool = new CountPool(options.countPool);
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
     this.fieldStatsIndexer?.start();

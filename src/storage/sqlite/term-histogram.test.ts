@@ -2,7 +2,8 @@
  * The histogram of one substring counted from segments' term counts equals a plain scan of the
  * reference (memory) store: random lines whose words are substrings of one another, in mixed
  * case and beside non-ASCII text, with term counts computed for some segments, version-1
- * statistics (no term counts) for others, and none for the rest.
+ * statistics (no term counts) for others, and none for the rest; with the statistics held in
+ * memory for every segment, for none, or for a few.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,10 +40,12 @@ it('counts a substring from term counts exactly as a scan of the reference store
       fc.array(stepArb, { minLength: 1, maxLength: 12 }),
       fc.nat(16),
       fc.nat(3),
+      // Statistics held in memory for every segment, for none, or for a few (the rest read again when asked).
+      fc.constantFrom(undefined, 0, 2_000),
       fc.array(fc.record({ match: matcherArb, hosts: fc.subarray(['h1', 'h2']), since: fc.option(fc.nat(30), { freq: 2 }), until: fc.option(fc.nat(32), { freq: 2 }), bucket: fc.constantFrom(3_000, 366 * 86_400_000) }), { minLength: 1, maxLength: 16 }),
-      async (steps, indexAfter, oldEvery, queries) => {
+      async (steps, indexAfter, oldEvery, statsCacheBytes, queries) => {
         const dataDir = mkdtempSync(join(tmpdir(), 'daniel-terms-'));
-        const store = await SqliteStore.open({ dataDir, policy: { sealBytes: 800, directSealBytes: 400 }, fieldStats: { idleMs: 60_000 } });
+        const store = await SqliteStore.open({ dataDir, policy: { sealBytes: 800, directSealBytes: 400 }, fieldStats: { idleMs: 60_000 }, statsCacheBytes });
         const reference = new MemoryStore();
         try {
           const offsets = new Map<string, number>();
