@@ -337,7 +337,7 @@ async function waitForFieldStats(ctx: BenchContext, report: WorkloadReport, star
     const body = await getJson<ValuesAnswer>(ctx, `/logs/fields/level/values?${q({ limit: '1' })}`);
     const waited = (performance.now() - started) / 1000;
     if (!body.partial && body.lines_examined === ctx.data.totalLines && (left ?? 0) === 0) {
-      report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (they are computed while appends pause, and with 5% of the main thread while they do not).`);
+      report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (they are computed while appends pause).`);
       return;
     }
     if (waited > 600) {

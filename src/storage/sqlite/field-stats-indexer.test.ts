@@ -22,10 +22,10 @@ function request(from: number, count: number, receivedAt: bigint): AppendRequest
   return { host: 'h', files: [{ fileId: 'f', filename: 'a.log', path: '/a.log', lines }], receivedAt };
 }
 
-async function open(idleMs = 60_000, busyShare?: number): Promise<SqliteStore> {
+async function open(idleMs = 60_000): Promise<SqliteStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
   dirs.push(dataDir);
-  return SqliteStore.open({ dataDir, policy: { sealBytes: 600, directSealBytes: 300 }, fieldStats: { idleMs, ...(busyShare === undefined ? {} : { busyShare }) } });
+  return SqliteStore.open({ dataDir, policy: { sealBytes: 600, directSealBytes: 300 }, fieldStats: { idleMs } });
 }
 
 it('counts from statistics where it has them and reads the rest, exactly, through merges and retention', async () => {
@@ -69,24 +69,6 @@ it('computes the statistics by itself once appends pause', async () => {
     expect((await store.fieldCounts({ maxScanLines: 0 }))!.fromStats).toBe(20);
   } finally {
     await store.close();
-  }
-});
-
-it('takes its share of the time while appends never pause, and none with a share of 0', async () => {
-  for (const busyShare of [undefined, 0]) {
-    const store = await open(100, busyShare);
-    try {
-      // An append every 10 ms for 1.2 s: never the 100 ms pause the indexer waits for.
-      for (let i = 0; i < 120; i++) {
-        await store.append(request(i * 4, 4, T0 + BigInt(i)));
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      const indexed = store.fieldStatsIndexer!.indexed;
-      if (busyShare === 0) expect(indexed).toBe(0);
-      else expect(indexed).toBeGreaterThan(0);
-    } finally {
-      await store.close();
-    }
   }
 });
 

@@ -5,11 +5,7 @@
  * for `idleMs`, then works through the segments without statistics, newest first, in slices
  * of the main thread (`sliceMs`) between which everything else runs, and pauses again as
  * soon as an append comes. It also waits while a read (search, histogram, field counts) runs and
- * for `readPauseMs` after the last one ends, so a query never waits behind its slices. While
- * appends never pause (a busy server, where the gaps between senders' batches stay under
- * `idleMs`), it still takes one slice each `sliceMs / busyShare` (4 ms every 80 ms by default,
- * 5% of the main thread), so statistics keep coming on a server that is never quiet; without
- * it they never did. A segment merged or deleted while it was being counted is
+ * for `readPauseMs` after the last one ends, so a query never waits behind its slices. A segment merged or deleted while it was being counted is
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
  * use them read its lines instead.
  *
@@ -33,8 +29,6 @@ export interface FieldStatsIndexerOptions {
   sliceMs?: number;
   /** Quiet time after the last read before indexing resumes (ms). */
   readPauseMs?: number;
-  /** Share of the main thread taken while appends never pause (0 to 1; 0: none, wait for a pause). */
-  busyShare?: number;
 }
 
 interface InProgress {
@@ -57,10 +51,7 @@ export class FieldStatsIndexer {
   private readonly idleMs: number;
   private readonly sliceMs: number;
   private readonly readPauseMs: number;
-  private readonly busyGapMs: number;
   private lastAppend = -Infinity;
-  /** When the last slice ended. */
-  private lastSlice = -Infinity;
   private lastRead = -Infinity;
   private reads = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -78,8 +69,6 @@ export class FieldStatsIndexer {
     this.idleMs = options.idleMs ?? 300;
     this.sliceMs = options.sliceMs ?? 4;
     this.readPauseMs = options.readPauseMs ?? 20;
-    const share = options.busyShare ?? 0.05;
-    this.busyGapMs = share > 0 ? this.sliceMs / Math.min(share, 1) : Infinity;
   }
 
   /** A read started: no slice runs until it ends. */
@@ -129,20 +118,14 @@ export class FieldStatsIndexer {
 
   private turn(): void {
     if (this.stopped) return;
-    const now = performance.now();
-    const quiet = now - this.lastAppend;
-    if (quiet < this.idleMs) {
-      // Appends have not paused: a slice only when its share of the time allows.
-      const owed = this.busyGapMs === Infinity ? Infinity : this.lastSlice + this.busyGapMs - now;
-      if (owed > 0) return this.schedule(Math.min(this.idleMs - quiet, owed));
-    }
+    const quiet = performance.now() - this.lastAppend;
+    if (quiet < this.idleMs) return this.schedule(this.idleMs - quiet);
     if (this.reads > 0) return this.schedule(this.readPauseMs);
     const sinceRead = performance.now() - this.lastRead;
     if (sinceRead < this.readPauseMs) return this.schedule(this.readPauseMs - sinceRead);
     let more: boolean;
     try {
       more = this.step(this.sliceMs);
-      this.lastSlice = performance.now();
     } catch {
       // The store closed or failed under us: a later append or open starts again.
       this.current = undefined;
