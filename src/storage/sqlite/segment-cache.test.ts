@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildTrigramBloom } from '../../segment/bloom.js';
 import type { SegmentMeta } from '../../query/backend.js';
 import { BloomSummaries, NewestSegments } from './segment-cache.js';
@@ -70,5 +70,25 @@ describe('values kept for the newest segments', () => {
     expect(cache.get('c')).toBe('c');
     cache.set({ id: 'c', maxSeq: 6 }, 'c2', 100);
     expect(cache.get('c')).toBe('c2');
+  });
+
+  it('turns away older segments without walking everything it holds', () => {
+    const cache = new NewestSegments<number>(1000 * 10);
+    for (let i = 1000; i < 2000; i++) cache.set({ id: String(i), maxSeq: i }, i, 10);
+    cache.delete('1000'); // the oldest left: it is found again once
+    cache.set({ id: '1', maxSeq: 1 }, 1, 20);
+    const walks = vi.spyOn(Map.prototype, Symbol.iterator);
+    const values = vi.spyOn(Map.prototype, 'values');
+    try {
+      // A scan over history older than everything held offers each of its segments.
+      for (let i = 2; i < 500; i++) cache.set({ id: String(i), maxSeq: i }, i, 20);
+      expect(walks).not.toHaveBeenCalled();
+      expect(values).not.toHaveBeenCalled();
+    } finally {
+      walks.mockRestore();
+      values.mockRestore();
+    }
+    expect(cache.has('2')).toBe(false);
+    expect(cache.get('1999')).toBe(1999);
   });
 });

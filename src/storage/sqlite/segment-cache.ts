@@ -34,12 +34,16 @@ interface Entry<T> {
  * Values by segment id, capped by bytes (each value's cost is the caller's estimate). When
  * full, the newest segments (highest max seq) are kept and an older one is not admitted: a
  * scan over more history than fits reads the rest from SQLite each time instead of churning
- * what is held (least-recently-used would miss on every segment of a repeated scan).
+ * what is held (least-recently-used would miss on every segment of a repeated scan). Such a
+ * scan offers a value for every old segment it reads: the oldest max seq held is remembered,
+ * so turning one away costs no walk over everything held.
  */
 export class NewestSegments<T> {
   private readonly byId = new Map<string, Entry<T>>();
   private bytes = 0;
-  constructor(private readonly capBytes: number) {}
+  /** The lowest max seq held; undefined when not known (after its entry left). */
+  private oldest: number | undefined = Infinity;
+  constructor(protected readonly capBytes: number) {}
 
   get(id: string): T | undefined {
     return this.byId.get(id)?.value;
@@ -53,9 +57,13 @@ export class NewestSegments<T> {
   set(segment: { id: string; maxSeq: number }, value: T, cost: number): void {
     this.delete(segment.id);
     if (this.capBytes <= 0) return;
-    if (this.bytes + cost > this.capBytes && !this.evictOlderThan(segment.maxSeq, cost)) return;
+    if (this.bytes + cost > this.capBytes) {
+      if (segment.maxSeq <= this.oldestHeld()) return; // nothing older to make room
+      if (!this.evictOlderThan(segment.maxSeq, cost)) return;
+    }
     this.byId.set(segment.id, { value, maxSeq: segment.maxSeq, cost });
     this.bytes += cost;
+    if (this.oldest !== undefined && segment.maxSeq < this.oldest) this.oldest = segment.maxSeq;
   }
 
   delete(id: string): void {
@@ -63,11 +71,22 @@ export class NewestSegments<T> {
     if (entry === undefined) return;
     this.byId.delete(id);
     this.bytes -= entry.cost;
+    if (entry.maxSeq === this.oldest) this.oldest = undefined;
   }
 
   clear(): void {
     this.byId.clear();
     this.bytes = 0;
+    this.oldest = Infinity;
+  }
+
+  private oldestHeld(): number {
+    if (this.oldest === undefined) {
+      let oldest = Infinity;
+      for (const entry of this.byId.values()) if (entry.maxSeq < oldest) oldest = entry.maxSeq;
+      this.oldest = oldest;
+    }
+    return this.oldest;
   }
 
   /** Frees room for `cost` bytes by dropping entries older than `maxSeq`, oldest first; false when that cannot be done. */
@@ -86,28 +105,12 @@ export class NewestSegments<T> {
   }
 }
 
-export class BloomSummaries {
-  private readonly summaries: NewestSegments<Uint8Array>;
-  constructor(private readonly capBytes: number) {
-    this.summaries = new NewestSegments(capBytes);
-  }
-
-  get(id: string): Uint8Array | undefined {
-    return this.summaries.get(id);
-  }
-
+/** The bloom summaries: folded when offered, kept for the newest segments. */
+export class BloomSummaries extends NewestSegments<Uint8Array> {
   /** Caches the summary of a full bloom, unless the cache is full of newer segments. */
   add(segment: SegmentMeta, bloom: Uint8Array): void {
-    if (this.capBytes <= 0 || this.summaries.has(segment.id)) return;
+    if (this.capBytes <= 0 || this.has(segment.id)) return;
     const bits = foldBloom(bloom, FOLD);
-    this.summaries.set(segment, bits, bits.length + ENTRY_OVERHEAD);
-  }
-
-  delete(id: string): void {
-    this.summaries.delete(id);
-  }
-
-  clear(): void {
-    this.summaries.clear();
+    this.set(segment, bits, bits.length + ENTRY_OVERHEAD);
   }
 }
