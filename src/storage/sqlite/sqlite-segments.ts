@@ -174,13 +174,11 @@ export class SqliteSegments implements SegmentBackend {
   constructor(
     private readonly db: Database.Database,
     private readonly currentSeq: () => number,
-    bloomCacheBytes = DEFAULT_BLOOM_CACHE_BYTES,
-    decodedCacheBytes?: number,
-    statsCacheBytes = DEFAULT_STATS_CACHE_BYTES,
+    caps: { bloomCacheBytes?: number; statsCacheBytes?: number } = {},
   ) {
-    this.summaries = new BloomSummaries(bloomCacheBytes);
-    this.statsCache = new NewestSegments(statsCacheBytes);
-    this.decodedCache = new DecodedCache(decodedCacheBytes);
+    this.summaries = new BloomSummaries(caps.bloomCacheBytes ?? DEFAULT_BLOOM_CACHE_BYTES);
+    this.statsCache = new NewestSegments(caps.statsCacheBytes ?? DEFAULT_STATS_CACHE_BYTES);
+    this.decodedCache = new DecodedCache();
     this.allRows = db.prepare<[], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments`).safeIntegers(true);
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.bloomById = db.prepare('SELECT bloom FROM segment_blobs WHERE id = ?');

@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
-    this.segments = new SqliteSegments(this.db, () => this.seq, options.bloomCacheBytes, undefined, options.statsCacheBytes);
+    this.segments = new SqliteSegments(this.db, () => this.seq, options);
     this.countPool = new CountPool(options.countPool);
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
     this.fieldStatsIndexer?.start();
