@@ -31,8 +31,13 @@ export function keyBefore(line: string, i: number): string {
   return line.slice(k + 1, i);
 }
 
-/** Whether a time key stands right before `i` (only asked of plain numbers, so rarely). */
+/**
+ * Whether a time key stands right before `i` (only asked of plain numbers, so rarely), or
+ * Linux audit's record stamp (`msg=audit(1639508052.123:4242):`, auditd and the kernel's
+ * `audit:` lines), whose epoch follows `audit(`.
+ */
 export function followsTimeKey(line: string, i: number): boolean {
+  if (i >= 6 && line.startsWith('audit(', i - 6)) return true;
   const key = keyBefore(line, i);
   return key !== '' && isTimeKey(key);
 }

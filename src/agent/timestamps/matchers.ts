@@ -105,8 +105,13 @@ export class TimestampMatch extends TimestampFields {
     }
     if (!this.date(year, month, day)) return false;
     const between = line.charCodeAt(e);
-    if (between === SPACE || between === 84 || between === 116) { // ' ', 'T', 't'
+    if (between === 84 || between === 116) { // 'T', 't'
       if (this.time(line, e + 1)) return this.zone(line);
+    } else if (between === SPACE || between === TAB) {
+      // One blank, or two before an hour padded with a space (MariaDB `2021-12-14  7:59:50`,
+      // apt's `Start-Date: 2021-12-14  07:59:50`); a tab between columns (CloudFront, W3C).
+      const t = between === SPACE && line.charCodeAt(e + 1) === SPACE ? e + 2 : e + 1;
+      if (this.time(line, t)) return this.zone(line);
     } else if (between === MINUS && separator === MINUS) {
       // 2005-06-03-15.42.50.675872 (IBM DB2, BlueGene/L)
       if (this.dottedTime(line, e + 1)) return true;
@@ -164,6 +169,12 @@ export class TimestampMatch extends TimestampFields {
       this.yearKnown = false;
       return this.zone(line);
     }
+    if (after === MINUS && separator === SLASH && digits === 2 && (secondField & 3) === 2) {
+      // Year-less month/day, a dash, the time: 12/14-07:59:50.123456 (Snort).
+      if (!this.dayMonth(2000, first, second, true) || !this.time(line, m + 1)) return false;
+      this.yearKnown = false;
+      return this.zone(line);
+    }
     if (after !== separator) return false;
     let t = m + 1;
     let third = 0;
@@ -171,8 +182,9 @@ export class TimestampMatch extends TimestampFields {
     const thirdDigits = t - m - 1;
     const between = line.charCodeAt(t);
     if (thirdDigits === 4) {
-      // 12/14/2021 07:59:50 AM (Windows, US), 14.12.2021 07:59:50, 14-12-2021 07:59:50.
-      if (third < 1000 || (between !== SPACE && between !== 84 && between !== COLON)) return false;
+      // 12/14/2021 07:59:50 AM (Windows, US), 14.12.2021 07:59:50, 14-12-2021 07:59:50,
+      // 12/14/2021-07:59:50.123456 (Suricata).
+      if (third < 1000 || (between !== SPACE && between !== 84 && between !== COLON && !(between === MINUS && separator === SLASH))) return false;
       return this.dayMonth(third, first, second, separator === SLASH) && this.time(line, t + 1) && this.zone(line);
     }
     if (thirdDigits !== 2 || between !== SPACE) return false;
@@ -191,10 +203,18 @@ export class TimestampMatch extends TimestampFields {
     if (name === 0) return false;
     const k = j + 1 + (name & 15);
     if (line.charCodeAt(k) !== separator) return false;
+    if (separator === SPACE && isDigit(line.charCodeAt(k + 1)) && line.charCodeAt(k + 3) === COLON) {
+      // Year-less, a time right after the month: `14 Dec 07:59:50.123` (Redis 2).
+      if (!this.date(2000, name >> 4, day) || !this.time(line, k + 1)) return false;
+      this.yearKnown = false;
+      return this.zone(line);
+    }
     const year = fourDigits(line, k + 1);
     const between = line.charCodeAt(k + 5);
     if (year < 1000 || (between !== SPACE && between !== COLON)) return false;
-    return this.date(year, name >> 4, day) && this.time(line, k + 6) && this.zone(line);
+    // `14-Dec-2021::07:59:50` (Erlang/OTP's error logger, RabbitMQ 3.6): two colons.
+    const timeAt = between === COLON && line.charCodeAt(k + 6) === COLON ? k + 7 : k + 6;
+    return this.date(year, name >> 4, day) && this.time(line, timeAt) && this.zone(line);
   }
 
   /**
