@@ -4,14 +4,9 @@
  * the year-less logs `notAfterMs` is the end of the log's year, so the inferred year is
  * the one the expectation uses. The data is read in place (../shared/data/loghub), never copied.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loghubDir, loghubSample, type Row } from '../../test/lib/loghub.js';
 import { createTimestampParser, FileLayout } from './timestamps.js';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const loghubDir = [join(repoRoot, '..', 'shared', 'data', 'loghub'), '/work/shared/data/loghub'].find((dir) => existsSync(dir));
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -28,7 +23,6 @@ function clock(text: string): [number, number, number, number] {
   return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0)];
 }
 
-type Row = Record<string, string>;
 
 interface System {
   name: string;
@@ -92,36 +86,10 @@ function msOfDay(time: string): number {
   return ((h * 60 + m) * 60 + s) * 1000 + ms;
 }
 
-/** RFC 4180 CSV: quoted fields, doubled quotes, newlines inside quotes. */
-function parseCsv(text: string): Row[] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { record.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      record.push(field); records.push(record); record = []; field = '';
-    } else field += c;
-  }
-  if (field !== '' || record.length > 0) { record.push(field); records.push(record); }
-  const [header, ...rows] = records;
-  return rows.map((values) => Object.fromEntries(header!.map((name, index) => [name, values[index] ?? ''])));
-}
-
 describe.skipIf(loghubDir === undefined)('timestamps against loghub ground truth', () => {
   for (const system of systems) {
     it(`${system.name}: at least 99% of lines exact`, () => {
-      const dir = join(loghubDir!, system.name);
-      const lines = readFileSync(join(dir, `${system.name}_2k.log`), 'utf8').replace(/\n$/, '').split('\n').map((l) => l.replace(/\r$/, ''));
-      const rows = parseCsv(readFileSync(join(dir, `${system.name}_2k.log_structured.csv`), 'utf8'));
+      const { lines, rows } = loghubSample(loghubDir!, system.name);
       expect(rows.length).toBe(lines.length);
       const parser = createTimestampParser({ timezone: 'UTC' });
       // One layout for the file, as the agent's stamper keeps one per file.

@@ -9,18 +9,21 @@
  * `file` fields are always those (routes/fields.ts `fieldsOfLine`).
  *
  * Version 2 also holds the segment's term counts (term-stats.ts): the lines containing each of
- * its frequent words, so a histogram of a bare word needs no text either.
+ * its frequent words, so a histogram of a bare word needs no text either. Version 3 is counted
+ * by the extraction that reads `level` in more of the shapes software writes it (Android,
+ * Apache's `[core:error]`, Serilog, a syslog priority...): the counts of versions 1 and 2 were
+ * made by older rules and are read as no statistics, so the segment is read and the indexer
+ * counts it again.
  *
  * Encoded (varints LEB128):
- *   u8 version (1 or 2) | u8 flags (bit 0: every name is listed) | varint minSeq | varint maxSeq |
+ *   u8 version (3) | u8 flags (bit 0: every name is listed; bit 1: term counts follow) |
+ *   varint minSeq | varint maxSeq |
  *   varint lines | varint names | per name: string name, varint lines, varint v, then when
  *   v > 0 (v - 1) pairs of string value, varint lines. v = 0: too many values to keep.
- *   Version 2 then: varint words | per word: string word, varint lines containing it,
+ *   With bit 1: varint words | per word: string word, varint lines containing it,
  *   varint lines containing it when both are lowercased.
  * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
- * segment they were computed from (a store that reuses ids can tell stale ones). Version 1
- * (written before term counts) is still read: its field counts answer as before, and the
- * indexer recomputes such a segment's statistics in the background to add its term counts.
+ * segment they were computed from (a store that reuses ids can tell stale ones).
  */
 import { ByteReader, ByteWriter, payloadText } from '../segment/codec.js';
 import { extractFields } from './fields.js';
@@ -33,8 +36,10 @@ export const MAX_STAT_VALUE_LENGTH = 64;
 /** Field names kept per segment; past it `allNames` is false and names not listed may exist. */
 export const MAX_STAT_NAMES = 256;
 
-/** The version written; `decodeFieldStats` reads it and version 1. */
-export const FIELD_STATS_VERSION = 2;
+/** The version written and the only one `decodeFieldStats` reads (older ones are counted again). */
+export const FIELD_STATS_VERSION = 3;
+const ALL_NAMES = 1;
+const WITH_TERMS = 2;
 
 export interface FieldStat {
   /** Lines having the field. */
@@ -51,7 +56,7 @@ export interface FieldStats {
   /** False when the segment had more names than kept: a name not in `fields` may still be in a line. */
   allNames: boolean;
   fields: Map<string, FieldStat>;
-  /** The segment's term counts; undefined in statistics written before them (version 1). */
+  /** The segment's term counts; undefined when they were not counted. */
   terms?: TermStats;
 }
 
@@ -102,11 +107,11 @@ export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: num
   return builder.finish(minSeq, maxSeq, termStatsOfText(text, ascii));
 }
 
-/** Encodes `stats`: version 2 when they hold term counts, else version 1. */
+/** Encodes `stats` in FIELD_STATS_VERSION. */
 export function encodeFieldStats(stats: FieldStats): Buffer {
   const writer = new ByteWriter();
-  writer.varint(stats.terms === undefined ? 1 : FIELD_STATS_VERSION);
-  writer.varint(stats.allNames ? 1 : 0);
+  writer.varint(FIELD_STATS_VERSION);
+  writer.varint((stats.allNames ? ALL_NAMES : 0) | (stats.terms === undefined ? 0 : WITH_TERMS));
   writer.varint(stats.minSeq);
   writer.varint(stats.maxSeq);
   writer.varint(stats.lines);
@@ -135,9 +140,9 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
   const varint = (): number => reader.varint();
   const string = (): string => reader.string();
   try {
-    const version = varint();
-    if (version !== 1 && version !== 2) return undefined;
-    const allNames = (varint() & 1) === 1;
+    if (varint() !== FIELD_STATS_VERSION) return undefined;
+    const flags = varint();
+    const allNames = (flags & ALL_NAMES) !== 0;
     const minSeq = varint();
     const maxSeq = varint();
     const lines = varint();
@@ -158,7 +163,7 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
       fields.set(name, { lines: withField, values });
     }
     let terms: TermStats | undefined;
-    if (version === 2) {
+    if ((flags & WITH_TERMS) !== 0) {
       // The rest: read on the first lookup of a word (a damaged rest answers no word).
       terms = TermStats.decode(Buffer.from(buffer.subarray(reader.position)));
     } else if (reader.position !== buffer.length) {

@@ -126,7 +126,8 @@ describe('fields from a line', () => {
     expect(normaliseLevel('3', 'priority')).toBe('error');
     expect(normaliseLevel('50')).toBe('error');
     expect(normaliseLevel('30')).toBe('info');
-    expect(normaliseLevel('verbose')).toBeUndefined();
+    expect(normaliseLevel('verbose')).toBe('trace');
+    expect(normaliseLevel('loud')).toBeUndefined();
     expect(extractFields('{"severity":"err","msg":"x"}').level).toBe('error');
     expect(extractFields('{"level":30,"msg":"pino"}').level).toBe('info');
     expect(extractFields('{"msg":"ERROR in text of a json line"}').level).toBeUndefined();
@@ -138,6 +139,43 @@ describe('fields from a line', () => {
     expect(plainLevel('I1214 07:59:50.123456   12 main.go:10] fine')).toBe('info');
     expect(plainLevel('user typed an error message')).toBeUndefined();
     expect(plainLevel('INFORMATION about ERRORS')).toBeUndefined();
+    expect(plainLevel('Linux Plug and Play Support v0.97 (c) Adam Belay')).toBeUndefined();
+  });
+
+  it('reads the level in the shapes common software writes it', () => {
+    const cases: [string, string | undefined][] = [
+      ['<3>Dec 14 07:59:50 host app: x', 'error'],
+      ['<34>1 2021-12-14T07:59:50Z host app - - - x', 'critical'],
+      ['03-17 16:13:38.811  1702  2395 D WindowManager: x', 'debug'],
+      ['03-17 16:13:38.811  1702  2395 V WindowManager: x', 'trace'],
+      ['2021-03-17 16:13:38.811 E/ActivityManager( 1702): crash', 'error'],
+      ['W/Tag(  123): x', 'warn'],
+      ['1:M 14 Dec 2021 07:59:50.123 # WARNING overcommit_memory', 'warn'],
+      ['1:M 14 Dec 2021 07:59:50.123 * Ready to accept connections', 'notice'],
+      ['Error: connect ECONNREFUSED 127.0.0.1:5432', 'error'],
+      ['panic: runtime error: index out of range', 'emergency'],
+      ['[Tue Dec 14 07:59:50.123456 2021] [core:error] [pid 1] AH00126: Invalid URI', 'error'],
+      ['[Tue Dec 14 07:59:50.123456 2021] [ssl:warn] [pid 1] AH01909: x', 'warn'],
+      ['[Tue Dec 14 07:59:50.123456 2021] [authz_core:trace3] [pid 1] x', 'trace'],
+      ['2021-12-14 07:59:50.123 +00:00 [INF] started', 'info'],
+      ['2021-12-14 07:59:50.123 +00:00 [FTL] dead', 'critical'],
+      ['2021-12-14 07:59:50.123 +00:00 [VRB] x', 'trace'],
+      ['2021-12-14T07:59:50.123456Z 0 [Note] [MY-010311] [Server] x', 'info'],
+      ['2021-12-14T07:59:50.123456Z 0 [Warning] [MY-010068] [Server] x', 'warn'],
+      ['[2021-12-14 07:59:50] production.ERROR: boom', 'error'],
+      ['[2021-12-14 07:59:50] local.INFO: x', 'info'],
+      ['2021-12-14 07:59:50.123 UTC [1234] LOG:  database system is ready', 'info'],
+      ['2021-12-14 07:59:50.123 UTC [1234] ERROR:  relation "x" does not exist', 'error'],
+      ['[14-Dec-2021 07:59:50 UTC] PHP Warning:  Undefined variable $x', 'warn'],
+      ['[14-Dec-2021 07:59:50 UTC] PHP Fatal error:  Uncaught Error', 'critical'],
+      ['user said: error: in quotes, not leading', undefined],
+      ['a <999> number in angle brackets later', undefined],
+      ['java.util.Map (c) and (e) are letters', undefined],
+    ];
+    for (const [line, level] of cases) expect(plainLevel(line), line).toBe(level);
+    expect(extractFields('{"t":{"$date":"2021-12-14T07:59:50.123+00:00"},"s":"E","c":"NETWORK","msg":"x"}').level).toBe('error');
+    expect(extractFields('{"t":{"$date":"2021-12-14T07:59:50.123+00:00"},"s":"D2","c":"NETWORK","msg":"x"}').level).toBe('debug');
+    expect(extractFields('{"s":"E","msg":"not MongoDB: no t.$date"}').level).toBeUndefined();
     expect(extractFields('2024 level=bogus ERROR x').level).toBe('error');
     expect(extractFields('2024 level=bogus x')).toEqual({});
   });

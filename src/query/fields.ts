@@ -47,6 +47,12 @@ const LEVEL_WORDS: Record<string, Level> = Object.setPrototypeOf({
   emergency: 'emergency',
   emerg: 'emergency',
   panic: 'emergency',
+  // Serilog's short names (`[INF]`, `[FTL]`, `[VRB]`), and Verbose: Serilog's and Android's lowest.
+  ftl: 'critical',
+  vrb: 'trace',
+  verbose: 'trace',
+  // MySQL's `[Note]`: informational (its syslog sink writes it as LOG_INFO).
+  note: 'info',
 }, null) as Record<string, Level>;
 
 /** One-letter levels: glog/klog prefixes (`E1214`), `<E>`, `[W]`. */
@@ -257,17 +263,66 @@ export function logfmtFields(sink: PairSink, line: string): void {
 }
 
 const PLAIN_LEVEL = /(?:^|[\s[(<|:])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL|FATAL|SEVERE|ALERT|EMERG|EMERGENCY|PANIC)(?=$|[\s\]):>|,-])/;
-const BRACKETED_LEVEL = /[[<(](trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|severe|alert|emerg|emergency|panic|[TDIWEFC])[\]>)]/i;
+/** `[warn]`, `<E>`, `[INF]` (Serilog), `[Note]` (MySQL), and Apache 2.4's `[core:error]`, `[ssl:trace3]`. */
+const BRACKETED_LEVEL = /[[<(](?:[a-z_]*:)?(trace|debug|info|notice|warn|warning|error|err|crit|critical|fatal|severe|alert|emerg|emergency|panic|inf|wrn|dbg|trc|ftl|vrb|verbose|note|[TDIWEFC])[1-8]?[\]>)]/i;
 const GLOG = /^([IWEF])\d{4} \d{2}:\d{2}:\d{2}/;
+/**
+ * Shapes that say a level in their own way, tried at the line's start (each alternative
+ * captures into its own group, see LEAD_LEVELS): a syslog/printk priority `<3>` (`<34>`:
+ * facility * 8 + severity); Android logcat, `03-17 16:13:38.811  1702  2395 E Tag: …`
+ * (threadtime) and `E/Tag( 1702): …` (brief, time); Redis, `1:M 14 Dec 2021 07:59:50.123 # …`;
+ * and a line that opens with `Error:`, `warning:`, `panic:` (Node, Go, compilers, CLIs).
+ */
+const LEAD_LEVEL =
+  /^(?:<(\d{1,3})>|(?:\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\s+(?:\S+\s+)?\d+\s+\d+ ([VDIWEFA]) |(?:(?:\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} )?([VDIWEFA])\/[^\s(/]+\(\s*\d+\):|\d+:[XCSM] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3} ([.*#-]) |(error|warning|fatal|panic):\s)/i;
+/** Android's priority letters (logcat): V verbose and A assert beside D I W E F. */
+const ANDROID_LEVELS: Record<string, Level> = Object.setPrototypeOf({ V: 'trace', D: 'debug', I: 'info', W: 'warn', E: 'error', F: 'critical', A: 'critical' }, null) as Record<string, Level>;
+/** Redis's marks: `.` debug, `-` verbose, `*` notice, `#` warning. */
+const REDIS_LEVELS: Record<string, Level> = { '.': 'debug', '-': 'trace', '*': 'notice', '#': 'warn' };
+/**
+ * Later in the line: Monolog's `channel.LEVEL:` (Laravel's `production.ERROR:`), PostgreSQL's
+ * `LOG:  ` (its informational messages; its other levels are words PLAIN_LEVEL knows), and
+ * PHP's `PHP Warning:`, `PHP Fatal error:`.
+ */
+const NAMED_LEVEL = /[\w-]\.(DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY):|(?:^|\s)(LOG):\s|\bPHP (Fatal error|Parse error|Catchable fatal error|Warning|Notice|Deprecated|Strict Standards):/;
+const PHP_LEVELS: Record<string, Level> = { 'Fatal error': 'critical', 'Parse error': 'error', 'Catchable fatal error': 'error', Warning: 'warn', Notice: 'notice', Deprecated: 'info', 'Strict Standards': 'info' };
 
-/** A level said near the start of a plain line: `ERROR`, `[warn]`, `<E>`, a glog/klog prefix. */
+function leadLevel(match: RegExpExecArray): Level | undefined {
+  if (match[1] !== undefined) return PRIORITY_LEVELS[Number(match[1]) & 7];
+  const android = match[2] ?? match[3];
+  if (android !== undefined) return ANDROID_LEVELS[android.toUpperCase()];
+  if (match[4] !== undefined) return REDIS_LEVELS[match[4]];
+  return normaliseLevel(match[5] as string);
+}
+
+function namedLevel(match: RegExpExecArray): Level | undefined {
+  if (match[1] !== undefined) return normaliseLevel(match[1]);
+  if (match[2] !== undefined) return 'info';
+  return PHP_LEVELS[match[3] as string];
+}
+
+/**
+ * A level said near the start of a plain line: `ERROR`, `[warn]`, `<E>`, a glog/klog prefix,
+ * a syslog priority, an Android or Redis line's mark, Monolog's `app.ERROR:`, PHP's and
+ * PostgreSQL's own words. The first said wins.
+ */
 export function plainLevel(line: string): Level | undefined {
   const glog = GLOG.exec(line);
   if (glog) return LEVEL_LETTERS[glog[1] as string];
   const head = line.length > 120 ? line.slice(0, 120) : line;
+  const lead = LEAD_LEVEL.exec(head);
+  if (lead) {
+    const level = leadLevel(lead);
+    if (level) return level;
+  }
   const word = PLAIN_LEVEL.exec(head);
   const bracketed = BRACKETED_LEVEL.exec(head);
-  const pick = word && bracketed ? (word.index <= bracketed.index ? word : bracketed) : (word ?? bracketed);
+  const named = NAMED_LEVEL.exec(head);
+  let pick = word;
+  // A bracketed letter is a level in capitals only: `(c)` is a copyright, `[E]` an error.
+  const letter = bracketed?.[1];
+  if (bracketed && (letter!.length > 1 || letter === letter!.toUpperCase()) && (!pick || bracketed.index < pick.index)) pick = bracketed;
+  if (named && (!pick || named.index < pick.index)) return namedLevel(named);
   if (!pick) return undefined;
   return normaliseLevel(pick[1] as string);
 }
@@ -289,6 +344,8 @@ export function extractFields(line: string, labels?: Fields): Fields {
     const value = fields[name];
     if (value !== undefined) level = normaliseLevel(value, name);
   }
+  // MongoDB's structured log (4.4+): `{"t":{"$date":…},"s":"E",…}`, `s` one of F E W I D1-D5.
+  if (!level && isJson && fields['t.$date'] !== undefined && fields.s !== undefined && /^(?:[FEWI]|D[1-5]?)$/.test(fields.s)) level = LEVEL_LETTERS[fields.s[0] as string];
   if (!level && !isJson) level = plainLevel(line);
   if (labels) for (const [name, value] of Object.entries(labels)) fields[name] = value;
   if (level) fields.level = level;

@@ -68,28 +68,29 @@ describe('term counts', () => {
     expect(terms.lines('pad', false)).toBe(lines.filter((line) => line.includes('pad')).length);
   });
 
-  it('are stored in version 2 of the statistics; version 1 is still read, without them', () => {
+  it('are stored in version 3 of the statistics; versions 1 and 2 (older extraction rules) are read as none', () => {
     const fields = new FieldStatsBuilder();
     fields.add({ level: 'error' });
     fields.add({ level: 'info' });
     const terms = TermStats.of(['ERROR', 'error'], Uint32Array.of(3, 1), Uint32Array.of(4, 4));
-    const v2 = encodeFieldStats(fields.finish(1, 2, terms));
-    expect(v2[0]).toBe(2);
-    const decoded = decodeFieldStats(v2)!;
+    const v3 = encodeFieldStats(fields.finish(1, 2, terms));
+    expect(v3[0]).toBe(3);
+    const decoded = decodeFieldStats(v3)!;
     expect([...decoded.fields.get('level')!.values!]).toEqual([
       ['error', 1],
       ['info', 1],
     ]);
     expect([decoded.terms!.lines('ERROR', false), decoded.terms!.lines('error', false), decoded.terms!.lines('error', true), decoded.terms!.lines('eRRor', false)]).toEqual([3, 1, 4, undefined]);
-    const v1 = encodeFieldStats(fields.finish(1, 2));
-    expect(v1[0]).toBe(1);
-    const old = decodeFieldStats(v1)!;
-    expect(old.terms).toBeUndefined();
-    expect(old.fields.get('level')!.values!.get('error')).toBe(1);
+    const withoutTerms = encodeFieldStats(fields.finish(1, 2));
+    const plain = decodeFieldStats(withoutTerms)!;
+    expect(plain.terms).toBeUndefined();
+    expect(plain.fields.get('level')!.values!.get('error')).toBe(1);
+    // The same bytes under the older versions: counted by older rules, so none.
+    for (const old of [1, 2]) expect(decodeFieldStats(Buffer.concat([Buffer.of(old), v3.subarray(1)]))).toBeUndefined();
     // Damaged term counts answer no word (the segment is read); damaged field counts, nothing.
-    expect(decodeFieldStats(Buffer.concat([v2, Buffer.of(0)]))!.terms!.lines('ERROR', false)).toBeUndefined();
-    expect(decodeFieldStats(Buffer.concat([v1, Buffer.of(0)]))).toBeUndefined();
-    expect(decodeFieldStats(v2.subarray(0, 12))).toBeUndefined();
+    expect(decodeFieldStats(Buffer.concat([v3, Buffer.of(0)]))!.terms!.lines('ERROR', false)).toBeUndefined();
+    expect(decodeFieldStats(Buffer.concat([withoutTerms, Buffer.of(0)]))).toBeUndefined();
+    expect(decodeFieldStats(v3.subarray(0, 12))).toBeUndefined();
   });
 
   it('answer a histogram of one substring or one bare word, and nothing else', () => {

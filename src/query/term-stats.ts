@@ -2,7 +2,7 @@
  * Per-segment term counts: for the words frequent in a segment's lines, the exact number of
  * lines that contain each word as a substring, case-sensitively and case-insensitively, so a
  * histogram of a bare word (`filter=ERROR`, `q=error`) adds numbers instead of decoding text.
- * Kept inside the segment's field statistics (field-stats.ts, version 2).
+ * Kept inside the segment's field statistics (field-stats.ts, version 3).
  *
  * Which words (chosen by frequency alone, never by name):
  * - a word is a maximal run of ASCII letters, digits and `_` in a line's bytes, 3 to 32 bytes
