@@ -116,12 +116,23 @@ describe('RFC 3164 and what devices send', () => {
 
   it('reads Cisco times with a year and UTC zone', () => {
     const message = parse('<187>45: router1: Mar  1 2026 18:46:11.5 UTC: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down');
-    // `router1:` before the time is not a time: the whole is the message, with the sequence read.
+    // `router1:` before the time (`logging origin-id hostname`) is the host.
     expect(message.fields.sequence).toBe('45');
     expect(message.fields.level).toBe('error');
+    expect(message.hostname).toBe('router1');
+    expect(message.timestamp).toBe(ns('2026-03-01T18:46:11.500Z'));
+    expect(message.text).toBe('%LINK-3-UPDOWN: Interface Gi0/1, changed state to down');
+    // A word and a colon before text that is no time stay in the message.
+    expect(parse('<187>45: router1: no time here').text).toBe('router1: no time here');
     const utc = parse('<187>Mar  1 2026 18:46:11.5 UTC: %LINK-3-UPDOWN: down');
     expect(utc.timestamp).toBe(ns('2026-03-01T18:46:11.500Z'));
     expect(utc.text).toBe('%LINK-3-UPDOWN: down');
+  });
+
+  it('reads Cisco ASA with a device id: the host, then the message without the colon before it', () => {
+    const message = parse('<166>Dec 03 2026 06:18:06 fw01 : %ASA-6-302013: Built outbound TCP connection 1');
+    expect(message.hostname).toBe('fw01');
+    expect(message.text).toBe('%ASA-6-302013: Built outbound TCP connection 1');
   });
 
   it('takes a missing PRI as user.notice and keeps the whole text', () => {

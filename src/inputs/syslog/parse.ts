@@ -230,6 +230,12 @@ function parse3164(rest: string, nowNs: bigint, fields: Record<string, string>):
   if (sequence) {
     fields.sequence = sequence[1] as string;
     text = text.slice(sequence[0].length);
+    // `logging origin-id hostname`: `<189>42: router1: *Mar  1 18:46:11.123 UTC: %LINK-3-UPDOWN: …`
+    const origin = /^([A-Za-z0-9_][A-Za-z0-9._-]{0,254}): (?=[*.]?[A-Za-z]{3} )/.exec(text);
+    if (origin && readBsdTime(text.slice(origin[0].length), nowNs) !== undefined) {
+      message.hostname = origin[1] as string;
+      text = text.slice(origin[0].length);
+    }
   }
   const time = readIsoTime(text) ?? readBsdTime(text, nowNs);
   if (time === undefined || (text[time.length] !== ' ' && text.length !== time.length)) {
@@ -241,9 +247,11 @@ function parse3164(rest: string, nowNs: bigint, fields: Record<string, string>):
   text = text.slice(time.length + 1);
   // A HOSTNAME is there unless the first word is already the tag.
   const first = /^(\S+) /.exec(text);
-  if (first && !TAG.test(text) && HOSTNAME.test(first[1] as string)) {
+  if (message.hostname === undefined && first && !TAG.test(text) && HOSTNAME.test(first[1] as string)) {
     message.hostname = first[1] as string;
     text = text.slice(first[0].length);
+    // Cisco ASA with `logging device-id hostname`: `fw01 : %ASA-6-302013: …`.
+    if (text.startsWith(': ')) text = text.slice(2);
   }
   const tag = TAG.exec(text);
   if (tag) {
