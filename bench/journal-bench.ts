@@ -45,7 +45,8 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     try {
-      const body = require('node:zlib').gunzipSync(Buffer.concat(chunks));
+      const zlib = require('node:zlib');
+      const body = req.headers['content-encoding'] === 'br' ? zlib.brotliDecompressSync(Buffer.concat(chunks)) : zlib.gunzipSync(Buffer.concat(chunks));
       for (let at = body.indexOf('"offset":'); at !== -1; at = body.indexOf('"offset":', at + 9)) lines++;
     } catch {}
     res.writeHead(200, { 'content-type': 'application/json' });

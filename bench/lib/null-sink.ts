@@ -9,7 +9,7 @@
  * (syslog-ng's batches) by newline-separated records.
  */
 import http from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 
 const OFFSET_KEY = Buffer.from('"offset":');
 const HEALTHZ_BODY = JSON.stringify({ data: { status: 'ok' } });
@@ -52,9 +52,10 @@ const server = http.createServer((req, res) => {
     let body = wire;
     try {
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(wire);
+      else if (req.headers['content-encoding'] === 'br') body = brotliDecompressSync(wire);
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: 'bad gzip' } }));
+      res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: 'bad gzip or brotli' } }));
       return;
     }
     const lines = req.url?.startsWith('/ingest') ? countOccurrences(body, OFFSET_KEY) : countRecords(body);

@@ -65,7 +65,7 @@ describe('Agent --once', () => {
     expect(new Set(sink.stored.map((l) => l.path))).toEqual(new Set([path.join(dir, 'a', 'app.log'), path.join(dir, 'b', 'app.log')]));
   });
 
-  it('gzipLevel 0 ships the batches stored (gzip framing, the text as it is) and Daniel takes them', async () => {
+  it('compression gzip with gzipLevel 0 ships the batches stored (gzip framing, the text as it is) and Daniel takes them', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);
     const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a stored batch`);
@@ -75,11 +75,80 @@ describe('Agent --once', () => {
       if (request.url.startsWith('/ingest')) raw.push(request.raw);
       return undefined;
     };
-    const agent = await Agent.create({ ...options(), once: true, gzipLevel: 0 });
+    const agent = await Agent.create({ ...options(), once: true, compression: 'gzip', gzipLevel: 0 });
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual(lines);
     expect(raw.length).toBeGreaterThan(0);
     expect(Buffer.concat(raw).includes('line 499 of a stored batch')).toBe(true);
+  });
+
+  it('ships brotli by default, and Daniel takes it', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a brotli batch`);
+    writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
+    const encodings: unknown[] = [];
+    sink.intercept = (request) => {
+      if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
+      return undefined;
+    };
+    const agent = await Agent.create({ ...options(), once: true });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(encodings.length).toBeGreaterThan(0);
+    expect(new Set(encodings)).toEqual(new Set(['br']));
+  });
+
+  it('against a Daniel older than brotli bodies (415), sends that batch and every later one as gzip, each line once', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const lines = Array.from({ length: 3000 }, (_, i) => `2024-05-01T10:00:00Z line ${i} ${'x'.repeat(60)}`);
+    writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
+    const encodings: unknown[] = [];
+    sink.intercept = (request) => {
+      if (!request.url.startsWith('/ingest')) return undefined;
+      encodings.push(request.headers['content-encoding']);
+      if (request.headers['content-encoding'] !== 'br') return undefined;
+      // What an older Daniel answers.
+      return { status: 415, body: JSON.stringify({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: "Content-Encoding 'br' is not supported: send gzip or no encoding" } }) };
+    };
+    const said: string[] = [];
+    const agent = await Agent.create({ ...options(), once: true, batchMaxLines: 500, log: (event) => void said.push(event) });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(sink.duplicates).toBe(0);
+    expect(said.filter((e) => e === 'compression_fallback')).toHaveLength(1);
+    expect(said).not.toContain('dead_lettered');
+    // One brotli batch was refused (or a few already sealed before the answer); the rest went as gzip.
+    expect(encodings[0]).toBe('br');
+    expect(encodings.at(-1)).toBe('gzip');
+    expect(encodings.filter((e) => e === 'gzip').length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('ships gzip records an older Henrik spooled, as gzip, after a restart with brotli', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const first = Array.from({ length: 400 }, (_, i) => `2024-05-01T10:00:00Z old ${i}`);
+    writeFileSync(path.join(logs, 'a.log'), first.join('\n') + '\n');
+    sink.failWith = 503;
+    const spooled = new EventLog();
+    const old = await Agent.create({ ...options(), compression: 'gzip', log: spooled.log });
+    old.start();
+    await spooled.waitFor('ship_retry', 20_000);
+    await old.abort();
+    sink.failWith = undefined;
+    const second = Array.from({ length: 400 }, (_, i) => `2024-05-01T10:00:01Z new ${i}`);
+    appendFileSync(path.join(logs, 'a.log'), second.join('\n') + '\n');
+    const encodings: unknown[] = [];
+    sink.intercept = (request) => {
+      if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
+      return undefined;
+    };
+    const agent = await Agent.create({ ...options(), once: true });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual([...first, ...second]);
+    expect(encodings[0]).toBe('gzip');
+    expect(encodings.at(-1)).toBe('br');
   });
 
   it('ships every complete line with filename, offsets and mtime for lines without a time, then nothing on a second run', async () => {

@@ -79,8 +79,10 @@ export class Agent {
       { host: o.host, maxLines: o.batchMaxLines, maxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs },
       (batch) => this.seal(batch),
     );
+    const wire = { encoding: o.compression };
     this.sealer = new Sealer({
       spool,
+      wire,
       gzipLevel: o.gzipLevel,
       maxInFlightBytes: 2 * o.batchMaxBytes,
       onSpooled: () => this.delivery.pending++,
@@ -137,6 +139,7 @@ export class Agent {
       spool,
       shipper: new Shipper({ server: o.server, token: o.token, timeoutMs: o.requestTimeoutMs, ca: o.ca, cert: o.cert, key: o.key }),
       deadLetters: this.deadLetters,
+      wire,
       backoff: o.backoff,
       giveUpAfterMs: o.once ? o.onceGiveUpMs : undefined,
       heldLogIntervalMs: o.heldLogIntervalMs,

@@ -59,6 +59,14 @@ describe('resolveAgentConfig', () => {
     ]);
   });
 
+  it('takes compression br or gzip and refuses anything else', () => {
+    const withCompression = (value: unknown) => (f: string): string => (f === 'c.json' ? JSON.stringify({ paths: ['/tmp/x.log'], token: 'j', compression: value }) : read(f));
+    expect(resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression('gzip')).compression).toBe('gzip');
+    expect(resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression('br')).compression).toBe('br');
+    expect(resolveAgentConfig({ config: 'b.json' }, [], {}, read).compression).toBeUndefined();
+    for (const bad of ['zstd', 'BR', 1, null]) expect(() => resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression(bad))).toThrow(/config: compression/);
+  });
+
   it('takes gzipLevel from 0 to 9 and refuses anything else', () => {
     const withLevel = (level: unknown): string => JSON.stringify({ paths: ['/tmp/x.log'], token: 'j', gzipLevel: level });
     const readLevel = (level: unknown) => (f: string): string => (f === 'level.json' ? withLevel(level) : read(f));

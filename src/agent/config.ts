@@ -118,6 +118,7 @@ export function resolveAgentConfig(
     flushIntervalMs: optionalNumber(file, 'flushIntervalMs'),
     scanIntervalMs: optionalNumber(file, 'scanIntervalMs'),
     stopTimeoutMs: optionalNumber(file, 'stopTimeoutMs'),
+    compression: optionalCompression(file),
     gzipLevel: optionalGzipLevel(file),
   };
 }
@@ -292,7 +293,15 @@ function optionalNumber(file: Table, key: string): number | undefined {
 
 export { parseSize };
 
-/** zlib's level for the batches (spool and wire): 0 (stored, gzip framing only) to 9. */
+/** How batches are compressed (wire-body.ts). */
+function optionalCompression(file: Table): 'br' | 'gzip' | undefined {
+  const value = file.compression;
+  if (value === undefined) return undefined;
+  if (value !== 'br' && value !== 'gzip') throw new ConfigError(`config: compression must be br or gzip, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** zlib's level for the batches when they are gzip (spool and wire): 0 (stored, gzip framing only) to 9. */
 function optionalGzipLevel(file: Table): number | undefined {
   const value = file.gzipLevel;
   if (value === undefined) return undefined;

@@ -4,9 +4,10 @@
  * batch's fault is held and retried (an outage, a wrong token, a wrong address), a batch
  * over a body limit is sent in halves (split-request.ts), and only lines Daniel says can
  * never be stored go to the dead-letter file (dead-letter.ts): the whole batch when Daniel
- * refused it as a whole, else just the groups or lines its answer names in `rejected`.
+ * refused it as a whole, else just the groups or lines its answer names in `rejected`. A
+ * Daniel older than brotli bodies answers 415 to one: that batch is sent again as gzip, and
+ * so is every later one (the sealer compresses them with gzip from then on).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { IngestRejection, IngestRequest } from '../protocol/ingest.js';
 import type { DeadLetters } from './dead-letter.js';
 import type { AgentLog } from './events.js';
@@ -16,10 +17,13 @@ import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
 import { sleep } from './sleep.js';
 import { lineCount, splitRequest } from './split-request.js';
+import { compressBodySync, decompressBody, encodingOf, type WireEncoding } from './wire-body.js';
 
 export interface SenderOptions {
   shipper: Shipper;
   deadLetters: DeadLetters;
+  /** How batches are compressed; turned to gzip when Daniel refuses brotli (shared with the sealer). */
+  wire?: { encoding: WireEncoding };
   backoff: BackoffOptions;
   /** Give up (and report failure) after this long without delivering anything (`--once`, replay). */
   giveUpAfterMs?: number;
@@ -61,6 +65,16 @@ export class Sender {
     const { shipper } = this.options;
     for (let attempt = 0; !this.signal.aborted; attempt++) {
       const outcome: ShipOutcome = await shipper.send(body, this.signal);
+      if (outcome.kind === 'rejected' && outcome.status === 415 && encodingOf(body) === 'br') {
+        // An older Daniel: it takes gzip. Nothing is lost; this batch and the next go as gzip.
+        if (this.options.wire !== undefined && this.options.wire.encoding !== 'gzip') {
+          this.options.wire.encoding = 'gzip';
+          this.options.log('compression_fallback', { from: 'br', to: 'gzip', reason: outcome.reason });
+        }
+        body = compressBodySync(decompressBody(body), 'gzip');
+        attempt--; // not a failed attempt: the same batch, in the encoding this Daniel reads
+        continue;
+      }
       switch (outcome.kind) {
         case 'delivered':
           this.deliveredLines += outcome.accepted;
@@ -113,7 +127,7 @@ export class Sender {
     }
     const halves = splitRequest(request);
     if (halves === undefined) {
-      await this.deadLetterAll(body, request, status, `${reason}; one line of ${body.length} gzipped bytes cannot be cut further`);
+      await this.deadLetterAll(body, request, status, `${reason}; one line of ${body.length} compressed bytes cannot be cut further`);
       this.lastProgressMs = Date.now();
       return true;
     }
@@ -123,7 +137,7 @@ export class Sender {
       this.options.log('batch_split', { status, lines: lineCount(request), reason });
     }
     for (const half of halves) {
-      if (!(await this.send(gzipSync(JSON.stringify(half), { level: 1 }), half))) return false;
+      if (!(await this.send(compressBodySync(JSON.stringify(half), encodingOf(body)), half))) return false;
     }
     return true;
   }
@@ -266,7 +280,7 @@ export class Delivery {
 
 /** The ingest request inside a gzipped body (only after a 413 or a `rejected` answer). */
 export function decodeBody(body: Buffer): IngestRequest {
-  return JSON.parse(gunzipSync(body).toString('utf8')) as IngestRequest;
+  return JSON.parse(decompressBody(body).toString('utf8')) as IngestRequest;
 }
 
 function codeOf(reason: string): string | undefined {

@@ -5,6 +5,7 @@ import type { AgentLog } from './events.js';
 import type { MultilineRule } from './multiline.js';
 import { defaultBackoff, type BackoffOptions } from './retry.js';
 import type { TimestampParser } from './timestamps.js';
+import type { WireEncoding } from './wire-body.js';
 
 export interface AgentSource {
   /** Paths and globs (`*`, `?`, `[..]`, `{a,b}`, `**`). */
@@ -49,7 +50,9 @@ export interface AgentOptions {
   scanIntervalMs?: number;
   pollIntervalMs?: number;
   spoolMaxBytes?: number;
-  /** zlib's level for batches, in the spool and on the wire (config `gzipLevel`): 0 stores them. */
+  /** How batches are compressed, in the spool and on the wire (config `compression`, wire-body.ts). */
+  compression?: WireEncoding;
+  /** zlib's level for batches compressed with gzip (config `gzipLevel`): 0 stores them. */
   gzipLevel?: number;
   orphanIdleMs?: number;
   copyGraceMs?: number;
@@ -84,6 +87,7 @@ export const agentDefaults = {
   scanIntervalMs: 1000,
   pollIntervalMs: 250,
   spoolMaxBytes: 1024 * 1024 * 1024,
+  compression: 'br',
   gzipLevel: 1,
   orphanIdleMs: 5000,
   copyGraceMs: 5000,

@@ -1,24 +1,24 @@
 /**
- * Batch -> gzip -> spool, in the order batches were cut. Gzip runs on libuv's thread pool
- * (zlib's async API), so the next batch is read and built while this one compresses.
+ * Batch -> compress (wire-body.ts: brotli, or gzip) -> spool, in the order batches were cut.
+ * Compression runs on libuv's thread pool (zlib's async API), so the next batch is read and
+ * built while this one compresses.
  * Two bounds make reading pause (the tailer asks `hasRoom` between reads): the JSON bytes
  * being compressed or written, which bounds memory, and the spool's size limit, which is
  * checked again before every single record is appended, so the spool never grows past it
  * (an empty spool still takes one record of any size). A batch that finds the spool full
  * waits for Daniel to acknowledge older ones; nothing is ever dropped.
  */
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { Batch } from './batcher.js';
 import { encodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool } from './spool.js';
 import { sleep } from './sleep.js';
 import type { AgentLog } from './events.js';
-
-const gzipAsync = promisify(gzip);
+import { compressBody, type WireEncoding } from './wire-body.js';
 
 export interface SealerOptions {
   spool: Spool;
+  /** How batches are compressed; read for every batch (delivery turns it to gzip for an older Daniel). */
+  wire: { encoding: WireEncoding };
   gzipLevel: number;
   /** Reading pauses while this many bytes of batch bodies are being compressed or written. */
   maxInFlightBytes: number;
@@ -34,17 +34,6 @@ class Abandoned extends Error {}
 
 const RETRY_WRITE_MS = 1000;
 const WRITE_FAIL_LOG_MS = 30_000;
-/** zlib's output chunk: a batch's gzip (about a fifth of its JSON) mostly fits one, so there are few thread-pool round trips. */
-const GZIP_CHUNK = 256 * 1024;
-/**
- * Deflate's memory settings, measured on ingest bodies at level 1: the largest hash table
- * (memLevel 9) and a 16 KiB window compress 10-15% faster than zlib's defaults (8, 32 KiB)
- * and no worse (JSON lines repeat their keys and neighbours within a few KiB). About 400
- * KiB per batch being compressed.
- */
-const GZIP_MEM_LEVEL = 9;
-const GZIP_WINDOW_BITS = 14;
-
 export class Sealer {
   private queue: Promise<void> = Promise.resolve();
   private inFlight = 0;
@@ -76,7 +65,7 @@ export class Sealer {
     this.inFlight++;
     this.inFlightBytes += bytes;
     this.stats.batches++;
-    const zipped = gzipAsync(batch.body, { level: this.options.gzipLevel, chunkSize: GZIP_CHUNK, memLevel: GZIP_MEM_LEVEL, windowBits: GZIP_WINDOW_BITS });
+    const zipped = compressBody(batch.body, this.options.wire.encoding, this.options.gzipLevel);
     // Awaited in turn below; this hands the body's buffer back and keeps an early failure from being "unhandled".
     void zipped.then(batch.release, batch.release);
     this.queue = this.queue

@@ -1,5 +1,5 @@
 /**
- * One POST of a gzipped ingest request to Daniel, and what became of it. The caller owns
+ * One POST of a compressed ingest request (wire-body.ts) to Daniel, and what became of it. The caller owns
  * ordering and retries: it sends one batch at a time, in spool order. node:http with a
  * keep-alive agent rather than fetch: the same speed, ~10 MiB less resident memory.
  */
@@ -8,6 +8,7 @@ import type https from 'node:https';
 import { createRequire } from 'node:module';
 import type { IngestRejection, IngestResponse } from '../protocol/ingest.js';
 import { classifyStatus, parseRetryAfter } from './retry.js';
+import { encodingOf } from './wire-body.js';
 
 export type ShipOutcome =
   | { kind: 'delivered'; accepted: number; duplicates: number; rejected: IngestRejection[] }
@@ -51,7 +52,7 @@ export class Shipper {
     this.request = client.request;
   }
 
-  send(gzippedBody: Uint8Array, stop?: AbortSignal): Promise<ShipOutcome> {
+  send(body: Uint8Array, stop?: AbortSignal): Promise<ShipOutcome> {
     const request = this.request;
     return new Promise((resolve) => {
       let settled = false;
@@ -68,8 +69,8 @@ export class Shipper {
         headers: {
           authorization: `Bearer ${this.options.token}`,
           'content-type': 'application/json',
-          'content-encoding': 'gzip',
-          'content-length': gzippedBody.length,
+          'content-encoding': encodingOf(body),
+          'content-length': body.length,
         },
       });
       req.on('timeout', () => req.destroy(new Error(`no answer in ${this.timeoutMs} ms`)));
@@ -84,7 +85,7 @@ export class Shipper {
         res.on('error', (err) => finish({ kind: 'retry', reason: `answer cut off: ${networkReason(err)}` }));
         res.on('end', () => finish(outcomeOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), res.headers)));
       });
-      req.end(gzippedBody);
+      req.end(body);
     });
   }
 

@@ -1,5 +1,5 @@
 /**
- * What the agent puts in a spool record: the gzipped ingest request, preceded by a small
+ * What the agent puts in a spool record: the compressed ingest request (wire-body.ts), preceded by a small
  * JSON header saying which file identities it covers up to which offset. The header is what
  * a restart needs to resume reading after what is already spooled, and what an
  * acknowledgement needs to advance the checkpoints, without unzipping the body.

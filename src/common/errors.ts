@@ -22,7 +22,7 @@ export const errorCatalogue = {
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The route exists but not for this method.' },
   TOO_MANY_ALERTS: { status: 409, meaning: 'Daniel keeps at most 10,000 alert rules; delete some first.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The body, or its decompressed size, passes the limit (8 MiB by default).' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip (the pushed inputs also take protobuf, NDJSON, deflate and snappy).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'Send application/json, optionally with Content-Encoding: gzip or br (the pushed inputs also take protobuf, NDJSON, deflate and snappy).' },
   HOST_FILE_LIMIT: {
     status: 429,
     meaning: "The host has already written the most distinct file identities allowed in one UTC day (--max-files-per-host-day, 10,000 by default). Met in an ingest answer's `rejected`: the groups of further identities are refused, the rest of the request is stored.",

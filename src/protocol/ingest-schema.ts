@@ -45,7 +45,7 @@ export const IngestFileSchema = Type.Object({
 export const IngestFileHeadSchema = Type.Object({ ...fileFields, lines: Type.Array(Type.Unknown()) });
 
 const bodyDescription =
-  "A batch of lines of one host's files. JSON, optionally Content-Encoding: gzip. A group or line that breaks this schema is refused alone (named in `rejected`); only a body that is not an object with a valid `host` and a `files` array is refused whole.";
+  "A batch of lines of one host's files. JSON, optionally Content-Encoding: gzip or br. A group or line that breaks this schema is refused alone (named in `rejected`); only a body that is not an object with a valid `host` and a `files` array is refused whole.";
 
 export const IngestBodySchema = Type.Object(
   {

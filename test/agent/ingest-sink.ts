@@ -14,7 +14,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import type { AgentOptions } from '../../src/agent/options.js';
 import type { IngestRejection, IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
@@ -184,7 +184,7 @@ export class IngestSink {
         url: req.url ?? '/',
         headers: req.headers,
         raw,
-        decoded: () => (decoded ??= JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')) as IngestRequest),
+        decoded: () => (decoded ??= JSON.parse(decodedBody(req.headers['content-encoding'], raw).toString('utf8')) as IngestRequest),
       };
       const injected: Injected | undefined =
         this.failWith !== undefined
@@ -316,4 +316,11 @@ export function fastAgentOptions(server: string, dir: string, extra: Partial<Age
     backoff: { baseMs: 10, maxMs: 100 },
     ...extra,
   };
+}
+
+/** A request body as Henrik sent it (brotli, gzip or plain), decompressed. */
+function decodedBody(encoding: string | undefined, raw: Buffer): Buffer {
+  if (encoding === 'gzip') return gunzipSync(raw);
+  if (encoding === 'br') return brotliDecompressSync(raw);
+  return raw;
 }

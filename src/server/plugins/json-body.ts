@@ -1,12 +1,13 @@
 /**
- * The one body parser: JSON, optionally gzip-compressed. The limit holds on the raw bytes
- * AND on the decompressed bytes, counted while streaming, so a gzip bomb is stopped after
+ * The one body parser: JSON, optionally gzip- or brotli-compressed (Henrik sends brotli:
+ * faster to write and to read than gzip, and smaller). The limit holds on the raw bytes
+ * AND on the decompressed bytes, counted while streaming, so a bomb is stopped after
  * `limit` bytes of output instead of being inflated into memory. Bytes are decoded as UTF-8
  * with replacement, so raw invalid bytes inside JSON strings become U+FFFD.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppError } from '../../common/errors.js';
 
 declare module 'fastify' {
@@ -22,16 +23,21 @@ function tooLarge(limit: number, what: string): AppError {
   return new AppError('PAYLOAD_TOO_LARGE', `The request body ${what} passes the limit of ${limit} bytes: send smaller batches`);
 }
 
-/** Reads the body, decompressing gzip (or zlib deflate); rejects as soon as either count passes `limit`. */
-export function readBody(payload: Readable, options: { limit: number; gzip: boolean; deflate?: boolean }): Promise<{ bytes: Buffer; rawBytes: number }> {
-  const { limit } = options;
-  const gzip = options.gzip || options.deflate === true;
+/** A body's Content-Encoding that readBody takes off. */
+export type BodyEncoding = 'identity' | 'gzip' | 'deflate' | 'br';
+
+const DECODERS = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress } as const;
+
+/** Reads the body, decompressing gzip, zlib deflate or brotli; rejects as soon as either count passes `limit`. */
+export function readBody(payload: Readable, options: { limit: number; encoding: BodyEncoding }): Promise<{ bytes: Buffer; rawBytes: number }> {
+  const { limit, encoding } = options;
+  const gzip = encoding !== 'identity';
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let rawBytes = 0;
     let outBytes = 0;
     let settled = false;
-    const gunzip = options.deflate === true ? createInflate() : gzip ? createGunzip() : undefined;
+    const gunzip = encoding === 'identity' ? undefined : DECODERS[encoding]();
 
     const finish = (error: AppError | undefined): void => {
       if (settled) return;
@@ -82,7 +88,7 @@ export function readBody(payload: Readable, options: { limit: number; gzip: bool
     if (gunzip) {
       gunzip.on('data', onOut);
       gunzip.on('end', () => finish(undefined));
-      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid ${options.deflate === true ? 'deflate' : 'gzip'}: ${error.message}`)));
+      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid ${encoding === 'br' ? 'brotli' : encoding}: ${error.message}`)));
     }
     payload.on('data', onRaw);
     payload.on('end', onRawEnd);
@@ -90,12 +96,13 @@ export function readBody(payload: Readable, options: { limit: number; gzip: bool
   });
 }
 
-function contentEncoding(request: FastifyRequest): 'gzip' | 'identity' {
+function contentEncoding(request: FastifyRequest): 'gzip' | 'br' | 'identity' {
   const header = request.headers['content-encoding'];
   const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
   if (value === '' || value === 'identity') return 'identity';
   if (value === 'gzip' || value === 'x-gzip') return 'gzip';
-  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip or no encoding`);
+  if (value === 'br') return 'br';
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, br or no encoding`);
 }
 
 export function installJsonBody(app: FastifyInstance, limit: number): void {
@@ -103,8 +110,7 @@ export function installJsonBody(app: FastifyInstance, limit: number): void {
   app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
-    const gzip = contentEncoding(request) === 'gzip';
-    const { bytes, rawBytes } = await readBody(payload, { limit, gzip });
+    const { bytes, rawBytes } = await readBody(payload, { limit, encoding: contentEncoding(request) });
     request.bodyRawBytes = rawBytes;
     if (bytes.length === 0) throw new AppError('INVALID_BODY', 'The body is empty: send a JSON object');
     try {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_INGEST_FILES, type IngestRejection, type IngestResponse } from '../../protocol/ingest.js';
 import { TIMESTAMP_PATTERN } from '../../protocol/names.js';
@@ -57,6 +57,13 @@ describe('POST /ingest', () => {
     const response = await post(body, { 'content-encoding': 'gzip' });
     expect(response.json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
     expect(await logline('gz')).toEqual(['zipped']);
+  });
+
+  test('accepts brotli bodies (what Henrik sends)', async () => {
+    const body = brotliCompressSync(JSON.stringify(batch('br', { lines: [{ offset: 0, timestamp: '1000', line: 'brotli' }] })), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } });
+    const response = await post(body, { 'content-encoding': 'br' });
+    expect(response.json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
+    expect(await logline('br')).toEqual(['brotli']);
   });
 
   test('invalid UTF-8 inside a gzip body is stored as U+FFFD', async () => {
@@ -249,7 +256,7 @@ describe('POST /ingest: the documented format is the protocol\'s', () => {
 
 describe('POST /ingest: bad requests as a whole get a 4xx', () => {
   test('unsupported content type and encoding are 415', async () => {
-    for (const headers of <Record<string, string>[]>[{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-encoding': 'br' }]) {
+    for (const headers of <Record<string, string>[]>[{ 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-encoding': 'zstd' }]) {
       const response = await post('{"host":"a","files":[]}', headers);
       expect(response.statusCode, JSON.stringify(headers)).toBe(415);
       expect(expectErrorShape(response).code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -260,6 +267,26 @@ describe('POST /ingest: bad requests as a whole get a 4xx', () => {
     const response = await post('{"host":"a","files":[]}', { 'content-encoding': 'gzip' });
     expect(response.statusCode).toBe(400);
     expect(expectErrorShape(response).message).toContain('gzip');
+  });
+
+  test('a body that claims brotli but is not is a 400 naming brotli', async () => {
+    const response = await post(gzipSync('{"host":"a","files":[]}'), { 'content-encoding': 'br' });
+    expect(response.statusCode).toBe(400);
+    expect(expectErrorShape(response).code).toBe('INVALID_BODY');
+    expect(expectErrorShape(response).message).toContain('brotli');
+  });
+
+  test('a brotli bomb (1 GiB of zeros in a few KiB) is 413 without memory growth', async () => {
+    const zeros = Buffer.alloc(64 * 1024 * 1024, 0x30);
+    const stream = brotliCompressSync(Buffer.concat([Buffer.from('{"host":"bomb","files":[{"file_id":"f","filename":"x","lines":[{"offset":0,"timestamp":"1","line":"'), zeros]), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } });
+    expect(stream.length).toBeLessThan(64 * 1024);
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    const response = await post(stream, { 'content-encoding': 'br' });
+    const grown = process.memoryUsage().rss - before;
+    expect(response.statusCode).toBe(413);
+    expect(expectErrorShape(response).message).toContain('decompressed');
+    expect(grown).toBeLessThan(128 * 1024 * 1024);
   });
 
   test('a raw body over the limit is 413', async () => {

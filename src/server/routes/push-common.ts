@@ -53,14 +53,15 @@ declare module 'fastify' {
   }
 }
 
-function encodingOf(request: FastifyRequest, allowSnappy: boolean): 'identity' | 'gzip' | 'deflate' | 'snappy' {
+function encodingOf(request: FastifyRequest, allowSnappy: boolean): 'identity' | 'gzip' | 'deflate' | 'br' | 'snappy' {
   const header = request.headers['content-encoding'];
   const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
   if (value === '' || value === 'identity') return 'identity';
   if (value === 'gzip' || value === 'x-gzip') return 'gzip';
   if (value === 'deflate') return 'deflate';
+  if (value === 'br') return 'br';
   if (value === 'snappy' && allowSnappy) return 'snappy';
-  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, deflate${allowSnappy ? ', snappy' : ''} or no encoding`);
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, deflate, br${allowSnappy ? ', snappy' : ''} or no encoding`);
 }
 
 /** The media type of the request, lower case, without parameters. */
@@ -82,7 +83,7 @@ export function installPushBody(app: FastifyInstance, limit: number, budget: Pus
       throw new AppError('PAYLOAD_TOO_LARGE', `The request body passes the limit of ${limit} bytes: send smaller batches`);
     }
     const encoding = encodingOf(request, options.snappy === true);
-    const { bytes, rawBytes } = await readBody(payload, { limit, gzip: encoding === 'gzip', deflate: encoding === 'deflate' });
+    const { bytes, rawBytes } = await readBody(payload, { limit, encoding: encoding === 'snappy' ? 'identity' : encoding });
     request.bodyRawBytes = rawBytes;
     request.pushEncoding = encoding === 'snappy' ? 'snappy' : encoding === 'identity' ? undefined : 'decoded';
     if (!budget.take(bytes.length)) {

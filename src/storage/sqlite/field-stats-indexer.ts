@@ -11,8 +11,9 @@
  *
  * Each segment is read in two phases: its lines (fields extracted, words noted), then its
  * frequent words chosen and counted over the text a part per turn (term-stats.ts). A segment whose
- * statistics are of version 1 (fields, no term counts) keeps its field counts and only gains
- * its term counts.
+ * statistics have field counts but no term counts keeps its field counts and only gains its
+ * term counts; statistics an older Daniel counted (versions 1 and 2) are read as none and
+ * counted again whole.
  */
 import { performance } from 'node:perf_hooks';
 import { payloadText } from '../../segment/codec.js';
