@@ -153,7 +153,7 @@ class Finder implements TimestampParser {
         this.bareLeads = false;
       }
     }
-    if (match.glog(line, lead)) {
+    if (match.leadStamp(line, lead)) {
       const found = this.finish(notAfterMs);
       if (found !== undefined) return this.learned(layout, lead, '', found);
     }
@@ -266,7 +266,7 @@ class Finder implements TimestampParser {
       const before = line.charCodeAt(i - 1);
       return (i === 0 || (classOf(before) & BLOCKS_DIGIT) === 0) && this.match.digitStart(line, i, i === this.lead && this.bareLeads);
     }
-    if (i === this.lead && this.match.glog(line, i)) return true;
+    if (i === this.lead && this.match.leadStamp(line, i)) return true;
     return isLetter(c) && (i === 0 || (classOf(line.charCodeAt(i - 1)) & WORD) === 0) && this.match.nameStart(line, i);
   }
 

@@ -21,9 +21,15 @@ function isUtcWord(line: string, i: number, length: number): boolean {
 }
 
 export class TimestampMatch extends TimestampFields {
-  /** glog / klog (Kubernetes): `I1214 07:59:50.123456 12345 file.go:12] msg`, year-less, at the line's start. */
-  glog(line: string, i: number): boolean {
+  /**
+   * Stamps that only ever lead a line: glog / klog (Kubernetes), `I1214 07:59:50.123456 12345
+   * file.go:12] msg`, year-less; and TAI64N, `@4000000061b84e7a1c2d3e4f msg` (daemontools'
+   * multilog, s6-log, runit's svlogd -t): a TAI64 label (2^62 + 10 + Unix seconds, the
+   * convention of libtai) and nanoseconds, both in hex.
+   */
+  leadStamp(line: string, i: number): boolean {
     const level = line.charCodeAt(i);
+    if (level === 64) return this.tai64n(line, i + 1); // '@'
     if (level !== 73 && level !== 87 && level !== 69 && level !== 70) return false; // I W E F
     this.reset();
     const month = twoDigits(line, i + 1);
@@ -31,6 +37,26 @@ export class TimestampMatch extends TimestampFields {
     if (day < 0 || line.charCodeAt(i + 5) !== SPACE || !this.date(2000, month, day)) return false;
     this.yearKnown = false;
     return this.time(line, i + 6);
+  }
+
+  private tai64n(line: string, i: number): boolean {
+    if (!line.startsWith('4000000', i)) return false;
+    let seconds = 0;
+    let nanos = 0;
+    for (let k = i + 7; k < i + 24; k++) {
+      const c = line.charCodeAt(k);
+      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (digit < 0) return false;
+      if (k < i + 16) seconds = seconds * 16 + digit;
+      else nanos = nanos * 16 + digit;
+    }
+    const after = line.charCodeAt(i + 24);
+    if (nanos >= 1e9 || seconds < 10 || (i + 24 < line.length && after !== SPACE && after !== TAB)) return false;
+    this.reset();
+    this.epochSeconds = seconds - 10;
+    this.nanos = nanos;
+    this.end = i + 24;
+    return true;
   }
 
   /**
@@ -115,6 +141,9 @@ export class TimestampMatch extends TimestampFields {
     } else if (between === MINUS && separator === MINUS) {
       // 2005-06-03-15.42.50.675872 (IBM DB2, BlueGene/L)
       if (this.dottedTime(line, e + 1)) return true;
+    } else if (between === 95 || (between === MINUS && separator === SLASH)) {
+      // 2021-12-14_07:59:50.12345 (runit's svlogd -tt), 2021/12/14-07:59:50
+      if (this.time(line, e + 1)) return this.zone(line);
     } else if (isDigit(between) || isLetter(between)) {
       return false;
     }
