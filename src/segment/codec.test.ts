@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, parsePayload, payloadText, segmentLines, type SegmentLine } from './codec.js';
+import { decodeSegment, encodeSegment, parsePayload, payloadText, prepareText, segmentLines, segmentText, type SegmentLine } from './codec.js';
 import { buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
@@ -45,6 +45,33 @@ describe('segment codec', () => {
         expect(count).toBe(lines.length);
         expect(text.toString('utf8')).toBe(texts.map((t) => t + '\n').join(''));
         expect(encoded.ascii).toBe(texts.every((t) => /^[\x00-\x7f]*$/.test(t)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('encodes the same segment from a text prepared ahead (its bloom and deflate), and ignores one that is not these lines', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 300 }), { minLength: 1, maxLength: 200 }), (texts) => {
+        const lines = linesOf(texts);
+        const text = segmentText(lines);
+        const ascii = texts.every((t) => /^[\x00-\x7f]*$/.test(t));
+        const inline = encodeSegment(lines);
+        const ahead = encodeSegment(lines, prepareText(text, lines.length, ascii));
+        // One raw deflate stream (columns to a full flush, then the text's own), the same payload.
+        expect(decompressPayload(ahead.data).equals(decompressPayload(inline.data))).toBe(true);
+        expect(segmentLines(decodeSegment(ahead.data))).toEqual(lines);
+        expect(ahead.bloom.equals(inline.bloom)).toBe(true);
+        const { data: _a, bloom: _b, ...stats } = ahead;
+        const { data: _c, bloom: _d, ...inlineStats } = inline;
+        expect(stats).toEqual(inlineStats);
+        // The text of other lines (one fewer, or a line changed) is not used.
+        if (lines.length > 1) {
+          const fewer = encodeSegment(lines.slice(1), prepareText(text, lines.length, ascii));
+          expect(segmentLines(decodeSegment(fewer.data))).toEqual(lines.slice(1));
+        }
+        const changed = lines.map((l, i) => (i === 0 ? { ...l, line: l.line + 'x' } : l));
+        expect(segmentLines(decodeSegment(encodeSegment(changed, prepareText(text, lines.length, ascii)).data))).toEqual(changed);
       }),
       { numRuns: 100 },
     );

@@ -20,7 +20,7 @@
  * The fields column comes first so it can be read without the others (counting by field).
  */
 import { buildTrigramBloom } from './bloom.js';
-import { compressPayload, decompressPayload, decompressPayloadAsync } from './compression.js';
+import { compressPayload, compressPayloadAround, compressText, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
 
 export interface SegmentLine {
@@ -299,13 +299,53 @@ function fieldsReader(column: Buffer, count: number): (i: number) => Record<stri
   };
 }
 
-/** Encodes lines (ascending offsets, one file identity) into a blob and its bloom. */
-export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
-  if (lines.length === 0) throw new Error('A segment holds at least one line.');
+/**
+ * The costly part of encoding a run of lines, done ahead (off the main thread, encode-pool.ts)
+ * from nothing but their text: the bloom of the text and the text deflated on its own, so
+ * that encodeSegment only writes the columns. `textBytes` is the text's length, a newline
+ * after each of its `lineCount` lines; `ascii` whether it is all ASCII.
+ */
+export interface PreparedText {
+  lineCount: number;
+  textBytes: number;
+  ascii: boolean;
+  bloom: Buffer;
+  deflated: Buffer;
+}
+
+/** The text of `lines` (each followed by \n), as encodeSegment lays it out. */
+export function segmentText(lines: readonly { line: string }[]): Buffer {
   let joined = '';
   for (const line of lines) joined += line.line + '\n';
-  const text = Buffer.from(joined);
-  const ascii = text.length === joined.length;
+  return Buffer.from(joined);
+}
+
+/** What PreparedText holds, from a run's text (lines without fields: their bloom is the text's alone). */
+export function prepareText(text: Buffer, lineCount: number, ascii: boolean): PreparedText {
+  return { lineCount, textBytes: text.length, ascii, bloom: buildTrigramBloom(text, true, true), deflated: compressText(text) };
+}
+
+/**
+ * Encodes lines (ascending offsets, one file identity) into a blob and its bloom. With
+ * `prepared` (their text's bloom and deflate, made ahead), only the columns are written
+ * here, when it is the text of exactly these lines; otherwise it is ignored.
+ */
+export function encodeSegment(lines: readonly SegmentLine[], prepared?: PreparedText): EncodedSegment {
+  if (lines.length === 0) throw new Error('A segment holds at least one line.');
+  const usable = prepared !== undefined && preparedFits(lines, prepared);
+  let text: Buffer | undefined;
+  let ascii: boolean;
+  let textLength: number;
+  if (usable) {
+    ascii = prepared.ascii;
+    textLength = prepared.textBytes;
+  } else {
+    let joined = '';
+    for (const line of lines) joined += line.line + '\n';
+    text = Buffer.from(joined);
+    ascii = text.length === joined.length;
+    textLength = text.length;
+  }
   const writer = new ByteWriter();
   const textBytes = lines.map((l) => (ascii ? l.line.length : Buffer.byteLength(l.line)));
   let minTimestamp = lines[0]!.timestamp;
@@ -327,7 +367,7 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
   });
   lines.forEach((line, i) => writer.varint(i === 0 ? line.seq : line.seq - lines[i - 1]!.seq));
   for (const line of lines) writer.byte(line.cut ? 1 : 0);
-  const fields = writeFields(lines);
+  const fields = usable ? undefined : writeFields(lines);
   const header = new ByteWriter();
   header.byte(fields === undefined ? VERSION : VERSION_WITH_FIELDS);
   header.varint(lines.length);
@@ -337,15 +377,11 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
     header.varint(writer.length + fields.column.length);
     header.varint(fields.column.length);
   }
-  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text] : [header.bytes(), fields.column, writer.bytes(), text]);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
-  return {
-    data: compressPayload(payload),
-    // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text : Buffer.concat([text, Buffer.from(fields.values)]), true, true),
+  const stats = {
     lineCount: lines.length,
-    rawBytes: text.length - lines.length,
+    rawBytes: textLength - lines.length,
     ascii,
     firstOffset: first.offset,
     endOffset: last.end,
@@ -354,6 +390,33 @@ export function encodeSegment(lines: readonly SegmentLine[]): EncodedSegment {
     minSeq: first.seq,
     maxSeq: last.seq,
   };
+  if (usable) {
+    const columns = Buffer.concat([header.bytes(), writer.bytes()]);
+    return { data: compressPayloadAround(columns, prepared.deflated, textLength), bloom: prepared.bloom, ...stats };
+  }
+  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text!] : [header.bytes(), fields.column, writer.bytes(), text!]);
+  return {
+    data: compressPayload(payload),
+    // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
+    bloom: buildTrigramBloom(fields === undefined ? text! : Buffer.concat([text!, Buffer.from(fields.values)]), true, true),
+    ...stats,
+  };
+}
+
+/**
+ * Whether `prepared` is the text of exactly `lines`: no line carries fields (their values
+ * would belong in the bloom), and the count and the text's length agree. The caller
+ * prepared it from a run of these same lines (encode-pool.ts keys it by the run's first
+ * offset), so the count and length rule out a run cut differently.
+ */
+function preparedFits(lines: readonly SegmentLine[], prepared: PreparedText): boolean {
+  if (lines.length !== prepared.lineCount) return false;
+  let bytes = 0;
+  for (const line of lines) {
+    if (line.fields !== undefined) return false;
+    bytes += (prepared.ascii ? line.line.length : Buffer.byteLength(line.line)) + 1;
+  }
+  return bytes === prepared.textBytes;
 }
 
 export function decodeSegment(data: Buffer): DecodedSegment {

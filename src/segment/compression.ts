@@ -12,7 +12,7 @@
  * payload length lets decompression fill one exactly sized buffer in one pass.
  */
 import { promisify } from 'node:util';
-import { brotliDecompress, brotliDecompressSync, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { brotliDecompress, brotliDecompressSync, constants, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 
 const inflateRawAsync = promisify(inflateRaw);
 const brotliDecompressAsync = promisify(brotliDecompress);
@@ -23,17 +23,43 @@ const DEFLATE_LEVEL = 1;
 /** zlib's largest hash tables: measured ~5% faster to encode at level 1, same ratio. */
 const DEFLATE_MEM_LEVEL = 9;
 
-export function compressPayload(payload: Buffer): Buffer {
+function containerHeader(payloadLength: number): Buffer {
   const header = [CONTAINER_MARK, CODEC_DEFLATE];
-  for (let value = payload.length; ; value = Math.floor(value / 0x80)) {
+  for (let value = payloadLength; ; value = Math.floor(value / 0x80)) {
     if (value < 0x80) {
       header.push(value);
       break;
     }
     header.push((value % 0x80) | 0x80);
   }
-  const body = deflateRawSync(payload, { level: DEFLATE_LEVEL, memLevel: DEFLATE_MEM_LEVEL, chunkSize: Math.max(64 << 10, payload.length >>> 2) });
-  return Buffer.concat([Buffer.from(header), body], header.length + body.length);
+  return Buffer.from(header);
+}
+
+function deflateOptions(bytes: number, finishFlush?: number): { level: number; memLevel: number; chunkSize: number; finishFlush?: number } {
+  return { level: DEFLATE_LEVEL, memLevel: DEFLATE_MEM_LEVEL, chunkSize: Math.max(64 << 10, bytes >>> 2), ...(finishFlush === undefined ? {} : { finishFlush }) };
+}
+
+export function compressPayload(payload: Buffer): Buffer {
+  const header = containerHeader(payload.length);
+  const body = deflateRawSync(payload, deflateOptions(payload.length));
+  return Buffer.concat([header, body], header.length + body.length);
+}
+
+/** A segment's text deflated on its own, to end a payload whose columns compressPayloadAround adds. */
+export function compressText(text: Buffer): Buffer {
+  return deflateRawSync(text, deflateOptions(text.length));
+}
+
+/**
+ * The same blob as compressPayload(columns + text), from the columns and compressText(text):
+ * the columns are deflated up to a full flush (byte-aligned, no final block, and nothing after
+ * refers back into them), then the text's own deflate stream (ending in the final block)
+ * follows. One raw deflate stream, read by the same inflate.
+ */
+export function compressPayloadAround(columns: Buffer, deflatedText: Buffer, textBytes: number): Buffer {
+  const header = containerHeader(columns.length + textBytes);
+  const head = deflateRawSync(columns, deflateOptions(columns.length, constants.Z_FULL_FLUSH));
+  return Buffer.concat([header, head, deflatedText], header.length + head.length + deflatedText.length);
 }
 
 interface Container {

@@ -36,9 +36,9 @@ export function withSeqs(lines: readonly AppendLine[], lastSeq: number): Segment
 }
 
 /** Consecutive runs of lines of at most `maxBytes` of text each (a longer line is a run alone). */
-export function chunkLines(lines: readonly SegmentLine[], maxBytes: number): SegmentLine[][] {
-  const chunks: SegmentLine[][] = [];
-  let current: SegmentLine[] = [];
+export function chunkLines<L extends { line: string }>(lines: readonly L[], maxBytes: number): L[][] {
+  const chunks: L[][] = [];
+  let current: L[] = [];
   let size = 0;
   for (const line of lines) {
     if (current.length > 0 && size + line.line.length > maxBytes) {

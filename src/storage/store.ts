@@ -100,6 +100,12 @@ export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'dynamodb';
   /** Stores the lines not yet stored; resolves only once they are durable. Idempotent per (host, fileId, offset). */
   append(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * Optional, before `append(request)`: work on the request that can be done off the main
+   * thread ahead of the append (the sqlite store prepares its segments' text). Never fails;
+   * skipping it changes nothing but speed.
+   */
+  prepareAppend?(request: AppendRequest): Promise<void>;
   hosts(): Promise<HostSummary[]>;
   /** Null when the host is unknown. */
   files(host: string): Promise<FileSummary[] | null>;

@@ -35,6 +35,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { dep
     async (request) => {
       const body = request.body as unknown as IngestEnvelopeValue;
       const { request: append, lineBytes, rejected } = toAppendRequest(body, deps.now(), deps.identities);
+      // The segments' text is prepared on a worker thread meanwhile; this thread goes on with other requests.
+      await deps.store.prepareAppend?.(append);
       const result = await callStore('store the lines', () => deps.store.append(append));
       deps.metrics.recordIngest(result.accepted, result.duplicates, lineBytes, request.bodyRawBytes ?? 0);
       if (result.accepted > 0) deps.notifier.notify(result.stored);

@@ -7,7 +7,7 @@
  * re-encoded O(log n) times; a segment of `sealBytes` or more is sealed and never rewritten.
  * Runs of `directSealBytes` or more are sealed as they are, encoded once.
  */
-import { decodeSegment, encodeSegment, segmentLines, type SegmentLine } from '../../segment/codec.js';
+import { decodeSegment, encodeSegment, segmentLines, type PreparedText, type SegmentLine } from '../../segment/codec.js';
 import { chunkLines } from '../append-plan.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 
@@ -19,6 +19,9 @@ export interface SegmentPolicy {
   /** A segment whose oldest line arrived this long before a new run (ns) is sealed rather than grown, so retention stays close to its bound. */
   maxArrivalSpan: bigint;
 }
+
+/** Runs whose prepared text was used (its bloom is the segment's): tests and diagnostics. */
+export const preparedRuns = { used: 0 };
 
 export const DEFAULT_POLICY: SegmentPolicy = {
   sealBytes: 1 << 20,
@@ -33,21 +36,26 @@ export interface RunFile {
   path: string;
 }
 
-/** Writes accepted lines (ascending offsets, fresh seqs) of one file; returns their raw text bytes. Call inside the append's transaction. */
-export function writeRun(segments: SqliteSegments, file: RunFile, lines: SegmentLine[], receivedAt: bigint, policy: SegmentPolicy): number {
+/**
+ * Writes accepted lines (ascending offsets, fresh seqs) of one file; returns their raw text
+ * bytes. Call inside the append's transaction. `prepared`: texts made ahead for this file's
+ * runs, by first offset (encode-pool.ts); a run they do not fit is encoded whole here.
+ */
+export function writeRun(segments: SqliteSegments, file: RunFile, lines: SegmentLine[], receivedAt: bigint, policy: SegmentPolicy, prepared?: ReadonlyMap<number, PreparedText>): number {
   let written = 0;
-  for (const chunk of chunkLines(lines, policy.sealBytes)) written += writeChunk(segments, file, chunk, receivedAt, policy);
+  for (const chunk of chunkLines(lines, policy.sealBytes)) written += writeChunk(segments, file, chunk, receivedAt, policy, prepared?.get(chunk[0]!.offset));
   return written;
 }
 
-function writeChunk(segments: SqliteSegments, file: RunFile, lines: SegmentLine[], receivedAt: bigint, policy: SegmentPolicy): number {
+function writeChunk(segments: SqliteSegments, file: RunFile, lines: SegmentLine[], receivedAt: bigint, policy: SegmentPolicy, prepared: PreparedText | undefined): number {
   const open: StoredSegment[] = [];
   for (const segment of segments.unsealed(file.host, file.fileId)) {
     const sameGroup = segment.filename === file.filename && segment.path === file.path;
     if (sameGroup && receivedAt - segment.minArrival <= policy.maxArrivalSpan) open.push(segment);
     else segments.seal(segment.id); // renamed, moved or too old to grow: final as it is
   }
-  const encoded = encodeSegment(lines);
+  const encoded = encodeSegment(lines, prepared);
+  if (prepared !== undefined && encoded.bloom === prepared.bloom) preparedRuns.used++;
   const arrival = { minArrival: receivedAt, maxArrival: receivedAt };
   if (encoded.rawBytes >= policy.directSealBytes || open.length === 0) {
     // Only trailing segments may grow: a sealed newcomer ends the run of every open one before it.

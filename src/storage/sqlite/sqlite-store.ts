@@ -11,13 +11,15 @@ import { performance } from 'node:perf_hooks';
 import { statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
-import { splitDuplicates, withSeqs } from '../append-plan.js';
+import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
+import type { PreparedText } from '../../segment/codec.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
-import { StoreDamagedError, StoreUnavailableError, type AppendRequest, type AppendResult, type StoredRun, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
+import { StoreDamagedError, StoreUnavailableError, type AppendFile, type AppendRequest, type AppendResult, type StoredRun, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
 import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.js';
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 import { FieldStatsIndexer, type FieldStatsIndexerOptions } from './field-stats-indexer.js';
+import { EncodePool } from './encode-pool.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -31,7 +33,12 @@ export interface SqliteStoreOptions {
   countPool?: CountPoolOptions;
   /** When the field statistics of segments are computed (field-stats-indexer.ts); false: never (tests of the fallback). */
   fieldStats?: FieldStatsIndexerOptions | false;
+  /** Prepare appends' text on a worker thread (encode-pool.ts; default true); false: every append encodes inline. */
+  encodeWorker?: boolean;
 }
+
+/** A file's lines below this many bytes are encoded inline: the worker's round trip would cost more than it saves. */
+const PREPARE_MIN_BYTES = 32 * 1024;
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
@@ -74,6 +81,9 @@ export class SqliteStore implements Store {
   private readonly segments: SqliteSegments;
   private readonly policy: SegmentPolicy;
   private readonly countPool: CountPool;
+  private readonly encodePool: EncodePool | undefined;
+  /** Texts prepared for an append's files (prepareAppend), by the request's file object and each run's first offset. */
+  private readonly preparedTexts = new WeakMap<AppendFile, Map<number, PreparedText>>();
   /** Computes segments' field statistics while appends pause; undefined when turned off. */
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   private seq: number;
@@ -130,6 +140,7 @@ export class SqliteStore implements Store {
     this.mentions = counter.get('mentions')?.value ?? 0;
     this.segments = new SqliteSegments(this.db, () => this.seq, options);
     this.countPool = new CountPool(options.countPool);
+    this.encodePool = options.encodeWorker === false ? undefined : new EncodePool();
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
     this.fieldStatsIndexer?.start();
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
@@ -243,7 +254,8 @@ export class SqliteStore implements Store {
         const fresh = withSeqs(split.fresh, this.seq);
         this.seq += fresh.length;
         this.statements.putIdentity.run(host, file.fileId, split.end, file.size ?? identity?.size ?? null);
-        const bytes = fresh.length > 0 ? writeRun(this.segments, { host, fileId: file.fileId, filename: file.filename, path: file.path }, fresh, receivedAt, this.policy) : 0;
+        const bytes = fresh.length > 0 ? writeRun(this.segments, { host, fileId: file.fileId, filename: file.filename, path: file.path }, fresh, receivedAt, this.policy, this.preparedTexts.get(file)) : 0;
+        this.preparedTexts.delete(file); // used or not, done with: its buffers go now rather than with the request
         this.statements.mention.run({ host, filename: file.filename, fileId: file.fileId, path: file.path, at: receivedAt, order: ++this.mentions, lines: fresh.length, bytes });
         accepted += fresh.length;
         hostBytes += bytes;
@@ -357,6 +369,64 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.fieldStatsIndexer?.stop();
     this.db.close();
-    return this.countPool.close();
+    return Promise.all([this.countPool.close(), this.encodePool?.close()]).then(() => undefined);
+  }
+
+  /** Whether the encode worker prepared texts (tests). */
+  get preparedTextCount(): number {
+    return this.encodePool?.prepared ?? 0;
+  }
+
+  /** Starts the encode worker and waits until it runs (tests that want the prepared path taken). */
+  async encodeWorkerReady(): Promise<void> {
+    await this.encodePool?.ready();
+  }
+
+  /**
+   * Prepares, off the main thread, the text of the runs `request` will write (their bloom and
+   * deflate), so its append's transaction only writes the columns. Optional for the caller and
+   * never fails: what is not prepared (small files, lines with fields, no worker) is encoded
+   * inline by append, as are runs that turn out different (duplicates, merges).
+   */
+  async prepareAppend(request: AppendRequest): Promise<void> {
+    const pool = this.encodePool;
+    if (pool === undefined || this.closed) return;
+    const joined: string[] = [];
+    const lineCounts: number[] = [];
+    const owners: { file: AppendFile; firstOffset: number }[] = [];
+    for (const file of request.files) {
+      let chars = 0;
+      let fields = false;
+      for (const line of file.lines) {
+        chars += line.line.length + 1;
+        if (line.fields !== undefined) fields = true;
+      }
+      if (fields || chars < PREPARE_MIN_BYTES) continue;
+      if (!pool.available) return; // still starting (or gone): these append inline
+      for (const chunk of chunkLines(file.lines, this.policy.sealBytes)) {
+        let text = '';
+        for (const line of chunk) text += line.line + '\n';
+        joined.push(text);
+        lineCounts.push(chunk.length);
+        owners.push({ file, firstOffset: chunk[0]!.offset });
+      }
+    }
+    if (joined.length === 0) return;
+    // The texts end to end, written once into a buffer of their own that is handed to the worker.
+    const lengths = joined.map((text) => Buffer.byteLength(text, 'utf8'));
+    const buffer = Buffer.allocUnsafeSlow(lengths.reduce((sum, length) => sum + length, 0));
+    let at = 0;
+    const ascii = joined.map((text, i) => {
+      at += buffer.write(text, at, lengths[i]!, 'utf8');
+      return lengths[i] === text.length;
+    });
+    const prepared = await pool.prepare({ buffer, lengths, lineCounts, ascii });
+    prepared.forEach((text, i) => {
+      if (text === undefined) return;
+      const { file, firstOffset } = owners[i]!;
+      let byOffset = this.preparedTexts.get(file);
+      if (byOffset === undefined) this.preparedTexts.set(file, (byOffset = new Map<number, PreparedText>()));
+      byOffset.set(firstOffset, text);
+    });
   }
 }

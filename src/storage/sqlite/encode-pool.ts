@@ -1,0 +1,147 @@
+/**
+ * A worker thread that prepares the text of an append's runs (their bloom and deflate,
+ * segment/codec.ts `prepareText`) while the main thread goes on: it parses and checks the
+ * next requests meanwhile, and the append's transaction then only writes the columns. On
+ * Daniel's ingest path these two were over half of the main thread's time, and an append's
+ * transaction runs on the main thread alone.
+ *
+ * The prepared texts are a hint, never a dependency: an append whose texts are not ready
+ * (the worker is still starting, failed, or the store runs without it) or do not fit the
+ * runs the transaction writes (duplicates left out, a run merged with earlier lines) is
+ * encoded inline, as before. A worker that fails or exits is not replaced; what it held is
+ * encoded inline.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PreparedText } from '../../segment/codec.js';
+import type { EncodeAnswer, EncodeJob } from './encode-worker.js';
+
+/** Runs' texts end to end in one buffer of their own (its whole ArrayBuffer is handed to the worker). */
+export interface TextsToPrepare {
+  buffer: Buffer;
+  /** Per run: its text's bytes, its lines, whether it is all ASCII. */
+  lengths: number[];
+  lineCounts: number[];
+  ascii: boolean[];
+}
+
+/**
+ * A small young generation: each job leaves a few MiB of buffers behind (the deflate's output,
+ * the bloom, the answer), held outside the heap until a collection frees their wrappers; small
+ * scavenges, often, keep that from adding up in Daniel's resident memory.
+ */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here), { resourceLimits: RESOURCE_LIMITS });
+  // Running from the TypeScript sources (tests, tsx): the worker loads them through tsx too.
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
+  const entry = new URL('./encode-worker.ts', here).href;
+  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, resourceLimits: RESOURCE_LIMITS });
+}
+
+interface Pending {
+  texts: TextsToPrepare;
+  resolve: (prepared: (PreparedText | undefined)[]) => void;
+}
+
+export class EncodePool {
+  private worker: Worker | undefined;
+  private running = false;
+  private broken = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Texts prepared by the worker so far (tests and diagnostics). */
+  prepared = 0;
+
+  /** Starts the worker (lazily, on the first append that could use it). */
+  private start(): void {
+    if (this.worker !== undefined || this.broken) return;
+    const worker = startWorker();
+    this.worker = worker;
+    worker.on('message', (answer: EncodeAnswer | 'ready') => {
+      if (answer === 'ready') {
+        this.running = true;
+        if (this.pending.size === 0) worker.unref();
+      } else {
+        this.settle(answer);
+      }
+    });
+    worker.on('error', () => this.fail());
+    worker.on('exit', () => this.fail());
+    worker.unref();
+  }
+
+  /** Resolves once the worker runs (or has failed): tests that want the prepared path taken. */
+  async ready(): Promise<void> {
+    this.start();
+    while (!this.running && !this.broken) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  /** Whether prepare() would hand work to the worker now (it starts the worker if need be). */
+  get available(): boolean {
+    this.start();
+    return this.running;
+  }
+
+  /**
+   * The texts prepared, in order; an entry is undefined when the worker could not do it. Never
+   * rejects, and answers at once (all undefined) while the worker is not running. `texts.buffer`
+   * is handed over: the caller must not use it afterwards.
+   */
+  prepare(texts: TextsToPrepare): Promise<(PreparedText | undefined)[]> {
+    this.start();
+    const worker = this.worker;
+    const none = (): (PreparedText | undefined)[] => texts.lengths.map(() => undefined);
+    if (!this.running || worker === undefined || texts.lengths.length === 0) return Promise.resolve(none());
+    const { lengths, lineCounts, ascii } = texts;
+    const job: EncodeJob = { id: this.nextId++, buffer: texts.buffer.buffer as ArrayBuffer, lengths, lineCounts, ascii };
+    return new Promise((resolve) => {
+      this.pending.set(job.id, { texts, resolve });
+      if (this.pending.size === 1) worker.ref(); // an append waits on it
+      worker.postMessage(job, [job.buffer]);
+    });
+  }
+
+  private settle(answer: EncodeAnswer): void {
+    const waiting = this.pending.get(answer.id);
+    if (waiting === undefined) return;
+    this.pending.delete(answer.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    if ('error' in answer) {
+      waiting.resolve(waiting.texts.lengths.map(() => undefined));
+      return;
+    }
+    const bytes = Buffer.from(answer.buffer);
+    const { lengths, lineCounts, ascii } = waiting.texts;
+    let at = 0;
+    waiting.resolve(
+      lengths.map((length, i) => {
+        // The bloom is kept (caches hold it): a copy of its own, not a view of the whole answer.
+        const bloom = Buffer.from(bytes.subarray(at, (at += answer.blooms[i]!)));
+        const deflated = bytes.subarray(at, (at += answer.deflated[i]!));
+        this.prepared++;
+        return { lineCount: lineCounts[i]!, textBytes: length, ascii: ascii[i]!, bloom, deflated };
+      }),
+    );
+  }
+
+  private fail(): void {
+    this.broken = true;
+    this.running = false;
+    for (const waiting of this.pending.values()) waiting.resolve(waiting.texts.lengths.map(() => undefined));
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    this.broken = true;
+    this.running = false;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.fail();
+    if (worker !== undefined) await worker.terminate();
+  }
+}

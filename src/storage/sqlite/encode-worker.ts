@@ -1,0 +1,52 @@
+/**
+ * The worker side of EncodePool (encode-pool.ts): the bloom and the deflate of runs' text,
+ * which are most of what encoding a segment costs (segment/codec.ts `prepareText`).
+ *
+ * A job is one message: the texts end to end in one transferred buffer, with their lengths,
+ * line counts and ASCII flags. The answer is, per text, its bloom and its deflated bytes, in
+ * one transferred buffer with their lengths (or the error).
+ */
+import { parentPort } from 'node:worker_threads';
+import { prepareText } from '../../segment/codec.js';
+
+export interface EncodeJob {
+  id: number;
+  buffer: ArrayBuffer;
+  lengths: number[];
+  lineCounts: number[];
+  ascii: boolean[];
+}
+
+export type EncodeAnswer = { id: number; buffer: ArrayBuffer; blooms: number[]; deflated: number[] } | { id: number; error: string };
+
+export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number[]; deflated: number[] } {
+  const bytes = Buffer.from(job.buffer);
+  const parts: Buffer[] = [];
+  const blooms: number[] = [];
+  const deflated: number[] = [];
+  let start = 0;
+  job.lengths.forEach((length, i) => {
+    const prepared = prepareText(bytes.subarray(start, (start += length)), job.lineCounts[i]!, job.ascii[i]!);
+    parts.push(prepared.bloom, prepared.deflated);
+    blooms.push(prepared.bloom.length);
+    deflated.push(prepared.deflated.length);
+  });
+  const out = Buffer.allocUnsafeSlow(parts.reduce((sum, part) => sum + part.length, 0)); // its own ArrayBuffer, to transfer
+  let at = 0;
+  for (const part of parts) at += part.copy(out, at);
+  return { buffer: out.buffer, blooms, deflated };
+}
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', (job: EncodeJob) => {
+    let answer: EncodeAnswer;
+    try {
+      answer = { id: job.id, ...encodeJob(job) };
+    } catch (error) {
+      answer = { id: job.id, error: error instanceof Error ? error.message : String(error) };
+    }
+    port.postMessage(answer, 'buffer' in answer ? [answer.buffer] : []);
+  });
+  port.postMessage('ready');
+}
