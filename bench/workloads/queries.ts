@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { extractFields } from '../../src/query/fields.js';
+import { FIELD_STATS_VERSION } from '../../src/query/field-stats.js';
 import type { HistogramResponse, LogsResponse } from '../../src/protocol/api.js';
 import { getJson, type AnswerSize } from '../lib/api.js';
 import { describe, grep, rg, ripgrep, sumCounts, tailLines, timeBaseline, type ShellBaseline } from '../lib/baselines.js';
@@ -294,7 +295,9 @@ let levelTruthCache: { dir: string; truth: LevelTruth } | undefined;
 function levelTruth(ctx: BenchContext): LevelTruth {
   const { data } = ctx;
   if (levelTruthCache?.dir === data.dir) return levelTruthCache.truth;
-  const file = path.join(data.dir, 'levels.json');
+  // Named by the statistics' version, which changes whenever the extraction's rules do: a count
+  // kept from older rules is not the truth for this build.
+  const file = path.join(data.dir, `levels-v${FIELD_STATS_VERSION}.json`);
   let levels: Map<string, number>;
   if (existsSync(file)) {
     levels = new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>));
