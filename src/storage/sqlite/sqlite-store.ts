@@ -37,8 +37,6 @@ export interface SqliteStoreOptions {
   encodeWorker?: boolean;
 }
 
-/** A file's lines below this many bytes are encoded inline: the worker's round trip would cost more than it saves. */
-const PREPARE_MIN_BYTES = 32 * 1024;
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
@@ -385,7 +383,8 @@ export class SqliteStore implements Store {
   /**
    * Prepares, off the main thread, the text of the runs `request` will write (their bloom and
    * deflate), so its append's transaction only writes the columns. Optional for the caller and
-   * never fails: what is not prepared (small files, lines with fields, no worker) is encoded
+   * never fails: what is not prepared (a file's lines under the direct-seal size, lines with
+   * fields, no worker) is encoded
    * inline by append, as are runs that turn out different (duplicates, merges).
    */
   async prepareAppend(request: AppendRequest): Promise<void> {
@@ -401,7 +400,9 @@ export class SqliteStore implements Store {
         chars += line.line.length + 1;
         if (line.fields !== undefined) fields = true;
       }
-      if (fields || chars < PREPARE_MIN_BYTES) continue;
+      // A run under the direct-seal size may be merged with the file's open segments, which
+      // encodes it again inline: only runs sealed as they are are worth preparing.
+      if (fields || chars < this.policy.directSealBytes) continue;
       if (!pool.available) return; // still starting (or gone): these append inline
       for (const chunk of chunkLines(file.lines, this.policy.sealBytes)) {
         let text = '';
