@@ -19,6 +19,16 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The Content-Encoding of every ingest request from now on, in order. */
+function recordEncodings(): unknown[] {
+  const encodings: unknown[] = [];
+  sink.intercept = (request) => {
+    if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
+    return undefined;
+  };
+  return encodings;
+}
+
 function options(extra: Partial<AgentOptions> = {}): AgentOptions {
   return fastAgentOptions(sink.url, dir, { orphanIdleMs: 200, copyGraceMs: 300, backoff: { baseMs: 20, maxMs: 200 }, ...extra });
 }
@@ -87,11 +97,7 @@ describe('Agent --once', () => {
     mkdirSync(logs);
     const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a brotli batch`);
     writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
-    const encodings: unknown[] = [];
-    sink.intercept = (request) => {
-      if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
-      return undefined;
-    };
+    const encodings = recordEncodings();
     const agent = await Agent.create({ ...options(), once: true });
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual(lines);
@@ -139,11 +145,7 @@ describe('Agent --once', () => {
     sink.failWith = undefined;
     const second = Array.from({ length: 400 }, (_, i) => `2024-05-01T10:00:01Z new ${i}`);
     appendFileSync(path.join(logs, 'a.log'), second.join('\n') + '\n');
-    const encodings: unknown[] = [];
-    sink.intercept = (request) => {
-      if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
-      return undefined;
-    };
+    const encodings = recordEncodings();
     const agent = await Agent.create({ ...options(), once: true });
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual([...first, ...second]);
