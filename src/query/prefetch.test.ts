@@ -125,9 +125,11 @@ describe('inflating ahead of a long walk', () => {
     const metas = await backend.listSegments({});
     const prefetch = new Prefetch(backend, 3);
     // A walk slower than inflating: every start has finished before the walk moves on.
+    const inFlight = (): number => (prefetch as unknown as { inFlight: number }).inFlight;
     for (let i = 0; i < metas.length; i++) {
       prefetch.start(metas, i);
-      await new Promise((resolve) => setImmediate(resolve));
+      // Inflating runs on the thread pool: on a busy machine one turn of the loop is not enough.
+      await vi.waitFor(() => expect(inFlight()).toBe(0), { timeout: 10_000, interval: 2 });
     }
     inflatedAhead.count = 0;
     // Three were started and are held until taken: no room for a fourth, however long it waits.
