@@ -52,6 +52,9 @@ export class EncodePool {
   private worker: Worker | undefined;
   private running = false;
   private broken = false;
+  private markSettled: () => void = () => undefined;
+  /** Settles once the worker runs, or has failed. */
+  private readonly settled = new Promise<void>((resolve) => (this.markSettled = resolve));
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Texts prepared by the worker so far (tests and diagnostics). */
@@ -65,6 +68,7 @@ export class EncodePool {
     worker.on('message', (answer: EncodeAnswer | 'ready') => {
       if (answer === 'ready') {
         this.running = true;
+        this.markSettled();
         if (this.pending.size === 0) worker.unref();
       } else {
         this.settle(answer);
@@ -78,7 +82,7 @@ export class EncodePool {
   /** Resolves once the worker runs (or has failed): tests that want the prepared path taken. */
   async ready(): Promise<void> {
     this.start();
-    while (!this.running && !this.broken) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!this.broken) await this.settled;
   }
 
   /** Whether prepare() would hand work to the worker now (it starts the worker if need be). */
@@ -132,6 +136,7 @@ export class EncodePool {
   private fail(): void {
     this.broken = true;
     this.running = false;
+    this.markSettled();
     for (const waiting of this.pending.values()) waiting.resolve(waiting.texts.lengths.map(() => undefined));
     this.pending.clear();
   }
