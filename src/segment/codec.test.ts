@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { brotliCompressSync, constants } from 'node:zlib';
+import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeSegment, encodeSegment, parsePayload, payloadText, prepareText, segmentLines, segmentText, type SegmentLine } from './codec.js';
 import { buildTrigramBloom } from './bloom.js';
@@ -38,7 +38,7 @@ describe('segment codec', () => {
       fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 40 }), { minLength: 1, maxLength: 60 }), (texts) => {
         const lines = linesOf(texts);
         const encoded = encodeSegment(lines);
-        expect(encoded.data[0]).toBe(0xff);
+        expect([...encoded.data.subarray(0, 2)]).toEqual([0xff, 2]); // the container, Zstandard
         expect(segmentLines(decodeSegment(encoded.data))).toEqual(lines);
         const payload = decompressPayload(encoded.data);
         const { count, text } = payloadText(payload);
@@ -50,7 +50,7 @@ describe('segment codec', () => {
     );
   });
 
-  it('encodes the same segment from a text prepared ahead (its bloom and deflate), and ignores one that is not these lines', () => {
+  it('encodes the same segment from a text prepared ahead (its bloom and compressed frame), and ignores one that is not these lines', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 300 }), { minLength: 1, maxLength: 200 }), (texts) => {
         const lines = linesOf(texts);
@@ -58,7 +58,7 @@ describe('segment codec', () => {
         const ascii = texts.every((t) => /^[\x00-\x7f]*$/.test(t));
         const inline = encodeSegment(lines);
         const ahead = encodeSegment(lines, prepareText(text, lines.length, ascii));
-        // One raw deflate stream (columns to a full flush, then the text's own), the same payload.
+        // Two Zstandard frames (the columns', then the text's own), the same payload.
         expect(decompressPayload(ahead.data).equals(decompressPayload(inline.data))).toBe(true);
         expect(segmentLines(decodeSegment(ahead.data))).toEqual(lines);
         expect(ahead.bloom.equals(inline.bloom)).toBe(true);
@@ -85,6 +85,28 @@ describe('segment codec', () => {
     const payload = decompressPayload(legacy);
     expect(segmentLines(parsePayload(payload))).toEqual(lines);
     expect(payloadText(payload).text.toString()).toBe('first line\nsecond, with ünïcode\n\nfourth\n');
+  });
+
+  it('still reads the raw deflate blobs written before Zstandard', () => {
+    const lines = linesOf(['first line', 'second, with ünïcode', '', 'fourth']);
+    const payload = decompressPayload(encodeSegment(lines).data);
+    const header = [0xff, 1, payload.length]; // payload under 128 bytes: a one-byte varint
+    expect(payload.length).toBeLessThan(128);
+    const deflated = Buffer.concat([Buffer.from(header), deflateRawSync(payload, { level: 1 })]);
+    expect(segmentLines(decodeSegment(deflated))).toEqual(lines);
+    expect(decompressPayload(deflated).equals(payload)).toBe(true);
+  });
+
+  it('refuses a Zstandard body that is corrupt, cut short, or not the length its header says', () => {
+    const data = encodeSegment(linesOf(['a line of some length, repeated', 'a line of some length, repeated', 'another'])).data;
+    expect(decompressPayload(data).length).toBeGreaterThan(0);
+    expect(() => decompressPayload(data.subarray(0, data.length - 4))).toThrow();
+    const flipped = Buffer.from(data);
+    flipped[4] = flipped[4]! ^ 0xff; // inside the frame header's magic number
+    expect(() => decompressPayload(flipped)).toThrow();
+    const longer = Buffer.from(data);
+    longer[2] = longer[2]! + 1; // the header claims one byte more than the frames hold
+    expect(() => decompressPayload(longer)).toThrow(/header says/);
   });
 
   it('rejects a blob of an unknown codec or a truncated header', () => {

@@ -1,7 +1,7 @@
 /**
  * The segment blob: a run of consecutive lines of one file identity, column by column, then
- * their text, compressed as one (compression.ts: raw deflate level 1; older blobs are
- * brotli). Every store keeps the same blobs (sqlite rows, DynamoDB items).
+ * their text, compressed as one (compression.ts: Zstandard level 1; older blobs are raw
+ * deflate or brotli). Every store keeps the same blobs (sqlite rows, DynamoDB items).
  *
  * Payload before compression (varints are LEB128; z = zigzag):
  *   u8 version (2) | varint count | varint bytes of the columns below (so the text can be
@@ -301,7 +301,7 @@ function fieldsReader(column: Buffer, count: number): (i: number) => Record<stri
 
 /**
  * The costly part of encoding a run of lines, done ahead (off the main thread, encode-pool.ts)
- * from nothing but their text: the bloom of the text and the text deflated on its own, so
+ * from nothing but their text: the bloom of the text and the text compressed on its own, so
  * that encodeSegment only writes the columns. `textBytes` is the text's length, a newline
  * after each of its `lineCount` lines; `ascii` whether it is all ASCII.
  */
@@ -310,7 +310,7 @@ export interface PreparedText {
   textBytes: number;
   ascii: boolean;
   bloom: Buffer;
-  deflated: Buffer;
+  packed: Buffer;
 }
 
 /** The text of `lines` (each followed by \n), as encodeSegment lays it out. */
@@ -322,12 +322,12 @@ export function segmentText(lines: readonly { line: string }[]): Buffer {
 
 /** What PreparedText holds, from a run's text (lines without fields: their bloom is the text's alone). */
 export function prepareText(text: Buffer, lineCount: number, ascii: boolean): PreparedText {
-  return { lineCount, textBytes: text.length, ascii, bloom: buildTrigramBloom(text, true, true), deflated: compressText(text) };
+  return { lineCount, textBytes: text.length, ascii, bloom: buildTrigramBloom(text, true, true), packed: compressText(text) };
 }
 
 /**
  * Encodes lines (ascending offsets, one file identity) into a blob and its bloom. With
- * `prepared` (their text's bloom and deflate, made ahead), only the columns are written
+ * `prepared` (their text's bloom and compressed frame, made ahead), only the columns are written
  * here, when it is the text of exactly these lines; otherwise it is ignored.
  */
 export function encodeSegment(lines: readonly SegmentLine[], prepared?: PreparedText): EncodedSegment {
@@ -392,7 +392,7 @@ export function encodeSegment(lines: readonly SegmentLine[], prepared?: Prepared
   };
   if (usable) {
     const columns = Buffer.concat([header.bytes(), writer.bytes()]);
-    return { data: compressPayloadAround(columns, prepared.deflated, textLength), bloom: prepared.bloom, ...stats };
+    return { data: compressPayloadAround(columns, prepared.packed, textLength), bloom: prepared.bloom, ...stats };
   }
   const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text!] : [header.bytes(), fields.column, writer.bytes(), text!]);
   return {
@@ -423,7 +423,7 @@ export function decodeSegment(data: Buffer): DecodedSegment {
   return parsePayload(decompressPayload(data));
 }
 
-/** decodeSegment with the inflate off the main thread (the payload is parsed on it). */
+/** decodeSegment with the decompression off the main thread where the codec allows (compression.ts; the payload is parsed on it). */
 export async function decodeSegmentAsync(data: Buffer): Promise<DecodedSegment> {
   return parsePayload(await decompressPayloadAsync(data));
 }

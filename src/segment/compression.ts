@@ -1,30 +1,55 @@
 /**
- * The compression around a segment's payload. New blobs are raw deflate at level 1 behind a
- * small header; older blobs are a bare brotli (quality 1) stream and are still read.
+ * The compression around a segment's payload. New blobs are Zstandard (level 1) behind a
+ * small header; blobs written before it are raw deflate (level 1) behind the same header, and
+ * the oldest a bare brotli (quality 1) stream: all are still read.
  *
- * Why deflate: counting every match of a term decodes every candidate segment, so decoding
- * speed is what bounds it. Measured on the bench data (loghub-format lines, numbers varied):
- * inflate runs at ~630 MB/s of output against brotli's ~285 MB/s, for a ratio of 0.181
- * against 0.166 (the whole store stays under 0.3 of raw).
+ * Why Zstandard: counting or paging every match of a term decodes every candidate segment,
+ * and every ingested line is compressed once, so both directions' speed matter as much as
+ * the ratio. Measured on 640 KiB runs of the bench data (8 loghub formats, one process):
+ * zstd level 1 writes 470 MB/s and reads 1,160 MB/s at 0.152 of the text; deflate level 1,
+ * before it, wrote 137 MB/s and read 613 MB/s at 0.182; brotli quality 1 reads ~285 MB/s.
+ * (docs/architecture.md "Segment compression" has the table.) Node 20 has no Zstandard, so
+ * it comes from the zstd-napi addon (the reference C library, built at install like
+ * better-sqlite3).
  *
- * Header: 0xFF | codec (1 = raw deflate) | varint payload length. A brotli stream from our
- * encoder (window 22) always starts with a byte whose low nibble is 0xB, never 0xFF. The
- * payload length lets decompression fill one exactly sized buffer in one pass.
+ * Header: 0xFF | codec (1 = raw deflate, 2 = zstd) | varint payload length. A brotli stream
+ * from our encoder (window 22) always starts with a byte whose low nibble is 0xB, never 0xFF.
+ * The payload length lets decompression fill one exactly sized buffer in one pass.
+ *
+ * A zstd body is one or more whole frames: the encode worker compresses a run's text as its
+ * own frame, and the columns, written later on the main thread, go in a frame before it
+ * (compressPayloadAround); the decoder reads the frames end to end.
  */
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import { brotliDecompress, brotliDecompressSync, constants, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { brotliDecompress, brotliDecompressSync, inflateRaw, inflateRawSync } from 'node:zlib';
+
+/** The part of zstd-napi's native binding used here (its high-level API allocates a bound-sized buffer per call). */
+interface ZstdBinding {
+  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+  compressBound(size: number): number;
+}
+
+const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
 
 const inflateRawAsync = promisify(inflateRaw);
 const brotliDecompressAsync = promisify(brotliDecompress);
 
 const CONTAINER_MARK = 0xff;
 const CODEC_DEFLATE = 1;
-const DEFLATE_LEVEL = 1;
-/** zlib's largest hash tables: measured ~5% faster to encode at level 1, same ratio. */
-const DEFLATE_MEM_LEVEL = 9;
+const CODEC_ZSTD = 2;
+/** Measured on the bench data: level 1 beat 2 and 3 on ratio and both speeds (windows sized to the input). */
+const ZSTD_LEVEL = 1;
 
-function containerHeader(payloadLength: number): Buffer {
-  const header = [CONTAINER_MARK, CODEC_DEFLATE];
+/** One context each way per thread, reused: a context holds ~1 MB of tables that a fresh one would allocate per call. */
+let cctx: InstanceType<ZstdBinding['CCtx']> | undefined;
+let dctx: InstanceType<ZstdBinding['DCtx']> | undefined;
+/** Where frames are compressed before their exact bytes are copied out (grown when needed, kept per thread). */
+let scratch = Buffer.alloc(0);
+
+function containerHeader(payloadLength: number): number[] {
+  const header = [CONTAINER_MARK, CODEC_ZSTD];
   for (let value = payloadLength; ; value = Math.floor(value / 0x80)) {
     if (value < 0x80) {
       header.push(value);
@@ -32,34 +57,36 @@ function containerHeader(payloadLength: number): Buffer {
     }
     header.push((value % 0x80) | 0x80);
   }
-  return Buffer.from(header);
+  return header;
 }
 
-function deflateOptions(bytes: number, finishFlush?: number): { level: number; memLevel: number; chunkSize: number; finishFlush?: number } {
-  return { level: DEFLATE_LEVEL, memLevel: DEFLATE_MEM_LEVEL, chunkSize: Math.max(64 << 10, bytes >>> 2), ...(finishFlush === undefined ? {} : { finishFlush }) };
+/** `parts` compressed one frame each, after `head`, into one exactly sized buffer (with `tail` copied after). */
+function frames(head: readonly number[], parts: readonly Buffer[], tail?: Buffer): Buffer {
+  let bound = head.length + (tail?.length ?? 0);
+  for (const part of parts) bound += zstd.compressBound(part.length);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
+  cctx ??= new zstd.CCtx();
+  let at = 0;
+  for (const byte of head) scratch[at++] = byte;
+  for (const part of parts) at += cctx.compress(scratch.subarray(at), part, ZSTD_LEVEL);
+  if (tail !== undefined) at += tail.copy(scratch, at);
+  const out = Buffer.allocUnsafe(at);
+  scratch.copy(out, 0, 0, at);
+  return out;
 }
 
 export function compressPayload(payload: Buffer): Buffer {
-  const header = containerHeader(payload.length);
-  const body = deflateRawSync(payload, deflateOptions(payload.length));
-  return Buffer.concat([header, body], header.length + body.length);
+  return frames(containerHeader(payload.length), [payload]);
 }
 
-/** A segment's text deflated on its own, to end a payload whose columns compressPayloadAround adds. */
+/** A segment's text compressed on its own (one frame), to end a payload whose columns compressPayloadAround adds. */
 export function compressText(text: Buffer): Buffer {
-  return deflateRawSync(text, deflateOptions(text.length));
+  return frames([], [text]);
 }
 
-/**
- * The same blob as compressPayload(columns + text), from the columns and compressText(text):
- * the columns are deflated up to a full flush (byte-aligned, no final block, and nothing after
- * refers back into them), then the text's own deflate stream (ending in the final block)
- * follows. One raw deflate stream, read by the same inflate.
- */
-export function compressPayloadAround(columns: Buffer, deflatedText: Buffer, textBytes: number): Buffer {
-  const header = containerHeader(columns.length + textBytes);
-  const head = deflateRawSync(columns, deflateOptions(columns.length, constants.Z_FULL_FLUSH));
-  return Buffer.concat([header, head, deflatedText], header.length + head.length + deflatedText.length);
+/** The same blob as compressPayload(columns + text), from the columns and compressText(text): the columns' frame, then the text's. */
+export function compressPayloadAround(columns: Buffer, packedText: Buffer, textBytes: number): Buffer {
+  return frames(containerHeader(columns.length + textBytes), [columns], packedText);
 }
 
 interface Container {
@@ -81,7 +108,7 @@ function readContainer(data: Buffer): Container | null {
     if (byte < 0x80) break;
     scale *= 0x80;
   }
-  if (codec !== CODEC_DEFLATE) throw new Error(`Unknown segment blob codec ${codec}.`);
+  if (codec !== CODEC_DEFLATE && codec !== CODEC_ZSTD) throw new Error(`Unknown segment blob codec ${codec}.`);
   return { codec, payloadLength, body: data.subarray(position) };
 }
 
@@ -90,15 +117,29 @@ function chunkSizeFor(payloadLength: number): number {
   return Math.max(64, payloadLength + 1);
 }
 
+function unzstd(container: Container): Buffer {
+  const out = Buffer.allocUnsafe(container.payloadLength);
+  dctx ??= new zstd.DCtx();
+  const written = dctx.decompress(out, container.body);
+  if (written !== container.payloadLength) throw new Error(`Segment blob holds ${written} bytes, its header says ${container.payloadLength}.`);
+  return out;
+}
+
 export function decompressPayload(data: Buffer): Buffer {
   const container = readContainer(data);
   if (container === null) return brotliDecompressSync(data);
+  if (container.codec === CODEC_ZSTD) return unzstd(container);
   return inflateRawSync(container.body, { chunkSize: chunkSizeFor(container.payloadLength) });
 }
 
-/** The same on libuv's thread pool: the main thread goes on while the payload inflates. */
+/**
+ * The same, off the main thread where the codec allows: zlib's inflate and brotli run on
+ * libuv's thread pool; zstd-napi has no asynchronous call, and decodes here (at about twice
+ * inflate's speed on the thread pool).
+ */
 export async function decompressPayloadAsync(data: Buffer): Promise<Buffer> {
   const container = readContainer(data);
   if (container === null) return brotliDecompressAsync(data);
+  if (container.codec === CODEC_ZSTD) return unzstd(container);
   return inflateRawAsync(container.body, { chunkSize: chunkSizeFor(container.payloadLength) });
 }

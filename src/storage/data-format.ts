@@ -13,6 +13,9 @@
  * Versions:
  * - 0: written before the version was recorded (user_version 0 with the tables present).
  * - 1: the same tables, the version recorded.
+ * - 2: the same tables; segment blobs may be Zstandard (codec 2, src/segment/compression.ts),
+ *   which a Daniel of format 1 cannot decode: the version keeps it from opening such data
+ *   and failing on every query that reaches a new segment.
  */
 import type Database from 'better-sqlite3';
 import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../common/data-format.js';
@@ -30,6 +33,8 @@ export interface SqliteUpgrade {
 export const SQLITE_UPGRADES: readonly SqliteUpgrade[] = [
   // Format 0 had the tables of format 1: recording the version is the whole upgrade.
   { from: 0, what: 'record the data format version', run: () => undefined },
+  // Nothing to rewrite: older blobs stay as they are and are read; new ones are Zstandard.
+  { from: 1, what: 'new segments are compressed with Zstandard', run: () => undefined },
 ];
 
 export interface FormatCheck {

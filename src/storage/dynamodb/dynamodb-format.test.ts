@@ -8,7 +8,7 @@ import { DynamoDbStore } from './dynamodb-store.js';
 
 const dynalite = useDynalite();
 
-test('a table gets its data format item at first open; one written by a newer Daniel is refused with what to run', async () => {
+test('a table gets its data format item at first open, an older one is raised; one written by a newer Daniel is refused with what to run', async () => {
   const connection = await dynalite().freshTable();
   const client = createClient(connection);
   const key = { pk: { S: 'META' }, sk: { S: 'FORMAT' } };
@@ -17,6 +17,12 @@ test('a table gets its data format item at first open; one written by a newer Da
     await store.close();
     const item = await client.send(new GetItemCommand({ TableName: connection.table, Key: key, ConsistentRead: true }));
     expect(item.Item?.v?.N).toBe(String(DATA_FORMAT_VERSION));
+
+    // A table of format 1 (its blobs all deflate or brotli) is raised at open: a format 1 Daniel then refuses it.
+    await client.send(new PutItemCommand({ TableName: connection.table, Item: { ...key, v: { N: '1' } } }));
+    await (await DynamoDbStore.open({ ...connection, settleMs: 0 })).close();
+    const raised = await client.send(new GetItemCommand({ TableName: connection.table, Key: key, ConsistentRead: true }));
+    expect(raised.Item?.v?.N).toBe(String(DATA_FORMAT_VERSION));
 
     await client.send(new PutItemCommand({ TableName: connection.table, Item: { ...key, v: { N: String(DATA_FORMAT_VERSION + 1) } } }));
     const opening = DynamoDbStore.open({ ...connection, settleMs: 0 });

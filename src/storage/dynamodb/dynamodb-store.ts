@@ -5,7 +5,7 @@
  * DynamoSegments; live tail only up to the settle window's bound (settle-window.ts), so it
  * is exact with several Daniels. Every SDK error is mapped at this boundary (dynamo-client.ts).
  */
-import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../data-format.js';
 import { nowNs } from '../../common/time.js';
 import { searchSegments, tailSegments } from '../../query/segment-search.js';
@@ -164,7 +164,8 @@ export class DynamoDbStore implements Store {
 
   /**
    * The table's data format (item META/FORMAT): recorded when absent (a new table, or one
-   * written before the version was recorded: format 0 had the same items), refused when newer.
+   * written before the version was recorded: format 0 had the same items), raised when older,
+   * refused when newer.
    */
   private async ensureFormat(): Promise<void> {
     const key = { pk: attr.s(FORMAT_KEY.pk), sk: attr.s(FORMAT_KEY.sk) };
@@ -180,6 +181,26 @@ export class DynamoDbStore implements Store {
     const answer = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.table, Key: key, ConsistentRead: true })));
     const found = answer.Item === undefined ? DATA_FORMAT_VERSION : readN(answer.Item, 'v', 0);
     if (found > DATA_FORMAT_VERSION) throw new DataFormatError(newerFormatMessage(`the DynamoDB table ${this.table}`, found));
+    if (found < DATA_FORMAT_VERSION) {
+      // Every older format holds the same items (data-format.ts): raising the version is the
+      // whole upgrade, and keeps an older Daniel from opening a table with blobs it cannot read.
+      await this.guard(async () => {
+        try {
+          await this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: key,
+              UpdateExpression: 'SET v = :new',
+              ConditionExpression: 'v < :new',
+              ExpressionAttributeValues: { ':new': attr.n(DATA_FORMAT_VERSION) },
+            }),
+          );
+        } catch (error) {
+          // Another Daniel raised it first (to this version or a newer one, which its next start refuses).
+          if (!isConditionFailure(error)) throw error;
+        }
+      });
+    }
   }
 
   private async describe(): Promise<void> {

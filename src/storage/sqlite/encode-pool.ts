@@ -1,5 +1,5 @@
 /**
- * A worker thread that prepares the text of an append's runs (their bloom and deflate,
+ * A worker thread that prepares the text of an append's runs (their bloom and compressed text,
  * segment/codec.ts `prepareText`) while the main thread goes on: it parses and checks the
  * next requests meanwhile, and the append's transaction then only writes the columns. On
  * Daniel's ingest path these two were over half of the main thread's time, and an append's
@@ -27,7 +27,7 @@ export interface TextsToPrepare {
 }
 
 /**
- * A small young generation: each job leaves a few MiB of buffers behind (the deflate's output,
+ * A small young generation: each job leaves a few MiB of buffers behind (the compressed output,
  * the bloom, the answer), held outside the heap until a collection frees their wrappers; small
  * scavenges, often, keep that from adding up in Daniel's resident memory.
  */
@@ -126,9 +126,9 @@ export class EncodePool {
       lengths.map((length, i) => {
         // The bloom is kept (caches hold it): a copy of its own, not a view of the whole answer.
         const bloom = Buffer.from(bytes.subarray(at, (at += answer.blooms[i]!)));
-        const deflated = bytes.subarray(at, (at += answer.deflated[i]!));
+        const packed = bytes.subarray(at, (at += answer.packed[i]!));
         this.prepared++;
-        return { lineCount: lineCounts[i]!, textBytes: length, ascii: ascii[i]!, bloom, deflated };
+        return { lineCount: lineCounts[i]!, textBytes: length, ascii: ascii[i]!, bloom, packed };
       }),
     );
   }

@@ -1,9 +1,9 @@
 /**
- * The worker side of EncodePool (encode-pool.ts): the bloom and the deflate of runs' text,
+ * The worker side of EncodePool (encode-pool.ts): the bloom and the compression of runs' text,
  * which are most of what encoding a segment costs (segment/codec.ts `prepareText`).
  *
  * A job is one message: the texts end to end in one transferred buffer, with their lengths,
- * line counts and ASCII flags. The answer is, per text, its bloom and its deflated bytes, in
+ * line counts and ASCII flags. The answer is, per text, its bloom and its packed bytes, in
  * one transferred buffer with their lengths (or the error).
  */
 import { parentPort } from 'node:worker_threads';
@@ -17,24 +17,24 @@ export interface EncodeJob {
   ascii: boolean[];
 }
 
-export type EncodeAnswer = { id: number; buffer: ArrayBuffer; blooms: number[]; deflated: number[] } | { id: number; error: string };
+export type EncodeAnswer = { id: number; buffer: ArrayBuffer; blooms: number[]; packed: number[] } | { id: number; error: string };
 
-export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number[]; deflated: number[] } {
+export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number[]; packed: number[] } {
   const bytes = Buffer.from(job.buffer);
   const parts: Buffer[] = [];
   const blooms: number[] = [];
-  const deflated: number[] = [];
+  const packed: number[] = [];
   let start = 0;
   job.lengths.forEach((length, i) => {
     const prepared = prepareText(bytes.subarray(start, (start += length)), job.lineCounts[i]!, job.ascii[i]!);
-    parts.push(prepared.bloom, prepared.deflated);
+    parts.push(prepared.bloom, prepared.packed);
     blooms.push(prepared.bloom.length);
-    deflated.push(prepared.deflated.length);
+    packed.push(prepared.packed.length);
   });
   const out = Buffer.allocUnsafeSlow(parts.reduce((sum, part) => sum + part.length, 0)); // its own ArrayBuffer, to transfer
   let at = 0;
   for (const part of parts) at += part.copy(out, at);
-  return { buffer: out.buffer, blooms, deflated };
+  return { buffer: out.buffer, blooms, packed };
 }
 
 const port = parentPort;

@@ -382,7 +382,7 @@ export class SqliteStore implements Store {
 
   /**
    * Prepares, off the main thread, the text of the runs `request` will write (their bloom and
-   * deflate), so its append's transaction only writes the columns. Optional for the caller and
+   * compression), so its append's transaction only writes the columns. Optional for the caller and
    * never fails: what is not prepared (a file's lines under the direct-seal size, lines with
    * fields, no worker) is encoded
    * inline by append, as are runs that turn out different (duplicates, merges).
