@@ -8,9 +8,8 @@
  * the ratio. Measured on 640 KiB runs of the bench data (8 loghub formats, one process):
  * zstd level 1 writes 470 MB/s and reads 1,160 MB/s at 0.152 of the text; deflate level 1,
  * before it, wrote 137 MB/s and read 613 MB/s at 0.182; brotli quality 1 reads ~285 MB/s.
- * (docs/architecture.md "Segment compression" has the table.) Node 20 has no Zstandard, so
- * it comes from the zstd-napi addon (the reference C library, built at install like
- * better-sqlite3).
+ * (docs/architecture.md has the table.) Node 20 has no Zstandard: it comes from the zstd-napi
+ * addon (src/common/zstd.ts).
  *
  * Header: 0xFF | codec (1 = raw deflate, 2 = zstd) | varint payload length. A brotli stream
  * from our encoder (window 22) always starts with a byte whose low nibble is 0xB, never 0xFF.
@@ -20,18 +19,9 @@
  * own frame, and the columns, written later on the main thread, go in a frame before it
  * (compressPayloadAround); the decoder reads the frames end to end.
  */
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { brotliDecompress, brotliDecompressSync, inflateRaw, inflateRawSync } from 'node:zlib';
-
-/** The part of zstd-napi's native binding used here (its high-level API allocates a bound-sized buffer per call). */
-interface ZstdBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
-  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
-  compressBound(size: number): number;
-}
-
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+import { zstd } from '../common/zstd.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 const brotliDecompressAsync = promisify(brotliDecompress);
@@ -43,8 +33,8 @@ const CODEC_ZSTD = 2;
 const ZSTD_LEVEL = 1;
 
 /** One context each way per thread, reused: a context holds ~1 MB of tables that a fresh one would allocate per call. */
-let cctx: InstanceType<ZstdBinding['CCtx']> | undefined;
-let dctx: InstanceType<ZstdBinding['DCtx']> | undefined;
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+let dctx: InstanceType<typeof zstd.DCtx> | undefined;
 /** Where frames are compressed before their exact bytes are copied out (grown when needed, kept per thread). */
 let scratch = Buffer.alloc(0);
 

@@ -1,6 +1,7 @@
 /**
- * The one body parser: JSON, optionally gzip- or brotli-compressed (Henrik sends brotli:
- * faster to write and to read than gzip, and smaller). The limit holds on the raw bytes
+ * The one body parser: JSON, optionally gzip-, brotli- or Zstandard-compressed (Henrik sends
+ * brotli: faster to write and to read than gzip, and smaller; OpenTelemetry collectors and
+ * Vector can send zstd). The limit holds on the raw bytes
  * AND on the decompressed bytes, counted while streaming, so a bomb is stopped after
  * `limit` bytes of output instead of being inflated into memory. Bytes are decoded as UTF-8
  * with replacement, so raw invalid bytes inside JSON strings become U+FFFD.
@@ -9,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppError } from '../../common/errors.js';
+import { ZstdStreamDecoder } from '../../common/zstd.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,11 +26,11 @@ function tooLarge(limit: number, what: string): AppError {
 }
 
 /** A body's Content-Encoding that readBody takes off. */
-export type BodyEncoding = 'identity' | 'gzip' | 'deflate' | 'br';
+export type BodyEncoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
 
 const DECODERS = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress } as const;
 
-/** Reads the body, decompressing gzip, zlib deflate or brotli; rejects as soon as either count passes `limit`. */
+/** Reads the body, decompressing gzip, zlib deflate, brotli or zstd; rejects as soon as either count passes `limit`. */
 export function readBody(payload: Readable, options: { limit: number; encoding: BodyEncoding }): Promise<{ bytes: Buffer; rawBytes: number }> {
   const { limit, encoding } = options;
   const gzip = encoding !== 'identity';
@@ -37,7 +39,11 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
     let rawBytes = 0;
     let outBytes = 0;
     let settled = false;
-    const gunzip = encoding === 'identity' ? undefined : DECODERS[encoding]();
+    const gunzip = encoding === 'identity' || encoding === 'zstd' ? undefined : DECODERS[encoding]();
+    // Zstandard decodes on this thread, a piece at a time: onOut stops it at the limit.
+    const unzstd = encoding === 'zstd' ? new ZstdStreamDecoder((chunk) => (onOut(chunk), !settled)) : undefined;
+    const invalid = (error: unknown): AppError =>
+      new AppError('INVALID_BODY', `The body is not valid ${encoding === 'br' ? 'brotli' : encoding}: ${error instanceof Error ? error.message : String(error)}`);
 
     const finish = (error: AppError | undefined): void => {
       if (settled) return;
@@ -69,6 +75,14 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
         finish(tooLarge(limit, ''));
         return;
       }
+      if (unzstd) {
+        try {
+          unzstd.write(chunk);
+        } catch (error) {
+          finish(invalid(error));
+        }
+        return;
+      }
       if (!gunzip) {
         onOut(chunk);
         return;
@@ -82,13 +96,20 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
     };
     const onRawEnd = (): void => {
       if (gunzip) gunzip.end();
-      else finish(undefined);
+      else if (unzstd) {
+        try {
+          unzstd.end();
+          finish(undefined);
+        } catch (error) {
+          finish(invalid(error));
+        }
+      } else finish(undefined);
     };
 
     if (gunzip) {
       gunzip.on('data', onOut);
       gunzip.on('end', () => finish(undefined));
-      gunzip.on('error', (error) => finish(new AppError('INVALID_BODY', `The body is not valid ${encoding === 'br' ? 'brotli' : encoding}: ${error.message}`)));
+      gunzip.on('error', (error) => finish(invalid(error)));
     }
     payload.on('data', onRaw);
     payload.on('end', onRawEnd);
@@ -96,13 +117,14 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
   });
 }
 
-function contentEncoding(request: FastifyRequest): 'gzip' | 'br' | 'identity' {
+function contentEncoding(request: FastifyRequest): 'gzip' | 'br' | 'zstd' | 'identity' {
   const header = request.headers['content-encoding'];
   const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
   if (value === '' || value === 'identity') return 'identity';
   if (value === 'gzip' || value === 'x-gzip') return 'gzip';
   if (value === 'br') return 'br';
-  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, br or no encoding`);
+  if (value === 'zstd') return 'zstd';
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, br, zstd or no encoding`);
 }
 
 export function installJsonBody(app: FastifyInstance, limit: number): void {

@@ -53,15 +53,16 @@ declare module 'fastify' {
   }
 }
 
-function encodingOf(request: FastifyRequest, allowSnappy: boolean): 'identity' | 'gzip' | 'deflate' | 'br' | 'snappy' {
+function encodingOf(request: FastifyRequest, allowSnappy: boolean): 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd' | 'snappy' {
   const header = request.headers['content-encoding'];
   const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
   if (value === '' || value === 'identity') return 'identity';
   if (value === 'gzip' || value === 'x-gzip') return 'gzip';
   if (value === 'deflate') return 'deflate';
   if (value === 'br') return 'br';
+  if (value === 'zstd') return 'zstd';
   if (value === 'snappy' && allowSnappy) return 'snappy';
-  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, deflate, br${allowSnappy ? ', snappy' : ''} or no encoding`);
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, deflate, br, zstd${allowSnappy ? ', snappy' : ''} or no encoding`);
 }
 
 /** The media type of the request, lower case, without parameters. */

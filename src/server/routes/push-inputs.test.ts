@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from 'zstd-napi';
 import pinoLoki from 'pino-loki';
 import pino from 'pino';
 import snappy from 'snappyjs';
@@ -172,7 +173,7 @@ describe('Loki push', () => {
     expect(bombed.statusCode, bombed.body).toBe(413);
     const gzBomb = gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20));
     expect((await post(gzBomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' })).statusCode).toBe(413);
-    expect((await post('{}', { 'content-type': 'application/json', 'content-encoding': 'zstd' })).statusCode).toBe(415);
+    expect((await post('{}', { 'content-type': 'application/json', 'content-encoding': 'lz4' })).statusCode).toBe(415);
     const ok = lokiJson([{ stream: { host: 'x' }, values: [['1', 'l']] }]);
     sink.fail = new AppError('RATE_LIMITED', 'The store falls behind');
     const limited = await post(ok, { 'content-type': 'application/json' });
@@ -262,6 +263,17 @@ describe('OTLP/HTTP logs', () => {
       expect(entry.fields).toMatchObject({ level: 'error', 'order.id': '42', retry: 'true', 'nested.a': 'b', 'deployment.environment': 'test', 'host.name': 'otel-host' });
     });
   }
+
+  test('a protobuf body compressed with zstd (an OpenTelemetry Collector with compression: zstd) is read', async () => {
+    const request = ExportLogsServiceRequest.encode(
+      ExportLogsServiceRequest.fromObject({
+        resourceLogs: [{ resource: { attributes: [{ key: 'host.name', value: { stringValue: 'zs-1' } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: '1700000000000000001', body: { stringValue: 'zstd body' } }] }] }],
+      }),
+    ).finish() as Buffer;
+    const response = await app.inject({ method: 'POST', url: '/v1/logs', headers: { ...bearer(), 'content-type': 'application/x-protobuf', 'content-encoding': 'zstd' }, payload: zstdCompress(request) });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(sink.entries().find((entry) => entry.host === 'zs-1')).toMatchObject({ line: 'zstd body', timestamp: 1700000000000000001n });
+  });
 
   test('JSON mapping: hex ids, string int64, enum ints; partial success for a refused host; protobuf errors are google.rpc.Status', async () => {
     const body = {
