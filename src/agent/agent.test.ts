@@ -92,20 +92,20 @@ describe('Agent --once', () => {
     expect(Buffer.concat(raw).includes('line 499 of a stored batch')).toBe(true);
   });
 
-  it('ships brotli by default, and Daniel takes it', async () => {
+  it('ships Zstandard by default (the addon of an npm install), and Daniel takes it', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);
-    const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a brotli batch`);
+    const lines = Array.from({ length: 500 }, (_, i) => `2024-05-01T10:00:00Z line ${i} of a zstd batch`);
     writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
     const encodings = recordEncodings();
     const agent = await Agent.create({ ...options(), once: true });
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual(lines);
     expect(encodings.length).toBeGreaterThan(0);
-    expect(new Set(encodings)).toEqual(new Set(['br']));
+    expect(new Set(encodings)).toEqual(new Set(['zstd']));
   });
 
-  it('against a Daniel older than brotli bodies (415), sends that batch and every later one as gzip, each line once', async () => {
+  it('against the oldest Daniel (415 to zstd, then to brotli), falls back to brotli, then gzip, each line once', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);
     const lines = Array.from({ length: 3000 }, (_, i) => `2024-05-01T10:00:00Z line ${i} ${'x'.repeat(60)}`);
@@ -113,25 +113,57 @@ describe('Agent --once', () => {
     const encodings: unknown[] = [];
     sink.intercept = (request) => {
       if (!request.url.startsWith('/ingest')) return undefined;
-      encodings.push(request.headers['content-encoding']);
-      if (request.headers['content-encoding'] !== 'br') return undefined;
+      const encoding = request.headers['content-encoding'];
+      encodings.push(encoding);
+      if (encoding !== 'br' && encoding !== 'zstd') return undefined;
       // What an older Daniel answers.
-      return { status: 415, body: JSON.stringify({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: "Content-Encoding 'br' is not supported: send gzip or no encoding" } }) };
+      return { status: 415, body: JSON.stringify({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `Content-Encoding '${String(encoding)}' is not supported: send gzip or no encoding` } }) };
     };
+    const fallbacks: Array<Record<string, unknown>> = [];
     const said: string[] = [];
-    const agent = await Agent.create({ ...options(), once: true, batchMaxLines: 500, log: (event) => void said.push(event) });
+    const agent = await Agent.create({
+      ...options(),
+      once: true,
+      batchMaxLines: 500,
+      log: (event, fields = {}) => {
+        said.push(event);
+        if (event === 'compression_fallback') fallbacks.push(fields);
+      },
+    });
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual(lines);
     expect(sink.duplicates).toBe(0);
-    expect(said.filter((e) => e === 'compression_fallback')).toHaveLength(1);
+    expect(fallbacks.map((f) => [f.from, f.to])).toEqual([['zstd', 'br'], ['br', 'gzip']]);
     expect(said).not.toContain('dead_lettered');
-    // One brotli batch was refused (or a few already sealed before the answer); the rest went as gzip.
-    expect(encodings[0]).toBe('br');
+    // The first batch went as zstd, then brotli, then gzip; the rest (after batches already sealed as zstd) as gzip.
+    expect(encodings.slice(0, 3)).toEqual(['zstd', 'br', 'gzip']);
     expect(encodings.at(-1)).toBe('gzip');
     expect(encodings.filter((e) => e === 'gzip').length).toBeGreaterThanOrEqual(6);
   });
 
-  it('ships gzip records an older Henrik spooled, as gzip, after a restart with brotli', async () => {
+  it('against a Daniel older than brotli bodies, compression: br falls back to gzip once', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const lines = Array.from({ length: 2000 }, (_, i) => `2024-05-01T10:00:00Z line ${i} ${'x'.repeat(60)}`);
+    writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
+    const encodings: unknown[] = [];
+    sink.intercept = (request) => {
+      if (!request.url.startsWith('/ingest')) return undefined;
+      encodings.push(request.headers['content-encoding']);
+      if (request.headers['content-encoding'] !== 'br') return undefined;
+      return { status: 415, body: JSON.stringify({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: "Content-Encoding 'br' is not supported: send gzip or no encoding" } }) };
+    };
+    const said: string[] = [];
+    const agent = await Agent.create({ ...options(), once: true, compression: 'br', batchMaxLines: 500, log: (event) => void said.push(event) });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(sink.duplicates).toBe(0);
+    expect(said.filter((e) => e === 'compression_fallback')).toHaveLength(1);
+    expect(encodings[0]).toBe('br');
+    expect(encodings.at(-1)).toBe('gzip');
+  });
+
+  it('ships gzip records an older Henrik spooled, as gzip, after a restart with zstd', async () => {
     const logs = path.join(dir, 'logs');
     mkdirSync(logs);
     const first = Array.from({ length: 400 }, (_, i) => `2024-05-01T10:00:00Z old ${i}`);
@@ -150,7 +182,7 @@ describe('Agent --once', () => {
     expect(await agent.once()).toBe(0);
     expect(sink.lines()).toEqual([...first, ...second]);
     expect(encodings[0]).toBe('gzip');
-    expect(encodings.at(-1)).toBe('br');
+    expect(encodings.at(-1)).toBe('zstd');
   });
 
   it('ships every complete line with filename, offsets and mtime for lines without a time, then nothing on a second run', async () => {

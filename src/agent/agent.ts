@@ -19,6 +19,7 @@ import type { AgentLog } from './events.js';
 import { agentDefaults, type AgentOptions } from './options.js';
 import { recoverState, type RecoveredState } from './recovery.js';
 import { defaultBackoff } from './retry.js';
+import { zstdAvailable } from './wire-body.js';
 import { Sealer } from './sealer.js';
 import { Shipper } from './shipper.js';
 import type { SpoolRecordHeader } from './spool-record.js';
@@ -79,7 +80,8 @@ export class Agent {
       { host: o.host, maxLines: o.batchMaxLines, maxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs },
       (batch) => this.seal(batch),
     );
-    const wire = { encoding: o.compression };
+    // The one-file builds carry no native addon: there the default (zstd) is brotli.
+    const wire = { encoding: o.compression === 'zstd' && !zstdAvailable() ? ('br' as const) : o.compression };
     this.sealer = new Sealer({
       spool,
       wire,

@@ -65,7 +65,7 @@ function build(): { file: TObject; source: TObject } {
       batchMaxBytes: Type.Optional(size(docs('1 MiB', 'bytes'))),
       flushIntervalMs: Type.Optional(positive(docs('1000', 'ms'))),
       spoolMaxBytes: Type.Optional(size(docs('1 GiB', 'bytes'))),
-      compression: Type.Optional(Type.Union([Type.Literal('br'), Type.Literal('gzip')], docs('br', '`br`, `gzip`'))),
+      compression: Type.Optional(Type.Union([Type.Literal('zstd'), Type.Literal('br'), Type.Literal('gzip')], docs('zstd', '`zstd`, `br`, `gzip`'))),
       gzipLevel: Type.Optional(Type.Integer({ minimum: 0, maximum: 9, ...docs('1', '0 to 9') })),
       scanIntervalMs: Type.Optional(positive(docs('1000', 'ms'))),
       stopTimeoutMs: Type.Optional(positive(docs('10,000', 'ms'))),

@@ -59,12 +59,13 @@ describe('resolveAgentConfig', () => {
     ]);
   });
 
-  it('takes compression br or gzip and refuses anything else', () => {
+  it('takes compression zstd, br or gzip and refuses anything else', () => {
     const withCompression = (value: unknown) => (f: string): string => (f === 'c.json' ? JSON.stringify({ paths: ['/tmp/x.log'], token: 'j', compression: value }) : read(f));
     expect(resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression('gzip')).compression).toBe('gzip');
     expect(resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression('br')).compression).toBe('br');
+    expect(resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression('zstd')).compression).toBe('zstd');
     expect(resolveAgentConfig({ config: 'b.json' }, [], {}, read).compression).toBeUndefined();
-    for (const bad of ['zstd', 'BR', 1, null]) expect(() => resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression(bad))).toThrow(/config: compression/);
+    for (const bad of ['lz4', 'BR', 1, null]) expect(() => resolveAgentConfig({ config: 'c.json' }, [], {}, withCompression(bad))).toThrow(/config: compression/);
   });
 
   it('takes gzipLevel from 0 to 9 and refuses anything else', () => {

@@ -294,10 +294,10 @@ function optionalNumber(file: Table, key: string): number | undefined {
 export { parseSize };
 
 /** How batches are compressed (wire-body.ts). */
-function optionalCompression(file: Table): 'br' | 'gzip' | undefined {
+function optionalCompression(file: Table): 'zstd' | 'br' | 'gzip' | undefined {
   const value = file.compression;
   if (value === undefined) return undefined;
-  if (value !== 'br' && value !== 'gzip') throw new ConfigError(`config: compression must be br or gzip, not ${JSON.stringify(value)}`);
+  if (value !== 'zstd' && value !== 'br' && value !== 'gzip') throw new ConfigError(`config: compression must be zstd, br or gzip, not ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -17,7 +17,7 @@ import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
 import { sleep } from './sleep.js';
 import { lineCount, splitRequest } from './split-request.js';
-import { compressBodySync, decompressBody, encodingOf, type WireEncoding } from './wire-body.js';
+import { compressBodySync, decompressBody, encodingOf, fallbackOf, type WireEncoding } from './wire-body.js';
 
 export interface SenderOptions {
   shipper: Shipper;
@@ -65,13 +65,15 @@ export class Sender {
     const { shipper } = this.options;
     for (let attempt = 0; !this.signal.aborted; attempt++) {
       const outcome: ShipOutcome = await shipper.send(body, this.signal);
-      if (outcome.kind === 'rejected' && outcome.status === 415 && encodingOf(body) === 'br') {
-        // An older Daniel: it takes gzip. Nothing is lost; this batch and the next go as gzip.
-        if (this.options.wire !== undefined && this.options.wire.encoding !== 'gzip') {
-          this.options.wire.encoding = 'gzip';
-          this.options.log('compression_fallback', { from: 'br', to: 'gzip', reason: outcome.reason });
+      const from = encodingOf(body);
+      const next = fallbackOf(from);
+      if (outcome.kind === 'rejected' && outcome.status === 415 && next !== undefined) {
+        // An older Daniel: it may take the next encoding (zstd, then brotli, then gzip). Nothing is lost; this batch and the next go that way.
+        if (this.options.wire !== undefined && this.options.wire.encoding === from) {
+          this.options.wire.encoding = next;
+          this.options.log('compression_fallback', { from, to: next, reason: outcome.reason });
         }
-        body = compressBodySync(decompressBody(body), 'gzip');
+        body = compressBodySync(decompressBody(body), next);
         attempt--; // not a failed attempt: the same batch, in the encoding this Daniel reads
         continue;
       }

@@ -50,7 +50,7 @@ export interface AgentOptions {
   scanIntervalMs?: number;
   pollIntervalMs?: number;
   spoolMaxBytes?: number;
-  /** How batches are compressed, in the spool and on the wire (config `compression`, wire-body.ts). */
+  /** How batches are compressed, in the spool and on the wire (config `compression`, wire-body.ts); zstd becomes br where the addon does not load. */
   compression?: WireEncoding;
   /** zlib's level for batches compressed with gzip (config `gzipLevel`): 0 stores them. */
   gzipLevel?: number;
@@ -87,7 +87,7 @@ export const agentDefaults = {
   scanIntervalMs: 1000,
   pollIntervalMs: 250,
   spoolMaxBytes: 1024 * 1024 * 1024,
-  compression: 'br',
+  compression: 'zstd',
   gzipLevel: 1,
   orphanIdleMs: 5000,
   copyGraceMs: 5000,

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { decompressBody } from '../../src/agent/wire-body.js';
 import type { FastifyInstance } from 'fastify';
 import type { AgentOptions } from '../../src/agent/options.js';
 import type { IngestRejection, IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
@@ -318,9 +319,10 @@ export function fastAgentOptions(server: string, dir: string, extra: Partial<Age
   };
 }
 
-/** A request body as Henrik sent it (brotli, gzip or plain), decompressed. */
+/** A request body as Henrik sent it (zstd, brotli, gzip or plain), decompressed. */
 function decodedBody(encoding: string | undefined, raw: Buffer): Buffer {
   if (encoding === 'gzip') return gunzipSync(raw);
   if (encoding === 'br') return brotliDecompressSync(raw);
+  if (encoding === 'zstd') return decompressBody(raw);
   return raw;
 }

@@ -34,6 +34,12 @@ it('runs from an empty folder with plain node (no node_modules, under 5 MiB) and
   // A YAML config too: the bundled yaml reader, not one from node_modules.
   writeFileSync(path.join(dir, 'henrik.yaml'), `paths: [${log}]\nflushIntervalMs: 100\n`);
   expect(readdirSync(dir).sort()).toEqual(['app.log', 'henrik.mjs', 'henrik.yaml']);
+  // Without node_modules there is no zstd addon: the default compression is brotli.
+  const encodings: unknown[] = [];
+  sink.intercept = (request) => {
+    if (request.url.startsWith('/ingest')) encodings.push(request.headers['content-encoding']);
+    return undefined;
+  };
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['henrik.mjs', '--once', '--config', 'henrik.yaml', '--server', sink.url, '--state-dir', 'state', '--host', 'one-file'], {
       cwd: dir,
@@ -48,4 +54,5 @@ it('runs from an empty folder with plain node (no node_modules, under 5 MiB) and
   expect(sink.stored).toHaveLength(1000);
   expect(new Set(sink.stored.map((l) => l.host))).toEqual(new Set(['one-file']));
   expect(sink.lines()[999]).toBe('2026-12-01T10:00:00Z standalone 999');
+  expect(new Set(encodings)).toEqual(new Set(['br']));
 });
