@@ -13,7 +13,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { decompressBody } from '../src/agent/wire-body.js';
 import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,7 +155,7 @@ async function latency(): Promise<{ samples: number; p50Ms: number; p99Ms: numbe
       const now = Date.now();
       requests++;
       const wire = Buffer.concat(chunks);
-      const body = (req.headers['content-encoding'] === 'br' ? brotliDecompressSync(wire) : gunzipSync(wire)).toString('utf8');
+      const body = decompressBody(wire).toString('utf8');
       for (const m of body.matchAll(/LAT (\d+)/g)) delays.push(now - Number(m[1]));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"data":{"accepted":0,"duplicates":0}}');

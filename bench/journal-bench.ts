@@ -46,7 +46,9 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     try {
       const zlib = require('node:zlib');
-      const body = req.headers['content-encoding'] === 'br' ? zlib.brotliDecompressSync(Buffer.concat(chunks)) : zlib.gunzipSync(Buffer.concat(chunks));
+      const raw = Buffer.concat(chunks);
+      const encoding = req.headers['content-encoding'];
+      const body = encoding === 'zstd' ? require('zstd-napi').decompress(raw) : encoding === 'br' ? zlib.brotliDecompressSync(raw) : zlib.gunzipSync(raw);
       for (let at = body.indexOf('"offset":'); at !== -1; at = body.indexOf('"offset":', at + 9)) lines++;
     } catch {}
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -58,7 +60,8 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
 async function startNullSink(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', NULL_SINK], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // From the repository's root: its require of zstd-napi (what the in-place one-file Henrik sends, the addon being found beside it) resolves there.
+  const child = spawn(process.execPath, ['-e', NULL_SINK], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
   const port = await new Promise<string>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())));
   return { url: `http://127.0.0.1:${port}`, child };
 }

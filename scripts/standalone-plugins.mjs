@@ -25,6 +25,14 @@ export const lazyRequires = {
       if (!contents.includes('require("typebox")')) throw new Error('build-standalone: the lazy typebox load in src/agent/config-schema.ts changed; update scripts/build-standalone.mjs');
       return { contents, loader: 'ts' };
     });
+    // The one-file builds carry no native addon, wherever the file is put (even beside a
+    // node_modules that has one): Henrik's zstd is left out, and batches go as brotli.
+    b.onLoad({ filter: /src\/agent\/wire-body\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const contents = source.replace("createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding", 'null as unknown as ZstdBinding');
+      if (contents === source) throw new Error('build-standalone: the zstd require in src/agent/wire-body.ts changed; update scripts/standalone-plugins.mjs');
+      return { contents, loader: 'ts' };
+    });
     b.onLoad({ filter: /src\/agent\/config\.ts$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const contents = source.replace("createRequire(import.meta.url)('yaml')", "require('yaml')");

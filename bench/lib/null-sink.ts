@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { decompressBody } from '../../src/agent/wire-body.js';
 
 const OFFSET_KEY = Buffer.from('"offset":');
 const HEALTHZ_BODY = JSON.stringify({ data: { status: 'ok' } });
@@ -49,13 +50,14 @@ const server = http.createServer((req, res) => {
       return;
     }
     const wire = Buffer.concat(chunks);
-    let body = wire;
+    let body: Buffer = wire;
     try {
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(wire);
       else if (req.headers['content-encoding'] === 'br') body = brotliDecompressSync(wire);
+      else if (req.headers['content-encoding'] === 'zstd') body = decompressBody(wire);
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: 'bad gzip or brotli' } }));
+      res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: 'bad gzip, brotli or zstd' } }));
       return;
     }
     const lines = req.url?.startsWith('/ingest') ? countOccurrences(body, OFFSET_KEY) : countRecords(body);
