@@ -46,6 +46,21 @@ describe('bloom summaries', () => {
     expect(summaries.get('11')).toBeUndefined();
   });
 
+  it('when full, a summary read for a search neither evicts nor is folded; a new segment still evicts the oldest', () => {
+    const summarySize = (bloom.length - 1) / 2 + 1;
+    const summaries = new BloomSummaries(10 * (summarySize + 120));
+    for (let id = 1; id <= 10; id += 1) summaries.add(meta(id * 2), bloom); // seqs 20..209, every other segment
+    // A walk by time offers segments whose seqs fall between those held: none is admitted, none evicted.
+    for (let id = 1; id <= 10; id += 1) summaries.add(meta(id * 2 + 1), bloom, false);
+    for (let id = 1; id <= 10; id += 1) {
+      expect(summaries.get(String(id * 2))).toBeDefined();
+      expect(summaries.get(String(id * 2 + 1))).toBeUndefined();
+    }
+    summaries.add(meta(30), bloom); // an append's new segment
+    expect(summaries.get('30')).toBeDefined();
+    expect(summaries.get('2')).toBeUndefined();
+  });
+
   it('holds nothing with a cap of 0', () => {
     const summaries = new BloomSummaries(0);
     summaries.add(meta(1), bloom);

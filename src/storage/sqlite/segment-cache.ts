@@ -9,16 +9,19 @@
  * The engine decides by the summary alone when there is one: its few extra false positives
  * cost a decode each, less than reading the full bloom of every segment that does match.
  *
- * The summaries are capped by bytes (`bloomCacheBytes`, default 64 MiB; the bench's logs
- * need ~4.8 KiB per segment of ~1,300 lines, so the cap covers ~17M lines, 36 MiB at 10M).
+ * The summaries are capped by bytes (`bloomCacheBytes`, default 96 MiB). The bench's 10M
+ * lines, stored since runs of 128 KiB are sealed at once, are 4,808 segments whose summaries
+ * take 67.5 MiB (14 KiB a segment of ~2,100 lines): past the earlier 64 MiB cap, and the cap
+ * covers ~14M such lines.
  * When full, the newest segments (highest max seq) are kept, since searches start from the
- * newest lines; older summaries are not admitted, so a scan over more history than fits
- * never churns the cache (those segments' full blooms are read from SQLite instead).
+ * newest lines: a new segment evicts the oldest, and a summary read for a search is held only
+ * if it fits, so a scan over more history than fits never churns the cache (those segments'
+ * full blooms are read from SQLite instead).
  */
 import { foldBloom } from '../../segment/bloom.js';
 import type { SegmentMeta } from '../../query/backend.js';
 
-export const DEFAULT_BLOOM_CACHE_BYTES = 64 << 20;
+export const DEFAULT_BLOOM_CACHE_BYTES = 96 << 20;
 /** Halving keeps 4-8 bits per trigram: a short needle (`INFO`: two trigrams) still rules most segments out. */
 const FOLD = 2;
 /** Rough bytes of one cached summary besides its bits (Map entry, typed array header). */
@@ -53,11 +56,24 @@ export class NewestSegments<T> {
     return this.byId.has(id);
   }
 
-  /** Holds `value` for the segment (replacing what it held), unless the cache is full of newer segments. */
-  set(segment: { id: string; maxSeq: number }, value: T, cost: number): void {
+  /** Whether `cost` more bytes fit without evicting anything. */
+  hasRoomFor(cost: number): boolean {
+    return this.bytes + cost <= this.capBytes;
+  }
+
+  /**
+   * Holds `value` for the segment (replacing what it held), unless the cache is full of newer
+   * segments. `evict: false` (a value read for a search) is held only if it fits as things
+   * are: a search walks segments by time, not by seq, and letting each read evict what is
+   * older by seq made a walk over more segments than fit throw out what the same walk (and
+   * the next) read again, every time (at 10M bench lines, a rare needle over all hosts went
+   * from ~10 to ~85 ms once the summaries passed the cap). New segments (appends) evict.
+   */
+  set(segment: { id: string; maxSeq: number }, value: T, cost: number, evict = true): void {
     this.delete(segment.id);
     if (this.capBytes <= 0) return;
     if (this.bytes + cost > this.capBytes) {
+      if (!evict) return;
       if (segment.maxSeq <= this.oldestHeld()) return; // nothing older to make room
       if (!this.evictOlderThan(segment.maxSeq, cost)) return;
     }
@@ -107,10 +123,12 @@ export class NewestSegments<T> {
 
 /** The bloom summaries: folded when offered, kept for the newest segments. */
 export class BloomSummaries extends NewestSegments<Uint8Array> {
-  /** Caches the summary of a full bloom, unless the cache is full of newer segments. */
-  add(segment: SegmentMeta, bloom: Uint8Array): void {
+  /** Caches the summary of a full bloom, unless the cache is full of newer segments (or, with `evict: false`, full at all). */
+  add(segment: SegmentMeta, bloom: Uint8Array, evict = true): void {
     if (this.capBytes <= 0 || this.has(segment.id)) return;
+    // Not folded only to be turned away: a summary is about half the bloom.
+    if (!evict && !this.hasRoomFor(Math.ceil(bloom.length / FOLD) + ENTRY_OVERHEAD)) return;
     const bits = foldBloom(bloom, FOLD);
-    this.set(segment, bits, bits.length + ENTRY_OVERHEAD);
+    this.set(segment, bits, bits.length + ENTRY_OVERHEAD, evict);
   }
 }

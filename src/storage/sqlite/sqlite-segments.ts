@@ -262,7 +262,7 @@ export class SqliteSegments implements SegmentBackend {
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null> {
     if (!this.current(segment)) return Promise.resolve(null);
     const bloom = this.bloomById.get(Number(segment.id))?.bloom ?? null;
-    if (bloom !== null) this.summaries.add(segment, bloom);
+    if (bloom !== null) this.summaries.add(segment, bloom, false);
     return Promise.resolve(bloom);
   }
 
@@ -282,7 +282,7 @@ export class SqliteSegments implements SegmentBackend {
     if (stats === undefined) {
       const row = this.statsById.get(Number(segment.id));
       stats = row === undefined ? null : (decodeFieldStats(row.stats) ?? null);
-      this.statsCache.set(segment, stats, statsCost(row?.stats.length ?? 0));
+      this.statsCache.set(segment, stats, statsCost(row?.stats.length ?? 0), false);
     }
     return stats ?? undefined;
   }

@@ -25,7 +25,7 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** Segment sizing; tests shrink it to exercise merging. */
   policy?: Partial<SegmentPolicy>;
-  /** Cap on the in-memory bloom summaries (bytes; default 64 MiB; see segment-cache.ts). */
+  /** Cap on the in-memory bloom summaries (bytes; default 96 MiB; see segment-cache.ts). */
   bloomCacheBytes?: number;
   /** Cap on the decoded field statistics held in memory (bytes, estimated; default 128 MiB; see sqlite-segments.ts). */
   statsCacheBytes?: number;
