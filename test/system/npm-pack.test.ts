@@ -4,10 +4,10 @@
  * bins run from TMP/bin: `daniel --version`, `henrik --help`, and a `daniel serve` that
  * answers /healthz and takes a line.
  *
- * better-sqlite3 compiles its native part at install when no prebuilt binary can be
- * downloaded, which takes minutes on a small machine; so the install runs with
- * --ignore-scripts and the binary this checkout built for the same version and Node is put
- * in place (checked). `LA_PACK_FULL_INSTALL=1` lets npm build it instead (slow). Skipped,
+ * better-sqlite3 and zstd-napi compile their native parts at install when no prebuilt binary
+ * can be downloaded, which takes minutes on a small machine; so the install runs with
+ * --ignore-scripts and the binaries this checkout built for the same versions and Node are
+ * put in place (checked). `LA_PACK_FULL_INSTALL=1` lets npm build it instead (slow). Skipped,
  * saying why, only when the npm registry cannot be reached.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -58,13 +58,15 @@ test('npm pack gives a tarball that npm install -g installs with working daniel 
   }
   const installed = join(prefix, 'lib', 'node_modules', 'logging-aggregator');
   if (!FULL) {
-    const ours = join(REPO, 'node_modules', 'better-sqlite3');
-    const theirs = join(installed, 'node_modules', 'better-sqlite3');
     const version = async (at: string): Promise<string> => (JSON.parse(await readFile(join(at, 'package.json'), 'utf8')) as { version: string }).version;
-    expect(await version(theirs)).toBe(await version(ours));
-    const binary = join('build', 'Release', 'better_sqlite3.node');
-    await mkdir(dirname(join(theirs, binary)), { recursive: true });
-    await copyFile(join(ours, binary), join(theirs, binary));
+    for (const [pkg, addon] of [['better-sqlite3', 'better_sqlite3.node'], ['zstd-napi', 'binding.node']] as const) {
+      const ours = join(REPO, 'node_modules', pkg);
+      const theirs = join(installed, 'node_modules', pkg);
+      expect(await version(theirs)).toBe(await version(ours));
+      const binary = join('build', 'Release', addon);
+      await mkdir(dirname(join(theirs, binary)), { recursive: true });
+      await copyFile(join(ours, binary), join(theirs, binary));
+    }
   }
 
   // The bins as a user runs them: through their shebangs, node found on the PATH.
