@@ -22,17 +22,11 @@
 import { createRequire } from 'node:module';
 import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
+// The type only: common/zstd.ts loads the addon when imported, and Henrik (also built as one file without it) loads it lazily below.
+import type { ZstdBinding } from '../common/zstd.js';
 
 export type WireEncoding = 'zstd' | 'br' | 'gzip';
 
-/** The part of zstd-napi's binding used here. */
-interface ZstdBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
-  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
-  compressBound(size: number): number;
-  getFrameContentSize(frame: Uint8Array): number | null;
-  findFrameCompressedSize(frame: Uint8Array): number;
-}
 
 const ZSTD_LEVEL = 1;
 let binding: ZstdBinding | null | undefined;

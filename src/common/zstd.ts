@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 
 type StreamResult = [returnValue: number, produced: number, consumed: number];
 
-/** The part of zstd-napi's binding used here (its high-level API allocates a bound-sized buffer per call). */
-interface ZstdBinding {
+/** The part of zstd-napi's binding the project uses (its high-level API allocates a bound-sized buffer per call). */
+export interface ZstdBinding {
   CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
   DCtx: new () => {
     decompress(dst: Uint8Array, src: Uint8Array): number;
@@ -19,6 +19,8 @@ interface ZstdBinding {
   DParameter: { windowLogMax: number };
   compressBound(size: number): number;
   dStreamOutSize(): number;
+  getFrameContentSize(frame: Uint8Array): number | null;
+  findFrameCompressedSize(frame: Uint8Array): number;
 }
 
 export const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;

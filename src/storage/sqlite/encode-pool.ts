@@ -82,7 +82,7 @@ export class EncodePool {
   /** Resolves once the worker runs (or has failed): tests that want the prepared path taken. */
   async ready(): Promise<void> {
     this.start();
-    if (!this.broken) await this.settled;
+    await this.settled;
   }
 
   /** Whether prepare() would hand work to the worker now (it starts the worker if need be). */

@@ -37,7 +37,6 @@ export interface SqliteStoreOptions {
   encodeWorker?: boolean;
 }
 
-
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
 /** How often the health check commits a write (an fsync), at most. */
@@ -382,10 +381,10 @@ export class SqliteStore implements Store {
 
   /**
    * Prepares, off the main thread, the text of the runs `request` will write (their bloom and
-   * compression), so its append's transaction only writes the columns. Optional for the caller and
-   * never fails: what is not prepared (a file's lines under the direct-seal size, lines with
-   * fields, no worker) is encoded
-   * inline by append, as are runs that turn out different (duplicates, merges).
+   * compression), so its append's transaction only writes the columns. Optional for the caller
+   * and never fails: what is not prepared (a file's lines under the direct-seal size, lines
+   * with fields, no worker) is encoded inline by append, as are runs that turn out different
+   * (duplicates, merges).
    */
   async prepareAppend(request: AppendRequest): Promise<void> {
     const pool = this.encodePool;
