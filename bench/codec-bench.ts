@@ -13,18 +13,12 @@
  * at run time and reused). Every result is decompressed and compared with its input once.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { zstd } from '../src/common/zstd.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
 
-interface ZstdBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
-  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
-  compressBound(size: number): number;
-}
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
 
 const linesArg = process.argv.indexOf('--lines');
 const totalLines = linesArg > 0 ? Number(process.argv[linesArg + 1]) : 1_000_000;
