@@ -73,6 +73,24 @@ function describe(prefix: string, issues: readonly Issue[]): string {
 
 const isSafeOffset = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
+/**
+ * Whether a line (its offset already checked) has the shape Henrik sends, which the line
+ * schema accepts but for the timestamp's pattern: text and timestamp strings, `end` and `cut`
+ * absent or of their types, no `fields`. Such a line skips the compiled schema check; its
+ * timestamp's pattern is checked by parseWireTimestamp.
+ */
+function plainLine(line: unknown): line is { offset: number; timestamp: string; line: string; end?: number; cut?: boolean; fields?: undefined } {
+  if (typeof line !== 'object' || line === null) return false;
+  const { timestamp, line: text, end, cut, fields } = line as Record<string, unknown>;
+  return (
+    typeof timestamp === 'string' &&
+    typeof text === 'string' &&
+    fields === undefined &&
+    (end === undefined || (typeof end === 'number' && Number.isSafeInteger(end) && end >= 1)) &&
+    (cut === undefined || typeof cut === 'boolean')
+  );
+}
+
 
 /**
  * Checks the request's `files`. Groups of one file identity continue each other: a line must
@@ -121,9 +139,14 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       const refuseLine = (message: string): void => {
         rejected.push({ file: index, file_id: value.file_id, offset, code: 'INVALID_BODY', message });
       };
-      if (!lineCheck.Check(line)) return refuseLine(describe(field, lineCheck.Errors(line) as Issue[]));
+      const plain = plainLine(line);
+      if (!plain && !lineCheck.Check(line)) return refuseLine(describe(field, lineCheck.Errors(line) as Issue[]));
       const timestamp = parseWireTimestamp(line.timestamp);
-      if (timestamp === undefined) return refuseLine(`Body field ${field}.timestamp is outside the signed 64-bit nanosecond range`);
+      if (timestamp === undefined) {
+        // A plain line skipped the schema: its timestamp may break the pattern rather than the range.
+        if (plain && !lineCheck.Check(line)) return refuseLine(describe(field, lineCheck.Errors(line) as Issue[]));
+        return refuseLine(`Body field ${field}.timestamp is outside the signed 64-bit nanosecond range`);
+      }
       if (offset < previousEnd) {
         return refuseLine(`Body field ${field}.offset must not be below the end (${previousEnd}) of the file's previous line in this request`);
       }

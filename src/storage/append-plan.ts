@@ -29,7 +29,9 @@ export function splitDuplicates(lines: readonly AppendLine[], storedEnd: number)
 export function withSeqs(lines: readonly AppendLine[], lastSeq: number): SegmentLine[] {
   let seq = lastSeq;
   return lines.map((line) => {
-    const numbered: SegmentLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq };
+    // `fields` is always present, undefined or not. Without it, the first check of `fields` on
+    // these lines (preparedFits in segment/codec.ts) cost Daniel about 1.5 µs a line at ingest.
+    const numbered: SegmentLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq, fields: undefined };
     if (line.fields !== undefined) numbered.fields = line.fields;
     return numbered;
   });
