@@ -235,6 +235,15 @@ describe('POST /ingest: a bad group or line is refused alone, the rest is stored
     expect(data.accepted).toBe(0);
     expect(data.rejected?.map((r) => r.offset)).toEqual(bad.map((_, i) => i * 10));
     for (const [i, r] of (data.rejected ?? []).entries()) expect(r.message).toContain(`files[0].lines[${i}].timestamp`);
+    // A line of the plain shape skips the compiled schema check: its messages are still the schema's.
+    const pattern = 'must be a signed decimal string of nanoseconds since the epoch';
+    const range = 'is outside the signed 64-bit nanosecond range';
+    expect(data.rejected?.map((r) => r.message.endsWith(pattern) ? 'pattern' : r.message.endsWith(range) ? 'range' : r.message)).toEqual(['pattern', 'pattern', 'pattern', 'pattern', 'pattern', 'pattern', 'range', 'range']);
+    const shapes = [{ cut: 'yes' }, { end: 1.5 }, { end: 0 }, { fields: { a: 1 } }, { timestamp: 5 }];
+    const odd = await post(JSON.stringify({ host: 'range-bad', files: [group({ lines: [...shapes.map((extra, i) => ({ offset: i * 10, timestamp: '1', line: 'x', ...extra })), { offset: 100, timestamp: '1', line: 'ok', cut: false, end: 103, fields: { a: 'b' } }] })] }));
+    const oddData = odd.json<IngestResponse>().data;
+    expect(oddData.accepted).toBe(1);
+    expect(oddData.rejected?.map((r) => r.message)).toEqual(['cut', 'end', 'end', 'fields.a', 'timestamp'].map((field, i) => expect.stringContaining(`files[0].lines[${i}].${field}`)));
   });
 
   test('groups of one identity continue each other; a refused group does not stop the next', async () => {
