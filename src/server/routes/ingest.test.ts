@@ -243,7 +243,7 @@ describe('POST /ingest: a bad group or line is refused alone, the rest is stored
     const odd = await post(JSON.stringify({ host: 'range-bad', files: [group({ lines: [...shapes.map((extra, i) => ({ offset: i * 10, timestamp: '1', line: 'x', ...extra })), { offset: 100, timestamp: '1', line: 'ok', cut: false, end: 103, fields: { a: 'b' } }] })] }));
     const oddData = odd.json<IngestResponse>().data;
     expect(oddData.accepted).toBe(1);
-    expect(oddData.rejected?.map((r) => r.message)).toEqual(['cut', 'end', 'end', 'fields.a', 'timestamp'].map((field, i) => expect.stringContaining(`files[0].lines[${i}].${field}`)));
+    expect(oddData.rejected?.map((r) => r.message)).toEqual(['cut', 'end', 'end', 'fields.a', 'timestamp'].map((field, i): unknown => expect.stringContaining(`files[0].lines[${i}].${field}`)));
   });
 
   test('groups of one identity continue each other; a refused group does not stop the next', async () => {
