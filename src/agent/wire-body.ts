@@ -27,7 +27,6 @@ import type { ZstdBinding } from '../common/zstd.js';
 
 export type WireEncoding = 'zstd' | 'br' | 'gzip';
 
-
 const ZSTD_LEVEL = 1;
 let binding: ZstdBinding | null | undefined;
 let cctx: InstanceType<ZstdBinding['CCtx']> | undefined;

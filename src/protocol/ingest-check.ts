@@ -91,7 +91,6 @@ function plainLine(line: unknown): line is { offset: number; timestamp: string; 
   );
 }
 
-
 /**
  * Checks the request's `files`. Groups of one file identity continue each other: a line must
  * start at or after the end of the identity's previous line in the request, so a line with a
