@@ -135,10 +135,39 @@ describe('Agent --once', () => {
     expect(sink.duplicates).toBe(0);
     expect(fallbacks.map((f) => [f.from, f.to])).toEqual([['zstd', 'br'], ['br', 'gzip']]);
     expect(said).not.toContain('dead_lettered');
-    // The first batch went as zstd, then brotli, then gzip; the rest (after batches already sealed as zstd) as gzip.
-    expect(encodings.slice(0, 3)).toEqual(['zstd', 'br', 'gzip']);
+    // Each 415 takes one newer thing away: the first batch went as a binary batch in zstd, then as JSON in zstd, brotli, then gzip; the rest (after batches already sealed as zstd) as gzip.
+    expect(said.filter((e) => e === 'wire_format_fallback')).toHaveLength(1);
+    expect(encodings.slice(0, 4)).toEqual(['zstd', 'zstd', 'br', 'gzip']);
     expect(encodings.at(-1)).toBe('gzip');
     expect(encodings.filter((e) => e === 'gzip').length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('against a Daniel older than binary batches (415 to their Content-Type), sends JSON from then on, each line once', async () => {
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const lines = Array.from({ length: 3000 }, (_, i) => `2024-05-01T10:00:00Z line ${i} "quoted" ${'x'.repeat(60)}`);
+    writeFileSync(path.join(logs, 'a.log'), lines.join('\n') + '\n');
+    const types: unknown[] = [];
+    sink.intercept = (request) => {
+      if (!request.url.startsWith('/ingest')) return undefined;
+      const type = request.headers['content-type'];
+      types.push(type);
+      if (type === 'application/json') return undefined;
+      // What a Daniel without the binary parser answers (plugins/errors.ts).
+      return { status: 415, body: JSON.stringify({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `Content-Type '${String(type)}' is not supported: send application/json` } }) };
+    };
+    const said: Array<[string, Record<string, unknown>]> = [];
+    const agent = await Agent.create({ ...options(), once: true, batchMaxLines: 500, log: (event, fields = {}) => void said.push([event, fields]) });
+    expect(await agent.once()).toBe(0);
+    expect(sink.lines()).toEqual(lines);
+    expect(sink.duplicates).toBe(0);
+    expect(said.filter(([e]) => e === 'wire_format_fallback')).toEqual([['wire_format_fallback', expect.objectContaining({ from: 'binary', to: 'json' })]]);
+    expect(said.map(([e]) => e)).not.toContain('dead_lettered');
+    expect(said.map(([e]) => e)).not.toContain('compression_fallback');
+    expect(types[0]).toBe('application/vnd.logging-aggregator.batch');
+    expect(types[1]).toBe('application/json');
+    expect(types.at(-1)).toBe('application/json');
+    expect(types.filter((t) => t === 'application/json').length).toBeGreaterThanOrEqual(6);
   });
 
   it('against a Daniel older than brotli bodies, compression: br falls back to gzip once', async () => {

@@ -19,7 +19,7 @@ import type { AgentLog } from './events.js';
 import { agentDefaults, type AgentOptions } from './options.js';
 import { recoverState, type RecoveredState } from './recovery.js';
 import { defaultBackoff } from './retry.js';
-import { zstdAvailable } from './wire-body.js';
+import { zstdAvailable, type SharedWire } from './wire-body.js';
 import { Sealer } from './sealer.js';
 import { Shipper } from './shipper.js';
 import type { SpoolRecordHeader } from './spool-record.js';
@@ -76,12 +76,13 @@ export class Agent {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...agentDefaults, ...given } as ResolvedOptions;
     const o = this.options;
+    // The one-file builds carry no native addon: there the default (zstd) is brotli. Batches are
+    // binary until a Daniel answers 415 to one (delivery.ts turns `format` to json).
+    const wire: SharedWire = { encoding: o.compression === 'zstd' && !zstdAvailable() ? ('br' as const) : o.compression, format: 'binary' };
     this.batcher = new Batcher(
-      { host: o.host, maxLines: o.batchMaxLines, maxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs },
+      { host: o.host, maxLines: o.batchMaxLines, maxBytes: o.batchMaxBytes, flushIntervalMs: o.flushIntervalMs, wire },
       (batch) => this.seal(batch),
     );
-    // The one-file builds carry no native addon: there the default (zstd) is brotli.
-    const wire = { encoding: o.compression === 'zstd' && !zstdAvailable() ? ('br' as const) : o.compression };
     this.sealer = new Sealer({
       spool,
       wire,
@@ -360,6 +361,7 @@ export class Agent {
   private seal(batch: Batch): void {
     const header: SpoolRecordHeader = {
       lines: batch.lines,
+      ...(batch.binary ? { binary: true as const } : {}),
       files: batch.files.map((f) => {
         const s = this.tailer.streams.get(f.fileId);
         return {

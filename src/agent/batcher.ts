@@ -1,11 +1,13 @@
 /**
  * Groups stamped lines into ingest requests bounded by lines, bytes and time. Lines of one
  * file identity keep their order inside a batch, and batches leave in the order they were
- * cut, so a file's lines reach Daniel in ascending offsets. The body is written as UTF-8
- * JSON as lines arrive (json-body.ts), and the byte bound counts those bytes. Lines are
- * grouped by file in arrival order: when the file changes a new group starts, and the same
- * identity may come in several groups of one request (Daniel reads them as one).
+ * cut, so a file's lines reach Daniel in ascending offsets. The body is written as lines
+ * arrive, as a binary batch (protocol/binary-batch.ts) or, for a Daniel that reads only JSON,
+ * as UTF-8 JSON (json-body.ts); the byte bound counts the body's bytes. Lines are grouped by
+ * file in arrival order: when the file changes a new group starts, and the same identity may
+ * come in several groups of one request (Daniel reads them as one).
  */
+import { BinaryBatchWriter, binaryBatchToRequest, isBinaryBatch } from '../protocol/binary-batch.js';
 import { MAX_INGEST_FILES, type IngestRequest } from '../protocol/ingest.js';
 import { BufferPool, JsonBody } from './json-body.js';
 import type { LineFields } from './tailer/container.js';
@@ -43,9 +45,15 @@ export interface BatchedFile {
   lines: number;
 }
 
+/** How a batch's body is written: shared with delivery, which turns it to 'json' for a Daniel that answers 415 to a binary batch. */
+export interface WireFormat {
+  format: 'binary' | 'json';
+}
+
 export interface Batch {
-  /** The `IngestRequest` as UTF-8 JSON. */
+  /** The `IngestRequest`, as a binary batch or as UTF-8 JSON (`binary`). */
   body: Buffer;
+  binary: boolean;
   /** One entry per file identity, in the order they first appear. */
   files: BatchedFile[];
   lines: number;
@@ -61,6 +69,96 @@ export interface BatcherOptions {
   flushIntervalMs: number;
   /** File groups a batch holds at most; default (and at most) MAX_INGEST_FILES. */
   maxGroups?: number;
+  /** Read at each batch's start; default binary. */
+  wire?: { format?: WireFormat['format'] };
+}
+
+/** A body being written: the JSON one or the binary one. */
+interface BodyWriter {
+  readonly length: number;
+  readonly storage: Buffer;
+  startGroup(first: boolean, source: BatchSource): void;
+  line(first: boolean, line: StampedLine): void;
+  endGroup(size: number): void;
+  finish(): Buffer;
+}
+
+class JsonWriter implements BodyWriter {
+  private readonly body: JsonBody;
+
+  constructor(buffer: Buffer, host: string) {
+    this.body = new JsonBody(buffer);
+    this.body.raw('{"host":');
+    this.body.string(host);
+    this.body.raw(',"files":[');
+  }
+
+  get length(): number {
+    return this.body.length;
+  }
+
+  get storage(): Buffer {
+    return this.body.storage;
+  }
+
+  startGroup(first: boolean, source: BatchSource): void {
+    const body = this.body;
+    if (!first) body.raw(',');
+    body.raw('{"file_id":');
+    body.string(source.id);
+    body.raw(',"filename":');
+    // A name Daniel cannot take (control characters, not UTF-8, too long) goes escaped.
+    body.string(wireName(source.filename));
+    body.raw(',"path":');
+    body.string(wirePath(source.path));
+    if (source.labels !== undefined) body.fields(',"labels":', source.labels);
+    body.raw(',"lines":[');
+  }
+
+  line(first: boolean, line: StampedLine): void {
+    this.body.line(!first, line.offset, line.end, line.timestamp, line.text, line.cut, line.fields);
+  }
+
+  endGroup(size: number): void {
+    this.body.raw(`],"size":${size}}`);
+  }
+
+  finish(): Buffer {
+    this.body.raw(']}');
+    return this.body.finish();
+  }
+}
+
+class BinaryWriter implements BodyWriter {
+  private readonly body: BinaryBatchWriter;
+
+  constructor(buffer: Buffer, columns: Buffer, host: string) {
+    this.body = new BinaryBatchWriter(buffer, columns, host);
+  }
+
+  get length(): number {
+    return this.body.length;
+  }
+
+  get storage(): Buffer {
+    return this.body.storage;
+  }
+
+  startGroup(_first: boolean, source: BatchSource): void {
+    this.body.startGroup(source.id, wireName(source.filename), wirePath(source.path), source.labels);
+  }
+
+  line(_first: boolean, line: StampedLine): void {
+    this.body.line(line.offset, line.end, line.timestamp, line.text, line.cut, line.fields);
+  }
+
+  endGroup(size: number): void {
+    this.body.endGroup(size);
+  }
+
+  finish(): Buffer {
+    return this.body.finish();
+  }
 }
 
 interface Group {
@@ -73,7 +171,10 @@ interface Group {
 }
 
 export class Batcher {
-  private body: JsonBody | undefined;
+  private body: BodyWriter | undefined;
+  private binary = false;
+  /** The binary writer's columns, kept from batch to batch (one batch is open at a time). */
+  private columns = Buffer.allocUnsafe(64 * 1024);
   private files = new Map<string, BatchedFile>();
   private group: Group | undefined;
   /** File groups in the open batch: Daniel takes at most MAX_INGEST_FILES a request. */
@@ -105,7 +206,7 @@ export class Batcher {
     // Labels set once a file is recognised as a container log start a group of their own.
     if (group === undefined || group.source.id !== source.id || group.labels !== source.labels) group = this.startGroup(body, source, line.offset);
     const meta = group.meta;
-    body.line(group.lines > 0, line.offset, line.end, line.timestamp, line.text, line.cut, line.fields);
+    body.line(group.lines === 0, line);
     group.lines++;
     group.lastTimestamp = line.timestamp;
     meta.end = line.end;
@@ -131,9 +232,9 @@ export class Batcher {
     const body = this.body;
     if (body === undefined || this.lines === 0) return;
     this.closeGroup(body);
-    body.raw(']}');
+    const bytes = body.finish();
     const storage = body.storage;
-    const batch: Batch = { body: body.finish(), files: [...this.files.values()], lines: this.lines, release: () => this.pool.give(storage) };
+    const batch: Batch = { body: bytes, binary: this.binary, files: [...this.files.values()], lines: this.lines, release: () => this.pool.give(storage) };
     this.body = undefined;
     this.files = new Map();
     this.group = undefined;
@@ -147,51 +248,39 @@ export class Batcher {
     this.timer = undefined;
   }
 
-  private open(): JsonBody {
-    const body = new JsonBody(this.pool.take());
-    body.raw('{"host":');
-    body.string(this.options.host);
-    body.raw(',"files":[');
+  private open(): BodyWriter {
+    this.binary = (this.options.wire?.format ?? 'binary') === 'binary';
+    const body = this.binary ? new BinaryWriter(this.pool.take(), this.columns, this.options.host) : new JsonWriter(this.pool.take(), this.options.host);
     this.body = body;
     return body;
   }
 
-  private startGroup(body: JsonBody, source: BatchSource, firstOffset: number): Group {
-    if (this.group !== undefined) {
-      this.closeGroup(body);
-      body.raw(',');
-    }
+  private startGroup(body: BodyWriter, source: BatchSource, firstOffset: number): Group {
+    const first = this.group === undefined;
+    if (!first) this.closeGroup(body);
     let meta = this.files.get(source.id);
     if (meta === undefined) {
       meta = { fileId: source.id, filename: source.filename, path: source.path, size: 0, firstOffset, end: firstOffset, lastTimestamp: '', lines: 0 };
       this.files.set(source.id, meta);
     }
-    body.raw('{"file_id":');
-    body.string(source.id);
-    body.raw(',"filename":');
-    // A name Daniel cannot take (control characters, not UTF-8, too long) goes escaped.
-    body.string(wireName(source.filename));
-    body.raw(',"path":');
-    body.string(wirePath(source.path));
-    const labels = source.labels;
-    if (labels !== undefined) body.fields(',"labels":', labels);
-    body.raw(',"lines":[');
-    const group: Group = { source, meta, lines: 0, labels, lastTimestamp: 0n };
+    body.startGroup(first, source);
+    const group: Group = { source, meta, lines: 0, labels: source.labels, lastTimestamp: 0n };
     this.group = group;
     this.groups += 1;
     return group;
   }
 
   /** Ends the open group's line list and gives its size (known only now). */
-  private closeGroup(body: JsonBody): void {
+  private closeGroup(body: BodyWriter): void {
     const group = this.group;
     if (group === undefined) return;
     group.meta.lastTimestamp = group.lastTimestamp.toString();
-    body.raw(`],"size":${group.meta.size}}`);
+    body.endGroup(group.meta.size);
   }
 }
 
-/** For tests and tools: the body parsed back. */
+/** A batch's body (uncompressed) as the request it carries, binary or JSON. */
 export function parseBatchBody(body: Buffer | string): IngestRequest {
+  if (typeof body !== 'string' && isBinaryBatch(body)) return binaryBatchToRequest(body);
   return JSON.parse(body.toString()) as IngestRequest;
 }

@@ -17,13 +17,14 @@ import { decodeSpoolRecord, type SpoolRecordHeader } from './spool-record.js';
 import type { Spool, SpoolPosition } from './spool.js';
 import { sleep } from './sleep.js';
 import { lineCount, splitRequest } from './split-request.js';
-import { compressBodySync, decompressBody, encodingOf, fallbackOf, type WireEncoding } from './wire-body.js';
+import { compressBodySync, decompressBody, encodingOf, fallbackOf, type SharedWire } from './wire-body.js';
+import { binaryBatchToRequest, isBinaryBatch } from '../protocol/binary-batch.js';
 
 export interface SenderOptions {
   shipper: Shipper;
   deadLetters: DeadLetters;
-  /** How batches are compressed; turned to gzip when Daniel refuses brotli (shared with the sealer). */
-  wire?: { encoding: WireEncoding };
+  /** How batches are written and compressed; turned to JSON, or an older encoding, when Daniel refuses one (shared with the batcher and the sealer). */
+  wire?: SharedWire;
   backoff: BackoffOptions;
   /** Give up (and report failure) after this long without delivering anything (`--once`, replay). */
   giveUpAfterMs?: number;
@@ -61,10 +62,27 @@ export class Sender {
   ) {}
 
   /** True once delivered (or dead-lettered); false when stopping or giving up first. */
-  async send(body: Buffer, request?: IngestRequest): Promise<boolean> {
+  async send(body: Buffer, request?: IngestRequest, binary = false): Promise<boolean> {
     const { shipper } = this.options;
     for (let attempt = 0; !this.signal.aborted; attempt++) {
-      const outcome: ShipOutcome = await shipper.send(body, this.signal);
+      const outcome: ShipOutcome = await shipper.send(body, this.signal, binary);
+      if (binary && outcome.kind === 'rejected' && outcome.status === 415) {
+        // A Daniel older than binary batches: this batch goes as the JSON it stands for, and so do the next ones.
+        if (this.options.wire !== undefined && this.options.wire.format !== 'json') {
+          this.options.wire.format = 'json';
+          this.options.log('wire_format_fallback', { from: 'binary', to: 'json', reason: outcome.reason });
+        }
+        try {
+          request ??= decodeBody(body);
+        } catch (error) {
+          await this.deadLetterAll(body, undefined, outcome.status, `${outcome.reason}; the batch could not be read to send it as JSON: ${(error as Error).message}`);
+          return true;
+        }
+        body = compressBodySync(JSON.stringify(request), encodingOf(body));
+        binary = false;
+        attempt--;
+        continue;
+      }
       const from = encodingOf(body);
       const next = fallbackOf(from);
       if (outcome.kind === 'rejected' && outcome.status === 415 && next !== undefined) {
@@ -259,7 +277,7 @@ export class Delivery {
       const record = await spool.next();
       if (record === undefined) continue;
       const { header, body } = decodeSpoolRecord(record.payload);
-      const done = await this.sender.send(body);
+      const done = await this.sender.send(body, undefined, header.binary === true);
       if (!done) {
         spool.rewind();
         return;
@@ -280,9 +298,11 @@ export class Delivery {
   }
 }
 
-/** The ingest request inside a gzipped body (only after a 413 or a `rejected` answer). */
+/** The ingest request inside a compressed body, binary or JSON (only after a 413, a 415 or a `rejected` answer). */
 export function decodeBody(body: Buffer): IngestRequest {
-  return JSON.parse(decompressBody(body).toString('utf8')) as IngestRequest;
+  const bytes = decompressBody(body);
+  if (isBinaryBatch(bytes)) return binaryBatchToRequest(bytes);
+  return JSON.parse(bytes.toString('utf8')) as IngestRequest;
 }
 
 function codeOf(reason: string): string | undefined {

@@ -45,6 +45,7 @@ export const AGENT_EVENTS = {
     "the server address does not answer as Daniel's /ingest (a redirect, 404 or 405: an http:// address of an https:// server, a proxy without the route); Henrik does not follow redirects: set --server to Daniel's address. Lines are held in the spool, nothing is dropped",
   ],
   delivery_resumed: ['info', 'Daniel is taking lines again'],
+  wire_format_fallback: ['warn', 'Daniel does not take binary batches (it is older than this Henrik); sending JSON from now on (nothing is dropped; upgrade Daniel to stop this)'],
   compression_fallback: ['warn', 'Daniel does not take this compression (it is older than this Henrik); sending the next one (zstd, then br, then gzip) from now on (nothing is dropped; upgrade Daniel, or set compression, to stop this)'],
   batch_split: ['warn', "a batch is over the body limit of Daniel or a proxy in front of it; sending it in halves (nothing is dropped; raise --body-limit or the proxy's limit, or lower batchMaxBytes, to stop this)"],
   delivery_given_up: ['error', 'gave up shipping'],

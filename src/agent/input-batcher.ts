@@ -127,7 +127,7 @@ export class InputBatcher {
       first = false;
     }
     out.raw(']}');
-    const batch: Batch = { body: out.finish(), files: [...this.groups.values()].map((g) => g.meta), lines: this.lines, release: () => {} };
+    const batch: Batch = { body: out.finish(), binary: false, files: [...this.groups.values()].map((g) => g.meta), lines: this.lines, release: () => {} };
     this.groups = new Map();
     this.last = undefined;
     this.lines = 0;

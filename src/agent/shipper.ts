@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { IngestRejection, IngestResponse } from '../protocol/ingest.js';
 import { classifyStatus, parseRetryAfter } from './retry.js';
 import { encodingOf } from './wire-body.js';
+import { BINARY_BATCH_TYPE } from '../protocol/binary-batch.js';
 
 export type ShipOutcome =
   | { kind: 'delivered'; accepted: number; duplicates: number; rejected: IngestRejection[] }
@@ -52,7 +53,8 @@ export class Shipper {
     this.request = client.request;
   }
 
-  send(body: Uint8Array, stop?: AbortSignal): Promise<ShipOutcome> {
+  /** `binary`: the body is a binary batch (protocol/binary-batch.ts), else JSON. */
+  send(body: Uint8Array, stop?: AbortSignal, binary = false): Promise<ShipOutcome> {
     const request = this.request;
     return new Promise((resolve) => {
       let settled = false;
@@ -68,7 +70,7 @@ export class Shipper {
         timeout: this.timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.token}`,
-          'content-type': 'application/json',
+          'content-type': binary ? BINARY_BATCH_TYPE : 'application/json',
           'content-encoding': encodingOf(body),
           'content-length': body.length,
         },

@@ -19,6 +19,8 @@ export interface SpooledFile extends BatchedFile {
 export interface SpoolRecordHeader {
   files: SpooledFile[];
   lines: number;
+  /** The body is a binary batch (protocol/binary-batch.ts), sent as such; absent: JSON. */
+  binary?: true;
   /** Inputs that are not files (the journal): where each resumes after this record, by key. */
   inputs?: Record<string, string>;
 }

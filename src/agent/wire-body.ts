@@ -106,6 +106,14 @@ function brotliOptions(bytes: number): { chunkSize: number; params: Record<numbe
   };
 }
 
+/**
+ * How batches go, shared by the batcher, the sealer and delivery: delivery turns `encoding`
+ * to an older one, and `format` to json, when Daniel answers 415 (an older Daniel).
+ */
+export interface SharedWire {
+  encoding: WireEncoding;
+  format?: 'binary' | 'json';
+}
 
 /** The encoding of a body this module (or an older Henrik's gzip) wrote. */
 export function encodingOf(body: Uint8Array): WireEncoding {

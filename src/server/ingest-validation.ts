@@ -6,7 +6,7 @@
  */
 import { AppError } from '../common/errors.js';
 import type { IngestRejection } from '../protocol/ingest.js';
-import { checkIngestFiles } from '../protocol/ingest-check.js';
+import { checkIngestFiles, type CheckedFiles } from '../protocol/ingest-check.js';
 import type { IngestEnvelopeValue } from '../protocol/ingest-schema.js';
 import { nameProblem } from '../protocol/names.js';
 import { boundFields } from '../query/fields.js';
@@ -24,10 +24,11 @@ export interface ValidatedIngest {
  * `budget`, when given, says which of the request's file identities are over the host's daily
  * bound (identity-budget.ts): their groups are named in `rejected` with HOST_FILE_LIMIT.
  */
-export function toAppendRequest(body: IngestEnvelopeValue, receivedAt: bigint, budget?: IdentityBudget): ValidatedIngest {
+export function toAppendRequest(body: IngestEnvelopeValue & { checked?: CheckedFiles }, receivedAt: bigint, budget?: IdentityBudget): ValidatedIngest {
   const hostProblem = nameProblem(body.host);
   if (hostProblem !== undefined) throw new AppError('INVALID_NAME', `host ${hostProblem}`);
-  const checked = checkIngestFiles(body.files);
+  // A binary batch was checked as it was read (protocol/binary-batch.ts).
+  const checked = body.checked ?? checkIngestFiles(body.files);
   const { rejected } = checked;
   let groups = checked.groups;
   if (budget !== undefined) {

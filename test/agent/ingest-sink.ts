@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { decompressBody } from '../../src/agent/wire-body.js';
+import { parseBatchBody } from '../../src/agent/batcher.js';
 import type { FastifyInstance } from 'fastify';
 import type { AgentOptions } from '../../src/agent/options.js';
 import type { IngestRejection, IngestRequest, IngestResult } from '../../src/protocol/ingest.js';
@@ -185,7 +186,7 @@ export class IngestSink {
         url: req.url ?? '/',
         headers: req.headers,
         raw,
-        decoded: () => (decoded ??= JSON.parse(decodedBody(req.headers['content-encoding'], raw).toString('utf8')) as IngestRequest),
+        decoded: () => (decoded ??= parseBatchBody(decodedBody(req.headers['content-encoding'], raw))),
       };
       const injected: Injected | undefined =
         this.failWith !== undefined
@@ -229,6 +230,7 @@ export class IngestSink {
       if (refused.length > 0) {
         raw = Buffer.from(JSON.stringify(withoutRefused(request.decoded(), refused)));
         delete headers['content-encoding'];
+        headers['content-type'] = 'application/json';
         headers['content-length'] = String(raw.length);
       }
       const out = http.request({ host: '127.0.0.1', port: daniel.port, method: request.method, path: request.url, headers }, (res) => {

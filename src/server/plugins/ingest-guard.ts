@@ -40,12 +40,15 @@ export function lookAlikeProblem(host: string): string | undefined {
 interface GuardBody {
   host: string;
   files: unknown[];
+  /** A binary batch's: its groups refused while it was read are not in `files`, but count. */
+  checked?: { groupCount: number };
 }
 
 export const ingestGuard: preHandlerHookHandler = (request, _reply, done) => {
   const body = request.body as GuardBody;
-  if (body.files.length > MAX_INGEST_FILES) {
-    return done(new AppError('TOO_MANY_FILES', `The request carries ${body.files.length} file groups; at most ${MAX_INGEST_FILES} a request: send them in several requests`));
+  const groups = body.checked?.groupCount ?? body.files.length;
+  if (groups > MAX_INGEST_FILES) {
+    return done(new AppError('TOO_MANY_FILES', `The request carries ${groups} file groups; at most ${MAX_INGEST_FILES} a request: send them in several requests`));
   }
   const problem = lookAlikeProblem(body.host);
   if (problem !== undefined) return done(new AppError('INVALID_NAME', `host ${JSON.stringify(body.host)} ${problem}`));
@@ -61,7 +64,8 @@ export const ingestGuard: preHandlerHookHandler = (request, _reply, done) => {
       if (line === null || typeof line !== 'object' || typeof line.offset !== 'number') continue;
       if (line.offset > limit) {
         const what = size === undefined ? `past ${MAX_PLAUSIBLE_OFFSET}, more than any file holds` : `past the size ${size} this group reports`;
-        return done(new AppError('INVALID_BODY', `Body field files[${fileIndex}].lines[${lineIndex}].offset ${line.offset} is ${what}`));
+        const index = body.checked !== undefined ? (file as { index: number }).index : fileIndex;
+        return done(new AppError('INVALID_BODY', `Body field files[${index}].lines[${lineIndex}].offset ${line.offset} is ${what}`));
       }
     }
   }

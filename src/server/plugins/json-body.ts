@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppError } from '../../common/errors.js';
+import { BINARY_BATCH_TYPE, BinaryBatchError, checkBinaryBatch, type CheckedBinaryBatch } from '../../protocol/binary-batch.js';
 import { ZstdStreamDecoder } from '../../common/zstd.js';
 
 declare module 'fastify' {
@@ -127,8 +128,35 @@ function contentEncoding(request: FastifyRequest): 'gzip' | 'br' | 'zstd' | 'ide
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, br, zstd or no encoding`);
 }
 
+/**
+ * POST /ingest's binary batch (protocol/binary-batch.ts), read and checked here: the route gets
+ * the envelope it expects (host, and the groups for the guard's bounds) with the checked
+ * groups beside it.
+ */
+export interface BinaryIngestBody {
+  host: string;
+  files: CheckedBinaryBatch['groups'];
+  checked: CheckedBinaryBatch;
+}
+
 export function installJsonBody(app: FastifyInstance, limit: number): void {
   app.removeAllContentTypeParsers();
+  app.addContentTypeParser(BINARY_BATCH_TYPE, async (request: FastifyRequest, payload: Readable): Promise<BinaryIngestBody> => {
+    if (request.routeOptions.url !== '/ingest') {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${BINARY_BATCH_TYPE} is taken by POST /ingest only: send application/json`);
+    }
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
+    const { bytes, rawBytes } = await readBody(payload, { limit, encoding: contentEncoding(request) });
+    request.bodyRawBytes = rawBytes;
+    try {
+      const checked = checkBinaryBatch(bytes);
+      return { host: checked.host, files: checked.groups, checked };
+    } catch (error) {
+      if (error instanceof BinaryBatchError) throw new AppError('INVALID_BODY', error.message);
+      throw error;
+    }
+  });
   app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
