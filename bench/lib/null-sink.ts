@@ -4,11 +4,13 @@
  * so the agent bench measures the agent and not a server. It also answers `GET /healthz`
  * with Daniel's body: the bare node:http baseline of the HTTP-overhead bench.
  *
- * Lines are counted exactly: in an ingest body (JSON) by its `"offset":` keys (a quote
- * inside a line's text is escaped, so the sequence only occurs as a key); in any other body
- * (syslog-ng's batches) by newline-separated records.
+ * Lines are counted exactly: in a binary batch (what Henrik sends) by reading it as Daniel
+ * does; in a JSON ingest body by its `"offset":` keys (a quote inside a line's text is
+ * escaped, so the sequence only occurs as a key); in any other body (syslog-ng's batches) by
+ * newline-separated records.
  */
 import http from 'node:http';
+import { checkBinaryBatch, isBinaryBatch } from '../../src/protocol/binary-batch.js';
 import { decompressBody } from '../../src/agent/wire-body.js';
 
 const OFFSET_KEY = Buffer.from('"offset":');
@@ -27,6 +29,13 @@ function countRecords(body: Buffer): number {
   let count = 0;
   for (let at = body.indexOf(10); at !== -1; at = body.indexOf(10, at + 1)) count++;
   return body[body.length - 1] === 10 ? count : count + 1;
+}
+
+function binaryLines(body: Buffer): number {
+  const checked = checkBinaryBatch(body);
+  let count = checked.rejected.length;
+  for (const group of checked.groups) count += group.lines.length;
+  return count;
 }
 
 const server = http.createServer((req, res) => {
@@ -58,7 +67,14 @@ const server = http.createServer((req, res) => {
       res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: 'bad gzip, brotli or zstd' } }));
       return;
     }
-    const lines = req.url?.startsWith('/ingest') ? countOccurrences(body, OFFSET_KEY) : countRecords(body);
+    let lines: number;
+    try {
+      lines = !req.url?.startsWith('/ingest') ? countRecords(body) : isBinaryBatch(body) ? binaryLines(body) : countOccurrences(body, OFFSET_KEY);
+    } catch (error) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'INVALID_BODY', message: (error as Error).message } }));
+      return;
+    }
     const now = Date.now();
     stats.requests++;
     stats.lines += lines;

@@ -24,10 +24,10 @@ import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants, gu
 import { promisify } from 'node:util';
 // The type only: common/zstd.ts loads the addon when imported, and Henrik (also built as one file without it) loads it lazily below.
 import type { ZstdBinding } from '../common/zstd.js';
+import { fastCompressor } from '../common/zstd-level.js';
 
 export type WireEncoding = 'zstd' | 'br' | 'gzip';
 
-const ZSTD_LEVEL = 1;
 let binding: ZstdBinding | null | undefined;
 let cctx: InstanceType<ZstdBinding['CCtx']> | undefined;
 let dctx: InstanceType<ZstdBinding['DCtx']> | undefined;
@@ -59,11 +59,11 @@ function loadedZstd(what: string): ZstdBinding {
 
 function zstdCompress(json: Uint8Array): Buffer {
   const zstd = loadedZstd('compression zstd');
-  cctx ??= new zstd.CCtx();
+  cctx ??= fastCompressor(zstd);
   const bound = zstd.compressBound(json.length);
   if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
   // The exact bytes are copied out: a body is held in flight until spooled, and its bound is the whole JSON.
-  return Buffer.from(scratch.subarray(0, cctx.compress(scratch, json, ZSTD_LEVEL)));
+  return Buffer.from(scratch.subarray(0, cctx.compress2(scratch, json)));
 }
 
 function zstdDecompress(body: Uint8Array): Buffer {

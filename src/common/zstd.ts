@@ -10,7 +10,13 @@ type StreamResult = [returnValue: number, produced: number, consumed: number];
 
 /** The part of zstd-napi's binding the project uses (its high-level API allocates a bound-sized buffer per call). */
 export interface ZstdBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  CCtx: new () => {
+    compress(dst: Uint8Array, src: Uint8Array, level: number): number;
+    /** With the parameters set (zstd-level.ts); `compress` would set them all from the level. */
+    compress2(dst: Uint8Array, src: Uint8Array): number;
+    setParameter(param: number, value: number): void;
+  };
+  CParameter: { compressionLevel: number; hashLog: number };
   DCtx: new () => {
     decompress(dst: Uint8Array, src: Uint8Array): number;
     decompressStream(dst: Uint8Array, src: Uint8Array): StreamResult;

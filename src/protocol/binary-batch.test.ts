@@ -123,6 +123,13 @@ describe('binary batch', () => {
     expect(refused).toBeGreaterThan(1000);
   });
 
+  test('fields that grow the column buffer keep the flags of their line', () => {
+    const fields = { big: 'v'.repeat(100_000) };
+    const request: IngestRequest = { host: 'h', files: [{ file_id: 'f', filename: 'a.log', lines: [{ offset: 0, end: 2, timestamp: '1', line: 'a' }, { offset: 2, end: 9, timestamp: '2', line: 'b', cut: true, fields }] }] };
+    const back = binaryBatchToRequest(binaryBody(request));
+    expect(back.files[0]!.lines[1]).toEqual({ offset: 2, end: 9, timestamp: '2', line: 'b', cut: true, fields });
+  });
+
   test('a batch larger than the buffer it starts in grows, huge lines included', () => {
     const huge = 'x'.repeat(3 * 1024 * 1024);
     const request: IngestRequest = { host: 'h', files: [{ file_id: 'f', filename: 'a.log', lines: [{ offset: 0, timestamp: '1', line: huge }, { offset: huge.length + 1, timestamp: '2', line: '\u00e9'.repeat(70_000) }] }] };

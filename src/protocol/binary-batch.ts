@@ -51,6 +51,7 @@ const HAS_TIME_STEP = 16;
 const LINE_FLAGS = 0x20;
 /** A timestamp step past this (ns, about 52 days) goes as the full i64: the step stays a safe integer. */
 const MAX_TIME_STEP = 2n ** 52n;
+const MIN_TIME_STEP = -MAX_TIME_STEP;
 const MAX_VARINT_BYTES = 8;
 
 /** Whether decompressed body bytes are a binary batch (rather than JSON). */
@@ -114,7 +115,10 @@ export class BinaryBatchWriter {
     const flagsAt = this.col++;
     let flags = cut ? CUT : 0;
     const delta = offset - this.previousEnd;
-    this.varint(delta >= 0 ? delta * 2 : -delta * 2 - 1);
+    // Most lines follow the one before (a delta of 0): one byte, without the call.
+    const zig = delta >= 0 ? delta * 2 : -delta * 2 - 1;
+    if (zig < 0x80) c[this.col++] = zig;
+    else this.varint(zig);
     this.varint(bytes);
     if (end !== offset + bytes + 1) {
       flags |= HAS_END;
@@ -124,7 +128,7 @@ export class BinaryBatchWriter {
     const last = this.lastTimestamp;
     if (timestamp !== last) {
       const step = last === undefined ? MAX_TIME_STEP : timestamp - last;
-      if (step < MAX_TIME_STEP && step > -MAX_TIME_STEP) {
+      if (step < MAX_TIME_STEP && step > MIN_TIME_STEP) {
         // A step costs the reader two numbers to make, the full value four.
         flags |= HAS_TIME_STEP;
         const n = Number(step);
@@ -140,7 +144,8 @@ export class BinaryBatchWriter {
       flags |= HAS_FIELDS;
       this.pairs(fields);
     }
-    c[flagsAt] = flags;
+    // Not `c`: the fields may have grown the columns into a new buffer.
+    this.columns[flagsAt] = flags;
     this.previousEnd = end;
   }
 
