@@ -12,7 +12,10 @@ export type ProxyMode = 'pass' | 'refuse' | 'blackhole';
 export interface CutPlan {
   /** How many connections to cut. */
   count: number;
-  /** `request`: forward `afterBytes` of the request, then cut; `response`: cut as Daniel's answer starts. */
+  /**
+   * `request`: forward `afterBytes` of the request, then cut (without `afterBytes`: the
+   * headers and half the body, whatever the body's size); `response`: cut as Daniel's answer starts.
+   */
   phase: 'request' | 'response';
   afterBytes?: number;
 }
@@ -22,6 +25,8 @@ export class TcpProxy {
   readonly stats = { connections: 0, refused: 0, cut: 0 };
   private readonly sockets = new Set<Socket>();
   private cutPlan: CutPlan | undefined;
+  /** Cuts taken by a request that has not been cut yet (so a caller waiting for them does not cut its connection first). */
+  private cutsUnderWay = 0;
 
   private constructor(
     private readonly server: Server,
@@ -48,8 +53,9 @@ export class TcpProxy {
     this.cutPlan = { ...plan };
   }
 
+  /** Cuts planned and not yet done, those of requests under way included. */
   get cutsPending(): number {
-    return this.cutPlan?.count ?? 0;
+    return (this.cutPlan?.count ?? 0) + this.cutsUnderWay;
   }
 
   /** Destroys every open connection (both sides) at once. */
@@ -83,27 +89,61 @@ export class TcpProxy {
     const upstream = connect(this.targetPort, '127.0.0.1');
     this.track(upstream);
     let cutDone = false;
+    /** A cut this connection took and has not done. */
+    let owed = false;
+    const settle = (): void => {
+      if (owed) this.cutsUnderWay--;
+      owed = false;
+    };
     const both = (): void => {
       if (!cutDone) this.stats.cut++;
       cutDone = true;
+      settle();
       client.destroy();
       upstream.destroy();
     };
-    client.on('close', () => upstream.destroy());
+    client.on('close', () => {
+      settle();
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
     // Connections are kept alive: a cut applies to the next request, which starts with the
     // first client bytes after an answer (or on a fresh connection).
     let plan: CutPlan | undefined;
     let inRequest = false;
     let forwarded = 0;
+    /** The request's bytes until its headers end (mid-body cuts), and where to cut once known. */
+    let head = Buffer.alloc(0);
+    let cutAt: number | undefined;
     client.on('data', (chunk: Buffer) => {
       if (!inRequest) {
         inRequest = true;
         forwarded = 0;
         plan = this.takeCut();
+        if (plan !== undefined) {
+          owed = true;
+          this.cutsUnderWay++;
+        }
+        head = Buffer.alloc(0);
+        cutAt = plan?.afterBytes;
       }
-      if (plan?.phase === 'request') {
-        const room = (plan.afterBytes ?? 200) - forwarded;
+      if (plan?.phase === 'request' && cutAt === undefined) {
+        head = Buffer.concat([head, chunk]);
+        const headerEnd = head.indexOf('\r\n\r\n');
+        if (headerEnd >= 0) {
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head.subarray(0, headerEnd).toString('latin1'))?.[1] ?? 0);
+          if (length === 0) {
+            // No body to cut in half (a GET): the cut waits for the next request.
+            if (this.cutPlan !== undefined) this.cutPlan.count++;
+            plan = undefined;
+            settle();
+          } else {
+            cutAt = headerEnd + 4 + Math.floor(length / 2);
+          }
+        }
+      }
+      if (plan?.phase === 'request' && cutAt !== undefined) {
+        const room = cutAt - forwarded;
         if (room <= 0) return both();
         if (chunk.length >= room) {
           upstream.write(chunk.subarray(0, room));
