@@ -6,7 +6,8 @@
  *
  * Why: at full ingest, writing and reading JSON was a third of Henrik's CPU (escaping every `"`
  * of a JSON log line byte by byte) and the largest single cost of Daniel's main thread
- * (JSON.parse, then a timestamp string parsed to a number per line). docs/api.md has the table.
+ * (JSON.parse, then a timestamp string parsed to a number per line). docs/agent.md *Performance*
+ * has the figures.
  *
  * Layout, after any Content-Encoding is taken off (varints are LEB128 of at most 8 bytes, within
  * 2^53; zigzag maps n to 2n and -n to 2n-1; a string is a varint of bytes then its UTF-8):
