@@ -12,6 +12,7 @@ import { MAX_INGEST_FILES, type IngestRequest } from '../protocol/ingest.js';
 import { BufferPool, JsonBody } from './json-body.js';
 import type { LineFields } from './tailer/container.js';
 import { wireName, wirePath } from './tailer/names.js';
+import type { SharedWire } from './wire-body.js';
 
 /** A file identity as the batcher needs it (a tailer FileStream is one). */
 export interface BatchSource {
@@ -45,11 +46,6 @@ export interface BatchedFile {
   lines: number;
 }
 
-/** How a batch's body is written: shared with delivery, which turns it to 'json' for a Daniel that answers 415 to a binary batch. */
-export interface WireFormat {
-  format: 'binary' | 'json';
-}
-
 export interface Batch {
   /** The `IngestRequest`, as a binary batch or as UTF-8 JSON (`binary`). */
   body: Buffer;
@@ -69,8 +65,8 @@ export interface BatcherOptions {
   flushIntervalMs: number;
   /** File groups a batch holds at most; default (and at most) MAX_INGEST_FILES. */
   maxGroups?: number;
-  /** Read at each batch's start; default binary. */
-  wire?: { format?: WireFormat['format'] };
+  /** How bodies are written, read at each batch's start (default binary): shared with delivery, which turns it to json for a Daniel that answers 415 to a binary batch. */
+  wire?: Pick<SharedWire, 'format'>;
 }
 
 /** A body being written: the JSON one or the binary one. */
