@@ -11,7 +11,7 @@
 export const LAYERS = {
   protocol: [],
   common: [],
-  segment: ['common'],
+  segment: ['protocol', 'common'],
   query: ['segment', 'common'],
   storage: ['query', 'segment', 'protocol', 'common'],
   server: ['alerts', 'inputs', 'storage', 'query', 'protocol', 'common'],

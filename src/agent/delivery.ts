@@ -9,6 +9,7 @@
  * so is every later one (the sealer compresses them with gzip from then on).
  */
 import type { IngestRejection, IngestRequest } from '../protocol/ingest.js';
+import { parseBatchBody } from './batcher.js';
 import type { DeadLetters } from './dead-letter.js';
 import type { AgentLog } from './events.js';
 import { backoffMs, type BackoffOptions } from './retry.js';
@@ -18,7 +19,6 @@ import type { Spool, SpoolPosition } from './spool.js';
 import { sleep } from './sleep.js';
 import { lineCount, splitRequest } from './split-request.js';
 import { compressBodySync, decompressBody, encodingOf, fallbackOf, type SharedWire } from './wire-body.js';
-import { binaryBatchToRequest, isBinaryBatch } from '../protocol/binary-batch.js';
 
 export interface SenderOptions {
   shipper: Shipper;
@@ -300,9 +300,7 @@ export class Delivery {
 
 /** The ingest request inside a compressed body, binary or JSON (only after a 413, a 415 or a `rejected` answer). */
 export function decodeBody(body: Buffer): IngestRequest {
-  const bytes = decompressBody(body);
-  if (isBinaryBatch(bytes)) return binaryBatchToRequest(bytes);
-  return JSON.parse(bytes.toString('utf8')) as IngestRequest;
+  return parseBatchBody(decompressBody(body));
 }
 
 function codeOf(reason: string): string | undefined {

@@ -35,7 +35,9 @@
  */
 import type { IngestFile, IngestLine, IngestRejection, IngestRequest } from './ingest.js';
 import type { CheckedFiles, CheckedGroup, CheckedLine } from './ingest-check.js';
-import { CONTROL, INT64_MAX, INT64_MIN, LONE_SURROGATE, MAX_PATH_BYTES, nameProblem } from './names.js';
+import { ByteReader } from './bytes.js';
+import { endProblem, groupNameProblem, lineFields, orderProblem } from './ingest-rules.js';
+import { INT64_MAX, INT64_MIN } from './names.js';
 import { isUtf8 } from 'node:buffer';
 
 export const BINARY_BATCH_TYPE = 'application/vnd.logging-aggregator.batch';
@@ -69,6 +71,9 @@ interface DirectBuffer extends Buffer {
 /**
  * Writes one binary batch as lines arrive: the text straight into `textBuffer` (a pooled
  * buffer, after room for the head), the columns into a buffer of their own, joined at finish.
+ * The columns are the encoding of bytes.ts written by hand rather than through ByteWriter:
+ * with ByteWriter's calls (a bound check and a call per number) the two Henriks of a 2M-line
+ * ingest used 5.4-5.5 CPU-seconds against 4.8 (3 runs against 2, alternating).
  */
 export class BinaryBatchWriter {
   private text: DirectBuffer;
@@ -229,8 +234,6 @@ export interface CheckedBinaryBatch extends CheckedFiles {
   labels?: Map<CheckedGroup, Record<string, string>>;
 }
 
-const NO_FIELDS: readonly [string, string][] = [];
-
 /**
  * Reads and checks a binary batch. Throws BinaryBatchError when the layout is broken; a group
  * or line that breaks the ingest rules is named in `rejected` with the message the JSON body
@@ -249,123 +252,89 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
   if (textEnd > b.length) throw new BinaryBatchError(`The body's text section (${textBytes} bytes) runs past its end (${b.length} bytes)`);
   // One check of the whole section: valid UTF-8 is read as it is, and a line's UTF-8 length is its byte count.
   const valid = isUtf8(b.subarray(HEAD_BYTES, textEnd));
-  let at = textEnd;
+  const broken = (what: string): BinaryBatchError => new BinaryBatchError(`The binary batch is broken at byte ${r.position}: ${what}`);
+  const r = new ByteReader(b, () => broken('it ends early'));
+  r.position = textEnd;
   let textAt = HEAD_BYTES;
 
-  const fail = (what: string): never => {
-    throw new BinaryBatchError(`The binary batch is broken at byte ${at}: ${what}`);
+  /** A varint that counts or measures something: within 2^53. */
+  const count = (): number => {
+    const value = r.varint();
+    if (!Number.isSafeInteger(value)) throw broken('a number is past 2^53');
+    return value;
   };
-  const byte = (): number => {
-    if (at >= b.length) fail('it ends early');
-    return b[at++]!;
-  };
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      const next = byte();
-      value += (next & 0x7f) * scale;
-      if (next < 0x80) {
-        if (!Number.isSafeInteger(value)) fail('a number is past 2^53');
-        return value;
-      }
-      scale *= 0x80;
-    }
-    return fail('a number is longer than 8 bytes');
-  };
-  const string = (): string => {
-    const length = varint();
-    if (at + length > b.length) fail('a string runs past the end');
-    const text = b.utf8Slice(at, at + length);
-    at += length;
-    return text;
-  };
-  const pairs = (): readonly [string, string][] => {
-    const count = varint();
-    if (count === 0) return NO_FIELDS;
+  const pairs = (): Record<string, string> | undefined => {
+    const n = count();
+    if (n === 0) return undefined;
     const out: [string, string][] = [];
-    for (let i = 0; i < count; i++) out.push([string(), string()]);
-    return out;
+    for (let i = 0; i < n; i++) out.push([r.string(), r.string()]);
+    // Built as own properties (a name such as __proto__ is a field like any other).
+    return Object.fromEntries(out);
   };
 
-  const host = string();
+  const host = r.string();
   const groups: CheckedGroup[] = [];
   const rejected: IngestRejection[] = [];
   const lastEnd = new Map<string, number>();
   let timestamp: bigint | undefined;
   let index = 0;
   const groupLabels = new Map<CheckedGroup, Record<string, string>>();
-  for (let tag = byte(); tag !== END; tag = byte(), index++) {
-    if (tag !== GROUP) fail(`a file group starts with ${tag}`);
-    const at_ = `files[${index}]`;
-    const fileId = string();
-    const filename = string();
-    const path = string();
-    const labelPairs = pairs();
-    let refusal: { code: string; message: string } | undefined;
-    const idProblem = check ? nameProblem(fileId) : undefined;
-    const nameIssue = check ? nameProblem(filename) : undefined;
-    if (!check) refusal = undefined;
-    else if (idProblem !== undefined) refusal = { code: 'INVALID_NAME', message: `${at_}.file_id ${idProblem}` };
-    else if (nameIssue !== undefined) refusal = { code: 'INVALID_NAME', message: `${at_}.filename ${nameIssue}` };
-    else if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES || CONTROL.test(path) || LONE_SURROGATE.test(path)) {
-      refusal = { code: 'INVALID_NAME', message: `${at_}.path is over ${MAX_PATH_BYTES} bytes or holds control characters` };
-    }
-    const labels = labelPairs.length > 0 ? Object.fromEntries(labelPairs) : undefined;
+  for (let tag = r.byte(); tag !== END; tag = r.byte(), index++) {
+    if (tag !== GROUP) throw broken(`a file group starts with ${tag}`);
+    const at = `files[${index}]`;
+    const fileId = r.string();
+    const filename = r.string();
+    const path = r.string();
+    const labels = pairs();
+    const nameIssue = check ? groupNameProblem(at, fileId, filename, path) : undefined;
+    let refusal = nameIssue === undefined ? undefined : { code: 'INVALID_NAME', message: nameIssue };
     const group: CheckedGroup = { index, fileId, filename, path, lines: [] };
     const lineRejections: IngestRejection[] = [];
     let previousEnd = lastEnd.get(fileId) ?? -1;
     let groupEnd = 0;
     let lineIndex = 0;
-    for (let flags = byte(); flags !== END_OF_LINES; flags = byte(), lineIndex++) {
-      if (flags >= LINE_FLAGS || (flags & (HAS_TIME | HAS_TIME_STEP)) === (HAS_TIME | HAS_TIME_STEP)) fail(`a line's flags are ${flags}`);
-      const zig = varint();
+    for (let flags = r.byte(); flags !== END_OF_LINES; flags = r.byte(), lineIndex++) {
+      if (flags >= LINE_FLAGS || (flags & (HAS_TIME | HAS_TIME_STEP)) === (HAS_TIME | HAS_TIME_STEP)) throw broken(`a line's flags are ${flags}`);
+      const zig = count();
       const offset = groupEnd + (zig % 2 === 0 ? zig / 2 : -(zig + 1) / 2);
-      const bytes = varint();
-      if (textAt + bytes > textEnd) fail("a line's text runs past the text section");
-      const end = (flags & HAS_END) !== 0 ? offset + varint() : offset + bytes + 1;
+      const bytes = count();
+      if (textAt + bytes > textEnd) throw broken("a line's text runs past the text section");
+      const endGiven = (flags & HAS_END) !== 0;
+      const end = endGiven ? offset + count() : offset + bytes + 1;
       if ((flags & HAS_TIME) !== 0) {
-        if (at + 8 > b.length) fail('it ends early');
-        timestamp = b.readBigInt64LE(at);
-        at += 8;
+        timestamp = r.int64();
       } else if (timestamp === undefined) {
-        fail('the first line has no timestamp');
+        throw broken('the first line has no timestamp');
       } else if ((flags & HAS_TIME_STEP) !== 0) {
-        const step = varint();
+        const step = count();
         const next = timestamp + BigInt(step % 2 === 0 ? step / 2 : -(step + 1) / 2);
-        if (next > INT64_MAX || next < INT64_MIN) fail('a timestamp steps past 64 bits');
+        if (next > INT64_MAX || next < INT64_MIN) throw broken('a timestamp steps past 64 bits');
         timestamp = next;
       }
-      const own = (flags & HAS_FIELDS) !== 0 ? pairs() : NO_FIELDS;
+      const own = (flags & HAS_FIELDS) !== 0 ? pairs() : undefined;
       const textStart = textAt;
       textAt += bytes;
       groupEnd = end;
       if (refusal !== undefined) continue;
       if (!check) {
-        group.lines.push(lineOf(b, valid, textStart, bytes, offset, end, (flags & HAS_END) !== 0, timestamp!, flags, undefined, own));
+        group.lines.push(lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, own));
         continue;
       }
+      const field = `${at}.lines[${lineIndex}]`;
       if (!Number.isSafeInteger(offset) || offset < 0) {
-        refusal = { code: 'INVALID_BODY', message: `Body field ${at_}.lines[${lineIndex}].offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` };
+        refusal = { code: 'INVALID_BODY', message: `Body field ${field}.offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` };
         continue;
       }
-      const problem =
-        offset < previousEnd
-          ? `offset must not be below the end (${previousEnd}) of the file's previous line in this request`
-          : end <= offset
-            ? 'end must be greater than its offset'
-            : !Number.isSafeInteger(end)
-              ? 'end is too large'
-              : undefined;
+      const problem = orderProblem(field, offset, previousEnd) ?? endProblem(field, offset, end);
       if (problem !== undefined) {
-        lineRejections.push({ file: index, file_id: fileId, offset, code: 'INVALID_BODY', message: `Body field ${at_}.lines[${lineIndex}].${problem}` });
+        lineRejections.push({ file: index, file_id: fileId, offset, code: 'INVALID_BODY', message: problem });
         continue;
       }
-      const checked = lineOf(b, valid, textStart, bytes, offset, end, (flags & HAS_END) !== 0, timestamp!, flags, labels, own);
+      const checked = lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, lineFields(labels, own));
       group.lines.push(checked);
       previousEnd = checked.end;
     }
-    const size = varint();
+    const size = count();
     if (refusal !== undefined) {
       rejected.push({ file: index, file_id: fileId, ...refusal });
       continue;
@@ -376,8 +345,8 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
     lastEnd.set(fileId, previousEnd);
     groups.push(group);
   }
-  if (at !== b.length) fail(`${b.length - at} bytes follow its end`);
-  if (textAt !== textEnd) fail(`${textEnd - textAt} bytes of the text section belong to no line`);
+  if (r.position !== b.length) throw broken(`${b.length - r.position} bytes follow its end`);
+  if (textAt !== textEnd) throw broken(`${textEnd - textAt} bytes of the text section belong to no line`);
   return { host, groups, rejected, groupCount: index, ...(check ? {} : { labels: groupLabels }) };
 }
 
@@ -391,14 +360,13 @@ function lineOf(
   endGiven: boolean,
   timestamp: bigint,
   flags: number,
-  labels: Record<string, string> | undefined,
-  own: readonly [string, string][],
+  fields: Record<string, string> | undefined,
 ): CheckedLine {
   const text = valid ? b.utf8Slice(start, start + bytes) : b.toString('utf8', start, start + bytes);
   // Invalid UTF-8 was replaced (U+FFFD): the line's bytes are those of what is stored, as a JSON body's would be.
   const lineBytes = valid ? bytes : Buffer.byteLength(text, 'utf8');
   const line: CheckedLine = { offset, end: endGiven ? end : offset + lineBytes + 1, timestamp, line: text, cut: (flags & CUT) !== 0, bytes: lineBytes };
-  if (labels !== undefined || own.length > 0) line.fields = labels !== undefined ? { ...labels, ...Object.fromEntries(own) } : Object.fromEntries(own);
+  if (fields !== undefined) line.fields = fields;
   return line;
 }
 

@@ -7,7 +7,8 @@
 import { Compile } from 'typebox/compile';
 import type { IngestRejection } from './ingest.js';
 import { IngestFileHeadSchema, IngestLineSchema } from './ingest-schema.js';
-import { CONTROL, LONE_SURROGATE, MAX_PATH_BYTES, nameProblem, parseWireTimestamp, wellFormed } from './names.js';
+import { endProblem, groupNameProblem, lineFields, orderProblem } from './ingest-rules.js';
+import { parseWireTimestamp, wellFormed } from './names.js';
 
 /** A line that passed every check: the timestamp parsed, the text well-formed, the end known. */
 export interface CheckedLine {
@@ -111,14 +112,9 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       refuseGroup('INVALID_BODY', describe(at, headCheck.Errors(value) as Issue[]));
       return;
     }
-    const idProblem = nameProblem(value.file_id);
-    if (idProblem !== undefined) return refuseGroup('INVALID_NAME', `${at}.file_id ${idProblem}`);
-    const nameIssue = nameProblem(value.filename);
-    if (nameIssue !== undefined) return refuseGroup('INVALID_NAME', `${at}.filename ${nameIssue}`);
     const path = value.path ?? '';
-    if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES || CONTROL.test(path) || LONE_SURROGATE.test(path)) {
-      return refuseGroup('INVALID_NAME', `${at}.path is over ${MAX_PATH_BYTES} bytes or holds control characters`);
-    }
+    const nameIssue = groupNameProblem(at, value.file_id, value.filename, path);
+    if (nameIssue !== undefined) return refuseGroup('INVALID_NAME', nameIssue);
     // A line without a usable offset cannot be named alone: the group is refused.
     const badOffset = value.lines.findIndex((line) => !isSafeOffset((line as { offset?: unknown } | null)?.offset));
     if (badOffset >= 0) {
@@ -128,7 +124,6 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       return refuseGroup('INVALID_BODY', describe(`${at}.lines[${badOffset}]`, offsetIssue ? [offsetIssue] : issues));
     }
     const labels = value.labels;
-    const hasLabels = labels !== undefined && Object.keys(labels).length > 0;
     const group: CheckedGroup = { index, fileId: value.file_id, filename: value.filename, path, lines: [] };
     if (value.size !== undefined) group.size = value.size;
     let previousEnd = lastEnd.get(value.file_id) ?? -1;
@@ -146,17 +141,16 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
         if (plain && !lineCheck.Check(line)) return refuseLine(describe(field, lineCheck.Errors(line) as Issue[]));
         return refuseLine(`Body field ${field}.timestamp is outside the signed 64-bit nanosecond range`);
       }
-      if (offset < previousEnd) {
-        return refuseLine(`Body field ${field}.offset must not be below the end (${previousEnd}) of the file's previous line in this request`);
-      }
+      const outOfOrder = orderProblem(field, offset, previousEnd);
+      if (outOfOrder !== undefined) return refuseLine(outOfOrder);
       const text = wellFormed(line.line);
       const bytes = Buffer.byteLength(text, 'utf8');
       const end = line.end ?? offset + bytes + 1;
-      if (end <= offset) return refuseLine(`Body field ${field}.end must be greater than its offset`);
-      if (!Number.isSafeInteger(end)) return refuseLine(`Body field ${field}.end is too large`);
+      const badEnd = endProblem(field, offset, end);
+      if (badEnd !== undefined) return refuseLine(badEnd);
       const checked: CheckedLine = { offset, end, timestamp, line: text, cut: line.cut === true, bytes };
-      const own = line.fields !== undefined && Object.keys(line.fields).length > 0 ? line.fields : undefined;
-      if (hasLabels || own !== undefined) checked.fields = hasLabels ? { ...labels, ...own } : { ...own };
+      const fields = lineFields(labels, line.fields);
+      if (fields !== undefined) checked.fields = fields;
       group.lines.push(checked);
       previousEnd = end;
     });

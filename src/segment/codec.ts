@@ -19,9 +19,13 @@
  * pairs of varint length + UTF-8 name, varint length + UTF-8 value), then the columns above.
  * The fields column comes first so it can be read without the others (counting by field).
  */
+import { ByteReader, ByteWriter } from '../protocol/bytes.js';
 import { buildTrigramBloom } from './bloom.js';
 import { compressPayload, compressPayloadAround, compressText, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
+
+/** The byte encoding the segment format shares with the binary ingest batch (protocol/bytes.ts). */
+export { ByteReader, ByteWriter };
 
 export interface SegmentLine {
   offset: number;
@@ -62,128 +66,6 @@ const VERSION_WITH_FIELDS = 3;
 const VERSION_WITHOUT_COLUMN_BYTES = 1;
 const BIG_DELTA = 2 ** 51;
 const BIG_DELTA_MARKER = 2 ** 52;
-
-/** Strings shorter than this (a one-byte varint length) take ByteWriter.string's ASCII path. */
-const SHORT_STRING = 0x80;
-
-/** Varints, zigzags, bytes and length-prefixed UTF-8 strings into a growing buffer (the segment format's encoding). */
-export class ByteWriter {
-  private buffer = Buffer.allocUnsafe(4096);
-  length = 0;
-
-  private reserve(bytes: number): void {
-    if (this.length + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
-    this.buffer.copy(grown, 0, 0, this.length);
-    this.buffer = grown;
-  }
-
-  varint(value: number): void {
-    this.reserve(8);
-    while (value >= 0x80) {
-      this.buffer[this.length++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    this.buffer[this.length++] = value;
-  }
-
-  zigzag(value: number): void {
-    this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
-  }
-
-  byte(value: number): void {
-    this.reserve(1);
-    this.buffer[this.length++] = value;
-  }
-
-  int64(value: bigint): void {
-    this.reserve(8);
-    this.buffer.writeBigInt64LE(value, this.length);
-    this.length += 8;
-  }
-
-  /** A varint byte length, then the string's UTF-8. */
-  string(value: string): void {
-    // Field names and values are mostly short ASCII: written a char at a time, without the two
-    // calls into the runtime (byteLength, write) that cost more than the copy itself.
-    const length = value.length;
-    if (length < SHORT_STRING) {
-      this.reserve(length + 1);
-      const buffer = this.buffer;
-      let at = this.length + 1;
-      let i = 0;
-      for (; i < length; i++) {
-        const code = value.charCodeAt(i);
-        if (code >= 0x80) break;
-        buffer[at++] = code;
-      }
-      if (i === length) {
-        buffer[this.length] = length;
-        this.length = at;
-        return;
-      }
-    }
-    const bytes = Buffer.byteLength(value, 'utf8');
-    this.varint(bytes);
-    this.reserve(bytes);
-    this.buffer.write(value, this.length, 'utf8');
-    this.length += bytes;
-  }
-
-  /** Appends a copy of bytes [start, end) already written. */
-  copyWithin(start: number, end: number): void {
-    this.reserve(end - start);
-    this.buffer.copyWithin(this.length, start, end);
-    this.length += end - start;
-  }
-
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.length);
-  }
-}
-
-/** Reads what ByteWriter wrote; throws on truncated input. */
-export class ByteReader {
-  position = 0;
-  constructor(private readonly buffer: Buffer) {}
-
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = this.buffer[this.position++];
-      if (byte === undefined) throw new Error('Segment blob is truncated.');
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-    }
-  }
-
-  zigzag(): number {
-    const value = this.varint();
-    return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
-  }
-
-  byte(): number {
-    const byte = this.buffer[this.position++];
-    if (byte === undefined) throw new Error('Segment blob is truncated.');
-    return byte;
-  }
-
-  int64(): bigint {
-    const value = this.buffer.readBigInt64LE(this.position);
-    this.position += 8;
-    return value;
-  }
-
-  string(): string {
-    const bytes = this.varint();
-    if (this.position + bytes > this.buffer.length) throw new Error('Segment blob is truncated.');
-    const value = this.buffer.toString('utf8', this.position, this.position + bytes);
-    this.position += bytes;
-    return value;
-  }
-}
 
 /** Whether two field maps hold the same names in the same order with the same values. */
 export function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

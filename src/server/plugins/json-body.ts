@@ -128,6 +128,15 @@ function contentEncoding(request: FastifyRequest): 'gzip' | 'br' | 'zstd' | 'ide
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding '${value}' is not supported: send gzip, br, zstd or no encoding`);
 }
 
+/** A request's body, decompressed, within `limit` (declared, raw and decompressed); its raw size noted on the request. */
+async function requestBody(request: FastifyRequest, payload: Readable, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
+  const { bytes, rawBytes } = await readBody(payload, { limit, encoding: contentEncoding(request) });
+  request.bodyRawBytes = rawBytes;
+  return bytes;
+}
+
 /**
  * POST /ingest's binary batch (protocol/binary-batch.ts), read and checked here: the route gets
  * the envelope it expects (host, and the groups for the guard's bounds) with the checked
@@ -145,10 +154,7 @@ export function installJsonBody(app: FastifyInstance, limit: number): void {
     if (request.routeOptions.url !== '/ingest') {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${BINARY_BATCH_TYPE} is taken by POST /ingest only: send application/json`);
     }
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
-    const { bytes, rawBytes } = await readBody(payload, { limit, encoding: contentEncoding(request) });
-    request.bodyRawBytes = rawBytes;
+    const bytes = await requestBody(request, payload, limit);
     try {
       const checked = checkBinaryBatch(bytes);
       return { host: checked.host, files: checked.groups, checked };
@@ -158,10 +164,7 @@ export function installJsonBody(app: FastifyInstance, limit: number): void {
     }
   });
   app.addContentTypeParser('application/json', async (request: FastifyRequest, payload: Readable) => {
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, '');
-    const { bytes, rawBytes } = await readBody(payload, { limit, encoding: contentEncoding(request) });
-    request.bodyRawBytes = rawBytes;
+    const bytes = await requestBody(request, payload, limit);
     if (bytes.length === 0) throw new AppError('INVALID_BODY', 'The body is empty: send a JSON object');
     try {
       return JSON.parse(decoder.decode(bytes)) as unknown;
