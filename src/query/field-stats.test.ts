@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder, MAX_STAT_NAMES, MAX_STAT_VALUES } from './field-stats.js';
+import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder, floorMs, MAX_STAT_NAMES, MAX_STAT_VALUES } from './field-stats.js';
 
 describe('field statistics', () => {
   it('count lines per field and per value, and read back as written', () => {
@@ -28,6 +28,35 @@ describe('field statistics', () => {
     expect(stats.allNames).toBe(false);
     expect(stats.fields.size).toBe(MAX_STAT_NAMES);
     expect(decodeFieldStats(encodeFieldStats(stats))).toEqual(stats);
+  });
+
+  it('keep the time of the first and last line of each value, floored to the millisecond, at both ends of time', () => {
+    const builder = new FieldStatsBuilder();
+    builder.add({ level: 'error', service: 'api' }, 5_000_999_999n);
+    builder.add({ level: 'info' }, -9_223_372_036_854_775_808n);
+    builder.add({ level: 'error' }, 9_223_372_036_854_775_807n);
+    builder.add({ level: 'error', service: 'api' }, 4_000_000_000n);
+    const stats = builder.finish(1, 4);
+    expect(stats.fields.get('level')!.spans).toEqual(
+      new Map([
+        ['error', { firstMs: 4_000, lastMs: 9_223_372_036_854 }],
+        ['info', { firstMs: -9_223_372_036_855, lastMs: -9_223_372_036_855 }],
+      ]),
+    );
+    expect(stats.fields.get('service')!.spans).toEqual(new Map([['api', { firstMs: 4_000, lastMs: 5_000 }]]));
+    expect(decodeFieldStats(encodeFieldStats(stats))).toEqual(stats);
+    expect([floorMs(0n), floorMs(999_999n), floorMs(-1n), floorMs(-1_000_000n), floorMs(-1_000_001n)]).toEqual([0, 0, -1, -1, -2]);
+  });
+
+  it('keep no spans when a line came without its time, and read statistics written without them', () => {
+    const builder = new FieldStatsBuilder();
+    builder.add({ level: 'error' }, 1n);
+    builder.add({ level: 'error' });
+    const stats = builder.finish(1, 2);
+    expect(stats.fields.get('level')).toEqual({ lines: 2, values: new Map([['error', 2]]) });
+    const decoded = decodeFieldStats(encodeFieldStats(stats))!;
+    expect(decoded.fields.get('level')!.spans).toBeUndefined();
+    expect(decoded).toEqual(stats);
   });
 
   it('read damaged or unknown bytes as no statistics', () => {

@@ -22,10 +22,14 @@
  *   v > 0 (v - 1) pairs of string value, varint lines. v = 0: too many values to keep.
  *   With bit 1: varint words | per word: string word, varint lines containing it,
  *   varint lines containing it when both are lowercased.
+ *   With bit 2 (value spans): varint base | per name whose values are kept, per value in
+ *   the order above: zigzag (first - base), varint (last - first), in epoch milliseconds
+ *   (floored) of the first and last line holding the value. Statistics without it are still
+ *   read; a histogram then reads a segment that straddles a bucket.
  * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
  * segment they were computed from (a store that reuses ids can tell stale ones).
  */
-import { ByteReader, ByteWriter, payloadText } from '../segment/codec.js';
+import { ByteReader, ByteWriter, parsePayload } from '../segment/codec.js';
 import { extractFields } from './fields.js';
 import { termStatsOfText, TermStats } from './term-stats.js';
 
@@ -40,12 +44,27 @@ export const MAX_STAT_NAMES = 256;
 export const FIELD_STATS_VERSION = 3;
 const ALL_NAMES = 1;
 const WITH_TERMS = 2;
+const WITH_SPANS = 4;
+
+/** Epoch milliseconds of a line holding a value, floored (so a bucket of whole ms holds it as its nanoseconds). */
+export interface ValueSpan {
+  firstMs: number;
+  lastMs: number;
+}
+
+/** Epoch milliseconds of a nanosecond timestamp, floored as bucketStartMs floors. */
+export function floorMs(timestamp: bigint): number {
+  const ms = timestamp / 1_000_000n;
+  return Number(timestamp < 0n && ms * 1_000_000n !== timestamp ? ms - 1n : ms);
+}
 
 export interface FieldStat {
   /** Lines having the field. */
   lines: number;
   /** Lines per value; undefined when the field had too many values (or too long ones) to keep. */
   values: Map<string, number> | undefined;
+  /** Per kept value, the times of its first and last line; absent in statistics written without them. */
+  spans?: Map<string, ValueSpan>;
 }
 
 export interface FieldStats {
@@ -65,9 +84,13 @@ export class FieldStatsBuilder {
   private readonly fields = new Map<string, FieldStat>();
   private allNames = true;
   private lines = 0;
+  /** False once a line came without its timestamp: the statistics then keep no spans. */
+  private timed = true;
 
-  add(fields: Readonly<Record<string, string>>): void {
+  add(fields: Readonly<Record<string, string>>, timestamp?: bigint): void {
     this.lines++;
+    if (timestamp === undefined) this.timed = false;
+    const ms = this.timed ? floorMs(timestamp!) : 0;
     for (const name in fields) {
       if (name === 'host' || name === 'file') continue;
       let stat = this.fields.get(name);
@@ -76,7 +99,7 @@ export class FieldStatsBuilder {
           this.allNames = false;
           continue;
         }
-        stat = { lines: 0, values: new Map() };
+        stat = { lines: 0, values: new Map(), spans: new Map() };
         this.fields.set(name, stat);
       }
       stat.lines++;
@@ -84,34 +107,55 @@ export class FieldStatsBuilder {
       if (values === undefined) continue;
       const value = fields[name]!;
       const count = values.get(value);
-      if (count !== undefined) values.set(value, count + 1);
-      else if (values.size >= MAX_STAT_VALUES || value.length > MAX_STAT_VALUE_LENGTH) stat.values = undefined;
-      else values.set(value, 1);
+      if (count !== undefined) {
+        values.set(value, count + 1);
+        const span = stat.spans!.get(value)!;
+        if (ms < span.firstMs) span.firstMs = ms;
+        if (ms > span.lastMs) span.lastMs = ms;
+      } else if (values.size >= MAX_STAT_VALUES || value.length > MAX_STAT_VALUE_LENGTH) {
+        stat.values = undefined;
+        stat.spans = undefined;
+      } else {
+        values.set(value, 1);
+        stat.spans!.set(value, { firstMs: ms, lastMs: ms });
+      }
     }
   }
 
   finish(minSeq: number, maxSeq: number, terms?: TermStats): FieldStats {
+    if (!this.timed) for (const stat of this.fields.values()) delete stat.spans;
     return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields: this.fields, ...(terms === undefined ? {} : { terms }) };
   }
 }
 
 /** The statistics of a decompressed segment payload: every line's fields extracted once, and its term counts. */
 export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: number, ascii: boolean): FieldStats {
-  const { count, text, fieldsAt } = payloadText(payload);
+  const { count, text, fieldsAt, timestamps } = parsePayload(payload);
   const builder = new FieldStatsBuilder();
   for (let start = 0, i = 0; i < count; i++) {
     const end = text.indexOf(10, start);
-    builder.add(extractFields(text.toString('utf8', start, end), fieldsAt?.(i)));
+    builder.add(extractFields(text.toString('utf8', start, end), fieldsAt?.(i)), timestamps[i]);
     start = end + 1;
   }
   return builder.finish(minSeq, maxSeq, termStatsOfText(text, ascii));
+}
+
+/** Whether every field whose values are kept has the span of each value. */
+function withSpans(stats: FieldStats): boolean {
+  for (const stat of stats.fields.values()) {
+    if (stat.values === undefined) continue;
+    if (stat.spans === undefined) return false;
+    for (const value of stat.values.keys()) if (!stat.spans.has(value)) return false;
+  }
+  return true;
 }
 
 /** Encodes `stats` in FIELD_STATS_VERSION. */
 export function encodeFieldStats(stats: FieldStats): Buffer {
   const writer = new ByteWriter();
   writer.varint(FIELD_STATS_VERSION);
-  writer.varint((stats.allNames ? ALL_NAMES : 0) | (stats.terms === undefined ? 0 : WITH_TERMS));
+  const spans = withSpans(stats);
+  writer.varint((stats.allNames ? ALL_NAMES : 0) | (stats.terms === undefined ? 0 : WITH_TERMS) | (spans ? WITH_SPANS : 0));
   writer.varint(stats.minSeq);
   writer.varint(stats.maxSeq);
   writer.varint(stats.lines);
@@ -127,6 +171,20 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
     for (const [value, lines] of stat.values) {
       writer.string(value);
       writer.varint(lines);
+    }
+  }
+  if (spans) {
+    let base = Infinity;
+    for (const stat of stats.fields.values()) if (stat.spans) for (const span of stat.spans.values()) base = Math.min(base, span.firstMs);
+    if (base === Infinity) base = 0;
+    writer.zigzag(base);
+    for (const stat of stats.fields.values()) {
+      if (stat.values === undefined) continue;
+      for (const value of stat.values.keys()) {
+        const span = stat.spans!.get(value)!;
+        writer.zigzag(span.firstMs - base);
+        writer.varint(span.lastMs - span.firstMs);
+      }
     }
   }
   stats.terms?.encode(writer);
@@ -161,6 +219,18 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
         }
       }
       fields.set(name, { lines: withField, values });
+    }
+    if ((flags & WITH_SPANS) !== 0) {
+      const base = reader.zigzag();
+      for (const stat of fields.values()) {
+        if (stat.values === undefined) continue;
+        const spans = new Map<string, ValueSpan>();
+        for (const value of stat.values.keys()) {
+          const firstMs = base + reader.zigzag();
+          spans.set(value, { firstMs, lastMs: firstMs + varint() });
+        }
+        stat.spans = spans;
+      }
     }
     let terms: TermStats | undefined;
     if ((flags & WITH_TERMS) !== 0) {

@@ -10,8 +10,11 @@
  * second core saved.)
  *
  * A `q` that is one `field:value` term is counted from a segment's field statistics
- * (field-stats.ts) when the segment lies inside one bucket and the time range and its
- * statistics keep that field's values: `level:error` over a day reads metadata, not text.
+ * (field-stats.ts) when its statistics keep that field's values and the segment lies inside
+ * one bucket and the time range, or the value's own lines do (the statistics keep the time of
+ * each value's first and last line): `level:error` over a day reads metadata, not text, and
+ * so does most of a segment that crosses a bucket's edge. A segment none of whose lines holds
+ * the value is skipped.
  * Likewise a match of one substring (`filter=ERROR`, or a `q` of one bare word) is counted from
  * the statistics' term counts (term-stats.ts) when the word is one of that segment's frequent
  * words; a segment where it is not is read (its bloom may still rule it out).
@@ -30,13 +33,25 @@ import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segm
 import { TimeSlice } from './time-slice.js';
 import { normaliseLevel } from './fields.js';
 import { countFromStats, statsCountable } from './segment-field-counts.js';
-import type { FieldStats } from './field-stats.js';
+import type { FieldStats, ValueSpan } from './field-stats.js';
 import { countFromTerms, termCountable } from './term-stats.js';
 
 /** Lines of the segment containing the term, from its statistics; undefined when they do not tell. */
 function countTermFromStats(stats: FieldStats | undefined, meta: SegmentMeta, term: { needle: string; caseInsensitive: boolean }): number | undefined {
   if (stats === undefined || stats.minSeq !== meta.minSeq || stats.maxSeq !== meta.maxSeq || stats.lines !== meta.lineCount) return undefined;
   return countFromTerms(stats.terms, term.needle, term.caseInsensitive);
+}
+
+/** The first line's timestamp when the value's lines all lie in one bucket and inside the range; undefined when they may not. */
+function spanInside(span: ValueSpan | undefined, query: HistogramQuery): bigint | undefined {
+  if (span === undefined) return undefined;
+  // The spans are floored milliseconds: a line lies within [firstMs, lastMs + 1) ms.
+  const first = BigInt(span.firstMs) * 1_000_000n;
+  const end = (BigInt(span.lastMs) + 1n) * 1_000_000n;
+  if (query.since !== undefined && first < query.since) return undefined;
+  if (query.until !== undefined && end > query.until) return undefined;
+  if (bucketStartMs(first, query.bucketMs) !== bucketStartMs(end - 1n, query.bucketMs)) return undefined;
+  return first;
 }
 
 function countSegment(payload: Buffer, meta: SegmentMeta, match: CompiledMatch, query: HistogramQuery, counter: BucketCounter, textOnly: boolean): void {
@@ -108,11 +123,22 @@ async function countSegments(
       counter.add(meta.minTimestamp, meta.lineCount);
       continue;
     }
-    if (countable !== undefined && textOnly) {
-      const count = countFromStats(await backend.loadFieldStats!(meta), meta, countable.name, countable.value);
+    if (countable !== undefined) {
+      const stats = await backend.loadFieldStats!(meta);
+      const count = countFromStats(stats, meta, countable.name, countable.value);
+      // No line holds the value: nothing to count, whatever the segment's times.
+      if (count === 0) continue;
       if (count !== undefined) {
-        if (count > 0) counter.add(meta.minTimestamp, count);
-        continue;
+        if (textOnly) {
+          counter.add(meta.minTimestamp, count);
+          continue;
+        }
+        // Across a bucket's or the range's edge: counted still when every line holding the value lies in one bucket inside the range.
+        const at = spanInside(stats!.fields.get(countable.name)?.spans?.get(countable.value), query);
+        if (at !== undefined) {
+          counter.add(at, count);
+          continue;
+        }
       }
     }
     if (term !== undefined && textOnly) {

@@ -16,7 +16,7 @@
  * counted again whole.
  */
 import { performance } from 'node:perf_hooks';
-import { payloadText } from '../../segment/codec.js';
+import { parsePayload } from '../../segment/codec.js';
 import { decompressPayload } from '../../segment/compression.js';
 import { extractFields } from '../../query/fields.js';
 import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
@@ -37,6 +37,8 @@ interface InProgress {
   text: Buffer;
   encoding: 'latin1' | 'utf8';
   fieldsAt: ((i: number) => Record<string, string> | undefined) | undefined;
+  /** Each line's timestamp, for the time spans of the values. */
+  timestamps: BigInt64Array;
   count: number;
   line: number;
   start: number;
@@ -155,7 +157,7 @@ export class FieldStatsIndexer {
         const end = Math.min(work.count, work.line + BATCH);
         for (; work.line < end; work.line++) {
           const lineEnd = work.text.indexOf(10, work.start);
-          work.builder?.add(extractFields(work.text.toString(work.encoding, work.start, lineEnd), work.fieldsAt?.(work.line)));
+          work.builder?.add(extractFields(work.text.toString(work.encoding, work.start, lineEnd), work.fieldsAt?.(work.line)), work.timestamps[work.line]);
           work.terms.addLine(work.start, lineEnd);
           work.start = lineEnd + 1;
         }
@@ -184,7 +186,7 @@ export class FieldStatsIndexer {
       const segment = this.queue.shift();
       if (segment === undefined) return undefined;
       if (this.segments.stillThere(segment) === undefined) continue;
-      const { count, text, fieldsAt } = payloadText(decompressPayload(this.segments.dataNow(segment.id)));
+      const { count, text, fieldsAt, timestamps } = parsePayload(decompressPayload(this.segments.dataNow(segment.id)));
       const old = this.segments.fieldStatsNow(segment);
       const kept = old !== undefined && old.minSeq === segment.minSeq && old.maxSeq === segment.maxSeq && old.lines === segment.lineCount ? old : undefined;
       return {
@@ -192,6 +194,7 @@ export class FieldStatsIndexer {
         text,
         encoding: segment.ascii ? 'latin1' : 'utf8',
         fieldsAt,
+        timestamps,
         count,
         line: 0,
         start: 0,
