@@ -29,7 +29,7 @@
  * A string is a varint byte length and its UTF-8. The seqs bind the statistics to the one
  * segment they were computed from (a store that reuses ids can tell stale ones).
  */
-import { ByteReader, ByteWriter, parsePayload } from '../segment/codec.js';
+import { ByteReader, ByteWriter, payloadTextAndTimes } from '../segment/codec.js';
 import { extractFields } from './fields.js';
 import { termStatsOfText, TermStats } from './term-stats.js';
 
@@ -130,7 +130,7 @@ export class FieldStatsBuilder {
 
 /** The statistics of a decompressed segment payload: every line's fields extracted once, and its term counts. */
 export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: number, ascii: boolean): FieldStats {
-  const { count, text, fieldsAt, timestamps } = parsePayload(payload);
+  const { count, text, fieldsAt, timestamps } = payloadTextAndTimes(payload);
   const builder = new FieldStatsBuilder();
   for (let start = 0, i = 0; i < count; i++) {
     const end = text.indexOf(10, start);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, parsePayload, payloadText, prepareText, segmentLines, segmentText, type SegmentLine } from './codec.js';
+import { decodeSegment, encodeSegment, parsePayload, payloadText, payloadTextAndTimes, prepareText, segmentLines, segmentText, type SegmentLine } from './codec.js';
 import { buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
@@ -47,6 +47,33 @@ describe('segment codec', () => {
         expect(encoded.ascii).toBe(texts.every((t) => /^[\x00-\x7f]*$/.test(t)));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('reads the text and the timestamps alone as the full parse reads them, in every payload version', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ line: fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 40 }), step: fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }), fields: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+        fc.constantFrom(1, 2, 3),
+        (specs, version) => {
+          let timestamp = -(2n ** 63n) + 2n ** 62n;
+          const lines = linesOf(specs.map((spec) => spec.line)).map((line, i) => {
+            const step = specs[i]!.step;
+            if (timestamp + step >= -(2n ** 63n) && timestamp + step < 2n ** 63n) timestamp += step;
+            return { ...line, timestamp, ...(version === 3 && specs[i]!.fields ? { fields: { k: `v${i}` } } : {}) };
+          });
+          let data = encodeSegment(lines).data;
+          if (version === 1) data = legacyBlob(data);
+          const payload = decompressPayload(data);
+          const full = parsePayload(payload);
+          const read = payloadTextAndTimes(payload);
+          expect(read.count).toBe(full.count);
+          expect(read.text.equals(full.text)).toBe(true);
+          expect([...read.timestamps]).toEqual([...full.timestamps]);
+          expect(lines.map((_, i) => read.fieldsAt?.(i))).toEqual(lines.map((_, i) => full.fieldsAt?.(i)));
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 

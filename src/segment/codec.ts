@@ -326,6 +326,28 @@ export function payloadText(payload: Buffer): { count: number; text: Buffer; fie
   return { count, text: payload.subarray(reader.position + columnBytes), fieldsAt };
 }
 
+/** The text (as payloadText) and each line's timestamp, without the other columns (the field statistics' indexer). */
+export function payloadTextAndTimes(payload: Buffer): ReturnType<typeof payloadText> & { timestamps: BigInt64Array } {
+  const reader = new ByteReader(payload);
+  const version = reader.byte();
+  if (version !== VERSION && version !== VERSION_WITH_FIELDS) {
+    const { count, text, timestamps } = parsePayload(payload);
+    return { count, text, timestamps };
+  }
+  const { count, text, fieldsAt } = payloadText(payload);
+  reader.varint(); // count
+  reader.varint(); // column bytes
+  if (version === VERSION_WITH_FIELDS) {
+    const fieldBytes = reader.varint();
+    reader.position += fieldBytes;
+  }
+  // Offsets, end slacks and lengths come first: stepped over.
+  for (let i = 0; i < 3 * count; i++) reader.varint();
+  const timestamps = new BigInt64Array(count);
+  readTimestamps(reader, timestamps);
+  return fieldsAt === undefined ? { count, text, timestamps } : { count, text, fieldsAt, timestamps };
+}
+
 const TWO_32 = 2 ** 32;
 /** Past this the running delta is folded into the base, so it stays exact (each delta is under 2^51). */
 const REBASE_AT = 2 ** 52;

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 
-function split(chunks: Buffer[], max: number, flush = false): { lines: RawLine[]; splitter: LineSplitter } {
-  const splitter = new LineSplitter(max);
+function split(chunks: Buffer[], max: number, flush = false, minRunBytes?: number): { lines: RawLine[]; splitter: LineSplitter } {
+  const splitter = new LineSplitter(max, minRunBytes);
   const lines: RawLine[] = [];
   let offset = 0;
   for (const chunk of chunks) {
@@ -93,6 +93,38 @@ describe('LineSplitter', () => {
         }
         expect(at).toBe(bytes.length);
         expect(splitter.heldBytes).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: chunks of ASCII lines split from one decoded string give exactly what splitting line by line gives', () => {
+    const lineArb = fc.oneof(
+      { weight: 8, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 }) },
+      { weight: 1, arbitrary: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 600, maxLength: 2_000 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+    );
+    const contentArb = fc.array(fc.record({ text: lineArb, crlf: fc.boolean(), invalid: fc.nat(60) }), { minLength: 1, maxLength: 60 });
+    fc.assert(
+      fc.property(contentArb, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 4, max: 1_024 }), fc.boolean(), fc.boolean(), (content, cuts, max, unfinished, ascii) => {
+        const parts = content.map(({ text, crlf, invalid }) => {
+          // Either every byte ASCII (the chunk-wide path), or other characters and bytes among them.
+          const kept = text.replace(/[\r\n]/g, '');
+          const clean = ascii ? kept.replace(/[^\x20-\x7e]/gu, '?') : kept;
+          const line = Buffer.from(clean + (crlf ? '\r\n' : '\n'));
+          // Now and then a byte that is no UTF-8 (decoded as U+FFFD), or a \r not before the \n.
+          if (!ascii && invalid === 0 && line.length > 2) line[line.length >> 1] = 0xff;
+          if (invalid === 1 && line.length > 2) line[0] = 0x0d;
+          return line;
+        });
+        if (unfinished) parts.push(Buffer.from('an unfinished line'));
+        const bytes = Buffer.concat(parts);
+        const chunks = chunked(bytes, cuts);
+        const whole = split(chunks, max, false, 64);
+        const byLine = split(chunks, max, false, Infinity);
+        expect(whole.lines).toEqual(byLine.lines);
+        expect(whole.splitter.consumedOffset).toBe(byLine.splitter.consumedOffset);
+        expect(whole.splitter.heldBytes).toBe(byLine.splitter.heldBytes);
       }),
       { numRuns: 300 },
     );

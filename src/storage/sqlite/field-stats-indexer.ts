@@ -16,7 +16,7 @@
  * counted again whole.
  */
 import { performance } from 'node:perf_hooks';
-import { parsePayload } from '../../segment/codec.js';
+import { payloadTextAndTimes } from '../../segment/codec.js';
 import { decompressPayload } from '../../segment/compression.js';
 import { extractFields } from '../../query/fields.js';
 import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
@@ -186,7 +186,7 @@ export class FieldStatsIndexer {
       const segment = this.queue.shift();
       if (segment === undefined) return undefined;
       if (this.segments.stillThere(segment) === undefined) continue;
-      const { count, text, fieldsAt, timestamps } = parsePayload(decompressPayload(this.segments.dataNow(segment.id)));
+      const { count, text, fieldsAt, timestamps } = payloadTextAndTimes(decompressPayload(this.segments.dataNow(segment.id)));
       const old = this.segments.fieldStatsNow(segment);
       const kept = old !== undefined && old.minSeq === segment.minSeq && old.maxSeq === segment.maxSeq && old.lines === segment.lineCount ? old : undefined;
       return {
