@@ -31,6 +31,7 @@
  */
 import { ByteReader, ByteWriter, payloadTextAndTimes } from '../segment/codec.js';
 import { extractFields } from './fields.js';
+import { bucketStartMs } from './histogram.js';
 import { termStatsOfText, TermStats } from './term-stats.js';
 
 /** Distinct values kept per field per segment; past it the field's values are not kept. */
@@ -52,10 +53,9 @@ export interface ValueSpan {
   lastMs: number;
 }
 
-/** Epoch milliseconds of a nanosecond timestamp, floored as bucketStartMs floors. */
+/** Epoch milliseconds of a nanosecond timestamp, floored: the start of its 1 ms bucket, so any wider bucket of whole ms holds both alike. */
 export function floorMs(timestamp: bigint): number {
-  const ms = timestamp / 1_000_000n;
-  return Number(timestamp < 0n && ms * 1_000_000n !== timestamp ? ms - 1n : ms);
+  return bucketStartMs(timestamp, 1);
 }
 
 export interface FieldStat {
@@ -140,13 +140,9 @@ export function fieldStatsOfPayload(payload: Buffer, minSeq: number, maxSeq: num
   return builder.finish(minSeq, maxSeq, termStatsOfText(text, ascii));
 }
 
-/** Whether every field whose values are kept has the span of each value. */
+/** Whether every field whose values are kept has their spans (the builder keeps both or neither). */
 function withSpans(stats: FieldStats): boolean {
-  for (const stat of stats.fields.values()) {
-    if (stat.values === undefined) continue;
-    if (stat.spans === undefined) return false;
-    for (const value of stat.values.keys()) if (!stat.spans.has(value)) return false;
-  }
+  for (const stat of stats.fields.values()) if (stat.values !== undefined && stat.spans?.size !== stat.values.size) return false;
   return true;
 }
 

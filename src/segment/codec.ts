@@ -310,42 +310,59 @@ export async function decodeSegmentAsync(data: Buffer): Promise<DecodedSegment> 
   return parsePayload(await decompressPayloadAsync(data));
 }
 
-/** A decompressed payload's line count and text, without parsing the columns (version 1: parsing them). */
-export function payloadText(payload: Buffer): { count: number; text: Buffer; fieldsAt?: (i: number) => Record<string, string> | undefined } {
+interface ColumnsHeader {
+  count: number;
+  /** Where the field column (version 3) or else the line columns start. */
+  at: number;
+  /** Bytes of every column, the field column included: the text follows them. */
+  columnBytes: number;
+  /** Bytes of the field column; undefined in version 2 (no fields). */
+  fieldBytes: number | undefined;
+}
+
+/** The header of a version 2 or 3 payload; undefined for version 1, whose columns must be parsed to find the text. */
+function columnsHeader(payload: Buffer): ColumnsHeader | undefined {
   const reader = new ByteReader(payload);
   const version = reader.byte();
-  if (version !== VERSION && version !== VERSION_WITH_FIELDS) {
+  if (version !== VERSION && version !== VERSION_WITH_FIELDS) return undefined;
+  const count = reader.varint();
+  const columnBytes = reader.varint();
+  const fieldBytes = version === VERSION_WITH_FIELDS ? reader.varint() : undefined;
+  return { count, at: reader.position, columnBytes, fieldBytes };
+}
+
+type PayloadText = { count: number; text: Buffer; fieldsAt?: (i: number) => Record<string, string> | undefined };
+
+function textAfter(payload: Buffer, { count, at, columnBytes, fieldBytes }: ColumnsHeader): PayloadText {
+  const text = payload.subarray(at + columnBytes);
+  if (fieldBytes === undefined) return { count, text };
+  return { count, text, fieldsAt: fieldsReader(payload.subarray(at, at + fieldBytes), count) };
+}
+
+/** A decompressed payload's line count and text, without parsing the columns (version 1: parsing them). */
+export function payloadText(payload: Buffer): PayloadText {
+  const header = columnsHeader(payload);
+  if (header === undefined) {
     const { count, text } = parsePayload(payload);
     return { count, text };
   }
-  const count = reader.varint();
-  const columnBytes = reader.varint();
-  if (version === VERSION) return { count, text: payload.subarray(reader.position + columnBytes) };
-  const fieldBytes = reader.varint();
-  const fieldsAt = fieldsReader(payload.subarray(reader.position, reader.position + fieldBytes), count);
-  return { count, text: payload.subarray(reader.position + columnBytes), fieldsAt };
+  return textAfter(payload, header);
 }
 
 /** The text (as payloadText) and each line's timestamp, without the other columns (the field statistics' indexer). */
-export function payloadTextAndTimes(payload: Buffer): ReturnType<typeof payloadText> & { timestamps: BigInt64Array } {
-  const reader = new ByteReader(payload);
-  const version = reader.byte();
-  if (version !== VERSION && version !== VERSION_WITH_FIELDS) {
+export function payloadTextAndTimes(payload: Buffer): PayloadText & { timestamps: BigInt64Array } {
+  const header = columnsHeader(payload);
+  if (header === undefined) {
     const { count, text, timestamps } = parsePayload(payload);
     return { count, text, timestamps };
   }
-  const { count, text, fieldsAt } = payloadText(payload);
-  reader.varint(); // count
-  reader.varint(); // column bytes
-  if (version === VERSION_WITH_FIELDS) {
-    const fieldBytes = reader.varint();
-    reader.position += fieldBytes;
-  }
+  const reader = new ByteReader(payload);
+  reader.position = header.at + (header.fieldBytes ?? 0);
   // Offsets, end slacks and lengths come first: stepped over.
-  for (let i = 0; i < 3 * count; i++) reader.varint();
-  const timestamps = new BigInt64Array(count);
+  for (let i = 0; i < 3 * header.count; i++) reader.varint();
+  const timestamps = new BigInt64Array(header.count);
   readTimestamps(reader, timestamps);
-  return fieldsAt === undefined ? { count, text, timestamps } : { count, text, fieldsAt, timestamps };
+  return { ...textAfter(payload, header), timestamps };
 }
 
 const TWO_32 = 2 ** 32;
