@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { decodeFieldStats, encodeFieldStats } from '../../query/field-stats.js';
 import { parseQuery } from '../../query/language.js';
 import type { AppendRequest, Matcher } from '../store.js';
-import { MemoryStore } from '../memory/memory-store.js';
+import { expectHistogramsAsReference } from '../../../test/storage/histogram-reference.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -44,53 +43,35 @@ it('counts a substring from term counts exactly as a scan of the reference store
       fc.constantFrom(undefined, 0, 2_000),
       fc.array(fc.record({ match: matcherArb, hosts: fc.subarray(['h1', 'h2']), since: fc.option(fc.nat(30), { freq: 2 }), until: fc.option(fc.nat(32), { freq: 2 }), bucket: fc.constantFrom(3_000, 366 * 86_400_000) }), { minLength: 1, maxLength: 16 }),
       async (steps, indexAfter, oldEvery, statsCacheBytes, queries) => {
-        const dataDir = mkdtempSync(join(tmpdir(), 'daniel-terms-'));
-        const store = await SqliteStore.open({ dataDir, policy: { sealBytes: 800, directSealBytes: 400 }, fieldStats: { idleMs: 60_000 }, statsCacheBytes });
-        const reference = new MemoryStore();
-        try {
-          const offsets = new Map<string, number>();
-          for (const [index, step] of steps.entries()) {
-            if (index === indexAfter) store.fieldStatsIndexer!.runToEnd();
-            const key = `${step.host}/${step.file}`;
-            let offset = offsets.get(key) ?? 0;
-            const lines = step.lines.map(({ pieces, glue, jitter }) => {
-              const line = pieces.join(glue);
-              const end = offset + Buffer.byteLength(line) + 1;
-              const appended = { offset, end, timestamp: T0 + BigInt(step.second + jitter) * SECOND, line, cut: false };
-              offset = end;
-              return appended;
-            });
-            offsets.set(key, offset);
-            const request: AppendRequest = { host: step.host, files: [{ fileId: step.file, filename: step.file, path: `/${step.file}`, lines }], receivedAt: T0 + BigInt(index) };
-            await store.append(request);
-            await reference.append(request);
-          }
-          if (indexAfter >= steps.length) store.fieldStatsIndexer!.runToEnd();
-          if (oldEvery > 0) {
-            // Some statistics with field counts only, no term counts.
-            const db = new Database(join(dataDir, 'daniel.db'));
-            for (const { id, stats } of db.prepare('SELECT id, stats FROM segment_stats').all() as { id: number; stats: Buffer }[]) {
-              if (id % (oldEvery + 1) !== 0) continue;
-              const { terms: _terms, ...fields } = decodeFieldStats(stats)!;
-              db.prepare('UPDATE segment_stats SET stats = ? WHERE id = ?').run(encodeFieldStats(fields), id);
-            }
-            db.close();
-          }
-          for (const query of queries) {
-            const filter = {
-              match: [query.match],
-              hosts: query.hosts,
-              ...(query.since === null ? {} : { since: T0 + BigInt(query.since) * SECOND }),
-              ...(query.until === null ? {} : { until: T0 + BigInt(query.until) * SECOND }),
-              bucketMs: query.bucket,
-            };
-            expect(await store.histogram(filter)).toEqual(await reference.histogram(filter));
-          }
-        } finally {
-          await store.close();
-          await reference.close();
-          rmSync(dataDir, { recursive: true, force: true });
-        }
+        const offsets = new Map<string, number>();
+        const requests = steps.map((step, index): AppendRequest => {
+          const key = `${step.host}/${step.file}`;
+          let offset = offsets.get(key) ?? 0;
+          const lines = step.lines.map(({ pieces, glue, jitter }) => {
+            const line = pieces.join(glue);
+            const end = offset + Buffer.byteLength(line) + 1;
+            const appended = { offset, end, timestamp: T0 + BigInt(step.second + jitter) * SECOND, line, cut: false };
+            offset = end;
+            return appended;
+          });
+          offsets.set(key, offset);
+          return { host: step.host, files: [{ fileId: step.file, filename: step.file, path: `/${step.file}`, lines }], receivedAt: T0 + BigInt(index) };
+        });
+        await expectHistogramsAsReference({
+          store: { policy: { sealBytes: 800, directSealBytes: 400 }, fieldStats: { idleMs: 60_000 }, statsCacheBytes },
+          requests,
+          indexAfter,
+          oldEvery,
+          // Some statistics with field counts only, no term counts.
+          older: ({ terms: _terms, ...fields }) => fields,
+          histograms: queries.map((query) => ({
+            match: [query.match],
+            hosts: query.hosts,
+            ...(query.since === null ? {} : { since: T0 + BigInt(query.since) * SECOND }),
+            ...(query.until === null ? {} : { until: T0 + BigInt(query.until) * SECOND }),
+            bucketMs: query.bucket,
+          })),
+        });
       },
     ),
     { numRuns: 150 },
