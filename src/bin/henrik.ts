@@ -114,6 +114,20 @@ async function main(): Promise<number> {
     const result = await replayDeadLetters({ server: options.server, token: options.token, stateDir: options.stateDir, log });
     return result.refused + result.left > 0 ? 1 : 0;
   }
+  // A daemon's SIGTERM/SIGINT while its state loads (a supervisor stopping a unit that is
+  // still starting) is kept, and stops the agent as soon as it runs: a clean stop, exit 0.
+  let signalled = false;
+  let onStop: (() => void) | undefined;
+  const onSignal = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    signalled = true;
+    onStop?.();
+  };
+  if (options.once !== true) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
   let agent: Agent;
   try {
     await makePrivate(options.stateDir);
@@ -131,13 +145,8 @@ async function main(): Promise<number> {
       inputEnded = true;
       resolve(undefined);
     });
-    const onSignal = (): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(undefined);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    onStop = () => resolve(undefined);
+    if (signalled) onStop();
     void agent.failed.then(resolve);
   });
   await agent.stop();

@@ -16,6 +16,8 @@ export interface HenrikChild {
   stderr: () => string;
   /** Its event names so far (with `HENRIK_LOG_FORMAT: 'json'` in env). */
   events: () => string[];
+  /** Resolves once it has logged `started` (its state loaded, its inputs open); rejects if it exits first. */
+  started: () => Promise<void>;
 }
 
 export interface HenrikStart {
@@ -40,7 +42,11 @@ export class HenrikRunner {
     });
     this.children.add(child);
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    let onStderr = (): void => {};
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr();
+    });
     const exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code) => {
         this.children.delete(child);
@@ -48,7 +54,17 @@ export class HenrikRunner {
       }),
     );
     const events = (): string[] => stderr.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { event: string }).event);
-    return { child, exited, stderr: () => stderr, events };
+    // Both log formats name the event as `event=started` or `"event":"started"`.
+    const hasStarted = (): boolean => /event"?[=:]"?started\b/.test(stderr);
+    const started = (): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        if (hasStarted()) return resolve();
+        onStderr = () => {
+          if (hasStarted()) resolve();
+        };
+        void exited.then((code) => reject(new Error(`henrik exited ${String(code)} before it started: ${stderr}`)));
+      });
+    return { child, exited, stderr: () => stderr, events, started };
   }
 
   killAll(): void {

@@ -108,6 +108,8 @@ describe('henrik process', () => {
     const last = startHenrik();
     const written = writer.written();
     await sink.waitFor(() => sink.stored.length >= written.length, 60_000, `${written.length} lines`);
+    // A SIGTERM before Node has loaded Henrik's code would kill it outright.
+    await last.started();
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     expect(last.events()).toEqual(expect.arrayContaining(['started', 'stopped']));

@@ -95,6 +95,8 @@ describe.skipIf(!haveJournalTools)('henrik --journal-dir', () => {
     const written = writer.written();
     const last = henrik(['--journal-dir', journalDir]);
     await sink.waitFor(() => sink.stored.length >= written.length, 60_000, `${written.length} entries`);
+    // A SIGTERM before Node has loaded Henrik's code would kill it outright.
+    await last.started();
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     const counts = new Map<string, number>();
