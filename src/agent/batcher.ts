@@ -31,6 +31,8 @@ export interface StampedLine {
   cut: boolean;
   /** The line's own fields (a container line's `stream`); shared objects, never mutated. */
   fields?: LineFields;
+  /** True when the text is known to be ASCII (the line splitter's fast path). */
+  ascii?: boolean;
 }
 
 /** What a batch holds of one file: enough to advance its checkpoint once acknowledged. */
@@ -145,7 +147,7 @@ class BinaryWriter implements BodyWriter {
   }
 
   line(_first: boolean, line: StampedLine): void {
-    this.body.line(line.offset, line.end, line.timestamp, line.text, line.cut, line.fields);
+    this.body.line(line.offset, line.end, line.timestamp, line.text, line.cut, line.fields, line.ascii === true);
   }
 
   endGroup(size: number): void {

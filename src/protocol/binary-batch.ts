@@ -56,6 +56,8 @@ const LINE_FLAGS = 0x20;
 const MAX_TIME_STEP = 2n ** 52n;
 const MIN_TIME_STEP = -MAX_TIME_STEP;
 const MAX_VARINT_BYTES = 8;
+/** ASCII lines joined before they are copied: bounds the joined string's depth (a string of strings). */
+const PENDING_LINES = 1024;
 
 /** Whether decompressed body bytes are a binary batch (rather than JSON). */
 export function isBinaryBatch(bytes: Uint8Array): boolean {
@@ -65,6 +67,7 @@ export function isBinaryBatch(bytes: Uint8Array): boolean {
 /** Node's own per-encoding writers and readers (Buffer.prototype): `write()`/`toString()` minus their argument juggling. */
 interface DirectBuffer extends Buffer {
   utf8Write(text: string, offset: number): number;
+  latin1Write(text: string, offset: number): number;
   utf8Slice(start: number, end: number): string;
 }
 
@@ -81,6 +84,9 @@ export class BinaryBatchWriter {
   private col = 0;
   private lastTimestamp: bigint | undefined;
   private previousEnd = 0;
+  /** ASCII lines' text not yet in the text buffer: joined here, copied with one call (see line()). */
+  private pending = '';
+  private pendingLines = 0;
 
   /** `columns` is scratch the writer may keep using (one writer at a time); `textBuffer` holds the finished body. */
   constructor(textBuffer: Buffer, columns: Buffer, host: string) {
@@ -96,7 +102,7 @@ export class BinaryBatchWriter {
 
   /** Bytes of the body so far. */
   get length(): number {
-    return this.at + this.col + 1;
+    return this.at + this.pending.length + this.col + 1;
   }
 
   startGroup(fileId: string, filename: string, path: string, labels?: Readonly<Record<string, string>>): void {
@@ -109,12 +115,26 @@ export class BinaryBatchWriter {
     this.previousEnd = 0;
   }
 
-  line(offset: number, end: number, timestamp: bigint, text: string, cut: boolean, fields?: Readonly<Record<string, string>>): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.reserveText(text.length * 3);
-    // One native call: on these lines twice as fast as testing for ASCII to write it as latin1.
-    const bytes = this.text.utf8Write(text, this.at);
-    this.at += bytes;
+  /**
+   * `ascii`: the caller knows the text is ASCII (a character a byte). Such lines are joined
+   * into one string and copied into the body with one call when another kind of line comes,
+   * every PENDING_LINES lines, or at finish: a call into the runtime per line cost more
+   * than the copy itself (on the agent bench's lines, 120 against 75 ns a line).
+   */
+  line(offset: number, end: number, timestamp: bigint, text: string, cut: boolean, fields?: Readonly<Record<string, string>>, ascii = false): void {
+    let bytes: number;
+    if (ascii) {
+      this.pending += text;
+      bytes = text.length;
+      if (++this.pendingLines === PENDING_LINES) this.writePending();
+    } else {
+      if (this.pendingLines > 0) this.writePending();
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      this.reserveText(text.length * 3);
+      // One native call: on these lines twice as fast as testing for ASCII to write it as latin1.
+      bytes = this.text.utf8Write(text, this.at);
+      this.at += bytes;
+    }
     this.reserveColumns(40);
     const c = this.columns;
     const flagsAt = this.col++;
@@ -162,6 +182,7 @@ export class BinaryBatchWriter {
 
   /** The whole body, in the text buffer (grown into a new one if it does not fit). */
   finish(): Buffer {
+    if (this.pendingLines > 0) this.writePending();
     this.reserveColumns(1);
     this.columns[this.col++] = END;
     const total = this.at + this.col;
@@ -175,6 +196,15 @@ export class BinaryBatchWriter {
     b.writeUInt32LE(this.at - HEAD_BYTES, 4);
     this.columns.copy(b, this.at, 0, this.col);
     return b.subarray(0, total);
+  }
+
+  /** Copies the joined ASCII lines into the text buffer (latin1 writes each character as its byte). */
+  private writePending(): void {
+    const text = this.pending;
+    this.reserveText(text.length);
+    this.at += this.text.latin1Write(text, this.at);
+    this.pending = '';
+    this.pendingLines = 0;
   }
 
   private string(text: string): void {

@@ -14,6 +14,8 @@ export interface RawLine {
   text: string;
   /** True when the next line continues this one (a piece of an over-long line). */
   cut: boolean;
+  /** True when the text is known to be ASCII (a character a byte): a writer may copy it without encoding it. */
+  ascii?: boolean;
 }
 
 export type LineSink = (line: RawLine) => void;
@@ -111,7 +113,7 @@ export class LineSplitter {
         this.emitLine(data, start + from, start + newline, base, emit);
       } else {
         const end = at + newline + 1;
-        emit({ offset: at + from, end, text: text.slice(from, contentEnd), cut: false });
+        emit({ offset: at + from, end, text: text.slice(from, contentEnd), cut: false, ascii: true });
         this.carryOffset = end;
       }
       from = newline + 1;
@@ -125,7 +127,7 @@ export class LineSplitter {
     const offset = this.carryOffset;
     this.carry = undefined;
     this.carryOffset = offset + carry.length;
-    emit({ offset, end: offset + carry.length, text: carry.toString('utf8'), cut: false });
+    emit({ offset, end: offset + carry.length, text: carry.toString('utf8'), cut: false, ascii: false });
   }
 
   /** Emits `data[start, newline)` (newline at index `newline`), cutting it if over the limit. */
@@ -135,11 +137,11 @@ export class LineSplitter {
     let pieceStart = start;
     while (contentEnd - pieceStart > this.maxLineBytes) {
       const pieceEnd = this.pieceEnd(data, pieceStart);
-      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true });
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true, ascii: false });
       pieceStart = pieceEnd;
     }
     const end = base + newline + 1;
-    emit({ offset: base + pieceStart, end, text: decode(data, pieceStart, contentEnd), cut: false });
+    emit({ offset: base + pieceStart, end, text: decode(data, pieceStart, contentEnd), cut: false, ascii: false });
     this.carryOffset = end;
   }
 
@@ -148,7 +150,7 @@ export class LineSplitter {
     let pieceStart = start;
     while (data.length - pieceStart > this.maxLineBytes) {
       const pieceEnd = this.pieceEnd(data, pieceStart);
-      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true });
+      emit({ offset: base + pieceStart, end: base + pieceEnd, text: decode(data, pieceStart, pieceEnd), cut: true, ascii: false });
       pieceStart = pieceEnd;
     }
     this.carryOffset = base + pieceStart;

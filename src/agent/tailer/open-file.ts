@@ -99,7 +99,7 @@ export class OpenFile {
   /** When the chunk being split was read: one clock read per chunk, not per line. */
   private chunkReadAtMs = 0;
   /** Handed to `emit` for every line and overwritten by the next: the receiver copies what it keeps. */
-  private readonly out: StampedLine = { offset: 0, end: 0, timestamp: 0n, text: '', cut: false, fields: undefined };
+  private readonly out: StampedLine = { offset: 0, end: 0, timestamp: 0n, text: '', cut: false, fields: undefined, ascii: false };
 
   constructor(
     readonly handle: FileHandle,
@@ -320,6 +320,7 @@ export class OpenFile {
     out.text = line.text;
     out.cut = line.cut;
     out.fields = fields;
+    out.ascii = line.ascii === true;
     this.options.emit(this.stream, out, this.size > line.end ? this.size : line.end);
   }
 }
