@@ -70,6 +70,40 @@ describe('RuleIndex', () => {
     expect(tested / sample.length).toBeLessThan(60 + words.length);
   });
 
+  test('a few trigrams, searched in the text itself: overlapping needles, case, characters past ASCII, regex characters', () => {
+    const index = new RuleIndex();
+    const qs = ['abcd', 'bcde', 'key', 'ünïcode', '"a.b(c"', 'needle', '"needle timeout"', '/fail(ed|ure) [a-z]+-/', 'service:svc-1', 'straße', 'ü-x1', 'xyü9'];
+    const all = qs.map((q) => compileRule(ruleFromBody({ name: q, q, condition: { kind: 'count', window: '1m' }, notify: [{ webhook: 'http://a/' }] }, 0)));
+    for (const compiled of all) index.add(compiled);
+    const texts = [
+      'xABCDEy',
+      'the \u212Aey unlocks',
+      'ÜNÏCODE here, and needle',
+      'ünïcode lower',
+      'A.B(C yes and abcd',
+      'aXb(c no',
+      'NEEDLE TIMEOUT after needles',
+      'job failed order-7 service=svc-1',
+      'job FAILURE Order- service=svc-12 and a KEY',
+      'İstanbul key abcde',
+      'STRASSE and Straße',
+      // Trigrams that mix ASCII and Latin-1 letters, matched case-insensitively.
+      'a Ü-X1 only',
+      'an XYÜ9 only',
+      'ab',
+      '',
+    ];
+    for (const text of texts) {
+      const stored = line(text);
+      const hits = new Set<string>();
+      index.match(stored, (compiled) => hits.add(compiled.rule.q));
+      const expected = new Set(all.filter((c) => c.test(text, { lowered: undefined, fields: undefined, stored: undefined })).map((c) => c.rule.q));
+      expect([text, [...hits].sort()]).toEqual([text, [...expected].sort()]);
+    }
+    // Each kind of line found something: the cases are not vacuous.
+    expect(texts.filter((text) => all.some((c) => c.test(text, { lowered: undefined, fields: undefined, stored: undefined }))).length).toBeGreaterThanOrEqual(10);
+  });
+
   test('removing a rule takes it out of its bucket', () => {
     const index = new RuleIndex();
     const compiled = compileRule(ruleFromBody({ name: 'x', q: 'oom-killer', condition: { kind: 'count', window: '1m' }, notify: [{ webhook: 'http://a/' }] }, 0));
