@@ -188,7 +188,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const routeOptions = { deps };
-  await app.register(healthRoutes, routeOptions);
+  // A logged request goes through the route (its onResponse hook logs it).
+  await app.register(healthRoutes, { ...routeOptions, answerFirst: options.requestLog?.all !== true });
   await app.register(ingestRoutes, routeOptions);
   await app.register(hostsRoutes, routeOptions);
   await app.register(logsRoutes, routeOptions);
