@@ -369,6 +369,17 @@ export class RuleIndex {
   /** probe() on the text itself, comparing ASCII letters case-insensitively; false at a character past ASCII. */
   private probeAscii(bucket: TrigramBucket, text: string, from: number): boolean {
     const needles = bucket.needles;
+    if (needles.length > SMALL_BUCKET) {
+      // As probe(): the text looked up by each needle length in use, whatever the bucket's size.
+      const lengths = bucket.lengths;
+      for (let l = 0; l < lengths.length; l++) {
+        const length = lengths[l]!;
+        if (from + length > text.length) continue;
+        const rules = bucket.byNeedle.get(text.slice(from, from + length).toLowerCase());
+        if (rules) for (const compiled of rules) this.consider(compiled);
+      }
+      return true;
+    }
     for (let n = 0; n < needles.length; n++) {
       const needle = needles[n]!;
       if (from + needle.length > text.length) continue;
