@@ -134,11 +134,17 @@ export function installSecurityHeaders(app: FastifyInstance): void {
   });
 }
 
+/** The security headers every answer carries (also written as they are by the early /healthz answer). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': API_CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-resource-policy': 'same-origin',
+};
+const SECURITY_HEADER_ENTRIES = Object.entries(SECURITY_HEADERS);
+
 /** On the raw response, so they reach hijacked answers (live tails) and framework errors too. */
 export function setSecurityHeaders(raw: { setHeader(name: string, value: string): unknown }): void {
-  raw.setHeader('content-security-policy', API_CONTENT_SECURITY_POLICY);
-  raw.setHeader('x-content-type-options', 'nosniff');
-  raw.setHeader('referrer-policy', 'no-referrer');
-  raw.setHeader('x-frame-options', 'DENY');
-  raw.setHeader('cross-origin-resource-policy', 'same-origin');
+  for (const [name, value] of SECURITY_HEADER_ENTRIES) raw.setHeader(name, value);
 }

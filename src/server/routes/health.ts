@@ -18,7 +18,7 @@ import { AppError } from '../../common/errors.js';
 import type { Store } from '../../storage/store.js';
 import type { RouteOptions } from '../context.js';
 import { ErrorResponse } from '../schemas.js';
-import { API_CONTENT_SECURITY_POLICY } from '../plugins/abuse.js';
+import { SECURITY_HEADERS } from '../plugins/abuse.js';
 
 const PING_TIMEOUT_MS = 5000;
 /** How stale a healthy answer may be (docs/api.md says so). */
@@ -73,11 +73,7 @@ export class StoreHealth {
 
 /** The healthy answer's headers: the security headers every answer has (plugins/abuse.ts), its type and length. */
 const HEALTHY_HEADERS = {
-  'content-security-policy': API_CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-resource-policy': 'same-origin',
+  ...SECURITY_HEADERS,
   'content-type': JSON_TYPE,
   'content-length': String(Buffer.byteLength(HEALTHY_BODY)),
 };
