@@ -370,14 +370,7 @@ export class RuleIndex {
   private probeAscii(bucket: TrigramBucket, text: string, from: number): boolean {
     const needles = bucket.needles;
     if (needles.length > SMALL_BUCKET) {
-      // As probe(): the text looked up by each needle length in use, whatever the bucket's size.
-      const lengths = bucket.lengths;
-      for (let l = 0; l < lengths.length; l++) {
-        const length = lengths[l]!;
-        if (from + length > text.length) continue;
-        const rules = bucket.byNeedle.get(text.slice(from, from + length).toLowerCase());
-        if (rules) for (const compiled of rules) this.consider(compiled);
-      }
+      this.probeByLength(bucket, text, from, true);
       return true;
     }
     for (let n = 0; n < needles.length; n++) {
@@ -437,11 +430,17 @@ export class RuleIndex {
       }
       return;
     }
+    this.probeByLength(bucket, lowered, from, false);
+  }
+
+  /** A large bucket: the text at `from` looked up by each needle length in use (`lower`: the text is not lowercased yet). */
+  private probeByLength(bucket: TrigramBucket, text: string, from: number, lower: boolean): void {
     const lengths = bucket.lengths;
     for (let l = 0; l < lengths.length; l++) {
       const length = lengths[l]!;
-      if (from + length > lowered.length) continue;
-      const rules = bucket.byNeedle.get(lowered.slice(from, from + length));
+      if (from + length > text.length) continue;
+      const slice = text.slice(from, from + length);
+      const rules = bucket.byNeedle.get(lower ? slice.toLowerCase() : slice);
       if (rules) for (const compiled of rules) this.consider(compiled);
     }
   }
