@@ -116,18 +116,16 @@ async function main(): Promise<number> {
   }
   // A daemon's SIGTERM/SIGINT while its state loads (a supervisor stopping a unit that is
   // still starting) is kept, and stops the agent as soon as it runs: a clean stop, exit 0.
-  let signalled = false;
-  let onStop: (() => void) | undefined;
-  const onSignal = (): void => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    signalled = true;
-    onStop?.();
-  };
-  if (options.once !== true) {
+  const signalled = new Promise<void>((resolve) => {
+    if (options.once === true) return;
+    const onSignal = (): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-  }
+  });
   let agent: Agent;
   try {
     await makePrivate(options.stateDir);
@@ -145,8 +143,7 @@ async function main(): Promise<number> {
       inputEnded = true;
       resolve(undefined);
     });
-    onStop = () => resolve(undefined);
-    if (signalled) onStop();
+    void signalled.then(() => resolve(undefined));
     void agent.failed.then(resolve);
   });
   await agent.stop();
