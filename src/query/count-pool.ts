@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Matcher } from './types.js';
-import type { CountAnswer, CountJob, CountWorkerData } from './count-worker.js';
+import type { CountAnswer, CountJob, CountWorkerData, InflateJob } from './count-worker.js';
 
 /** Jobs queued on one worker at most: one running, one waiting, so it never idles between them. */
 const MAX_QUEUED_JOBS = 2;
@@ -48,7 +48,7 @@ function startWorker(workerData: CountWorkerData): Worker {
 }
 
 interface Pending {
-  resolve: (counts: number[]) => void;
+  resolve: (answer: number[] | ArrayBuffer) => void;
   reject: (error: Error) => void;
 }
 
@@ -101,9 +101,22 @@ class PoolWorker {
     let at = 0;
     for (const blob of blobs) at += blob.copy(joined, at);
     const job: CountJob = { id: this.nextId++, matchers, buffer: joined.buffer, lengths: blobs.map((b) => b.length), ascii };
-    const answer = new Promise<number[]>((resolve, reject) => this.pending.set(job.id, { resolve, reject }));
+    return this.send(job, job.buffer) as Promise<number[]>;
+  }
+
+  /** One blob's payload, decompressed on the worker (the job is claimed already). */
+  inflate(blob: Buffer): Promise<Buffer> {
+    if (this.broken) return Promise.reject(new Error('The count worker is gone.'));
+    const own = Buffer.allocUnsafeSlow(blob.length);
+    blob.copy(own);
+    const job: InflateJob = { id: this.nextId++, inflate: own.buffer };
+    return (this.send(job, job.inflate) as Promise<ArrayBuffer>).then((payload) => Buffer.from(payload));
+  }
+
+  private send(job: CountJob | InflateJob, transfer: ArrayBuffer): Promise<number[] | ArrayBuffer> {
+    const answer = new Promise<number[] | ArrayBuffer>((resolve, reject) => this.pending.set(job.id, { resolve, reject }));
     if (this.pending.size === 1) this.worker.ref(); // a caller awaits it: keep the process alive until it answers
-    this.worker.postMessage(job, [job.buffer]);
+    this.worker.postMessage(job, [transfer]);
     return answer;
   }
 
@@ -113,7 +126,7 @@ class PoolWorker {
     this.pending.delete(answer.id);
     if (this.pending.size === 0) this.worker.unref();
     if ('error' in answer) waiting.reject(new Error(answer.error));
-    else waiting.resolve(answer.counts);
+    else waiting.resolve('payload' in answer ? answer.payload : answer.counts);
   }
 
   private fail(error: Error): void {
@@ -147,8 +160,9 @@ export class CountPool {
   readonly minBytes: number;
   readonly jobBytes: number;
   readonly waitForWorkers: boolean;
-  /** Blobs handed to workers so far (tests and diagnostics). */
+  /** Blobs handed to workers so far, to count and to inflate (tests and diagnostics). */
   handedOut = 0;
+  inflated = 0;
 
   constructor(options: CountPoolOptions = {}) {
     this.size = options.workers ?? defaultCountWorkers();
@@ -173,6 +187,19 @@ export class CountPool {
     let best: PoolWorker | undefined;
     for (const worker of this.start()) if (worker.hasRoom) best = worker;
     return best;
+  }
+
+  /**
+   * A segment blob's payload decompressed on a worker with room now (the job counts against
+   * that room until done); undefined when none has room (or none runs yet: this starts them),
+   * and the caller decompresses it itself. Rejects when the worker fails.
+   */
+  inflate(blob: Buffer): Promise<Buffer> | undefined {
+    const worker = this.workerWithRoom();
+    if (worker === undefined) return undefined;
+    worker.claim();
+    this.inflated++;
+    return worker.inflate(blob);
   }
 
   /** A batcher for one query's segments. */

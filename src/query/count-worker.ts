@@ -1,10 +1,13 @@
 /**
  * The worker side of CountPool (count-pool.ts): decompresses segment blobs and counts the
- * lines of their text that match, exactly as the main thread's countMatchingLines would.
+ * lines of their text that match, exactly as the main thread's countMatchingLines would; or
+ * decompresses one blob and hands its payload back (an inflate job, for a search decoding
+ * ahead: segment-load.ts's Prefetch).
  *
- * A job is one message: the query's matchers, one transferred buffer holding the blobs end to
- * end, and per blob its length and whether its text is all ASCII. The answer is one count per
- * blob (or the error). The worker counts finished jobs in shared memory (and flags when it is
+ * A count job is one message: the query's matchers, one transferred buffer holding the blobs
+ * end to end, and per blob its length and whether its text is all ASCII. The answer is one
+ * count per blob (or the error). An inflate job carries one blob in a transferred buffer; its
+ * answer transfers the payload's own buffer back. The worker counts finished jobs in shared memory (and flags when it is
  * ready), so the main thread can see how busy it is without waiting for a message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,7 +25,21 @@ export interface CountJob {
   ascii: boolean[];
 }
 
-export type CountAnswer = { id: number; counts: number[] } | { id: number; error: string };
+export interface InflateJob {
+  id: number;
+  inflate: ArrayBuffer;
+}
+
+export type CountAnswer = { id: number; counts: number[] } | { id: number; payload: ArrayBuffer } | { id: number; error: string };
+
+/** A blob's payload in an ArrayBuffer of its own, exactly its size, so it can be transferred. */
+export function inflateJob(job: InflateJob): ArrayBuffer {
+  const payload = decompressPayload(Buffer.from(job.inflate));
+  if (payload.byteOffset === 0 && payload.buffer.byteLength === payload.length) return payload.buffer as ArrayBuffer;
+  const own = Buffer.allocUnsafeSlow(payload.length);
+  payload.copy(own);
+  return own.buffer;
+}
 
 export interface CountWorkerData {
   /** Int32Array slots: [0] jobs finished, [1] 1 once the worker takes jobs. */
@@ -55,15 +72,22 @@ if (port !== null) {
     }
     return lastMatch;
   };
-  port.on('message', (job: CountJob) => {
+  port.on('message', (job: CountJob | InflateJob) => {
     let answer: CountAnswer;
+    let transfer: ArrayBuffer[] = [];
     try {
-      answer = { id: job.id, counts: countJob(job, compiled(job.matchers)) };
+      if ('inflate' in job) {
+        const payload = inflateJob(job);
+        answer = { id: job.id, payload };
+        transfer = [payload];
+      } else {
+        answer = { id: job.id, counts: countJob(job, compiled(job.matchers)) };
+      }
     } catch (error) {
       answer = { id: job.id, error: error instanceof Error ? error.message : String(error) };
     }
     Atomics.add(progress, 0, 1);
-    port.postMessage(answer);
+    port.postMessage(answer, transfer);
   });
   Atomics.store(progress, 1, 1);
   port.postMessage('ready');

@@ -11,16 +11,22 @@ import { segmentMatchesList, type SegmentBackend, type SegmentMeta } from './bac
 import { DecodedCache } from './decoded-cache.js';
 import { searchSegments } from './segment-search.js';
 import { Prefetch } from './segment-load.js';
+import { CountPool } from './count-pool.js';
 import type { SearchQuery } from './types.js';
 
-const inflatedAhead = vi.hoisted(() => ({ count: 0 }));
+const inflatedAhead = vi.hoisted(() => ({ count: 0, here: 0 }));
 vi.mock('../segment/compression.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../segment/compression.js')>();
   return {
     ...original,
     decompressPayloadAsync: (data: Buffer) => {
       inflatedAhead.count++;
+      inflatedAhead.here++;
       return original.decompressPayloadAsync(data);
+    },
+    decompressPayload: (data: Buffer) => {
+      inflatedAhead.here++;
+      return original.decompressPayload(data);
     },
   };
 });
@@ -117,6 +123,47 @@ describe('inflating ahead of a long walk', () => {
       inflatedAhead.count = 0;
       expect(await linesOf(backend, everyError)).toEqual(expected);
       expect(inflatedAhead.count > 0).toBe(cached);
+    }
+  });
+
+  it('decompresses ahead on a count worker, with the same answers and errors', async () => {
+    const pool = new CountPool({ workers: 1 });
+    try {
+      await pool.ready();
+      const inflate = (blob: Buffer): Promise<Buffer> | undefined => pool.inflate(blob);
+      const expected = await linesOf(backendOf(false), everyError);
+      inflatedAhead.here = 0;
+      await linesOf(backendOf(true), everyError);
+      const hereWithout = inflatedAhead.here;
+      inflatedAhead.here = 0;
+      const answer = await searchSegments(backendOf(true), everyError, inflate);
+      expect(answer.lines.map((line) => `${line.seq} ${line.line}`)).toEqual(expected);
+      // What the worker decompressed was used: this thread decompressed that many fewer.
+      expect(pool.inflated).toBeGreaterThan(0);
+      expect(inflatedAhead.here).toBe(hereWithout - pool.inflated);
+      for (const order of ['asc', 'desc'] as const) {
+        const query = { ...everyError, order, limit: 7 };
+        const got = await searchSegments(backendOf(true), query, inflate);
+        expect(got.lines.map((line) => `${line.seq} ${line.line}`)).toEqual(await linesOf(backendOf(false), query));
+      }
+      // A blob the worker cannot decompress: the walk loads it itself and meets the same error.
+      const plain = backendOf(false);
+      const cached = backendOf(true);
+      plain.corrupt('9');
+      cached.corrupt('9');
+      const without = await searchSegments(plain, everyError).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
+      expect(without).not.toBe('answered');
+      await expect(searchSegments(cached, everyError, inflate)).rejects.toThrow(without);
+      // With the worker gone the walk decompresses everything itself.
+      await pool.close();
+      const before = pool.inflated;
+      expect((await searchSegments(backendOf(true), everyError, inflate)).lines.map((line) => `${line.seq} ${line.line}`)).toEqual(expected);
+      expect(pool.inflated).toBe(before);
+    } finally {
+      await pool.close();
     }
   });
 

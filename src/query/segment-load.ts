@@ -4,7 +4,10 @@
  * listing, and on its last attempt skips what is gone (deleted for good: its lines are gone).
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
-import { decodeSegment, decodeSegmentAsync, type DecodedSegment } from '../segment/codec.js';
+import { decodeSegment, decodeSegmentAsync, parsePayload, type DecodedSegment } from '../segment/codec.js';
+
+/** Decompresses a segment blob elsewhere (a worker thread, CountPool.inflate): undefined when it cannot take one now. */
+export type Inflater = (blob: Buffer) => Promise<Buffer> | undefined;
 
 /** A segment listed earlier was gone when loaded: the query starts again. */
 export class SegmentVanished extends Error {}
@@ -41,11 +44,14 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
 
 /**
  * Decoding ahead of a long walk. A search that reads many segments (a page of thousands of
- * matches, paging through every match of a common term) spends most of its main-thread time
- * inflating them one after another, while the second core idles. Once a walk has opened a
- * few segments, it names the next candidates here and their blobs inflate on libuv's thread
- * pool while the main thread scans the current one; each lands in the backend's decoded
- * cache, so the walk (or the next page) finds it there. Only for a backend with a decoded
+ * matches, paging through every match of a common term) spends much of its main-thread time
+ * decompressing them one after another, while the second core idles. Once a walk has opened
+ * a few segments, it names the next candidates here and their blobs are decompressed on a
+ * count worker (`inflate`: Zstandard, which has no asynchronous call) or on libuv's thread
+ * pool (deflate, brotli) while the main thread scans the current one; the payload is parsed
+ * here, and each lands in the backend's decoded cache, so the walk (or the next page) finds
+ * it there. A worker with no room, or none at all, leaves a Zstandard blob to be decompressed
+ * on the main thread as before. Only for a backend with a decoded
  * cache (a local store: a remote read would cost a request whether used or not), at most
  * `depth` at once. A prefetch that fails for any reason is forgotten: the walk then loads
  * the segment itself, and meets the error (or the vanished segment) as it always did.
@@ -58,6 +64,7 @@ export class Prefetch {
   constructor(
     private readonly backend: SegmentBackend,
     private readonly depth: number,
+    private readonly inflate?: Inflater,
   ) {}
 
   /**
@@ -90,7 +97,8 @@ export class Prefetch {
       try {
         const data = await this.backend.loadData(meta);
         if (data === null) return undefined;
-        const segment = await decodeSegmentAsync(data);
+        const elsewhere = this.inflate?.(data);
+        const segment = elsewhere === undefined ? await decodeSegmentAsync(data) : parsePayload(await elsewhere);
         cache.add(meta, segment);
         return segment;
       } catch {

@@ -17,7 +17,7 @@ import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type Cur
 import { compileMatchers } from './matcher.js';
 import { keyOf } from './order.js';
 import type { DecodedSegment } from '../segment/codec.js';
-import { loadDecoded, Prefetch, retryOnVanished } from './segment-load.js';
+import { loadDecoded, Prefetch, retryOnVanished, type Inflater } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegmentSliced, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
 import { TopLines } from './top-lines.js';
@@ -39,7 +39,8 @@ function positionTimestamp(position: CursorPosition): bigint | undefined {
   return position.kind === 'after' ? position.key.timestamp : position.kind === 'boundary' ? position.timestamp : undefined;
 }
 
-export async function searchSegments(backend: SegmentBackend, query: SearchQuery): Promise<SearchPage> {
+/** `inflate`: where segments decoded ahead of a long walk are decompressed (a count worker); without it, here. */
+export async function searchSegments(backend: SegmentBackend, query: SearchQuery, inflate?: Inflater): Promise<SearchPage> {
   const fingerprint = queryFingerprint(query);
   const match = compileMatchers(query.match);
   const cursor =
@@ -119,7 +120,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       }
       return undefined;
     };
-    const prefetch = new Prefetch(backend, PREFETCH_DEPTH);
+    const prefetch = new Prefetch(backend, PREFETCH_DEPTH, inflate);
     let opened = 0;
     /** The segment if a line of it may match (its bloom admits the query), decoded; null when not. */
     const open = async (meta: SegmentMeta): Promise<DecodedSegment | null> => {
@@ -168,7 +169,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
 
 /** A walk inflates ahead once it has opened this many segments (a short query stops before: nothing wasted). */
 const PREFETCH_AFTER = 3;
-/** Segments inflating ahead at once (on the thread pool: one spare core keeps up with the main thread's scans). */
+/** Segments decoding ahead at once (on a count worker or the thread pool: one spare core keeps up with the main thread's scans). */
 const PREFETCH_DEPTH = 3;
 /** How far ahead in the listing the walk looks for candidates its bloom summaries admit. */
 const PREFETCH_HORIZON = 64;
