@@ -160,8 +160,9 @@ export class CountPool {
   readonly minBytes: number;
   readonly jobBytes: number;
   readonly waitForWorkers: boolean;
-  /** Blobs handed to workers so far, to count and to inflate (tests and diagnostics). */
+  /** Blobs handed to workers so far to count (tests and diagnostics). */
   handedOut = 0;
+  /** Blobs handed to workers so far to decompress for a search (tests and diagnostics). */
   inflated = 0;
 
   constructor(options: CountPoolOptions = {}) {

@@ -7,8 +7,9 @@
  * A count job is one message: the query's matchers, one transferred buffer holding the blobs
  * end to end, and per blob its length and whether its text is all ASCII. The answer is one
  * count per blob (or the error). An inflate job carries one blob in a transferred buffer; its
- * answer transfers the payload's own buffer back. The worker counts finished jobs in shared memory (and flags when it is
- * ready), so the main thread can see how busy it is without waiting for a message.
+ * answer transfers the payload's own buffer back. The worker counts finished jobs of both
+ * kinds in shared memory (and flags when it is ready), so the main thread can see how busy
+ * it is without waiting for a message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Matcher } from './types.js';
