@@ -34,8 +34,12 @@ export const TERM_LINE_RATIO = 1_000;
 export const MIN_TERM_LENGTH = 3;
 export const MAX_TERM_LENGTH = 32;
 
+/**
+ * The counts as lookups read them. The words are kept only inside `joined`, not as an array
+ * of strings too: every segment's counts stay in memory, and at 10M lines a string per word
+ * was over a million small strings in the heap that each full collection marks.
+ */
 interface Indexed {
-  words: readonly string[];
   exact: Uint32Array;
   folded: Uint32Array;
   /** \n, then every word followed by \n. */
@@ -54,7 +58,12 @@ function indexed(words: readonly string[], exact: Uint32Array, folded: Uint32Arr
     position += word.length + 1;
   });
   const joined = words.length === 0 ? '' : '\n' + words.join('\n') + '\n';
-  return { words, exact, folded, joined, lowered: joined.toLowerCase(), at };
+  return { exact, folded, joined, lowered: joined.toLowerCase(), at };
+}
+
+/** The words of an index, in order. */
+function wordsOf(index: Indexed): string[] {
+  return index.joined === '' ? [] : index.joined.slice(1, -1).split('\n');
 }
 
 /** Encoded: varint words | per word: string word, varint lines containing it, varint lines containing it lowercased. */
@@ -110,7 +119,9 @@ export class TermStats {
   }
 
   encode(writer: ByteWriter): void {
-    const { words, exact, folded } = this.get();
+    const index = this.get();
+    const { exact, folded } = index;
+    const words = wordsOf(index);
     writer.varint(words.length);
     words.forEach((word, index) => {
       writer.string(word);
@@ -120,7 +131,7 @@ export class TermStats {
   }
 
   get words(): readonly string[] {
-    return this.get().words;
+    return wordsOf(this.get());
   }
 
   /** Lines containing `needle` (lowercased by the caller when case-insensitive); undefined when it is no kept word. */
