@@ -51,9 +51,8 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
  * pool (deflate, brotli) while the main thread scans the current one; the payload is parsed
  * here, and each lands in the backend's decoded cache, so the walk (or the next page) finds
  * it there. A worker with no room, or none at all, leaves a Zstandard blob to be decompressed
- * on the main thread as before. Only for a backend with a decoded
- * cache (a local store: a remote read would cost a request whether used or not), at most
- * `depth` at once. A prefetch that fails for any reason is forgotten: the walk then loads
+ * on the main thread as before. Only for a backend with a decoded cache (a local store: a
+ * remote read would cost a request whether used or not), at most `depth` at once. A prefetch that fails for any reason is forgotten: the walk then loads
  * the segment itself, and meets the error (or the vanished segment) as it always did.
  */
 export class Prefetch {
