@@ -88,6 +88,20 @@ async function linesOf(backend: SegmentBackend, query: SearchQuery): Promise<str
   return (await searchSegments(backend, query)).lines.map((line) => `${line.seq} ${line.line}`);
 }
 
+/** A cached backend with segment 9's blob corrupt, and the error the walk without a cache meets over the same blob. */
+async function corruptBlob(): Promise<{ cached: TestBackend; without: string }> {
+  const plain = backendOf(false);
+  const cached = backendOf(true);
+  plain.corrupt('9');
+  cached.corrupt('9');
+  const without = await searchSegments(plain, everyError).then(
+    () => 'answered',
+    (error: Error) => error.message,
+  );
+  expect(without).not.toBe('answered');
+  return { cached, without };
+}
+
 describe('inflating ahead of a long walk', () => {
   it('answers what the walk answers without it, and does inflate ahead', async () => {
     const expected = await linesOf(backendOf(false), everyError);
@@ -102,15 +116,7 @@ describe('inflating ahead of a long walk', () => {
   });
 
   it('fails over a corrupt blob as the walk without it does', async () => {
-    const plain = backendOf(false);
-    const cached = backendOf(true);
-    plain.corrupt('9');
-    cached.corrupt('9');
-    const without = await searchSegments(plain, everyError).then(
-      () => 'answered',
-      (error: Error) => error.message,
-    );
-    expect(without).not.toBe('answered');
+    const { cached, without } = await corruptBlob();
     await expect(searchSegments(cached, everyError)).rejects.toThrow(without);
   });
 
@@ -147,15 +153,7 @@ describe('inflating ahead of a long walk', () => {
         expect(got.lines.map((line) => `${line.seq} ${line.line}`)).toEqual(await linesOf(backendOf(false), query));
       }
       // A blob the worker cannot decompress: the walk loads it itself and meets the same error.
-      const plain = backendOf(false);
-      const cached = backendOf(true);
-      plain.corrupt('9');
-      cached.corrupt('9');
-      const without = await searchSegments(plain, everyError).then(
-        () => 'answered',
-        (error: Error) => error.message,
-      );
-      expect(without).not.toBe('answered');
+      const { cached, without } = await corruptBlob();
       await expect(searchSegments(cached, everyError, inflate)).rejects.toThrow(without);
       // With the worker gone the walk decompresses everything itself.
       await pool.close();
