@@ -20,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Matcher } from './types.js';
+import { transferableCopy } from '../common/transfer.js';
 import type { CountAnswer, CountJob, CountWorkerData, InflateJob } from './count-worker.js';
 
 /** Jobs queued on one worker at most: one running, one waiting, so it never idles between them. */
@@ -95,21 +96,14 @@ class PoolWorker {
 
   submit(matchers: Matcher[], blobs: readonly Buffer[], ascii: boolean[]): Promise<number[]> {
     if (this.broken) return Promise.reject(new Error('The count worker is gone.'));
-    let total = 0;
-    for (const blob of blobs) total += blob.length;
-    const joined = Buffer.allocUnsafeSlow(total); // its own ArrayBuffer, so it can be transferred
-    let at = 0;
-    for (const blob of blobs) at += blob.copy(joined, at);
-    const job: CountJob = { id: this.nextId++, matchers, buffer: joined.buffer, lengths: blobs.map((b) => b.length), ascii };
+    const job: CountJob = { id: this.nextId++, matchers, buffer: transferableCopy(blobs), lengths: blobs.map((b) => b.length), ascii };
     return this.send(job, job.buffer) as Promise<number[]>;
   }
 
   /** One blob's payload, decompressed on the worker (the job is claimed already). */
   inflate(blob: Buffer): Promise<Buffer> {
     if (this.broken) return Promise.reject(new Error('The count worker is gone.'));
-    const own = Buffer.allocUnsafeSlow(blob.length);
-    blob.copy(own);
-    const job: InflateJob = { id: this.nextId++, inflate: own.buffer };
+    const job: InflateJob = { id: this.nextId++, inflate: transferableCopy([blob]) };
     return (this.send(job, job.inflate) as Promise<ArrayBuffer>).then((payload) => Buffer.from(payload));
   }
 

@@ -15,6 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Matcher } from './types.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
 import { decompressPayload } from '../segment/compression.js';
+import { transferableCopy } from '../common/transfer.js';
 import { countPayloadLines } from './segment-count.js';
 
 export interface CountJob {
@@ -36,10 +37,9 @@ export type CountAnswer = { id: number; counts: number[] } | { id: number; paylo
 /** A blob's payload in an ArrayBuffer of its own, exactly its size, so it can be transferred. */
 export function inflateJob(job: InflateJob): ArrayBuffer {
   const payload = decompressPayload(Buffer.from(job.inflate));
+  // Decompressed into a buffer of its own unless it came from Node's pool (a payload under 4 KiB).
   if (payload.byteOffset === 0 && payload.buffer.byteLength === payload.length) return payload.buffer as ArrayBuffer;
-  const own = Buffer.allocUnsafeSlow(payload.length);
-  payload.copy(own);
-  return own.buffer;
+  return transferableCopy([payload]);
 }
 
 export interface CountWorkerData {

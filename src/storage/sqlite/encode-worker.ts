@@ -8,6 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { prepareText } from '../../segment/codec.js';
+import { transferableCopy } from '../../common/transfer.js';
 
 export interface EncodeJob {
   id: number;
@@ -31,10 +32,7 @@ export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number
     blooms.push(prepared.bloom.length);
     packed.push(prepared.packed.length);
   });
-  const out = Buffer.allocUnsafeSlow(parts.reduce((sum, part) => sum + part.length, 0)); // its own ArrayBuffer, to transfer
-  let at = 0;
-  for (const part of parts) at += part.copy(out, at);
-  return { buffer: out.buffer, blooms, packed };
+  return { buffer: transferableCopy(parts), blooms, packed };
 }
 
 const port = parentPort;
