@@ -279,8 +279,13 @@ export class RuleIndex {
       const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
       if (value === undefined) continue;
       const rules = values.get(value);
-      if (rules) for (let r = 0; r < rules.length; r++) this.consider(rules[r]!);
+      if (rules) this.considerAll(rules);
     }
+  }
+
+  /** consider() for each rule (an indexed loop: no iterator per line). */
+  private considerAll(rules: readonly CompiledRule[]): void {
+    for (let i = 0; i < rules.length; i++) this.consider(rules[i]!);
   }
 
   private buildViews(): NonNullable<RuleIndex['views']> {
@@ -318,12 +323,10 @@ export class RuleIndex {
     this.tested = 0;
     const views = this.views ?? this.buildViews();
     try {
-      const unindexed = views.unindexed;
-      for (let i = 0; i < unindexed.length; i++) this.consider(unindexed[i]!);
+      this.considerAll(views.unindexed);
       if (views.byField.length > 0) this.considerFields(views.byField);
       if ((views.unindexedStored.length > 0 || views.byStoredField.length > 0) && hasAny(line.fields)) {
-        const stored = views.unindexedStored;
-        for (let i = 0; i < stored.length; i++) this.consider(stored[i]!);
+        this.considerAll(views.unindexedStored);
         if (views.byStoredField.length > 0) this.considerFields(views.byStoredField);
       }
       if (views.search !== undefined) {
@@ -382,9 +385,7 @@ export class RuleIndex {
         if (c >= 0x80) return false;
         if (ASCII_LOWER[c] !== needle.charCodeAt(k)) break;
       }
-      if (k < needle.length) continue;
-      const rules = bucket.rules[n]!;
-      for (let r = 0; r < rules.length; r++) this.consider(rules[r]!);
+      if (k === needle.length) this.considerAll(bucket.rules[n]!);
     }
     return true;
   }
@@ -424,9 +425,7 @@ export class RuleIndex {
     const needles = bucket.needles;
     if (needles.length <= SMALL_BUCKET) {
       for (let n = 0; n < needles.length; n++) {
-        if (!lowered.startsWith(needles[n]!, from)) continue;
-        const rules = bucket.rules[n]!;
-        for (let r = 0; r < rules.length; r++) this.consider(rules[r]!);
+        if (lowered.startsWith(needles[n]!, from)) this.considerAll(bucket.rules[n]!);
       }
       return;
     }
