@@ -58,13 +58,100 @@ export function floorMs(timestamp: bigint): number {
   return bucketStartMs(timestamp, 1);
 }
 
+/**
+ * A field's kept values and the lines holding each, in the order first seen: the texts in one
+ * array, the counts in an array of numbers the segment's fields share. A Daniel holds the
+ * statistics of thousands of segments (the histogram and the field explorer read them on every
+ * request), and every full collection marks them again: as a map per field and a map of span
+ * objects per field, they were over a million objects after a 10M-line ingest, and paging every
+ * ERROR on that Daniel took 2.9 s a run against 2.4 s with the statistics cache left empty.
+ */
+export class ValueCounts implements Iterable<[string, number]> {
+  constructor(
+    readonly texts: readonly string[],
+    private readonly numbers: Float64Array,
+    /** Where this field's counts start in `numbers`. */
+    private readonly from: number,
+  ) {}
+
+  get size(): number {
+    return this.texts.length;
+  }
+
+  /** Lines holding `value` (found among at most MAX_STAT_VALUES texts), or undefined. */
+  get(value: string): number | undefined {
+    const at = this.texts.indexOf(value);
+    return at < 0 ? undefined : this.numbers[this.from + at];
+  }
+
+  keys(): IterableIterator<string> {
+    return this.texts.values();
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, number]> {
+    for (let i = 0; i < this.texts.length; i++) yield [this.texts[i]!, this.numbers[this.from + i]!];
+  }
+}
+
+/** The spans of a field's kept values, in the order of its `ValueCounts`: pairs of floored ms in an array the segment's fields share. */
+export class ValueSpans {
+  constructor(
+    private readonly texts: readonly string[],
+    private readonly ms: Float64Array,
+    /** Where this field's pairs start in `ms`. */
+    private readonly from: number,
+  ) {}
+
+  get size(): number {
+    return this.texts.length;
+  }
+
+  /** The span of `value`, or undefined. */
+  get(value: string): ValueSpan | undefined {
+    const i = this.texts.indexOf(value);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  /** Every value's span, in the order of the values. */
+  entries(): Array<[string, ValueSpan]> {
+    return this.texts.map((text, i) => [text, this.at(i)]);
+  }
+
+  private at(i: number): ValueSpan {
+    const at = this.from + 2 * i;
+    return { firstMs: this.ms[at]!, lastMs: this.ms[at + 1]! };
+  }
+}
+
 export interface FieldStat {
   /** Lines having the field. */
   lines: number;
   /** Lines per value; undefined when the field had too many values (or too long ones) to keep. */
-  values: Map<string, number> | undefined;
+  values: ValueCounts | undefined;
   /** Per kept value, the times of its first and last line; absent in statistics written without them. */
-  spans?: Map<string, ValueSpan>;
+  spans?: ValueSpans;
+}
+
+/** A field as the builder counts it: its spans as objects it can widen. */
+interface BuildingStat {
+  lines: number;
+  values: Map<string, number> | undefined;
+  spans: Map<string, ValueSpan> | undefined;
+}
+
+/**
+ * Decoded names and values, by their text: the same few (`level`, `error`, a service's name)
+ * recur in every segment, and each segment's statistics would otherwise hold copies of their
+ * own. Bounded: past INTERNED texts, a text is kept as decoded.
+ */
+const interned = new Map<string, string>();
+const INTERNED = 65_536;
+
+function intern(text: string): string {
+  const known = interned.get(text);
+  if (known !== undefined) return known;
+  if (interned.size < INTERNED) interned.set(text, text);
+  return text;
 }
 
 export interface FieldStats {
@@ -81,7 +168,7 @@ export interface FieldStats {
 
 /** Builds the statistics of one segment line by line. */
 export class FieldStatsBuilder {
-  private readonly fields = new Map<string, FieldStat>();
+  private readonly fields = new Map<string, BuildingStat>();
   private allNames = true;
   private lines = 0;
   /** False once a line came without its timestamp: the statistics then keep no spans. */
@@ -123,8 +210,32 @@ export class FieldStatsBuilder {
   }
 
   finish(minSeq: number, maxSeq: number, terms?: TermStats): FieldStats {
-    if (!this.timed) for (const stat of this.fields.values()) delete stat.spans;
-    return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields: this.fields, ...(terms === undefined ? {} : { terms }) };
+    let kept = 0;
+    for (const stat of this.fields.values()) kept += stat.values?.size ?? 0;
+    const counts = new Float64Array(kept);
+    const ms = new Float64Array(this.timed ? kept * 2 : 0);
+    const fields = new Map<string, FieldStat>();
+    let at = 0;
+    for (const [name, stat] of this.fields) {
+      if (stat.values === undefined) {
+        fields.set(name, { lines: stat.lines, values: undefined });
+        continue;
+      }
+      const texts = [...stat.values.keys()];
+      const values = new ValueCounts(texts, counts, at);
+      const spans = this.timed ? new ValueSpans(texts, ms, 2 * at) : undefined;
+      for (const text of texts) {
+        counts[at] = stat.values.get(text)!;
+        if (spans !== undefined) {
+          const span = stat.spans!.get(text)!;
+          ms[2 * at] = span.firstMs;
+          ms[2 * at + 1] = span.lastMs;
+        }
+        at++;
+      }
+      fields.set(name, spans === undefined ? { lines: stat.lines, values } : { lines: stat.lines, values, spans });
+    }
+    return { minSeq, maxSeq, lines: this.lines, allNames: this.allNames, fields, ...(terms === undefined ? {} : { terms }) };
   }
 }
 
@@ -171,16 +282,14 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
   }
   if (spans) {
     let base = Infinity;
-    for (const stat of stats.fields.values()) if (stat.spans) for (const span of stat.spans.values()) base = Math.min(base, span.firstMs);
+    const kept: ValueSpan[] = [];
+    for (const stat of stats.fields.values()) if (stat.values !== undefined) for (const [, span] of stat.spans!.entries()) kept.push(span);
+    for (const span of kept) base = Math.min(base, span.firstMs);
     if (base === Infinity) base = 0;
     writer.zigzag(base);
-    for (const stat of stats.fields.values()) {
-      if (stat.values === undefined) continue;
-      for (const value of stat.values.keys()) {
-        const span = stat.spans!.get(value)!;
-        writer.zigzag(span.firstMs - base);
-        writer.varint(span.lastMs - span.firstMs);
-      }
+    for (const span of kept) {
+      writer.zigzag(span.firstMs - base);
+      writer.varint(span.lastMs - span.firstMs);
     }
   }
   stats.terms?.encode(writer);
@@ -201,31 +310,46 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
     const maxSeq = varint();
     const lines = varint();
     const names = varint();
-    const fields = new Map<string, FieldStat>();
+    // Read first as texts and counts, then made compact (ValueCounts) once the number of values is known.
+    const read: Array<{ name: string; lines: number; texts: string[] | undefined; counts: number[] }> = [];
+    let kept = 0;
     for (let n = 0; n < names; n++) {
-      const name = string();
-      const withField = varint();
-      const kept = varint();
-      let values: Map<string, number> | undefined;
-      if (kept > 0) {
-        values = new Map();
-        for (let v = 0; v < kept - 1; v++) {
-          const value = string();
-          values.set(value, varint());
-        }
+      const name = intern(string());
+      const lines = varint();
+      const values = varint();
+      const texts: string[] | undefined = values > 0 ? [] : undefined;
+      const counts: number[] = [];
+      for (let v = 0; v < values - 1; v++) {
+        texts!.push(intern(string()));
+        counts.push(varint());
       }
-      fields.set(name, { lines: withField, values });
+      kept += counts.length;
+      read.push({ name, lines, texts, counts });
+    }
+    const numbers = new Float64Array(kept);
+    const fields = new Map<string, FieldStat>();
+    let at = 0;
+    for (const { name, lines, texts, counts } of read) {
+      if (texts === undefined) {
+        fields.set(name, { lines, values: undefined });
+        continue;
+      }
+      numbers.set(counts, at);
+      fields.set(name, { lines, values: new ValueCounts(texts, numbers, at) });
+      at += counts.length;
     }
     if ((flags & WITH_SPANS) !== 0) {
       const base = reader.zigzag();
+      const ms = new Float64Array(kept * 2);
+      at = 0;
       for (const stat of fields.values()) {
         if (stat.values === undefined) continue;
-        const spans = new Map<string, ValueSpan>();
-        for (const value of stat.values.keys()) {
+        stat.spans = new ValueSpans(stat.values.texts, ms, at);
+        for (let v = 0; v < stat.values.size; v++) {
           const firstMs = base + reader.zigzag();
-          spans.set(value, { firstMs, lastMs: firstMs + varint() });
+          ms[at++] = firstMs;
+          ms[at++] = firstMs + varint();
         }
-        stat.spans = spans;
       }
     }
     let terms: TermStats | undefined;

@@ -313,7 +313,9 @@ export class SqliteSegments implements SegmentBackend {
   saveFieldStats(segment: SegmentMeta, stats: FieldStats): void {
     const encoded = encodeFieldStats(stats);
     this.putStats.run(Number(segment.id), encoded);
-    this.statsCache.set(segment, stats, statsCost(encoded.length));
+    // What a restarted Daniel would read, rather than the builder's: its words and values are
+    // slices of the segment's text (which they would keep alive), its term counts an index.
+    this.statsCache.set(segment, decodeFieldStats(encoded) ?? stats, statsCost(encoded.length));
   }
 
   lastSeq(): Promise<number> {
