@@ -80,8 +80,13 @@ export class ValueCounts implements Iterable<[string, number]> {
 
   /** Lines holding `value` (found among at most MAX_STAT_VALUES texts), or undefined. */
   get(value: string): number | undefined {
-    const at = this.texts.indexOf(value);
+    const at = this.indexOf(value);
     return at < 0 ? undefined : this.numbers[this.from + at];
+  }
+
+  /** Where `value` is among the kept values, or -1. */
+  indexOf(value: string): number {
+    return this.texts.indexOf(value);
   }
 
   keys(): IterableIterator<string> {
@@ -93,28 +98,28 @@ export class ValueCounts implements Iterable<[string, number]> {
   }
 }
 
-/** The spans of a field's kept values, in the order of its `ValueCounts`: pairs of floored ms in an array the segment's fields share. */
+/** The spans of a field's kept values, in their order: pairs of floored ms in an array the segment's fields share. */
 export class ValueSpans {
   constructor(
-    private readonly texts: readonly string[],
+    private readonly values: ValueCounts,
     private readonly ms: Float64Array,
     /** Where this field's pairs start in `ms`. */
     private readonly from: number,
   ) {}
 
   get size(): number {
-    return this.texts.length;
+    return this.values.size;
   }
 
   /** The span of `value`, or undefined. */
   get(value: string): ValueSpan | undefined {
-    const i = this.texts.indexOf(value);
+    const i = this.values.indexOf(value);
     return i < 0 ? undefined : this.at(i);
   }
 
   /** Every value's span, in the order of the values. */
   entries(): Array<[string, ValueSpan]> {
-    return this.texts.map((text, i) => [text, this.at(i)]);
+    return this.values.texts.map((text, i) => [text, this.at(i)]);
   }
 
   private at(i: number): ValueSpan {
@@ -223,7 +228,7 @@ export class FieldStatsBuilder {
       }
       const texts = [...stat.values.keys()];
       const values = new ValueCounts(texts, counts, at);
-      const spans = this.timed ? new ValueSpans(texts, ms, 2 * at) : undefined;
+      const spans = this.timed ? new ValueSpans(values, ms, 2 * at) : undefined;
       for (const text of texts) {
         counts[at] = stat.values.get(text)!;
         if (spans !== undefined) {
@@ -344,7 +349,7 @@ export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
       at = 0;
       for (const stat of fields.values()) {
         if (stat.values === undefined) continue;
-        stat.spans = new ValueSpans(stat.values.texts, ms, at);
+        stat.spans = new ValueSpans(stat.values, ms, at);
         for (let v = 0; v < stat.values.size; v++) {
           const firstMs = base + reader.zigzag();
           ms[at++] = firstMs;
