@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 
-function split(chunks: Buffer[], max: number, flush = false, minRunBytes?: number): { lines: RawLine[]; splitter: LineSplitter } {
-  const splitter = new LineSplitter(max, minRunBytes);
+function split(chunks: Buffer[], max: number, flush = false, minRunBytes?: number, runStringChars?: number): { lines: RawLine[]; splitter: LineSplitter } {
+  const splitter = new LineSplitter(max, minRunBytes, runStringChars);
   const lines: RawLine[] = [];
   let offset = 0;
   for (const chunk of chunks) {
@@ -105,8 +105,10 @@ describe('LineSplitter', () => {
       { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
     );
     const contentArb = fc.array(fc.record({ text: lineArb, crlf: fc.boolean(), invalid: fc.nat(60) }), { minLength: 1, maxLength: 60 });
+    // Strings of a run as short as a line or shorter, or longer than the chunks.
+    const runCharsArb = fc.oneof(fc.integer({ min: 1, max: 4_000 }), fc.constant(undefined));
     fc.assert(
-      fc.property(contentArb, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 4, max: 1_024 }), fc.boolean(), fc.boolean(), (content, cuts, max, unfinished, ascii) => {
+      fc.property(contentArb, fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 4, max: 1_024 }), fc.boolean(), fc.boolean(), runCharsArb, (content, cuts, max, unfinished, ascii, runChars) => {
         const parts = content.map(({ text, crlf, invalid }) => {
           // Either every byte ASCII (the chunk-wide path), or other characters and bytes among them.
           const kept = text.replace(/[\r\n]/g, '');
@@ -120,7 +122,7 @@ describe('LineSplitter', () => {
         if (unfinished) parts.push(Buffer.from('an unfinished line'));
         const bytes = Buffer.concat(parts);
         const chunks = chunked(bytes, cuts);
-        const whole = split(chunks, max, false, 64);
+        const whole = split(chunks, max, false, 64, runChars);
         const byLine = split(chunks, max, false, Infinity);
         // The same lines; only the fast path marks its lines ASCII, and only lines that are.
         const unmarked = (lines: RawLine[]): RawLine[] => lines.map(({ ascii: _ascii, ...line }) => line);

@@ -31,15 +31,25 @@ const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 /** Complete lines shorter than this in all are split one by one: the run's ASCII check and one decode are not worth it. */
 const MIN_RUN_BYTES = 4096;
+/**
+ * A run is decoded in strings of about this many characters, each ending at a newline. V8
+ * gives a string over 128 KiB a mapping of its own, mapped and unmapped again for every read
+ * chunk: page faults that cost Henrik more system time than the decode saves (see emitAsciiRun).
+ */
+const RUN_STRING_CHARS = 64 * 1024;
 
 export class LineSplitter {
   private carry: Buffer | undefined;
   private carryOffset = 0;
 
-  /** `minRunBytes`: whole lines a chunk must hold to be split from one decoded string (Infinity: never; tests compare both ways). */
+  /**
+   * `minRunBytes`: whole lines a chunk must hold to be split from decoded strings (Infinity:
+   * never; tests compare both ways); `runStringChars`: about how long each such string is.
+   */
   constructor(
     private readonly maxLineBytes: number,
     private readonly minRunBytes = MIN_RUN_BYTES,
+    private readonly runStringChars = RUN_STRING_CHARS,
   ) {
     if (maxLineBytes < 4) throw new RangeError('maxLineBytes must be at least 4');
   }
@@ -95,13 +105,31 @@ export class LineSplitter {
   }
 
   /**
-   * Emits the lines of `data[start, lastNewline]`, all ASCII and ending at a newline, from one
-   * string decoded at once: each line's text is a slice of it, found by the string's own
-   * indexOf, rather than a search and a decode of the buffer per line (two calls into the
+   * Emits the lines of `data[start, lastNewline]`, all ASCII and ending at a newline, from a
+   * few strings decoded at once: each line's text is a slice of one, found by the string's
+   * own indexOf, rather than a search and a decode of the buffer per line (two calls into the
    * runtime a line). In ASCII a character is a byte, so the string's indexes are the bytes'.
    * The lines, their offsets and their cut pieces are those `emitLine` gives.
+   *
+   * The strings stay under RUN_STRING_CHARS (but for a line longer than that): one string of a
+   * whole 256 KiB read chunk is a large object to V8, in memory mapped for it alone. Henrik on
+   * the agent bench's 2M lines, one core, mapped about 850 MiB that way, a page fault per 4 KiB.
    */
   private emitAsciiRun(data: Buffer, start: number, lastNewline: number, base: number, emit: LineSink): void {
+    for (let from = start; from <= lastNewline; ) {
+      let to = lastNewline;
+      const chars = this.runStringChars;
+      if (to - from >= chars) {
+        to = data.lastIndexOf(NEWLINE, from + chars - 1);
+        if (to < from) to = data.indexOf(NEWLINE, from + chars);
+      }
+      this.emitAsciiString(data, from, to, base, emit);
+      from = to + 1;
+    }
+  }
+
+  /** Emits the lines of `data[start, lastNewline]` (ASCII, ending at a newline) from one decoded string. */
+  private emitAsciiString(data: Buffer, start: number, lastNewline: number, base: number, emit: LineSink): void {
     const text = (data as DecodableBuffer).latin1Slice(start, lastNewline + 1);
     const at = base + start;
     const max = this.maxLineBytes;
