@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeSegment, encodeSegment, parsePayload, payloadText, payloadTextAndTimes, prepareText, segmentLines, segmentText, type SegmentLine } from './codec.js';
+import { decodeSegment, encodeSegment, linesText, parsePayload, payloadText, payloadTextAndTimes, prepareText, segmentLines, segmentText, writeLinesText, type SegmentLine } from './codec.js';
 import { buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
@@ -74,6 +74,27 @@ describe('segment codec', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('writes lines\' text in pieces that give the bytes of the whole joined text, whatever the characters', () => {
+    const unit = fc.oneof(fc.constantFrom(...'ab Z9-\t'), fc.constantFrom('é', '😀', '\ud800', '\udfff', '\u0000'));
+    const lineArb = fc.oneof(fc.string({ unit, maxLength: 40 }), fc.string({ unit: fc.constantFrom(...'abc '), minLength: 10_000, maxLength: 40_000 }));
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 40 }), fc.nat(5), (texts, before) => {
+        const lines = texts.map((line) => ({ line }));
+        const whole = Buffer.from(texts.map((t) => `${t}\n`).join(''));
+        const text = linesText(lines);
+        expect(text.bytes).toBe(whole.length);
+        expect(text.ascii).toBe(texts.every((t) => /^[\x00-\x7f]*$/.test(t)));
+        expect(segmentText(lines).equals(whole)).toBe(true);
+        // Written after other bytes, into a buffer with room to spare.
+        const buffer = Buffer.alloc(before + text.bytes + 3, 0xaa);
+        expect(writeLinesText(text, buffer, before)).toBe(before + text.bytes);
+        expect(buffer.subarray(before, before + text.bytes).equals(whole)).toBe(true);
+        expect([...buffer.subarray(0, before), ...buffer.subarray(before + text.bytes)].every((b) => b === 0xaa)).toBe(true);
+      }),
+      { numRuns: 100 },
     );
   });
 

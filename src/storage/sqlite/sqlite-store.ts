@@ -12,7 +12,7 @@ import { statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
-import type { PreparedText } from '../../segment/codec.js';
+import { linesText, writeLinesText, type LinesText, type PreparedText } from '../../segment/codec.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
 import { StoreDamagedError, StoreUnavailableError, type AppendFile, type AppendRequest, type AppendResult, type StoredRun, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
@@ -389,7 +389,7 @@ export class SqliteStore implements Store {
   async prepareAppend(request: AppendRequest): Promise<void> {
     const pool = this.encodePool;
     if (pool === undefined || this.closed) return;
-    const joined: string[] = [];
+    const joined: LinesText[] = [];
     const lineCounts: number[] = [];
     const owners: { file: AppendFile; firstOffset: number }[] = [];
     for (const file of request.files) {
@@ -404,22 +404,18 @@ export class SqliteStore implements Store {
       if (fields || chars < this.policy.directSealBytes) continue;
       if (!pool.available) return; // still starting (or gone): these append inline
       for (const chunk of chunkLines(file.lines, this.policy.sealBytes)) {
-        let text = '';
-        for (const line of chunk) text += line.line + '\n';
-        joined.push(text);
+        joined.push(linesText(chunk));
         lineCounts.push(chunk.length);
         owners.push({ file, firstOffset: chunk[0]!.offset });
       }
     }
     if (joined.length === 0) return;
     // The texts end to end, written once into a buffer of their own that is handed to the worker.
-    const lengths = joined.map((text) => Buffer.byteLength(text, 'utf8'));
+    const lengths = joined.map((text) => text.bytes);
     const buffer = Buffer.allocUnsafeSlow(lengths.reduce((sum, length) => sum + length, 0));
     let at = 0;
-    const ascii = joined.map((text, i) => {
-      at += buffer.write(text, at, lengths[i]!, 'utf8');
-      return lengths[i] === text.length;
-    });
+    for (const text of joined) at = writeLinesText(text, buffer, at);
+    const ascii = joined.map((text) => text.ascii);
     const prepared = await pool.prepare({ buffer, lengths, lineCounts, ascii });
     prepared.forEach((text, i) => {
       if (text === undefined) return;
