@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { REPO, serveDaniel } from '../lib/processes.js';
+import { LINEAR_REGEX_FLAG, REPO, serveDaniel, YOUNG_GENERATION_FLAG } from '../lib/processes.js';
 
 const BIN = fileURLToPath(new URL('../../src/bin/daniel.ts', import.meta.url));
 
@@ -47,3 +47,8 @@ it('started with it (as the shared fixture does), a pathological regex is answer
     await daniel.stop();
   }
 }, 60_000);
+
+it("the fixture starts Daniel with the flags of daniel's shebang, which an installed daniel runs with", () => {
+  const shebang = readFileSync(BIN, 'utf8').split('\n')[0]!;
+  expect(shebang.split(' ').slice(3).sort()).toEqual([LINEAR_REGEX_FLAG, YOUNG_GENERATION_FLAG].sort());
+});
