@@ -339,8 +339,9 @@ export async function startDanielChild(options: DanielChildOptions): Promise<Dan
   const args = ['serve', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', options.dataDir];
   if (options.retention) args.push('--retention', options.retention);
   args.push(...(options.extraArgs ?? []));
-  const [flag, script] = danielNodeArgs('dist');
-  const child = spawnNode('daniel', script!, args, { DANIEL_TOKENS: tokensEnv, ...options.env }, [flag!]);
+  const nodeArgs = danielNodeArgs('dist');
+  const script = nodeArgs.pop()!;
+  const child = spawnNode('daniel', script, args, { DANIEL_TOKENS: tokensEnv, ...options.env }, nodeArgs);
   const match = await child.waitForOutput(/listening on (http:\/\/[^\s/]+:(\d+))/, 30_000);
   return { child, url: match[1]!, port: Number(match[2]), dataDir: options.dataDir };
 }
