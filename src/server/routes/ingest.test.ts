@@ -313,6 +313,34 @@ describe('POST /ingest: bad requests as a whole get a 4xx', () => {
     }
   });
 
+  test('one zstd frame is held to the size its header states, and one stating more than the limit is 413', async () => {
+    const json = Buffer.from(JSON.stringify(batch('zsize', { lines: [{ offset: 0, timestamp: '1000', line: 'sized' }] })));
+    const frame = zstdFrames([json]);
+    // A frame this small states its size in one byte, after the magic number and its descriptor.
+    expect(frame[4]! & 0xe0).toBe(0x20);
+    for (const step of [7, -3]) {
+      const lying = Buffer.from(frame);
+      lying[5] = lying[5]! + step;
+      const response = await post(lying, { 'content-encoding': 'zstd' });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(expectErrorShape(response).code).toBe('INVALID_BODY');
+      expect(expectErrorShape(response).message).toContain('zstd');
+    }
+    // The same bytes as sent are still accepted.
+    expect((await post(frame, { 'content-encoding': 'zstd' })).json()).toEqual({ data: { accepted: 1, duplicates: 0 } });
+    // 512 MiB in one frame with an ordinary window, its size in its header: stopped at the
+    // 8 MiB limit, never given a buffer of the size it states.
+    const big = zstdFrames([Buffer.concat([Buffer.from('{"host":"big","files":[{"file_id":"f","filename":"x","lines":[{"offset":0,"timestamp":"1","line":"'), Buffer.alloc(512 * 1024 * 1024, 0x30)])]);
+    expect(big.length).toBeLessThan(1024 * 1024);
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    const response = await post(big, { 'content-encoding': 'zstd' });
+    const grown = process.memoryUsage().rss - before;
+    expect(response.statusCode, response.body).toBe(413);
+    expect(expectErrorShape(response).message).toContain('decompressed');
+    expect(grown).toBeLessThan(128 * 1024 * 1024);
+  });
+
   test('a zstd bomb (1 GiB of zeros in 256 frames of a few hundred bytes) is 413 without memory growth', async () => {
     const head = Buffer.from('{"host":"bomb","files":[{"file_id":"f","filename":"x","lines":[{"offset":0,"timestamp":"1","line":"');
     const zeros = zstdFrames([Buffer.alloc(4 * 1024 * 1024, 0x30)]);
