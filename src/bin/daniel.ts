@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --enable-experimental-regexp-engine --max-semi-space-size=32
+#!/usr/bin/env -S node --enable-experimental-regexp-engine
 /**
  * `daniel`: argv -> command. Up front only commander and the commands' definitions load
  * (the CLI client, canary and create-table are light); the server and the DynamoDB SDK are

@@ -21,21 +21,13 @@ const BIN = fileURLToPath(new URL('../../src/bin/daniel.ts', import.meta.url));
 export const DANIEL_DIST = fileURLToPath(new URL('../../dist/bin/daniel.js', import.meta.url));
 // The flag `daniel`'s shebang sets; a bare `node dist/bin/daniel.js serve` refuses to start without it.
 export { LINEAR_REGEX_FLAG };
-/**
- * The shebang's other flag: a young generation of 2 x 32 MiB instead of V8's 2 x 16 MiB. An
- * ingest request's lines live until its append commits, and with the smaller one they were
- * copied and promoted by the scavenges meanwhile (bench ingest of 2M lines: 280k against 247k
- * acknowledged lines/s, and less resident memory). Read when the heap is made, so only on the
- * command line.
- */
-export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=32';
 
 export type DanielFrom = 'tsx' | 'dist';
 
 /** Node's arguments before daniel's own: the shebang's flags and the entry point. */
 export function danielNodeArgs(from: DanielFrom = 'tsx'): string[] {
   if (from === 'dist' && !existsSync(DANIEL_DIST)) throw new Error(`${DANIEL_DIST} is missing: run npm run build first`);
-  return from === 'dist' ? [LINEAR_REGEX_FLAG, YOUNG_GENERATION_FLAG, DANIEL_DIST] : [LINEAR_REGEX_FLAG, YOUNG_GENERATION_FLAG, '--import', 'tsx', BIN];
+  return from === 'dist' ? [LINEAR_REGEX_FLAG, DANIEL_DIST] : [LINEAR_REGEX_FLAG, '--import', 'tsx', BIN];
 }
 
 export interface DanielProcess {
