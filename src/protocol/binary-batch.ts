@@ -35,7 +35,7 @@
  */
 import type { IngestFile, IngestLine, IngestRejection, IngestRequest } from './ingest.js';
 import type { CheckedFiles, CheckedGroup, CheckedLine } from './ingest-check.js';
-import { ByteReader } from './bytes.js';
+import { ByteReader, JOINED_STRING_CHARS } from './bytes.js';
 import { endProblem, groupNameProblem, lineFields, orderProblem } from './ingest-rules.js';
 import { INT64_MAX, INT64_MIN } from './names.js';
 import { isUtf8 } from 'node:buffer';
@@ -56,14 +56,8 @@ const LINE_FLAGS = 0x20;
 const MAX_TIME_STEP = 2n ** 52n;
 const MIN_TIME_STEP = -MAX_TIME_STEP;
 const MAX_VARINT_BYTES = 8;
-/** ASCII lines joined before they are copied: bounds the joined string's depth (a string of strings). */
+/** ASCII lines joined before they are copied (or JOINED_STRING_CHARS of them): bounds the joined string's depth (a string of strings). */
 const PENDING_LINES = 1024;
-/**
- * ...or once they hold this many characters: the copy flattens the joined string, and a string
- * over 128 KiB is a large object to V8, mapped and unmapped for it alone (page faults that
- * cost Henrik more system time than the calls saved).
- */
-const PENDING_CHARS = 32 * 1024;
 
 /** Whether decompressed body bytes are a binary batch (rather than JSON). */
 export function isBinaryBatch(bytes: Uint8Array): boolean {
@@ -133,7 +127,7 @@ export class BinaryBatchWriter {
     if (ascii) {
       this.pending += text;
       bytes = text.length;
-      if (++this.pendingLines === PENDING_LINES || this.pending.length >= PENDING_CHARS) this.writePending();
+      if (++this.pendingLines === PENDING_LINES || this.pending.length >= JOINED_STRING_CHARS) this.writePending();
     } else {
       if (this.pendingLines > 0) this.writePending();
       // UTF-8 takes at most 3 bytes per UTF-16 unit.

@@ -4,6 +4,15 @@
  * 2n-1, a string is a varint of its UTF-8 bytes then those bytes, an int64 is 8 bytes LE.
  */
 
+/**
+ * Characters a string joined from many (lines, with or without their newlines) may reach
+ * before both formats' writers copy it into their buffer: the copy flattens it, and a string
+ * over 128 KiB is a large object to V8, in memory mapped for it alone and unmapped at the next
+ * collection. Henrik's batch writer and Daniel's segment text both joined past that, which cost
+ * each a page fault per 4 KiB of text (docs/agent.md, docs/architecture.md).
+ */
+export const JOINED_STRING_CHARS = 32 * 1024;
+
 /** Strings shorter than this (a one-byte varint length) take ByteWriter.string's ASCII path. */
 const SHORT_STRING = 0x80;
 

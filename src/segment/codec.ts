@@ -19,7 +19,7 @@
  * pairs of varint length + UTF-8 name, varint length + UTF-8 value), then the columns above.
  * The fields column comes first so it can be read without the others (counting by field).
  */
-import { ByteReader, ByteWriter } from '../protocol/bytes.js';
+import { ByteReader, ByteWriter, JOINED_STRING_CHARS } from '../protocol/bytes.js';
 import { buildTrigramBloom } from './bloom.js';
 import { compressPayload, compressPayloadAround, compressText, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
@@ -196,14 +196,10 @@ export interface PreparedText {
 }
 
 /**
- * Characters of lines joined into one string before it is written out. A string over 128 KiB
- * is a large object to V8, in memory mapped for it alone and unmapped at the next collection:
- * a segment's whole text joined at once cost Daniel a mapping and about 250 page faults per
- * request at full ingest (1,688 such mappings, 1.5 GiB, for the bench's 2M lines).
+ * The text of lines, each followed by \n: pieces of about JOINED_STRING_CHARS characters at most
+ * (a segment's whole text joined at once cost Daniel 1,688 large-object mappings, 1.5 GiB, at
+ * full ingest of the bench's 2M lines), and their UTF-8 bytes in all.
  */
-const JOIN_CHARS = 32 * 1024;
-
-/** The text of lines, each followed by \n: pieces of at most about JOIN_CHARS characters, and their UTF-8 bytes in all. */
 export interface LinesText {
   pieces: string[];
   bytes: number;
@@ -225,7 +221,7 @@ export function linesText(lines: readonly { line: string }[]): LinesText {
   };
   for (const line of lines) {
     piece += line.line + '\n';
-    if (piece.length >= JOIN_CHARS) close();
+    if (piece.length >= JOINED_STRING_CHARS) close();
   }
   if (piece.length > 0) close();
   return { pieces, bytes, ascii: bytes === chars };
