@@ -21,10 +21,12 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Matcher } from './types.js';
 import { transferableCopy } from '../common/transfer.js';
-import type { CountAnswer, CountJob, CountWorkerData, InflateJob } from './count-worker.js';
+import type { CountAnswer, CountJob, CountWorkerData, FilterJob, InflateJob } from './count-worker.js';
 
 /** Jobs queued on one worker at most: one running, one waiting, so it never idles between them. */
 const MAX_QUEUED_JOBS = 2;
+/** The same for a search's filter jobs, each one segment: a walk reads ahead more of them (segment-search.ts). */
+const MAX_QUEUED_FILTER_JOBS = 4;
 /** Compressed bytes per job (~1 MB of text, ~1 ms of work): message costs stay a few percent. */
 const DEFAULT_JOB_BYTES = 160 << 10;
 /** Raw bytes a query counts on its own first: a query touching a few segments never waits on a message. */
@@ -80,9 +82,9 @@ class PoolWorker {
     this.markStarted();
   }
 
-  /** True when running and fewer than MAX_QUEUED_JOBS of its jobs are unfinished (read from shared memory, no waiting). */
-  get hasRoom(): boolean {
-    return !this.broken && Atomics.load(this.shared, READY) === 1 && this.claimed - Atomics.load(this.shared, FINISHED) < MAX_QUEUED_JOBS;
+  /** True when running and fewer than `queued` of its jobs are unfinished (read from shared memory, no waiting). */
+  hasRoom(queued = MAX_QUEUED_JOBS): boolean {
+    return !this.broken && Atomics.load(this.shared, READY) === 1 && this.claimed - Atomics.load(this.shared, FINISHED) < queued;
   }
 
   claim(): void {
@@ -107,7 +109,14 @@ class PoolWorker {
     return (this.send(job, job.inflate) as Promise<ArrayBuffer>).then((payload) => Buffer.from(payload));
   }
 
-  private send(job: CountJob | InflateJob, transfer: ArrayBuffer): Promise<number[] | ArrayBuffer> {
+  /** The payload of a blob's lines `matchers` match, filtered on the worker (the job is claimed already); empty when none does. */
+  filter(blob: Buffer, ascii: boolean, matchers: readonly Matcher[]): Promise<Buffer> {
+    if (this.broken) return Promise.reject(new Error('The count worker is gone.'));
+    const job: FilterJob = { id: this.nextId++, filter: transferableCopy([blob]), ascii, matchers: [...matchers] };
+    return (this.send(job, job.filter) as Promise<ArrayBuffer>).then((payload) => Buffer.from(payload));
+  }
+
+  private send(job: CountJob | InflateJob | FilterJob, transfer: ArrayBuffer): Promise<number[] | ArrayBuffer> {
     const answer = new Promise<number[] | ArrayBuffer>((resolve, reject) => this.pending.set(job.id, { resolve, reject }));
     if (this.pending.size === 1) this.worker.ref(); // a caller awaits it: keep the process alive until it answers
     this.worker.postMessage(job, [transfer]);
@@ -158,6 +167,8 @@ export class CountPool {
   handedOut = 0;
   /** Blobs handed to workers so far to decompress for a search (tests and diagnostics). */
   inflated = 0;
+  /** Blobs handed to workers so far to decompress and filter for a search (tests and diagnostics). */
+  filtered = 0;
 
   constructor(options: CountPoolOptions = {}) {
     this.size = options.workers ?? defaultCountWorkers();
@@ -178,9 +189,9 @@ export class CountPool {
   }
 
   /** A running worker with room for a job now; starts the workers on first call. */
-  workerWithRoom(): PoolWorker | undefined {
+  workerWithRoom(queued = MAX_QUEUED_JOBS): PoolWorker | undefined {
     let best: PoolWorker | undefined;
-    for (const worker of this.start()) if (worker.hasRoom) best = worker;
+    for (const worker of this.start()) if (worker.hasRoom(queued)) best = worker;
     return best;
   }
 
@@ -195,6 +206,19 @@ export class CountPool {
     worker.claim();
     this.inflated++;
     return worker.inflate(blob);
+  }
+
+  /**
+   * The payload of only the lines of a segment blob that `matchers` match, decompressed and
+   * filtered on a worker with room now (empty when no line matches); undefined when none has
+   * room, as for `inflate`. Rejects when the worker fails.
+   */
+  filter(blob: Buffer, ascii: boolean, matchers: readonly Matcher[]): Promise<Buffer> | undefined {
+    const worker = this.workerWithRoom(MAX_QUEUED_FILTER_JOBS);
+    if (worker === undefined) return undefined;
+    worker.claim();
+    this.filtered++;
+    return worker.filter(blob, ascii, matchers);
   }
 
   /** A batcher for one query's segments. */

@@ -10,11 +10,17 @@
  * answer transfers the payload's own buffer back. The worker counts finished jobs of both
  * kinds in shared memory (and flags when it is ready), so the main thread can see how busy
  * it is without waiting for a message.
+ *
+ * A filter job carries one blob and the query's matchers; its answer is the payload of only
+ * the blob's lines the matchers match (empty when none does), so a walk through every match of
+ * a common term gets a few lines per segment instead of the whole decoded segment, and the
+ * main thread neither parses nor collects what it would only have skipped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Matcher } from './types.js';
 import { compileMatchers, type CompiledMatch } from './matcher.js';
 import { decompressPayload } from '../segment/compression.js';
+import { filteredPayload } from './segment-filter.js';
 import { transferableCopy } from '../common/transfer.js';
 import { countPayloadLines } from './segment-count.js';
 
@@ -32,14 +38,32 @@ export interface InflateJob {
   inflate: ArrayBuffer;
 }
 
+export interface FilterJob {
+  id: number;
+  filter: ArrayBuffer;
+  /** Whether the segment's text is all ASCII (its metadata's flag). */
+  ascii: boolean;
+  matchers: Matcher[];
+}
+
 export type CountAnswer = { id: number; counts: number[] } | { id: number; payload: ArrayBuffer } | { id: number; error: string };
 
-/** A blob's payload in an ArrayBuffer of its own, exactly its size, so it can be transferred. */
+/** The bytes in an ArrayBuffer of their own, exactly their size, so it can be transferred. */
+function ownBuffer(bytes: Buffer): ArrayBuffer {
+  // Decompressed or encoded into a buffer of its own unless it came from Node's pool (under 4 KiB).
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes.buffer as ArrayBuffer;
+  return transferableCopy([bytes]);
+}
+
+/** A blob's payload in an ArrayBuffer of its own, so it can be transferred. */
 export function inflateJob(job: InflateJob): ArrayBuffer {
-  const payload = decompressPayload(Buffer.from(job.inflate));
-  // Decompressed into a buffer of its own unless it came from Node's pool (a payload under 4 KiB).
-  if (payload.byteOffset === 0 && payload.buffer.byteLength === payload.length) return payload.buffer as ArrayBuffer;
-  return transferableCopy([payload]);
+  return ownBuffer(decompressPayload(Buffer.from(job.inflate)));
+}
+
+/** The payload of the blob's lines that `match` matches (all of it when every line does); empty when none does. */
+export function filterJob(job: FilterJob, match: CompiledMatch): ArrayBuffer {
+  const kept = filteredPayload(Buffer.from(job.filter), job.ascii, match);
+  return kept.length === 0 ? new ArrayBuffer(0) : ownBuffer(kept);
 }
 
 export interface CountWorkerData {
@@ -73,12 +97,12 @@ if (port !== null) {
     }
     return lastMatch;
   };
-  port.on('message', (job: CountJob | InflateJob) => {
+  port.on('message', (job: CountJob | InflateJob | FilterJob) => {
     let answer: CountAnswer;
     let transfer: ArrayBuffer[] = [];
     try {
-      if ('inflate' in job) {
-        const payload = inflateJob(job);
+      if ('inflate' in job || 'filter' in job) {
+        const payload = 'inflate' in job ? inflateJob(job) : filterJob(job, compiled(job.matchers));
         answer = { id: job.id, payload };
         transfer = [payload];
       } else {

@@ -10,6 +10,10 @@
  * columns), least recently used out first. The backend deletes a segment's entry when it
  * deletes the segment and clears the cache when it cannot tell what changed, so a segment
  * gone since it was listed still reads as vanished.
+ *
+ * Besides a segment whole, it holds variants of it: only its lines one query matches, as a
+ * count worker filtered them for a long walk (segment-load.ts), keyed by the query's matchers
+ * too. Deleting a segment deletes its variants.
  */
 import type { SegmentMeta } from '../segment/meta.js';
 import type { DecodedSegment } from '../segment/codec.js';
@@ -18,6 +22,7 @@ import type { DecodedSegment } from '../segment/codec.js';
 export const DEFAULT_DECODED_CACHE_BYTES = 32 << 20;
 
 interface Entry {
+  id: string;
   key: string;
   segment: DecodedSegment;
   bytes: number;
@@ -32,58 +37,84 @@ export function decodedBytes(segment: DecodedSegment): number {
   return segment.text.length + segment.count * (8 * 5 + 4 * 2 + 1);
 }
 
+/** Where a segment (or one variant of it) is held. */
+function slotOf(id: string, variant: string | undefined): string {
+  return variant === undefined ? id : `${id}\u0000${variant}`;
+}
+
 export class DecodedCache {
-  /** By segment id; a Map keeps insertion order, so its first entry is the least recently used. */
-  private readonly byId = new Map<string, Entry>();
+  /** By slot (slotOf); a Map keeps insertion order, so its first entry is the least recently used. */
+  private readonly bySlot = new Map<string, Entry>();
+  /** The variant slots held of each segment id. */
+  private readonly variants = new Map<string, Set<string>>();
   private bytes = 0;
 
   constructor(private readonly capBytes: number = DEFAULT_DECODED_CACHE_BYTES) {}
 
-  get(meta: SegmentMeta): DecodedSegment | undefined {
-    const entry = this.byId.get(meta.id);
+  /** The segment whole, or with `variant` the variant of it held under that name. */
+  get(meta: SegmentMeta, variant?: string): DecodedSegment | undefined {
+    const slot = slotOf(meta.id, variant);
+    const entry = this.bySlot.get(slot);
     if (entry === undefined) return undefined;
     if (entry.key !== contentKey(meta)) {
       this.delete(meta.id);
       return undefined;
     }
     // Most recently used: moved to the end.
-    this.byId.delete(meta.id);
-    this.byId.set(meta.id, entry);
+    this.bySlot.delete(slot);
+    this.bySlot.set(slot, entry);
     return entry.segment;
   }
 
-  /** Whether the segment is held, without making it the most recently used. */
-  has(meta: SegmentMeta): boolean {
-    return this.byId.get(meta.id)?.key === contentKey(meta);
+  /** Whether the segment (or that variant of it) is held, without making it the most recently used. */
+  has(meta: SegmentMeta, variant?: string): boolean {
+    return this.bySlot.get(slotOf(meta.id, variant))?.key === contentKey(meta);
   }
 
-  add(meta: SegmentMeta, segment: DecodedSegment): void {
+  add(meta: SegmentMeta, segment: DecodedSegment, variant?: string): void {
     const bytes = decodedBytes(segment);
     if (bytes > this.capBytes / 4) return; // one huge segment would push out everything else
-    this.delete(meta.id);
-    this.byId.set(meta.id, { key: contentKey(meta), segment, bytes });
+    const slot = slotOf(meta.id, variant);
+    this.remove(slot);
+    this.bySlot.set(slot, { id: meta.id, key: contentKey(meta), segment, bytes });
+    if (variant !== undefined) {
+      const held = this.variants.get(meta.id);
+      if (held === undefined) this.variants.set(meta.id, new Set([slot]));
+      else held.add(slot);
+    }
     this.bytes += bytes;
-    for (const [id, entry] of this.byId) {
+    for (const oldest of this.bySlot.keys()) {
       if (this.bytes <= this.capBytes) break;
-      this.byId.delete(id);
-      this.bytes -= entry.bytes;
+      this.remove(oldest);
     }
   }
 
+  /** Deletes the segment and every variant of it. */
   delete(id: string): void {
-    const entry = this.byId.get(id);
+    this.remove(id);
+    for (const slot of this.variants.get(id) ?? []) this.remove(slot);
+  }
+
+  private remove(slot: string): void {
+    const entry = this.bySlot.get(slot);
     if (entry === undefined) return;
-    this.byId.delete(id);
+    this.bySlot.delete(slot);
     this.bytes -= entry.bytes;
+    if (slot !== entry.id) {
+      const held = this.variants.get(entry.id);
+      held?.delete(slot);
+      if (held?.size === 0) this.variants.delete(entry.id);
+    }
   }
 
   clear(): void {
-    this.byId.clear();
+    this.bySlot.clear();
+    this.variants.clear();
     this.bytes = 0;
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.bySlot.size;
   }
 
   get heldBytes(): number {

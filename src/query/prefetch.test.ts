@@ -10,7 +10,7 @@ import { encodeSegment, type SegmentLine } from '../segment/codec.js';
 import { segmentMatchesList, type SegmentBackend, type SegmentMeta } from './backend.js';
 import { DecodedCache } from './decoded-cache.js';
 import { searchSegments } from './segment-search.js';
-import { Prefetch } from './segment-load.js';
+import { Prefetch, type Offload } from './segment-load.js';
 import { CountPool } from './count-pool.js';
 import type { SearchQuery } from './types.js';
 
@@ -89,12 +89,12 @@ async function linesOf(backend: SegmentBackend, query: SearchQuery): Promise<str
 }
 
 /** A cached backend with segment 9's blob corrupt, and the error the walk without a cache meets over the same blob. */
-async function corruptBlob(): Promise<{ cached: TestBackend; without: string }> {
+async function corruptBlob(query: SearchQuery = everyError): Promise<{ cached: TestBackend; without: string }> {
   const plain = backendOf(false);
   const cached = backendOf(true);
   plain.corrupt('9');
   cached.corrupt('9');
-  const without = await searchSegments(plain, everyError).then(
+  const without = await searchSegments(plain, query).then(
     () => 'answered',
     (error: Error) => error.message,
   );
@@ -136,30 +136,93 @@ describe('inflating ahead of a long walk', () => {
     const pool = new CountPool({ workers: 1 });
     try {
       await pool.ready();
-      const inflate = (blob: Buffer): Promise<Buffer> | undefined => pool.inflate(blob);
-      const expected = await linesOf(backendOf(false), everyError);
+      // A query that tests no line is not filtered: the worker only decompresses, the walk parses what comes back.
+      const everyLine: SearchQuery = { order: 'desc', limit: 10_000 };
+      const expected = await linesOf(backendOf(false), everyLine);
+      expect(expected.length).toBe(600);
       inflatedAhead.here = 0;
-      await linesOf(backendOf(true), everyError);
+      await linesOf(backendOf(true), everyLine);
       const hereWithout = inflatedAhead.here;
       inflatedAhead.here = 0;
-      const answer = await searchSegments(backendOf(true), everyError, inflate);
+      const answer = await searchSegments(backendOf(true), everyLine, pool);
       expect(answer.lines.map((line) => `${line.seq} ${line.line}`)).toEqual(expected);
       // What the worker decompressed was used: this thread decompressed that many fewer.
       expect(pool.inflated).toBeGreaterThan(0);
+      expect(pool.filtered).toBe(0);
       expect(inflatedAhead.here).toBe(hereWithout - pool.inflated);
       for (const order of ['asc', 'desc'] as const) {
-        const query = { ...everyError, order, limit: 7 };
-        const got = await searchSegments(backendOf(true), query, inflate);
+        const query = { ...everyLine, order, limit: 7 };
+        const got = await searchSegments(backendOf(true), query, pool);
         expect(got.lines.map((line) => `${line.seq} ${line.line}`)).toEqual(await linesOf(backendOf(false), query));
       }
       // A blob the worker cannot decompress: the walk loads it itself and meets the same error.
-      const { cached, without } = await corruptBlob();
-      await expect(searchSegments(cached, everyError, inflate)).rejects.toThrow(without);
+      for (const query of [everyLine, everyError]) {
+        const { cached, without } = await corruptBlob(query);
+        await expect(searchSegments(cached, query, pool)).rejects.toThrow(without);
+      }
       // With the worker gone the walk decompresses everything itself.
       await pool.close();
-      const before = pool.inflated;
-      expect((await searchSegments(backendOf(true), everyError, inflate)).lines.map((line) => `${line.seq} ${line.line}`)).toEqual(expected);
-      expect(pool.inflated).toBe(before);
+      const before = pool.inflated + pool.filtered;
+      for (const query of [everyLine, everyError]) {
+        expect((await searchSegments(backendOf(true), query, pool)).lines.map((line) => `${line.seq} ${line.line}`)).toEqual(await linesOf(backendOf(false), query));
+      }
+      expect(pool.inflated + pool.filtered).toBe(before);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('filters ahead on a count worker: the same pages, a few lines a segment held, and the next page finds them', async () => {
+    const pool = new CountPool({ workers: 1 });
+    try {
+      await pool.ready();
+      for (const match of [
+        everyError.match!,
+        [{ kind: 'substring', text: 'error', caseInsensitive: true }],
+        [{ kind: 'regex', pattern: 'line 1[0-9]+$', caseInsensitive: false }],
+        [{ kind: 'substring', text: 'file 1', caseInsensitive: false }, { kind: 'substring', text: 'ERROR', caseInsensitive: false }],
+        [{ kind: 'substring', text: 'no such text', caseInsensitive: false }],
+      ] as SearchQuery['match'][]) {
+        for (const order of ['asc', 'desc'] as const) {
+          for (const limit of [7, 40, 10_000]) {
+            const query: SearchQuery = { order, limit, match };
+            // Every page of the walk with filtering, against every page without.
+            const pagesOf = async (backend: SegmentBackend, offload?: Offload): Promise<string[][]> => {
+              const pages: string[][] = [];
+              let cursor: string | undefined;
+              do {
+                const page = await searchSegments(backend, cursor === undefined ? query : { ...query, cursor }, offload);
+                pages.push(page.lines.map((line) => `${line.seq} ${line.line}`));
+                cursor = page.nextCursor;
+              } while (cursor !== undefined);
+              return pages;
+            };
+            const backend = backendOf(true);
+            const filteredBefore = pool.filtered;
+            const expected = await pagesOf(backendOf(false));
+            expect(await pagesOf(backend, pool)).toEqual(expected);
+            // A walk past its first few segments filters ahead (none when the blooms rule every segment out).
+            if (limit === 10_000 && expected.flat().length > 0) expect(pool.filtered).toBeGreaterThan(filteredBefore);
+          }
+        }
+      }
+      // What the worker kept of a segment is only its matching lines, held as the query's variant.
+      const backend = backendOf(true);
+      await searchSegments(backend, everyError, pool);
+      const cache = backend.decodedCache!;
+      const variant = JSON.stringify(everyError.match);
+      const metas = await backend.listSegments({});
+      const held = metas.filter((meta) => cache.has(meta, variant));
+      expect(held.length).toBeGreaterThan(0);
+      for (const meta of held) {
+        const segment = cache.get(meta, variant)!;
+        expect(segment.count).toBeGreaterThan(0);
+        expect(segment.count).toBeLessThan(meta.lineCount);
+        expect(segment.text.toString().split('\n').slice(0, -1).every((line) => line.startsWith('ERROR'))).toBe(true);
+      }
+      // A segment deleted (merged, or by retention) takes its variants with it.
+      cache.delete(held[0]!.id);
+      expect(cache.has(held[0]!, variant)).toBe(false);
     } finally {
       await pool.close();
     }

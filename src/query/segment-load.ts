@@ -4,10 +4,26 @@
  * listing, and on its last attempt skips what is gone (deleted for good: its lines are gone).
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
+import type { Matcher } from './types.js';
 import { decodeSegment, decodeSegmentAsync, parsePayload, type DecodedSegment } from '../segment/codec.js';
+import type { CompiledMatch } from './matcher.js';
+import { filteredPayload, filteredSegment } from './segment-filter.js';
 
-/** Decompresses a segment blob elsewhere (a worker thread, CountPool.inflate): undefined when it cannot take one now. */
-export type Inflater = (blob: Buffer) => Promise<Buffer> | undefined;
+/** Work a walk can hand elsewhere (CountPool's worker threads); each answers undefined when it cannot take one now. */
+export interface Offload {
+  /** A segment blob's payload, decompressed elsewhere. */
+  inflate(blob: Buffer): Promise<Buffer> | undefined;
+  /** The payload of only the blob's lines `matchers` match (empty when none does), decompressed and filtered elsewhere. */
+  filter(blob: Buffer, ascii: boolean, matchers: readonly Matcher[]): Promise<Buffer> | undefined;
+}
+
+/** What a walk that filters ahead keeps of each segment: the lines its matchers match, cached as the variant `variant`. */
+export interface AheadFilter {
+  matchers: readonly Matcher[];
+  /** The same, compiled. */
+  match: CompiledMatch;
+  variant: string;
+}
 
 /** A segment listed earlier was gone when loaded: the query starts again. */
 export class SegmentVanished extends Error {}
@@ -43,6 +59,22 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
 }
 
 /**
+ * The segment cut down to the lines `filter` matches, from the query's
+ * variant in the decoded cache or decoded here and cached there; null only on the last attempt,
+ * when it is gone.
+ */
+export async function loadFiltered(backend: SegmentBackend, meta: SegmentMeta, lastAttempt: boolean, filter: AheadFilter): Promise<DecodedSegment | null> {
+  const cache = backend.decodedCache;
+  const cached = cache?.get(meta, filter.variant);
+  if (cached !== undefined) return cached;
+  const data = await loadData(backend, meta, lastAttempt);
+  if (data === null) return null;
+  const segment = filteredSegment(filteredPayload(data, meta.ascii, filter.match));
+  cache?.add(meta, segment, filter.variant);
+  return segment;
+}
+
+/**
  * Decoding ahead of a long walk. A search that reads many segments (a page of thousands of
  * matches, paging through every match of a common term) spends much of its main-thread time
  * decompressing them one after another, while the second core idles. Once a walk has opened
@@ -54,6 +86,12 @@ export async function loadDecoded(backend: SegmentBackend, meta: SegmentMeta, la
  * on the main thread as before. Only for a backend with a decoded cache (a local store: a
  * remote read would cost a request whether used or not), at most `depth` at once. A prefetch that fails for any reason is forgotten: the walk then loads
  * the segment itself, and meets the error (or the vanished segment) as it always did.
+ *
+ * With a filter (a walk whose query tests its lines), a worker decompresses the segment and
+ * keeps only the lines the query's matchers match: the walk gets those (it tests them again,
+ * with its time range, seqs and cursor, as it tests every line), and they are cached as that
+ * query's variant of the segment, where the next page finds them. A walk through every match
+ * of a common term then parses and collects a few lines of a segment, not all of it.
  */
 export class Prefetch {
   /** Started and not taken yet, each with where it stands in the walk's listing. */
@@ -63,7 +101,8 @@ export class Prefetch {
   constructor(
     private readonly backend: SegmentBackend,
     private readonly depth: number,
-    private readonly inflate?: Inflater,
+    private readonly offload?: Offload,
+    private readonly filter?: AheadFilter,
   ) {}
 
   /**
@@ -90,13 +129,22 @@ export class Prefetch {
   start(upcoming: readonly SegmentMeta[], index: number): void {
     const meta = upcoming[index]!;
     const cache = this.backend.decodedCache;
+    const filter = this.filter;
     if (cache === undefined || !this.hasRoom || this.pending.has(meta.id) || cache.has(meta)) return;
+    if (filter !== undefined && cache.has(meta, filter.variant)) return;
     this.inFlight++;
     const decoded = (async () => {
       try {
         const data = await this.backend.loadData(meta);
         if (data === null) return undefined;
-        const elsewhere = this.inflate?.(data);
+        if (filter !== undefined) {
+          // On a worker with room, else here (zstd has no asynchronous call: as the walk would when it got there).
+          const elsewhere = this.offload?.filter(data, meta.ascii, filter.matchers);
+          const segment = filteredSegment(elsewhere === undefined ? filteredPayload(data, meta.ascii, filter.match) : await elsewhere);
+          cache.add(meta, segment, filter.variant);
+          return segment;
+        }
+        const elsewhere = this.offload?.inflate(data);
         const segment = elsewhere === undefined ? await decodeSegmentAsync(data) : parsePayload(await elsewhere);
         cache.add(meta, segment);
         return segment;

@@ -121,6 +121,19 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
   while (!steps.next().done);
 }
 
+/**
+ * Indexes of the lines of a whole segment that `match` matches, in order, and nothing else
+ * tested (a count worker's filter job: the time range, seqs and cursor are the walk's, on the
+ * lines it gets back).
+ */
+export function matchingIndexes(segment: DecodedSegment, ascii: boolean, match: CompiledMatch): number[] {
+  const indexes: number[] = [];
+  // Without `accept`, the scan reads only whether the segment's text is all ASCII from its metadata.
+  const steps = scanSteps({ ascii } as SegmentMeta, segment, { match }, (i) => indexes.push(i));
+  while (!steps.next().done);
+  return indexes;
+}
+
 /** Scans the segment in steps, pausing (`slice.check()`) whenever the read has used its slice of the main thread. */
 export async function scanSegmentSliced(meta: SegmentMeta, segment: DecodedSegment, conditions: LineConditions, slice: TimeSlice, onMatch: (index: number) => void): Promise<void> {
   const steps = scanSteps(meta, segment, conditions, onMatch);

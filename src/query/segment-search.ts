@@ -17,7 +17,7 @@ import { decodeCursor, encodeCursor, isAfterPosition, queryFingerprint, type Cur
 import { compileMatchers } from './matcher.js';
 import { keyOf } from './order.js';
 import type { DecodedSegment } from '../segment/codec.js';
-import { loadDecoded, Prefetch, retryOnVanished, type Inflater } from './segment-load.js';
+import { loadDecoded, loadFiltered, Prefetch, retryOnVanished, type AheadFilter, type Offload } from './segment-load.js';
 import { bloomProbes, quickMayMatch, scanSegmentSliced, segmentMayMatch, storedLineAt, type LineConditions } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
 import { TopLines } from './top-lines.js';
@@ -39,10 +39,15 @@ function positionTimestamp(position: CursorPosition): bigint | undefined {
   return position.kind === 'after' ? position.key.timestamp : position.kind === 'boundary' ? position.timestamp : undefined;
 }
 
-/** `inflate`: where segments decoded ahead of a long walk are decompressed (a count worker); without it, here. */
-export async function searchSegments(backend: SegmentBackend, query: SearchQuery, inflate?: Inflater): Promise<SearchPage> {
+/**
+ * `offload`: where segments decoded ahead of a long walk are decompressed, and filtered to the
+ * lines the query matches (count workers); without it, here.
+ */
+export async function searchSegments(backend: SegmentBackend, query: SearchQuery, offload?: Offload): Promise<SearchPage> {
   const fingerprint = queryFingerprint(query);
   const match = compileMatchers(query.match);
+  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers.
+  const filter: AheadFilter | undefined = match.matchesAll || offload === undefined ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match) };
   const cursor =
     query.cursor === undefined ? { snapshotSeq: await backend.lastSeq(), position: { kind: 'start' } as CursorPosition } : decodeCursor(query.cursor, fingerprint);
   const { order, limit } = query;
@@ -120,7 +125,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       }
       return undefined;
     };
-    const prefetch = new Prefetch(backend, PREFETCH_DEPTH, inflate);
+    const prefetch = new Prefetch(backend, filter === undefined ? PREFETCH_DEPTH : FILTER_PREFETCH_DEPTH, offload, filter);
     let opened = 0;
     /** The segment if a line of it may match (its bloom admits the query), decoded; null when not. */
     const open = async (meta: SegmentMeta): Promise<DecodedSegment | null> => {
@@ -128,7 +133,11 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       const quick = quickMayMatch(backend, meta, probes);
       if (quick === false || (quick === undefined && !(await segmentMayMatch(backend, meta, probes)))) return null;
       opened++;
-      return (await prefetch.take(meta)) ?? loadDecoded(backend, meta, lastAttempt);
+      const ahead = await prefetch.take(meta);
+      if (ahead !== undefined) return ahead;
+      // Once the walk is a long one, what it decodes itself it also cuts down to the query's matches (segment-filter.ts).
+      if (filter !== undefined && opened > PREFETCH_AFTER && !backend.decodedCache?.has(meta)) return loadFiltered(backend, meta, lastAttempt, filter);
+      return (filter === undefined ? undefined : backend.decodedCache?.get(meta, filter.variant)) ?? loadDecoded(backend, meta, lastAttempt);
     };
     /** Once the walk is a long one, the next candidates its bloom summaries admit inflate ahead (segment-load.ts). */
     const lookahead = (upcoming: readonly SegmentMeta[], from: number): void => {
@@ -171,6 +180,11 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
 const PREFETCH_AFTER = 3;
 /** Segments decoding ahead at once (on a count worker or the thread pool: one spare core keeps up with the main thread's scans). */
 const PREFETCH_DEPTH = 3;
+/**
+ * The same when they are filtered ahead: a filtered segment holds only its matches, so holding
+ * more costs little, and the main thread, with less to do a segment, would otherwise wait.
+ */
+const FILTER_PREFETCH_DEPTH = 8;
 /** How far ahead in the listing the walk looks for candidates its bloom summaries admit. */
 const PREFETCH_HORIZON = 64;
 

@@ -251,22 +251,8 @@ export function prepareText(text: Buffer, lineCount: number, ascii: boolean): Pr
  * `prepared` (their text's bloom and compressed frame, made ahead), only the columns are written
  * here, when it is the text of exactly these lines; otherwise it is ignored.
  */
-export function encodeSegment(lines: readonly SegmentLine[], prepared?: PreparedText): EncodedSegment {
-  if (lines.length === 0) throw new Error('A segment holds at least one line.');
-  const usable = prepared !== undefined && preparedFits(lines, prepared);
-  let text: Buffer | undefined;
-  let ascii: boolean;
-  let textLength: number;
-  if (usable) {
-    ascii = prepared.ascii;
-    textLength = prepared.textBytes;
-  } else {
-    const joined = linesText(lines);
-    text = Buffer.allocUnsafe(joined.bytes);
-    writeLinesText(joined, text, 0);
-    ascii = joined.ascii;
-    textLength = text.length;
-  }
+/** The columns of `lines` after the payload's header, and the range of their timestamps. */
+function writeColumns(lines: readonly SegmentLine[], ascii: boolean): { columns: ByteWriter; minTimestamp: bigint; maxTimestamp: bigint } {
   const writer = new ByteWriter();
   const textBytes = lines.map((l) => (ascii ? l.line.length : Buffer.byteLength(l.line)));
   let minTimestamp = lines[0]!.timestamp;
@@ -288,16 +274,60 @@ export function encodeSegment(lines: readonly SegmentLine[], prepared?: Prepared
   });
   lines.forEach((line, i) => writer.varint(i === 0 ? line.seq : line.seq - lines[i - 1]!.seq));
   for (const line of lines) writer.byte(line.cut ? 1 : 0);
-  const fields = usable ? undefined : writeFields(lines);
+  return { columns: writer, minTimestamp, maxTimestamp };
+}
+
+/** The payload's header: its version, the line count, the columns' size (and the fields' column's). */
+function payloadHeader(lineCount: number, columnBytes: number, fields: { column: Buffer } | undefined): Buffer {
   const header = new ByteWriter();
   header.byte(fields === undefined ? VERSION : VERSION_WITH_FIELDS);
-  header.varint(lines.length);
+  header.varint(lineCount);
   if (fields === undefined) {
-    header.varint(writer.length);
+    header.varint(columnBytes);
   } else {
-    header.varint(writer.length + fields.column.length);
+    header.varint(columnBytes + fields.column.length);
     header.varint(fields.column.length);
   }
+  return header.bytes();
+}
+
+/** The text of `lines` joined, each followed by \n, and whether it is all ASCII. */
+function joinedText(lines: readonly { line: string }[]): { text: Buffer; ascii: boolean } {
+  const joined = linesText(lines);
+  const text = Buffer.allocUnsafe(joined.bytes);
+  writeLinesText(joined, text, 0);
+  return { text, ascii: joined.ascii };
+}
+
+/**
+ * The uncompressed payload of `lines` (what a blob decompresses to), read by parsePayload: a
+ * count worker hands back the lines of a segment that match a query in this form.
+ */
+export function encodePayload(lines: readonly SegmentLine[]): Buffer {
+  if (lines.length === 0) throw new Error('A segment holds at least one line.');
+  const { text, ascii } = joinedText(lines);
+  const { columns } = writeColumns(lines, ascii);
+  const fields = writeFields(lines);
+  const header = payloadHeader(lines.length, columns.length, fields);
+  return Buffer.concat(fields === undefined ? [header, columns.bytes(), text] : [header, fields.column, columns.bytes(), text]);
+}
+
+export function encodeSegment(lines: readonly SegmentLine[], prepared?: PreparedText): EncodedSegment {
+  if (lines.length === 0) throw new Error('A segment holds at least one line.');
+  const usable = prepared !== undefined && preparedFits(lines, prepared);
+  let text: Buffer | undefined;
+  let ascii: boolean;
+  let textLength: number;
+  if (usable) {
+    ascii = prepared.ascii;
+    textLength = prepared.textBytes;
+  } else {
+    ({ text, ascii } = joinedText(lines));
+    textLength = text.length;
+  }
+  const { columns, minTimestamp, maxTimestamp } = writeColumns(lines, ascii);
+  const fields = usable ? undefined : writeFields(lines);
+  const header = payloadHeader(lines.length, columns.length, fields);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
   const stats = {
@@ -312,10 +342,9 @@ export function encodeSegment(lines: readonly SegmentLine[], prepared?: Prepared
     maxSeq: last.seq,
   };
   if (usable) {
-    const columns = Buffer.concat([header.bytes(), writer.bytes()]);
-    return { data: compressPayloadAround(columns, prepared.packed, textLength), bloom: prepared.bloom, ...stats };
+    return { data: compressPayloadAround(Buffer.concat([header, columns.bytes()]), prepared.packed, textLength), bloom: prepared.bloom, ...stats };
   }
-  const payload = Buffer.concat(fields === undefined ? [header.bytes(), writer.bytes(), text!] : [header.bytes(), fields.column, writer.bytes(), text!]);
+  const payload = Buffer.concat(fields === undefined ? [header, columns.bytes(), text!] : [header, fields.column, columns.bytes(), text!]);
   return {
     data: compressPayload(payload),
     // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).

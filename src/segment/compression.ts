@@ -107,12 +107,30 @@ function chunkSizeFor(payloadLength: number): number {
   return Math.max(64, payloadLength + 1);
 }
 
-function unzstd(container: Container): Buffer {
-  const out = Buffer.allocUnsafe(container.payloadLength);
+/** Where transient payloads are decompressed (decompressPayloadTransient), kept per thread. */
+let transientScratch = Buffer.alloc(0);
+/** A payload larger than this is decompressed into a buffer of its own: the scratch stays small. */
+const MAX_TRANSIENT_BYTES = 8 << 20;
+
+function unzstd(container: Container, into?: Buffer): Buffer {
+  const out = into ?? Buffer.allocUnsafe(container.payloadLength);
   dctx ??= new zstd.DCtx();
   const written = dctx.decompress(out, container.body);
   if (written !== container.payloadLength) throw new Error(`Segment blob holds ${written} bytes, its header says ${container.payloadLength}.`);
   return out;
+}
+
+/**
+ * The payload, in a buffer this thread reuses: valid only until the next call here. For a
+ * reader that keeps nothing of it past its own use (a filter that copies out the lines it
+ * keeps): a buffer of a segment's size allocated per call is memory mapped and faulted in
+ * anew each time once the allocator has given the last one back.
+ */
+export function decompressPayloadTransient(data: Buffer): Buffer {
+  const container = readContainer(data);
+  if (container === null || container.codec !== CODEC_ZSTD || container.payloadLength > MAX_TRANSIENT_BYTES) return decompressPayload(data);
+  if (transientScratch.length < container.payloadLength) transientScratch = Buffer.allocUnsafeSlow(Math.max(container.payloadLength, Math.min(MAX_TRANSIENT_BYTES, transientScratch.length * 2)));
+  return unzstd(container, transientScratch.subarray(0, container.payloadLength));
 }
 
 export function decompressPayload(data: Buffer): Buffer {

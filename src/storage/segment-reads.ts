@@ -16,10 +16,10 @@ export type SegmentReads = Required<Pick<Store, 'search' | 'context' | 'histogra
 /** Runs a read for the store: rejects when the store is closed, maps what the work throws. */
 export type ReadGuard = <T>(work: () => Promise<T>) => Promise<T>;
 
-/** `countPool`: worker threads the histogram may hand segments to, and a long search its decompression (the store owns and closes it). */
+/** `countPool`: worker threads the histogram may hand segments to, and a long search its decompression and filtering (the store owns and closes it). */
 export function segmentReads(backend: SegmentBackend, guard: ReadGuard, countPool?: CountPool): SegmentReads {
   return {
-    search: (query) => guard(() => searchSegments(backend, query, countPool && ((blob) => countPool.inflate(blob)))),
+    search: (query) => guard(() => searchSegments(backend, query, countPool)),
     context: (query) => guard(() => contextFromSegments(backend, query)),
     histogram: (query) => guard(() => histogramFromSegments(backend, query, countPool)),
     tail: (query) => guard(() => tailSegments(backend, query)),
