@@ -2,33 +2,66 @@
  * A segment cut down to the lines a query matches, for a walk through every match of a common
  * term: the walk then parses, holds and caches a few lines of each segment instead of all of
  * them. Done on a count worker for segments read ahead (count-worker.ts) and on the main
- * thread for the rest (segment-search.ts), with the same code.
+ * thread for the rest (segment-load.ts), with the same code; on the main thread in turns
+ * (time-slice.ts), as every scan there is, so a costly regex over a whole segment never holds
+ * up a health check or an ingest.
  */
-import { decompressPayloadTransient } from '../segment/compression.js';
+import { decompressPayloadInto } from '../segment/compression.js';
 import { encodePayload, lineAt, parsePayload, type DecodedSegment } from '../segment/codec.js';
 import type { CompiledMatch } from './matcher.js';
-import { matchingIndexes } from './segment-scan.js';
+import { matchingIndexes, matchingIndexesSliced } from './segment-scan.js';
+import type { TimeSlice } from './time-slice.js';
 
 const NONE = Buffer.alloc(0);
+
+/** Buffers payloads are decompressed into, reused: one per filter running at once on this thread, a few kept. */
+const spare: Buffer[] = [];
+const MAX_SPARE = 4;
+
+function takeBuffer(length: number): Buffer {
+  const found = spare.findIndex((buffer) => buffer.length >= length);
+  if (found !== -1) return spare.splice(found, 1)[0]!;
+  return Buffer.allocUnsafeSlow(Math.max(length, 1 << 20));
+}
+
+function giveBack(buffer: Buffer): void {
+  if (spare.length < MAX_SPARE) spare.push(buffer);
+}
 
 /**
  * The payload of only the lines of a segment blob that `match` matches (no other condition is
  * tested: the walk tests the lines it gets back as it tests every line), in a buffer of its own
- * (an ArrayBuffer exactly its size when not empty, so a worker can transfer it); empty when no
- * line matches. The blob is decompressed into a buffer this thread reuses, since nothing of it
- * is kept but the lines copied out.
+ * (an ArrayBuffer exactly its size, so a worker can transfer it); empty when no line matches.
+ * `slice`: the main thread's turns, taken while the lines are tested; without it (a worker), at once.
  */
-export function filteredPayload(blob: Buffer, ascii: boolean, match: CompiledMatch): Buffer {
-  const payload = decompressPayloadTransient(blob);
-  const segment = parsePayload(payload);
-  const indexes = matchingIndexes(segment, ascii, match);
-  if (indexes.length === 0) return NONE;
-  if (indexes.length === segment.count) return copied(payload);
-  const kept = encodePayload(indexes.map((i) => lineAt(segment, i)));
-  return kept.byteOffset === 0 && kept.buffer.byteLength === kept.length ? kept : copied(kept);
+export async function filteredPayloadSliced(blob: Buffer, ascii: boolean, match: CompiledMatch, slice: TimeSlice): Promise<Buffer> {
+  let taken: Buffer | undefined;
+  try {
+    const payload = decompressPayloadInto(blob, (length) => (taken = takeBuffer(length)));
+    const segment = parsePayload(payload);
+    return kept(payload, segment, await matchingIndexesSliced(segment, ascii, match, slice));
+  } finally {
+    if (taken !== undefined) giveBack(taken);
+  }
 }
 
-function copied(bytes: Buffer): Buffer {
+/** The same at once (a worker thread: nothing else waits on it). */
+export function filteredPayload(blob: Buffer, ascii: boolean, match: CompiledMatch): Buffer {
+  let taken: Buffer | undefined;
+  try {
+    const payload = decompressPayloadInto(blob, (length) => (taken = takeBuffer(length)));
+    const segment = parsePayload(payload);
+    return kept(payload, segment, matchingIndexes(segment, ascii, match));
+  } finally {
+    if (taken !== undefined) giveBack(taken);
+  }
+}
+
+/** The lines of `indexes` copied out of the decoded payload, which is not kept. */
+function kept(payload: Buffer, segment: DecodedSegment, indexes: readonly number[]): Buffer {
+  if (indexes.length === 0) return NONE;
+  const bytes = indexes.length === segment.count ? payload : encodePayload(indexes.map((i) => lineAt(segment, i)));
+  if (bytes !== payload && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   bytes.copy(copy);
   return copy;

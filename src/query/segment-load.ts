@@ -7,7 +7,8 @@ import type { SegmentBackend, SegmentMeta } from './backend.js';
 import type { Matcher } from './types.js';
 import { decodeSegment, decodeSegmentAsync, parsePayload, type DecodedSegment } from '../segment/codec.js';
 import type { CompiledMatch } from './matcher.js';
-import { filteredPayload, filteredSegment } from './segment-filter.js';
+import { filteredPayloadSliced, filteredSegment } from './segment-filter.js';
+import type { TimeSlice } from './time-slice.js';
 
 /** Work a walk can hand elsewhere (CountPool's worker threads); each answers undefined when it cannot take one now. */
 export interface Offload {
@@ -23,6 +24,8 @@ export interface AheadFilter {
   /** The same, compiled. */
   match: CompiledMatch;
   variant: string;
+  /** The walk's turns on the main thread, taken while a segment is filtered here. */
+  slice: TimeSlice;
 }
 
 /** A segment listed earlier was gone when loaded: the query starts again. */
@@ -69,7 +72,7 @@ export async function loadFiltered(backend: SegmentBackend, meta: SegmentMeta, l
   if (cached !== undefined) return cached;
   const data = await loadData(backend, meta, lastAttempt);
   if (data === null) return null;
-  const segment = filteredSegment(filteredPayload(data, meta.ascii, filter.match));
+  const segment = filteredSegment(await filteredPayloadSliced(data, meta.ascii, filter.match, filter.slice));
   cache?.add(meta, segment, filter.variant);
   return segment;
 }
@@ -140,7 +143,7 @@ export class Prefetch {
         if (filter !== undefined) {
           // On a worker with room, else here (zstd has no asynchronous call: as the walk would when it got there).
           const elsewhere = this.offload?.filter(data, meta.ascii, filter.matchers);
-          const segment = filteredSegment(elsewhere === undefined ? filteredPayload(data, meta.ascii, filter.match) : await elsewhere);
+          const segment = filteredSegment(await (elsewhere ?? filteredPayloadSliced(data, meta.ascii, filter.match, filter.slice)));
           cache.add(meta, segment, filter.variant);
           return segment;
         }

@@ -123,15 +123,25 @@ export function scanSegment(meta: SegmentMeta, segment: DecodedSegment, conditio
 
 /**
  * Indexes of the lines of a whole segment that `match` matches, in order, and nothing else
- * tested (a count worker's filter job: the time range, seqs and cursor are the walk's, on the
- * lines it gets back).
+ * tested (a filter: the time range, seqs and cursor are the walk's, on the lines it gets back).
  */
 export function matchingIndexes(segment: DecodedSegment, ascii: boolean, match: CompiledMatch): number[] {
   const indexes: number[] = [];
-  // Without `accept`, the scan reads only whether the segment's text is all ASCII from its metadata.
-  const steps = scanSteps({ ascii } as SegmentMeta, segment, { match }, (i) => indexes.push(i));
+  const steps = scanSteps(textOnly(ascii), segment, { match }, (i) => indexes.push(i));
   while (!steps.next().done);
   return indexes;
+}
+
+/** The same in the main thread's turns. */
+export async function matchingIndexesSliced(segment: DecodedSegment, ascii: boolean, match: CompiledMatch, slice: TimeSlice): Promise<number[]> {
+  const indexes: number[] = [];
+  await scanSegmentSliced(textOnly(ascii), segment, { match }, slice, (i) => indexes.push(i));
+  return indexes;
+}
+
+/** Without `accept`, a scan reads only whether the segment's text is all ASCII from its metadata. */
+function textOnly(ascii: boolean): SegmentMeta {
+  return { ascii } as SegmentMeta;
 }
 
 /** Scans the segment in steps, pausing (`slice.check()`) whenever the read has used its slice of the main thread. */

@@ -46,8 +46,6 @@ function positionTimestamp(position: CursorPosition): bigint | undefined {
 export async function searchSegments(backend: SegmentBackend, query: SearchQuery, offload?: Offload): Promise<SearchPage> {
   const fingerprint = queryFingerprint(query);
   const match = compileMatchers(query.match);
-  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers.
-  const filter: AheadFilter | undefined = match.matchesAll || offload === undefined ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match) };
   const cursor =
     query.cursor === undefined ? { snapshotSeq: await backend.lastSeq(), position: { kind: 'start' } as CursorPosition } : decodeCursor(query.cursor, fingerprint);
   const { order, limit } = query;
@@ -93,6 +91,8 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
 
   // Runs in turns on the main thread (time-slice.ts) and stops at a turn once query.signal aborts.
   const slice = new TimeSlice(undefined, query.signal);
+  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers.
+  const filter: AheadFilter | undefined = match.matchesAll || offload === undefined ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match), slice };
   return retryOnVanished(async (lastAttempt) => {
     const top = new TopLines(limit + 1, order);
     // A line older (asc: newer) than a full top's worst cannot enter it: it is not even tested.

@@ -107,10 +107,8 @@ function chunkSizeFor(payloadLength: number): number {
   return Math.max(64, payloadLength + 1);
 }
 
-/** Where transient payloads are decompressed (decompressPayloadTransient), kept per thread. */
-let transientScratch = Buffer.alloc(0);
-/** A payload larger than this is decompressed into a buffer of its own: the scratch stays small. */
-const MAX_TRANSIENT_BYTES = 8 << 20;
+/** A payload larger than this is decompressed into a buffer of its own (decompressPayloadInto). */
+const MAX_REUSED_BYTES = 8 << 20;
 
 function unzstd(container: Container, into?: Buffer): Buffer {
   const out = into ?? Buffer.allocUnsafe(container.payloadLength);
@@ -121,16 +119,16 @@ function unzstd(container: Container, into?: Buffer): Buffer {
 }
 
 /**
- * The payload, in a buffer this thread reuses: valid only until the next call here. For a
- * reader that keeps nothing of it past its own use (a filter that copies out the lines it
- * keeps): a buffer of a segment's size allocated per call is memory mapped and faulted in
- * anew each time once the allocator has given the last one back.
+ * The payload, decompressed into a buffer from `into` (given the payload's length, it answers a
+ * buffer at least that long, which the caller reuses) where the codec allows, else into one of
+ * its own. For a reader that keeps nothing of the payload past its own use (a filter that
+ * copies out the lines it keeps): a buffer of a segment's size allocated per call is memory
+ * mapped and faulted in anew each time once the allocator has given the last one back.
  */
-export function decompressPayloadTransient(data: Buffer): Buffer {
+export function decompressPayloadInto(data: Buffer, into: (length: number) => Buffer): Buffer {
   const container = readContainer(data);
-  if (container === null || container.codec !== CODEC_ZSTD || container.payloadLength > MAX_TRANSIENT_BYTES) return decompressPayload(data);
-  if (transientScratch.length < container.payloadLength) transientScratch = Buffer.allocUnsafeSlow(Math.max(container.payloadLength, Math.min(MAX_TRANSIENT_BYTES, transientScratch.length * 2)));
-  return unzstd(container, transientScratch.subarray(0, container.payloadLength));
+  if (container === null || container.codec !== CODEC_ZSTD || container.payloadLength > MAX_REUSED_BYTES) return decompressPayload(data);
+  return unzstd(container, into(container.payloadLength).subarray(0, container.payloadLength));
 }
 
 export function decompressPayload(data: Buffer): Buffer {
