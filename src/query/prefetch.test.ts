@@ -13,6 +13,7 @@ import { searchSegments } from './segment-search.js';
 import { Prefetch, type Offload } from './segment-load.js';
 import { CountPool } from './count-pool.js';
 import type { SearchQuery } from './types.js';
+import { parseQuery } from './language.js';
 
 const inflatedAhead = vi.hoisted(() => ({ count: 0, here: 0 }));
 vi.mock('../segment/compression.js', async (importOriginal) => {
@@ -40,8 +41,8 @@ interface TestBackend extends SegmentBackend {
   vanishOnce(id: string): void;
 }
 
-/** Twelve segments of three files over the same hours, each line holding `ERROR` or not. */
-function backendOf(cached: boolean): TestBackend {
+/** Twelve segments of three files over the same hours, each line holding `ERROR` or not; `withFields`: file 2's lines carry their source's fields. */
+function backendOf(cached: boolean, withFields = false): TestBackend {
   const metas: SegmentMeta[] = [];
   const blobs = new Map<string, { data: Buffer; bloom: Buffer }>();
   const vanishing = new Set<string>();
@@ -54,7 +55,9 @@ function backendOf(cached: boolean): TestBackend {
         const n = part * 50 + i;
         const line = `${n % 3 === 0 ? 'ERROR' : 'INFO'} file ${file} line ${n}`;
         const end = offset + line.length + 1;
-        lines.push({ offset, end, timestamp: T0 + BigInt(n * 3 + file) * SECOND, line, cut: false, seq: ++seq });
+        const stored: SegmentLine = { offset, end, timestamp: T0 + BigInt(n * 3 + file) * SECOND, line, cut: false, seq: ++seq };
+        if (withFields && file === 2) stored.fields = { level: n % 4 === 0 ? 'error' : 'info', svc: n % 5 === 0 ? 'api' : 'db' };
+        lines.push(stored);
         offset = end;
       }
       const encoded = encodeSegment(lines);
@@ -176,13 +179,18 @@ describe('inflating ahead of a long walk', () => {
     const pool = new CountPool({ workers: 1 });
     try {
       await pool.ready();
-      for (const match of [
-        everyError.match!,
-        [{ kind: 'substring', text: 'error', caseInsensitive: true }],
-        [{ kind: 'regex', pattern: 'line 1[0-9]+$', caseInsensitive: false }],
-        [{ kind: 'substring', text: 'file 1', caseInsensitive: false }, { kind: 'substring', text: 'ERROR', caseInsensitive: false }],
-        [{ kind: 'substring', text: 'no such text', caseInsensitive: false }],
-      ] as SearchQuery['match'][]) {
+      const fieldQuery = (q: string): SearchQuery['match'] => [{ kind: 'query', node: parseQuery(q), caseSensitive: false }];
+      for (const [match, withFields] of [
+        [everyError.match!, false],
+        [[{ kind: 'substring', text: 'error', caseInsensitive: true }], false],
+        [[{ kind: 'regex', pattern: 'line 1[0-9]+$', caseInsensitive: false }], false],
+        [[{ kind: 'substring', text: 'file 1', caseInsensitive: false }, { kind: 'substring', text: 'ERROR', caseInsensitive: false }], false],
+        [[{ kind: 'substring', text: 'no such text', caseInsensitive: false }], false],
+        // Lines with their source's fields: the filter tests them as the walk does.
+        [fieldQuery('level:error'), true],
+        [fieldQuery('svc:api -ERROR'), true],
+        [fieldQuery('ERROR OR svc:api'), true],
+      ] as [SearchQuery['match'], boolean][]) {
         for (const order of ['asc', 'desc'] as const) {
           for (const limit of [7, 40, 10_000]) {
             const query: SearchQuery = { order, limit, match };
@@ -197,12 +205,12 @@ describe('inflating ahead of a long walk', () => {
               } while (cursor !== undefined);
               return pages;
             };
-            const backend = backendOf(true);
+            const backend = backendOf(true, withFields);
             const filteredBefore = pool.filtered;
-            const expected = await pagesOf(backendOf(false));
+            const expected = await pagesOf(backendOf(false, withFields));
             expect(await pagesOf(backend, pool)).toEqual(expected);
             // A walk past its first few segments filters ahead (none when the blooms rule every segment out).
-            if (limit === 10_000 && expected.flat().length > 0) expect(pool.filtered).toBeGreaterThan(filteredBefore);
+            if (limit === 10_000 && !withFields && expected.flat().length > 0) expect(pool.filtered).toBeGreaterThan(filteredBefore);
           }
         }
       }
