@@ -12,16 +12,23 @@ const ENTRIES_A_PIECE = 64;
 const OPEN = Buffer.from('{"data":[');
 const COMMA = Buffer.from(',');
 
-/** Exactly the bytes of `JSON.stringify(answer)` for an answer whose first key is `data`. */
-export function jsonWithEntries<T extends { data: readonly unknown[] }>(answer: T): Buffer {
-  const { data, ...rest } = answer;
+/**
+ * Exactly the bytes of `JSON.stringify({ data: items.map(entryOf), ...rest })`. Each entry is
+ * made just before its piece is serialized and dropped after, so a page's entries die young
+ * instead of living through the young generation's collections into the old one.
+ */
+export function jsonWithEntries<T>(items: readonly T[], entryOf: (item: T) => unknown, rest: object = {}): Buffer {
   const parts: Buffer[] = [OPEN];
-  for (let i = 0; i < data.length; i += ENTRIES_A_PIECE) {
-    const piece = Buffer.from(JSON.stringify(data.slice(i, i + ENTRIES_A_PIECE)));
+  const entries: unknown[] = [];
+  for (let i = 0; i < items.length; i += ENTRIES_A_PIECE) {
+    const end = Math.min(items.length, i + ENTRIES_A_PIECE);
+    entries.length = 0;
+    for (let j = i; j < end; j++) entries.push(entryOf(items[j]!));
+    const piece = Buffer.from(JSON.stringify(entries));
     if (i > 0) parts.push(COMMA);
     parts.push(piece.subarray(1, piece.length - 1)); // the entries without the piece's brackets
   }
-  // The keys after `data`, in the answer's order: `{}` when there are none.
+  // The keys after `data`, in the order given: `{}` when there are none.
   const after = JSON.stringify(rest);
   parts.push(Buffer.from(after === '{}' ? ']}' : `],${after.slice(1)}`));
   return Buffer.concat(parts);

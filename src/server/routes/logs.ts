@@ -61,14 +61,14 @@ async function answerLogs(
 
   // Each entry's cursor resumes right after it, within the same snapshot as this paging.
   const cursorOf = lineCursorOf(search, page);
-  const data = page.lines.map((line) => toLogEntry(line, cursorOf(line)));
-  const answer: LogsResponseShape = { data };
-  if (page.nextCursor !== undefined) answer.next = urlWithCursor(request, page.nextCursor);
-  if (page.partial) answer.partial = true;
+  const rest: Omit<LogsResponseShape, 'data'> = {};
+  if (page.nextCursor !== undefined) rest.next = urlWithCursor(request, page.nextCursor);
+  if (page.partial) rest.partial = true;
   // A page of 10,000 lines is ~7 MB of JSON: V8's JSON.stringify writes it several times faster
   // than the schema's serializer, and the entries hold exactly the schema's fields (toLogEntry);
-  // it is written a few entries at a time (json-pieces.ts).
-  await reply.type('application/json; charset=utf-8').send(jsonWithEntries(answer));
+  // they are made and written a few at a time (json-pieces.ts), in LogsResponse's key order.
+  const body = jsonWithEntries(page.lines, (line) => toLogEntry(line, cursorOf(line)), rest);
+  await reply.type('application/json; charset=utf-8').send(body);
   return undefined;
 }
 
