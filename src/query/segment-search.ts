@@ -91,7 +91,9 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
 
   // Runs in turns on the main thread (time-slice.ts) and stops at a turn once query.signal aborts.
   const slice = new TimeSlice(undefined, query.signal);
-  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers.
+  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers;
+  // a page after the first, or a page of many lines, is a long walk from its first segment.
+  const longWalk = query.cursor !== undefined || limit >= LONG_WALK_LIMIT;
   const filter: AheadFilter | undefined = match.matchesAll || offload === undefined ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match), slice };
   return retryOnVanished(async (lastAttempt) => {
     const top = new TopLines(limit + 1, order);
@@ -136,12 +138,12 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       const ahead = await prefetch.take(meta);
       if (ahead !== undefined) return ahead;
       // Once the walk is a long one, what it decodes itself it also cuts down to the query's matches (segment-filter.ts).
-      if (filter !== undefined && opened > PREFETCH_AFTER && !backend.decodedCache?.has(meta)) return loadFiltered(backend, meta, lastAttempt, filter);
+      if (filter !== undefined && (opened > PREFETCH_AFTER || longWalk) && !backend.decodedCache?.has(meta)) return loadFiltered(backend, meta, lastAttempt, filter);
       return (filter === undefined ? undefined : backend.decodedCache?.get(meta, filter.variant)) ?? loadDecoded(backend, meta, lastAttempt);
     };
     /** Once the walk is a long one, the next candidates its bloom summaries admit inflate ahead (segment-load.ts). */
     const lookahead = (upcoming: readonly SegmentMeta[], from: number): void => {
-      if (opened < PREFETCH_AFTER) return;
+      if (opened < PREFETCH_AFTER && !(longWalk && filter !== undefined)) return;
       prefetch.passed(upcoming, from);
       const end = Math.min(upcoming.length, from + PREFETCH_HORIZON);
       for (let i = from; i < end && prefetch.hasRoom; i++) {
@@ -176,6 +178,8 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   });
 }
 
+/** A page of at least this many lines is filtered from its first segment (segment-filter.ts). */
+const LONG_WALK_LIMIT = 1000;
 /** A walk inflates ahead once it has opened this many segments (a short query stops before: nothing wasted). */
 const PREFETCH_AFTER = 3;
 /** Segments decoding ahead at once (on a count worker or the thread pool: one spare core keeps up with the main thread's scans). */
