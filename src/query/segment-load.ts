@@ -141,9 +141,10 @@ export class Prefetch {
         const data = await this.backend.loadData(meta);
         if (data === null) return undefined;
         if (filter !== undefined) {
-          // On a worker with room, else here (zstd has no asynchronous call: as the walk would when it got there).
+          // On a worker with room, else not ahead: the walk filters it here in its own turn when it gets there.
           const elsewhere = this.offload?.filter(data, meta.ascii, filter.matchers);
-          const segment = filteredSegment(await (elsewhere ?? filteredPayloadSliced(data, meta.ascii, filter.match, filter.slice)));
+          if (elsewhere === undefined) return undefined;
+          const segment = filteredSegment(await elsewhere);
           cache.add(meta, segment, filter.variant);
           return segment;
         }
