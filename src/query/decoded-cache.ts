@@ -32,9 +32,12 @@ function contentKey(meta: SegmentMeta): string {
   return `${meta.host}\u0000${meta.fileId}\u0000${meta.minSeq}\u0000${meta.maxSeq}`;
 }
 
-/** Bytes a decoded segment holds: its text and its per-line columns. */
+/** What an entry costs beyond its lines (the objects and typed arrays themselves): a variant with no line still counts. */
+const ENTRY_BYTES = 512;
+
+/** Bytes a decoded segment holds: its text and its per-line columns, and the entry itself. */
 export function decodedBytes(segment: DecodedSegment): number {
-  return segment.text.length + segment.count * (8 * 5 + 4 * 2 + 1);
+  return ENTRY_BYTES + segment.text.length + segment.count * (8 * 5 + 4 * 2 + 1);
 }
 
 /** Where a segment (or one variant of it) is held. */
