@@ -1,6 +1,7 @@
 /**
  * Worker threads that decompress and count segments beside the main thread, for queries that
- * count every match (the histogram). Decompression is most of that work (inflate at ~1 GB/s
+ * count every match (the histogram); and that decompress, or decompress and filter down to a
+ * query's matches, the segments a long search reads ahead (segment-load.ts). Decompression is most of that work (inflate at ~1 GB/s
  * of text), and segments are independent, so a second core nearly halves it.
  *
  * Why threads and not zlib's async API: that path was measured slower on 2 cores (its stream

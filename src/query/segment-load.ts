@@ -94,7 +94,8 @@ export async function loadFiltered(backend: SegmentBackend, meta: SegmentMeta, l
  * keeps only the lines the query's matchers match: the walk gets those (it tests them again,
  * with its time range, seqs and cursor, as it tests every line), and they are cached as that
  * query's variant of the segment, where the next page finds them. A walk through every match
- * of a common term then parses and collects a few lines of a segment, not all of it.
+ * of a common term then parses and collects a few lines of a segment, not all of it. With no
+ * worker room nothing is done ahead: the walk filters the segment itself, in its own turns.
  */
 export class Prefetch {
   /** Started and not taken yet, each with where it stands in the walk's listing. */
