@@ -91,10 +91,11 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
 
   // Runs in turns on the main thread (time-slice.ts) and stops at a turn once query.signal aborts.
   const slice = new TimeSlice(undefined, query.signal);
-  // A query that tests lines has segments read ahead filtered to its matches, cached under its matchers;
-  // a page after the first, or a page of many lines, is a long walk from its first segment.
-  const longWalk = query.cursor !== undefined || limit >= LONG_WALK_LIMIT;
-  const filter: AheadFilter | undefined = match.matchesAll || offload === undefined ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match), slice };
+  // A page of many lines of a query that tests lines wants most matches of every segment it reads:
+  // each is cut down to them (segment-filter.ts) and cached so under its matchers. A short page
+  // tests only the lines that can still enter it, and reads segments whole.
+  const filter: AheadFilter | undefined =
+    match.matchesAll || offload === undefined || limit < FILTER_LIMIT ? undefined : { matchers: query.match ?? [], match, variant: JSON.stringify(query.match), slice };
   return retryOnVanished(async (lastAttempt) => {
     const top = new TopLines(limit + 1, order);
     // A line older (asc: newer) than a full top's worst cannot enter it: it is not even tested.
@@ -137,13 +138,13 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       opened++;
       const ahead = await prefetch.take(meta);
       if (ahead !== undefined) return ahead;
-      // Once the walk is a long one, what it decodes itself it also cuts down to the query's matches (segment-filter.ts).
-      if (filter !== undefined && (opened > PREFETCH_AFTER || longWalk) && !backend.decodedCache?.has(meta)) return loadFiltered(backend, meta, lastAttempt, filter);
-      return (filter === undefined ? undefined : backend.decodedCache?.get(meta, filter.variant)) ?? loadDecoded(backend, meta, lastAttempt);
+      // A page of many lines cuts what it decodes itself down to the query's matches too, unless it is held whole already.
+      if (filter !== undefined && !backend.decodedCache?.has(meta)) return loadFiltered(backend, meta, lastAttempt, filter);
+      return loadDecoded(backend, meta, lastAttempt);
     };
     /** Once the walk is a long one, the next candidates its bloom summaries admit inflate ahead (segment-load.ts). */
     const lookahead = (upcoming: readonly SegmentMeta[], from: number): void => {
-      if (opened < PREFETCH_AFTER && !(longWalk && filter !== undefined)) return;
+      if (opened < PREFETCH_AFTER && filter === undefined) return;
       prefetch.passed(upcoming, from);
       const end = Math.min(upcoming.length, from + PREFETCH_HORIZON);
       for (let i = from; i < end && prefetch.hasRoom; i++) {
@@ -178,8 +179,13 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
   });
 }
 
-/** A page of at least this many lines is filtered from its first segment (segment-filter.ts). */
-const LONG_WALK_LIMIT = 1000;
+/**
+ * A page of at least this many lines has the segments it reads cut down to its matches
+ * (segment-filter.ts). A short page that reads many segments (a rare term, or lines spread over
+ * files whose times overlap) tests only the lines that can still enter it; filtering would
+ * test and copy every match of every segment, and on huge lines that measured 4x slower.
+ */
+const FILTER_LIMIT = 1000;
 /** A walk inflates ahead once it has opened this many segments (a short query stops before: nothing wasted). */
 const PREFETCH_AFTER = 3;
 /** Segments decoding ahead at once (on a count worker or the thread pool: one spare core keeps up with the main thread's scans). */
