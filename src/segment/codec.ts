@@ -291,48 +291,44 @@ function payloadHeader(lineCount: number, columnBytes: number, fields: { column:
   return header.bytes();
 }
 
-/** The text of `lines` joined, each followed by \n, and whether it is all ASCII. */
-function joinedText(lines: readonly { line: string }[]): { text: Buffer; ascii: boolean } {
+/** What a payload holds beside its bytes: its text (for the bloom), the stored fields' values, and the timestamps' range. */
+interface WholePayload {
+  payload: Buffer;
+  text: Buffer;
+  ascii: boolean;
+  fieldValues: string | undefined;
+  minTimestamp: bigint;
+  maxTimestamp: bigint;
+}
+
+/** The uncompressed payload of `lines`: header, fields column (when any line has fields), columns, text. */
+function wholePayload(lines: readonly SegmentLine[]): WholePayload {
   const joined = linesText(lines);
   const text = Buffer.allocUnsafe(joined.bytes);
   writeLinesText(joined, text, 0);
-  return { text, ascii: joined.ascii };
+  const { columns, minTimestamp, maxTimestamp } = writeColumns(lines, joined.ascii);
+  const fields = writeFields(lines);
+  const header = payloadHeader(lines.length, columns.length, fields);
+  const payload = Buffer.concat(fields === undefined ? [header, columns.bytes(), text] : [header, fields.column, columns.bytes(), text]);
+  return { payload, text, ascii: joined.ascii, fieldValues: fields?.values, minTimestamp, maxTimestamp };
 }
 
 /**
  * The uncompressed payload of `lines` (what a blob decompresses to), read by parsePayload: a
- * count worker hands back the lines of a segment that match a query in this form.
+ * segment cut down to a query's matches is handed around in this form (segment-filter.ts).
  */
 export function encodePayload(lines: readonly SegmentLine[]): Buffer {
   if (lines.length === 0) throw new Error('A segment holds at least one line.');
-  const { text, ascii } = joinedText(lines);
-  const { columns } = writeColumns(lines, ascii);
-  const fields = writeFields(lines);
-  const header = payloadHeader(lines.length, columns.length, fields);
-  return Buffer.concat(fields === undefined ? [header, columns.bytes(), text] : [header, fields.column, columns.bytes(), text]);
+  return wholePayload(lines).payload;
 }
 
 export function encodeSegment(lines: readonly SegmentLine[], prepared?: PreparedText): EncodedSegment {
   if (lines.length === 0) throw new Error('A segment holds at least one line.');
-  const usable = prepared !== undefined && preparedFits(lines, prepared);
-  let text: Buffer | undefined;
-  let ascii: boolean;
-  let textLength: number;
-  if (usable) {
-    ascii = prepared.ascii;
-    textLength = prepared.textBytes;
-  } else {
-    ({ text, ascii } = joinedText(lines));
-    textLength = text.length;
-  }
-  const { columns, minTimestamp, maxTimestamp } = writeColumns(lines, ascii);
-  const fields = usable ? undefined : writeFields(lines);
-  const header = payloadHeader(lines.length, columns.length, fields);
   const first = lines[0]!;
   const last = lines[lines.length - 1]!;
-  const stats = {
+  const stats = (ascii: boolean, textBytes: number, minTimestamp: bigint, maxTimestamp: bigint): SegmentStats => ({
     lineCount: lines.length,
-    rawBytes: textLength - lines.length,
+    rawBytes: textBytes - lines.length,
     ascii,
     firstOffset: first.offset,
     endOffset: last.end,
@@ -340,16 +336,23 @@ export function encodeSegment(lines: readonly SegmentLine[], prepared?: Prepared
     maxTimestamp,
     minSeq: first.seq,
     maxSeq: last.seq,
-  };
-  if (usable) {
-    return { data: compressPayloadAround(Buffer.concat([header, columns.bytes()]), prepared.packed, textLength), bloom: prepared.bloom, ...stats };
+  });
+  if (prepared !== undefined && preparedFits(lines, prepared)) {
+    // The text is compressed already: only the columns' frame is written here.
+    const { columns, minTimestamp, maxTimestamp } = writeColumns(lines, prepared.ascii);
+    const head = Buffer.concat([payloadHeader(lines.length, columns.length, undefined), columns.bytes()]);
+    return {
+      data: compressPayloadAround(head, prepared.packed, prepared.textBytes),
+      bloom: prepared.bloom,
+      ...stats(prepared.ascii, prepared.textBytes, minTimestamp, maxTimestamp),
+    };
   }
-  const payload = Buffer.concat(fields === undefined ? [header, columns.bytes(), text!] : [header, fields.column, columns.bytes(), text!]);
+  const whole = wholePayload(lines);
   return {
-    data: compressPayload(payload),
+    data: compressPayload(whole.payload),
     // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(fields === undefined ? text! : Buffer.concat([text!, Buffer.from(fields.values)]), true, true),
-    ...stats,
+    bloom: buildTrigramBloom(whole.fieldValues === undefined ? whole.text : Buffer.concat([whole.text, Buffer.from(whole.fieldValues)]), true, true),
+    ...stats(whole.ascii, whole.text.length, whole.minTimestamp, whole.maxTimestamp),
   };
 }
 
