@@ -28,43 +28,52 @@ function giveBack(buffer: Buffer): void {
   if (spare.length < MAX_SPARE) spare.push(buffer);
 }
 
-/**
- * The payload of only the lines of a segment blob that `match` matches (no other condition is
- * tested: the walk tests the lines it gets back as it tests every line), in a buffer of its own
- * (an ArrayBuffer exactly its size, so a worker can transfer it); empty when no line matches.
- * `slice`: the main thread's turns, taken while the lines are tested; without it (a worker), at once.
- */
-export async function filteredPayloadSliced(blob: Buffer, ascii: boolean, match: CompiledMatch, slice: TimeSlice): Promise<Buffer> {
+/** A blob decoded into a reused buffer, until `release()` gives the buffer back. */
+function decodedInScratch(blob: Buffer): { payload: Buffer; segment: DecodedSegment; release: () => void } {
   let taken: Buffer | undefined;
+  const release = (): void => {
+    if (taken !== undefined) giveBack(taken);
+    taken = undefined;
+  };
   try {
     const payload = decompressPayloadInto(blob, (length) => (taken = takeBuffer(length)));
-    const segment = parsePayload(payload);
+    return { payload, segment: parsePayload(payload), release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * The payload of only the lines of a segment blob that `match` matches (no other condition is
+ * tested: the walk tests the lines it gets back as it tests every line), never in the reused
+ * buffer; empty when no line matches. `slice`: the main thread's turns, taken while the lines
+ * are tested (the buffer stays taken until then).
+ */
+export async function filteredPayloadSliced(blob: Buffer, ascii: boolean, match: CompiledMatch, slice: TimeSlice): Promise<Buffer> {
+  const { payload, segment, release } = decodedInScratch(blob);
+  try {
     return kept(payload, segment, await matchingIndexesSliced(segment, ascii, match, slice));
   } finally {
-    if (taken !== undefined) giveBack(taken);
+    release();
   }
 }
 
 /** The same at once (a worker thread: nothing else waits on it). */
 export function filteredPayload(blob: Buffer, ascii: boolean, match: CompiledMatch): Buffer {
-  let taken: Buffer | undefined;
+  const { payload, segment, release } = decodedInScratch(blob);
   try {
-    const payload = decompressPayloadInto(blob, (length) => (taken = takeBuffer(length)));
-    const segment = parsePayload(payload);
     return kept(payload, segment, matchingIndexes(segment, ascii, match));
   } finally {
-    if (taken !== undefined) giveBack(taken);
+    release();
   }
 }
 
 /** The lines of `indexes` copied out of the decoded payload, which is not kept. */
 function kept(payload: Buffer, segment: DecodedSegment, indexes: readonly number[]): Buffer {
   if (indexes.length === 0) return NONE;
-  const bytes = indexes.length === segment.count ? payload : encodePayload(indexes.map((i) => lineAt(segment, i)));
-  if (bytes !== payload && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
+  if (indexes.length === segment.count) return Buffer.from(payload); // a copy: the payload may be in a reused buffer
+  return encodePayload(indexes.map((i) => lineAt(segment, i)));
 }
 
 /** The lines of a payload filteredPayload answered: none when it is empty. */
