@@ -1,36 +1,112 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, type SearchCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, lineCursorOf, queryFingerprint, type SearchCursor } from './cursor.js';
+import { InvalidCursorError, type SearchQuery, type StoredLine } from './types.js';
+
+const name = fc.string({ unit: fc.constantFrom(...'ab-_."\\/é😀\u0001 '), maxLength: 700 });
+const afterCursors = fc.record({
+  snapshotSeq: fc.maxSafeNat(),
+  timestamp: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  offset: fc.maxSafeNat(),
+  host: name,
+  fileId: name,
+  seq: fc.maxSafeNat(),
+});
+
+/** Format 1, as a Daniel before format 2 wrote it: a cursor handed out then still reads. */
+function format1(cursor: SearchCursor, fingerprint: string): string {
+  const json: Record<string, unknown> = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
+  if (cursor.position.kind === 'after') {
+    const k = cursor.position.key;
+    json.k = [k.timestamp.toString(), k.offset, k.host, k.fileId, k.seq];
+  } else if (cursor.position.kind === 'boundary') {
+    json.b = cursor.position.timestamp.toString();
+  }
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
+}
 
 describe('search cursors', () => {
-  it('encode a line position as the base64url of its plain JSON, and decode back to it', () => {
-    const name = fc.string({ unit: fc.constantFrom(...'ab-_."\\/é😀\u0001 '), maxLength: 700 });
+  it('round-trip a line position; a cursor in format 1 decodes to the same position', () => {
     fc.assert(
-      fc.property(
-        fc.nat(),
-        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
-        fc.nat(),
-        name,
-        name,
-        fc.nat(),
-        (snapshotSeq, timestamp, offset, host, fileId, seq) => {
-          const cursor: SearchCursor = { snapshotSeq, position: { kind: 'after', key: { timestamp, offset, host, fileId, seq } } };
-          const text = encodeCursor(cursor, 'fp"1');
-          const plain = { v: 1, s: snapshotSeq, f: 'fp"1', k: [timestamp.toString(), offset, host, fileId, seq] };
-          expect(text).toBe(Buffer.from(JSON.stringify(plain)).toString('base64url'));
-          if (text.length <= 4096) expect(decodeCursor(text, 'fp"1')).toEqual(cursor);
-        },
-      ),
+      fc.property(afterCursors, fc.constantFrom('fp"1', 'oLLbFBOiwa7MwrJy', ''), ({ snapshotSeq, ...key }, fingerprint) => {
+        const cursor: SearchCursor = { snapshotSeq, position: { kind: 'after', key } };
+        const text = encodeCursor(cursor, fingerprint);
+        expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
+        if (text.length <= 4096) expect(decodeCursor(text, fingerprint)).toEqual(cursor);
+        const old = format1(cursor, fingerprint);
+        if (old.length <= 4096) expect(decodeCursor(old, fingerprint)).toEqual(cursor);
+      }),
       { numRuns: 300 },
     );
   });
 
-  it('round-trips the start and a boundary', () => {
+  it('round-trips the start and a boundary, in both formats', () => {
     for (const cursor of [
       { snapshotSeq: 7, position: { kind: 'start' } },
-      { snapshotSeq: 7, position: { kind: 'boundary', timestamp: -5n } },
+      { snapshotSeq: 0, position: { kind: 'boundary', timestamp: -5n } },
+      { snapshotSeq: Number.MAX_SAFE_INTEGER, position: { kind: 'boundary', timestamp: 2n ** 63n - 1n } },
     ] satisfies SearchCursor[]) {
       expect(decodeCursor(encodeCursor(cursor, 'f'), 'f')).toEqual(cursor);
+      expect(decodeCursor(format1(cursor, 'f'), 'f')).toEqual(cursor);
     }
+  });
+
+  it('is 115 characters for a line of the bench, against 187 in format 1', () => {
+    const cursor: SearchCursor = {
+      snapshotSeq: 10_000_000,
+      position: { kind: 'after', key: { timestamp: 1767657599558000000n, offset: 121737494, host: 'db-1', fileId: '65024-5439503-26c44460f174-mx9by1sra99cfe', seq: 7968966 } },
+    };
+    const fingerprint = 'oLLbFBOiwa7MwrJy';
+    expect(format1(cursor, fingerprint).length).toBe(187);
+    expect(encodeCursor(cursor, fingerprint).length).toBe(115);
+  });
+
+  it('keeps format 1 for a timestamp past int64, and reads it back', () => {
+    const cursor: SearchCursor = { snapshotSeq: 3, position: { kind: 'after', key: { timestamp: 2n ** 63n, offset: 1, host: 'h', fileId: 'f', seq: 2 } } };
+    expect(encodeCursor(cursor, 'f')).toBe(format1(cursor, 'f'));
+    expect(decodeCursor(encodeCursor(cursor, 'f'), 'f')).toEqual(cursor);
+  });
+
+  it('gives every line of a page the cursor of its own position, in the page snapshot', () => {
+    fc.assert(
+      fc.property(fc.array(afterCursors, { minLength: 1, maxLength: 20 }), fc.maxSafeNat(), (keys, snapshotSeq) => {
+        const query: SearchQuery = { order: 'desc', limit: 10 };
+        const page = { lines: [], nextCursor: encodeCursor({ snapshotSeq, position: { kind: 'start' } }, queryFingerprint(query)), partial: false };
+        const cursorOf = lineCursorOf(query, page);
+        // Interleaved with other encodes, which reuse the same scratch bytes.
+        for (const { snapshotSeq: other, ...key } of keys) {
+          const line = { ...key, line: 'x', filename: 'f', path: '/f', cut: false } as unknown as StoredLine;
+          encodeCursor({ snapshotSeq: other, position: { kind: 'start' } }, 'another');
+          expect(decodeCursor(cursorOf(line), queryFingerprint(query))).toEqual({ snapshotSeq, position: { kind: 'after', key } });
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('turns away anything else with INVALID_CURSOR: other queries, cut or changed bytes, random text', () => {
+    const good = encodeCursor({ snapshotSeq: 9, position: { kind: 'after', key: { timestamp: 5n, offset: 6, host: 'web-1', fileId: 'id', seq: 8 } } }, 'fp');
+    const bytes = Buffer.from(good, 'base64url');
+    const expectInvalid = (text: string, fingerprint = 'fp'): void => expect(() => decodeCursor(text, fingerprint)).toThrow(InvalidCursorError);
+    expectInvalid(good, 'other');
+    for (let cut = 1; cut < bytes.length; cut++) expectInvalid(bytes.subarray(0, cut).toString('base64url'));
+    expectInvalid(Buffer.concat([bytes, Buffer.from([0])]).toString('base64url'));
+    const badKind = Buffer.from(bytes);
+    badKind[5] = 7; // after the version, the snapshot, the fingerprint's length and its 2 bytes
+    expectInvalid(badKind.toString('base64url'));
+    expectInvalid('');
+    expectInvalid('not a cursor!');
+    expectInvalid('A'.repeat(4097));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), (random) => {
+        const text = Buffer.from(random).toString('base64url');
+        try {
+          decodeCursor(text, 'fp');
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidCursorError);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Search cursors: base64url JSON that pins the snapshot of the first page (the highest seq
+ * Search cursors: base64url bytes that pin the snapshot of the first page (the highest seq
  * then) and the position reached, tied to the query by a fingerprint so a cursor cannot be
  * replayed against another filter or order.
  */
@@ -43,29 +43,163 @@ export function queryFingerprint(query: LineFilter & { order: SearchQuery['order
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 16);
 }
 
-/** Reused for the cursors of every line of a page (10,000 at most): no buffer per cursor. */
-const cursorScratch = Buffer.allocUnsafe(2048);
+/**
+ * The cursor's bytes (format 2), before base64url: 2; the snapshot seq (varint); the
+ * fingerprint (varint byte length, UTF-8); the position's kind (0 start, 1 after, 2 boundary);
+ * for `after` the line's key: timestamp (int64, big-endian), offset (varint), host and file id
+ * (each varint byte length, UTF-8), seq (varint); for `boundary` the timestamp (int64). Every
+ * line of a page carries a cursor, and format 1 (the base64url of a JSON object, still read)
+ * spelt each one out in ~187 characters, a quarter of a /logs entry of the bench's lines; this
+ * is ~115. Its first bytes (the version to the kind) are the same for every line of a page.
+ */
+const FORMAT_2 = 2;
+const KIND_START = 0;
+const KIND_AFTER = 1;
+const KIND_BOUNDARY = 2;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
-function base64url(json: string): string {
-  if (json.length * 3 > cursorScratch.length) return Buffer.from(json).toString('base64url');
-  const bytes = cursorScratch.write(json, 0, 'utf8');
-  return cursorScratch.toString('base64url', 0, bytes);
+/** Reused for the cursors of every line of a page (10,000 at most): no buffer per cursor. */
+let scratch = Buffer.allocUnsafe(2048);
+
+function room(at: number, bytes: number): void {
+  if (at + bytes <= scratch.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, at + bytes));
+  scratch.copy(grown, 0, 0, at);
+  scratch = grown;
+}
+
+/** A safe non-negative integer, 7 bits a byte, low bits first. */
+function writeVarint(at: number, value: number): number {
+  room(at, 8);
+  while (value >= 128) {
+    scratch[at++] = (value % 128) | 128;
+    value = Math.floor(value / 128);
+  }
+  scratch[at++] = value;
+  return at;
+}
+
+function writeText(at: number, text: string): number {
+  const bytes = Buffer.byteLength(text);
+  at = writeVarint(at, bytes);
+  room(at, bytes);
+  return at + scratch.write(text, at, 'utf8');
+}
+
+function writeInt64(at: number, value: bigint): number {
+  room(at, 8);
+  scratch.writeBigInt64BE(value, at);
+  return at + 8;
+}
+
+/** Writes the bytes every cursor of this snapshot, query and kind begins with; returns where they end. */
+function writeHead(snapshotSeq: number, fingerprint: string, kind: number): number {
+  const at = writeText(writeVarint(writeVarint(0, FORMAT_2), snapshotSeq), fingerprint);
+  room(at, 1);
+  scratch[at] = kind;
+  return at + 1;
+}
+
+/** Writes a line's key after the head; returns where it ends. */
+function writeKey(at: number, key: LineKey): number {
+  return writeVarint(writeText(writeText(writeVarint(writeInt64(at, key.timestamp), key.offset), key.host), key.fileId), key.seq);
+}
+
+function inInt64(value: bigint): boolean {
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
+
+/** Whether format 2 can hold the key: all a store's keys (format 1 holds any). */
+function fitsFormat2(key: LineKey): boolean {
+  return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq);
+}
+
+/** Format 1, for a timestamp past int64 (no store holds one; the format stays total). */
+function encodeJson(cursor: SearchCursor, fingerprint: string): string {
+  const position = cursor.position;
+  const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
+  if (position.kind === 'after') {
+    const k = position.key;
+    json.k = [k.timestamp.toString(), k.offset, k.host, k.fileId, k.seq];
+  } else if (position.kind === 'boundary') {
+    json.b = position.timestamp.toString();
+  }
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
 export function encodeCursor(cursor: SearchCursor, fingerprint: string): string {
   const position = cursor.position;
-  if (position.kind === 'after') {
-    // Every line of a page gets a cursor: the JSON that JSON.stringify would give, built directly.
-    const k = position.key;
-    return base64url(
-      `{"v":1,"s":${cursor.snapshotSeq},"f":${JSON.stringify(fingerprint)},"k":["${k.timestamp}",${k.offset},${JSON.stringify(k.host)},${JSON.stringify(k.fileId)},${k.seq}]}`,
-    );
+  if (!isSafeCount(cursor.snapshotSeq) || (position.kind === 'after' ? !fitsFormat2(position.key) : position.kind === 'boundary' && !inInt64(position.timestamp))) {
+    return encodeJson(cursor, fingerprint);
   }
-  const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
-  if (position.kind === 'boundary') {
-    json.b = position.timestamp.toString();
+  let at = writeHead(cursor.snapshotSeq, fingerprint, position.kind === 'after' ? KIND_AFTER : position.kind === 'boundary' ? KIND_BOUNDARY : KIND_START);
+  if (position.kind === 'after') at = writeKey(at, position.key);
+  else if (position.kind === 'boundary') at = writeInt64(at, position.timestamp);
+  return scratch.toString('base64url', 0, at);
+}
+
+/** Reads format 2 bytes; undefined when they are not a whole, well-formed cursor. */
+class Reader {
+  at = 0;
+  constructor(private readonly bytes: Buffer) {}
+
+  varint(): number | undefined {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.bytes[this.at++];
+      if (byte === undefined) return undefined;
+      value += (byte & 127) * scale;
+      if (byte < 128) return Number.isSafeInteger(value) ? value : undefined;
+      scale *= 128;
+    }
+    return undefined;
   }
-  return Buffer.from(JSON.stringify(json)).toString('base64url');
+
+  text(): string | undefined {
+    const length = this.varint();
+    if (length === undefined || this.at + length > this.bytes.length) return undefined;
+    const text = this.bytes.toString('utf8', this.at, this.at + length);
+    this.at += length;
+    return text;
+  }
+
+  int64(): bigint | undefined {
+    if (this.at + 8 > this.bytes.length) return undefined;
+    const value = this.bytes.readBigInt64BE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  get done(): boolean {
+    return this.at === this.bytes.length;
+  }
+}
+
+function decodeFormat2(bytes: Buffer, fingerprint: string): SearchCursor {
+  const read = new Reader(bytes);
+  if (read.varint() !== FORMAT_2) throw invalid();
+  const snapshotSeq = read.varint();
+  if (snapshotSeq === undefined || read.text() !== fingerprint) throw invalid();
+  const kind = bytes[read.at++];
+  let position: CursorPosition | undefined;
+  if (kind === KIND_START) position = { kind: 'start' };
+  else if (kind === KIND_BOUNDARY) {
+    const timestamp = read.int64();
+    if (timestamp !== undefined) position = { kind: 'boundary', timestamp };
+  } else if (kind === KIND_AFTER) {
+    const timestamp = read.int64();
+    const offset = read.varint();
+    const host = read.text();
+    const fileId = read.text();
+    const seq = read.varint();
+    if (timestamp !== undefined && offset !== undefined && host !== undefined && fileId !== undefined && seq !== undefined) {
+      position = { kind: 'after', key: { timestamp, offset, host, fileId, seq } };
+    }
+  }
+  if (position === undefined || !read.done) throw invalid();
+  return { snapshotSeq, position };
 }
 
 const INTEGER = /^-?\d{1,20}$/;
@@ -79,10 +213,12 @@ function isSafeCount(value: unknown): value is number {
 }
 
 export function decodeCursor(text: string, fingerprint: string): SearchCursor {
+  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(text)) throw invalid();
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes[0] === FORMAT_2) return decodeFormat2(bytes, fingerprint);
   let parsed: unknown;
   try {
-    if (!/^[A-Za-z0-9_-]{1,4096}$/.test(text)) throw invalid();
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw invalid();
   }
@@ -126,5 +262,14 @@ export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: Store
   const fingerprint = queryFingerprint(query);
   const pinned = query.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
-  return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
+  if (!isSafeCount(snapshotSeq)) return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
+  // The head is written once; each line's key after it (a head written by another page's cursors in between is written again).
+  let head: Buffer | undefined;
+  return (line) => {
+    if (!fitsFormat2(line)) return encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
+    if (head === undefined) head = Buffer.from(scratch.subarray(0, writeHead(snapshotSeq, fingerprint, KIND_AFTER)));
+    room(0, head.length);
+    head.copy(scratch, 0);
+    return scratch.toString('base64url', 0, writeKey(head.length, line));
+  };
 }
