@@ -110,9 +110,12 @@ function inInt64(value: bigint): boolean {
   return value >= INT64_MIN && value <= INT64_MAX;
 }
 
-/** Whether format 2 can hold the key: all a store's keys (format 1 holds any). */
+/** `text.isWellFormed()` (ES2024): no lone surrogate, which UTF-8 cannot carry. */
+const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** Whether format 2 can hold the key: all a store's keys (format 1, JSON, holds any). */
 function fitsFormat2(key: LineKey): boolean {
-  return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq);
+  return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq) && wellFormed(key.host) && wellFormed(key.fileId);
 }
 
 /** Format 1, for a timestamp past int64 (no store holds one; the format stays total). */
@@ -133,6 +136,7 @@ export function encodeCursor(cursor: SearchCursor, fingerprint: string): string 
   if (!isSafeCount(cursor.snapshotSeq) || (position.kind === 'after' ? !fitsFormat2(position.key) : position.kind === 'boundary' && !inInt64(position.timestamp))) {
     return encodeJson(cursor, fingerprint);
   }
+  if (!wellFormed(fingerprint)) return encodeJson(cursor, fingerprint);
   let at = writeHead(cursor.snapshotSeq, fingerprint, position.kind === 'after' ? KIND_AFTER : position.kind === 'boundary' ? KIND_BOUNDARY : KIND_START);
   if (position.kind === 'after') at = writeKey(at, position.key);
   else if (position.kind === 'boundary') at = writeInt64(at, position.timestamp);
@@ -262,7 +266,7 @@ export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: Store
   const fingerprint = queryFingerprint(query);
   const pinned = query.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
-  if (!isSafeCount(snapshotSeq)) return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
+  if (!isSafeCount(snapshotSeq) || !wellFormed(fingerprint)) return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
   // The head is written once; each line's key after it (a head written by another page's cursors in between is written again).
   let head: Buffer | undefined;
   return (line) => {
