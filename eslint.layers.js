@@ -12,7 +12,7 @@ export const LAYERS = {
   protocol: [],
   common: [],
   segment: ['protocol', 'common'],
-  query: ['segment', 'common'],
+  query: ['segment', 'protocol', 'common'],
   storage: ['query', 'segment', 'protocol', 'common'],
   server: ['alerts', 'inputs', 'storage', 'query', 'protocol', 'common'],
   alerts: ['storage', 'query', 'protocol', 'common'],

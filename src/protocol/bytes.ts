@@ -1,7 +1,8 @@
 /**
- * The byte encoding both binary formats share: the segment format (segment/codec.ts) and the
- * binary ingest batch (binary-batch.ts). Varints are LEB128, zigzag maps n to 2n and -n to
- * 2n-1, a string is a varint of its UTF-8 bytes then those bytes, an int64 is 8 bytes LE.
+ * The byte encoding the binary formats share: the segment format (segment/codec.ts), the
+ * binary ingest batch (binary-batch.ts) and search cursors (query/cursor.ts). Varints are
+ * LEB128, zigzag maps n to 2n and -n to 2n-1, a string is a varint of its UTF-8 bytes then
+ * those bytes, an int64 is 8 bytes LE.
  */
 
 /**

@@ -7,6 +7,7 @@ import { printQuery } from './language.js';
 import { createHash } from 'node:crypto';
 import { InvalidCursorError, type LineFilter, type SearchPage, type SearchQuery, type StoredLine } from './types.js';
 import { compareInOrder, keyOf, type LineKey } from './order.js';
+import { ByteReader, ByteWriter } from '../protocol/bytes.js';
 
 /**
  * Where a page stopped. `after`: the last line returned; the next page starts strictly after it.
@@ -44,13 +45,13 @@ export function queryFingerprint(query: LineFilter & { order: SearchQuery['order
 }
 
 /**
- * The cursor's bytes (format 2), before base64url: 2; the snapshot seq (varint); the
- * fingerprint (varint byte length, UTF-8); the position's kind (0 start, 1 after, 2 boundary);
- * for `after` the line's key: timestamp (int64, big-endian), offset (varint), host and file id
- * (each varint byte length, UTF-8), seq (varint); for `boundary` the timestamp (int64). Every
- * line of a page carries a cursor, and format 1 (the base64url of a JSON object, still read)
- * spelt each one out in ~187 characters, a quarter of a /logs entry of the bench's lines; this
- * is ~115. Its first bytes (the version to the kind) are the same for every line of a page.
+ * The cursor's bytes (format 2), before base64url, in the byte encoding the segment format
+ * shares (protocol/bytes.ts): the format, 2 (a byte); the snapshot seq (varint); the
+ * fingerprint (string); the position's kind (a byte: 0 start, 1 after, 2 boundary); for
+ * `after` the line's key: timestamp (int64), offset (varint), host and file id (strings), seq
+ * (varint); for `boundary` the timestamp (int64). Every line of a page carries a cursor, and
+ * format 1 (the base64url of a JSON object, still read) spelt each one out in ~187
+ * characters, a quarter of a /logs entry of the bench's lines; this is ~115.
  */
 const FORMAT_2 = 2;
 const KIND_START = 0;
@@ -60,51 +61,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Reused for the cursors of every line of a page (10,000 at most): no buffer per cursor. */
-let scratch = Buffer.allocUnsafe(2048);
-
-function room(at: number, bytes: number): void {
-  if (at + bytes <= scratch.length) return;
-  const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, at + bytes));
-  scratch.copy(grown, 0, 0, at);
-  scratch = grown;
-}
-
-/** A safe non-negative integer, 7 bits a byte, low bits first. */
-function writeVarint(at: number, value: number): number {
-  room(at, 8);
-  while (value >= 128) {
-    scratch[at++] = (value % 128) | 128;
-    value = Math.floor(value / 128);
-  }
-  scratch[at++] = value;
-  return at;
-}
-
-function writeText(at: number, text: string): number {
-  const bytes = Buffer.byteLength(text);
-  at = writeVarint(at, bytes);
-  room(at, bytes);
-  return at + scratch.write(text, at, 'utf8');
-}
-
-function writeInt64(at: number, value: bigint): number {
-  room(at, 8);
-  scratch.writeBigInt64BE(value, at);
-  return at + 8;
-}
-
-/** Writes the bytes every cursor of this snapshot, query and kind begins with; returns where they end. */
-function writeHead(snapshotSeq: number, fingerprint: string, kind: number): number {
-  const at = writeText(writeVarint(writeVarint(0, FORMAT_2), snapshotSeq), fingerprint);
-  room(at, 1);
-  scratch[at] = kind;
-  return at + 1;
-}
-
-/** Writes a line's key after the head; returns where it ends. */
-function writeKey(at: number, key: LineKey): number {
-  return writeVarint(writeText(writeText(writeVarint(writeInt64(at, key.timestamp), key.offset), key.host), key.fileId), key.seq);
-}
+const writer = new ByteWriter();
 
 function inInt64(value: bigint): boolean {
   return value >= INT64_MIN && value <= INT64_MAX;
@@ -113,12 +70,17 @@ function inInt64(value: bigint): boolean {
 /** `text.isWellFormed()` (ES2024): no lone surrogate, which UTF-8 cannot carry. */
 const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
-/** Whether format 2 can hold the key: all a store's keys (format 1, JSON, holds any). */
-function fitsFormat2(key: LineKey): boolean {
+/** Whether format 2 carries the cursor exactly: a store's always are (format 1, JSON, carries any). */
+function fitsFormat2(cursor: SearchCursor, fingerprint: string): boolean {
+  const position = cursor.position;
+  if (!isSafeCount(cursor.snapshotSeq) || !wellFormed(fingerprint)) return false;
+  if (position.kind === 'boundary') return inInt64(position.timestamp);
+  if (position.kind === 'start') return true;
+  const key = position.key;
   return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq) && wellFormed(key.host) && wellFormed(key.fileId);
 }
 
-/** Format 1, for a timestamp past int64 (no store holds one; the format stays total). */
+/** Format 1, for what format 2 cannot carry exactly. */
 function encodeJson(cursor: SearchCursor, fingerprint: string): string {
   const position = cursor.position;
   const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
@@ -132,77 +94,61 @@ function encodeJson(cursor: SearchCursor, fingerprint: string): string {
 }
 
 export function encodeCursor(cursor: SearchCursor, fingerprint: string): string {
+  if (!fitsFormat2(cursor, fingerprint)) return encodeJson(cursor, fingerprint);
   const position = cursor.position;
-  if (!isSafeCount(cursor.snapshotSeq) || (position.kind === 'after' ? !fitsFormat2(position.key) : position.kind === 'boundary' && !inInt64(position.timestamp))) {
-    return encodeJson(cursor, fingerprint);
+  writer.length = 0;
+  writer.byte(FORMAT_2);
+  writer.varint(cursor.snapshotSeq);
+  writer.string(fingerprint);
+  if (position.kind === 'after') {
+    const key = position.key;
+    writer.byte(KIND_AFTER);
+    writer.int64(key.timestamp);
+    writer.varint(key.offset);
+    writer.string(key.host);
+    writer.string(key.fileId);
+    writer.varint(key.seq);
+  } else if (position.kind === 'boundary') {
+    writer.byte(KIND_BOUNDARY);
+    writer.int64(position.timestamp);
+  } else {
+    writer.byte(KIND_START);
   }
-  if (!wellFormed(fingerprint)) return encodeJson(cursor, fingerprint);
-  let at = writeHead(cursor.snapshotSeq, fingerprint, position.kind === 'after' ? KIND_AFTER : position.kind === 'boundary' ? KIND_BOUNDARY : KIND_START);
-  if (position.kind === 'after') at = writeKey(at, position.key);
-  else if (position.kind === 'boundary') at = writeInt64(at, position.timestamp);
-  return scratch.toString('base64url', 0, at);
+  return writer.bytes().toString('base64url');
 }
 
-/** Reads format 2 bytes; undefined when they are not a whole, well-formed cursor. */
-class Reader {
-  at = 0;
-  constructor(private readonly bytes: Buffer) {}
-
-  varint(): number | undefined {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const byte = this.bytes[this.at++];
-      if (byte === undefined) return undefined;
-      value += (byte & 127) * scale;
-      if (byte < 128) return Number.isSafeInteger(value) ? value : undefined;
-      scale *= 128;
-    }
-    return undefined;
-  }
-
-  text(): string | undefined {
-    const length = this.varint();
-    if (length === undefined || this.at + length > this.bytes.length) return undefined;
-    const text = this.bytes.toString('utf8', this.at, this.at + length);
-    this.at += length;
-    return text;
-  }
-
-  int64(): bigint | undefined {
-    if (this.at + 8 > this.bytes.length) return undefined;
-    const value = this.bytes.readBigInt64BE(this.at);
-    this.at += 8;
-    return value;
-  }
-
-  get done(): boolean {
-    return this.at === this.bytes.length;
-  }
+function safeCount(read: ByteReader): number {
+  const value = read.varint();
+  if (!isSafeCount(value)) throw invalid();
+  return value;
 }
 
+/** Throws INVALID_CURSOR unless `bytes` are one whole format 2 cursor of this query. */
 function decodeFormat2(bytes: Buffer, fingerprint: string): SearchCursor {
-  const read = new Reader(bytes);
-  if (read.varint() !== FORMAT_2) throw invalid();
-  const snapshotSeq = read.varint();
-  if (snapshotSeq === undefined || read.text() !== fingerprint) throw invalid();
-  const kind = bytes[read.at++];
-  let position: CursorPosition | undefined;
-  if (kind === KIND_START) position = { kind: 'start' };
-  else if (kind === KIND_BOUNDARY) {
-    const timestamp = read.int64();
-    if (timestamp !== undefined) position = { kind: 'boundary', timestamp };
-  } else if (kind === KIND_AFTER) {
-    const timestamp = read.int64();
-    const offset = read.varint();
-    const host = read.text();
-    const fileId = read.text();
-    const seq = read.varint();
-    if (timestamp !== undefined && offset !== undefined && host !== undefined && fileId !== undefined && seq !== undefined) {
-      position = { kind: 'after', key: { timestamp, offset, host, fileId, seq } };
+  const read = new ByteReader(bytes, invalid);
+  read.byte(); // FORMAT_2, as the caller saw
+  const snapshotSeq = safeCount(read);
+  if (read.string() !== fingerprint) throw invalid();
+  let position: CursorPosition;
+  switch (read.byte()) {
+    case KIND_START:
+      position = { kind: 'start' };
+      break;
+    case KIND_BOUNDARY:
+      position = { kind: 'boundary', timestamp: read.int64() };
+      break;
+    case KIND_AFTER: {
+      const timestamp = read.int64();
+      const offset = safeCount(read);
+      const host = read.string();
+      const fileId = read.string();
+      position = { kind: 'after', key: { timestamp, offset, host, fileId, seq: safeCount(read) } };
+      break;
     }
+    default:
+      throw invalid();
   }
-  if (position === undefined || !read.done) throw invalid();
+  if (read.position !== bytes.length) throw invalid();
   return { snapshotSeq, position };
 }
 
@@ -266,14 +212,5 @@ export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: Store
   const fingerprint = queryFingerprint(query);
   const pinned = query.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
-  if (!isSafeCount(snapshotSeq) || !wellFormed(fingerprint)) return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
-  // The head is written once; each line's key after it (a head written by another page's cursors in between is written again).
-  let head: Buffer | undefined;
-  return (line) => {
-    if (!fitsFormat2(line)) return encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
-    if (head === undefined) head = Buffer.from(scratch.subarray(0, writeHead(snapshotSeq, fingerprint, KIND_AFTER)));
-    room(0, head.length);
-    head.copy(scratch, 0);
-    return scratch.toString('base64url', 0, writeKey(head.length, line));
-  };
+  return (line) => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
 }
