@@ -21,6 +21,7 @@ import { ServerMetrics } from './metrics-registry.js';
 import { AppendNotifier } from './notifier.js';
 import { StorePushSink } from './push-sink.js';
 import type { PushSink } from '../inputs/sink.js';
+import { PagePrefetch } from './page-prefetch.js';
 import { QueryGate } from './query-gate.js';
 import { AbuseGuard, DEFAULT_ABUSE_LIMITS, installSecurityHeaders, type AbuseLimits } from './plugins/abuse.js';
 import { installAuth } from './plugins/auth.js';
@@ -147,6 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = new ServerMetrics();
   const now = options.now ?? nowNs;
   const notifier = new AppendNotifier();
+  const pages = new PagePrefetch(metrics.pagesAhead);
   const deps: ServerDeps = {
     store: options.store,
     now,
@@ -154,7 +156,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     push: options.pushSink ?? new StorePushSink({ store: options.store, now, notifier, metrics }),
     metrics,
     followers,
-    queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics),
+    queries: new QueryGate(limits.maxQueries, limits.maxQueriesPerToken, metrics, () => pages.stop()),
+    pages,
     limits,
     log,
     identities: options.identityBudget ?? new IdentityBudget(limits.maxFilesPerHostDay),
@@ -170,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const drainer = new ConnectionDrainer(app.server);
   app.addHook('preClose', (done) => {
     followers.closeAll();
+    pages.stop();
     // In-flight requests get up to closeGraceMs; idle and never-used sockets close now.
     drainer.drain(deps.limits.closeGraceMs);
     done();

@@ -9,6 +9,7 @@ import type { ServerLog } from './log.js';
 import type { ServerMetrics } from './metrics-registry.js';
 import type { IdentityBudget } from './identity-budget.js';
 import type { AppendNotifier } from './notifier.js';
+import type { PagePrefetch } from './page-prefetch.js';
 import type { QueryGate } from './query-gate.js';
 
 export interface ServerDeps {
@@ -21,6 +22,8 @@ export interface ServerDeps {
   followers: Followers;
   /** Admits searches and histograms within the concurrency bounds. */
   queries: QueryGate;
+  /** Pages of a paging made ahead while its client reads the one before (page-prefetch.ts). */
+  pages: PagePrefetch;
   limits: ServerLimits;
   log: ServerLog;
   /** Distinct file identities per host per UTC day (ingest). */

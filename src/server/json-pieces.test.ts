@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { jsonWithEntries } from './json-pieces.js';
+import { jsonWithEntries, jsonWithEntriesYielding } from './json-pieces.js';
 
 const entry = fc.record(
   {
@@ -13,13 +13,13 @@ const entry = fc.record(
 );
 
 describe('an answer serialized a few entries at a time', () => {
-  it('is byte for byte JSON.stringify of the whole answer', () => {
-    fc.assert(
-      fc.property(
+  it('is byte for byte JSON.stringify of the whole answer, at once or between the event loop\'s turns', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(entry, { maxLength: 300 }),
         fc.option(fc.string(), { nil: undefined }),
         fc.option(fc.constant(true), { nil: undefined }),
-        (data, next, partial) => {
+        async (data, next, partial) => {
           const rest: { next?: string; partial?: true } = {};
           if (next !== undefined) rest.next = next;
           if (partial !== undefined) rest.partial = partial;
@@ -27,6 +27,7 @@ describe('an answer serialized a few entries at a time', () => {
           const entryOf = (item: (typeof data)[number]): object => ({ ...item, length: item.logline.length });
           const whole = JSON.stringify({ data: data.map(entryOf), ...rest });
           expect(jsonWithEntries(data, entryOf, rest).equals(Buffer.from(whole))).toBe(true);
+          expect((await jsonWithEntriesYielding(data, entryOf, rest)).equals(Buffer.from(whole))).toBe(true);
         },
       ),
       { numRuns: 300 },
@@ -38,5 +39,18 @@ describe('an answer serialized a few entries at a time', () => {
     const same = <T>(item: T): T => item;
     expect(jsonWithEntries(data, same, { next: '/logs?cursor=abc' }).toString()).toBe(JSON.stringify({ data, next: '/logs?cursor=abc' }));
     expect(jsonWithEntries([], same).toString()).toBe('{"data":[]}');
+  });
+
+  it('made between turns, it stops when its signal aborts', async () => {
+    const abort = new AbortController();
+    const data = Array.from({ length: 1000 }, (_, i) => ({ logline: `line ${i}`, offset: i }));
+    let made = 0;
+    const making = jsonWithEntriesYielding(data, (item) => {
+      made += 1;
+      if (made === 100) abort.abort(new Error('another search'));
+      return item;
+    }, {}, abort.signal);
+    await expect(making).rejects.toThrow('another search');
+    expect(made).toBeLessThan(200);
   });
 });

@@ -76,6 +76,27 @@ function queryParts(params: FilterParams): ReturnType<typeof queryFilterParts> {
   }
 }
 
+/** A time point that moves with the clock: a duration ago (`15m`) or `now`. */
+export function isRelativeTime(text: string | undefined): boolean {
+  return text !== undefined && text.trim() !== '' && parseTimePoint(text, 0n) !== parseTimePoint(text, 1n);
+}
+
+/**
+ * `url` with a relative `since`/`until` (`15m`, `now`) replaced by the time it meant for this
+ * page, in RFC 3339, so the `next` link names the range of its first page: resolved again at
+ * each request, the range would move and the cursor belong to another query. A time RFC 3339
+ * cannot carry exactly is left as it was.
+ */
+export function withAbsoluteTimes(url: string, filter: LineFilter): string {
+  const absolute = new URL(url);
+  for (const [name, value] of [['since', filter.since], ['until', filter.until]] as const) {
+    if (value === undefined || !isRelativeTime(absolute.searchParams.get(name) ?? undefined)) continue;
+    const text = nsToRfc3339(value);
+    if (parseTimePoint(text) === value) absolute.searchParams.set(name, text);
+  }
+  return absolute.toString();
+}
+
 /** The request's time budget as a `performance.now()` deadline. */
 export function deadlineFor(timeout: string | undefined, limits: ServerLimits): { deadline: number; budgetMs: number } {
   let budgetMs = limits.defaultTimeoutMs;

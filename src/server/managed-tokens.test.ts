@@ -182,6 +182,25 @@ describe('tokens bound to hosts', () => {
     expect(text).not.toContain('"host":"web2"');
     expect(text).not.toContain('probe-web2');
   });
+
+  test("a page made ahead for one token's paging is never another token's answer to the same URL", async () => {
+    const page = async (token: string, url: string) => app.inject({ method: 'GET', url, headers: bearer(token) });
+    // The read token pages every host: its second request (with a cursor) makes the third page ahead.
+    const first = (await page(T.read!, '/logs?count=3')).json<{ next: string }>();
+    const second = (await page(T.read!, new URL(first.next).pathname + new URL(first.next).search)).json<{ next: string; data: { host: string }[] }>();
+    const third = new URL(second.next);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The token bound to web1 asks for the same URL: its search is web1's only, so it is not that page.
+    const bound = await page(T.readWeb1!, third.pathname + third.search);
+    expect(bound.statusCode).toBe(400);
+    expect(bound.json<{ error: { code: string } }>().error.code).toBe('INVALID_CURSOR');
+    // The read token still gets its page, and the paging's lines are those of one search.
+    const mine = await page(T.read!, third.pathname + third.search);
+    expect(mine.statusCode).toBe(200);
+    const all = (await page(T.read!, '/logs?count=9')).json<{ data: { cursor: string }[] }>();
+    const paged = [first, second, mine.json()].flatMap((answer: { data?: { cursor: string }[] }) => answer.data ?? []).map((entry) => entry.cursor);
+    expect(paged).toEqual(all.data.map((entry) => entry.cursor));
+  });
 });
 
 describe('every route of /openapi.json with every kind of token', () => {

@@ -50,6 +50,8 @@ export class ServerMetrics {
   private readonly queriesActiveGauge = this.gauge('daniel_queries_active', 'Searches and histograms running now.');
   private readonly queriesRefusedCounter = this.counter('daniel_queries_refused_total', 'Searches and histograms refused 429 past the concurrency bounds.');
   private readonly queriesAbandonedCounter = this.counter('daniel_queries_abandoned_total', 'Searches and histograms stopped early because their client disconnected.');
+  private readonly pagesMadeAheadCounter = this.counter('daniel_pages_made_ahead_total', 'Search pages made ahead of their request while the client read the page before.');
+  private readonly pagesAheadTakenCounter = this.counter('daniel_pages_ahead_taken_total', 'Search pages made ahead that a request then took.');
   private readonly followClients = this.gauge('daniel_follow_clients', 'Live-tail (SSE) clients connected now.');
   private readonly storeLines = this.gauge('daniel_store_lines', 'Lines in the store.');
   private readonly storeRawBytes = this.gauge('daniel_store_raw_bytes', 'Bytes of line text in the store.');
@@ -139,6 +141,12 @@ export class ServerMetrics {
     this.queriesAbandonedCounter.inc(Math.max(0, value - this.abandoned));
     this.abandoned = value;
   }
+
+  /** A page of a paging made ahead (page-prefetch.ts); `taken` when its request then found it. */
+  readonly pagesAhead = {
+    made: (): void => this.pagesMadeAheadCounter.inc(),
+    taken: (): void => this.pagesAheadTakenCounter.inc(),
+  };
 
   get followersActive(): number {
     return this.followers;

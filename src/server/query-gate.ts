@@ -29,6 +29,8 @@ export class QueryGate {
     private readonly maxQueries: number,
     private readonly maxPerToken: number,
     private readonly metrics?: ServerMetrics,
+    /** Called as each query is admitted (a page being made ahead then stops: page-prefetch.ts). */
+    private readonly onAdmit?: () => void,
   ) {}
 
   /** Queries running now. */
@@ -49,6 +51,7 @@ export class QueryGate {
           : `this token already runs ${this.maxPerToken} searches (--max-queries-per-token)`;
       throw new AppError('RATE_LIMITED', `Too many concurrent searches: ${which}; retry after ${RETRY_AFTER_SECONDS} s`);
     }
+    this.onAdmit?.();
     this.total += 1;
     this.byToken.set(token, mine + 1);
     if (this.metrics) this.metrics.queriesActive = this.total;

@@ -17,11 +17,21 @@ export function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
+/** The request's own absolute URL. */
+export function requestUrl(request: FastifyRequest): string {
+  return new URL(baseUrl(request) + (request.url.startsWith('/') ? request.url : '/' + request.url)).toString();
+}
+
+/** `url` with `cursor` set (and any earlier cursor replaced). */
+export function withCursor(url: string, cursor: string): string {
+  const next = new URL(url);
+  next.searchParams.set('cursor', cursor);
+  return next.toString();
+}
+
 /** The request's own URL with `cursor` set (and any earlier cursor replaced). */
 export function urlWithCursor(request: FastifyRequest, cursor: string): string {
-  const url = new URL(baseUrl(request) + (request.url.startsWith('/') ? request.url : '/' + request.url));
-  url.searchParams.set('cursor', cursor);
-  return url.toString();
+  return withCursor(requestUrl(request), cursor);
 }
 
 export function hostUrl(request: FastifyRequest, host: string): string {

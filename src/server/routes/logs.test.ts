@@ -244,3 +244,74 @@ describe('GET /logs/histogram', () => {
     }
   });
 });
+
+describe('paging: the page after the one answered is made ahead', () => {
+  const metric = async (name: string): Promise<number> => {
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics', headers: auth(TOKENS.admin) })).body;
+    return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  const pathOf = (url: string): string => new URL(url).pathname + new URL(url).search;
+  /** Every page of `url`, following `next`; `between` runs before each next page. */
+  const pageAll = async (url: string, between?: () => Promise<unknown>): Promise<string[]> => {
+    const cursors: string[] = [];
+    for (let next: string | undefined = url; next !== undefined; ) {
+      const response = await get(next);
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json<{ data: { cursor: string; logline: string }[]; next?: string }>();
+      cursors.push(...body.data.map((entry) => `${entry.logline}|${entry.cursor}`));
+      next = body.next === undefined ? undefined : pathOf(body.next);
+      await between?.();
+    }
+    return cursors;
+  };
+  const whole = async (url: string): Promise<string[]> =>
+    (await get(url)).json<{ data: { cursor: string; logline: string }[] }>().data.map((entry) => `${entry.logline}|${entry.cursor}`);
+
+  beforeAll(async () => {
+    await ingest(t.app, { host: 'pager', files: [{ file_id: 'p1', filename: 'pages.log', lines: lines(57, 1000, (i) => `page line ${i} ${i % 3 === 0 ? 'ERROR' : 'INFO'}`) }] });
+  });
+
+  test('every page is the one a request would make: the same lines and cursors, each once, in order', async () => {
+    const made = await metric('daniel_pages_made_ahead_total');
+    const taken = await metric('daniel_pages_ahead_taken_total');
+    for (const query of ['host=pager&count=4', 'host=pager&count=5&order=asc', 'host=pager&count=2&filter=ERROR', 'q=ERROR%20OR%20status%3D200&count=3']) {
+      const paged = await pageAll(`/logs?${query}`);
+      const all = await whole(`/logs?${query.replace(/count=\d+/, 'count=10000')}`);
+      expect(paged.map((entry) => entry.split('|')[0]), query).toEqual(all.map((entry) => entry.split('|')[0]));
+      expect(new Set(paged).size).toBe(paged.length);
+    }
+    // Pages from the third on were made ahead, and requests took them.
+    expect(await metric('daniel_pages_made_ahead_total')).toBeGreaterThan(made + 10);
+    expect(await metric('daniel_pages_ahead_taken_total')).toBeGreaterThan(taken + 10);
+  });
+
+  test('another search between pages stops the page being made; the paging stays exact', async () => {
+    const all = await whole('/logs?host=pager&count=10000');
+    const paged = await pageAll('/logs?host=pager&count=6', () => get('/logs?filter=page%20line%2017'));
+    expect(paged.map((entry) => entry.split('|')[0])).toEqual(all.map((entry) => entry.split('|')[0]));
+  });
+
+  test('lines stored while a paging goes on are not in it, made ahead or not', async () => {
+    const before = await whole('/logs?host=pager&count=10000');
+    let added = 0;
+    const paged = await pageAll('/logs?host=pager&count=7', async () => {
+      added += 1;
+      await ingest(t.app, { host: 'pager', files: [{ file_id: 'p2', filename: 'later.log', lines: lines(1, 5000 + added, () => `later line ${added}`) }] });
+    });
+    expect(paged.map((entry) => entry.split('|')[0])).toEqual(before.map((entry) => entry.split('|')[0]));
+  });
+
+  test('a relative since or until is pinned in the next link: the paging covers the range of its first page', async () => {
+    const first = (await get('/logs?host=pager&count=4&since=36500d&until=now')).json<{ next: string }>();
+    const next = new URL(first.next);
+    // RFC 3339 times, the ones the first page resolved, which mean the same at every request.
+    expect(next.searchParams.get('since')).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
+    expect(next.searchParams.get('until')).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
+    const all = await whole('/logs?host=pager&count=10000');
+    const paged = await pageAll('/logs?host=pager&count=4&since=36500d&until=now');
+    expect(paged.map((entry) => entry.split('|')[0])).toEqual(all.map((entry) => entry.split('|')[0]));
+    // An absolute time stays as it was given.
+    const absolute = new URL((await get('/logs?host=pager&count=4&since=0')).json<{ next: string }>().next);
+    expect(absolute.searchParams.get('since')).toBe('0');
+  });
+});

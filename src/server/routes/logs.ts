@@ -7,16 +7,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../common/errors.js';
-import type { LogsResponse as LogsResponseShape } from '../../protocol/api.js';
-import { lineCursorOf } from '../../query/cursor.js';
-import type { SearchQuery } from '../../storage/store.js';
+import type { LogEntry, LogsResponse as LogsResponseShape } from '../../protocol/api.js';
+import { lineCursorOf, queryFingerprint } from '../../query/cursor.js';
+import type { SearchPage, SearchQuery, StoredLine } from '../../storage/store.js';
 import type { RouteOptions, ServerDeps } from '../context.js';
 import { resumeSeq, streamFollow } from '../follow.js';
-import { deadlineFor, toLineFilter, toLogEntry } from '../log-query.js';
-import { urlWithCursor } from '../request-url.js';
+import { deadlineFor, isRelativeTime, toLineFilter, toLogEntry, withAbsoluteTimes } from '../log-query.js';
+import type { MadePage, PageAhead } from '../page-prefetch.js';
+import { requestUrl, withCursor } from '../request-url.js';
 import { errorResponses, ErrorResponse, hostsQueryProperty, logsQueryProperties, LogsResponse } from '../schemas.js';
 import { callStore } from '../store-call.js';
-import { jsonWithEntries } from '../json-pieces.js';
+import { jsonWithEntries, jsonWithEntriesYielding } from '../json-pieces.js';
 
 const AllLogsQuery = Type.Object({ ...logsQueryProperties, ...hostsQueryProperty });
 const HostLogsQuery = Type.Object(logsQueryProperties);
@@ -52,6 +53,16 @@ async function answerLogs(
   const order = query.order ?? 'desc';
   const search: SearchQuery = { ...filter, order, limit: query.count ?? 100, deadline };
   if (query.cursor !== undefined && query.cursor !== '') search.cursor = query.cursor;
+  const url = requestUrl(request);
+
+  // A page made ahead while the client read the one before (page-prefetch.ts).
+  const ahead = search.cursor === undefined ? undefined : deps.pages.take(aheadKey(url, search));
+  const made = ahead === undefined ? undefined : await ahead;
+  if (made !== undefined) {
+    await reply.type('application/json; charset=utf-8').send(made.body);
+    if (made.next !== undefined && deps.queries.active === 0) makeAhead(deps, made.next);
+    return undefined;
+  }
 
   const started = performance.now();
   const page = await deps.queries.run(request, reply, (signal) => callStore('search', () => deps.store.search({ ...search, signal })));
@@ -59,17 +70,55 @@ async function answerLogs(
   deps.metrics.observeQuery('search', (performance.now() - started) / 1000);
   if (host !== undefined && page.lines.length === 0 && search.cursor === undefined) await assertHostKnown(deps, host);
 
-  // Each entry's cursor resumes right after it, within the same snapshot as this paging.
-  const cursorOf = lineCursorOf(search, page);
-  const rest: Omit<LogsResponseShape, 'data'> = {};
-  if (page.nextCursor !== undefined) rest.next = urlWithCursor(request, page.nextCursor);
-  if (page.partial) rest.partial = true;
+  const { body, next } = pageBody(withAbsoluteTimes(url, filter), search, page, query.timeout);
+  await reply.type('application/json; charset=utf-8').send(body);
+  // A client that followed one link likely follows the next; ahead only when no other search runs.
+  if (next !== undefined && search.cursor !== undefined && deps.queries.active === 0 && !isRelativeTime(query.since) && !isRelativeTime(query.until)) {
+    makeAhead(deps, next);
+  }
+  return undefined;
+}
+
+/** The answer's bytes, and the request of its `next` link. */
+function pageBody(url: string, search: SearchQuery, page: SearchPage, timeout: string | undefined): MadePage {
+  const { rest, next, entryOf } = pageParts(url, search, page, timeout);
   // A page of 10,000 lines is ~7 MB of JSON: V8's JSON.stringify writes it several times faster
   // than the schema's serializer, and the entries hold exactly the schema's fields (toLogEntry);
   // they are made and written a few at a time (json-pieces.ts), in LogsResponse's key order.
-  const body = jsonWithEntries(page.lines, (line) => toLogEntry(line, cursorOf(line)), rest);
-  await reply.type('application/json; charset=utf-8').send(body);
-  return undefined;
+  return { body: jsonWithEntries(page.lines, entryOf, rest), next };
+}
+
+function pageParts(
+  url: string,
+  search: SearchQuery,
+  page: SearchPage,
+  timeout: string | undefined,
+): { rest: Omit<LogsResponseShape, 'data'>; next: PageAhead | undefined; entryOf: (line: StoredLine) => LogEntry } {
+  // Each entry's cursor resumes right after it, within the same snapshot as this paging.
+  const cursorOf = lineCursorOf(search, page);
+  const rest: Omit<LogsResponseShape, 'data'> = {};
+  let next: PageAhead | undefined;
+  if (page.nextCursor !== undefined) {
+    rest.next = withCursor(url, page.nextCursor);
+    next = { url: rest.next, search: { ...search, cursor: page.nextCursor }, timeout };
+  }
+  if (page.partial) rest.partial = true;
+  return { rest, next, entryOf: (line) => toLogEntry(line, cursorOf(line)) };
+}
+
+/** Everything that decides a page's bytes: its URL (the `next` link's base) and its resolved search. */
+function aheadKey(url: string, search: SearchQuery): string {
+  return `${url}\n${queryFingerprint(search)}\n${search.limit}\n${search.cursor ?? ''}`;
+}
+
+function makeAhead(deps: ServerDeps, ahead: PageAhead): void {
+  deps.pages.start(aheadKey(ahead.url, ahead.search), async (signal) => {
+    const search: SearchQuery = { ...ahead.search, deadline: deadlineFor(ahead.timeout, deps.limits).deadline, signal };
+    const page = await deps.store.search(search);
+    const { rest, next, entryOf } = pageParts(ahead.url, search, page, ahead.timeout);
+    // Written a piece at a time between the event loop's turns: the page before is still being sent.
+    return { body: await jsonWithEntriesYielding(page.lines, entryOf, rest, signal), next };
+  });
 }
 
 export const logsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { deps }) => {
