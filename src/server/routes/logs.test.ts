@@ -285,6 +285,19 @@ describe('paging: the page after the one answered is made ahead', () => {
     expect(await metric('daniel_pages_ahead_taken_total')).toBeGreaterThan(taken + 10);
   });
 
+  test('a first page of 1,000 lines or more has its next made ahead; a smaller one waits for a followed link', async () => {
+    await ingest(t.app, { host: 'bulk', files: [{ file_id: 'b1', filename: 'bulk.log', lines: lines(2100, 20_000, (i) => `bulk line ${i}`) }] });
+    const made = await metric('daniel_pages_made_ahead_total');
+    const small = (await get('/logs?host=bulk&count=999')).json<{ next: string }>();
+    expect(small.next).toBeDefined();
+    expect(await metric('daniel_pages_made_ahead_total')).toBe(made);
+    const taken = await metric('daniel_pages_ahead_taken_total');
+    const paged = await pageAll('/logs?host=bulk&count=1000');
+    expect(paged).toHaveLength(2100);
+    expect(await metric('daniel_pages_made_ahead_total')).toBe(made + 2);
+    expect(await metric('daniel_pages_ahead_taken_total')).toBe(taken + 2);
+  });
+
   test('another search between pages stops the page being made; the paging stays exact', async () => {
     const all = await whole('/logs?host=pager&count=10000');
     const paged = await pageAll('/logs?host=pager&count=6', () => get('/logs?filter=page%20line%2017'));

@@ -60,7 +60,7 @@ async function answerLogs(
   const made = ahead === undefined ? undefined : await ahead;
   if (made !== undefined) {
     await reply.type('application/json; charset=utf-8').send(made.body);
-    if (made.next !== undefined && deps.queries.active === 0) makeAhead(deps, made.next);
+    if (made.next !== undefined) makeAhead(deps, made.next);
     return undefined;
   }
 
@@ -72,10 +72,8 @@ async function answerLogs(
 
   const { body, next } = pageBody(withAbsoluteTimes(url, filter), search, page, query.timeout);
   await reply.type('application/json; charset=utf-8').send(body);
-  // A client that followed one link likely follows the next; ahead only when no other search runs.
-  if (next !== undefined && search.cursor !== undefined && deps.queries.active === 0 && !isRelativeTime(query.since) && !isRelativeTime(query.until)) {
-    makeAhead(deps, next);
-  }
+  // A client that followed one link, or asks for pages of 1,000 lines or more, likely follows the next.
+  if (next !== undefined && (search.cursor !== undefined || search.limit >= BULK_PAGE)) makeAhead(deps, next);
   return undefined;
 }
 
@@ -111,7 +109,13 @@ function aheadKey(url: string, search: SearchQuery): string {
   return `${url}\n${queryFingerprint(search)}\n${search.limit}\n${search.cursor ?? ''}`;
 }
 
+/** Pages this large are read by a program that walks the whole answer (the CLI, an export), not by a person. */
+const BULK_PAGE = 1000;
+
+/** Makes the page of `ahead` when no other search runs, unless its URL's times move with the clock (only a hand-made URL: `next` links pin them). */
 function makeAhead(deps: ServerDeps, ahead: PageAhead): void {
+  const params = new URL(ahead.url).searchParams;
+  if (deps.queries.active > 0 || isRelativeTime(params.get('since') ?? undefined) || isRelativeTime(params.get('until') ?? undefined)) return;
   deps.pages.start(aheadKey(ahead.url, ahead.search), async (signal) => {
     const search: SearchQuery = { ...ahead.search, deadline: deadlineFor(ahead.timeout, deps.limits).deadline, signal };
     const page = await deps.store.search(search);
