@@ -29,6 +29,7 @@ export async function jsonWithEntriesYielding<T>(items: readonly T[], entryOf: (
   const parts: Buffer[] = [];
   for (const piece of pieces(items, entryOf, rest)) {
     parts.push(piece);
+    if (piece === OPEN || piece === COMMA) continue; // a turn after each piece of entries, not after its separators
     await new Promise(setImmediate);
     signal?.throwIfAborted();
   }

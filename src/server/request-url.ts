@@ -29,11 +29,6 @@ export function withCursor(url: string, cursor: string): string {
   return next.toString();
 }
 
-/** The request's own URL with `cursor` set (and any earlier cursor replaced). */
-export function urlWithCursor(request: FastifyRequest, cursor: string): string {
-  return withCursor(requestUrl(request), cursor);
-}
-
 export function hostUrl(request: FastifyRequest, host: string): string {
   return `${baseUrl(request)}/hosts/${encodeURIComponent(host)}/`;
 }

@@ -104,9 +104,12 @@ function pageParts(
   return { rest, next, entryOf: (line) => toLogEntry(line, cursorOf(line)) };
 }
 
-/** Everything that decides a page's bytes: its URL (the `next` link's base) and its resolved search. */
+/**
+ * Everything that decides a page's bytes: its URL (parameters, cursor, the `next` link's base)
+ * and the query resolved from it, which has a bound token's hosts in it (plugins/auth.ts).
+ */
 function aheadKey(url: string, search: SearchQuery): string {
-  return `${url}\n${queryFingerprint(search)}\n${search.limit}\n${search.cursor ?? ''}`;
+  return `${url}\n${queryFingerprint(search)}`;
 }
 
 /** Pages this large are read by a program that walks the whole answer (the CLI, an export), not by a person. */
