@@ -81,6 +81,10 @@ export function isRelativeTime(text: string | undefined): boolean {
   return text !== undefined && text.trim() !== '' && parseTimePoint(text, 0n) !== parseTimePoint(text, 1n);
 }
 
+/** The times RFC 3339 can write (years 0000 to 9999), in ns since the epoch. */
+const RFC3339_FIRST = BigInt(Date.parse('0000-01-01T00:00:00Z')) * 1_000_000n;
+const RFC3339_LAST = BigInt(Date.parse('+010000-01-01T00:00:00Z')) * 1_000_000n - 1n;
+
 /**
  * `url` with a relative `since`/`until` (`15m`, `now`) replaced by the time it meant for this
  * page, in RFC 3339, so the `next` link names the range of its first page: resolved again at
@@ -90,7 +94,7 @@ export function isRelativeTime(text: string | undefined): boolean {
 export function withAbsoluteTimes(url: string, filter: LineFilter): string {
   const absolute = new URL(url);
   for (const [name, value] of [['since', filter.since], ['until', filter.until]] as const) {
-    if (value === undefined || !isRelativeTime(absolute.searchParams.get(name) ?? undefined)) continue;
+    if (value === undefined || value < RFC3339_FIRST || value > RFC3339_LAST || !isRelativeTime(absolute.searchParams.get(name) ?? undefined)) continue;
     const text = nsToRfc3339(value);
     if (parseTimePoint(text) === value) absolute.searchParams.set(name, text);
   }

@@ -326,5 +326,9 @@ describe('paging: the page after the one answered is made ahead', () => {
     // An absolute time stays as it was given.
     const absolute = new URL((await get('/logs?host=pager&count=4&since=0')).json<{ next: string }>().next);
     expect(absolute.searchParams.get('since')).toBe('0');
+    // A relative time before year 0000 has no RFC 3339 form: it stays as given, and the page is answered.
+    const ancient = await get('/logs?host=pager&count=4&since=999999999d');
+    expect(ancient.statusCode, ancient.body).toBe(200);
+    expect(new URL(ancient.json<{ next: string }>().next).searchParams.get('since')).toBe('999999999d');
   });
 });
