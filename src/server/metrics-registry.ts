@@ -18,6 +18,9 @@ export interface StoreFigures {
   storeSegments: number;
   /** Segments without field statistics yet (sqlite store only). */
   storeSegmentsWithoutFieldStats?: number;
+  /** Sealed segments not compressed again yet, and the bytes repacking saved since start (sqlite store only). */
+  storeSegmentsToRepack?: number;
+  storeRepackSavedBytes?: number;
   hostsLastSeen: { host: string; seconds: number }[];
 }
 
@@ -58,6 +61,8 @@ export class ServerMetrics {
   private readonly storeSizeBytes = this.gauge('daniel_store_size_bytes', 'Bytes the store occupies.');
   private readonly storeSegments = this.gauge('daniel_store_segments', 'Segments in the store.');
   private readonly storeSegmentsWithoutFieldStats = this.gauge('daniel_store_segments_without_field_stats', 'Segments whose field statistics are not computed yet (sqlite store; 0 elsewhere).');
+  private readonly storeSegmentsToRepack = this.gauge('daniel_store_segments_to_repack', 'Sealed segments not yet compressed again while idle (sqlite store; 0 elsewhere).');
+  private readonly storeRepackSavedBytes = this.gauge('daniel_store_repack_saved_bytes', 'Bytes saved since start by compressing sealed segments again while idle (sqlite store; 0 elsewhere).');
   private readonly hostLastSeen = this.gauge('daniel_host_last_seen_seconds', 'When Daniel last received lines from the host (epoch seconds).', ['host']);
 
   // Plain numbers as well, for code that reads them back (the query gate, tests).
@@ -163,6 +168,8 @@ export class ServerMetrics {
     this.storeSizeBytes.set(store.storeStoredBytes);
     this.storeSegments.set(store.storeSegments);
     this.storeSegmentsWithoutFieldStats.set(store.storeSegmentsWithoutFieldStats ?? 0);
+    this.storeSegmentsToRepack.set(store.storeSegmentsToRepack ?? 0);
+    this.storeRepackSavedBytes.set(store.storeRepackSavedBytes ?? 0);
     // A host no longer in the store (retention) leaves the series.
     this.hostLastSeen.reset();
     for (const { host, seconds } of store.hostsLastSeen) this.hostLastSeen.set({ host }, seconds);

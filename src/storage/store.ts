@@ -90,6 +90,10 @@ export interface StoreStats {
   segments: number;
   /** Segments whose field statistics are not computed yet (sqlite store; absent elsewhere). */
   segmentsWithoutFieldStats?: number;
+  /** Sealed segments not compressed again yet (sqlite store; absent elsewhere). */
+  segmentsToRepack?: number;
+  /** What the repacker did since start: segments whose blob it replaced, their bytes before and after. */
+  repack?: { segments: number; bytesBefore: number; bytesAfter: number };
 }
 
 export interface RetentionResult {

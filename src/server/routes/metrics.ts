@@ -30,6 +30,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = (app, { de
         storeStoredBytes: stats.storedBytes,
         storeSegments: stats.segments,
         ...(stats.segmentsWithoutFieldStats === undefined ? {} : { storeSegmentsWithoutFieldStats: stats.segmentsWithoutFieldStats }),
+        ...(stats.segmentsToRepack === undefined ? {} : { storeSegmentsToRepack: stats.segmentsToRepack }),
+        ...(stats.repack === undefined ? {} : { storeRepackSavedBytes: stats.repack.bytesBefore - stats.repack.bytesAfter }),
         hostsLastSeen: hosts.map((host) => ({ host: host.host, seconds: nsToMs(host.lastSeen) / 1000 })),
       });
       return reply.type(deps.metrics.contentType).send(text);

@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PreparedText } from '../../segment/codec.js';
-import type { EncodeAnswer, EncodeJob } from './encode-worker.js';
+import { transferableCopy } from '../../common/transfer.js';
+import type { EncodeAnswer, EncodeJob, RepackJob } from './encode-worker.js';
 
 /** Runs' texts end to end in one buffer of their own (its whole ArrayBuffer is handed to the worker). */
 export interface TextsToPrepare {
@@ -57,6 +58,8 @@ export class EncodePool {
   private readonly settled = new Promise<void>((resolve) => (this.markSettled = resolve));
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Repacks waiting for the worker: background work, which never holds the process open. */
+  private readonly repacks = new Map<number, (blob: Buffer | null | undefined) => void>();
   /** Texts prepared by the worker so far (tests and diagnostics). */
   prepared = 0;
 
@@ -110,12 +113,37 @@ export class EncodePool {
     });
   }
 
+  /**
+   * `blob` (a segment's stored data) compressed again at `level` (segment/compression.ts
+   * `repackBlob`): the new blob; null when that would not be smaller; undefined when it was not
+   * done (the worker is not running, or failed). Never rejects. The worker takes it between
+   * prepare jobs, which wait behind it for at most one segment's compression.
+   */
+  async repack(blob: Buffer, level: number): Promise<Buffer | null | undefined> {
+    this.start();
+    await this.settled;
+    const worker = this.worker;
+    if (!this.running || worker === undefined) return undefined;
+    // A copy of its own, handed over: postMessage would otherwise clone whatever buffer the blob is a view of.
+    const job: RepackJob = { id: this.nextId++, kind: 'repack', blob: new Uint8Array(transferableCopy([blob])), level };
+    return new Promise((resolve) => {
+      this.repacks.set(job.id, resolve);
+      worker.postMessage(job, [job.blob.buffer as ArrayBuffer]);
+    });
+  }
+
   private settle(answer: EncodeAnswer): void {
+    const repacked = this.repacks.get(answer.id);
+    if (repacked !== undefined) {
+      this.repacks.delete(answer.id);
+      repacked('error' in answer || !('blob' in answer) ? undefined : answer.blob === null ? null : Buffer.from(answer.blob));
+      return;
+    }
     const waiting = this.pending.get(answer.id);
     if (waiting === undefined) return;
     this.pending.delete(answer.id);
     if (this.pending.size === 0) this.worker?.unref();
-    if ('error' in answer) {
+    if (!('blooms' in answer)) {
       waiting.resolve(waiting.texts.lengths.map(() => undefined));
       return;
     }
@@ -139,6 +167,8 @@ export class EncodePool {
     this.markSettled();
     for (const waiting of this.pending.values()) waiting.resolve(waiting.texts.lengths.map(() => undefined));
     this.pending.clear();
+    for (const resolve of this.repacks.values()) resolve(undefined);
+    this.repacks.clear();
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { prepareText } from '../../segment/codec.js';
+import { repackBlob } from '../../segment/compression.js';
 import { transferableCopy } from '../../common/transfer.js';
 
 export interface EncodeJob {
@@ -18,7 +19,18 @@ export interface EncodeJob {
   ascii: boolean[];
 }
 
-export type EncodeAnswer = { id: number; buffer: ArrayBuffer; blooms: number[]; packed: number[] } | { id: number; error: string };
+/** A sealed segment's blob to compress again at a slower level (repacker.ts). */
+export interface RepackJob {
+  id: number;
+  kind: 'repack';
+  blob: Uint8Array;
+  level: number;
+}
+
+export type EncodeAnswer =
+  | { id: number; buffer: ArrayBuffer; blooms: number[]; packed: number[] }
+  | { id: number; kind: 'repack'; blob: ArrayBuffer | null }
+  | { id: number; error: string };
 
 export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number[]; packed: number[] } {
   const bytes = Buffer.from(job.buffer);
@@ -37,14 +49,20 @@ export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number
 
 const port = parentPort;
 if (port !== null) {
-  port.on('message', (job: EncodeJob) => {
+  port.on('message', (job: EncodeJob | RepackJob) => {
     let answer: EncodeAnswer;
     try {
-      answer = { id: job.id, ...encodeJob(job) };
+      if ('kind' in job) {
+        const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level);
+        answer = { id: job.id, kind: 'repack', blob: repacked === undefined ? null : transferableCopy([repacked]) };
+      } else {
+        answer = { id: job.id, ...encodeJob(job) };
+      }
     } catch (error) {
       answer = { id: job.id, error: error instanceof Error ? error.message : String(error) };
     }
-    port.postMessage(answer, 'buffer' in answer ? [answer.buffer] : []);
+    const transfer = 'buffer' in answer ? [answer.buffer] : 'blob' in answer && answer.blob !== null ? [answer.blob] : [];
+    port.postMessage(answer, transfer);
   });
   port.postMessage('ready');
 }

@@ -15,6 +15,10 @@
  * deleted with it; each row names the seqs of its segment, so a row left behind for an id
  * SQLite has since reused is told apart and ignored. A row of an older version (without term
  * counts) still answers, and is listed for the indexer to recompute.
+ *
+ * `segment_repacked` names the sealed segments whose blob the repacker (repacker.ts) has
+ * compressed again, by id and seqs the same way; its rows go with their segments. The blobs
+ * stay in the format every reader knows: the table only says which need no more work.
  */
 import type Database from 'better-sqlite3';
 import type { EncodedSegment } from '../../segment/codec.js';
@@ -45,6 +49,7 @@ CREATE INDEX IF NOT EXISTS segments_unsealed ON segments (host, file_id) WHERE s
 CREATE INDEX IF NOT EXISTS segments_by_arrival ON segments (max_arrival);
 CREATE TABLE IF NOT EXISTS segment_blobs (id INTEGER PRIMARY KEY, bloom BLOB NOT NULL, data BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS segment_stats (id INTEGER PRIMARY KEY, stats BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS segment_repacked (id INTEGER PRIMARY KEY, min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL) STRICT;
 `;
 
 /** A segment row as read with safe integers (every INTEGER a bigint). */
@@ -167,6 +172,11 @@ export class SqliteSegments implements SegmentBackend {
   private readonly deleteStats: Database.Statement<[number]>;
   private readonly withoutStats: Database.Statement<[number], { id: number }>;
   private readonly countWithoutStats: Database.Statement<[], number>;
+  private readonly toRepack: Database.Statement<[number], { id: number }>;
+  private readonly countToRepackNow: Database.Statement<[], number>;
+  private readonly replaceData: Database.Statement<[Buffer, number, Buffer]>;
+  private readonly markRepacked: Database.Statement<[number, number, number]>;
+  private readonly deleteRepacked: Database.Statement<[number]>;
   /** Decoded statistics by segment id; null: the segment has none (yet). Capped by bytes, newest segments kept. */
   private readonly statsCache: NewestSegments<FieldStats | null>;
   readonly decodedCache: DecodedCache;
@@ -198,6 +208,12 @@ export class SqliteSegments implements SegmentBackend {
     const outdated = `t.id IS NULL OR substr(t.stats, 1, 1) < x'${FIELD_STATS_VERSION.toString(16).padStart(2, '0')}'`;
     this.withoutStats = db.prepare<[number], { id: number }>(`SELECT s.id AS id FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE ${outdated} ORDER BY s.id DESC LIMIT ?`);
     this.countWithoutStats = db.prepare<[], number>(`SELECT count(*) FROM segments s LEFT JOIN segment_stats t ON t.id = s.id WHERE ${outdated}`).pluck();
+    const notRepacked = 'FROM segments s LEFT JOIN segment_repacked r ON r.id = s.id AND r.min_seq = s.min_seq AND r.max_seq = s.max_seq WHERE s.sealed = 1 AND r.id IS NULL';
+    this.toRepack = db.prepare<[number], { id: number }>(`SELECT s.id AS id ${notRepacked} ORDER BY s.id DESC LIMIT ?`);
+    this.countToRepackNow = db.prepare<[], number>(`SELECT count(*) ${notRepacked}`).pluck();
+    this.replaceData = db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ? AND data = ?');
+    this.markRepacked = db.prepare('INSERT OR REPLACE INTO segment_repacked (id, min_seq, max_seq) VALUES (?, ?, ?)');
+    this.deleteRepacked = db.prepare('DELETE FROM segment_repacked WHERE id = ?');
     this.arrivedBefore = db.prepare<[bigint], SegmentRow>(`SELECT ${META_COLUMNS} FROM segments WHERE max_arrival < ?`).safeIntegers(true);
   }
 
@@ -318,6 +334,36 @@ export class SqliteSegments implements SegmentBackend {
     this.statsCache.set(segment, decodeFieldStats(encoded) ?? stats, statsCost(encoded.length));
   }
 
+  /** Up to `limit` sealed segments not repacked yet, newest first (the repacker's work list). */
+  toRepackNext(limit: number): StoredSegment[] {
+    const metas = this.metas();
+    const out: StoredSegment[] = [];
+    for (const { id } of this.toRepack.all(limit)) {
+      const meta = metas.get(String(id));
+      if (meta !== undefined) out.push(meta);
+    }
+    return out;
+  }
+
+  /** How many sealed segments are not repacked yet. */
+  countToRepack(): number {
+    return this.countToRepackNow.get()!;
+  }
+
+  /**
+   * Marks a sealed segment repacked, writing `repacked` in place of its blob when given. Only
+   * while the segment is still there and its blob is still `before` (the bytes the repack was
+   * made from); false when not. The caller runs it in a transaction.
+   */
+  saveRepacked(segment: SegmentMeta, before: Buffer, repacked: Buffer | undefined): boolean {
+    const now = this.stillThere(segment);
+    if (now === undefined || !now.sealed) return false;
+    const id = Number(segment.id);
+    if (repacked !== undefined && this.replaceData.run(repacked, id, before).changes !== 1) return false;
+    this.markRepacked.run(id, segment.minSeq, segment.maxSeq);
+    return true;
+  }
+
   lastSeq(): Promise<number> {
     return Promise.resolve(this.currentSeq());
   }
@@ -368,6 +414,7 @@ export class SqliteSegments implements SegmentBackend {
     this.deleteMeta.run(Number(id));
     this.deleteBlob.run(Number(id));
     this.deleteStats.run(Number(id));
+    this.deleteRepacked.run(Number(id));
     this.statsCache.delete(id);
     this.cache?.delete(id);
     this.sorted = {};

@@ -20,6 +20,7 @@ import { DEFAULT_POLICY, writeRun, type SegmentPolicy } from './segment-writer.j
 import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 import { FieldStatsIndexer, type FieldStatsIndexerOptions } from './field-stats-indexer.js';
 import { EncodePool } from './encode-pool.js';
+import { SegmentRepacker, type RepackerOptions } from './repacker.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -35,6 +36,8 @@ export interface SqliteStoreOptions {
   fieldStats?: FieldStatsIndexerOptions | false;
   /** Prepare appends' text on a worker thread (encode-pool.ts; default true); false: every append encodes inline. */
   encodeWorker?: boolean;
+  /** When sealed segments are compressed again (repacker.ts; needs the encode worker); false: never. */
+  repack?: RepackerOptions | false;
 }
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
@@ -83,6 +86,7 @@ export class SqliteStore implements Store {
   private readonly preparedTexts = new WeakMap<AppendFile, Map<number, PreparedText>>();
   /** Computes segments' field statistics while appends pause; undefined when turned off. */
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
+  readonly repacker: SegmentRepacker | undefined;
   private seq: number;
   private mentions: number;
   private closed = false;
@@ -119,6 +123,8 @@ export class SqliteStore implements Store {
     this.policy = { ...DEFAULT_POLICY, ...options.policy };
     this.db = new Database(this.file);
     this.db.pragma('page_size = 8192'); // only takes effect on a new file; fewer overflow pages for blobs
+    // Also only on a new file: pages freed (by the repacker, by retention) can be given back to the file system (repacker.ts).
+    this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
@@ -140,6 +146,23 @@ export class SqliteStore implements Store {
     this.encodePool = options.encodeWorker === false ? undefined : new EncodePool();
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
     this.fieldStatsIndexer?.start();
+    const pool = this.encodePool;
+    const incremental = (this.db.pragma('auto_vacuum', { simple: true }) as number) === 2;
+    const freeCount = this.db.prepare<[], number>('PRAGMA freelist_count').pluck();
+    this.repacker =
+      options.repack === false || pool === undefined
+        ? undefined
+        : new SegmentRepacker(
+            {
+              segments: this.segments,
+              pool,
+              write: (work) => this.inTransaction(work),
+              freePages: () => (incremental && !this.closed ? freeCount.get()! : 0),
+              releasePages: (pages) => this.db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`),
+            },
+            options.repack,
+          );
+    this.repacker?.start();
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
     this.statements = {
@@ -170,9 +193,14 @@ export class SqliteStore implements Store {
   /** A read (search, histogram, tail, context, field counts): the statistics indexer waits for it to end. */
   private reading<T>(work: () => Promise<T>): Promise<T> {
     const indexer = this.fieldStatsIndexer;
-    if (indexer === undefined) return this.whenOpen(work);
-    indexer.readStarted();
-    return this.whenOpen(work).finally(() => indexer.readEnded());
+    const repacker = this.repacker;
+    if (indexer === undefined && repacker === undefined) return this.whenOpen(work);
+    indexer?.readStarted();
+    repacker?.readStarted();
+    return this.whenOpen(work).finally(() => {
+      indexer?.readEnded();
+      repacker?.readEnded();
+    });
   }
 
   private whenOpen<T>(work: () => Promise<T>): Promise<T> {
@@ -222,6 +250,7 @@ export class SqliteStore implements Store {
       // Never acknowledge into a file that is gone from its path: a restart would not see it.
       this.checkFiles();
       this.fieldStatsIndexer?.appended();
+      this.repacker?.appended();
       return this.inTransaction(() => this.appendNow(request));
     });
   }
@@ -330,7 +359,11 @@ export class SqliteStore implements Store {
           // no WAL file right now
         }
       }
-      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments, segmentsWithoutFieldStats: this.segments.countWithoutFieldStats() };
+      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments,
+        segmentsWithoutFieldStats: this.segments.countWithoutFieldStats(),
+        segmentsToRepack: this.segments.countToRepack(),
+        repack: this.repacker === undefined ? undefined : { segments: this.repacker.repacked, bytesBefore: this.repacker.bytesBefore, bytesAfter: this.repacker.bytesAfter },
+      };
     });
   }
 
@@ -365,6 +398,7 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.fieldStatsIndexer?.stop();
+    this.repacker?.stop();
     this.db.close();
     return Promise.all([this.countPool.close(), this.encodePool?.close()]).then(() => undefined);
   }
