@@ -79,11 +79,11 @@ it('waits while a read runs, and the store says how many segments are left', asy
     const left = (await store.stats()).segmentsWithoutFieldStats!;
     expect(left).toBeGreaterThan(0);
     const indexer = store.fieldStatsIndexer!;
-    indexer.readStarted(); // a read held open, as a long search is
+    store.activity.readStarted(); // a read held open, as a long search is
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(indexer.indexed).toBe(0);
     expect((await store.stats()).segmentsWithoutFieldStats).toBe(left);
-    indexer.readEnded();
+    store.activity.readEnded();
     for (let waited = 0; (await store.stats()).segmentsWithoutFieldStats! > 0 && waited < 200; waited++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect((await store.stats()).segmentsWithoutFieldStats).toBe(0);
     expect(indexer.indexed).toBe(left);

@@ -22,6 +22,7 @@ import { extractFields } from '../../query/fields.js';
 import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
 import { TermStatsBuilder } from '../../query/term-stats.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
+import { StoreActivity } from './store-activity.js';
 
 export interface FieldStatsIndexerOptions {
   /** Quiet time after the last append before indexing starts (ms). */
@@ -54,9 +55,6 @@ export class FieldStatsIndexer {
   private readonly idleMs: number;
   private readonly sliceMs: number;
   private readonly readPauseMs: number;
-  private lastAppend = -Infinity;
-  private lastRead = -Infinity;
-  private reads = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
@@ -68,26 +66,13 @@ export class FieldStatsIndexer {
   constructor(
     private readonly segments: SqliteSegments,
     options: FieldStatsIndexerOptions = {},
+    private readonly activity = new StoreActivity(),
   ) {
     this.idleMs = options.idleMs ?? 300;
     this.sliceMs = options.sliceMs ?? 4;
     this.readPauseMs = options.readPauseMs ?? 20;
-  }
-
-  /** A read started: no slice runs until it ends. */
-  readStarted(): void {
-    this.reads++;
-  }
-
-  readEnded(): void {
-    this.reads--;
-    this.lastRead = performance.now();
-  }
-
-  /** Called on every append: postpones the work until appends pause. */
-  appended(): void {
-    this.lastAppend = performance.now();
-    this.schedule(this.idleMs);
+    // Every append postpones the work until appends pause.
+    activity.listen(() => this.schedule(this.idleMs));
   }
 
   /** Starts looking for work (after opening a store that may hold segments without statistics). */
@@ -121,11 +106,8 @@ export class FieldStatsIndexer {
 
   private turn(): void {
     if (this.stopped) return;
-    const quiet = performance.now() - this.lastAppend;
-    if (quiet < this.idleMs) return this.schedule(this.idleMs - quiet);
-    if (this.reads > 0) return this.schedule(this.readPauseMs);
-    const sinceRead = performance.now() - this.lastRead;
-    if (sinceRead < this.readPauseMs) return this.schedule(this.readPauseMs - sinceRead);
+    const wait = this.activity.waitMs(this.idleMs, this.readPauseMs);
+    if (wait > 0) return this.schedule(wait);
     let more: boolean;
     try {
       more = this.step(this.sliceMs);

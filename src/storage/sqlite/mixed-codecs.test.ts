@@ -7,11 +7,11 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { afterEach, expect, it } from 'vitest';
 import { decompressPayload } from '../../segment/compression.js';
 import type { AppendLine, AppendRequest, Matcher, Store } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
+import { brotliBlob, deflateBlob } from '../../../test/lib/segment-blobs.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 const dirs: string[] = [];
@@ -55,16 +55,7 @@ function rewriteAsOlderCodecs(file: string): number {
     const update = db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?');
     rows.forEach(({ id, data }, i) => {
       const payload = decompressPayload(data);
-      if (i % 3 === 2) return update.run(brotliCompressSync(payload, { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } }), id);
-      const header = [0xff, 1];
-      for (let value = payload.length; ; value = Math.floor(value / 0x80)) {
-        if (value < 0x80) {
-          header.push(value);
-          break;
-        }
-        header.push((value % 0x80) | 0x80);
-      }
-      update.run(Buffer.concat([Buffer.from(header), deflateRawSync(payload, { level: 1 })]), id);
+      update.run(i % 3 === 2 ? brotliBlob(payload) : deflateBlob(payload), id);
     });
     return rows.length;
   } finally {

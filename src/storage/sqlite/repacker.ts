@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { REPACK_LEVEL } from '../../segment/compression.js';
 import type { EncodePool } from './encode-pool.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
+import { StoreActivity } from './store-activity.js';
 
 export interface RepackerOptions {
   /** Zstandard level of the repacked blobs. */
@@ -57,9 +58,6 @@ export class SegmentRepacker {
   private readonly readPauseMs: number;
   private readonly busyShare: number;
   private readonly pagesATurn: number;
-  private lastAppend = -Infinity;
-  private lastRead = -Infinity;
-  private reads = 0;
   private timer: NodeJS.Timeout | undefined;
   private working = false;
   private stopped = false;
@@ -77,27 +75,15 @@ export class SegmentRepacker {
   constructor(
     private readonly store: RepackerStore,
     options: RepackerOptions = {},
+    private readonly activity = new StoreActivity(),
   ) {
     this.level = options.level ?? REPACK_LEVEL;
     this.idleMs = options.idleMs ?? 2000;
     this.readPauseMs = options.readPauseMs ?? 200;
     this.busyShare = options.busyShare ?? 0.5;
     this.pagesATurn = options.releasePages ?? 256;
-  }
-
-  readStarted(): void {
-    this.reads++;
-  }
-
-  readEnded(): void {
-    this.reads--;
-    this.lastRead = performance.now();
-  }
-
-  /** Called on every append: postpones the work until appends pause. */
-  appended(): void {
-    this.lastAppend = performance.now();
-    this.schedule(this.idleMs);
+    // Every append postpones the work until appends pause (and wakes it when it had none).
+    activity.listen(() => this.schedule(this.idleMs));
   }
 
   start(): void {
@@ -121,12 +107,9 @@ export class SegmentRepacker {
 
   /** How long to wait before working, 0 when Daniel is idle now. */
   private waitMs(): number {
+    const wait = this.activity.waitMs(this.idleMs, this.readPauseMs);
+    if (wait > 0) return wait;
     const now = performance.now();
-    const quiet = now - this.lastAppend;
-    if (quiet < this.idleMs) return this.idleMs - quiet;
-    if (this.reads > 0) return this.readPauseMs;
-    const sinceRead = now - this.lastRead;
-    if (sinceRead < this.readPauseMs) return this.readPauseMs - sinceRead;
     if (now - this.windowStart >= BUSY_WINDOW_MS) {
       this.busy = performance.eventLoopUtilization(this.windowUse).utilization > this.busyShare;
       this.windowUse = performance.eventLoopUtilization();

@@ -21,6 +21,7 @@ import { SCHEMA, SqliteSegments } from './sqlite-segments.js';
 import { FieldStatsIndexer, type FieldStatsIndexerOptions } from './field-stats-indexer.js';
 import { EncodePool } from './encode-pool.js';
 import { SegmentRepacker, type RepackerOptions } from './repacker.js';
+import { StoreActivity } from './store-activity.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -87,6 +88,8 @@ export class SqliteStore implements Store {
   /** Computes segments' field statistics while appends pause; undefined when turned off. */
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   readonly repacker: SegmentRepacker | undefined;
+  /** Appends and reads, which the indexer and the repacker wait out. */
+  readonly activity = new StoreActivity();
   private seq: number;
   private mentions: number;
   private closed = false;
@@ -144,7 +147,7 @@ export class SqliteStore implements Store {
     this.segments = new SqliteSegments(this.db, () => this.seq, options);
     this.countPool = new CountPool(options.countPool);
     this.encodePool = options.encodeWorker === false ? undefined : new EncodePool();
-    this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats);
+    this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats, this.activity);
     this.fieldStatsIndexer?.start();
     const pool = this.encodePool;
     const incremental = (this.db.pragma('auto_vacuum', { simple: true }) as number) === 2;
@@ -161,6 +164,7 @@ export class SqliteStore implements Store {
               releasePages: (pages) => this.db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`),
             },
             options.repack,
+            this.activity,
           );
     this.repacker?.start();
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
@@ -190,17 +194,11 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** A read (search, histogram, tail, context, field counts): the statistics indexer waits for it to end. */
+  /** A read (search, histogram, tail, context, field counts): the background work (indexer, repacker) waits for it to end. */
   private reading<T>(work: () => Promise<T>): Promise<T> {
-    const indexer = this.fieldStatsIndexer;
-    const repacker = this.repacker;
-    if (indexer === undefined && repacker === undefined) return this.whenOpen(work);
-    indexer?.readStarted();
-    repacker?.readStarted();
-    return this.whenOpen(work).finally(() => {
-      indexer?.readEnded();
-      repacker?.readEnded();
-    });
+    const activity = this.activity;
+    activity.readStarted();
+    return this.whenOpen(work).finally(() => activity.readEnded());
   }
 
   private whenOpen<T>(work: () => Promise<T>): Promise<T> {
@@ -249,8 +247,7 @@ export class SqliteStore implements Store {
     return this.guard(() => {
       // Never acknowledge into a file that is gone from its path: a restart would not see it.
       this.checkFiles();
-      this.fieldStatsIndexer?.appended();
-      this.repacker?.appended();
+      this.activity.appended();
       return this.inTransaction(() => this.appendNow(request));
     });
   }
