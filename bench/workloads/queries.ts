@@ -323,32 +323,34 @@ function levelTruth(ctx: BenchContext): LevelTruth {
   return levelTruthCache.truth;
 }
 
-/** `daniel_store_segments_without_field_stats` from /metrics (undefined when not exported). */
-async function segmentsWithoutFieldStats(ctx: BenchContext): Promise<number | undefined> {
+/** Segments Daniel's idle work has left: without field statistics, and sealed but not repacked, from /metrics (0 when not exported). */
+async function idleWorkLeft(ctx: BenchContext): Promise<{ stats: number; repack: number }> {
   const response = await fetch(`${ctx.daniel!.url}/metrics`, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(60_000) });
   const text = await response.text();
-  const match = /^daniel_store_segments_without_field_stats (\d+)/m.exec(text);
-  return match === null ? undefined : Number(match[1]);
+  const series = (name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { stats: series('daniel_store_segments_without_field_stats'), repack: series('daniel_store_segments_to_repack') };
 }
 
 /**
- * Daniel computes segments' field statistics while neither appends nor reads run: waits until
- * no segment is left without them and the all-lines level answer covers every line (or 10
- * minutes), and says how long that took. The indexer yields to reads, so polling does not
- * hold it up for long; timing queries while it still had segments to count would measure
- * the indexer's slices too.
+ * Daniel computes segments' field statistics, and repacks sealed segments, while neither
+ * appends nor reads run: waits until no segment is left without statistics or to repack and
+ * the all-lines level answer covers every line (or 10 minutes), and says how long that took.
+ * Both yield to reads, so polling does not hold them up for long; timing queries (and their
+ * grep baselines) while they still had work would measure it too.
  */
-async function waitForFieldStats(ctx: BenchContext, report: WorkloadReport, started: number): Promise<void> {
+async function waitForIdleWork(ctx: BenchContext, report: WorkloadReport, started: number): Promise<void> {
   for (;;) {
-    const left = await segmentsWithoutFieldStats(ctx);
+    const left = await idleWorkLeft(ctx);
     const body = await getJson<ValuesAnswer>(ctx, `/logs/fields/level/values?${q({ limit: '1' })}`);
     const waited = (performance.now() - started) / 1000;
-    if (!body.partial && body.lines_examined === ctx.data.totalLines && (left ?? 0) === 0) {
-      report.note(`Field statistics covered all ${ctx.data.totalLines} lines ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (they are computed while appends pause).`);
+    if (!body.partial && body.lines_examined === ctx.data.totalLines && left.stats === 0 && left.repack === 0) {
+      report.note(
+        `Field statistics covered all ${ctx.data.totalLines} lines, and every sealed segment was repacked, ${waited.toFixed(1)} s after the queries workload started, its plain pass over the files included (both are done while appends and reads pause).`,
+      );
       return;
     }
     if (waited > 600) {
-      report.note(`Field statistics did not cover all lines within 600 s (the answer examined ${body.lines_examined}).`);
+      report.note(`Daniel's idle work was not done within 600 s (the answer examined ${body.lines_examined} lines; ${left.stats} segments without statistics, ${left.repack} to repack).`);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -422,8 +424,8 @@ export async function queriesWorkload(ctx: BenchContext): Promise<WorkloadResult
   );
   const started = performance.now();
   levelTruth(ctx); // before anything is timed: a plain pass over the generated files
-  // Every query is timed once the statistics are complete, none while they are being computed.
-  await waitForFieldStats(ctx, report, started);
+  // Every query is timed once the statistics are complete and the segments repacked, none while that work runs.
+  await waitForIdleWork(ctx, report, started);
   for (const spec of all) await measure(ctx, spec, report);
   return report.finish();
 }

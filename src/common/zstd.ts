@@ -15,8 +15,13 @@ export interface ZstdBinding {
     /** With the parameters set (zstd-level.ts); `compress` would set them all from the level. */
     compress2(dst: Uint8Array, src: Uint8Array): number;
     setParameter(param: number, value: number): void;
+    setPledgedSrcSize(size: number): void;
+    reset(directive: number): void;
+    compressStream2(dst: Uint8Array, src: Uint8Array, endOp: number): StreamResult;
   };
   CParameter: { compressionLevel: number; hashLog: number };
+  EndDirective: { continue: number; end: number };
+  ResetDirective: { sessionOnly: number };
   DCtx: new () => {
     decompress(dst: Uint8Array, src: Uint8Array): number;
     decompressStream(dst: Uint8Array, src: Uint8Array): StreamResult;

@@ -164,21 +164,52 @@ export const REPACK_LEVEL = 9;
 /** One context per thread for repacking (its tables are larger than the fast writer's). */
 let repackCctx: InstanceType<typeof zstd.CCtx> | undefined;
 
+/** Payload bytes compressed between two looks at `stopped` (about half a millisecond at level 9). */
+const REPACK_CHUNK = 64 * 1024;
+
+/** Thrown by repackBlob when `stopped` answered true before the end. */
+export class RepackStopped extends Error {
+  constructor() {
+    super('The repack was stopped.');
+  }
+}
+
 /**
  * The blob's payload compressed again as one Zstandard frame at `level`, behind the same
  * header: the same payload to every reader (a blob of any codec, deflate and brotli included,
  * comes back as Zstandard). Undefined when that is not smaller. The result is decoded and
  * compared with the payload before it is answered, so a repacked blob never holds other bytes.
+ * The payload is compressed REPACK_CHUNK at a time, and `stopped` is asked before each: true
+ * abandons the frame (RepackStopped), so whoever asked for the core has it within a chunk.
  */
-export function repackBlob(data: Buffer, level: number = REPACK_LEVEL): Buffer | undefined {
+export function repackBlob(data: Buffer, level: number = REPACK_LEVEL, stopped: () => boolean = () => false): Buffer | undefined {
   const payload = decompressPayload(data);
   const head = containerHeader(payload.length);
   const bound = head.length + zstd.compressBound(payload.length);
   if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
-  repackCctx ??= new zstd.CCtx();
+  const cctx = (repackCctx ??= new zstd.CCtx());
+  cctx.reset(zstd.ResetDirective.sessionOnly);
+  cctx.setParameter(zstd.CParameter.compressionLevel, level);
+  cctx.setPledgedSrcSize(payload.length);
   let at = 0;
   for (const byte of head) scratch[at++] = byte;
-  at += repackCctx.compress(scratch.subarray(at), payload, level);
+  for (let from = 0; ; ) {
+    if (stopped()) {
+      cctx.reset(zstd.ResetDirective.sessionOnly);
+      throw new RepackStopped();
+    }
+    const end = Math.min(payload.length, from + REPACK_CHUNK);
+    const last = end === payload.length;
+    let input = payload.subarray(from, end);
+    for (;;) {
+      const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
+      at += produced;
+      input = input.subarray(consumed);
+      if (last ? left === 0 : input.length === 0) break;
+    }
+    if (last) break;
+    from = end;
+  }
   if (at >= data.length) return undefined;
   const out = Buffer.allocUnsafe(at);
   scratch.copy(out, 0, 0, at);

@@ -9,10 +9,18 @@ import { describe, expect, it } from 'vitest';
 import { delay, waitForLines, waitUntil } from './lib/checker.js';
 import { expectExactlyOnce, Stack, useSystemHooks } from './lib/stack.js';
 import { LineWriter } from './lib/writer.js';
+import { tokens } from '../lib/processes.js';
 
 useSystemHooks();
 
 const downSeconds = process.env.FAST_SYSTEM_TESTS === '1' ? 10 : 30;
+
+/** One series of Daniel's /metrics (NaN when absent). */
+async function metric(stack: Stack, name: string): Promise<number> {
+  const response = await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${tokens.read}` }, signal: AbortSignal.timeout(10_000) });
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(await response.text());
+  return match ? Number(match[1]) : Number.NaN;
+}
 
 describe('system: server and network faults', () => {
   it('kill -9 of Daniel mid-ingest, twice, loses and duplicates nothing', async () => {
@@ -31,6 +39,26 @@ describe('system: server and network faults', () => {
     expectExactlyOnce('daniel kill -9', await waitForLines(stack, stack.host, { A: writer.written }, { timeoutMs: 90_000 }));
     expect((await henrik.stop()).code).toBe(0);
   }, 150_000);
+
+  it('kill -9 of Daniel while it repacks sealed segments: every line once, and the rest repacked after the restart', async () => {
+    const stack = await Stack.start({ name: 'daniel-kill9-repack' });
+    const writer = new LineWriter({ path: stack.logPath('app.log'), stream: 'A', linesPerSecond: 0, payloadBytes: 240 });
+    // ~45 MB at once: Henrik sends it in large batches, whose runs are sealed as they arrive.
+    for (let i = 0; i < 15; i++) writer.writeLines(10_000);
+    const henrik = stack.startHenrik();
+    expectExactlyOnce('before the kill', await waitForLines(stack, stack.host, { A: writer.written }, { timeoutMs: 90_000, settleMs: 0 }));
+    const first = await metric(stack, 'daniel_store_segments_to_repack');
+    expect(first).toBeGreaterThan(10);
+    // Daniel is idle now: it starts repacking within a few seconds; kill it once it has begun.
+    expect(await waitUntil(async () => (await metric(stack, 'daniel_store_segments_to_repack')) < first, 30_000, 20)).toBe(true);
+    const left = await metric(stack, 'daniel_store_segments_to_repack');
+    await stack.daniel.child.kill9();
+    console.log(`kill -9 while repacking: ${first - left} of ${first} sealed segments repacked before the kill`);
+    await stack.startDaniel();
+    expect(await waitUntil(async () => (await metric(stack, 'daniel_store_segments_to_repack')) === 0, 90_000, 250)).toBe(true);
+    expectExactlyOnce('daniel kill -9 while repacking', await waitForLines(stack, stack.host, { A: writer.written }, { timeoutMs: 30_000 }));
+    expect((await henrik.stop()).code).toBe(0);
+  }, 240_000);
 
   it(`Daniel down for ${downSeconds} s, Henrik killed meanwhile: the spool replays everything`, async () => {
     const stack = await Stack.start({ name: 'daniel-down', proxy: true });

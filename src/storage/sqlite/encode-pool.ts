@@ -34,14 +34,15 @@ export interface TextsToPrepare {
  */
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
-function startWorker(): Worker {
+function startWorker(background: boolean, stop: SharedArrayBuffer): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here), { resourceLimits: RESOURCE_LIMITS });
+  const options = { resourceLimits: RESOURCE_LIMITS, workerData: { background, stop } };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here), options);
   // Running from the TypeScript sources (tests, tsx): the worker loads them through tsx too.
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
   const entry = new URL('./encode-worker.ts', here).href;
   const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, resourceLimits: RESOURCE_LIMITS });
+  return new Worker(code, { eval: true, ...options });
 }
 
 interface Pending {
@@ -59,14 +60,28 @@ export class EncodePool {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Repacks waiting for the worker: background work, which never holds the process open. */
-  private readonly repacks = new Map<number, (blob: Buffer | null | undefined) => void>();
+  private readonly repacks = new Map<number, (blob: Buffer | null | 'stopped' | undefined) => void>();
   /** Texts prepared by the worker so far (tests and diagnostics). */
   prepared = 0;
+
+  /**
+   * `background`: the worker runs at the lowest scheduling priority (nice 19, on Linux), for work
+   * nobody waits on (the repacker): any other thread that wants a core gets it first.
+   */
+  constructor(private readonly background = false) {}
+
+  /** Non-zero: the repack in the worker stops at its next chunk (interruptRepack). */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+
+  /** Something else wants the cores: a repack running in the worker stops within a chunk, answering 'stopped'. */
+  interruptRepack(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+  }
 
   /** Starts the worker (lazily, on the first append that could use it). */
   private start(): void {
     if (this.worker !== undefined || this.broken) return;
-    const worker = startWorker();
+    const worker = startWorker(this.background, this.stopFlag.buffer);
     this.worker = worker;
     worker.on('message', (answer: EncodeAnswer | 'ready') => {
       if (answer === 'ready') {
@@ -115,17 +130,18 @@ export class EncodePool {
 
   /**
    * `blob` (a segment's stored data) compressed again at `level` (segment/compression.ts
-   * `repackBlob`): the new blob; null when that would not be smaller; undefined when it was not
-   * done (the worker is not running, or failed). Never rejects. The worker takes it between
-   * prepare jobs, which wait behind it for at most one segment's compression.
+   * `repackBlob`): the new blob; null when that would not be smaller; 'stopped' when
+   * interruptRepack stopped it; undefined when it was not done (the worker is not running, or
+   * failed). Never rejects.
    */
-  async repack(blob: Buffer, level: number): Promise<Buffer | null | undefined> {
+  async repack(blob: Buffer, level: number): Promise<Buffer | null | 'stopped' | undefined> {
     this.start();
     await this.settled;
     const worker = this.worker;
     if (!this.running || worker === undefined) return undefined;
     // A copy of its own, handed over: postMessage would otherwise clone whatever buffer the blob is a view of.
     const job: RepackJob = { id: this.nextId++, kind: 'repack', blob: new Uint8Array(transferableCopy([blob])), level };
+    Atomics.store(this.stopFlag, 0, 0);
     return new Promise((resolve) => {
       this.repacks.set(job.id, resolve);
       worker.postMessage(job, [job.blob.buffer as ArrayBuffer]);
@@ -136,7 +152,7 @@ export class EncodePool {
     const repacked = this.repacks.get(answer.id);
     if (repacked !== undefined) {
       this.repacks.delete(answer.id);
-      repacked('error' in answer || !('blob' in answer) ? undefined : answer.blob === null ? null : Buffer.from(answer.blob));
+      repacked('stopped' in answer ? 'stopped' : 'error' in answer || !('blob' in answer) ? undefined : answer.blob === null ? null : Buffer.from(answer.blob));
       return;
     }
     const waiting = this.pending.get(answer.id);

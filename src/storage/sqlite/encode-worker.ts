@@ -6,9 +6,11 @@
  * line counts and ASCII flags. The answer is, per text, its bloom and its packed bytes, in
  * one transferred buffer with their lengths (or the error).
  */
-import { parentPort } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import { prepareText } from '../../segment/codec.js';
-import { repackBlob } from '../../segment/compression.js';
+import { repackBlob, RepackStopped } from '../../segment/compression.js';
 import { transferableCopy } from '../../common/transfer.js';
 
 export interface EncodeJob {
@@ -30,6 +32,7 @@ export interface RepackJob {
 export type EncodeAnswer =
   | { id: number; buffer: ArrayBuffer; blooms: number[]; packed: number[] }
   | { id: number; kind: 'repack'; blob: ArrayBuffer | null }
+  | { id: number; kind: 'repack'; stopped: true }
   | { id: number; error: string };
 
 export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number[]; packed: number[] } {
@@ -47,19 +50,38 @@ export function encodeJob(job: EncodeJob): { buffer: ArrayBuffer; blooms: number
   return { buffer: transferableCopy(parts), blooms, packed };
 }
 
+/**
+ * A background worker lowers its own thread to the lowest priority. Linux keeps a nice value
+ * per thread, and setpriority given a thread's id sets that thread's alone (elsewhere there is
+ * no /proc/thread-self, and the worker keeps the process's priority).
+ */
+function lowerOwnPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, constants.priority.PRIORITY_LOW);
+  } catch {
+    // not Linux, or not allowed: the work only competes more
+  }
+}
+
 const port = parentPort;
+const data = workerData as { background?: boolean; stop?: SharedArrayBuffer } | null;
+/** Set by the pool when something else wants the cores: a repack stops at its next chunk. */
+const stop = data?.stop === undefined ? undefined : new Int32Array(data.stop);
+const stopped = (): boolean => stop !== undefined && Atomics.load(stop, 0) !== 0;
 if (port !== null) {
+  if (data?.background === true) lowerOwnPriority();
   port.on('message', (job: EncodeJob | RepackJob) => {
     let answer: EncodeAnswer;
     try {
       if ('kind' in job) {
-        const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level);
+        const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level, stopped);
         answer = { id: job.id, kind: 'repack', blob: repacked === undefined ? null : transferableCopy([repacked]) };
       } else {
         answer = { id: job.id, ...encodeJob(job) };
       }
     } catch (error) {
-      answer = { id: job.id, error: error instanceof Error ? error.message : String(error) };
+      answer = error instanceof RepackStopped ? { id: job.id, kind: 'repack', stopped: true } : { id: job.id, error: error instanceof Error ? error.message : String(error) };
     }
     const transfer = 'buffer' in answer ? [answer.buffer] : 'blob' in answer && answer.blob !== null ? [answer.blob] : [];
     port.postMessage(answer, transfer);

@@ -71,7 +71,7 @@ export class FieldStatsIndexer {
     this.idleMs = options.idleMs ?? 300;
     this.sliceMs = options.sliceMs ?? 4;
     this.readPauseMs = options.readPauseMs ?? 20;
-    // Every append postpones the work until appends pause.
+    // An append or a read postpones the work until they pause.
     activity.listen(() => this.schedule(this.idleMs));
   }
 

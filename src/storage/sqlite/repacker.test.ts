@@ -6,11 +6,12 @@
  * nothing is written over a segment that changed or went while its repack ran.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { decompressPayload, repackBlob } from '../../segment/compression.js';
+import { compressPayload, decompressPayload, repackBlob, RepackStopped } from '../../segment/compression.js';
+import { EncodePool } from './encode-pool.js';
 import type { AppendLine, AppendRequest, Matcher, Store } from '../store.js';
 import { SqliteSegments } from './sqlite-segments.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
@@ -113,6 +114,11 @@ it('answers the same after repacking, with smaller blobs, and repacks each segme
     expect(toRepack).toBeLessThan((await store.stats()).segments);
     const oldBlobs = blobs(join(dir, 'daniel.db'));
     await store.repacker!.runToEnd();
+    // The work ran on a thread of the lowest priority (Linux keeps a nice value per thread).
+    if (existsSync('/proc/thread-self')) {
+      const nice = readdirSync('/proc/self/task').map((task) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+      expect(nice).toContain(19);
+    }
     const stats = await store.stats();
     expect(stats.segmentsToRepack).toBe(0);
     expect(stats.repack!.segments).toBe(toRepack);
@@ -264,3 +270,26 @@ it('repacks blobs of the older codecs as Zstandard, and leaves a blob that would
   expect(decompressPayload(repacked).equals(payload)).toBe(true);
   expect(repackBlob(repacked)).toBeUndefined();
 });
+
+it('stops a segment in the worker within a chunk when asked, and repacks it whole when let be', async () => {
+  const lines = bulkyRequests(2).flatMap((request) => request.files[0]!.lines.map((line) => `${line.line}\n`));
+  const blob = compressPayload(Buffer.from(lines.join('')));
+  expect(() => repackBlob(blob, 9, () => true)).toThrow(RepackStopped);
+  const pool = new EncodePool(true);
+  try {
+    await pool.ready();
+    // Level 19 takes a few hundred milliseconds over these ~1.5 MB: the interruption comes well before the end.
+    const started = performance.now();
+    const running = pool.repack(blob, 19);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    pool.interruptRepack();
+    expect(await running).toBe('stopped');
+    const interrupted = performance.now() - started;
+    const whole = await pool.repack(blob, 19);
+    expect(whole).toBeInstanceOf(Buffer);
+    expect(decompressPayload(whole as Buffer).equals(decompressPayload(blob))).toBe(true);
+    console.log(`repack at level 19: stopped after ${interrupted.toFixed(0)} ms, whole in ${(performance.now() - started - interrupted).toFixed(0)} ms`);
+  } finally {
+    await pool.close();
+  }
+}, 60_000);

@@ -9,8 +9,12 @@
  *
  * Idle means: no append for `idleMs`, no read running nor one ended within `readPauseMs`, and
  * the main thread busy less than `busyShare` of the last half second or more (it answers
- * requests that are neither, such as /healthz under load). One segment is in the worker at a
- * time; an append's prepare job waits behind it for one segment's compression at most.
+ * requests that are neither, such as /healthz under load). The work runs on a worker of its
+ * own at the lowest scheduling priority (encode-pool.ts, background), one segment at a time,
+ * 64 KiB of it between two looks at a flag: an append or a read that starts meanwhile sets
+ * it, and the worker drops the segment within about a millisecond (it is done again later),
+ * so neither waits behind it nor shares a core with it for longer. The worker is started when
+ * there is work and closed when none is left.
  *
  * A store created with `auto_vacuum = INCREMENTAL` (every store since the repacker) also gets
  * its freed pages back from the file a few at a time (`releasePages`) between segments, so the
@@ -19,7 +23,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { REPACK_LEVEL } from '../../segment/compression.js';
-import type { EncodePool } from './encode-pool.js';
+import { EncodePool } from './encode-pool.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 import { StoreActivity } from './store-activity.js';
 
@@ -38,7 +42,6 @@ export interface RepackerOptions {
 
 export interface RepackerStore {
   segments: SqliteSegments;
-  pool: EncodePool;
   /** Runs `work` in a transaction of the store. */
   write<T>(work: () => T): T;
   /** Free pages the file could give back (0 when it cannot: no incremental auto-vacuum). */
@@ -64,6 +67,8 @@ export class SegmentRepacker {
   private queue: StoredSegment[] = [];
   /** Segments this process could not repack (an unreadable blob), not tried again until a restart. */
   private readonly skipped = new Set<string>();
+  /** The background worker, while there is work. */
+  private pool: EncodePool | undefined;
   private windowStart = performance.now();
   private windowUse = performance.eventLoopUtilization();
   private busy = false;
@@ -78,22 +83,33 @@ export class SegmentRepacker {
     private readonly activity = new StoreActivity(),
   ) {
     this.level = options.level ?? REPACK_LEVEL;
-    this.idleMs = options.idleMs ?? 2000;
-    this.readPauseMs = options.readPauseMs ?? 200;
+    this.idleMs = options.idleMs ?? 1000;
+    this.readPauseMs = options.readPauseMs ?? 500;
     this.busyShare = options.busyShare ?? 0.5;
     this.pagesATurn = options.releasePages ?? 256;
-    // Every append postpones the work until appends pause (and wakes it when it had none).
-    activity.listen(() => this.schedule(this.idleMs));
+    // An append or a read stops the segment in the worker at once, and postpones the work until they pause.
+    activity.listen(() => {
+      this.pool?.interruptRepack();
+      this.schedule(this.idleMs);
+    });
   }
 
   start(): void {
     this.schedule(this.idleMs);
   }
 
-  stop(): void {
+  /** Stops looking for work, and the worker. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.closePool();
+  }
+
+  private async closePool(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
   }
 
   private schedule(delayMs: number): void {
@@ -134,6 +150,7 @@ export class SegmentRepacker {
       this.working = false;
     }
     if (more) this.schedule(0);
+    else await this.closePool();
   }
 
   /** One segment repacked, or some pages given back; false when nothing is left to do. */
@@ -152,9 +169,12 @@ export class SegmentRepacker {
       this.skipped.add(segment.id); // its blob cannot be read: left as it is, by this process at least
       return true;
     }
-    const repacked = await store.pool.repack(before, this.level);
+    this.pool ??= new EncodePool(true);
+    const repacked = await this.pool.repack(before, this.level);
     // Not done (the worker is gone): the segment stays to do, and so does the rest.
     if (repacked === undefined || this.stopped) return false;
+    // Stopped for an append or a read: the segment is done again later.
+    if (repacked === 'stopped') return true;
     const saved = store.write(() => store.segments.saveRepacked(segment, before, repacked ?? undefined));
     if (saved && repacked !== null) {
       this.repacked++;

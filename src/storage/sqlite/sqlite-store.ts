@@ -37,7 +37,7 @@ export interface SqliteStoreOptions {
   fieldStats?: FieldStatsIndexerOptions | false;
   /** Prepare appends' text on a worker thread (encode-pool.ts; default true); false: every append encodes inline. */
   encodeWorker?: boolean;
-  /** When sealed segments are compressed again (repacker.ts; needs the encode worker); false: never. */
+  /** When sealed segments are compressed again (repacker.ts); false: never. */
   repack?: RepackerOptions | false;
 }
 
@@ -149,16 +149,14 @@ export class SqliteStore implements Store {
     this.encodePool = options.encodeWorker === false ? undefined : new EncodePool();
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats, this.activity);
     this.fieldStatsIndexer?.start();
-    const pool = this.encodePool;
     const incremental = (this.db.pragma('auto_vacuum', { simple: true }) as number) === 2;
     const freeCount = this.db.prepare<[], number>('PRAGMA freelist_count').pluck();
     this.repacker =
-      options.repack === false || pool === undefined
+      options.repack === false
         ? undefined
         : new SegmentRepacker(
             {
               segments: this.segments,
-              pool,
               write: (work) => this.inTransaction(work),
               freePages: () => (incremental && !this.closed ? freeCount.get()! : 0),
               releasePages: (pages) => this.db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`),
@@ -395,9 +393,9 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.fieldStatsIndexer?.stop();
-    this.repacker?.stop();
+    const repacker = this.repacker?.stop();
     this.db.close();
-    return Promise.all([this.countPool.close(), this.encodePool?.close()]).then(() => undefined);
+    return Promise.all([this.countPool.close(), this.encodePool?.close(), repacker]).then(() => undefined);
   }
 
   /** Whether the encode worker prepared texts (tests). */

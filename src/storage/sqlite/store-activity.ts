@@ -2,7 +2,7 @@
  * When the sqlite store last appended and read, and how many reads run now: what its
  * background work (the field statistics indexer, the repacker) waits on, so that neither an
  * append nor a query ever waits behind it. One per store; each worker asks `waitMs` with its
- * own quiet times and is told of every append (to look again once appends pause).
+ * own quiet times and is told when an append or a read starts.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -10,21 +10,22 @@ export class StoreActivity {
   private lastAppend = -Infinity;
   private lastRead = -Infinity;
   private reads = 0;
-  private readonly onAppend: (() => void)[] = [];
+  private readonly listeners: (() => void)[] = [];
 
-  /** `listener` runs after every append (it schedules, it does not work). */
+  /** `listener` runs when an append or a read starts (it schedules or stops work, it does not work). */
   listen(listener: () => void): void {
-    this.onAppend.push(listener);
+    this.listeners.push(listener);
   }
 
   appended(): void {
     this.lastAppend = performance.now();
-    for (const listener of this.onAppend) listener();
+    for (const listener of this.listeners) listener();
   }
 
   /** A read (search, histogram, tail, context, field counts) started: background work waits until it ends. */
   readStarted(): void {
     this.reads++;
+    for (const listener of this.listeners) listener();
   }
 
   readEnded(): void {
