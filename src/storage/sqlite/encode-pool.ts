@@ -60,7 +60,7 @@ export class EncodePool {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Repacks waiting for the worker: background work, which never holds the process open. */
-  private readonly repacks = new Map<number, (blob: Buffer | null | 'stopped' | undefined) => void>();
+  private readonly repacks = new Map<number, (blob: Buffer | null | 'stopped' | 'failed' | undefined) => void>();
   /** Texts prepared by the worker so far (tests and diagnostics). */
   prepared = 0;
 
@@ -131,10 +131,10 @@ export class EncodePool {
   /**
    * `blob` (a segment's stored data) compressed again at `level` (segment/compression.ts
    * `repackBlob`): the new blob; null when that would not be smaller; 'stopped' when
-   * interruptRepack stopped it; undefined when it was not done (the worker is not running, or
-   * failed). Never rejects.
+   * interruptRepack stopped it; 'failed' when the blob could not be repacked (it does not
+   * decode); undefined when it was not done (the worker is not running, or failed). Never rejects.
    */
-  async repack(blob: Buffer, level: number): Promise<Buffer | null | 'stopped' | undefined> {
+  async repack(blob: Buffer, level: number): Promise<Buffer | null | 'stopped' | 'failed' | undefined> {
     this.start();
     await this.settled;
     const worker = this.worker;
@@ -152,7 +152,7 @@ export class EncodePool {
     const repacked = this.repacks.get(answer.id);
     if (repacked !== undefined) {
       this.repacks.delete(answer.id);
-      repacked('stopped' in answer ? 'stopped' : 'error' in answer || !('blob' in answer) ? undefined : answer.blob === null ? null : Buffer.from(answer.blob));
+      repacked('stopped' in answer ? 'stopped' : 'error' in answer || !('blob' in answer) ? 'failed' : answer.blob === null ? null : Buffer.from(answer.blob));
       return;
     }
     const waiting = this.pending.get(answer.id);

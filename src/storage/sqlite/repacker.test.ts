@@ -293,3 +293,45 @@ it('stops a segment in the worker within a chunk when asked, and repacks it whol
     await pool.close();
   }
 }, 60_000);
+
+it('passes over a blob that does not decode, and repacks the rest', async () => {
+  const dir = newDir();
+  let store = await open(dir);
+  for (const request of requests(6)) await store.append(request);
+  const toRepack = (await store.stats()).segmentsToRepack!;
+  await store.close();
+  const db = new Database(join(dir, 'daniel.db'));
+  const [damaged] = db.prepare('SELECT s.id AS id FROM segments s WHERE s.sealed = 1 ORDER BY s.id DESC LIMIT 1').all() as { id: number }[];
+  // The newest, which the repacker takes first: it must go on past it.
+  db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?').run(Buffer.from([0xff, 2, 5, 1, 2, 3]), damaged!.id);
+  db.close();
+  store = await open(dir);
+  try {
+    await store.repacker!.runToEnd();
+    const stats = await store.stats();
+    expect(stats.repack!.segments).toBe(toRepack - 1);
+    expect(stats.segmentsToRepack).toBe(1);
+  } finally {
+    await store.close();
+  }
+}, 60_000);
+
+it('repacks while appends keep coming at a fleet trickle, not only once they stop', async () => {
+  const store = await open(newDir(), { repack: {} });
+  try {
+    const all = requests(8);
+    for (const request of all) await store.append(request);
+    // Then a small append every 50 ms: the main thread stays mostly idle, and the repacker goes on beside it.
+    let offset = 1e9;
+    const deadline = Date.now() + 20_000;
+    while ((await store.stats()).repack!.segments < 5 && Date.now() < deadline) {
+      const line = `trickle ${offset}`;
+      await store.append({ host: 'h', receivedAt: T0, files: [{ fileId: 'trickle', filename: 't.log', path: '/t.log', lines: [{ offset, end: offset + line.length + 1, timestamp: T0, line, cut: false }] }] });
+      offset += line.length + 1;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await store.stats()).repack!.segments).toBeGreaterThanOrEqual(5);
+  } finally {
+    await store.close();
+  }
+}, 60_000);

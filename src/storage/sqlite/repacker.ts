@@ -7,14 +7,16 @@
  * decodes and compares before it answers), so readers, caches and cursors see no change, and
  * a blob at any level is read as before: older Daniels read it too.
  *
- * Idle means: no append for `idleMs`, no read running nor one ended within `readPauseMs`, and
- * the main thread busy less than `busyShare` of the last half second or more (it answers
- * requests that are neither, such as /healthz under load). The work runs on a worker of its
- * own at the lowest scheduling priority (encode-pool.ts, background), one segment at a time,
- * 64 KiB of it between two looks at a flag: an append or a read that starts meanwhile sets
- * it, and the worker drops the segment within about a millisecond (it is done again later),
- * so neither waits behind it nor shares a core with it for longer. The worker is started when
- * there is work and closed when none is left.
+ * Idle means: no read running nor one ended within `readPauseMs`, and the main thread busy
+ * less than `busyShare` of the last half second or more (what full-speed ingest, or /healthz
+ * under load, keeps it above). Appends at a lower rate do not hold it back: a server that
+ * receives lines all day from a fleet of agents never pauses for long, and its sealed segments
+ * are the ones to repack. The work runs on a worker of its own at the lowest scheduling
+ * priority (encode-pool.ts, background), so appends' own encoding never waits behind it, one
+ * segment at a time, 64 KiB of it between two looks at a flag: a read that starts meanwhile
+ * sets it, and the worker drops the segment within about a millisecond (it is done again
+ * later), so a query neither waits behind it nor shares a core with it for longer. The worker
+ * is started when there is work and closed when none is left.
  *
  * A store created with `auto_vacuum = INCREMENTAL` (every store since the repacker) also gets
  * its freed pages back from the file a few at a time (`releasePages`) between segments, so the
@@ -30,7 +32,7 @@ import { StoreActivity } from './store-activity.js';
 export interface RepackerOptions {
   /** Zstandard level of the repacked blobs. */
   level?: number;
-  /** Quiet time after the last append before repacking starts (ms). */
+  /** Quiet time after the last append before repacking starts (ms; default none: the main thread's business decides). */
   idleMs?: number;
   /** Quiet time after the last read before repacking resumes (ms). */
   readPauseMs?: number;
@@ -83,14 +85,14 @@ export class SegmentRepacker {
     private readonly activity = new StoreActivity(),
   ) {
     this.level = options.level ?? REPACK_LEVEL;
-    this.idleMs = options.idleMs ?? 1000;
+    this.idleMs = options.idleMs ?? 0;
     this.readPauseMs = options.readPauseMs ?? 500;
     this.busyShare = options.busyShare ?? 0.5;
     this.pagesATurn = options.releasePages ?? 256;
-    // An append or a read stops the segment in the worker at once, and postpones the work until they pause.
-    activity.listen(() => {
-      this.pool?.interruptRepack();
-      this.schedule(this.idleMs);
+    // A read stops the segment in the worker at once; a read or an append postpones the next.
+    activity.listen((what) => {
+      if (what === 'read') this.pool?.interruptRepack();
+      this.schedule(what === 'read' ? this.readPauseMs : this.idleMs);
     });
   }
 
@@ -175,6 +177,10 @@ export class SegmentRepacker {
     if (repacked === undefined || this.stopped) return false;
     // Stopped for an append or a read: the segment is done again later.
     if (repacked === 'stopped') return true;
+    if (repacked === 'failed') {
+      this.skipped.add(segment.id); // its blob does not decode: left as it is, by this process at least
+      return true;
+    }
     const saved = store.write(() => store.segments.saveRepacked(segment, before, repacked ?? undefined));
     if (saved && repacked !== null) {
       this.repacked++;

@@ -10,22 +10,22 @@ export class StoreActivity {
   private lastAppend = -Infinity;
   private lastRead = -Infinity;
   private reads = 0;
-  private readonly listeners: (() => void)[] = [];
+  private readonly listeners: ((what: 'append' | 'read') => void)[] = [];
 
   /** `listener` runs when an append or a read starts (it schedules or stops work, it does not work). */
-  listen(listener: () => void): void {
+  listen(listener: (what: 'append' | 'read') => void): void {
     this.listeners.push(listener);
   }
 
   appended(): void {
     this.lastAppend = performance.now();
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener('append');
   }
 
   /** A read (search, histogram, tail, context, field counts) started: background work waits until it ends. */
   readStarted(): void {
     this.reads++;
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener('read');
   }
 
   readEnded(): void {
