@@ -315,23 +315,3 @@ it('passes over a blob that does not decode, and repacks the rest', async () => 
     await store.close();
   }
 }, 60_000);
-
-it('repacks while appends keep coming at a fleet trickle, not only once they stop', async () => {
-  const store = await open(newDir(), { repack: {} });
-  try {
-    const all = requests(8);
-    for (const request of all) await store.append(request);
-    // Then a small append every 50 ms: the main thread stays mostly idle, and the repacker goes on beside it.
-    let offset = 1e9;
-    const deadline = Date.now() + 20_000;
-    while ((await store.stats()).repack!.segments < 5 && Date.now() < deadline) {
-      const line = `trickle ${offset}`;
-      await store.append({ host: 'h', receivedAt: T0, files: [{ fileId: 'trickle', filename: 't.log', path: '/t.log', lines: [{ offset, end: offset + line.length + 1, timestamp: T0, line, cut: false }] }] });
-      offset += line.length + 1;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect((await store.stats()).repack!.segments).toBeGreaterThanOrEqual(5);
-  } finally {
-    await store.close();
-  }
-}, 60_000);

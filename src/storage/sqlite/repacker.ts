@@ -7,16 +7,17 @@
  * decodes and compares before it answers), so readers, caches and cursors see no change, and
  * a blob at any level is read as before: older Daniels read it too.
  *
- * Idle means: no read running nor one ended within `readPauseMs`, and the main thread busy
- * less than `busyShare` of the last half second or more (what full-speed ingest, or /healthz
- * under load, keeps it above). Appends at a lower rate do not hold it back: a server that
- * receives lines all day from a fleet of agents never pauses for long, and its sealed segments
- * are the ones to repack. The work runs on a worker of its own at the lowest scheduling
- * priority (encode-pool.ts, background), so appends' own encoding never waits behind it, one
- * segment at a time, 64 KiB of it between two looks at a flag: a read that starts meanwhile
- * sets it, and the worker drops the segment within about a millisecond (it is done again
- * later), so a query neither waits behind it nor shares a core with it for longer. The worker
- * is started when there is work and closed when none is left.
+ * Idle means: no append for `idleMs`, no read running nor one ended within `readPauseMs`, and
+ * the main thread busy less than `busyShare` of the last half second or more (it answers
+ * requests that are neither, such as /healthz under load). The work runs on a worker of its
+ * own at the lowest scheduling priority (encode-pool.ts, background), so appends' own encoding
+ * never waits behind it, one segment at a time, 64 KiB of it between two looks at a flag: an
+ * append or a read that starts meanwhile sets it, and the worker drops the segment within
+ * about a millisecond (it is done again later), so neither shares a core with it for longer.
+ * The worker is started when there is work and closed when none is left. A server that never
+ * goes a second without an append does not repack: with the main thread's business as the
+ * only gate (repacking beside moderate ingest), the one full bench run had its 256-tail
+ * memory, journal and /healthz figures fall past their targets, and that gate was not kept.
  *
  * A store created with `auto_vacuum = INCREMENTAL` (every store since the repacker) also gets
  * its freed pages back from the file a few at a time (`releasePages`) between segments, so the
@@ -32,7 +33,7 @@ import { StoreActivity } from './store-activity.js';
 export interface RepackerOptions {
   /** Zstandard level of the repacked blobs. */
   level?: number;
-  /** Quiet time after the last append before repacking starts (ms; default none: the main thread's business decides). */
+  /** Quiet time after the last append before repacking starts (ms). */
   idleMs?: number;
   /** Quiet time after the last read before repacking resumes (ms). */
   readPauseMs?: number;
@@ -85,14 +86,14 @@ export class SegmentRepacker {
     private readonly activity = new StoreActivity(),
   ) {
     this.level = options.level ?? REPACK_LEVEL;
-    this.idleMs = options.idleMs ?? 0;
+    this.idleMs = options.idleMs ?? 1000;
     this.readPauseMs = options.readPauseMs ?? 500;
     this.busyShare = options.busyShare ?? 0.5;
     this.pagesATurn = options.releasePages ?? 256;
-    // A read stops the segment in the worker at once; a read or an append postpones the next.
-    activity.listen((what) => {
-      if (what === 'read') this.pool?.interruptRepack();
-      this.schedule(what === 'read' ? this.readPauseMs : this.idleMs);
+    // An append or a read stops the segment in the worker at once, and postpones the work until they pause.
+    activity.listen(() => {
+      this.pool?.interruptRepack();
+      this.schedule(this.idleMs);
     });
   }
 
