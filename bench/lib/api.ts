@@ -53,3 +53,17 @@ function withCause(error: unknown): Error {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause === undefined ? error : new Error(`${error.message}: ${cause.code ?? ''} ${cause.message ?? ''}`.trim());
 }
+
+/**
+ * Daniel's /metrics, read once: a series' value by name (a series without labels), undefined
+ * when Daniel does not export it.
+ */
+export async function getMetrics(ctx: BenchContext): Promise<(name: string) => number | undefined> {
+  if (!ctx.daniel) throw new Error(ctx.danielMissing ?? 'no Daniel running');
+  const response = await fetch(`${ctx.daniel.url}/metrics`, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(60_000) });
+  const text = await response.text();
+  if (!response.ok) throw new ApiError(response.status, `GET /metrics: ${response.status} ${text.slice(0, 300)}`);
+  const values = new Map<string, number>();
+  for (const match of text.matchAll(/^([a-z_]+) (\S+)$/gm)) values.set(match[1]!, Number(match[2]));
+  return (name) => values.get(name);
+}

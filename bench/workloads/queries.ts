@@ -8,7 +8,7 @@ import path from 'node:path';
 import { extractFields } from '../../src/query/fields.js';
 import { FIELD_STATS_VERSION } from '../../src/query/field-stats.js';
 import type { HistogramResponse, LogsResponse } from '../../src/protocol/api.js';
-import { getJson, type AnswerSize } from '../lib/api.js';
+import { getJson, getMetrics, type AnswerSize } from '../lib/api.js';
 import { describe, grep, rg, ripgrep, sumCounts, tailLines, timeBaseline, type ShellBaseline } from '../lib/baselines.js';
 import type { BenchContext } from '../lib/context.js';
 import { COMMON_TERM, COUNTED_TERM } from '../lib/datagen.js';
@@ -325,10 +325,8 @@ function levelTruth(ctx: BenchContext): LevelTruth {
 
 /** Segments Daniel's idle work has left: without field statistics, and sealed but not repacked, from /metrics (0 when not exported). */
 async function idleWorkLeft(ctx: BenchContext): Promise<{ stats: number; repack: number }> {
-  const response = await fetch(`${ctx.daniel!.url}/metrics`, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(60_000) });
-  const text = await response.text();
-  const series = (name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { stats: series('daniel_store_segments_without_field_stats'), repack: series('daniel_store_segments_to_repack') };
+  const series = await getMetrics(ctx);
+  return { stats: series('daniel_store_segments_without_field_stats') ?? 0, repack: series('daniel_store_segments_to_repack') ?? 0 };
 }
 
 /**

@@ -6,6 +6,7 @@
  * until /metrics says none is left (at most REPACK_WAIT_MS), and says how long that took.
  */
 import type { BenchContext } from '../lib/context.js';
+import { getMetrics } from '../lib/api.js';
 import { cpuSeconds, which } from '../lib/proc.js';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -26,28 +27,21 @@ function compressedRatio(ctx: BenchContext, tool: string, args: string[]): Basel
 
 const REPACK_WAIT_MS = 300_000;
 
-/** One series of Daniel's /metrics, or undefined when absent. */
-async function metric(ctx: BenchContext, name: string): Promise<number | undefined> {
-  const response = await fetch(`${ctx.daniel!.url}/metrics`, { headers: { authorization: `Bearer ${ctx.token}` }, signal: AbortSignal.timeout(30_000) });
-  const text = await response.text();
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
-}
-
 /** Waits, idle, until Daniel has repacked every sealed segment: what it did, or why it stopped waiting. */
 async function waitForRepack(ctx: BenchContext): Promise<string> {
   const started = performance.now();
   const cpuBefore = cpuSeconds(ctx.daniel!.proc.pid) ?? 0;
-  const first = await metric(ctx, 'daniel_store_segments_to_repack');
+  const toRepack = async (): Promise<number | undefined> => (await getMetrics(ctx))('daniel_store_segments_to_repack');
+  const first = await toRepack();
   if (first === undefined) return 'Daniel does not repack (no daniel_store_segments_to_repack)';
   let left = first;
   while (left > 0 && performance.now() - started < REPACK_WAIT_MS) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    left = (await metric(ctx, 'daniel_store_segments_to_repack')) ?? 0;
+    left = (await toRepack()) ?? 0;
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = (cpuSeconds(ctx.daniel!.proc.pid) ?? cpuBefore) - cpuBefore;
-  const saved = (await metric(ctx, 'daniel_store_repack_saved_bytes')) ?? 0;
+  const saved = (await getMetrics(ctx))('daniel_store_repack_saved_bytes') ?? 0;
   return `before stopping Daniel: ${first} sealed segments were still to repack; the workload waited ${seconds.toFixed(1)} s with Daniel idle (${cpu.toFixed(1)} CPU-seconds) until ${left} were left; repacking saved ${(saved / MiB).toFixed(1)} MiB of blobs since Daniel started`;
 }
 

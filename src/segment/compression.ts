@@ -49,20 +49,32 @@ function containerHeader(payloadLength: number): number[] {
   return header;
 }
 
-/** `parts` compressed one frame each, after `head`, into one exactly sized buffer (with `tail` copied after). */
-function frames(head: readonly number[], parts: readonly Buffer[], tail?: Buffer): Buffer {
-  let bound = head.length + (tail?.length ?? 0);
-  for (const part of parts) bound += zstd.compressBound(part.length);
-  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
-  // Level 1 (on the bench data it beat 2 and 3 on ratio and both speeds) with a smaller match table: zstd-level.ts.
-  cctx ??= fastCompressor(zstd);
+/**
+ * `head`, then what `fill` writes into the scratch buffer from the offset it is given (it
+ * answers where it stopped, at most `bound` bytes on), copied out into one exactly sized
+ * buffer of its own (never a slice of Node's shared pool, so it can be transferred).
+ */
+function intoScratch(head: readonly number[], bound: number, fill: (at: number) => number): Buffer {
+  const size = head.length + bound;
+  if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
   let at = 0;
   for (const byte of head) scratch[at++] = byte;
-  for (const part of parts) at += cctx.compress2(scratch.subarray(at), part);
-  if (tail !== undefined) at += tail.copy(scratch, at);
-  const out = Buffer.allocUnsafe(at);
+  at = fill(at);
+  const out = Buffer.allocUnsafeSlow(at);
   scratch.copy(out, 0, 0, at);
   return out;
+}
+
+/** `parts` compressed one frame each, after `head`, into one exactly sized buffer (with `tail` copied after). */
+function frames(head: readonly number[], parts: readonly Buffer[], tail?: Buffer): Buffer {
+  let bound = tail?.length ?? 0;
+  for (const part of parts) bound += zstd.compressBound(part.length);
+  // Level 1 (on the bench data it beat 2 and 3 on ratio and both speeds) with a smaller match table: zstd-level.ts.
+  const fast = (cctx ??= fastCompressor(zstd));
+  return intoScratch(head, bound, (at) => {
+    for (const part of parts) at += fast.compress2(scratch.subarray(at), part);
+    return tail === undefined ? at : at + tail.copy(scratch, at);
+  });
 }
 
 export function compressPayload(payload: Buffer): Buffer {
@@ -176,43 +188,37 @@ export class RepackStopped extends Error {
 
 /**
  * The blob's payload compressed again as one Zstandard frame at `level`, behind the same
- * header: the same payload to every reader (a blob of any codec, deflate and brotli included,
- * comes back as Zstandard). Undefined when that is not smaller. The result is decoded and
- * compared with the payload before it is answered, so a repacked blob never holds other bytes.
+ * header, in a buffer of its own: the same payload to every reader (a blob of any codec,
+ * deflate and brotli included, comes back as Zstandard). Undefined when that is not smaller.
+ * The result is decoded and compared with the payload before it is answered, so a repacked
+ * blob never holds other bytes.
  * The payload is compressed REPACK_CHUNK at a time, and `stopped` is asked before each: true
  * abandons the frame (RepackStopped), so whoever asked for the core has it within a chunk.
  */
 export function repackBlob(data: Buffer, level: number = REPACK_LEVEL, stopped: () => boolean = () => false): Buffer | undefined {
   const payload = decompressPayload(data);
-  const head = containerHeader(payload.length);
-  const bound = head.length + zstd.compressBound(payload.length);
-  if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(Math.max(bound, scratch.length * 2));
   const cctx = (repackCctx ??= new zstd.CCtx());
   cctx.reset(zstd.ResetDirective.sessionOnly);
   cctx.setParameter(zstd.CParameter.compressionLevel, level);
   cctx.setPledgedSrcSize(payload.length);
-  let at = 0;
-  for (const byte of head) scratch[at++] = byte;
-  for (let from = 0; ; ) {
-    if (stopped()) {
-      cctx.reset(zstd.ResetDirective.sessionOnly);
-      throw new RepackStopped();
+  const out = intoScratch(containerHeader(payload.length), zstd.compressBound(payload.length), (at) => {
+    for (let from = 0; ; from += REPACK_CHUNK) {
+      if (stopped()) {
+        cctx.reset(zstd.ResetDirective.sessionOnly);
+        throw new RepackStopped();
+      }
+      const last = from + REPACK_CHUNK >= payload.length;
+      let input = payload.subarray(from, from + REPACK_CHUNK);
+      for (;;) {
+        const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
+        at += produced;
+        input = input.subarray(consumed);
+        if (last ? left === 0 : input.length === 0) break;
+      }
+      if (last) return at;
     }
-    const end = Math.min(payload.length, from + REPACK_CHUNK);
-    const last = end === payload.length;
-    let input = payload.subarray(from, end);
-    for (;;) {
-      const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
-      at += produced;
-      input = input.subarray(consumed);
-      if (last ? left === 0 : input.length === 0) break;
-    }
-    if (last) break;
-    from = end;
-  }
-  if (at >= data.length) return undefined;
-  const out = Buffer.allocUnsafe(at);
-  scratch.copy(out, 0, 0, at);
+  });
+  if (out.length >= data.length) return undefined;
   if (!decompressPayload(out).equals(payload)) throw new Error('A repacked segment blob did not decode to its payload.');
   return out;
 }

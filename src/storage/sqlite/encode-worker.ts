@@ -76,7 +76,8 @@ if (port !== null) {
     try {
       if ('kind' in job) {
         const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level, stopped);
-        answer = { id: job.id, kind: 'repack', blob: repacked === undefined ? null : transferableCopy([repacked]) };
+        // repackBlob's buffer is its own (never a slice of Node's pool): handed over as it is.
+        answer = { id: job.id, kind: 'repack', blob: repacked === undefined ? null : (repacked.buffer as ArrayBuffer) };
       } else {
         answer = { id: job.id, ...encodeJob(job) };
       }

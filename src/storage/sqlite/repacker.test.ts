@@ -230,11 +230,20 @@ it('works by itself once appends pause and no read runs, and not before', async 
   }
 }, 60_000);
 
-it('writes nothing over a segment that went or changed while its repack ran', async () => {
+/** A data dir holding the first `count` of requests(), its store closed, and how many sealed segments it had to repack. */
+async function closedStore(count: number): Promise<{ dir: string; toRepack: number }> {
   const dir = newDir();
   const store = await open(dir);
-  for (const request of requests(4)) await store.append(request);
-  await store.close();
+  try {
+    for (const request of requests(count)) await store.append(request);
+    return { dir, toRepack: (await store.stats()).segmentsToRepack! };
+  } finally {
+    await store.close();
+  }
+}
+
+it('writes nothing over a segment that went or changed while its repack ran', async () => {
+  const { dir } = await closedStore(4);
   const db = new Database(join(dir, 'daniel.db'));
   try {
     const segments = new SqliteSegments(db, () => 0);
@@ -295,17 +304,13 @@ it('stops a segment in the worker within a chunk when asked, and repacks it whol
 }, 60_000);
 
 it('passes over a blob that does not decode, and repacks the rest', async () => {
-  const dir = newDir();
-  let store = await open(dir);
-  for (const request of requests(6)) await store.append(request);
-  const toRepack = (await store.stats()).segmentsToRepack!;
-  await store.close();
+  const { dir, toRepack } = await closedStore(6);
   const db = new Database(join(dir, 'daniel.db'));
   const [damaged] = db.prepare('SELECT s.id AS id FROM segments s WHERE s.sealed = 1 ORDER BY s.id DESC LIMIT 1').all() as { id: number }[];
   // The newest, which the repacker takes first: it must go on past it.
   db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?').run(Buffer.from([0xff, 2, 5, 1, 2, 3]), damaged!.id);
   db.close();
-  store = await open(dir);
+  const store = await open(dir);
   try {
     await store.repacker!.runToEnd();
     const stats = await store.stats();

@@ -310,9 +310,14 @@ export class SqliteSegments implements SegmentBackend {
 
   /** Up to `limit` segments without statistics of the current version, newest first (the indexer's work list). */
   withoutFieldStats(limit: number): StoredSegment[] {
+    return this.listed(this.withoutStats.all(limit));
+  }
+
+  /** The metadata of the segments `rows` name (a work list), in their order, leaving out any gone since. */
+  private listed(rows: readonly { id: number }[]): StoredSegment[] {
     const metas = this.metas();
     const out: StoredSegment[] = [];
-    for (const { id } of this.withoutStats.all(limit)) {
+    for (const { id } of rows) {
       const meta = metas.get(String(id));
       if (meta !== undefined) out.push(meta);
     }
@@ -336,13 +341,7 @@ export class SqliteSegments implements SegmentBackend {
 
   /** Up to `limit` sealed segments not repacked yet, newest first (the repacker's work list). */
   toRepackNext(limit: number): StoredSegment[] {
-    const metas = this.metas();
-    const out: StoredSegment[] = [];
-    for (const { id } of this.toRepack.all(limit)) {
-      const meta = metas.get(String(id));
-      if (meta !== undefined) out.push(meta);
-    }
-    return out;
+    return this.listed(this.toRepack.all(limit));
   }
 
   /** How many sealed segments are not repacked yet. */

@@ -354,10 +354,15 @@ export class SqliteStore implements Store {
           // no WAL file right now
         }
       }
-      return { lines: totals.lines ?? 0, rawBytes: totals.bytes ?? 0, storedBytes, segments: totals.segments,
+      const repacker = this.repacker;
+      return {
+        lines: totals.lines ?? 0,
+        rawBytes: totals.bytes ?? 0,
+        storedBytes,
+        segments: totals.segments,
         segmentsWithoutFieldStats: this.segments.countWithoutFieldStats(),
         segmentsToRepack: this.segments.countToRepack(),
-        repack: this.repacker === undefined ? undefined : { segments: this.repacker.repacked, bytesBefore: this.repacker.bytesBefore, bytesAfter: this.repacker.bytesAfter },
+        repack: repacker && { segments: repacker.repacked, bytesBefore: repacker.bytesBefore, bytesAfter: repacker.bytesAfter },
       };
     });
   }

@@ -10,22 +10,22 @@ export class StoreActivity {
   private lastAppend = -Infinity;
   private lastRead = -Infinity;
   private reads = 0;
-  private readonly listeners: ((what: 'append' | 'read') => void)[] = [];
+  private readonly listeners: (() => void)[] = [];
 
   /** `listener` runs when an append or a read starts (it schedules or stops work, it does not work). */
-  listen(listener: (what: 'append' | 'read') => void): void {
+  listen(listener: () => void): void {
     this.listeners.push(listener);
   }
 
   appended(): void {
     this.lastAppend = performance.now();
-    for (const listener of this.listeners) listener('append');
+    for (const listener of this.listeners) listener();
   }
 
   /** A read (search, histogram, tail, context, field counts) started: background work waits until it ends. */
   readStarted(): void {
     this.reads++;
-    for (const listener of this.listeners) listener('read');
+    for (const listener of this.listeners) listener();
   }
 
   readEnded(): void {
