@@ -16,33 +16,65 @@ export function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
 }
 
-/** `1639508052062918900n` -> `"1639508052.0629189"`; whole seconds keep one decimal: `"1639508052.0"`. */
-export function nsToEpochSecondsString(ns: bigint): string {
-  const negative = ns < 0n;
-  const abs = negative ? -ns : ns;
-  const seconds = abs / NS_PER_S;
-  let fraction = (abs % NS_PER_S).toString().padStart(9, '0').replace(/0+$/, '');
-  if (fraction === '') fraction = '0';
-  return `${negative ? '-' : ''}${seconds}.${fraction}`;
+/**
+ * The last time the two writers below split, into whole seconds (rounded down) and the
+ * nanoseconds past them: a /logs entry writes each of its line's time both ways, and bigint
+ * division was most of their cost.
+ */
+let splitNs: bigint | undefined;
+let splitSeconds = 0n;
+let splitRem = 0;
+
+function split(ns: bigint): void {
+  if (ns === splitNs) return;
+  // Rounded down, so a time before 1970 keeps its second: -1 ns is 23:59:59.999999999.
+  let rem = ns % NS_PER_S;
+  if (rem < 0n) rem += NS_PER_S;
+  splitSeconds = (ns - rem) / NS_PER_S;
+  splitRem = Number(rem);
+  splitNs = ns;
 }
 
-/** The last whole second nsToRfc3339 wrote, and its text: a page of lines mostly shares its seconds. */
-let lastSeconds: bigint | undefined;
-let lastBase = '';
+/** `.0629189` for 62918900 ns: up to 9 digits, trailing zeros dropped; '' for none. */
+function fractionText(rem: number): string {
+  if (rem === 0) return '';
+  let digits = 9;
+  while (rem % 10 === 0) {
+    rem /= 10;
+    digits--;
+  }
+  return '.' + String(rem).padStart(digits, '0');
+}
+
+/** The last whole second each writer wrote, and its text: a page of lines mostly shares its seconds. */
+let epochSeconds: bigint | undefined;
+let epochText = '';
+let rfcSeconds: bigint | undefined;
+let rfcText = '';
+
+/** `1639508052062918900n` -> `"1639508052.0629189"`; whole seconds keep one decimal: `"1639508052.0"`. */
+export function nsToEpochSecondsString(ns: bigint): string {
+  if (ns < 0n) {
+    // Before 1970: the sign, then the distance from it (not the second rounded down).
+    const text = nsToEpochSecondsString(-ns);
+    return '-' + text;
+  }
+  split(ns);
+  if (splitSeconds !== epochSeconds) {
+    epochText = splitSeconds.toString();
+    epochSeconds = splitSeconds;
+  }
+  return splitRem === 0 ? `${epochText}.0` : epochText + fractionText(splitRem);
+}
 
 /** RFC 3339 in UTC with as many fraction digits as needed (up to 9). */
 export function nsToRfc3339(ns: bigint): string {
-  // Whole seconds rounded down, so a time before 1970 keeps its second: -1 ns is 23:59:59.999999999.
-  let rem = ns % NS_PER_S;
-  if (rem < 0n) rem += NS_PER_S;
-  const seconds = (ns - rem) / NS_PER_S;
-  if (seconds !== lastSeconds) {
-    lastBase = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-    lastSeconds = seconds;
+  split(ns);
+  if (splitSeconds !== rfcSeconds) {
+    rfcText = new Date(Number(splitSeconds) * 1000).toISOString().slice(0, 19);
+    rfcSeconds = splitSeconds;
   }
-  const base = lastBase;
-  const fraction = rem === 0n ? '' : '.' + rem.toString().padStart(9, '0').replace(/0+$/, '');
-  return `${base}${fraction}Z`;
+  return `${rfcText}${fractionText(splitRem)}Z`;
 }
 
 const RFC3339 =

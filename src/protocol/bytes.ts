@@ -81,6 +81,13 @@ export class ByteWriter {
     this.length += bytes;
   }
 
+  /** Appends a copy of `bytes`. */
+  append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
   /** Appends a copy of bytes [start, end) already written. */
   copyWithin(start: number, end: number): void {
     this.reserve(end - start);

@@ -166,6 +166,13 @@ export class SqliteSegments implements SegmentBackend {
   /** The cached metadata in each search order, sorted when first asked for since the metadata last changed. */
   private sorted: { desc?: StoredSegment[]; asc?: StoredSegment[] } = {};
   private cacheVersion = -1;
+  /**
+   * Counts changes to the list of segments: appends, removals, seals, another connection's
+   * commits. A work list (field statistics, repacking) found empty stays empty until this moves,
+   * so the background workers' polls between a reader's pages cost no query over every segment.
+   */
+  private changes = 0;
+  private caughtUp = { stats: -1, repack: -1 };
   private readonly summaries: BloomSummaries;
   private readonly statsById: Database.Statement<[number], { stats: Buffer }>;
   private readonly putStats: Database.Statement<[number, Buffer]>;
@@ -248,6 +255,7 @@ export class SqliteSegments implements SegmentBackend {
     if (this.cache === null || version !== this.cacheVersion) {
       this.cache = new Map(this.allRows.all().map((row) => [String(row.id), fromRow(row)]));
       this.cacheVersion = version;
+      this.changes++;
       this.sorted = {};
       this.summaries.clear(); // another writer may have deleted segments and reused their ids
       this.statsCache.clear();
@@ -258,6 +266,7 @@ export class SqliteSegments implements SegmentBackend {
 
   /** Drops what memory holds (after a rolled-back transaction: its writes never happened). */
   invalidate(): void {
+    this.changes++;
     this.cache = null;
     this.sorted = {};
     this.summaries.clear();
@@ -305,12 +314,26 @@ export class SqliteSegments implements SegmentBackend {
 
   /** How many segments have no field statistics of the current version yet (none, or version 1: no term counts). */
   countWithoutFieldStats(): number {
-    return this.countWithoutStats.get()!;
+    return this.caughtUp.stats === this.changeStamp() ? 0 : this.countWithoutStats.get()!;
   }
 
   /** Up to `limit` segments without statistics of the current version, newest first (the indexer's work list). */
   withoutFieldStats(limit: number): StoredSegment[] {
-    return this.listed(this.withoutStats.all(limit));
+    return this.workList('stats', () => this.withoutStats.all(limit));
+  }
+
+  /** The work list `query` answers, or none without asking when it was empty and nothing changed since. */
+  private workList(kind: 'stats' | 'repack', query: () => { id: number }[]): StoredSegment[] {
+    const stamp = this.changeStamp();
+    if (this.caughtUp[kind] === stamp) return [];
+    const out = this.listed(query());
+    if (out.length === 0) this.caughtUp[kind] = stamp;
+    return out;
+  }
+
+  private changeStamp(): number {
+    this.metas(); // reloads (a change) when another connection committed
+    return this.changes;
   }
 
   /** The metadata of the segments `rows` name (a work list), in their order, leaving out any gone since. */
@@ -341,12 +364,12 @@ export class SqliteSegments implements SegmentBackend {
 
   /** Up to `limit` sealed segments not repacked yet, newest first (the repacker's work list). */
   toRepackNext(limit: number): StoredSegment[] {
-    return this.listed(this.toRepack.all(limit));
+    return this.workList('repack', () => this.toRepack.all(limit));
   }
 
   /** How many sealed segments are not repacked yet. */
   countToRepack(): number {
-    return this.countToRepackNow.get()!;
+    return this.caughtUp.repack === this.changeStamp() ? 0 : this.countToRepackNow.get()!;
   }
 
   /**
@@ -380,6 +403,7 @@ export class SqliteSegments implements SegmentBackend {
     arrival: { minArrival: bigint; maxArrival: bigint },
     sealed: boolean,
   ): void {
+    this.changes++;
     // The row id is SQLite's to choose: the metadata is built once it has been given.
     const result = this.insertMeta.run({
       host: file.host,
@@ -410,6 +434,7 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   remove(id: string): void {
+    this.changes++;
     this.deleteMeta.run(Number(id));
     this.deleteBlob.run(Number(id));
     this.deleteStats.run(Number(id));
@@ -426,6 +451,7 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   seal(id: string): void {
+    this.changes++;
     this.sealById.run(Number(id));
     const cached = this.cache?.get(id);
     if (cached !== undefined) this.cache!.set(id, storedSegment(id, cached, cached, cached, true));
