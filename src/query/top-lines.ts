@@ -36,9 +36,30 @@ export class TopLines {
     }
   }
 
-  /** The kept lines, best first. */
+  /**
+   * The kept lines, best first. Sorted by their timestamps as doubles first: Number() of a
+   * bigint rounds monotonically, so times that differ as doubles are in that order, and only
+   * ties (within a double's precision) are compared in full. Comparing bigints was most of
+   * sorting a page of 10,000 lines.
+   */
   sorted(): StoredLine[] {
-    return [...this.heap].sort((a, b) => compareInOrder(a, b, this.order));
+    const lines = this.heap;
+    const times = new Float64Array(lines.length);
+    const index = new Uint32Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      times[i] = Number(lines[i]!.timestamp);
+      index[i] = i;
+    }
+    const order = this.order;
+    const first = order === 'asc' ? -1 : 1;
+    index.sort((i, j) => {
+      const a = times[i]!;
+      const b = times[j]!;
+      if (a < b) return first;
+      if (a > b) return -first;
+      return compareInOrder(lines[i]!, lines[j]!, order);
+    });
+    return Array.from(index, (i) => lines[i]!);
   }
 
   private later(a: StoredLine, b: StoredLine): boolean {
