@@ -40,33 +40,67 @@ export const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdB
 const BODY_WINDOW_LOG_MAX = 23;
 
 /**
- * Decodes a Zstandard stream chunk by chunk (one or more frames), handing each piece of
- * output on as it is produced, so the caller can stop a bomb at its limit instead of holding
- * its output. `write` returns false once `onOut` asked to stop.
+ * Decodes a Zstandard stream chunk by chunk (one or more frames) straight into one buffer,
+ * sized from the first frame's header when it says its size, and stops as soon as the output
+ * passes `limit` bytes, so a bomb is never held past it. Decoding into a scratch buffer, copying
+ * each piece out and joining the pieces copied an ingest body twice more: 8% of Daniel's main
+ * thread at full ingest.
  */
 export class ZstdStreamDecoder {
   private readonly dctx = new zstd.DCtx();
-  private readonly out = Buffer.allocUnsafe(zstd.dStreamOutSize());
+  private buffer: Buffer;
+  private length = 0;
   /** ZSTD_decompressStream's last answer: 0 when a frame just ended (and nothing is buffered). */
   private pending = 0;
   private empty = true;
 
-  constructor(private readonly onOut: (chunk: Buffer) => boolean) {
+  constructor(private readonly limit: number) {
     this.dctx.setParameter(zstd.DParameter.windowLogMax, BODY_WINDOW_LOG_MAX);
+    this.buffer = Buffer.allocUnsafeSlow(Math.min(limit + 1, zstd.dStreamOutSize()));
   }
 
-  /** Throws on data that is not Zstandard (the library's message). */
+  /** False once the output passed the limit; throws on data that is not Zstandard (the library's message). */
   write(chunk: Buffer): boolean {
+    if (this.empty && chunk.length > 0) this.sizeFromHeader(chunk);
     let input = chunk;
     while (input.length > 0 || this.pending > 0) {
-      const [hint, produced, consumed] = this.dctx.decompressStream(this.out, input);
+      if (this.length === this.buffer.length && !this.grow()) return false;
+      const room = this.buffer.length - this.length;
+      const [hint, produced, consumed] = this.dctx.decompressStream(this.buffer.subarray(this.length), input);
       this.pending = hint;
       this.empty = false;
       input = input.subarray(consumed);
-      if (produced > 0 && !this.onOut(Buffer.from(this.out.subarray(0, produced)))) return false;
-      // Nothing left to feed and the output buffer was not filled: the decoder waits for more input.
-      if (input.length === 0 && produced < this.out.length) break;
+      this.length += produced;
+      if (this.length > this.limit) return false;
+      // Nothing left to feed and the output had room: the decoder waits for more input.
+      if (input.length === 0 && produced < room) break;
     }
+    return true;
+  }
+
+  /** The bytes decoded so far (a view: valid until the next write). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** A buffer for the whole frame when its header (in this first chunk) says how large it is. */
+  private sizeFromHeader(chunk: Buffer): void {
+    let size: number | null;
+    try {
+      size = zstd.getFrameContentSize(chunk);
+    } catch {
+      return; // not a whole header yet, or not Zstandard: decompressStream says which
+    }
+    if (size !== null && size > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(Math.min(size, this.limit) + 1);
+  }
+
+  /** More room, up to one byte past the limit (which a stream that fills it passes); false when full at that. */
+  private grow(): boolean {
+    const most = this.limit + 1;
+    if (this.buffer.length >= most) return false;
+    const grown = Buffer.allocUnsafeSlow(Math.min(most, Math.max(this.buffer.length * 2, this.length + zstd.dStreamOutSize())));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
     return true;
   }
 

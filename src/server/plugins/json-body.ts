@@ -41,8 +41,8 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
     let outBytes = 0;
     let settled = false;
     const gunzip = encoding === 'identity' || encoding === 'zstd' ? undefined : DECODERS[encoding]();
-    // Zstandard decodes on this thread, a piece at a time: onOut stops it at the limit.
-    const unzstd = encoding === 'zstd' ? new ZstdStreamDecoder((chunk) => (onOut(chunk), !settled)) : undefined;
+    // Zstandard decodes on this thread, into one buffer that stops at the limit.
+    const unzstd = encoding === 'zstd' ? new ZstdStreamDecoder(limit) : undefined;
     const invalid = (error: unknown): AppError =>
       new AppError('INVALID_BODY', `The body is not valid ${encoding === 'br' ? 'brotli' : encoding}: ${error instanceof Error ? error.message : String(error)}`);
 
@@ -58,7 +58,7 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
         payload.resume();
         reject(error);
       } else {
-        resolve({ bytes: Buffer.concat(chunks, outBytes), rawBytes });
+        resolve({ bytes: unzstd !== undefined ? unzstd.bytes() : Buffer.concat(chunks, outBytes), rawBytes });
       }
     };
     const onOut = (chunk: Buffer): void => {
@@ -78,7 +78,7 @@ export function readBody(payload: Readable, options: { limit: number; encoding: 
       }
       if (unzstd) {
         try {
-          unzstd.write(chunk);
+          if (!unzstd.write(chunk)) finish(tooLarge(limit, 'decompressed'));
         } catch (error) {
           finish(invalid(error));
         }
