@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { AppendRequest } from '../store.js';
+import Database from 'better-sqlite3';
 import { SqliteStore } from './sqlite-store.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -87,6 +88,28 @@ it('waits while a read runs, and the store says how many segments are left', asy
     for (let waited = 0; (await store.stats()).segmentsWithoutFieldStats! > 0 && waited < 200; waited++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect((await store.stats()).segmentsWithoutFieldStats).toBe(0);
     expect(indexer.indexed).toBe(left);
+  } finally {
+    await store.close();
+  }
+});
+
+it('finds work again when another connection changes the store after it had caught up', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
+  dirs.push(dataDir);
+  const store = await SqliteStore.open({ dataDir, policy: { sealBytes: 600, directSealBytes: 300 }, fieldStats: { idleMs: 60_000 } });
+  try {
+    for (let i = 0; i < 6; i++) await store.append(request(i * 4, 4, T0 + BigInt(i)));
+    expect(store.fieldStatsIndexer!.runToEnd()).toBeGreaterThan(0);
+    // Caught up: asked again, it has nothing to do (and does not ask SQLite).
+    expect(store.fieldStatsIndexer!.runToEnd()).toBe(0);
+    expect((await store.stats()).segmentsWithoutFieldStats).toBe(0);
+    // Another process (a backup restore, an older Daniel) drops the statistics of two segments.
+    const other = new Database(join(dataDir, 'daniel.db'));
+    other.prepare('DELETE FROM segment_stats WHERE id IN (SELECT id FROM segment_stats ORDER BY id LIMIT 2)').run();
+    other.close();
+    expect((await store.stats()).segmentsWithoutFieldStats).toBe(2);
+    expect(store.fieldStatsIndexer!.runToEnd()).toBe(2);
+    expect((await store.fieldCounts({ maxScanLines: 0 }))!.fromStats).toBe(24);
   } finally {
     await store.close();
   }
