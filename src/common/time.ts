@@ -56,8 +56,7 @@ let rfcText = '';
 export function nsToEpochSecondsString(ns: bigint): string {
   if (ns < 0n) {
     // Before 1970: the sign, then the distance from it (not the second rounded down).
-    const text = nsToEpochSecondsString(-ns);
-    return '-' + text;
+    return '-' + nsToEpochSecondsString(-ns);
   }
   split(ns);
   if (splitSeconds !== epochSeconds) {

@@ -314,7 +314,7 @@ export class SqliteSegments implements SegmentBackend {
 
   /** How many segments have no field statistics of the current version yet (none, or version 1: no term counts). */
   countWithoutFieldStats(): number {
-    return this.caughtUp.stats === this.changeStamp() ? 0 : this.countWithoutStats.get()!;
+    return this.isCaughtUp('stats') ? 0 : this.countWithoutStats.get()!;
   }
 
   /** Up to `limit` segments without statistics of the current version, newest first (the indexer's work list). */
@@ -324,16 +324,16 @@ export class SqliteSegments implements SegmentBackend {
 
   /** The work list `query` answers, or none without asking when it was empty and nothing changed since. */
   private workList(kind: 'stats' | 'repack', query: () => { id: number }[]): StoredSegment[] {
-    const stamp = this.changeStamp();
-    if (this.caughtUp[kind] === stamp) return [];
+    if (this.isCaughtUp(kind)) return [];
     const out = this.listed(query());
-    if (out.length === 0) this.caughtUp[kind] = stamp;
+    if (out.length === 0) this.caughtUp[kind] = this.changes;
     return out;
   }
 
-  private changeStamp(): number {
+  /** Whether that work list was found empty and no segment changed since. */
+  private isCaughtUp(kind: 'stats' | 'repack'): boolean {
     this.metas(); // reloads (a change) when another connection committed
-    return this.changes;
+    return this.caughtUp[kind] === this.changes;
   }
 
   /** The metadata of the segments `rows` name (a work list), in their order, leaving out any gone since. */
@@ -369,7 +369,7 @@ export class SqliteSegments implements SegmentBackend {
 
   /** How many sealed segments are not repacked yet. */
   countToRepack(): number {
-    return this.caughtUp.repack === this.changeStamp() ? 0 : this.countToRepackNow.get()!;
+    return this.isCaughtUp('repack') ? 0 : this.countToRepackNow.get()!;
   }
 
   /**
