@@ -5,6 +5,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { AppendRequest } from '../store.js';
 import Database from 'better-sqlite3';
 import { SqliteStore } from './sqlite-store.js';
+import type { SqliteSegments } from './sqlite-segments.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 const dirs: string[] = [];
@@ -110,6 +111,35 @@ it('finds work again when another connection changes the store after it had caug
     expect((await store.stats()).segmentsWithoutFieldStats).toBe(2);
     expect(store.fieldStatsIndexer!.runToEnd()).toBe(2);
     expect((await store.fieldCounts({ maxScanLines: 0 }))!.fromStats).toBe(24);
+  } finally {
+    await store.close();
+  }
+});
+
+it('counts the newest segments first, 64 at a time, each 64 oldest first so their rows are appended in order', async () => {
+  const store = await open();
+  try {
+    const segments = (store as unknown as { segments: SqliteSegments }).segments;
+    const saved: number[] = [];
+    const save = segments.saveFieldStats.bind(segments);
+    segments.saveFieldStats = (segment, stats) => {
+      saved.push(Number(segment.id));
+      save(segment, stats);
+    };
+    // Each append is sealed on its own (over directSealBytes): a segment each.
+    for (let i = 0; i < 150; i++) await store.append(request(i * 16, 16, T0 + BigInt(i)));
+    const ids = new Database(store.file, { readonly: true });
+    const all = ids.prepare<[], number>('SELECT id FROM segments ORDER BY id').pluck().all();
+    ids.close();
+    expect(all.length).toBeGreaterThan(128);
+    expect(store.fieldStatsIndexer!.runToEnd()).toBe(all.length);
+    expect([...saved].sort((a, b) => a - b)).toEqual(all);
+    // The newest 64 first, ascending; then the 64 before them, ascending; then the rest.
+    const newest = all.slice(-64);
+    const before = all.slice(-128, -64);
+    expect(saved.slice(0, 64)).toEqual(newest);
+    expect(saved.slice(64, 128)).toEqual(before);
+    expect(saved.slice(128)).toEqual(all.slice(0, -128));
   } finally {
     await store.close();
   }

@@ -2,8 +2,9 @@
  * Computes the field statistics (query/field-stats.ts) of the sqlite store's segments off the
  * append path. Extracting every line's fields costs several µs a line, more than an append
  * costs, so it is not done while appends arrive: the indexer waits until no append has come
- * for `idleMs`, then works through the segments without statistics, newest first, in slices
- * of the main thread (`sliceMs`) between which everything else runs, and pauses again as
+ * for `idleMs`, then works through the segments without statistics, newest first (64 at a time,
+ * each 64 oldest first), in slices of the main thread (`sliceMs`) between which everything else
+ * runs, and pauses again as
  * soon as an append comes. It also waits while a read (search, histogram, field counts) runs and
  * for `readPauseMs` after the last one ends, so a query never waits behind its slices. A segment merged or deleted while it was being counted is
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
@@ -164,7 +165,11 @@ export class FieldStatsIndexer {
 
   private nextSegment(): InProgress | undefined {
     for (;;) {
-      if (this.queue.length === 0) this.queue = this.segments.withoutFieldStats(64);
+      // The newest 64 without statistics, counted oldest first: each row then lands after the one
+      // before it. Inserted newest first, every row went in front of the last and split its page,
+      // which left the table's pages half empty: on the bench's 10M lines, 24.9 MB of pages for
+      // 13.5 MB of statistics, against 16.7 MB in this order (the whole file 469.9 -> 461.7 MB).
+      if (this.queue.length === 0) this.queue = this.segments.withoutFieldStats(64).reverse();
       const segment = this.queue.shift();
       if (segment === undefined) return undefined;
       if (this.segments.stillThere(segment) === undefined) continue;
