@@ -10,7 +10,7 @@ import { checkIngestFiles, type CheckedFiles } from '../protocol/ingest-check.js
 import type { IngestEnvelopeValue } from '../protocol/ingest-schema.js';
 import { nameProblem } from '../protocol/names.js';
 import { boundFields } from '../query/fields.js';
-import type { AppendFile, AppendLine, AppendRequest } from '../storage/store.js';
+import type { AppendFile, AppendRequest } from '../storage/store.js';
 import type { IdentityBudget } from './identity-budget.js';
 
 export interface ValidatedIngest {
@@ -58,12 +58,10 @@ export function toAppendRequest(body: IngestEnvelopeValue & { checked?: CheckedF
     }
     if (group.size !== undefined) target.size = group.size;
     for (const line of group.lines) {
-      const append: AppendLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut };
-      if (line.fields !== undefined) {
-        const fields = boundFields(line.fields);
-        if (fields !== undefined) append.fields = fields;
-      }
-      target.lines.push(append);
+      // The checked line is the append line (its `bytes` rides along, unread): a copy of each was
+      // an object a line that lived until the lines were stored.
+      if (line.fields !== undefined) line.fields = boundFields(line.fields);
+      target.lines.push(line);
       lineCount += 1;
       lineBytes += line.bytes;
     }
