@@ -14,6 +14,8 @@ export class ApiError extends Error {
 export interface AnswerSize {
   bytes: number;
   parseMs: number;
+  /** When given, each answer's URL and text are kept here too (the paging floor's static server serves them again). */
+  texts?: { url: string; text: string }[];
 }
 
 /** GET a path (or an absolute URL such as a `next`) and parse the JSON answer; `size` adds up its bytes and parse time. */
@@ -38,6 +40,7 @@ export async function getJson<T>(ctx: BenchContext, pathOrUrl: string, timeoutMs
   const parsed = JSON.parse(text) as T;
   size.parseMs += performance.now() - started;
   size.bytes += Buffer.byteLength(text);
+  size.texts?.push({ url, text });
   return parsed;
 }
 

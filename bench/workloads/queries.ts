@@ -3,8 +3,10 @@
  * runs (after one untimed warm-up), each answer checked against what the generator planted,
  * beside grep -F and rg -F (and tail) over the same bytes.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { extractFields } from '../../src/query/fields.js';
 import { FIELD_STATS_VERSION } from '../../src/query/field-stats.js';
 import type { HistogramResponse, LogsResponse } from '../../src/protocol/api.js';
@@ -14,6 +16,7 @@ import type { BenchContext } from '../lib/context.js';
 import { COMMON_TERM, COUNTED_TERM } from '../lib/datagen.js';
 import { ratio, WorkloadReport, type Baseline, type WorkloadResult } from '../lib/results.js';
 import { percentile } from '../lib/stats.js';
+import { startProcess, type Proc } from '../lib/proc.js';
 
 interface QuerySpec {
   name: string;
@@ -56,6 +59,8 @@ function specs(ctx: BenchContext): QuerySpec[] {
   let pagingWeight: { pages: number; bytes: number; parseMs: number; stringifyMs: number; lines: number } | undefined;
   /** The untimed first run: no segment of it yet cut down to its matches in Daniel's memory (segment-filter.ts). */
   let pagingFirstMs: number | undefined;
+  /** The same pages walked from a static server: p50 (ms) of its walks, or why it was not measured. */
+  let pagingFloor: { p50: number; runs: number } | string | undefined;
   let lastCursors = new Set<string>();
 
   return [
@@ -90,26 +95,38 @@ function specs(ctx: BenchContext): QuerySpec[] {
         const runStarted = performance.now();
         let total = 0;
         let pages = 0;
-        const size: AnswerSize = { bytes: 0, parseMs: 0 };
-        let url: string | undefined = `/logs?${q({ filter: COUNTED_TERM, count: '10000' })}`;
+        // Only the untimed first run keeps what it read (for the floors below): a timed run, as a
+        // client counting lines would, drops each page once counted.
+        const first = i === 0;
+        const size: AnswerSize = first ? { bytes: 0, parseMs: 0, texts: [] } : { bytes: 0, parseMs: 0 };
+        const start = `/logs?${q({ filter: COUNTED_TERM, count: '10000' })}`;
+        let url: string | undefined = start;
         const entries: LogsResponse['data'][] = [];
         while (url) {
           const body: LogsResponse = await getJson<LogsResponse>(ctx, url, undefined, size);
           total += body.data.length;
           pages++;
-          entries.push(body.data);
+          if (first) entries.push(body.data);
           url = body.next;
         }
-        // The floor of writing these answers: JSON.stringify of the same entries, here, untimed.
-        if (i === 0) pagingFirstMs = performance.now() - runStarted;
-        const started = performance.now();
-        for (const data of entries) JSON.stringify({ data });
-        pagingWeight = { pages, bytes: size.bytes, parseMs: size.parseMs, stringifyMs: performance.now() - started, lines: total };
-        return total !== counted ? `counted ${total} lines with ${COUNTED_TERM}, the data has ${counted}` : undefined;
+        const walkMs = performance.now() - runStarted;
+        const problem = total !== counted ? `counted ${total} lines with ${COUNTED_TERM}, the data has ${counted}` : undefined;
+        if (first) {
+          pagingFirstMs = walkMs;
+          // The floor of writing these answers: JSON.stringify of the same entries, untimed.
+          const started = performance.now();
+          for (const data of entries) JSON.stringify({ data });
+          pagingWeight = { pages, bytes: size.bytes, parseMs: size.parseMs, stringifyMs: performance.now() - started, lines: total };
+          // The floor of serving them: the same bytes from a server that only writes them.
+          pagingFloor = await staticPagingWalk(start, size.texts!, counted, ctx.config.slowRepeats).catch((error: unknown) => (error as Error).message);
+        } else if (pagingWeight !== undefined) {
+          pagingWeight.parseMs = size.parseMs;
+        }
+        return { problem, timedMs: walkMs };
       },
       after: () =>
         pagingWeight &&
-        `every match of "${COUNTED_TERM}", counted by paging: each run reads ${pagingWeight.pages} pages, ${(pagingWeight.bytes / 1e6).toFixed(1)} MB of JSON (${Math.round(pagingWeight.bytes / pagingWeight.lines)} bytes an entry, its per-line cursor and fields included); the harness's JSON.parse of them takes ${Math.round(pagingWeight.parseMs)} ms of the timed run, and JSON.stringify of the same entries ${Math.round(pagingWeight.stringifyMs)} ms (untimed): the floor of writing them, against grep -c that writes one number a file. The untimed first run took ${Math.round(pagingFirstMs ?? 0)} ms: Daniel then cut each segment it read down to the lines with ${COUNTED_TERM} and kept those in memory (its decoded cache, 32 MiB), where the timed runs find most of them`,
+        `every match of "${COUNTED_TERM}", counted by paging: each run reads ${pagingWeight.pages} pages, ${(pagingWeight.bytes / 1e6).toFixed(1)} MB of JSON (${Math.round(pagingWeight.bytes / pagingWeight.lines)} bytes an entry, its per-line cursor and fields included); the harness's JSON.parse of them takes ${Math.round(pagingWeight.parseMs)} ms of the last timed run, and JSON.stringify of the same entries ${Math.round(pagingWeight.stringifyMs)} ms (untimed): the floor of writing them, against grep -c that writes one number a file. ${typeof pagingFloor === 'string' ? `The same pages from a static server: not measured (${pagingFloor})` : `The same pages from a static server (bench/lib/static-pages.ts, its own process, answering each request with Daniel's bytes for it) through the same client: ${pagingFloor === undefined ? '?' : pagingFloor.p50.toFixed(0)} ms p50 of ${pagingFloor?.runs ?? 0} walks, the floor of fetching and parsing this JSON here`}. The untimed first run took ${Math.round(pagingFirstMs ?? 0)} ms: Daniel then cut each segment it read down to the lines with ${COUNTED_TERM} and kept those in memory (its decoded cache, 32 MiB), where the timed runs find most of them`,
       baselines: [grep(['-F', '-c'], COUNTED_TERM, allFiles), ...withRg(['-F', '-c'], COUNTED_TERM, allFiles)],
       target: { text: 'no slower than grep -c', pass: (p50, grepP50) => (grepP50 === undefined ? undefined : p50 <= grepP50) },
       checkBaseline: (stdout) => (sumCounts(stdout) !== counted ? `baseline counted ${sumCounts(stdout)}, expected ${counted}` : undefined),
@@ -352,6 +369,49 @@ async function waitForIdleWork(ctx: BenchContext, report: WorkloadReport, starte
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+/**
+ * Walks the pages a paging run read again, from a static server that answers each request with
+ * the bytes Daniel gave for it, through the same client (fetch, the text, JSON.parse, the next
+ * link): once untimed, then `runs` times. p50 in ms; throws when a walk counts other than `counted`.
+ */
+async function staticPagingWalk(start: string, texts: { url: string; text: string }[], counted: number, runs: number): Promise<{ p50: number; runs: number }> {
+  const keyOf = (url: string): string => (url.startsWith('http') ? new URL(url).pathname + new URL(url).search : url);
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-pages-'));
+  const script = fileURLToPath(new URL('../lib/static-pages.ts', import.meta.url));
+  let server: Proc | undefined;
+  try {
+    const manifest = texts.map(({ url, text }, i) => {
+      const file = path.join(dir, `page-${i}.json`);
+      writeFileSync(file, text);
+      return { key: keyOf(url), file };
+    });
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    server = startProcess('static-pages', process.execPath, ['--import', 'tsx', script, path.join(dir, 'manifest.json')], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    const base = (await server.waitFor(/listening on (\S+)/, 30_000))[1]!;
+    const walk = async (): Promise<number> => {
+      const started = performance.now();
+      let total = 0;
+      for (let url: string | undefined = base + start; url !== undefined; ) {
+        const response = await fetch(url);
+        const text = await response.text();
+        if (!response.ok) throw new Error(`static page ${url}: ${response.status}`);
+        const body = JSON.parse(text) as LogsResponse;
+        total += body.data.length;
+        url = body.next === undefined ? undefined : base + keyOf(body.next);
+      }
+      if (total !== counted) throw new Error(`the static walk counted ${total}, the data has ${counted}`);
+      return performance.now() - started;
+    };
+    await walk();
+    const timings: number[] = [];
+    for (let i = 0; i < runs; i++) timings.push(await walk());
+    return { p50: percentile(timings, 0.5)!, runs };
+  } finally {
+    await server?.stop(5_000);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
