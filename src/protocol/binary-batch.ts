@@ -36,7 +36,7 @@
 import type { IngestFile, IngestLine, IngestRejection, IngestRequest } from './ingest.js';
 import type { CheckedFiles, CheckedGroup, CheckedLine } from './ingest-check.js';
 import { ByteReader, JOINED_STRING_CHARS } from './bytes.js';
-import { endProblem, groupNameProblem, lineFields, orderProblem } from './ingest-rules.js';
+import { endProblem, groupNameProblem, lineFields, lineName, orderProblem } from './ingest-rules.js';
 import { INT64_MAX, INT64_MIN } from './names.js';
 import { isUtf8 } from 'node:buffer';
 
@@ -350,19 +350,14 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
         group.lines.push(lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, own));
         continue;
       }
-      // The line's name (`files[i].lines[j]`) is spelled out only for a line refused: made for
-      // every line, it was a string and a number's digits a line.
       if (!Number.isSafeInteger(offset) || offset < 0) {
-        refusal = { code: 'INVALID_BODY', message: `Body field ${at}.lines[${lineIndex}].offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` };
+        refusal = { code: 'INVALID_BODY', message: `Body field ${lineName(at, lineIndex)}.offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` };
         continue;
       }
-      if (offset < previousEnd || end <= offset || !Number.isSafeInteger(end)) {
-        const field = `${at}.lines[${lineIndex}]`;
-        const problem = orderProblem(field, offset, previousEnd) ?? endProblem(field, offset, end);
-        if (problem !== undefined) {
-          lineRejections.push({ file: index, file_id: fileId, offset, code: 'INVALID_BODY', message: problem });
-          continue;
-        }
+      const problem = orderProblem(at, lineIndex, offset, previousEnd) ?? endProblem(at, lineIndex, offset, end);
+      if (problem !== undefined) {
+        lineRejections.push({ file: index, file_id: fileId, offset, code: 'INVALID_BODY', message: problem });
+        continue;
       }
       const checked = lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, lineFields(labels, own));
       group.lines.push(checked);

@@ -7,7 +7,7 @@
 import { Compile } from 'typebox/compile';
 import type { IngestRejection } from './ingest.js';
 import { IngestFileHeadSchema, IngestLineSchema } from './ingest-schema.js';
-import { endProblem, groupNameProblem, lineFields, orderProblem } from './ingest-rules.js';
+import { endProblem, groupNameProblem, lineFields, lineName, orderProblem } from './ingest-rules.js';
 import { parseWireTimestamp, wellFormed } from './names.js';
 
 /** A line that passed every check: the timestamp parsed, the text well-formed, the end known. */
@@ -121,14 +121,14 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
       const line = value.lines[badOffset];
       const issues = lineCheck.Check(line) ? [] : (lineCheck.Errors(line) as Issue[]);
       const offsetIssue = issues.find((issue) => issue.instancePath === '/offset' || issue.keyword === 'required' || issue.instancePath === '');
-      return refuseGroup('INVALID_BODY', describe(`${at}.lines[${badOffset}]`, offsetIssue ? [offsetIssue] : issues));
+      return refuseGroup('INVALID_BODY', describe(lineName(at, badOffset), offsetIssue ? [offsetIssue] : issues));
     }
     const labels = value.labels;
     const group: CheckedGroup = { index, fileId: value.file_id, filename: value.filename, path, lines: [] };
     if (value.size !== undefined) group.size = value.size;
     let previousEnd = lastEnd.get(value.file_id) ?? -1;
     value.lines.forEach((line, lineIndex) => {
-      const field = `${at}.lines[${lineIndex}]`;
+      const field = lineName(at, lineIndex);
       const offset = (line as { offset: number }).offset;
       const refuseLine = (message: string): void => {
         rejected.push({ file: index, file_id: value.file_id, offset, code: 'INVALID_BODY', message });
@@ -141,12 +141,12 @@ export function checkIngestFiles(files: readonly unknown[]): CheckedFiles {
         if (plain && !lineCheck.Check(line)) return refuseLine(describe(field, lineCheck.Errors(line) as Issue[]));
         return refuseLine(`Body field ${field}.timestamp is outside the signed 64-bit nanosecond range`);
       }
-      const outOfOrder = orderProblem(field, offset, previousEnd);
+      const outOfOrder = orderProblem(at, lineIndex, offset, previousEnd);
       if (outOfOrder !== undefined) return refuseLine(outOfOrder);
       const text = wellFormed(line.line);
       const bytes = Buffer.byteLength(text, 'utf8');
       const end = line.end ?? offset + bytes + 1;
-      const badEnd = endProblem(field, offset, end);
+      const badEnd = endProblem(at, lineIndex, offset, end);
       if (badEnd !== undefined) return refuseLine(badEnd);
       const checked: CheckedLine = { offset, end, timestamp, line: text, cut: line.cut === true, bytes };
       const fields = lineFields(labels, line.fields);

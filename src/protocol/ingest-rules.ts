@@ -18,15 +18,24 @@ export function groupNameProblem(at: string, fileId: string, filename: string, p
   return undefined;
 }
 
-/** A line starting before the end of its identity's previous line in the request: why it is refused, `field` being `files[i].lines[j]`. */
-export function orderProblem(field: string, offset: number, previousEnd: number): string | undefined {
-  return offset < previousEnd ? `Body field ${field}.offset must not be below the end (${previousEnd}) of the file's previous line in this request` : undefined;
+/**
+ * A line's name in messages, `files[i].lines[j]`, `at` being `files[i]`. The rules below spell
+ * it out only for a line they refuse: made for every line, it was a string and a number's
+ * digits a line on the ingest path.
+ */
+export function lineName(at: string, lineIndex: number): string {
+  return `${at}.lines[${lineIndex}]`;
+}
+
+/** A line starting before the end of its identity's previous line in the request: why it is refused. */
+export function orderProblem(at: string, lineIndex: number, offset: number, previousEnd: number): string | undefined {
+  return offset < previousEnd ? `Body field ${lineName(at, lineIndex)}.offset must not be below the end (${previousEnd}) of the file's previous line in this request` : undefined;
 }
 
 /** Why a line's end (given or derived) is refused. */
-export function endProblem(field: string, offset: number, end: number): string | undefined {
-  if (end <= offset) return `Body field ${field}.end must be greater than its offset`;
-  if (!Number.isSafeInteger(end)) return `Body field ${field}.end is too large`;
+export function endProblem(at: string, lineIndex: number, offset: number, end: number): string | undefined {
+  if (end <= offset) return `Body field ${lineName(at, lineIndex)}.end must be greater than its offset`;
+  if (!Number.isSafeInteger(end)) return `Body field ${lineName(at, lineIndex)}.end is too large`;
   return undefined;
 }
 
