@@ -14,7 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { payloadText } from '../src/segment/codec.js';
 import { decompressPayload } from '../src/segment/compression.js';
-import { TOKEN_MIN } from '../src/segment/bloom.js';
+import { isTokenByte, TOKEN_MIN } from '../src/segment/bloom.js';
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -39,26 +39,20 @@ for (const t of tables) console.log(`  ${t.name.padEnd(28)} ${String(t.pages).pa
 const blobs = db.prepare('SELECT coalesce(sum(length(data)), 0) AS data, coalesce(sum(length(bloom)), 0) AS bloom FROM segment_blobs').get() as { data: number; bloom: number };
 console.log(`\nsegment text, compressed: ${mb(blobs.data)} (${ofRaw(blobs.data)} of raw); blooms: ${mb(blobs.bloom)} (${ofRaw(blobs.bloom)} of raw)`);
 
+/** Set bits of each byte value. */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => byte.toString(2).replaceAll('0', '').length);
 const sizes = new Map<number, number>();
 let setBits = 0;
 let allBits = 0;
 for (const row of db.prepare('SELECT bloom FROM segment_blobs').iterate() as Iterable<{ bloom: Buffer }>) {
   const bytes = row.bloom.length - 1; // the format byte
   sizes.set(bytes, (sizes.get(bytes) ?? 0) + 1);
-  for (let i = 0; i < bytes; i++) {
-    let byte = row.bloom[i]!;
-    while (byte !== 0) {
-      setBits += byte & 1;
-      byte >>>= 1;
-    }
-  }
+  for (let i = 0; i < bytes; i++) setBits += BITS_SET[row.bloom[i]!]!;
   allBits += bytes * 8;
 }
 console.log(`bloom sizes (bytes: segments): ${[...sizes].sort((a, b) => a[0] - b[0]).map(([bytes, n]) => `${bytes}: ${n}`).join(', ')}`);
 console.log(`bloom fill: ${allBits > 0 ? (setBits / allBits).toFixed(3) : '-'} of the bits set`);
 
-/** `A-Za-z0-9_.:@-`, as src/segment/bloom.ts reads a token. */
-const tokenByte = (b: number): boolean => (b >= 48 && b <= 58) || (b >= 64 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45 || b === 46;
 const lower = (b: number): number => (b >= 65 && b <= 90 ? b | 32 : b);
 const sample = db.prepare('SELECT b.bloom AS bloom, b.data AS data, s.line_count AS lines FROM segment_blobs b JOIN segments s USING (id) WHERE b.id % ? = 0').all(every) as { bloom: Buffer; data: Buffer; lines: number }[];
 let trigrams = 0;
@@ -77,7 +71,7 @@ for (const row of sample) {
       seen.add((lower(text[i - 2]!) << 16) | (lower(text[i - 1]!) << 8) | lower(byte));
       seen.add((text[i - 2]! << 16) | (text[i - 1]! << 8) | byte);
     }
-    if (tokenByte(byte)) {
+    if (isTokenByte(byte)) {
       if (start < 0) start = i;
     } else if (start >= 0) {
       if (i - start >= TOKEN_MIN) {

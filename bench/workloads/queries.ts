@@ -378,7 +378,11 @@ async function waitForIdleWork(ctx: BenchContext, report: WorkloadReport, starte
  * link): once untimed, then `runs` times. p50 in ms; throws when a walk counts other than `counted`.
  */
 async function staticPagingWalk(start: string, texts: { url: string; text: string }[], counted: number, runs: number): Promise<{ p50: number; runs: number }> {
-  const keyOf = (url: string): string => (url.startsWith('http') ? new URL(url).pathname + new URL(url).search : url);
+  const keyOf = (url: string): string => {
+    if (!url.startsWith('http')) return url;
+    const { pathname, search } = new URL(url);
+    return pathname + search;
+  };
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-pages-'));
   const script = fileURLToPath(new URL('../lib/static-pages.ts', import.meta.url));
   let server: Proc | undefined;

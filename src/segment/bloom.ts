@@ -86,7 +86,7 @@ function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
 }
 
 /** Bytes of a token: `A-Za-z0-9_.:@-`. */
-function isTokenByte(b: number): boolean {
+export function isTokenByte(b: number): boolean {
   return (b >= 48 && b <= 58) || (b >= 64 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45 || b === 46;
 }
 

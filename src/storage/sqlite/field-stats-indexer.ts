@@ -4,8 +4,7 @@
  * costs, so it is not done while appends arrive: the indexer waits until no append has come
  * for `idleMs`, then works through the segments without statistics, newest first (64 at a time,
  * each 64 oldest first), in slices of the main thread (`sliceMs`) between which everything else
- * runs, and pauses again as
- * soon as an append comes. It also waits while a read (search, histogram, field counts) runs and
+ * runs, and pauses again as soon as an append comes. It also waits while a read (search, histogram, field counts) runs and
  * for `readPauseMs` after the last one ends, so a query never waits behind its slices. A segment merged or deleted while it was being counted is
  * dropped; its successor is counted in turn. Until a segment has statistics, the queries that
  * use them read its lines instead.
