@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, exactTrigrams, foldBloom, needleTrigrams, TOKEN_MIN, tokenProbe } from './bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldToken, buildTrigramBloom, buildTrigramBloomJs, exactTrigrams, foldBloom, nativeBloomLoaded, needleTrigrams, TOKEN_MIN, tokenProbe } from './bloom.js';
 
 const text = (s: string): Buffer => Buffer.from(s);
 const admits = (bloom: Uint8Array, needle: string, caseInsensitive: boolean): boolean =>
@@ -104,9 +104,12 @@ describe('the bloom bytes', () => {
     );
     const sample = Buffer.from(lines.join('\n') + '\n');
     const digest = (bloom: Uint8Array): string => createHash('sha256').update(bloom).digest('hex');
-    expect(digest(buildTrigramBloom(sample))).toBe('e983e89fa6ef51223331d80b96bdbe51edcd56aa79cd78123d8eaff8a765d406');
-    expect(digest(buildTrigramBloom(sample, true))).toBe('66c7d07aa7fa638f76a8317a0ec2248ef0c379f60e9aee4012e2f0dc7de0177e');
-    expect(digest(buildTrigramBloom(sample, true, true))).toBe('bd9385adc725aba1b87dd89bde290700c4b4535914ae658c38db69468c324865');
+    // The builder Daniel uses (the C one where it was built) and the JavaScript one alike.
+    for (const build of [buildTrigramBloom, buildTrigramBloomJs]) {
+      expect(digest(build(sample))).toBe('e983e89fa6ef51223331d80b96bdbe51edcd56aa79cd78123d8eaff8a765d406');
+      expect(digest(build(sample, true))).toBe('66c7d07aa7fa638f76a8317a0ec2248ef0c379f60e9aee4012e2f0dc7de0177e');
+      expect(digest(build(sample, true, true))).toBe('bd9385adc725aba1b87dd89bde290700c4b4535914ae658c38db69468c324865');
+    }
     // Texts shorter than a trigram, and tokens at the very start and end.
     expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('abcdefgh'), true, true), tokenProbe('abcdefgh')!)).toBe(true);
     expect(bloomMayHoldToken(buildTrigramBloom(Buffer.from('x abcdefghi'), true, true), tokenProbe('abcdefghi')!)).toBe(true);
@@ -172,11 +175,46 @@ describe('the builder against the format written plainly', () => {
           [true, false],
           [true, true],
         ] as const) {
-          expect(buildTrigramBloom(text, tokens, names).equals(referenceBloom(text, tokens, names))).toBe(true);
+          const reference = referenceBloom(text, tokens, names);
+          expect(buildTrigramBloom(text, tokens, names).equals(reference)).toBe(true);
+          expect(buildTrigramBloomJs(text, tokens, names).equals(reference)).toBe(true);
         }
       }),
       { numRuns: 400 },
     );
+  });
+
+  // npm install builds native/bloom.c (scripts/build-native.mjs); CI must have it, or the C builder goes untested.
+  it.runIf(process.env.CI === 'true' || nativeBloomLoaded())('the C builder is loaded, and builds a segment-sized text as the JavaScript one does', () => {
+    expect(nativeBloomLoaded()).toBe(true);
+    // Segment-sized texts: past the first sizes of the builders' tables, many distinct trigrams and tokens, any bytes.
+    let seed = 7;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const words = ['ERROR', 'warn', 'GET', '/api/v1/items', 'trace_id=', 'Ä', '😀', '{"level":"info"}', ' ', '\n', '\t', '='];
+    for (const size of [1 << 16, 1 << 18, 1 << 20]) {
+      const parts: string[] = [];
+      let length = 0;
+      while (length < size) {
+        const r = random();
+        const part = r % 3 === 0 ? words[r % words.length]! : r % 3 === 1 ? (r >>> 4).toString(36) + (random() >>> 3).toString(16) : String.fromCharCode(32 + (r % 95));
+        parts.push(part);
+        length += part.length;
+      }
+      const textBytes = Buffer.from(parts.join(''));
+      const anyBytes = Buffer.from(Array.from({ length: size }, () => random() & 0xff));
+      for (const text of [textBytes, anyBytes]) {
+        for (const [tokens, names] of [
+          [false, false],
+          [true, false],
+          [true, true],
+        ] as const) {
+          expect(buildTrigramBloom(text, tokens, names).equals(buildTrigramBloomJs(text, tokens, names))).toBe(true);
+        }
+      }
+    }
   });
 
   it('builds the same bytes for a segment of varied lines, after builds of other sizes', () => {

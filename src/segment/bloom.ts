@@ -23,6 +23,8 @@
  * and holds no `\u00`, has no line with that field (`bloomMayHoldName`); older formats cannot tell.
  */
 
+import { createRequire } from 'node:module';
+
 const PROBES = 3;
 /**
  * Probes of a whole token in a format 4 bloom. A token is looked up alone (a trace id's hex
@@ -156,12 +158,42 @@ function distinctTokens(count: number): number {
   return kept;
 }
 
+/** The builder in C (native/bloom.c): the same bytes as buildTrigramBloomJs, built faster. */
+interface NativeBloom {
+  build(text: Uint8Array, tokens: boolean, names: boolean): Buffer;
+}
+
+/**
+ * The C builder when `npm install` built it (scripts/build-native.mjs), else undefined: a
+ * machine without a compiler, and the one-file builds, build in JavaScript.
+ * `DANIEL_JS_BLOOM=1` keeps to JavaScript (to compare the two).
+ */
+function loadNativeBloom(): NativeBloom | undefined {
+  if (process.env.DANIEL_JS_BLOOM === '1') return undefined;
+  try {
+    return createRequire(import.meta.url)('../../native/build/Release/bloom.node') as NativeBloom;
+  } catch {
+    return undefined;
+  }
+}
+const nativeBloom = loadNativeBloom();
+
+/** Whether blooms are built by the C builder in this process. */
+export function nativeBloomLoaded(): boolean {
+  return nativeBloom !== undefined;
+}
+
 /**
  * Builds the bloom of every trigram of `text`: lowercased, and exact where that differs; with
  * `tokens`, also of its long whole tokens (format 3); `names` marks a text that also holds the
  * names of its lines' given fields (format 4, with tokens).
  */
 export function buildTrigramBloom(text: Uint8Array, tokens = false, names = false): Buffer {
+  return nativeBloom !== undefined ? nativeBloom.build(text, tokens, names) : buildTrigramBloomJs(text, tokens, names);
+}
+
+/** buildTrigramBloom in JavaScript: where the C builder is not built, and what it is tested against. */
+export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = false): Buffer {
   const withTokens = tokens || names;
   let tokenCount = 0;
   let count = 0;
@@ -267,7 +299,7 @@ export function buildTrigramBloom(text: Uint8Array, tokens = false, names = fals
  * bench segments (128 KiB to 1 MiB) for good, about 100 MB/s instead of 150; in a Daniel
  * ingesting, for its first builds. The bytes built are the same either way.
  */
-for (let i = 0; i < 16; i++) buildTrigramBloom(Buffer.from('Warm-up: {"trace_id":"4bf92f3577b34da6","level":"INFO","msg":"GET /api/v1/items"} ok=1 \u00e9\n'), true, true);
+if (nativeBloom === undefined) for (let i = 0; i < 16; i++) buildTrigramBloomJs(Buffer.from('Warm-up: {"trace_id":"4bf92f3577b34da6","level":"INFO","msg":"GET /api/v1/items"} ok=1 \u00e9\n'), true, true);
 
 function trigramsOf(needle: string, lower: boolean): number[] {
   const bytes = Buffer.from(needle);
