@@ -128,9 +128,14 @@ static napi_value build(napi_env env, napi_callback_info info) {
     }
     uint32_t lowered = ((uint32_t)(classes[text[0]] & 0xff) << 8) | (uint32_t)(classes[text[1]] & 0xff);
     uint32_t exact = ((uint32_t)text[0] << 8) | text[1];
-    /* Room for every trigram twice: no check inside the loop. */
-    if (!grow(&b->found, &b->found_cap, 2 * length + 2)) goto oom;
+    /*
+     * Room for the distinct trigrams, grown as they are found: a text has at most two a byte,
+     * and never more than 2^24 (every trigram value), so a large text of few distinct ones
+     * does not reserve eight bytes for each of its own.
+     */
+    if (!grow(&b->found, &b->found_cap, 65536)) goto oom;
     uint32_t *found = b->found;
+    size_t found_cap = b->found_cap;
     for (size_t i = 2; i < length; i++) {
       uint8_t byte = text[i];
       int32_t byte_class = classes[byte];
@@ -149,6 +154,11 @@ static napi_value build(napi_env env, napi_callback_info info) {
       }
       exact = ((exact << 8) | byte) & 0xffffff;
       lowered = ((lowered << 8) | (uint32_t)(byte_class & 0xff)) & 0xffffff;
+      if (count + 2 > found_cap) {
+        if (!grow(&b->found, &b->found_cap, count + 2)) goto oom;
+        found = b->found;
+        found_cap = b->found_cap;
+      }
       uint8_t bit = (uint8_t)(1u << (lowered & 7));
       if ((seen[lowered >> 3] & bit) == 0) {
         seen[lowered >> 3] |= bit;
