@@ -16,6 +16,7 @@ import { toAppendRequest } from '../src/server/ingest-validation.js';
 import { withSeqs } from '../src/storage/append-plan.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
+import { median } from './lib/stats.js';
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -51,8 +52,7 @@ function nsPerLine(step: () => number): { median: number; min: number } {
     perLine.push(Number(process.hrtime.bigint() - started) / (READS * lines.length));
   }
   if (kept !== rounds * READS * lines.length) throw new Error(`read ${kept} lines, expected ${rounds * READS * lines.length}`);
-  perLine.sort((a, b) => a - b);
-  return { median: perLine[perLine.length >> 1]!, min: perLine[0]! };
+  return { median: median(perLine)!, min: Math.min(...perLine) };
 }
 
 const check = nsPerLine(() => checkBinaryBatch(body).groups[0]!.lines.length);

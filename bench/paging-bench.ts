@@ -18,6 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc.js';
+import { median } from './lib/stats.js';
 import { startDaniel } from './lib/system.js';
 import { workDir } from './lib/paths.js';
 
@@ -39,7 +40,6 @@ cpSync(source, copy, { recursive: true });
 const token = 'tok-paging-bench-0001';
 const daniel = await startDaniel({ dataDir: copy, token, profileName: 'daniel-paging' });
 const headers = { authorization: `Bearer ${token}` };
-const p50 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 interface Walk {
   ms: number;
@@ -84,9 +84,11 @@ try {
     console.log(`walk ${i + 1}: ${w.ms.toFixed(0)} ms; Daniel ${w.danielCpuMs.toFixed(0)} CPU ms, client ${w.clientCpuMs.toFixed(0)}; pages (headers/body/parse ms): ${perPage}`);
   }
   const sum = (w: Walk, k: 0 | 1 | 2): number => w.pages.reduce((s, page) => s + page[k], 0);
+  const p50 = (of: (w: Walk) => number): number => median(timed.map(of))!;
+  const danielMs = p50((w) => w.danielCpuMs);
   console.log(
-    `p50 of ${walks}: walk ${p50(timed.map((w) => w.ms)).toFixed(0)} ms; Daniel ${p50(timed.map((w) => w.danielCpuMs)).toFixed(0)} CPU ms (${((p50(timed.map((w) => w.danielCpuMs)) * 1000) / first.lines).toFixed(1)} µs a line), ` +
-      `client ${p50(timed.map((w) => w.clientCpuMs)).toFixed(0)} CPU ms; waiting for headers ${p50(timed.map((w) => sum(w, 0))).toFixed(0)} ms, bodies ${p50(timed.map((w) => sum(w, 1))).toFixed(0)} ms, parsing ${p50(timed.map((w) => sum(w, 2))).toFixed(0)} ms`,
+    `p50 of ${walks}: walk ${p50((w) => w.ms).toFixed(0)} ms; Daniel ${danielMs.toFixed(0)} CPU ms (${((danielMs * 1000) / first.lines).toFixed(1)} µs a line), ` +
+      `client ${p50((w) => w.clientCpuMs).toFixed(0)} CPU ms; waiting for headers ${p50((w) => sum(w, 0)).toFixed(0)} ms, bodies ${p50((w) => sum(w, 1)).toFixed(0)} ms, parsing ${p50((w) => sum(w, 2)).toFixed(0)} ms`,
   );
 } finally {
   await daniel.proc.stop(5000);

@@ -92,9 +92,8 @@ static napi_value build(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t length;
   void *data;
-  napi_value arraybuffer;
-  size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &arraybuffer, &byte_offset) != napi_ok || type != napi_uint8_array) {
+  /* `data` already points at the view's first byte (a Buffer from Node's pool is a view at an offset). */
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, NULL, "text must be a Uint8Array");
     return NULL;
   }

@@ -12,12 +12,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'native');
+/** Where the running node is installed: npm and, from a distribution's package, the headers live under it. */
+const prefix = path.resolve(path.dirname(process.execPath), '..');
 
 /** node-gyp: the one npm runs scripts with, else npm's own copy beside this node. */
 function nodeGyp() {
   const given = process.env.npm_config_node_gyp;
   if (given && existsSync(given)) return given;
-  const candidates = [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
+  const candidates = [path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
   try {
     candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
   } catch {
@@ -34,7 +36,6 @@ if (gyp === undefined) {
 const args = [gyp, 'rebuild'];
 // The headers of the running Node: npm's `nodedir` setting, else beside the node binary (a
 // distribution's package puts them under <prefix>/include/node); node-gyp would download them.
-const prefix = path.resolve(path.dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 if (nodedir) args.push(`--nodedir=${nodedir}`);
 const result = spawnSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
