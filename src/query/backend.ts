@@ -76,8 +76,9 @@ export interface SegmentBackend {
   /**
    * Optional: the segment's field statistics (field-stats.ts), when the backend has computed
    * them; undefined when it has none for this segment (yet), and the engine reads its lines.
+   * A backend holding them in memory may answer at once instead of with a promise.
    */
-  loadFieldStats?(segment: SegmentMeta): Promise<FieldStats | undefined>;
+  loadFieldStats?(segment: SegmentMeta): FieldStats | undefined | Promise<FieldStats | undefined>;
   /**
    * Optional: decoded segments the backend keeps in memory (decoded-cache.ts). The backend
    * must delete a segment's entry when it deletes the segment (or clear the cache), so a

@@ -29,17 +29,23 @@ import { parsePayload } from '../segment/codec.js';
 import { decompressPayload } from '../segment/compression.js';
 import { countPayloadLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
-import { bloomProbes, quickMayMatch, scanSegment, segmentMayMatch } from './segment-scan.js';
+import { bloomAllows, bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, type BloomProbes } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
 import { normaliseLevel } from './fields.js';
 import { countFromStats, statsCountable } from './segment-field-counts.js';
 import type { FieldStats, ValueSpan } from './field-stats.js';
-import { countFromTerms, termCountable } from './term-stats.js';
+import { termCountable, type TermLookup } from './term-stats.js';
 
 /** Lines of the segment containing the term, from its statistics; undefined when they do not tell. */
-function countTermFromStats(stats: FieldStats | undefined, meta: SegmentMeta, term: { needle: string; caseInsensitive: boolean }): number | undefined {
+function countTermFromStats(stats: FieldStats | undefined, meta: SegmentMeta, term: TermLookup): number | undefined {
   if (stats === undefined || stats.minSeq !== meta.minSeq || stats.maxSeq !== meta.maxSeq || stats.lines !== meta.lineCount) return undefined;
-  return countFromTerms(stats.terms, term.needle, term.caseInsensitive);
+  return stats.terms?.linesOf(term);
+}
+
+/** The segment's full bloom's verdict, whatever its summary says (true when it vanished: reading it will tell). */
+async function fullBloomMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
+  const bloom = await backend.loadBloom(meta);
+  return bloom === null || bloomAllows(bloom, probes, meta.ascii && probes.caseInsensitive.length > 0);
 }
 
 /** The first line's timestamp when the value's lines all lie in one bucket and inside the range; undefined when they may not. */
@@ -113,8 +119,10 @@ async function countSegments(
   const term = backend.loadFieldStats === undefined ? undefined : termCountable(query);
   // One segment at a time between turns of the main thread (time-slice.ts).
   const slice = new TimeSlice(undefined, query.signal);
+  // A backend whose statistics are in memory answers them at once: no await a segment.
+  const statsOf = (meta: SegmentMeta): FieldStats | undefined | Promise<FieldStats | undefined> => backend.loadFieldStats!(meta);
   for (let s = 0; s < segments.length; s++) {
-    await slice.check();
+    if (slice.due()) await slice.check();
     if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) return true;
     const meta = segments[s]!;
     const inside = (since === undefined || meta.minTimestamp >= since) && (until === undefined || meta.maxTimestamp < until);
@@ -124,7 +132,8 @@ async function countSegments(
       continue;
     }
     if (countable !== undefined) {
-      const stats = await backend.loadFieldStats!(meta);
+      const pending = statsOf(meta);
+      const stats = pending instanceof Promise ? await pending : pending;
       const count = countFromStats(stats, meta, countable.name, countable.value);
       // No line holds the value: nothing to count, whatever the segment's times.
       if (count === 0) continue;
@@ -143,11 +152,16 @@ async function countSegments(
     }
     if (term !== undefined && textOnly) {
       if (quickMayMatch(backend, meta, probes) === false) continue;
-      const count = countTermFromStats(await backend.loadFieldStats!(meta), meta, term);
+      const pending = statsOf(meta);
+      const stats = pending instanceof Promise ? await pending : pending;
+      const count = countTermFromStats(stats, meta, term);
       if (count !== undefined) {
         if (count > 0) counter.add(meta.minTimestamp, count);
         continue;
       }
+      // Counted, but the word is not kept: most such segments do not hold it, and the bloom
+      // summary (half the bits) admits many of them. The full bloom costs less than the text.
+      if (stats?.terms !== undefined && !(await fullBloomMayMatch(backend, meta, probes))) continue;
     }
     if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
     const data = await loadData(backend, meta, lastAttempt);

@@ -90,7 +90,8 @@ export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta
   return bloomAllows(bloom, probes, meta.ascii && probes.caseInsensitive.length > 0);
 }
 
-function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
+/** Whether a bloom (full, or a summary) admits every probe. */
+export function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
   // Most selective first: a token is one lookup that rules out almost every segment without it,
   // a field name rules out whole files; a hex value's trigrams are in nearly every segment.
   for (const token of probes.tokens) if (!bloomMayHoldToken(bloom, token)) return false;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder } from './field-stats.js';
-import { countFromTerms, termCountable, TermStats, TermStatsBuilder, termStatsOfText, MAX_TERMS } from './term-stats.js';
+import { countFromTerms, termCountable, TermStats, TermStatsBuilder, termStatsOfText, MAX_TERMS, MAX_INHERITED_TERMS } from './term-stats.js';
 import { parseQuery } from './language.js';
 
 /** Words that are substrings of one another, in several cases, beside non-ASCII text that lowercases to ASCII. */
@@ -46,6 +46,42 @@ describe('term counts', () => {
     expect(none.scan()).toBe(false);
     expect(none.done).toBe(true);
     expect(none.finish().words).toEqual([]);
+  });
+
+  it('keep the words they inherit when a line holds them as a word, however few, and count them exactly', () => {
+    const lines = [...Array.from({ length: 3_000 }, (_, i) => `alpha beta ${i % 2 ? 'gamma' : ''}`), 'one ERROR here', 'xERRORx and ERRORS', 'WARN'];
+    const text = textOf(lines);
+    const build = (inherited: string[]): TermStats => {
+      const builder = new TermStatsBuilder(text, true, inherited);
+      let start = 0;
+      for (const _ of lines) {
+        const end = text.indexOf(10, start);
+        builder.addLine(start, end);
+        start = end + 1;
+      }
+      return builder.finish();
+    };
+    expect(build([]).words).toEqual(['alpha', 'beta', 'gamma']);
+    // ERROR is a word of one line (and inside two others): kept, counted as a substring; absent and
+    // RORS are no word of any line, 'al' is no word at all, alpha is kept already.
+    const inherited = build(['ERROR', 'absent', 'RORS', 'al', 'alpha', 'WARN']);
+    expect(inherited.words).toEqual(['alpha', 'beta', 'gamma', 'ERROR', 'WARN']);
+    expect(inherited.lines('ERROR', false)).toBe(2);
+    expect(inherited.lines('error', true)).toBe(2);
+    expect(inherited.lines('WARN', false)).toBe(1);
+    expect(inherited.lines('absent', false)).toBeUndefined();
+    // At most MAX_INHERITED_TERMS of them, in the order given.
+    const many = Array.from({ length: MAX_INHERITED_TERMS + 10 }, (_, i) => `w${String(i).padStart(3, '0')}`);
+    const manyLines = [...lines, many.join(' ')];
+    const manyText = textOf(manyLines);
+    const builder = new TermStatsBuilder(manyText, true, many);
+    let start = 0;
+    for (const _ of manyLines) {
+      const end = manyText.indexOf(10, start);
+      builder.addLine(start, end);
+      start = end + 1;
+    }
+    expect(builder.finish().words).toEqual(['alpha', 'beta', 'gamma', ...many.slice(0, MAX_INHERITED_TERMS)]);
   });
 
   it('can be built in slices', () => {
@@ -94,12 +130,14 @@ describe('term counts', () => {
   });
 
   it('answer a histogram of one substring or one bare word, and nothing else', () => {
-    expect(termCountable({ match: [{ kind: 'substring', text: 'ERROR', caseInsensitive: false }] })).toEqual({ needle: 'ERROR', caseInsensitive: false });
-    expect(termCountable({ match: [{ kind: 'substring', text: 'ERROR', caseInsensitive: true }] })).toEqual({ needle: 'error', caseInsensitive: true });
-    expect(termCountable({ match: [{ kind: 'query', node: parseQuery('Error'), caseSensitive: false }] })).toEqual({ needle: 'error', caseInsensitive: true });
+    expect(termCountable({ match: [{ kind: 'substring', text: 'ERROR', caseInsensitive: false }] })).toEqual({ needle: 'ERROR', caseInsensitive: false, key: '\nERROR\n' });
+    expect(termCountable({ match: [{ kind: 'substring', text: 'ERROR', caseInsensitive: true }] })).toEqual({ needle: 'error', caseInsensitive: true, key: '\nerror\n' });
+    expect(termCountable({ match: [{ kind: 'query', node: parseQuery('Error'), caseSensitive: false }] })).toEqual({ needle: 'error', caseInsensitive: true, key: '\nerror\n' });
     expect(termCountable({ match: [{ kind: 'query', node: parseQuery('level:error'), caseSensitive: false }] })).toBeUndefined();
     expect(termCountable({ match: [{ kind: 'regex', pattern: 'ERROR', caseInsensitive: false }] })).toBeUndefined();
     expect(termCountable({ match: [{ kind: 'substring', text: 'a', caseInsensitive: false }, { kind: 'substring', text: 'b', caseInsensitive: false }] })).toBeUndefined();
     expect(termCountable({})).toBeUndefined();
+    // A needle that can be no kept word is looked up as none.
+    expect(termCountable({ match: [{ kind: 'substring', text: 'a b', caseInsensitive: false }] })).toEqual({ needle: 'a b', caseInsensitive: false, key: undefined });
   });
 });

@@ -8,7 +8,12 @@
  * - a word is a maximal run of ASCII letters, digits and `_` in a line's bytes, 3 to 32 bytes
  *   long (a longer run is no word, and no part of it is);
  * - it is a candidate when it occurs in at least one line in 1,000 of the segment (and in at
- *   least 2 lines); of those, the `MAX_TERMS` in the most lines are kept (ties by first seen).
+ *   least 2 lines); of those, the `MAX_TERMS` in the most lines are kept (ties by first seen);
+ * - besides, up to `MAX_INHERITED_TERMS` of the words the file's previous segment kept (the
+ *   indexer passes them, its own frequent words first) are kept when some line here holds them
+ *   as a word, however few: `ERROR` frequent in a file is then counted in its segments that
+ *   hold it once, which otherwise were read whole for it, and it passes on down the file for as
+ *   long as each segment holds it.
  *
  * What is counted (the query's substring semantics, not the words'): for each kept word, the
  * lines whose bytes contain it (a line with `ERRORS` counts for `ERROR`), and per lowercased
@@ -26,8 +31,13 @@
 import { ByteReader, type ByteWriter } from '../segment/codec.js';
 import type { LineFilter } from './types.js';
 
-/** Words kept per segment. */
+/** Words kept per segment for their own frequency. */
 export const MAX_TERMS = 256;
+/**
+ * Words kept besides those because the segment before it in the same file kept them (the
+ * indexer passes them, field-stats-indexer.ts), when the segment holds them as a word at all.
+ */
+export const MAX_INHERITED_TERMS = 64;
 /** A word counts as frequent in at least one line in this many. */
 export const TERM_LINE_RATIO = 1_000;
 /** Shortest and longest word (bytes). */
@@ -136,9 +146,14 @@ export class TermStats {
 
   /** Lines containing `needle` (lowercased by the caller when case-insensitive); undefined when it is no kept word. */
   lines(needle: string, caseInsensitive: boolean): number | undefined {
-    if (!TERM.test(needle)) return undefined;
+    return this.linesOf(termLookup(needle, caseInsensitive));
+  }
+
+  /** `lines` for a lookup made once per query (a histogram asks every segment the same). */
+  linesOf(lookup: TermLookup): number | undefined {
+    if (lookup.key === undefined) return undefined;
     const index = this.get();
-    const position = (caseInsensitive ? index.lowered : index.joined).indexOf('\n' + needle + '\n');
+    const position = (lookup.caseInsensitive ? index.lowered : index.joined).indexOf(lookup.key);
     if (position === -1) return undefined;
     const at = index.at;
     let low = 0;
@@ -148,7 +163,7 @@ export class TermStats {
       if (at[middle]! <= position) low = middle;
       else high = middle - 1;
     }
-    return (caseInsensitive ? index.folded : index.exact)[low];
+    return (lookup.caseInsensitive ? index.folded : index.exact)[low];
   }
 
   private get(): Indexed {
@@ -158,6 +173,19 @@ export class TermStats {
     }
     return this.index;
   }
+}
+
+/** A needle as `TermStats.linesOf` looks it up: undefined `key` when it can be no kept word. */
+export interface TermLookup {
+  readonly needle: string;
+  readonly caseInsensitive: boolean;
+  /** \n + needle + \n, as the words are joined. */
+  readonly key: string | undefined;
+}
+
+/** The lookup of `needle` (lowercased by the caller when case-insensitive). */
+export function termLookup(needle: string, caseInsensitive: boolean): TermLookup {
+  return { needle, caseInsensitive, key: TERM.test(needle) ? '\n' + needle + '\n' : undefined };
 }
 
 /** What a kept word can be. */
@@ -304,10 +332,13 @@ export class TermStatsBuilder {
   /**
    * @param text the segment's text, every line followed by \n
    * @param ascii true when every byte is below 0x80
+   * @param inherited words to count too when the text holds them as a word, though not frequent here
+   *   (the words the file's previous segment kept), at most MAX_INHERITED_TERMS of them
    */
   constructor(
     private readonly text: Buffer,
     private readonly ascii: boolean,
+    private readonly inherited: readonly string[] = [],
   ) {}
 
   /** Notes the words of the line text[start, end) (end: its \n). Lines are added in order, once each. */
@@ -396,6 +427,22 @@ export class TermStatsBuilder {
     this.slots = slots;
   }
 
+  /** Whether some line holds `word` (ASCII, a valid word) as a whole word: looked up in the table of words seen. */
+  private holds(word: string): boolean {
+    let hash = -2128831035;
+    for (let k = 0; k < word.length; k++) hash = Math.imul(hash ^ word.charCodeAt(k), 16777619);
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]! - 1;
+      if (entry === -1) return false;
+      if (this.hashes[entry] !== hash || this.lengths[entry] !== word.length) continue;
+      const at = this.starts[entry]!;
+      let same = true;
+      for (let k = 0; k < word.length && same; k++) same = this.text[at + k] === word.charCodeAt(k);
+      if (same) return true;
+    }
+  }
+
   /** Picks the words to count (after every line was added). */
   private choose(): NonNullable<TermStatsBuilder['chosen']> {
     const least = Math.max(2, Math.ceil(this.lines / TERM_LINE_RATIO));
@@ -403,6 +450,15 @@ export class TermStatsBuilder {
     for (let entry = 0; entry < this.words; entry++) if (this.lineCounts[entry]! >= least) frequent.push(entry);
     frequent.sort((a, b) => this.lineCounts[b]! - this.lineCounts[a]! || a - b);
     const exact = frequent.slice(0, MAX_TERMS).map((entry) => this.text.toString('latin1', this.starts[entry], this.starts[entry]! + this.lengths[entry]!));
+    const taken = new Set(exact);
+    let added = 0;
+    for (const word of this.inherited) {
+      if (added === MAX_INHERITED_TERMS) break;
+      if (taken.has(word) || !TERM.test(word) || !this.holds(word)) continue;
+      taken.add(word);
+      exact.push(word);
+      added++;
+    }
     const folded = [...new Set(exact.map((word) => word.toLowerCase()))];
     this.foldedIndex = exact.map((word) => folded.indexOf(word.toLowerCase()));
     this.slots = new Int32Array(1);
@@ -536,13 +592,13 @@ export function countFromTerms(terms: TermStats | undefined, needle: string, cas
  * (`filter=`, `ifilter=`-like) or a `q` that is one bare word, and nothing else. The needle is
  * lowercased when the match is case-insensitive, as the matcher lowercases it.
  */
-export function termCountable(filter: LineFilter): { needle: string; caseInsensitive: boolean } | undefined {
+export function termCountable(filter: LineFilter): TermLookup | undefined {
   const match = filter.match;
   if (match?.length !== 1) return undefined;
   const only = match[0]!;
-  if (only.kind === 'substring') return { needle: only.caseInsensitive ? only.text.toLowerCase() : only.text, caseInsensitive: only.caseInsensitive };
+  if (only.kind === 'substring') return termLookup(only.caseInsensitive ? only.text.toLowerCase() : only.text, only.caseInsensitive);
   if (only.kind === 'query' && only.node.kind === 'text') {
-    return { needle: only.caseSensitive ? only.node.text : only.node.text.toLowerCase(), caseInsensitive: !only.caseSensitive };
+    return termLookup(only.caseSensitive ? only.node.text : only.node.text.toLowerCase(), !only.caseSensitive);
   }
   return undefined;
 }

@@ -14,6 +14,11 @@
  * statistics have field counts but no term counts keeps its field counts and only gains its
  * term counts; statistics an older Daniel counted (versions 1 and 2) are read as none and
  * counted again whole.
+ *
+ * The words a segment's term counts keep are remembered per file (the 1,024 files counted
+ * last) and passed to the next segment of the same file the indexer counts, which keeps
+ * those it holds at all (term-stats.ts): a word frequent in a file is counted in the segments
+ * of it that hold the word, not only where it is frequent.
  */
 import { performance } from 'node:perf_hooks';
 import { payloadTextAndTimes } from '../../segment/codec.js';
@@ -50,6 +55,8 @@ interface InProgress {
 }
 
 const BATCH = 64;
+/** Files whose segments' frequent words are remembered for their next segment. */
+const VOCABULARY_FILES = 1_024;
 
 export class FieldStatsIndexer {
   private readonly idleMs: number;
@@ -60,6 +67,8 @@ export class FieldStatsIndexer {
   private stopped = false;
   private current: InProgress | undefined;
   private queue: StoredSegment[] = [];
+  /** Per file (host and file id), the words its last segment counted kept, least recently counted first. */
+  private readonly vocabulary = new Map<string, readonly string[]>();
   /** Segments counted since start (diagnostics and tests). */
   indexed = 0;
 
@@ -148,6 +157,7 @@ export class FieldStatsIndexer {
         if (this.segments.stillThere(work.segment) !== undefined) {
           const { minSeq, maxSeq } = work.segment;
           const terms = work.terms.finish();
+          this.remember(work.segment, terms.words);
           this.segments.saveFieldStats(work.segment, work.kept !== undefined ? { ...work.kept, terms } : work.builder!.finish(minSeq, maxSeq, terms));
           this.indexed++;
         }
@@ -186,8 +196,19 @@ export class FieldStatsIndexer {
         start: 0,
         builder: kept === undefined ? new FieldStatsBuilder() : undefined,
         kept,
-        terms: new TermStatsBuilder(text, segment.ascii),
+        terms: new TermStatsBuilder(text, segment.ascii, this.vocabulary.get(fileKey(segment))),
       };
     }
   }
+
+  private remember(segment: StoredSegment, words: readonly string[]): void {
+    const key = fileKey(segment);
+    this.vocabulary.delete(key);
+    this.vocabulary.set(key, words);
+    if (this.vocabulary.size > VOCABULARY_FILES) this.vocabulary.delete(this.vocabulary.keys().next().value!);
+  }
+}
+
+function fileKey(segment: StoredSegment): string {
+  return `${segment.host}\u0000${segment.fileId}`;
 }

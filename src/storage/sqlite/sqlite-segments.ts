@@ -296,8 +296,8 @@ export class SqliteSegments implements SegmentBackend {
     return Promise.resolve(this.dataById.get(Number(segment.id))?.data ?? null);
   }
 
-  loadFieldStats(segment: SegmentMeta): Promise<FieldStats | undefined> {
-    return Promise.resolve(this.fieldStatsNow(segment));
+  loadFieldStats(segment: SegmentMeta): FieldStats | undefined {
+    return this.fieldStatsNow(segment);
   }
 
   /** The segment's statistics as stored (any version), read synchronously. */
