@@ -16,8 +16,9 @@
  * so does most of a segment that crosses a bucket's edge. A segment none of whose lines holds
  * the value is skipped.
  * Likewise a match of one substring (`filter=ERROR`, or a `q` of one bare word) is counted from
- * the statistics' term counts (term-stats.ts) when the word is one of that segment's frequent
- * words; a segment where it is not is read (its bloom may still rule it out).
+ * the statistics' term counts (term-stats.ts) when the word is one of that segment's kept
+ * words; a segment where it is not is checked against its full bloom (its summary, half the
+ * bits, admits many segments that do not hold the word), then read.
  */
 import { performance } from 'node:perf_hooks';
 import type { SegmentBackend, SegmentListQuery, SegmentMeta } from './backend.js';
