@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { answerBuffers, jsonWithEntries, jsonWithEntriesYielding, releaseAnswer } from './json-pieces.js';
+import { jsonWithEntries, jsonWithEntriesYielding } from './json-pieces.js';
 
 const entry = fc.record(
   {
@@ -39,28 +39,6 @@ describe('an answer serialized a few entries at a time', () => {
     const same = <T>(item: T): T => item;
     expect(jsonWithEntries(data, same, { next: '/logs?cursor=abc' }).toString()).toBe(JSON.stringify({ data, next: '/logs?cursor=abc' }));
     expect(jsonWithEntries([], same).toString()).toBe('{"data":[]}');
-  });
-
-  it('writes a large answer into the memory of one released before it, never of one still held', () => {
-    const page = (tag: string): { logline: string; offset: number }[] => Array.from({ length: 3_000 }, (_, i) => ({ logline: `${tag} ${i} ${'x'.repeat(200)}`, offset: i }));
-    const same = <T>(item: T): T => item;
-    answerBuffers.clear();
-    const first = jsonWithEntries(page('first'), same);
-    expect(answerBuffers.kept).toBe(0); // a page of like lines is sized at its first piece: one buffer, in use
-    const held = jsonWithEntries(page('held'), same);
-    expect(first.buffer).not.toBe(held.buffer);
-    releaseAnswer(first);
-    releaseAnswer(Buffer.from('not an answer'));
-    releaseAnswer(first); // twice: kept once
-    expect(answerBuffers.kept).toBe(1);
-    const second = jsonWithEntries(page('second'), same);
-    expect(second.buffer).toBe(first.buffer);
-    expect(answerBuffers.kept).toBe(0);
-    expect(second.toString()).toBe(JSON.stringify({ data: page('second') }));
-    expect(held.toString()).toBe(JSON.stringify({ data: page('held') }));
-    releaseAnswer(second);
-    releaseAnswer(held);
-    expect(answerBuffers.kept).toBe(2);
   });
 
   it('made between turns, it stops when its signal aborts', async () => {

@@ -7,74 +7,6 @@
  * string stays small and the bytes are joined once, into one buffer.
  */
 
-/**
- * Answer buffers given back once their answer was handed to the socket (`releaseAnswer`), for
- * the next large answer to write into. A fresh buffer of a page's ~7 MB is memory the kernel
- * maps anew and faults in a page at a time as the JSON is written: measured paging every
- * `ERROR` of the bench's 10M lines, writing the pieces took 385 ms over ~3 walks, and writing
- * the same bytes again into the same place 14 ms. A few buffers are kept (the pages of the
- * walks in flight), the largest last to go.
- */
-class AnswerBuffers {
-  private readonly free: Buffer[] = [];
-  private readonly ours = new WeakSet<ArrayBufferLike>();
-
-  constructor(
-    private readonly keep: number,
-    private readonly keepBytes: number,
-  ) {}
-
-  /** A buffer of at least `bytes` (a kept one when one is large enough, the smallest such). */
-  take(bytes: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const length = this.free[i]!.length;
-      if (length >= bytes && (best === -1 || length < this.free[best]!.length)) best = i;
-    }
-    if (best !== -1) return this.free.splice(best, 1)[0]!;
-    // With room to spare, so the next page, a little longer or shorter, fits it too.
-    const unit = bytes >= 1 << 20 ? 1 << 20 : 64 << 10;
-    const buffer = Buffer.allocUnsafeSlow(Math.ceil((bytes * 1.125) / unit) * unit);
-    this.ours.add(buffer.buffer);
-    return buffer;
-  }
-
-  /** Gives back the buffer under `view` when this pool made it and nothing reads it any more. */
-  give(view: Buffer): void {
-    const memory = view.buffer;
-    if (!this.ours.has(memory) || this.free.some((kept) => kept.buffer === memory)) return;
-    const whole = Buffer.from(memory, 0, memory.byteLength);
-    if (whole.length > this.keepBytes) return;
-    this.free.push(whole);
-    this.free.sort((a, b) => b.length - a.length);
-    let total = this.free.reduce((sum, kept) => sum + kept.length, 0);
-    // Over the count or the bytes: the smallest go first (a page of the same size is likely next).
-    while (this.free.length > this.keep || total > this.keepBytes) total -= this.free.pop()!.length;
-  }
-
-  /** Lets every kept buffer go (tests). */
-  clear(): void {
-    this.free.length = 0;
-  }
-
-  /** Buffers kept now (tests). */
-  get kept(): number {
-    return this.free.length;
-  }
-}
-
-/** Four pages of 10,000 of the bench's lines. */
-export const answerBuffers = new AnswerBuffers(4, 48 << 20);
-
-/**
- * Call once `answer` (from jsonWithEntries) has been handed to the socket whole (the response's
- * `finish`): its memory may then be written again for another answer. Never while anything
- * may still read it.
- */
-export function releaseAnswer(answer: Buffer): void {
-  answerBuffers.give(answer);
-}
-
 /** Entries a piece: ~750 bytes an entry in the bench, so a piece is ~48 KB, well under V8's large-object size. */
 const ENTRIES_A_PIECE = 64;
 const OPEN = '{"data":[';
@@ -158,9 +90,8 @@ class JsonOut {
     if (at + text.length * 3 + extra <= capacity) return; // UTF-8 is at most 3 bytes a UTF-16 unit
     const needed = at + Buffer.byteLength(text) + extra;
     if (needed <= capacity) return;
-    const grown = answerBuffers.take(Math.max(needed, Math.ceil(capacity * 1.5)));
+    const grown = Buffer.allocUnsafe(Math.max(needed, Math.ceil(capacity * 1.5)));
     this.buffer.copy(grown, 0, 0, this.used);
-    answerBuffers.give(this.buffer); // nothing else holds the smaller buffer
     this.buffer = grown;
   }
 }

@@ -17,7 +17,7 @@ import type { MadePage, PageAhead } from '../page-prefetch.js';
 import { requestUrl, withCursor } from '../request-url.js';
 import { errorResponses, ErrorResponse, hostsQueryProperty, logsQueryProperties, LogsResponse } from '../schemas.js';
 import { callStore } from '../store-call.js';
-import { jsonWithEntries, jsonWithEntriesYielding, releaseAnswer } from '../json-pieces.js';
+import { jsonWithEntries, jsonWithEntriesYielding } from '../json-pieces.js';
 
 const AllLogsQuery = Type.Object({ ...logsQueryProperties, ...hostsQueryProperty });
 const HostLogsQuery = Type.Object(logsQueryProperties);
@@ -59,7 +59,6 @@ async function answerLogs(
   const ahead = search.cursor === undefined ? undefined : deps.pages.take(aheadKey(url, search));
   const made = ahead === undefined ? undefined : await ahead;
   if (made !== undefined) {
-    releaseWhenSent(reply, made.body);
     await reply.type('application/json; charset=utf-8').send(made.body);
     if (made.next !== undefined) makeAhead(deps, made.next);
     return undefined;
@@ -72,16 +71,10 @@ async function answerLogs(
   if (host !== undefined && page.lines.length === 0 && search.cursor === undefined) await assertHostKnown(deps, host);
 
   const { body, next } = pageBody(withAbsoluteTimes(url, filter), search, page, query.timeout);
-  releaseWhenSent(reply, body);
   await reply.type('application/json; charset=utf-8').send(body);
   // A client that followed one link, or asks for pages of 1,000 lines or more, likely follows the next.
   if (next !== undefined && (search.cursor !== undefined || search.limit >= BULK_PAGE)) makeAhead(deps, next);
   return undefined;
-}
-
-/** The answer's memory may hold the next answer once the socket has it all (not when the client went away mid-way). */
-function releaseWhenSent(reply: FastifyReply, body: Buffer): void {
-  reply.raw.once('finish', () => releaseAnswer(body));
 }
 
 /** The answer's bytes, and the request of its `next` link. */
