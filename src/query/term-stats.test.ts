@@ -13,6 +13,19 @@ function textOf(lines: readonly string[]): Buffer {
   return Buffer.from(lines.map((line) => line + '\n').join(''));
 }
 
+/** The counts of ASCII `lines` built line by line, as the indexer builds them, given the words to inherit. */
+function builtWith(lines: readonly string[], inherited: readonly string[]): TermStats {
+  const text = textOf(lines);
+  const builder = new TermStatsBuilder(text, true, inherited);
+  let start = 0;
+  for (const _ of lines) {
+    const end = text.indexOf(10, start);
+    builder.addLine(start, end);
+    start = end + 1;
+  }
+  return builder.finish();
+}
+
 describe('term counts', () => {
   it('are the lines containing each kept word, case-sensitively and as the matcher lowercases', () => {
     fc.assert(
@@ -50,17 +63,7 @@ describe('term counts', () => {
 
   it('keep the words they inherit when a line holds them as a word, however few, and count them exactly', () => {
     const lines = [...Array.from({ length: 3_000 }, (_, i) => `alpha beta ${i % 2 ? 'gamma' : ''}`), 'one ERROR here', 'xERRORx and ERRORS', 'WARN'];
-    const text = textOf(lines);
-    const build = (inherited: string[]): TermStats => {
-      const builder = new TermStatsBuilder(text, true, inherited);
-      let start = 0;
-      for (const _ of lines) {
-        const end = text.indexOf(10, start);
-        builder.addLine(start, end);
-        start = end + 1;
-      }
-      return builder.finish();
-    };
+    const build = (inherited: string[]): TermStats => builtWith(lines, inherited);
     expect(build([]).words).toEqual(['alpha', 'beta', 'gamma']);
     // ERROR is a word of one line (and inside two others): kept, counted as a substring; absent and
     // RORS are no word of any line, 'al' is no word at all, alpha is kept already.
@@ -72,16 +75,7 @@ describe('term counts', () => {
     expect(inherited.lines('absent', false)).toBeUndefined();
     // At most MAX_INHERITED_TERMS of them, in the order given.
     const many = Array.from({ length: MAX_INHERITED_TERMS + 10 }, (_, i) => `w${String(i).padStart(3, '0')}`);
-    const manyLines = [...lines, many.join(' ')];
-    const manyText = textOf(manyLines);
-    const builder = new TermStatsBuilder(manyText, true, many);
-    let start = 0;
-    for (const _ of manyLines) {
-      const end = manyText.indexOf(10, start);
-      builder.addLine(start, end);
-      start = end + 1;
-    }
-    expect(builder.finish().words).toEqual(['alpha', 'beta', 'gamma', ...many.slice(0, MAX_INHERITED_TERMS)]);
+    expect(builtWith([...lines, many.join(' ')], many).words).toEqual(['alpha', 'beta', 'gamma', ...many.slice(0, MAX_INHERITED_TERMS)]);
   });
 
   it('can be built in slices', () => {
