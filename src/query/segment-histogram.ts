@@ -30,7 +30,7 @@ import { parsePayload } from '../segment/codec.js';
 import { decompressPayload } from '../segment/compression.js';
 import { countPayloadLines } from './segment-count.js';
 import { loadData, retryOnVanished } from './segment-load.js';
-import { bloomAllows, bloomProbes, quickMayMatch, scanSegment, segmentMayMatch, type BloomProbes } from './segment-scan.js';
+import { bloomProbes, fullBloomMayMatch, quickMayMatch, scanSegment } from './segment-scan.js';
 import { TimeSlice } from './time-slice.js';
 import { normaliseLevel } from './fields.js';
 import { countFromStats, statsCountable } from './segment-field-counts.js';
@@ -41,12 +41,6 @@ import { termCountable, type TermLookup } from './term-stats.js';
 function countTermFromStats(stats: FieldStats | undefined, meta: SegmentMeta, term: TermLookup): number | undefined {
   if (stats === undefined || stats.minSeq !== meta.minSeq || stats.maxSeq !== meta.maxSeq || stats.lines !== meta.lineCount) return undefined;
   return stats.terms?.linesOf(term);
-}
-
-/** The segment's full bloom's verdict, whatever its summary says (true when it vanished: reading it will tell). */
-async function fullBloomMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
-  const bloom = await backend.loadBloom(meta);
-  return bloom === null || bloomAllows(bloom, probes, meta.ascii && probes.caseInsensitive.length > 0);
 }
 
 /** The first line's timestamp when the value's lines all lie in one bucket and inside the range; undefined when they may not. */
@@ -120,8 +114,6 @@ async function countSegments(
   const term = backend.loadFieldStats === undefined ? undefined : termCountable(query);
   // One segment at a time between turns of the main thread (time-slice.ts).
   const slice = new TimeSlice(undefined, query.signal);
-  // A backend whose statistics are in memory answers them at once: no await a segment.
-  const statsOf = (meta: SegmentMeta): FieldStats | undefined | Promise<FieldStats | undefined> => backend.loadFieldStats!(meta);
   for (let s = 0; s < segments.length; s++) {
     if (slice.due()) await slice.check();
     if (s > 0 && query.deadline !== undefined && performance.now() >= query.deadline) return true;
@@ -133,8 +125,9 @@ async function countSegments(
       continue;
     }
     if (countable !== undefined) {
-      const pending = statsOf(meta);
-      const stats = pending instanceof Promise ? await pending : pending;
+      // A backend whose statistics are in memory answers at once: no await a segment.
+      let stats = backend.loadFieldStats!(meta);
+      if (stats instanceof Promise) stats = await stats;
       const count = countFromStats(stats, meta, countable.name, countable.value);
       // No line holds the value: nothing to count, whatever the segment's times.
       if (count === 0) continue;
@@ -151,10 +144,13 @@ async function countSegments(
         }
       }
     }
+    /** The bloom's verdict once asked: undefined until then, or while only the full bloom can tell. */
+    let mayMatch: boolean | undefined;
     if (term !== undefined && textOnly) {
-      if (quickMayMatch(backend, meta, probes) === false) continue;
-      const pending = statsOf(meta);
-      const stats = pending instanceof Promise ? await pending : pending;
+      mayMatch = quickMayMatch(backend, meta, probes);
+      if (mayMatch === false) continue;
+      let stats = backend.loadFieldStats!(meta);
+      if (stats instanceof Promise) stats = await stats;
       const count = countTermFromStats(stats, meta, term);
       if (count !== undefined) {
         if (count > 0) counter.add(meta.minTimestamp, count);
@@ -162,9 +158,9 @@ async function countSegments(
       }
       // Counted, but the word is not kept: most such segments do not hold it, and the bloom
       // summary (half the bits) admits many of them. The full bloom costs less than the text.
-      if (stats?.terms !== undefined && !(await fullBloomMayMatch(backend, meta, probes))) continue;
+      if (stats?.terms !== undefined) mayMatch = await fullBloomMayMatch(backend, meta, probes);
     }
-    if (!(quickMayMatch(backend, meta, probes) ?? (await segmentMayMatch(backend, meta, probes)))) continue;
+    if (!(mayMatch ?? quickMayMatch(backend, meta, probes) ?? (await fullBloomMayMatch(backend, meta, probes)))) continue;
     const data = await loadData(backend, meta, lastAttempt);
     if (data === null) continue;
     if (textOnly && batcher?.offer(data, meta.ascii, meta.rawBytes, meta.minTimestamp)) continue;

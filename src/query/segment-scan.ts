@@ -71,7 +71,7 @@ export function bloomProbes(match: CompiledMatch): BloomProbes {
  * segment that truly matches), undefined when only the full bloom can tell.
  */
 export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): boolean | undefined {
-  const useInsensitive = meta.ascii && probes.caseInsensitive.length > 0;
+  const useInsensitive = insensitiveProbesApply(meta, probes);
   if (probes.caseSensitive.length === 0 && !useInsensitive && probes.tokens.length === 0 && probes.names.length === 0) return true;
   const summary = backend.bloomSummary?.(meta);
   if (summary === undefined) return undefined;
@@ -83,15 +83,25 @@ export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes
 
 /** False when the segment's bloom proves no line can match; loads a bloom only when a probe applies and no summary decides. */
 export async function segmentMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
-  const quick = quickMayMatch(backend, meta, probes);
-  if (quick !== undefined) return quick;
-  const bloom = await backend.loadBloom(meta);
-  if (bloom === null) return true; // vanished: loading the data will tell
-  return bloomAllows(bloom, probes, meta.ascii && probes.caseInsensitive.length > 0);
+  return quickMayMatch(backend, meta, probes) ?? fullBloomMayMatch(backend, meta, probes);
 }
 
-/** Whether a bloom (full, or a summary) admits every probe. */
-export function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
+/**
+ * The full bloom's verdict, whatever the summary says: for a caller that knows most segments
+ * the summary admits here hold no match (the histogram, for a word a segment's term counts
+ * lack). True when the segment vanished: loading the data will tell.
+ */
+export async function fullBloomMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes: BloomProbes): Promise<boolean> {
+  const bloom = await backend.loadBloom(meta);
+  return bloom === null || bloomAllows(bloom, probes, insensitiveProbesApply(meta, probes));
+}
+
+/** Case-insensitive probes are trigrams of lowercased ASCII: they say something of an ASCII segment only. */
+function insensitiveProbesApply(meta: SegmentMeta, probes: BloomProbes): boolean {
+  return meta.ascii && probes.caseInsensitive.length > 0;
+}
+
+function bloomAllows(bloom: Uint8Array, probes: BloomProbes, useInsensitive: boolean): boolean {
   // Most selective first: a token is one lookup that rules out almost every segment without it,
   // a field name rules out whole files; a hex value's trigrams are in nearly every segment.
   for (const token of probes.tokens) if (!bloomMayHoldToken(bloom, token)) return false;

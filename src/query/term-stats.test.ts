@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder } from './field-stats.js';
-import { countFromTerms, termCountable, TermStats, TermStatsBuilder, termStatsOfText, MAX_TERMS, MAX_INHERITED_TERMS } from './term-stats.js';
+import { termCountable, TermStats, TermStatsBuilder, termStatsOfText, MAX_TERMS, MAX_INHERITED_TERMS } from './term-stats.js';
 import { parseQuery } from './language.js';
 
 /** Words that are substrings of one another, in several cases, beside non-ASCII text that lowercases to ASCII. */
@@ -48,11 +48,11 @@ describe('term counts', () => {
     const lines = [...Array.from({ length: 10 }, () => 'alpha beta'), 'gamma', 'delta delta', 'ab', 'x'.repeat(40)];
     const terms = termStatsOfText(textOf(lines), true);
     expect(terms.words).toEqual(['alpha', 'beta']);
-    expect(countFromTerms(terms, 'gamma', false)).toBeUndefined();
-    expect(countFromTerms(terms, 'alp', false)).toBeUndefined(); // no kept word, though a substring of one
-    expect(countFromTerms(terms, 'alpha\nbeta', false)).toBeUndefined();
-    expect(countFromTerms(terms, 'ALPHA', true)).toBeUndefined(); // the caller lowercases a case-insensitive needle
-    expect(countFromTerms(terms, 'alpha', true)).toBe(10);
+    expect(terms.lines('gamma', false)).toBeUndefined();
+    expect(terms.lines('alp', false)).toBeUndefined(); // no kept word, though a substring of one
+    expect(terms.lines('alpha\nbeta', false)).toBeUndefined();
+    expect(terms.lines('ALPHA', true)).toBeUndefined(); // the caller lowercases a case-insensitive needle
+    expect(terms.lines('alpha', true)).toBe(10);
     const none = new TermStatsBuilder(textOf(['one', 'two']), true);
     none.addLine(0, 3);
     none.addLine(4, 7);

@@ -580,14 +580,6 @@ export function termStatsOfText(text: Buffer, ascii: boolean): TermStats {
 }
 
 /**
- * Lines of the segment that contain `text` (lowercased by the caller when case-insensitive),
- * from its term counts; undefined when they do not tell (the word was not frequent there).
- */
-export function countFromTerms(terms: TermStats | undefined, needle: string, caseInsensitive: boolean): number | undefined {
-  return terms?.lines(needle, caseInsensitive);
-}
-
-/**
  * The substring a histogram can count from term counts: a filter of one substring condition
  * (`filter=`, `ifilter=`-like) or a `q` that is one bare word, and nothing else. The needle is
  * lowercased when the match is case-insensitive, as the matcher lowercases it.
