@@ -144,3 +144,33 @@ it('counts the newest segments first, 64 at a time, each 64 oldest first so thei
     await store.close();
   }
 });
+
+it('passes a file\'s kept words to its next segments, past a segment that holds a word only inside a longer one', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
+  dirs.push(dataDir);
+  // Each append of ~1.5 KB is a segment of its own.
+  const store = await SqliteStore.open({ dataDir, policy: { sealBytes: 4_000, directSealBytes: 1_000 }, fieldStats: { idleMs: 60_000 } });
+  try {
+    const segmentOf = (from: number, word: (i: number) => string): AppendRequest => {
+      const lines = Array.from({ length: 30 }, (_, i) => {
+        const line = `n=${from + i} node-${i % 7} ${word(i)} ${'padding '.repeat(5)}`;
+        return { offset: (from + i) * 100, end: (from + i) * 100 + line.length + 1, timestamp: T0 + BigInt(from + i) * 1_000_000_000n, line, cut: false };
+      });
+      return { host: 'h', files: [{ fileId: 'f', filename: 'a.log', path: '/a.log', lines }], receivedAt: T0 };
+    };
+    await store.append(segmentOf(0, (i) => (i % 2 ? 'ERROR' : 'ok'))); // ERROR frequent
+    await store.append(segmentOf(30, (i) => (i === 3 ? 'xERRORS' : 'ok'))); // only inside a longer word
+    await store.append(segmentOf(60, (i) => (i === 5 ? 'ERROR' : 'ok'))); // once: too rare to be chosen there
+    await store.append(segmentOf(90, (i) => (i === 5 || i === 9 ? 'ERROR' : 'ok')));
+    store.fieldStatsIndexer!.runToEnd();
+    const segments = (store as unknown as { segments: SqliteSegments }).segments;
+    const listed = (await segments.listSegments({})).sort((a, b) => a.minSeq - b.minSeq);
+    expect(listed).toHaveLength(4);
+    const counts = listed.map((meta) => segments.fieldStatsNow(meta)?.terms?.lines('ERROR', false));
+    // The second holds ERROR only inside xERRORS, as no word: it is read for ERROR. The third and
+    // fourth are counted though ERROR is too rare there to be chosen.
+    expect(counts).toEqual([15, undefined, 1, 2]);
+  } finally {
+    await store.close();
+  }
+});

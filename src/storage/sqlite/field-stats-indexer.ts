@@ -16,16 +16,17 @@
  * counted again whole.
  *
  * The words a segment's term counts keep are remembered per file (the 1,024 files counted
- * last) and passed to the next segment of the same file the indexer counts, which keeps
- * those it holds at all (term-stats.ts): a word frequent in a file is counted in the segments
- * of it that hold the word, not only where it is frequent.
+ * last; a segment's words first, then the file's earlier ones it did not keep) and passed to
+ * the next segment of the same file the indexer counts, which keeps those it holds at all
+ * (term-stats.ts): a word frequent in a file is counted in the segments of it that hold the
+ * word, not only where it is frequent, also past segments without it.
  */
 import { performance } from 'node:perf_hooks';
 import { payloadTextAndTimes } from '../../segment/codec.js';
 import { decompressPayload } from '../../segment/compression.js';
 import { extractFields } from '../../query/fields.js';
 import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
-import { TermStatsBuilder } from '../../query/term-stats.js';
+import { MAX_INHERITED_TERMS, MAX_TERMS, TermStatsBuilder } from '../../query/term-stats.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 import { StoreActivity } from './store-activity.js';
 
@@ -55,8 +56,10 @@ interface InProgress {
 }
 
 const BATCH = 64;
-/** Files whose segments' frequent words are remembered for their next segment. */
+/** Files whose segments' kept words are remembered for their next segment. */
 const VOCABULARY_FILES = 1_024;
+/** Words remembered a file: as many as a segment keeps. */
+const VOCABULARY_WORDS = MAX_TERMS + MAX_INHERITED_TERMS;
 
 export class FieldStatsIndexer {
   private readonly idleMs: number;
@@ -201,10 +204,17 @@ export class FieldStatsIndexer {
     }
   }
 
+  /**
+   * The file's words for its next segment: this segment's kept words first, then those the file
+   * kept before that this one did not, so a word a segment lacks (or holds only inside a longer
+   * word: `xERRORS`) is still offered to the segments after it.
+   */
   private remember(segment: StoredSegment, words: readonly string[]): void {
     const key = fileKey(segment);
+    const before = this.vocabulary.get(key) ?? [];
     this.vocabulary.delete(key);
-    this.vocabulary.set(key, words);
+    const now = new Set(words);
+    this.vocabulary.set(key, [...words, ...before.filter((word) => !now.has(word))].slice(0, VOCABULARY_WORDS));
     if (this.vocabulary.size > VOCABULARY_FILES) this.vocabulary.delete(this.vocabulary.keys().next().value!);
   }
 }
