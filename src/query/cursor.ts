@@ -45,15 +45,23 @@ export function queryFingerprint(query: LineFilter & { order: SearchQuery['order
 }
 
 /**
- * The cursor's bytes (format 2), before base64url, in the byte encoding the segment format
- * shares (protocol/bytes.ts): the format, 2 (a byte); the snapshot seq (varint); the
- * fingerprint (string); the position's kind (a byte: 0 start, 1 after, 2 boundary); for
- * `after` the line's key: timestamp (int64), offset (varint), host and file id (strings), seq
- * (varint); for `boundary` the timestamp (int64). Every line of a page carries a cursor, and
- * format 1 (the base64url of a JSON object, still read) spelt each one out in ~187
- * characters, a quarter of a /logs entry of the bench's lines; this is ~115.
+ * The cursor's bytes, before base64url, in the byte encoding the segment format shares
+ * (protocol/bytes.ts). Format 3, written now: the format, 3 (a byte); the snapshot seq
+ * (varint); the first FINGERPRINT_BYTES bytes of the fingerprint's SHA-256; the position's
+ * kind (a byte: 0 start, 1 after, 2 boundary); for `after` the line's key: timestamp (int64),
+ * offset and seq (varints); for `boundary` the timestamp (int64). A bench line's cursor is 40
+ * characters.
+ *
+ * Still read: format 2, the same but for the fingerprint as a string and, in the key, the
+ * line's host and file id (strings) between its offset and its seq, ~115 characters a bench
+ * line, about a sixth of its /logs entry (the order then broke ties by them, order.ts); and
+ * format 1, the base64url of a JSON object (~187), still written for what format 3 cannot
+ * carry exactly (a timestamp past int64). A key read from them keeps its three numbers.
  */
 const FORMAT_2 = 2;
+const FORMAT_3 = 3;
+/** 64 bits of the query's digest: a cursor of another query is told apart but by a 1 in 2^64 chance. */
+const FINGERPRINT_BYTES = 8;
 const KIND_START = 0;
 const KIND_AFTER = 1;
 const KIND_BOUNDARY = 2;
@@ -67,26 +75,34 @@ function inInt64(value: bigint): boolean {
   return value >= INT64_MIN && value <= INT64_MAX;
 }
 
-/** `text.isWellFormed()` (ES2024): no lone surrogate, which UTF-8 cannot carry. */
-const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+/** The fingerprint's bytes in format 3, for the last fingerprint asked (one query a page). */
+let lastFingerprint: string | undefined;
+let lastDigest = Buffer.alloc(0);
+function digestOf(fingerprint: string): Buffer {
+  if (fingerprint !== lastFingerprint) {
+    lastDigest = createHash('sha256').update(fingerprint).digest().subarray(0, FINGERPRINT_BYTES);
+    lastFingerprint = fingerprint;
+  }
+  return lastDigest;
+}
 
-/** Whether format 2 carries the cursor exactly: a store's always are (format 1, JSON, carries any). */
-function fitsFormat2(cursor: SearchCursor, fingerprint: string): boolean {
+/** Whether format 3 carries the cursor exactly: a store's always are (format 1, JSON, carries any). */
+function fitsFormat3(cursor: SearchCursor): boolean {
   const position = cursor.position;
-  if (!isSafeCount(cursor.snapshotSeq) || !wellFormed(fingerprint)) return false;
+  if (!isSafeCount(cursor.snapshotSeq)) return false;
   if (position.kind === 'boundary') return inInt64(position.timestamp);
   if (position.kind === 'start') return true;
   const key = position.key;
-  return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq) && wellFormed(key.host) && wellFormed(key.fileId);
+  return inInt64(key.timestamp) && isSafeCount(key.offset) && isSafeCount(key.seq);
 }
 
-/** Format 1, for what format 2 cannot carry exactly. */
+/** Format 1, for what format 3 cannot carry exactly (its key's host and file id are no longer needed, and left empty). */
 function encodeJson(cursor: SearchCursor, fingerprint: string): string {
   const position = cursor.position;
   const json: CursorJson = { v: 1, s: cursor.snapshotSeq, f: fingerprint };
   if (position.kind === 'after') {
     const k = position.key;
-    json.k = [k.timestamp.toString(), k.offset, k.host, k.fileId, k.seq];
+    json.k = [k.timestamp.toString(), k.offset, '', '', k.seq];
   } else if (position.kind === 'boundary') {
     json.b = position.timestamp.toString();
   }
@@ -94,7 +110,7 @@ function encodeJson(cursor: SearchCursor, fingerprint: string): string {
 }
 
 export function encodeCursor(cursor: SearchCursor, fingerprint: string): string {
-  if (!fitsFormat2(cursor, fingerprint)) return encodeJson(cursor, fingerprint);
+  if (!fitsFormat3(cursor)) return encodeJson(cursor, fingerprint);
   const position = cursor.position;
   writer.length = 0;
   writeHead(writer, cursor.snapshotSeq, fingerprint);
@@ -103,8 +119,6 @@ export function encodeCursor(cursor: SearchCursor, fingerprint: string): string 
     writer.byte(KIND_AFTER);
     writer.int64(key.timestamp);
     writer.varint(key.offset);
-    writer.string(key.host);
-    writer.string(key.fileId);
     writer.varint(key.seq);
   } else if (position.kind === 'boundary') {
     writer.byte(KIND_BOUNDARY);
@@ -115,11 +129,11 @@ export function encodeCursor(cursor: SearchCursor, fingerprint: string): string 
   return writer.bytes().toString('base64url');
 }
 
-/** What every format 2 cursor of one paging starts with: the format, the snapshot seq, the query's fingerprint. */
+/** What every format 3 cursor of one paging starts with: the format, the snapshot seq, the query's fingerprint. */
 function writeHead(to: ByteWriter, snapshotSeq: number, fingerprint: string): void {
-  to.byte(FORMAT_2);
+  to.byte(FORMAT_3);
   to.varint(snapshotSeq);
-  to.string(fingerprint);
+  to.append(digestOf(fingerprint));
 }
 
 function safeCount(read: ByteReader): number {
@@ -128,12 +142,18 @@ function safeCount(read: ByteReader): number {
   return value;
 }
 
-/** Throws INVALID_CURSOR unless `bytes` are one whole format 2 cursor of this query. */
-function decodeFormat2(bytes: Buffer, fingerprint: string): SearchCursor {
+/** Throws INVALID_CURSOR unless `bytes` are one whole format 2 or 3 cursor of this query. */
+function decodeBinary(bytes: Buffer, fingerprint: string): SearchCursor {
   const read = new ByteReader(bytes, invalid);
-  read.byte(); // FORMAT_2, as the caller saw
+  const format = read.byte(); // FORMAT_2 or FORMAT_3, as the caller saw
   const snapshotSeq = safeCount(read);
-  if (read.string() !== fingerprint) throw invalid();
+  if (format === FORMAT_2) {
+    if (read.string() !== fingerprint) throw invalid();
+  } else {
+    const digest = digestOf(fingerprint);
+    if (read.position + FINGERPRINT_BYTES > bytes.length || !digest.equals(bytes.subarray(read.position, read.position + FINGERPRINT_BYTES))) throw invalid();
+    read.position += FINGERPRINT_BYTES;
+  }
   let position: CursorPosition;
   switch (read.byte()) {
     case KIND_START:
@@ -145,9 +165,11 @@ function decodeFormat2(bytes: Buffer, fingerprint: string): SearchCursor {
     case KIND_AFTER: {
       const timestamp = read.int64();
       const offset = safeCount(read);
-      const host = read.string();
-      const fileId = read.string();
-      position = { kind: 'after', key: { timestamp, offset, host, fileId, seq: safeCount(read) } };
+      if (format === FORMAT_2) {
+        read.string(); // the host and the file id, which the order no longer needs
+        read.string();
+      }
+      position = { kind: 'after', key: { timestamp, offset, seq: safeCount(read) } };
       break;
     }
     default:
@@ -170,7 +192,7 @@ function isSafeCount(value: unknown): value is number {
 export function decodeCursor(text: string, fingerprint: string): SearchCursor {
   if (!/^[A-Za-z0-9_-]{1,4096}$/.test(text)) throw invalid();
   const bytes = Buffer.from(text, 'base64url');
-  if (bytes[0] === FORMAT_2) return decodeFormat2(bytes, fingerprint);
+  if (bytes[0] === FORMAT_2 || bytes[0] === FORMAT_3) return decodeBinary(bytes, fingerprint);
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
@@ -187,7 +209,7 @@ export function decodeCursor(text: string, fingerprint: string): SearchCursor {
     if (typeof ts !== 'string' || !INTEGER.test(ts) || !isSafeCount(offset) || typeof host !== 'string' || typeof fileId !== 'string' || !isSafeCount(seq)) {
       throw invalid();
     }
-    return { snapshotSeq: json.s, position: { kind: 'after', key: { timestamp: BigInt(ts), offset, host, fileId, seq } } };
+    return { snapshotSeq: json.s, position: { kind: 'after', key: { timestamp: BigInt(ts), offset, seq } } };
   }
   if (json.b !== undefined) {
     if (typeof json.b !== 'string' || !INTEGER.test(json.b)) throw invalid();
@@ -218,38 +240,18 @@ export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: Store
   const pinned = query.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
   const slow = (line: StoredLine): string => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
-  if (!fitsFormat2({ snapshotSeq, position: { kind: 'start' } }, fingerprint)) return slow;
+  if (!fitsFormat3({ snapshotSeq, position: { kind: 'start' } })) return slow;
   // Every cursor of the page starts with the same bytes (format, snapshot, fingerprint, kind),
-  // written once; a line's host and file id are encoded once a file. The same bytes as
-  // encodeCursor's, a page of 10,000 lines made in a third of the time.
+  // written once: the same bytes as encodeCursor's.
   const writer = new ByteWriter();
   writeHead(writer, snapshotSeq, fingerprint);
   writer.byte(KIND_AFTER);
   const head = writer.length;
-  const names = new Map<string, Map<string, Buffer | null>>();
-  const namesOf = (host: string, fileId: string): Buffer | null => {
-    let ofHost = names.get(host);
-    if (ofHost === undefined) names.set(host, (ofHost = new Map<string, Buffer | null>()));
-    let bytes = ofHost.get(fileId);
-    if (bytes === undefined) {
-      bytes = null; // a lone surrogate: format 1 (encodeCursor) carries the cursor
-      if (wellFormed(host) && wellFormed(fileId)) {
-        const encoded = new ByteWriter();
-        encoded.string(host);
-        encoded.string(fileId);
-        bytes = Buffer.from(encoded.bytes());
-      }
-      ofHost.set(fileId, bytes);
-    }
-    return bytes;
-  };
   return (line) => {
-    const fileNames = namesOf(line.host, line.fileId);
-    if (fileNames === null || !inInt64(line.timestamp) || !isSafeCount(line.offset) || !isSafeCount(line.seq)) return slow(line);
+    if (!inInt64(line.timestamp) || !isSafeCount(line.offset) || !isSafeCount(line.seq)) return slow(line);
     writer.length = head;
     writer.int64(line.timestamp);
     writer.varint(line.offset);
-    writer.append(fileNames);
     writer.varint(line.seq);
     return writer.bytes().toString('base64url');
   };

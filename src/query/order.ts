@@ -1,6 +1,12 @@
 /**
- * The one order of search results: by timestamp, ties by offset, then host, then file id,
- * then seq (so the order is total even for odd input); `desc` reverses all of it.
+ * The one order of search results: by timestamp, ties by offset, then by seq. A line's seq is
+ * its number in the store (one counter a store, handed out once: SQLite's and the memory
+ * store's own, DynamoDB's reserved ranges of its `META`/`SEQ` item), so no two lines share
+ * one and the order is total even for odd input; `desc` reverses all of it.
+ *
+ * Ties of timestamp and offset were once broken by host, then file id, before seq. Seq alone
+ * breaks them as exactly, and a cursor then names a line by three numbers instead of carrying
+ * its host and file id (a third of each /logs entry's cursor, which every entry carries).
  */
 import type { StoredLine } from './types.js';
 
@@ -8,23 +14,13 @@ import type { StoredLine } from './types.js';
 export interface LineKey {
   timestamp: bigint;
   offset: number;
-  host: string;
-  fileId: string;
   seq: number;
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Ascending comparison of two keys. */
 export function compareKeys(a: LineKey, b: LineKey): number {
   if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
   if (a.offset !== b.offset) return a.offset - b.offset;
-  const byHost = compareStrings(a.host, b.host);
-  if (byHost !== 0) return byHost;
-  const byFile = compareStrings(a.fileId, b.fileId);
-  if (byFile !== 0) return byFile;
   return a.seq - b.seq;
 }
 
@@ -34,5 +30,5 @@ export function compareInOrder(a: LineKey, b: LineKey, order: 'asc' | 'desc'): n
 }
 
 export function keyOf(line: StoredLine): LineKey {
-  return { timestamp: line.timestamp, offset: line.offset, host: line.host, fileId: line.fileId, seq: line.seq };
+  return { timestamp: line.timestamp, offset: line.offset, seq: line.seq };
 }

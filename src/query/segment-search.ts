@@ -77,7 +77,7 @@ export async function searchSegments(backend: SegmentBackend, query: SearchQuery
       ? {}
       : {
           accept: (segment: DecodedSegment, meta: SegmentMeta, i: number) =>
-            isAfterPosition({ timestamp: segment.timestamps[i]!, offset: segment.offsets[i]!, host: meta.host, fileId: meta.fileId, seq: segment.seqs[i]! }, position, order),
+            isAfterPosition({ timestamp: segment.timestamps[i]!, offset: segment.offsets[i]!, seq: segment.seqs[i]! }, position, order),
         }),
   };
   const bound = (meta: SegmentMeta): bigint => (desc ? meta.maxTimestamp : meta.minTimestamp);

@@ -49,7 +49,7 @@ export interface SearchQuery extends LineFilter {
 }
 
 /**
- * Order: by timestamp, ties by offset, then host, then file id (desc reverses all of it).
+ * Order: by timestamp, ties by offset, then seq (order.ts; desc reverses all of it).
  * A cursor also pins the snapshot of the first page (the highest seq then), so paging never
  * repeats or skips a line while ingest goes on: lines that arrive later are not in that paging.
  */

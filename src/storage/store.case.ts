@@ -140,7 +140,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         expect(await store.files('nobody')).toBeNull();
       }));
 
-    it('searches newest first by timestamp, ties by offset then host; asc reverses it', () =>
+    it('searches newest first by timestamp, ties by offset then by the order lines arrived in (seq); asc reverses it', () =>
       withStore(async (store) => {
         const same = (): bigint => T0;
         await store.append({ host: 'a', files: [appendFile('f', 'log', fileLines(['a0', 'a1', 'a2'], { ts: same }))], receivedAt: T0 });

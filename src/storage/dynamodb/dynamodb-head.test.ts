@@ -88,15 +88,15 @@ describe('dynamodb store: host heads', () => {
   it('keeps the newest lines above a floor that only rises', () => {
     const line = (offset: number, ts: number, seq: number) => ({ offset, end: offset + 2, timestamp: BigInt(ts), line: 'x', cut: false, seq });
     let state: { head: HostHead; fileIds: Map<string, string> } = { head: { version: 0, pieces: new Map() }, fileIds: new Map() };
-    state = mergeHead('h', state, [{ id: 's1', fileId: 'f', maxTimestamp: 30n, lines: [line(0, 10, 1), line(2, 20, 2), line(4, 30, 3)] }], 2);
+    state = mergeHead(state, [{ id: 's1', fileId: 'f', maxTimestamp: 30n, lines: [line(0, 10, 1), line(2, 20, 2), line(4, 30, 3)] }], 2);
     expect(state.head.floor).toEqual({ timestamp: 10n, offset: 0, fileId: 'f', seq: 1 });
     expect(state.head.pieces.get('s1')!.lines.map((l: { seq: number }) => l.seq)).toEqual([2, 3]);
     // Older than the floor: not taken in, but the segment is known while it may hold lines above it.
-    state = mergeHead('h', state, [{ id: 's2', fileId: 'g', maxTimestamp: 10n, lines: [line(0, 5, 4), line(2, 10, 5)] }], 2);
+    state = mergeHead(state, [{ id: 's2', fileId: 'g', maxTimestamp: 10n, lines: [line(0, 5, 4), line(2, 10, 5)] }], 2);
     // (10, offset 2) sorts above the floor (10, offset 0) but below the two kept: it raises the floor.
     expect(state.head.floor).toEqual({ timestamp: 10n, offset: 2, fileId: 'g', seq: 5 });
     expect(state.head.pieces.get('s2')!.lines).toEqual([]);
-    state = mergeHead('h', state, [{ id: 's3', fileId: 'f', maxTimestamp: 50n, lines: [line(6, 40, 6), line(8, 50, 7)] }], 2);
+    state = mergeHead(state, [{ id: 's3', fileId: 'f', maxTimestamp: 50n, lines: [line(6, 40, 6), line(8, 50, 7)] }], 2);
     expect(state.head.floor).toEqual({ timestamp: 30n, offset: 4, fileId: 'f', seq: 3 });
     expect([...state.head.pieces.keys()]).toEqual(['s1', 's3']); // s2 ends below the floor: dropped; s1 reaches it
     expect(state.head.pieces.get('s1')!.lines).toEqual([]);

@@ -46,8 +46,12 @@ const VERIFY_MAX_SEGMENTS = 64;
 /** Conditional puts a merge tries before it gives up (readers then fall back until a later merge succeeds). */
 const MERGE_ATTEMPTS = 5;
 
-/** A position in the search order within one host (the host is the head's own). */
-type FloorKey = Omit<LineKey, 'host'>;
+/**
+ * A position in the search order within one host (the host is the head's own). The item keeps
+ * the file id too: Daniels before the order broke ties by seq alone (query/order.ts) broke them
+ * by host and file id, and read it.
+ */
+type FloorKey = LineKey & { fileId: string };
 
 interface HeadPiece {
   /** The segment's max timestamp: the piece is kept while the segment can hold lines above the floor. */
@@ -152,7 +156,7 @@ export async function readHead({ client, table }: HeadContext, host: string, con
 }
 
 const floorOf = (line: SegmentLine, fileId: string): FloorKey => ({ timestamp: line.timestamp, offset: line.offset, fileId, seq: line.seq });
-const keyOfLine = (host: string, fileId: string, line: SegmentLine): LineKey => ({ timestamp: line.timestamp, offset: line.offset, host, fileId, seq: line.seq });
+const keyOfLine = (line: SegmentLine): LineKey => ({ timestamp: line.timestamp, offset: line.offset, seq: line.seq });
 
 /**
  * The head with `segments` merged in: every line above the floor, the newest `maxLines` of
@@ -160,7 +164,6 @@ const keyOfLine = (host: string, fileId: string, line: SegmentLine): LineKey => 
  * still hold lines above the floor (a verifying reader lists those segments).
  */
 export function mergeHead(
-  host: string,
   base: { head: HostHead; fileIds: ReadonlyMap<string, string> },
   segments: readonly HeadSegment[],
   maxLines: number = HEAD_LINES,
@@ -168,15 +171,15 @@ export function mergeHead(
 ): { head: HostHead; fileIds: Map<string, string> } {
   const { head } = base;
   const fileIds = new Map(base.fileIds);
-  const floor = head.floor === undefined ? undefined : { ...head.floor, host };
+  const floor = head.floor;
   const maxOf = new Map<string, bigint>();
-  const lines: { id: string; key: LineKey; line: SegmentLine }[] = [];
+  const lines: { id: string; fileId: string; key: LineKey; line: SegmentLine }[] = [];
   const add = (id: string, fileId: string, maxTimestamp: bigint, pieceLines: readonly SegmentLine[]): void => {
     fileIds.set(id, fileId);
     maxOf.set(id, maxTimestamp);
     for (const line of pieceLines) {
-      const key = keyOfLine(host, fileId, line);
-      if (floor === undefined || compareKeys(key, floor) > 0) lines.push({ id, key, line });
+      const key = keyOfLine(line);
+      if (floor === undefined || compareKeys(key, floor) > 0) lines.push({ id, fileId, key, line });
     }
   };
   for (const [id, piece] of head.pieces) add(id, fileIds.get(id) ?? '', piece.maxTimestamp, piece.lines);
@@ -191,7 +194,7 @@ export function mergeHead(
   }
   if (lines.length > keep) {
     const dropped = lines[keep]!;
-    merged.floor = floorOf(dropped.line, dropped.key.fileId);
+    merged.floor = floorOf(dropped.line, dropped.fileId);
     lines.length = keep;
   }
   const floorTs = merged.floor?.timestamp;
@@ -220,12 +223,12 @@ export async function mergeIntoHead(context: HeadContext, host: string, segments
   for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
     const base = await readHead(context, host, attempt > 0);
     // Text well past what compresses into the item is not tried (a few huge lines).
-    let merged = mergeHead(host, base, segments, maxLines, HEAD_MAX_BYTES * 8);
+    let merged = mergeHead(base, segments, maxLines, HEAD_MAX_BYTES * 8);
     let data = encodeHead(merged.head, merged.fileIds);
     // Down to no line at all: the floor is then the newest line, and the head still verifies.
     for (let keep = headLineCount(merged.head); data.length > HEAD_MAX_BYTES && keep > 0; ) {
       keep = Math.floor(keep / 2);
-      merged = mergeHead(host, base, segments, keep);
+      merged = mergeHead(base, segments, keep);
       data = encodeHead(merged.head, merged.fileIds);
     }
     const version = base.head.version;
@@ -306,6 +309,17 @@ function tooFewMatches(head: HostHead, query: SearchQuery): boolean {
   return count <= query.limit;
 }
 
+/**
+ * Whether a line is above the floor by timestamp and offset alone. A head merged by a Daniel
+ * that broke ties by file id (before seq, order.ts) holds the lines above its floor in that
+ * order: a line tied with the floor in both may be on either side of it in today's order, and
+ * one left out of the head could come between two kept. Lines past the floor in both are past
+ * it in either order, so the search runs over those only.
+ */
+function strictlyAbove(line: SegmentLine, floor: FloorKey): boolean {
+  return line.timestamp > floor.timestamp || (line.timestamp === floor.timestamp && line.offset > floor.offset);
+}
+
 /** Whether a search can be answered from one host's head: newest first, one host. */
 export function headHost(query: SearchQuery): string | undefined {
   if (query.order !== 'desc') return undefined;
@@ -335,7 +349,8 @@ export async function searchFromHead(
   for (const segment of listed) {
     const piece = head.pieces.get(segment.id);
     if (piece === undefined) return undefined; // a segment the head has not seen
-    if (piece.lines.length > 0) pieces.push({ meta: segment, lines: piece.lines });
+    const lines = floor === undefined ? piece.lines : piece.lines.filter((line) => strictlyAbove(line, floor));
+    if (lines.length > 0) pieces.push({ meta: segment, lines });
   }
   const page = await searchSegments(headBackend(pieces, lastSeq), query);
   if (page.partial) return undefined;

@@ -77,9 +77,7 @@ it('memory store: first pages equal a naive oracle written from the contract tex
           const sign = asc ? 1 : -1;
           if (a.timestamp !== b.timestamp) return sign * (a.timestamp < b.timestamp ? -1 : 1);
           if (a.offset !== b.offset) return sign * (a.offset - b.offset);
-          if (a.host !== b.host) return sign * (a.host < b.host ? -1 : 1);
-          if (a.fileId !== b.fileId) return sign * (a.fileId < b.fileId ? -1 : 1);
-          return sign * (a.seq - b.seq);
+          return sign * (a.seq - b.seq); // then the line's number in the store, one a line
         })
         .slice(0, limit);
       expect((await store.search({ ...filter, order: asc ? 'asc' : 'desc', limit })).lines).toEqual(wanted);
