@@ -5,7 +5,7 @@
  * one that does, retention deleting segments the head holds lines of, writers merging at once.
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { searchSegments } from '../../query/segment-search.js';
 import { MemoryStore } from '../memory/memory-store.js';
@@ -144,6 +144,46 @@ describe('dynamodb store: host heads', () => {
       for (let n = 0; n < 12; n++) await both.append(round('web', n));
       expect([...first.lines, ...second.lines].map((l) => l.line)).toEqual((await both.search({ order: 'desc', limit: 20, hosts: ['web'] })).lines.map((l) => l.line));
       await both.close();
+    } finally {
+      client.destroy();
+      await store.close();
+    }
+  });
+
+  it('reads a head an older Daniel merged, whose order broke ties by file id, as exactly as the listing', async () => {
+    // Four lines of one time at the same offsets in files c, b, a, appended in that order: c's lines
+    // have the lowest seqs. By file id (the older order) c's line at an offset comes before b's and
+    // a's, newest first; by seq, after them.
+    const connection = await dynalite().freshTable();
+    const writer = await DynamoDbStore.open({ ...connection, shards: 2, headLines: 0 });
+    await writer.append({ host: 'web', files: ['c', 'b', 'a'].map((id) => appendFile(id, `${id}.log`, fileLines(['l0', 'l1', 'l2', 'l3'].map((text) => `${id} ${text}`), { ts: () => T0 }))), receivedAt: T0 });
+    const all = (await writer.search({ order: 'desc', limit: 100, hosts: ['web'] })).lines;
+    await writer.close();
+    // The head the older order kept with 5 lines: c, b and a at the last offset, then c and b at the one before; a's line there is its floor.
+    const older = [...all].sort((x, y) => y.offset - x.offset || (x.fileId < y.fileId ? 1 : -1));
+    const kept = older.slice(0, 5);
+    const floor = older[5]!;
+    expect(kept.map((l) => l.line)).toEqual(['c l3', 'b l3', 'a l3', 'c l2', 'b l2']);
+    const client = createClient(connection);
+    const { store, reads } = await countedStore({ ...connection, shards: 2, headLines: 16 });
+    try {
+      const segments = await new DynamoSegments({ client, table: connection.table, shards: 2, now: () => T0 }).listSegments({ hosts: ['web'] });
+      const head: HostHead = { version: 1, floor: { timestamp: floor.timestamp, offset: floor.offset, fileId: floor.fileId, seq: floor.seq }, pieces: new Map() };
+      const fileIds = new Map<string, string>();
+      for (const segment of segments) {
+        const lines = kept.filter((l) => l.fileId === segment.fileId).map(({ offset, end, timestamp, line, cut, seq }) => ({ offset, end, timestamp, line, cut, seq }));
+        head.pieces.set(segment.id, { maxTimestamp: segment.maxTimestamp, lines: lines.sort((x, y) => x.offset - y.offset) });
+        fileIds.set(segment.id, segment.fileId);
+      }
+      const key = headKey('web');
+      await client.send(new PutItemCommand({ TableName: connection.table, Item: { pk: attr.s(key.pk), sk: attr.s(key.sk), hv: attr.n(1), d: attr.b(encodeHead(head, fileIds)) } }));
+      // By seq, a's line at the offset before (not in the head) comes between c's and b's there.
+      for (const limit of [1, 2, 3, 4, 5]) await expectSame(store, client, connection.table, { order: 'desc', limit, hosts: ['web'] });
+      expect((await store.search({ order: 'desc', limit: 4, hosts: ['web'] })).lines.map((l) => l.line)).toEqual(['a l3', 'b l3', 'c l3', 'a l2']);
+      // Lines past the floor's offset still answer from the head.
+      reads.blobs = 0;
+      await expectSame(store, client, connection.table, { order: 'desc', limit: 2, hosts: ['web'] });
+      expect(reads.blobs).toBe(0);
     } finally {
       client.destroy();
       await store.close();
