@@ -37,6 +37,22 @@ function split(ns: bigint): void {
 
 /** `.0629189` for 62918900 ns: up to 9 digits, trailing zeros dropped; '' for none. */
 function fractionText(rem: number): string {
+  // A /logs entry writes its line's time twice (epoch seconds and RFC 3339): the second asks
+  // for the same fraction.
+  if (rem === fractionRem) return fractionString;
+  let text: string;
+  if (rem % 1_000_000 === 0) {
+    // Whole milliseconds, as most log formats give them: one of a thousand texts, made once.
+    text = (msFractions ??= Array.from({ length: 1000 }, (_, ms) => spelt(ms * 1_000_000)))[rem / 1_000_000]!;
+  } else {
+    text = spelt(rem);
+  }
+  fractionRem = rem;
+  fractionString = text;
+  return text;
+}
+
+function spelt(rem: number): string {
   if (rem === 0) return '';
   let digits = 9;
   while (rem % 10 === 0) {
@@ -45,6 +61,10 @@ function fractionText(rem: number): string {
   }
   return '.' + String(rem).padStart(digits, '0');
 }
+
+let fractionRem = -1;
+let fractionString = '';
+let msFractions: string[] | undefined;
 
 /** The last whole second each writer wrote, and its text: a page of lines mostly shares its seconds. */
 let epochSeconds: bigint | undefined;

@@ -142,6 +142,19 @@ describe('fields from a line', () => {
     expect(plainLevel('Linux Plug and Play Support v0.97 (c) Adam Belay')).toBeUndefined();
   });
 
+  it('names the level a plain line says as when every shape is tried, skipping those that cannot come first (property)', () => {
+    // Whole shapes (bracketed, named, plain) and the characters they are made of, in any order.
+    const shape = fc.constantFrom('(info)', '[warn]', '<E>', '[core:error]', '(c)', 'app.ERROR:', 'x.INFO:', ' LOG: ', 'LOG: ', 'PHP Warning: ', 'PHP Notice:', ' ERROR ', ' WARN ', ':INFO ', '[DEBUG]');
+    const piece = fc.oneof(shape, fc.constantFrom('ERROR', 'info', ' ', '[', ']', '<', '>', '(', ')', '.', ':', '-', 'app', 'x', 'E', 'LOG', 'PHP', 'Warning', '2024-05-01 10:00:00,123', '|', ','));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const line = pieces.join('');
+        expect(plainLevel(line)).toBe(plainLevel(line, true));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('reads the level in the shapes common software writes it', () => {
     const cases: [string, string | undefined][] = [
       ['<3>Dec 14 07:59:50 host app: x', 'error'],

@@ -301,12 +301,19 @@ function namedLevel(match: RegExpExecArray): Level | undefined {
   return PHP_LEVELS[match[3] as string];
 }
 
+/** Whether `text` holds `part` starting before `end`. */
+function startsBefore(text: string, part: string, end: number): boolean {
+  const at = text.indexOf(part);
+  return at !== -1 && at < end;
+}
+
 /**
  * A level said near the start of a plain line: `ERROR`, `[warn]`, `<E>`, a glog/klog prefix,
  * a syslog priority, an Android or Redis line's mark, Monolog's `app.ERROR:`, PHP's and
- * PostgreSQL's own words. The first said wins.
+ * PostgreSQL's own words. The first said wins. `everyShape` tries every shape even where it
+ * cannot come first (the same answer; its test compares the two).
  */
-export function plainLevel(line: string): Level | undefined {
+export function plainLevel(line: string, everyShape = false): Level | undefined {
   const glog = GLOG.exec(line);
   if (glog) return LEVEL_LETTERS[glog[1] as string];
   const head = line.length > 120 ? line.slice(0, 120) : line;
@@ -316,8 +323,12 @@ export function plainLevel(line: string): Level | undefined {
     if (level) return level;
   }
   const word = PLAIN_LEVEL.exec(head);
-  const bracketed = BRACKETED_LEVEL.exec(head);
-  const named = NAMED_LEVEL.exec(head);
+  // The other two shapes win only by starting before the word: skipped when they cannot (a
+  // bracketed level starts at its bracket; a named one at the character before its dot, at or
+  // just before its LOG, or at its PHP), which a plain `ERROR` near the start mostly rules out.
+  const before = word === null || everyShape ? head.length : word.index;
+  const bracketed = word === null || everyShape || startsBefore(head, '[', before) || startsBefore(head, '<', before) || startsBefore(head, '(', before) ? BRACKETED_LEVEL.exec(head) : null;
+  const named = word === null || everyShape || startsBefore(head, '.', before + 1) || startsBefore(head, 'LOG', before + 1) || startsBefore(head, 'PHP', before) ? NAMED_LEVEL.exec(head) : null;
   let pick = word;
   // A bracketed letter is a level in capitals only: `(c)` is a copyright, `[E]` an error.
   const letter = bracketed?.[1];
