@@ -240,9 +240,9 @@ export function lineCursorOf(query: SearchQuery, page: SearchPage): (line: Store
   const pinned = query.cursor ?? page.nextCursor;
   const snapshotSeq = pinned === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(pinned, fingerprint).snapshotSeq;
   const slow = (line: StoredLine): string => encodeCursor({ snapshotSeq, position: { kind: 'after', key: keyOf(line) } }, fingerprint);
-  if (!fitsFormat3({ snapshotSeq, position: { kind: 'start' } })) return slow;
   // Every cursor of the page starts with the same bytes (format, snapshot, fingerprint, kind),
-  // written once: the same bytes as encodeCursor's.
+  // written once: the same bytes as encodeCursor's. The snapshot is a safe count (decodeCursor
+  // checks it), so format 3 carries it; a line's key that it cannot carry goes to encodeCursor.
   const writer = new ByteWriter();
   writeHead(writer, snapshotSeq, fingerprint);
   writer.byte(KIND_AFTER);
