@@ -41,6 +41,33 @@ const batch = (host: string, filename: string, texts: string[], extra: Partial<P
 });
 
 describe('StorePushSink', () => {
+  it('refuses alone an entry whose time is past 64 bits of nanoseconds, and stores the rest of its batch', async () => {
+    const { store } = await sqlite();
+    const sink = sinkOn(store);
+    const absurd: PushedBatch = {
+      host: 'web-1',
+      filename: 'app',
+      entries: [
+        { timestamp: T0, line: 'before' },
+        { timestamp: 10n ** 36n, line: 'too late' },
+        { timestamp: -(2n ** 63n) - 1n, line: 'too early' },
+        { timestamp: T0 + 1n, line: 'after' },
+      ],
+    };
+    const result = await sink.push([batch('web-2', 'api', ['other']), absurd], {});
+    expect(result.accepted).toBe(3);
+    expect(result.rejected.map(({ batch: b, entry, code }) => [b, entry, code])).toEqual([
+      [1, 1, 'INVALID_BODY'],
+      [1, 2, 'INVALID_BODY'],
+    ]);
+    expect(result.rejected[0]!.message).toContain('1677-09-21 to 2262-04-11');
+    expect((await everything(store)).map((l) => [l.host, l.line, l.offset])).toEqual([
+      ['web-2', 'other', 0],
+      ['web-1', 'before', 0],
+      ['web-1', 'after', 1],
+    ]);
+  });
+
   it('stores every entry of every source under its host and filename, with its fields, in order', async () => {
     const { store } = await sqlite();
     const sink = sinkOn(store);

@@ -15,8 +15,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../common/errors.js';
-import type { PushAuth, PushedBatch, PushRejection, PushResult, PushSink } from '../inputs/sink.js';
-import { nameProblem, wellFormed } from '../protocol/names.js';
+import type { PushAuth, PushedBatch, PushedEntry, PushRejection, PushResult, PushSink } from '../inputs/sink.js';
+import { INT64_MAX, INT64_MIN, nameProblem, wellFormed } from '../protocol/names.js';
 import { FieldBounds } from '../query/fields.js';
 import type { AppendLine, Store } from '../storage/store.js';
 import type { ServerMetrics } from './metrics-registry.js';
@@ -39,6 +39,31 @@ interface Source {
   next: number;
 }
 
+
+/**
+ * The batch's entries a store can hold: each entry whose time is past the signed 64-bit range
+ * of nanoseconds (what every store and segment writes) is refused alone, INVALID_BODY, as
+ * /ingest refuses such a line. A receiver may pass any time a sender wrote (an Elasticsearch
+ * `@timestamp` of 1e30 ms, a Loki time of 20 digits); written anyway, it failed the whole
+ * append. The batch's own array when every entry is storable.
+ */
+function storableEntries(batch: PushedBatch, index: number, rejected: PushRejection[]): PushedEntry[] {
+  let kept: PushedEntry[] | undefined;
+  batch.entries.forEach((entry, j) => {
+    if (entry.timestamp >= INT64_MIN && entry.timestamp <= INT64_MAX) {
+      kept?.push(entry);
+      return;
+    }
+    kept ??= batch.entries.slice(0, j);
+    rejected.push({
+      batch: index,
+      entry: j,
+      code: 'INVALID_BODY',
+      message: `The entry's time, ${entry.timestamp} ns since the epoch, is past what can be stored (1677-09-21 to 2262-04-11 UTC)`,
+    });
+  });
+  return kept ?? batch.entries;
+}
 
 export class StorePushSink implements PushSink {
   private readonly instance = randomBytes(6).toString('hex');
@@ -66,11 +91,12 @@ export class StorePushSink implements PushSink {
         rejected.push({ batch: index, code: 'HOST_NOT_ALLOWED', message: `This token may not write host ${JSON.stringify(batch.host)}: it is bound to other hosts` });
         return;
       }
-      if (batch.entries.length === 0) return;
-      entries += batch.entries.length;
+      const storable = storableEntries(batch, index, rejected);
+      if (storable.length === 0) return;
+      entries += storable.length;
       let list = byHost.get(batch.host);
       if (!list) byHost.set(batch.host, (list = []));
-      list.push({ batch, index });
+      list.push({ batch: storable === batch.entries ? batch : { ...batch, entries: storable }, index });
     });
     if (entries > 0 && this.pending + entries > MAX_PENDING_ENTRIES) {
       throw new AppError('RATE_LIMITED', `The store is behind: ${this.pending} pushed entries are waiting; retry later`);

@@ -75,6 +75,29 @@ test('OTLP (exporter-logs-otlp-proto): severity as level, attributes, trace ids 
   expect(entry?.fields).toMatchObject({ level: 'critical', 'order.id': 'o-9', 'service.name': 'checkout' });
 });
 
+test('Elasticsearch bulk (the official client): a document whose @timestamp no store can hold fails alone, 400, and the others are stored', async () => {
+  const client = new Client({ node: url, auth: { apiKey: TOKENS.ingest } });
+  const answer = await client.bulk({
+    operations: [
+      { create: { _index: 'odd' } },
+      { '@timestamp': '2024-05-01T10:00:00Z', message: 'first', host: { name: 'e2e-es-odd' } },
+      { create: { _index: 'odd' } },
+      { '@timestamp': 1e30, message: 'absurd time', host: { name: 'e2e-es-odd' } },
+      { create: { _index: 'odd' } },
+      { '@timestamp': '2024-05-01T10:00:01Z', message: 'x'.repeat(3 << 20), host: { name: 'e2e-es-odd' } },
+    ],
+  });
+  expect(answer.errors).toBe(true);
+  expect(answer.items.map((item) => item.create?.status)).toEqual([201, 400, 201]);
+  expect(answer.items[1]?.create?.error?.reason).toContain('past what can be stored');
+  const stored = await until(() => logs('e2e-es-odd'), 2, 'the two storable documents');
+  expect(stored.map((entry) => [entry.logline.length, entry.timestamp])).toEqual([
+    [5, '2024-05-01T10:00:00Z'],
+    [3 << 20, '2024-05-01T10:00:01Z'],
+  ]);
+  await client.close();
+});
+
 test('Elasticsearch bulk retried after its answer was lost: every document with an _id is stored once', async () => {
   // Cuts the first connection once Daniel's answer starts: the client saw no answer and retries.
   let cuts = 0;
