@@ -29,6 +29,7 @@ import { FieldStatsBuilder, type FieldStats } from '../../query/field-stats.js';
 import { MAX_INHERITED_TERMS, MAX_TERMS, TermStatsBuilder } from '../../query/term-stats.js';
 import type { SqliteSegments, StoredSegment } from './sqlite-segments.js';
 import { StoreActivity } from './store-activity.js';
+import { IdleSlices } from './idle-slices.js';
 
 export interface FieldStatsIndexerOptions {
   /** Quiet time after the last append before indexing starts (ms). */
@@ -62,12 +63,7 @@ const VOCABULARY_FILES = 1_024;
 const VOCABULARY_WORDS = MAX_TERMS + MAX_INHERITED_TERMS;
 
 export class FieldStatsIndexer {
-  private readonly idleMs: number;
-  private readonly sliceMs: number;
-  private readonly readPauseMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
-  private stopped = false;
+  private readonly slices: IdleSlices;
   private current: InProgress | undefined;
   private queue: StoredSegment[] = [];
   /** Per file (host and file id), the words its last segment counted kept, least recently counted first. */
@@ -78,26 +74,23 @@ export class FieldStatsIndexer {
   constructor(
     private readonly segments: SqliteSegments,
     options: FieldStatsIndexerOptions = {},
-    private readonly activity = new StoreActivity(),
+    activity = new StoreActivity(),
   ) {
-    this.idleMs = options.idleMs ?? 300;
-    this.sliceMs = options.sliceMs ?? 4;
-    this.readPauseMs = options.readPauseMs ?? 20;
-    // An append or a read postpones the work until they pause.
-    activity.listen(() => this.schedule(this.idleMs));
+    const times = { idleMs: options.idleMs ?? 300, sliceMs: options.sliceMs ?? 4, readPauseMs: options.readPauseMs ?? 20 };
+    // The store closed or failed under a slice: a later append or open starts again.
+    this.slices = new IdleSlices(activity, times, (budgetMs) => this.step(budgetMs), () => {
+      this.current = undefined;
+      this.queue = [];
+    });
   }
 
   /** Starts looking for work (after opening a store that may hold segments without statistics). */
   start(): void {
-    this.schedule(this.idleMs);
+    this.slices.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.immediate !== undefined) clearImmediate(this.immediate);
-    this.timer = undefined;
-    this.immediate = undefined;
+    this.slices.stop();
   }
 
   /** Counts every segment without statistics now, synchronously (tests, and a caller that has the time). */
@@ -105,36 +98,6 @@ export class FieldStatsIndexer {
     let done = 0;
     while (this.step(Infinity)) done++;
     return done;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped || this.timer !== undefined || this.immediate !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.turn();
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private turn(): void {
-    if (this.stopped) return;
-    const wait = this.activity.waitMs(this.idleMs, this.readPauseMs);
-    if (wait > 0) return this.schedule(wait);
-    let more: boolean;
-    try {
-      more = this.step(this.sliceMs);
-    } catch {
-      // The store closed or failed under us: a later append or open starts again.
-      this.current = undefined;
-      this.queue = [];
-      return;
-    }
-    if (!more) return;
-    // The next slice after I/O has been polled (setImmediate), so requests keep their turns.
-    this.immediate = setImmediate(() => {
-      this.immediate = undefined;
-      this.turn();
-    });
   }
 
   /** Works for about `budgetMs`; false when nothing is left to do. */

@@ -3,16 +3,18 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppendRequest, Store } from '../store.js';
-import { SqliteStore } from './sqlite-store.js';
+import type { SegmentMeta } from '../../query/backend.js';
+import type { SqliteSegments } from './sqlite-segments.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 let dataDir: string;
 const opened: Store[] = [];
 
-async function open(): Promise<Store> {
-  const store = await SqliteStore.open({ dataDir });
+async function open(options: Partial<SqliteStoreOptions> = {}): Promise<Store> {
+  const store = await SqliteStore.open({ dataDir, ...options });
   opened.push(store);
   return store;
 }
@@ -79,5 +81,85 @@ describe('sqlite store caches', () => {
     await writer.deleteArrivedBefore(T0 + 5n);
     expect(await count(reader, 'qzx-')).toBe(1);
     expect(await count(reader, 'qzx-one')).toBe(0);
+  });
+
+  describe('warmed after opening', () => {
+    /** What the store holds in memory, read through its private parts: what the warmer fills. */
+    const held = (store: Store) => {
+      const segments = (store as unknown as { segments: SqliteSegments }).segments;
+      const statsCache = (segments as unknown as { statsCache: { has(id: string): boolean } }).statsCache;
+      return {
+        segments,
+        metas: async (): Promise<SegmentMeta[]> => (await segments.listSegments({})).sort((a, b) => b.maxSeq - a.maxSeq),
+        summary: (meta: SegmentMeta) => segments.bloomSummary(meta) !== undefined,
+        stats: (meta: SegmentMeta) => statsCache.has(meta.id),
+      };
+    };
+
+    /** Twelve files of one host, a segment each, counted by the field statistics indexer, then closed. */
+    async function storeOfTwelveSegments(): Promise<void> {
+      const store = await open({ warmCaches: false });
+      for (let f = 0; f < 12; f++) {
+        const request = append('web', 0, Array.from({ length: 50 }, (_, i) => `level=info file ${f} line ${i} qzx-f${f}-${i}`), T0 + BigInt(f * 1000));
+        request.files[0]!.fileId = `inode-${f}`;
+        request.files[0]!.filename = `app-${f}.log`;
+        await store.append(request);
+      }
+      (store as unknown as { fieldStatsIndexer: { runToEnd(): number } }).fieldStatsIndexer.runToEnd();
+      await store.close();
+    }
+
+    it('reads every segment\'s bloom summary and statistics, a slice at a time', async () => {
+      await storeOfTwelveSegments();
+      const store = await open({ warmCaches: false, fieldStats: false, repack: false });
+      const mem = held(store);
+      const metas = await mem.metas();
+      expect(metas).toHaveLength(12);
+      expect(metas.filter(mem.summary)).toEqual([]);
+      expect(metas.filter(mem.stats)).toEqual([]);
+      // A budget of 0 ms: one segment a call, the newest first.
+      expect(mem.segments.warmCaches(0)).toBe(true);
+      expect(metas.filter(mem.summary)).toEqual([metas[0]]);
+      expect(metas.filter(mem.stats)).toEqual([metas[0]]);
+      // The call that reads the last segment answers that nothing is left.
+      let calls = 1;
+      for (let more = true; more; calls++) more = mem.segments.warmCaches(0);
+      expect(calls).toBe(12);
+      expect(metas.filter(mem.summary)).toHaveLength(12);
+      expect(metas.filter(mem.stats)).toHaveLength(12);
+      expect(mem.segments.warmCaches(Infinity)).toBe(false);
+      // What it holds answers as the file does.
+      expect(await count(store, 'qzx-f3-7')).toBe(1);
+      expect(await count(store, 'level=info')).toBe(600);
+    });
+
+    it('holds only what fits, the newest segments, and evicts nothing for the older ones', async () => {
+      await storeOfTwelveSegments();
+      // Each summary costs its folded bits plus 120 bytes: room for some, not all twelve.
+      const probe = await open({ warmCaches: false, fieldStats: false, repack: false });
+      const probeMem = held(probe);
+      const [newest] = await probeMem.metas();
+      const oneCost = Math.ceil(((await probeMem.segments.loadBloom(newest!))!.length) / 2) + 120;
+      await probe.close();
+      opened.splice(opened.indexOf(probe), 1);
+      const store = await open({ warmCaches: false, fieldStats: false, repack: false, bloomCacheBytes: oneCost * 4 + 10 });
+      const mem = held(store);
+      const metas = await mem.metas();
+      while (mem.segments.warmCaches(Infinity));
+      const summarised = metas.filter(mem.summary);
+      expect(summarised.length).toBeGreaterThanOrEqual(3);
+      expect(summarised.length).toBeLessThan(12);
+      expect(summarised).toEqual(metas.slice(0, summarised.length));
+      expect(metas.filter(mem.stats)).toHaveLength(12);
+    });
+
+    it('starts by itself once the store is idle', async () => {
+      await storeOfTwelveSegments();
+      const store = await open({ warmCaches: { idleMs: 0, sliceMs: 1 }, fieldStats: false, repack: false });
+      const mem = held(store);
+      const metas = await mem.metas();
+      await vi.waitFor(() => expect(metas.filter(mem.summary)).toHaveLength(12), { timeout: 5000, interval: 20 });
+      expect(metas.filter(mem.stats)).toHaveLength(12);
+    });
   });
 });

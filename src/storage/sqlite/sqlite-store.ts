@@ -22,6 +22,7 @@ import { FieldStatsIndexer, type FieldStatsIndexerOptions } from './field-stats-
 import { EncodePool } from './encode-pool.js';
 import { SegmentRepacker, type RepackerOptions } from './repacker.js';
 import { StoreActivity } from './store-activity.js';
+import { IdleSlices, type IdleSliceTimes } from './idle-slices.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -39,7 +40,12 @@ export interface SqliteStoreOptions {
   encodeWorker?: boolean;
   /** When sealed segments are compressed again (repacker.ts); false: never. */
   repack?: RepackerOptions | false;
+  /** When the bloom summaries and field statistics of a store just opened are read into memory (SqliteSegments.warmCaches); false: never, each when a query first needs it. */
+  warmCaches?: Partial<IdleSliceTimes> | false;
 }
+
+/** The cache warmer starts once appends pause as long as the field statistics indexer waits, in the same slices. */
+const WARM_TIMES: IdleSliceTimes = { idleMs: 300, sliceMs: 4, readPauseMs: 20 };
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
@@ -88,6 +94,7 @@ export class SqliteStore implements Store {
   /** Computes segments' field statistics while appends pause; undefined when turned off. */
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   readonly repacker: SegmentRepacker | undefined;
+  private readonly cacheWarmer: IdleSlices | undefined;
   /** Appends and reads, which the indexer and the repacker wait out. */
   readonly activity = new StoreActivity();
   private seq: number;
@@ -165,6 +172,13 @@ export class SqliteStore implements Store {
             this.activity,
           );
     this.repacker?.start();
+    this.cacheWarmer =
+      options.warmCaches === false
+        ? undefined
+        : new IdleSlices(this.activity, { ...WARM_TIMES, ...options.warmCaches }, (budgetMs) => this.segments.warmCaches(budgetMs), () => {
+            // The store closed or failed under a slice: nothing to undo, a query reads what it needs.
+          });
+    this.cacheWarmer?.start();
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
     this.statements = {
@@ -398,6 +412,7 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.fieldStatsIndexer?.stop();
+    this.cacheWarmer?.stop();
     const repacker = this.repacker?.stop();
     this.db.close();
     return Promise.all([this.countPool.close(), this.encodePool?.close(), repacker]).then(() => undefined);
