@@ -1,0 +1,262 @@
+/**
+ * What storing a segment's lines as templates and variables would give (the column layout of
+ * CLP and logzip), beside Zstandard on the plain text, on segment-sized runs of the bench's
+ * own data. Measured, not built into the store: a probe for issue 17's storage target.
+ *
+ * The layout probed: each line's alphanumeric words that hold a digit are its variables (a
+ * decimal number without a leading zero, up to 15 digits, as a number; any other such word as
+ * text), the rest of the line its template. A run's distinct templates form a dictionary; each
+ * line is a template id; each template's variable slots are columns, numbers stored as the
+ * difference from the same column's previous value (zigzag varints), texts joined by newlines.
+ * Each of the five streams (dictionary, ids, numbers, texts, and lines kept whole because they
+ * hold the placeholder bytes) is compressed alone. Every run is decoded back and compared.
+ *
+ *   node --import tsx bench/columns-probe.ts [--lines N] [--run-kib 512]
+ *
+ * Prints, per codec: compressed size over the raw text, and MB of text per CPU-second to
+ * encode and to decode (decode: decompress and rebuild the text, as a search would need it).
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { zstd } from '../src/common/zstd.js';
+import { generateData } from './lib/datagen.js';
+import { loghubDir, workDir } from './lib/paths.js';
+
+const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' }, 'run-kib': { type: 'string', default: '512' } } });
+const data = generateData(loghubDir(), { seed: 20261124, totalLines: Number(values.lines), hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
+const RUN = Number(values['run-kib']) * 1024;
+
+/** `count` runs of about RUN bytes of whole lines, spread over a file. */
+function runs(file: string, count: number): Buffer[] {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  try {
+    return Array.from({ length: count }, (_, i) => {
+      const buffer = Buffer.alloc(RUN + 8192);
+      const read = readSync(fd, buffer, 0, buffer.length, Math.floor((i * Math.max(0, size - buffer.length)) / count));
+      const start = buffer.indexOf(10) + 1;
+      const end = buffer.lastIndexOf(10, Math.min(read, start + RUN)) + 1;
+      return Buffer.from(buffer.subarray(start, end));
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const inputs = data.files.filter((f) => f.host === 'web-1').flatMap((f) => runs(f.path, 6));
+
+const cctx = new zstd.CCtx();
+const dctx = new zstd.DCtx();
+function pack(input: Buffer, level: number): Buffer {
+  const out = Buffer.allocUnsafe(zstd.compressBound(input.length));
+  return Buffer.from(out.subarray(0, cctx.compress(out, input, level)));
+}
+function unpack(packed: Buffer, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  return out.subarray(0, dctx.decompress(out, packed));
+}
+
+const NUMBER = '\u0001';
+const TEXT = '\u0002';
+const WORD = /[A-Za-z0-9]+/g;
+const DIGIT = /[0-9]/;
+const PLAIN_NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
+
+class Varints {
+  private bytes: number[] = [];
+  push(value: number): void {
+    while (value >= 0x80) {
+      this.bytes.push((value % 0x80) | 0x80);
+      value = Math.floor(value / 0x80);
+    }
+    this.bytes.push(value);
+  }
+  buffer(): Buffer {
+    return Buffer.from(this.bytes);
+  }
+}
+
+interface Streams {
+  dictionary: Buffer;
+  ids: Buffer;
+  numbers: Buffer;
+  texts: Buffer;
+  whole: Buffer;
+}
+
+function encodeColumns(text: Buffer): Streams {
+  const lines = text.toString('latin1').split('\n');
+  lines.pop(); // every line ends with \n
+  const templates = new Map<string, number>();
+  const numberColumns: number[][][] = [];
+  const textColumns: string[][][] = [];
+  const ids = new Varints();
+  const whole: string[] = [];
+  for (const line of lines) {
+    if (line.includes(NUMBER) || line.includes(TEXT)) {
+      ids.push(0);
+      whole.push(line);
+      continue;
+    }
+    const numbers: number[] = [];
+    const texts: string[] = [];
+    const template = line.replace(WORD, (word) => {
+      if (!DIGIT.test(word)) return word;
+      if (PLAIN_NUMBER.test(word)) {
+        numbers.push(Number(word));
+        return NUMBER;
+      }
+      texts.push(word);
+      return TEXT;
+    });
+    let id = templates.get(template);
+    if (id === undefined) {
+      id = templates.size;
+      templates.set(template, id);
+      numberColumns.push([]);
+      textColumns.push([]);
+    }
+    ids.push(id + 1);
+    numbers.forEach((n, slot) => (numberColumns[id]![slot] ??= []).push(n));
+    texts.forEach((t, slot) => (textColumns[id]![slot] ??= []).push(t));
+  }
+  const numberStream = new Varints();
+  for (const columns of numberColumns)
+    for (const column of columns) {
+      let previous = 0;
+      for (const n of column) {
+        const delta = n - previous;
+        numberStream.push(delta >= 0 ? delta * 2 : -delta * 2 - 1);
+        previous = n;
+      }
+    }
+  const textStream = textColumns.flatMap((columns) => columns.map((column) => column.join('\n'))).join('\n');
+  return {
+    dictionary: Buffer.from([...templates.keys()].join('\n'), 'latin1'),
+    ids: ids.buffer(),
+    numbers: numberStream.buffer(),
+    texts: Buffer.from(textStream, 'latin1'),
+    whole: Buffer.from(whole.map((line) => `${line}\n`).join(''), 'latin1'),
+  };
+}
+
+function readVarints(bytes: Buffer): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let scale = 1;
+  for (const byte of bytes) {
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      out.push(value);
+      value = 0;
+      scale = 1;
+    } else scale *= 0x80;
+  }
+  return out;
+}
+
+function decodeColumns(s: Streams): Buffer {
+  const templates = s.dictionary.length === 0 ? [] : s.dictionary.toString('latin1').split('\n');
+  const ids = readVarints(s.ids);
+  const parts = templates.map((template) => template.split(/([\u0001\u0002])/));
+  const uses = new Array<number>(templates.length).fill(0);
+  for (const id of ids) if (id > 0) uses[id - 1]!++;
+  // Columns in the order they were written: per template, its number slots, then (separately) its text slots.
+  const numbers = readVarints(s.numbers);
+  const texts = s.texts.length === 0 ? [] : s.texts.toString('latin1').split('\n');
+  let numberAt = 0;
+  let textAt = 0;
+  const numberColumns: number[][][] = [];
+  const textColumns: string[][][] = [];
+  parts.forEach((pieces, t) => {
+    const numberSlots = pieces.filter((p) => p === NUMBER).length;
+    const textSlots = pieces.filter((p) => p === TEXT).length;
+    numberColumns.push(
+      Array.from({ length: numberSlots }, () => {
+        let previous = 0;
+        return Array.from({ length: uses[t]! }, () => {
+          const zig = numbers[numberAt++]!;
+          previous += zig % 2 === 0 ? zig / 2 : -(zig + 1) / 2;
+          return previous;
+        });
+      }),
+    );
+    textColumns.push(
+      Array.from({ length: textSlots }, () => {
+        const column = texts.slice(textAt, textAt + uses[t]!);
+        textAt += uses[t]!;
+        return column;
+      }),
+    );
+  });
+  const seen = new Array<number>(templates.length).fill(0);
+  const wholeLines = s.whole.toString('latin1').split('\n');
+  let wholeAt = 0;
+  const out: string[] = [];
+  for (const id of ids) {
+    if (id === 0) {
+      out.push(wholeLines[wholeAt++]!);
+      continue;
+    }
+    const t = id - 1;
+    const row = seen[t]!++;
+    let n = 0;
+    let x = 0;
+    let line = '';
+    for (const piece of parts[t]!) line += piece === NUMBER ? String(numberColumns[t]![n++]![row]) : piece === TEXT ? textColumns[t]![x++]![row] : piece;
+    out.push(line);
+  }
+  return Buffer.from(out.map((line) => `${line}\n`).join(''), 'latin1');
+}
+
+function cpuSeconds(run: () => void): number {
+  const start = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+const total = inputs.reduce((sum, input) => sum + input.length, 0);
+console.log(`${inputs.length} runs of about ${RUN / 1024} KiB (${(total / 1e6).toFixed(1)} MB), the bench's web-1 files (${Number(values.lines).toLocaleString('en-US')} lines generated)\n`);
+console.log('| codec | of the raw text | encodes (MB/CPU-s) | decodes (MB/CPU-s) |');
+console.log('|---|---|---|---|');
+const rounds = 2;
+const rate = (seconds: number): string => ((total * rounds) / seconds / 1e6).toFixed(0);
+for (const level of [3, 9, 19]) {
+  let packed: Buffer[] = [];
+  const encode = cpuSeconds(() => {
+    for (let r = 0; r < rounds; r++) packed = inputs.map((input) => pack(input, level));
+  });
+  const decode = cpuSeconds(() => {
+    for (let r = 0; r < rounds; r++) packed.forEach((p, i) => unpack(p, inputs[i]!.length));
+  });
+  const size = packed.reduce((sum, p) => sum + p.length, 0);
+  console.log(`| zstd level ${level}, the text | ${(size / total).toFixed(4)} | ${rate(encode)} | ${rate(decode)} |`);
+}
+const names = ['dictionary', 'ids', 'numbers', 'texts', 'whole'] as const;
+for (const level of [3, 9, 19]) {
+  let packed: { streams: Record<string, Buffer>; sizes: Record<string, number> }[] = [];
+  const encode = cpuSeconds(() => {
+    for (let r = 0; r < rounds; r++)
+      packed = inputs.map((input) => {
+        const streams = encodeColumns(input);
+        const out: Record<string, Buffer> = {};
+        const sizes: Record<string, number> = {};
+        for (const name of names) {
+          out[name] = pack(streams[name], level);
+          sizes[name] = streams[name].length;
+        }
+        return { streams: out, sizes };
+      });
+  });
+  const unpackAll = (p: (typeof packed)[number]): Streams => Object.fromEntries(names.map((name) => [name, unpack(p.streams[name]!, p.sizes[name]!)])) as unknown as Streams;
+  packed.forEach((p, i) => {
+    if (!decodeColumns(unpackAll(p)).equals(inputs[i]!)) throw new Error(`the columns of run ${i} do not decode to its text`);
+  });
+  const decode = cpuSeconds(() => {
+    for (let r = 0; r < rounds; r++) packed.forEach((p) => decodeColumns(unpackAll(p)));
+  });
+  const bytesOf = (name: string): number => packed.reduce((sum, p) => sum + p.streams[name]!.length, 0);
+  const size = names.reduce((sum, name) => sum + bytesOf(name), 0);
+  console.log(`| columns, zstd level ${level} each | ${(size / total).toFixed(4)} (${names.map((name) => `${name} ${(bytesOf(name) / total).toFixed(4)}`).join(', ')}) | ${rate(encode)} | ${rate(decode)} |`);
+}
