@@ -95,7 +95,7 @@ export class SqliteStore implements Store {
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   readonly repacker: SegmentRepacker | undefined;
   private readonly cacheWarmer: IdleSlices | undefined;
-  /** Appends and reads, which the indexer and the repacker wait out. */
+  /** Appends and reads, which the indexer, the repacker and the cache warmer wait out. */
   readonly activity = new StoreActivity();
   private seq: number;
   private mentions: number;
