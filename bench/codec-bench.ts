@@ -12,12 +12,12 @@
  * The data is the harness's generated set (bench/lib/datagen.ts, 1M lines by default, made
  * at run time and reused). Every result is decompressed and compared with its input once.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { zstd } from '../src/common/zstd.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
+import { linePieces } from './lib/pieces.js';
 
 
 const linesArg = process.argv.indexOf('--lines');
@@ -25,26 +25,9 @@ const totalLines = linesArg > 0 ? Number(process.argv[linesArg + 1]) : 1_000_000
 const data = generateData(loghubDir(), { seed: 20261124, totalLines, hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
 const files = data.files.filter((f) => f.host === 'web-1');
 
-/** `count` pieces of about `bytes` of whole lines, spread over a file. */
-function pieces(file: string, count: number, bytes: number): Buffer[] {
-  const size = statSync(file).size;
-  const fd = openSync(file, 'r');
-  try {
-    return Array.from({ length: count }, (_, i) => {
-      const buffer = Buffer.alloc(bytes + 4096);
-      const read = readSync(fd, buffer, 0, buffer.length, Math.floor((i * Math.max(0, size - buffer.length)) / count));
-      const start = buffer.indexOf(10) + 1;
-      const end = buffer.lastIndexOf(10, Math.min(read, start + bytes)) + 1;
-      return buffer.subarray(start, end);
-    });
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const segments = files.flatMap((f) => pieces(f.path, 6, 640 * 1024));
+const segments = files.flatMap((f) => linePieces(f.path, 6, 640 * 1024));
 const bodies = files.flatMap((f) =>
-  pieces(f.path, 4, 700 * 1024).map((text, i) => {
+  linePieces(f.path, 4, 700 * 1024).map((text, i) => {
     let offset = i * 1_000_000;
     const lines = text.toString('utf8').split('\n').slice(0, -1).map((line, j) => ({ offset: (offset += Buffer.byteLength(line) + 1), timestamp: String(1_700_000_000_000_000_000n + BigInt(j) * 1_234_567n), line }));
     return Buffer.from(JSON.stringify({ host: 'web-1', files: [{ file_id: 'x', filename: path.basename(f.path), path: f.path, lines }] }));

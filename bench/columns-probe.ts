@@ -16,34 +16,17 @@
  * Prints, per codec: compressed size over the raw text, and MB of text per CPU-second to
  * encode and to decode (decode: decompress and rebuild the text, as a search would need it).
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { zstd } from '../src/common/zstd.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
+import { linePieces } from './lib/pieces.js';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' }, 'run-kib': { type: 'string', default: '512' } } });
 const data = generateData(loghubDir(), { seed: 20261124, totalLines: Number(values.lines), hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
 const RUN = Number(values['run-kib']) * 1024;
 
-/** `count` runs of about RUN bytes of whole lines, spread over a file. */
-function runs(file: string, count: number): Buffer[] {
-  const size = statSync(file).size;
-  const fd = openSync(file, 'r');
-  try {
-    return Array.from({ length: count }, (_, i) => {
-      const buffer = Buffer.alloc(RUN + 8192);
-      const read = readSync(fd, buffer, 0, buffer.length, Math.floor((i * Math.max(0, size - buffer.length)) / count));
-      const start = buffer.indexOf(10) + 1;
-      const end = buffer.lastIndexOf(10, Math.min(read, start + RUN)) + 1;
-      return Buffer.from(buffer.subarray(start, end));
-    });
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const inputs = data.files.filter((f) => f.host === 'web-1').flatMap((f) => runs(f.path, 6));
+const inputs = data.files.filter((f) => f.host === 'web-1').flatMap((f) => linePieces(f.path, 6, RUN));
 
 const cctx = new zstd.CCtx();
 const dctx = new zstd.DCtx();
