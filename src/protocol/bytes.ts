@@ -145,4 +145,12 @@ export class ByteReader {
     this.position += bytes;
     return value;
   }
+
+  /** The next `length` bytes as they are (what ByteWriter.append wrote), a view of the buffer. */
+  bytes(length: number): Buffer {
+    if (this.position + length > this.buffer.length) throw this.truncated();
+    const value = this.buffer.subarray(this.position, this.position + length);
+    this.position += length;
+    return value;
+  }
 }

@@ -150,9 +150,7 @@ function decodeBinary(bytes: Buffer, fingerprint: string): SearchCursor {
   if (format === FORMAT_2) {
     if (read.string() !== fingerprint) throw invalid();
   } else {
-    const digest = digestOf(fingerprint);
-    if (read.position + FINGERPRINT_BYTES > bytes.length || !digest.equals(bytes.subarray(read.position, read.position + FINGERPRINT_BYTES))) throw invalid();
-    read.position += FINGERPRINT_BYTES;
+    if (!digestOf(fingerprint).equals(read.bytes(FINGERPRINT_BYTES))) throw invalid();
   }
   let position: CursorPosition;
   switch (read.byte()) {
