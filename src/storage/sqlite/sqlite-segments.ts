@@ -288,10 +288,15 @@ export class SqliteSegments implements SegmentBackend {
   }
 
   loadBloom(segment: SegmentMeta): Promise<Uint8Array | null> {
-    if (!this.current(segment)) return Promise.resolve(null);
+    return Promise.resolve(this.bloomNow(segment));
+  }
+
+  /** The segment's full bloom, read synchronously; its summary is held too if it fits. */
+  private bloomNow(segment: SegmentMeta): Buffer | null {
+    if (!this.current(segment)) return null;
     const bloom = this.bloomById.get(Number(segment.id))?.bloom ?? null;
     if (bloom !== null) this.summaries.add(segment, bloom, false);
-    return Promise.resolve(bloom);
+    return bloom;
   }
 
   loadData(segment: SegmentMeta): Promise<Buffer | null> {
@@ -331,23 +336,22 @@ export class SqliteSegments implements SegmentBackend {
     }
     const warming = this.warming;
     const until = performance.now() + budgetMs;
-    while (warming.next < warming.order.length && (warming.blooms || warming.stats)) {
+    const more = (): boolean => warming.next < warming.order.length && (warming.blooms || warming.stats);
+    while (more()) {
       const segment = warming.order[warming.next++]!;
-      if (this.cache?.get(segment.id) !== segment) continue; // merged or deleted since listed
+      if (!this.current(segment)) continue; // merged or deleted since listed
+      // Read but not held: the cache is full (of newer segments, as the walk goes newest first).
       if (warming.blooms && !this.summaries.has(segment.id)) {
-        const bloom = this.bloomById.get(Number(segment.id))?.bloom;
-        if (bloom !== undefined) this.summaries.add(segment, bloom, false);
-        // Turned away: the cache is full (of newer segments, as the walk goes newest first).
-        if (bloom !== undefined && !this.summaries.has(segment.id)) warming.blooms = false;
+        this.bloomNow(segment);
+        warming.blooms = this.summaries.has(segment.id);
       }
       if (warming.stats && !this.statsCache.has(segment.id)) {
         this.fieldStatsNow(segment);
-        if (!this.statsCache.has(segment.id)) warming.stats = false;
+        warming.stats = this.statsCache.has(segment.id);
       }
       if (performance.now() >= until) break;
     }
-    if (!warming.blooms && !warming.stats) warming.next = warming.order.length;
-    return warming.next < warming.order.length;
+    return more();
   }
 
   /** How many segments have no field statistics of the current version yet (none, or version 1: no term counts). */
