@@ -18,6 +18,7 @@ import { zstd } from '../src/common/zstd.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
 import { linePieces } from './lib/pieces.js';
+import { cpuSecondsOf } from './lib/stats.js';
 
 
 const linesArg = process.argv.indexOf('--lines');
@@ -57,13 +58,6 @@ const brotli = (quality: number, window: number): Codec => [
 ];
 const gzip1: Codec = ['gzip level 1', (input) => gzipSync(input, { level: 1, memLevel: 9, windowBits: 14 }), (packed) => gunzipSync(packed)];
 
-function cpuSeconds(run: () => void): number {
-  const start = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
 function measure(title: string, inputs: Buffer[], codecs: Codec[]): void {
   const total = inputs.reduce((sum, input) => sum + input.length, 0);
   console.log(`\n${title}: ${inputs.length} inputs, ${(total / 1e6).toFixed(1)} MB\n`);
@@ -72,13 +66,13 @@ function measure(title: string, inputs: Buffer[], codecs: Codec[]): void {
   for (const [name, compress, decompress] of codecs) {
     let packed: Buffer[] = [];
     const rounds = 3;
-    const compressSeconds = cpuSeconds(() => {
+    const compressSeconds = cpuSecondsOf(() => {
       for (let r = 0; r < rounds; r++) packed = inputs.map(compress);
     });
     packed.forEach((p, i) => {
       if (!decompress(p, inputs[i]!.length).equals(inputs[i]!)) throw new Error(`${name} did not give back its input`);
     });
-    const decompressSeconds = cpuSeconds(() => {
+    const decompressSeconds = cpuSecondsOf(() => {
       for (let r = 0; r < rounds; r++) packed.forEach((p, i) => decompress(p, inputs[i]!.length));
     });
     const size = packed.reduce((sum, p) => sum + p.length, 0);

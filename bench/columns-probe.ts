@@ -21,6 +21,7 @@ import { zstd } from '../src/common/zstd.js';
 import { generateData } from './lib/datagen.js';
 import { loghubDir, workDir } from './lib/paths.js';
 import { linePieces } from './lib/pieces.js';
+import { cpuSecondsOf } from './lib/stats.js';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' }, 'run-kib': { type: 'string', default: '512' } } });
 const data = generateData(loghubDir(), { seed: 20261124, totalLines: Number(values.lines), hosts: ['web-1', 'db-1'], baseDir: workDir, log: (m) => console.error(m) });
@@ -123,81 +124,13 @@ function encodeColumns(text: Buffer): Streams {
   };
 }
 
-function readVarints(bytes: Buffer): number[] {
-  const out: number[] = [];
-  let value = 0;
-  let scale = 1;
-  for (const byte of bytes) {
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      out.push(value);
-      value = 0;
-      scale = 1;
-    } else scale *= 0x80;
-  }
-  return out;
-}
-
-function decodeColumns(s: Streams): Buffer {
-  const templates = s.dictionary.length === 0 ? [] : s.dictionary.toString('latin1').split('\n');
-  const ids = readVarints(s.ids);
-  const parts = templates.map((template) => template.split(/([\u0001\u0002])/));
-  const uses = new Array<number>(templates.length).fill(0);
-  for (const id of ids) if (id > 0) uses[id - 1]!++;
-  // Columns in the order they were written: per template, its number slots, then (separately) its text slots.
-  const numbers = readVarints(s.numbers);
-  const texts = s.texts.length === 0 ? [] : s.texts.toString('latin1').split('\n');
-  let numberAt = 0;
-  let textAt = 0;
-  const numberColumns: number[][][] = [];
-  const textColumns: string[][][] = [];
-  parts.forEach((pieces, t) => {
-    const numberSlots = pieces.filter((p) => p === NUMBER).length;
-    const textSlots = pieces.filter((p) => p === TEXT).length;
-    numberColumns.push(
-      Array.from({ length: numberSlots }, () => {
-        let previous = 0;
-        return Array.from({ length: uses[t]! }, () => {
-          const zig = numbers[numberAt++]!;
-          previous += zig % 2 === 0 ? zig / 2 : -(zig + 1) / 2;
-          return previous;
-        });
-      }),
-    );
-    textColumns.push(
-      Array.from({ length: textSlots }, () => {
-        const column = texts.slice(textAt, textAt + uses[t]!);
-        textAt += uses[t]!;
-        return column;
-      }),
-    );
-  });
-  const seen = new Array<number>(templates.length).fill(0);
-  const wholeLines = s.whole.toString('latin1').split('\n');
-  let wholeAt = 0;
-  const out: string[] = [];
-  for (const id of ids) {
-    if (id === 0) {
-      out.push(wholeLines[wholeAt++]!);
-      continue;
-    }
-    const t = id - 1;
-    const row = seen[t]!++;
-    let n = 0;
-    let x = 0;
-    let line = '';
-    for (const piece of parts[t]!) line += piece === NUMBER ? String(numberColumns[t]![n++]![row]) : piece === TEXT ? textColumns[t]![x++]![row] : piece;
-    out.push(line);
-  }
-  return Buffer.from(out.map((line) => `${line}\n`).join(''), 'latin1');
-}
-
 /**
- * The same decode written for speed: the output allocated at its known size (a store keeps the
- * text's length), template pieces copied as bytes, numbers written digit by digit, the other
- * variables copied from their stream by offsets. What JavaScript can do without native code.
+ * The streams back to the text, written for speed: the output allocated at its known size (a
+ * store keeps the text's length), template pieces copied as bytes, numbers written digit by
+ * digit, the other variables copied from their stream by offsets (a first version that joined
+ * strings per line decoded at a third of the speed). What JavaScript can do without native code.
  */
-function decodeColumnsFast(s: Streams, size: number): Buffer {
+function decodeColumns(s: Streams, size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   const dict = s.dictionary;
   // Each template: its pieces as byte ranges of the dictionary, and the kind of slot after each.
@@ -339,13 +272,6 @@ function decodeColumnsFast(s: Streams, size: number): Buffer {
   return out.subarray(0, o);
 }
 
-function cpuSeconds(run: () => void): number {
-  const start = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
-}
-
 const total = inputs.reduce((sum, input) => sum + input.length, 0);
 console.log(`${inputs.length} runs of about ${RUN / 1024} KiB (${(total / 1e6).toFixed(1)} MB), the bench's web-1 files (${Number(values.lines).toLocaleString('en-US')} lines generated)\n`);
 console.log('| codec | of the raw text | encodes (MB/CPU-s) | decodes (MB/CPU-s) |');
@@ -354,10 +280,10 @@ const rounds = 2;
 const rate = (seconds: number): string => ((total * rounds) / seconds / 1e6).toFixed(0);
 for (const level of [3, 9, 19]) {
   let packed: Buffer[] = [];
-  const encode = cpuSeconds(() => {
+  const encode = cpuSecondsOf(() => {
     for (let r = 0; r < rounds; r++) packed = inputs.map((input) => pack(input, level));
   });
-  const decode = cpuSeconds(() => {
+  const decode = cpuSecondsOf(() => {
     for (let r = 0; r < rounds; r++) packed.forEach((p, i) => unpack(p, inputs[i]!.length));
   });
   const size = packed.reduce((sum, p) => sum + p.length, 0);
@@ -366,7 +292,7 @@ for (const level of [3, 9, 19]) {
 const names = ['dictionary', 'ids', 'numbers', 'texts', 'whole'] as const;
 for (const level of [3, 9, 19]) {
   let packed: { streams: Record<string, Buffer>; sizes: Record<string, number> }[] = [];
-  const encode = cpuSeconds(() => {
+  const encode = cpuSecondsOf(() => {
     for (let r = 0; r < rounds; r++)
       packed = inputs.map((input) => {
         const streams = encodeColumns(input);
@@ -381,13 +307,10 @@ for (const level of [3, 9, 19]) {
   });
   const unpackAll = (p: (typeof packed)[number]): Streams => Object.fromEntries(names.map((name) => [name, unpack(p.streams[name]!, p.sizes[name]!)])) as unknown as Streams;
   packed.forEach((p, i) => {
-    if (!decodeColumns(unpackAll(p)).equals(inputs[i]!)) throw new Error(`the columns of run ${i} do not decode to its text`);
+    if (!decodeColumns(unpackAll(p), inputs[i]!.length).equals(inputs[i]!)) throw new Error(`the columns of run ${i} do not decode to its text`);
   });
-  packed.forEach((p, i) => {
-    if (!decodeColumnsFast(unpackAll(p), inputs[i]!.length).equals(inputs[i]!)) throw new Error(`the fast decode of run ${i} does not give its text`);
-  });
-  const decode = cpuSeconds(() => {
-    for (let r = 0; r < rounds; r++) packed.forEach((p, i) => decodeColumnsFast(unpackAll(p), inputs[i]!.length));
+  const decode = cpuSecondsOf(() => {
+    for (let r = 0; r < rounds; r++) packed.forEach((p, i) => decodeColumns(unpackAll(p), inputs[i]!.length));
   });
   const bytesOf = (name: string): number => packed.reduce((sum, p) => sum + p.streams[name]!.length, 0);
   const size = names.reduce((sum, name) => sum + bytesOf(name), 0);

@@ -10,7 +10,7 @@ export function linePieces(file: string, count: number, bytes: number): Buffer[]
   const fd = openSync(file, 'r');
   try {
     return Array.from({ length: count }, (_, i) => {
-      const buffer = Buffer.alloc(bytes + 8192);
+      const buffer = Buffer.alloc(bytes + 4096);
       const read = readSync(fd, buffer, 0, buffer.length, Math.floor((i * Math.max(0, size - buffer.length)) / count));
       const start = buffer.indexOf(10) + 1;
       const end = buffer.lastIndexOf(10, Math.min(read, start + bytes)) + 1;

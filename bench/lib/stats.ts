@@ -22,3 +22,11 @@ export async function timeRepeated(times: number, fn: (i: number) => Promise<voi
   }
   return durations;
 }
+
+/** This process's CPU time (user + system, seconds) while `run` runs. */
+export function cpuSecondsOf(run: () => void): number {
+  const start = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
