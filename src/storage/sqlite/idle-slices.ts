@@ -23,15 +23,15 @@ export class IdleSlices {
   private stopped = false;
 
   /**
-   * `step(budgetMs)` works for about that long and answers whether more is left; `failed` runs
-   * when it throws (the store closed or failed under it), and the work waits for the next
-   * append or read.
+   * `step(budgetMs)` works for about that long and answers whether more is left; when it throws
+   * (the store closed or failed under it), `failed` runs, if given, and the work waits for the
+   * next append or read.
    */
   constructor(
     private readonly activity: StoreActivity,
     private readonly times: IdleSliceTimes,
     private readonly step: (budgetMs: number) => boolean,
-    private readonly failed: () => void,
+    private readonly failed?: () => void,
   ) {
     activity.listen(() => this.schedule(times.idleMs));
   }
@@ -65,7 +65,7 @@ export class IdleSlices {
     try {
       more = this.step(this.times.sliceMs);
     } catch {
-      this.failed();
+      this.failed?.();
       return;
     }
     if (!more) return;

@@ -175,9 +175,7 @@ export class SqliteStore implements Store {
     this.cacheWarmer =
       options.warmCaches === false
         ? undefined
-        : new IdleSlices(this.activity, { ...WARM_TIMES, ...options.warmCaches }, (budgetMs) => this.segments.warmCaches(budgetMs), () => {
-            // The store closed or failed under a slice: nothing to undo, a query reads what it needs.
-          });
+        : new IdleSlices(this.activity, { ...WARM_TIMES, ...options.warmCaches }, (budgetMs) => this.segments.warmCaches(budgetMs));
     this.cacheWarmer?.start();
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
