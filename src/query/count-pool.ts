@@ -16,10 +16,9 @@
  * dropped; the blobs it held are counted on the main thread, so answers never depend on it.
  * Idle workers do not keep the process alive; `close()` ends them.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../common/module-worker.js';
 import type { Matcher } from './types.js';
 import { transferableCopy } from '../common/transfer.js';
 import type { CountAnswer, CountJob, CountWorkerData, FilterJob, InflateJob } from './count-worker.js';
@@ -42,13 +41,7 @@ export function defaultCountWorkers(): number {
 }
 
 function startWorker(workerData: CountWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./count-worker.js', here), { workerData });
-  // Running from the TypeScript sources (tests, tsx): the worker loads them through tsx too.
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
-  const entry = new URL('./count-worker.ts', here).href;
-  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return startModuleWorker(import.meta.url, 'count-worker', { workerData });
 }
 
 interface Pending {

@@ -11,9 +11,8 @@
  * encoded inline, as before. A worker that fails or exits is not replaced; what it held is
  * encoded inline.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../common/module-worker.js';
 import type { PreparedText } from '../../segment/codec.js';
 import { transferableCopy } from '../../common/transfer.js';
 import type { EncodeAnswer, EncodeJob, RepackJob } from './encode-worker.js';
@@ -35,14 +34,7 @@ export interface TextsToPrepare {
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 function startWorker(background: boolean, stop: SharedArrayBuffer): Worker {
-  const here = import.meta.url;
-  const options = { resourceLimits: RESOURCE_LIMITS, workerData: { background, stop } };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here), options);
-  // Running from the TypeScript sources (tests, tsx): the worker loads them through tsx too.
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
-  const entry = new URL('./encode-worker.ts', here).href;
-  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, ...options });
+  return startModuleWorker(import.meta.url, 'encode-worker', { resourceLimits: RESOURCE_LIMITS, workerData: { background, stop } });
 }
 
 interface Pending {
