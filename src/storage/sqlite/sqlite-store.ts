@@ -1,7 +1,8 @@
 /**
- * The embedded store: one SQLite file, `DATA_DIR/daniel.db`, in WAL mode with
- * synchronous=FULL, so a commit is fsynced before append() resolves (an OS crash or power
- * cut loses nothing acknowledged, not only a process crash). Lines live in compressed
+ * The embedded store: one SQLite file, `DATA_DIR/daniel.db`, in WAL mode; an append's commit
+ * is fsynced before append() resolves (an OS crash or power cut loses nothing acknowledged,
+ * not only a process crash), by a flush of the WAL, off the main thread for a large one
+ * (wal-sync.ts). Lines live in compressed
  * segments (see segment-writer.ts); the per-identity end offset that makes ingest
  * idempotent is updated in the same transaction as the lines. Queries go through the shared
  * engine in src/query/ over the SqliteSegments backend.
@@ -23,6 +24,7 @@ import { EncodePool } from './encode-pool.js';
 import { SegmentRepacker, type RepackerOptions } from './repacker.js';
 import { StoreActivity } from './store-activity.js';
 import { IdleSlices, type IdleSliceTimes } from './idle-slices.js';
+import { WalSync, type DataSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -42,7 +44,14 @@ export interface SqliteStoreOptions {
   repack?: RepackerOptions | false;
   /** When the bloom summaries and field statistics of a store just opened are read into memory (SqliteSegments.warmCaches); false: never, each when a query first needs it. */
   warmCaches?: Partial<IdleSliceTimes> | false;
+  /** How the WAL is flushed off the main thread before an append resolves (tests substitute a slow or failing one). */
+  walDataSync?: DataSync;
+  /** Appends of at least this many bytes of lines flush the WAL on the thread pool, smaller ones on the main thread (wal-sync.ts; default 64 KiB). */
+  asyncFlushBytes?: number;
 }
+
+/** See SqliteStoreOptions.asyncFlushBytes. */
+const ASYNC_FLUSH_BYTES = 64 * 1024;
 
 /** The cache warmer starts once appends pause as long as the field statistics indexer waits, in the same slices. */
 const WARM_TIMES: IdleSliceTimes = { idleMs: 300, sliceMs: 4, readPauseMs: 20 };
@@ -95,6 +104,11 @@ export class SqliteStore implements Store {
   readonly fieldStatsIndexer: FieldStatsIndexer | undefined;
   readonly repacker: SegmentRepacker | undefined;
   private readonly cacheWarmer: IdleSlices | undefined;
+  /** Flushes the WAL before an append resolves. */
+  private readonly walSync: WalSync | undefined;
+  private readonly asyncFlushBytes: number;
+  /** Bytes of lines the last append wrote. */
+  private appendedBytes = 0;
   /** Appends and reads, which the indexer, the repacker and the cache warmer wait out. */
   readonly activity = new StoreActivity();
   private seq: number;
@@ -135,10 +149,12 @@ export class SqliteStore implements Store {
     this.db.pragma('page_size = 8192'); // only takes effect on a new file; fewer overflow pages for blobs
     // Also only on a new file: pages freed (by the repacker, by retention) can be given back to the file system (repacker.ts).
     this.db.pragma('auto_vacuum = INCREMENTAL');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
+    const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    // In WAL mode a commit does not wait for the disk: append() waits for walSync. A file system
+    // without WAL (no shared memory) keeps a rollback journal, where every commit syncs itself.
+    this.db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.db.pragma('wal_autocheckpoint = 512');
+    // After a checkpoint the WAL is cut back to this size instead of staying at its high-water mark.
     this.db.pragma('journal_size_limit = 4194304');
     this.db.pragma('busy_timeout = 5000');
     try {
@@ -148,6 +164,8 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.identity = fileIdentity(this.file);
+    this.walSync = wal ? new WalSync(`${this.file}-wal`, options.walDataSync) : undefined;
+    this.asyncFlushBytes = options.asyncFlushBytes ?? ASYNC_FLUSH_BYTES;
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.mentions = counter.get('mentions')?.value ?? 0;
@@ -254,12 +272,39 @@ export class SqliteStore implements Store {
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
+    let inline = true;
     return this.guard(() => {
       // Never acknowledge into a file that is gone from its path: a restart would not see it.
       this.checkFiles();
       this.activity.appended();
-      return this.inTransaction(() => this.appendNow(request));
-    });
+      const result = this.inTransaction(() => this.appendNow(request));
+      inline = this.appendedBytes < this.asyncFlushBytes;
+      return result;
+    }).then((result) => this.durable(result, inline));
+  }
+
+  /** `result` once the WAL is on disk, flushed now or off the main thread; a flush that fails leaves the store damaged (what it acknowledged is in doubt). */
+  private durable<T>(result: T, now: boolean): Promise<T> {
+    const walSync = this.walSync;
+    if (walSync === undefined) return Promise.resolve(result); // the commit synced itself
+    const damage = (error: unknown): StoreDamagedError =>
+      (this.damaged ??= new StoreDamagedError(
+        `Flushing the WAL of ${this.file} to disk failed (${(error as Error).message}): what was written since the last flush may be lost. Stop Daniel, check the disk, and start it again; agents send again what was not acknowledged.`,
+        { cause: error },
+      ));
+    if (!now)
+      return walSync.sync().then(
+        () => result,
+        (error: unknown) => {
+          throw damage(error);
+        },
+      );
+    try {
+      walSync.syncNow();
+      return Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(damage(error));
+    }
   }
 
   /** Runs `work` in a transaction; on rollback, what the segments keep in memory is dropped too. */
@@ -295,6 +340,7 @@ export class SqliteStore implements Store {
         if (fresh.length > 0) stored.push({ host, fileId: file.fileId, filename: file.filename, path: file.path, lines: fresh });
       }
       if (request.files.length > 0) this.statements.hostSeen.run({ host, at: receivedAt, lines: accepted, bytes: hostBytes });
+      this.appendedBytes = hostBytes;
       this.statements.setCounter.run('seq', this.seq);
       this.statements.setCounter.run('mentions', this.mentions);
     } catch (error) {
@@ -400,10 +446,11 @@ export class SqliteStore implements Store {
       if (now - this.lastWriteCheck >= WRITE_CHECK_MS) {
         this.statements.setCounter.run('health', Date.now());
         this.lastWriteCheck = now;
-      } else {
-        this.db.prepare('SELECT value FROM counters WHERE name = ?').get('seq');
+        return true;
       }
-    });
+      this.db.prepare('SELECT value FROM counters WHERE name = ?').get('seq');
+      return false;
+    }).then((wrote) => (wrote ? this.durable(undefined, true) : undefined));
   }
 
   close(): Promise<void> {
@@ -413,7 +460,7 @@ export class SqliteStore implements Store {
     this.cacheWarmer?.stop();
     const repacker = this.repacker?.stop();
     this.db.close();
-    return Promise.all([this.countPool.close(), this.encodePool?.close(), repacker]).then(() => undefined);
+    return Promise.all([this.countPool.close(), this.encodePool?.close(), repacker, this.walSync?.close()]).then(() => undefined);
   }
 
   /** Whether the encode worker prepared texts (tests). */
