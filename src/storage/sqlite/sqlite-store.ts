@@ -112,6 +112,12 @@ export class SqliteStore implements Store {
   /** Appends and reads, which the indexer, the repacker and the cache warmer wait out. */
   readonly activity = new StoreActivity();
   private seq: number;
+  /**
+   * The highest seq on disk: what reads see (search snapshots, live tails, lastSeq). A line
+   * committed is visible once its WAL is flushed, so a tail never shows a line (and its seq)
+   * that an OS crash could still take back and give to another.
+   */
+  private durableSeq: number;
   private mentions: number;
   private closed = false;
   /** Set once the files are known damaged or gone: every later call says so (a restart is needed). */
@@ -168,8 +174,9 @@ export class SqliteStore implements Store {
     this.asyncFlushBytes = options.asyncFlushBytes ?? ASYNC_FLUSH_BYTES;
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
+    this.durableSeq = this.seq;
     this.mentions = counter.get('mentions')?.value ?? 0;
-    this.segments = new SqliteSegments(this.db, () => this.seq, options);
+    this.segments = new SqliteSegments(this.db, () => this.durableSeq, options);
     this.countPool = new CountPool(options.countPool);
     this.encodePool = options.encodeWorker === false ? undefined : new EncodePool();
     this.fieldStatsIndexer = options.fieldStats === false ? undefined : new FieldStatsIndexer(this.segments, options.fieldStats, this.activity);
@@ -285,8 +292,14 @@ export class SqliteStore implements Store {
 
   /** `result` once the WAL is on disk, flushed now or off the main thread; a flush that fails leaves the store damaged (what it acknowledged is in doubt). */
   private durable<T>(result: T, now: boolean): Promise<T> {
+    // A flush begun after this covers every commit made so far.
+    const upTo = this.seq;
+    const done = (): T => {
+      this.durableSeq = Math.max(this.durableSeq, upTo);
+      return result;
+    };
     const walSync = this.walSync;
-    if (walSync === undefined) return Promise.resolve(result); // the commit synced itself
+    if (walSync === undefined) return Promise.resolve(done()); // the commit synced itself
     const damage = (error: unknown): StoreDamagedError =>
       (this.damaged ??= new StoreDamagedError(
         `Flushing the WAL of ${this.file} to disk failed (${(error as Error).message}): what was written since the last flush may be lost. Stop Daniel, check the disk, and start it again; agents send again what was not acknowledged.`,
@@ -294,14 +307,14 @@ export class SqliteStore implements Store {
       ));
     if (!now)
       return walSync.sync().then(
-        () => result,
+        done,
         (error: unknown) => {
           throw damage(error);
         },
       );
     try {
       walSync.syncNow();
-      return Promise.resolve(result);
+      return Promise.resolve(done());
     } catch (error) {
       return Promise.reject(damage(error));
     }
@@ -383,7 +396,7 @@ export class SqliteStore implements Store {
   }
 
   lastSeq(): Promise<number> {
-    return this.guard(() => this.seq);
+    return this.guard(() => this.durableSeq);
   }
 
   deleteArrivedBefore(arrivedBefore: bigint): Promise<RetentionResult> {

@@ -136,10 +136,16 @@ describe('sqlite store durability', () => {
     const store = await open({ walDataSync: gate.dataSync, asyncFlushBytes: 0 });
     const pending = store.append(append(0, ['first line', 'second line']));
     expect(await settledYet(pending)).toBe(false);
-    // Committed already (a query sees it), acknowledged only once on disk.
+    // Committed already, but neither acknowledged nor shown to a tail (or given a seq a reader sees) until on disk.
     expect((await store.hosts()).map((h) => h.host)).toEqual(['web-1']);
+    expect(await store.lastSeq()).toBe(0);
+    expect((await store.tail({ afterSeq: 0, limit: 10 })).lines).toEqual([]);
+    expect((await store.search({ order: 'desc', limit: 10 })).lines).toEqual([]);
     gate.release();
     expect((await pending).accepted).toBe(2);
+    expect(await store.lastSeq()).toBe(2);
+    expect((await store.tail({ afterSeq: 0, limit: 10 })).lines.map((l) => l.line)).toEqual(['first line', 'second line']);
+    expect((await store.search({ order: 'desc', limit: 10 })).lines).toHaveLength(2);
   });
 
   it('flushes a small append on the main thread, a large one off it', async () => {
