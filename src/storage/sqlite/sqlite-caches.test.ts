@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AppendRequest, Store } from '../store.js';
+import type { Store } from '../store.js';
 import type { SegmentMeta } from '../../query/backend.js';
 import type { SqliteSegments } from './sqlite-segments.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { appendOf, T0 } from './requests.case.js';
 
-const T0 = 1_700_000_000_000_000_000n;
 let dataDir: string;
 const opened: Store[] = [];
 
@@ -19,25 +19,7 @@ async function open(options: Partial<SqliteStoreOptions> = {}): Promise<Store> {
   return store;
 }
 
-function append(host: string, offset: number, lines: string[], receivedAt = T0): AppendRequest {
-  let at = offset;
-  return {
-    host,
-    receivedAt,
-    files: [
-      {
-        fileId: `${host}-inode`,
-        filename: 'app.log',
-        path: '/var/log/app.log',
-        lines: lines.map((line, i) => {
-          const entry = { offset: at, end: at + line.length + 1, timestamp: T0 + BigInt(offset + i), line, cut: false };
-          at = entry.end;
-          return entry;
-        }),
-      },
-    ],
-  };
-}
+const append = appendOf;
 
 const needle = (text: string) => ({ order: 'desc' as const, limit: 10, match: [{ kind: 'substring' as const, text, caseInsensitive: false }] });
 const count = async (store: Store, text: string): Promise<number> =>

@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppendRequest } from '../store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import { WalSync } from './wal-sync.js';
+import { appendOf } from './requests.case.js';
 
-const T0 = 1_700_000_000_000_000_000n;
 let dataDir: string;
 const opened: SqliteStore[] = [];
 
@@ -20,25 +20,7 @@ async function open(options: Partial<SqliteStoreOptions> = {}): Promise<SqliteSt
   return store;
 }
 
-function append(offset: number, lines: string[]): AppendRequest {
-  let at = offset;
-  return {
-    host: 'web-1',
-    receivedAt: T0,
-    files: [
-      {
-        fileId: 'inode-1',
-        filename: 'app.log',
-        path: '/var/log/app.log',
-        lines: lines.map((line, i) => {
-          const entry = { offset: at, end: at + line.length + 1, timestamp: T0 + BigInt(offset + i), line, cut: false };
-          at = entry.end;
-          return entry;
-        }),
-      },
-    ],
-  };
-}
+const append = (offset: number, lines: string[]): AppendRequest => appendOf('web-1', offset, lines);
 
 /** A flush that waits until released, counting the flushes begun. */
 function gatedSync() {
