@@ -24,7 +24,7 @@ import { EncodePool } from './encode-pool.js';
 import { SegmentRepacker, type RepackerOptions } from './repacker.js';
 import { StoreActivity } from './store-activity.js';
 import { IdleSlices, type IdleSliceTimes } from './idle-slices.js';
-import { WalSync, type DataSync } from './wal-sync.js';
+import { WalSync, type WalSyncOptions } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -44,14 +44,9 @@ export interface SqliteStoreOptions {
   repack?: RepackerOptions | false;
   /** When the bloom summaries and field statistics of a store just opened are read into memory (SqliteSegments.warmCaches); false: never, each when a query first needs it. */
   warmCaches?: Partial<IdleSliceTimes> | false;
-  /** How the WAL is flushed off the main thread before an append resolves (tests substitute a slow or failing one). */
-  walDataSync?: DataSync;
-  /** Appends of at least this many bytes of lines flush the WAL on the thread pool, smaller ones on the main thread (wal-sync.ts; default 64 KiB). */
-  asyncFlushBytes?: number;
+  /** How the WAL is flushed before an append resolves (wal-sync.ts): from how many bytes of lines off the main thread, and (tests) a slow or failing flush. */
+  walSync?: WalSyncOptions;
 }
-
-/** See SqliteStoreOptions.asyncFlushBytes. */
-const ASYNC_FLUSH_BYTES = 64 * 1024;
 
 /** The cache warmer starts once appends pause as long as the field statistics indexer waits, in the same slices. */
 const WARM_TIMES: IdleSliceTimes = { idleMs: 300, sliceMs: 4, readPauseMs: 20 };
@@ -106,9 +101,6 @@ export class SqliteStore implements Store {
   private readonly cacheWarmer: IdleSlices | undefined;
   /** Flushes the WAL before an append resolves. */
   private readonly walSync: WalSync | undefined;
-  private readonly asyncFlushBytes: number;
-  /** Bytes of lines the last append wrote. */
-  private appendedBytes = 0;
   /** Appends and reads, which the indexer, the repacker and the cache warmer wait out. */
   readonly activity = new StoreActivity();
   private seq: number;
@@ -170,8 +162,7 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.identity = fileIdentity(this.file);
-    this.walSync = wal ? new WalSync(`${this.file}-wal`, options.walDataSync) : undefined;
-    this.asyncFlushBytes = options.asyncFlushBytes ?? ASYNC_FLUSH_BYTES;
+    this.walSync = wal ? new WalSync(`${this.file}-wal`, options.walSync) : undefined;
     const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.durableSeq = this.seq;
@@ -279,45 +270,36 @@ export class SqliteStore implements Store {
   }
 
   append(request: AppendRequest): Promise<AppendResult> {
-    let inline = true;
     return this.guard(() => {
       // Never acknowledge into a file that is gone from its path: a restart would not see it.
       this.checkFiles();
       this.activity.appended();
-      const result = this.inTransaction(() => this.appendNow(request));
-      inline = this.appendedBytes < this.asyncFlushBytes;
-      return result;
-    }).then((result) => this.durable(result, inline));
+      return this.inTransaction(() => this.appendNow(request));
+    }).then(({ result, bytes }) => this.durable(result, bytes));
   }
 
-  /** `result` once the WAL is on disk, flushed now or off the main thread; a flush that fails leaves the store damaged (what it acknowledged is in doubt). */
-  private durable<T>(result: T, now: boolean): Promise<T> {
+  /** `result` once a write of `bytes` of lines, just committed, is on disk (wal-sync.ts); then reads see its seqs. */
+  private durable<T>(result: T, bytes: number): Promise<T> {
     // A flush begun after this covers every commit made so far.
     const upTo = this.seq;
-    const done = (): T => {
-      this.durableSeq = Math.max(this.durableSeq, upTo);
-      return result;
-    };
-    const walSync = this.walSync;
-    if (walSync === undefined) return Promise.resolve(done()); // the commit synced itself
-    const damage = (error: unknown): StoreDamagedError =>
-      (this.damaged ??= new StoreDamagedError(
-        `Flushing the WAL of ${this.file} to disk failed (${(error as Error).message}): what was written since the last flush may be lost. Stop Daniel, check the disk, and start it again; agents send again what was not acknowledged.`,
-        { cause: error },
-      ));
-    if (!now)
-      return walSync.sync().then(
-        done,
-        (error: unknown) => {
-          throw damage(error);
-        },
-      );
-    try {
-      walSync.syncNow();
-      return Promise.resolve(done());
-    } catch (error) {
-      return Promise.reject(damage(error));
-    }
+    return (this.walSync?.after(bytes) ?? Promise.resolve()).then(
+      () => {
+        this.durableSeq = Math.max(this.durableSeq, upTo);
+        return result;
+      },
+      (error: unknown) => {
+        throw this.flushFailed(error);
+      },
+    );
+  }
+
+  /** A flush that failed leaves the store damaged: what it acknowledged since the last flush is in doubt. */
+  private flushFailed(error: unknown): StoreDamagedError {
+    this.damaged ??= new StoreDamagedError(
+      `Flushing the WAL of ${this.file} to disk failed (${(error as Error).message}): what was written since the last flush may be lost. Stop Daniel, check the disk, and start it again; agents send again what was not acknowledged.`,
+      { cause: error },
+    );
+    return this.damaged;
   }
 
   /** Runs `work` in a transaction; on rollback, what the segments keep in memory is dropped too. */
@@ -330,7 +312,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  private appendNow(request: AppendRequest): AppendResult {
+  /** The append's result and the bytes of lines it wrote. */
+  private appendNow(request: AppendRequest): { result: AppendResult; bytes: number } {
     const { host, receivedAt } = request;
     let accepted = 0;
     let duplicates = 0;
@@ -353,14 +336,13 @@ export class SqliteStore implements Store {
         if (fresh.length > 0) stored.push({ host, fileId: file.fileId, filename: file.filename, path: file.path, lines: fresh });
       }
       if (request.files.length > 0) this.statements.hostSeen.run({ host, at: receivedAt, lines: accepted, bytes: hostBytes });
-      this.appendedBytes = hostBytes;
       this.statements.setCounter.run('seq', this.seq);
       this.statements.setCounter.run('mentions', this.mentions);
     } catch (error) {
       this.seq = startSeq; // the transaction rolls back; so do the counters
       throw error;
     }
-    return { accepted, duplicates, stored };
+    return { result: { accepted, duplicates, stored }, bytes: hostBytes };
   }
 
   hosts(): Promise<HostSummary[]> {
@@ -463,7 +445,7 @@ export class SqliteStore implements Store {
       }
       this.db.prepare('SELECT value FROM counters WHERE name = ?').get('seq');
       return false;
-    }).then((wrote) => (wrote ? this.durable(undefined, true) : undefined));
+    }).then((wrote) => (wrote ? this.durable(undefined, 0) : undefined));
   }
 
   close(): Promise<void> {

@@ -66,7 +66,7 @@ describe('WalSync', () => {
     const file = join(dataDir, 'x-wal');
     writeFileSync(file, 'frames');
     const gate = gatedSync();
-    const sync = new WalSync(file, gate.dataSync);
+    const sync = new WalSync(file, { dataSync: gate.dataSync });
     const first = sync.sync();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(gate.started()).toBe(1);
@@ -92,7 +92,7 @@ describe('WalSync', () => {
     const file = join(dataDir, 'x-wal');
     writeFileSync(file, 'frames');
     const gate = gatedSync();
-    const sync = new WalSync(file, gate.dataSync);
+    const sync = new WalSync(file, { dataSync: gate.dataSync });
     const failing = sync.sync();
     await new Promise((resolve) => setTimeout(resolve, 20));
     gate.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
@@ -115,7 +115,7 @@ describe('WalSync', () => {
 describe('sqlite store durability', () => {
   it('resolves an append only after the WAL is flushed', async () => {
     const gate = gatedSync();
-    const store = await open({ walDataSync: gate.dataSync, asyncFlushBytes: 0 });
+    const store = await open({ walSync: { dataSync: gate.dataSync, asyncBytes: 0 } });
     const pending = store.append(append(0, ['first line', 'second line']));
     expect(await settledYet(pending)).toBe(false);
     // Committed already, but neither acknowledged nor shown to a tail (or given a seq a reader sees) until on disk.
@@ -132,7 +132,7 @@ describe('sqlite store durability', () => {
 
   it('flushes a small append on the main thread, a large one off it', async () => {
     const gate = gatedSync();
-    const store = await open({ walDataSync: gate.dataSync, asyncFlushBytes: 1000 });
+    const store = await open({ walSync: { dataSync: gate.dataSync, asyncBytes: 1000 } });
     expect((await store.append(append(0, ['a small append']))).accepted).toBe(1);
     expect(gate.started()).toBe(0);
     const large = store.append(append(15, Array.from({ length: 20 }, (_, i) => `line ${i} ${'y'.repeat(60)}`)));
@@ -144,7 +144,7 @@ describe('sqlite store durability', () => {
 
   it('fails an append whose flush fails, and every call after it, with STORE_DAMAGED', async () => {
     const gate = gatedSync();
-    const store = await open({ walDataSync: gate.dataSync, asyncFlushBytes: 0 });
+    const store = await open({ walSync: { dataSync: gate.dataSync, asyncBytes: 0 } });
     const pending = store.append(append(0, ['a line']));
     await new Promise((resolve) => setTimeout(resolve, 20));
     gate.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));

@@ -4,7 +4,7 @@
  * The store's connection commits with synchronous=NORMAL: a commit writes its frames to the
  * WAL and returns without waiting for the disk. The store then flushes the WAL file
  * (fdatasync) before the append resolves: what synchronous=FULL gives (a commit acknowledged
- * is on disk, through an OS crash or a power cut). A large append's flush runs on libuv's
+ * is on disk, through an OS crash or a power cut); `after` picks how by size. A large append's flush runs on libuv's
  * thread pool (`sync`), so the main thread goes on with the next request meanwhile, and every
  * commit made while one flush runs shares the next. A small one's runs at once on the main
  * thread (`syncNow`), as SQLite's would: its flush is short, and waiting for the thread pool
@@ -21,6 +21,14 @@ import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 /** How the WAL's descriptor is flushed off the main thread; tests substitute a slow or failing one. */
 export type DataSync = (fd: number) => Promise<void>;
 
+export interface WalSyncOptions {
+  /** Writes of at least this many bytes of lines are flushed on the thread pool, smaller ones at once (default 64 KiB). */
+  asyncBytes?: number;
+  dataSync?: DataSync;
+}
+
+const ASYNC_BYTES = 64 * 1024;
+
 const threadPoolSync: DataSync = (fd) => new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 
 const noop = (): void => undefined;
@@ -33,11 +41,27 @@ export class WalSync {
   private queued: Promise<void> | undefined;
   /** Flushes made (tests and diagnostics). */
   flushes = 0;
+  private readonly asyncBytes: number;
+  private readonly dataSync: DataSync;
 
   constructor(
     private readonly wal: string,
-    private readonly dataSync: DataSync = threadPoolSync,
-  ) {}
+    options: WalSyncOptions = {},
+  ) {
+    this.asyncBytes = options.asyncBytes ?? ASYNC_BYTES;
+    this.dataSync = options.dataSync ?? threadPoolSync;
+  }
+
+  /** Resolves once a write of `bytes` of lines, just committed, is on disk: flushed at once when small, on the thread pool when large. */
+  after(bytes: number): Promise<void> {
+    if (bytes >= this.asyncBytes) return this.sync();
+    try {
+      this.syncNow();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
 
   /** The WAL's descriptor, opened at first use (the WAL exists once a commit was made). */
   private descriptor(): number {
