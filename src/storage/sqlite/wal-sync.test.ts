@@ -42,13 +42,24 @@ function gatedSync() {
   };
 }
 
+/** A WalSync over a file of its own, its flushes held by a gate. */
+function gatedWal() {
+  const file = join(dataDir, 'x-wal');
+  writeFileSync(file, 'frames');
+  const gate = gatedSync();
+  return { gate, sync: new WalSync(file, { dataSync: gate.dataSync }) };
+}
+
+/** Time for a flush to begin on the thread pool (or for an answer that is coming to arrive). */
+const pause = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
   let settled = false;
   void promise.then(
     () => (settled = true),
     () => (settled = true),
   );
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await pause(50);
   return settled;
 };
 
@@ -63,12 +74,9 @@ afterEach(async () => {
 
 describe('WalSync', () => {
   it('shares one flush among the callers that come while one runs, and never one begun before their call', async () => {
-    const file = join(dataDir, 'x-wal');
-    writeFileSync(file, 'frames');
-    const gate = gatedSync();
-    const sync = new WalSync(file, { dataSync: gate.dataSync });
+    const { gate, sync } = gatedWal();
     const first = sync.sync();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause();
     expect(gate.started()).toBe(1);
     const second = sync.sync();
     const third = sync.sync();
@@ -80,7 +88,7 @@ describe('WalSync', () => {
     await Promise.all([second, third]);
     expect(sync.flushes).toBe(2);
     const idle = sync.sync(); // none in flight: a new flush at once
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause();
     expect(gate.started()).toBe(1);
     gate.release();
     await idle;
@@ -89,16 +97,13 @@ describe('WalSync', () => {
   });
 
   it('rejects the callers of a flush that fails, and flushes again for the next', async () => {
-    const file = join(dataDir, 'x-wal');
-    writeFileSync(file, 'frames');
-    const gate = gatedSync();
-    const sync = new WalSync(file, { dataSync: gate.dataSync });
+    const { gate, sync } = gatedWal();
     const failing = sync.sync();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause();
     gate.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await expect(failing).rejects.toThrow('EIO');
     const next = sync.sync();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause();
     gate.release();
     await next;
     expect(sync.flushes).toBe(1);
@@ -146,7 +151,7 @@ describe('sqlite store durability', () => {
     const gate = gatedSync();
     const store = await open({ walSync: { dataSync: gate.dataSync, asyncBytes: 0 } });
     const pending = store.append(append(0, ['a line']));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pause();
     gate.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await expect(pending).rejects.toMatchObject({ code: 'STORE_DAMAGED', message: expect.stringMatching(/Flushing the WAL .* failed \(EIO/) });
     await expect(store.append(append(7, ['another line']))).rejects.toMatchObject({ code: 'STORE_DAMAGED' });
