@@ -53,6 +53,8 @@ const WARM_TIMES: IdleSliceTimes = { idleMs: 300, sliceMs: 4, readPauseMs: 20 };
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
+const COUNTER_SQL = 'SELECT value FROM counters WHERE name = ?';
+
 /** How often the health check commits a write (an fsync), at most. */
 const WRITE_CHECK_MS = 10_000;
 
@@ -163,7 +165,7 @@ export class SqliteStore implements Store {
     }
     this.identity = fileIdentity(this.file);
     this.walSync = wal ? new WalSync(`${this.file}-wal`, options.walSync) : undefined;
-    const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
+    const counter = this.db.prepare<[string], { value: number }>(COUNTER_SQL);
     this.seq = counter.get('seq')?.value ?? 0;
     this.durableSeq = this.seq;
     this.mentions = counter.get('mentions')?.value ?? 0;
@@ -196,6 +198,7 @@ export class SqliteStore implements Store {
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
     this.statements = {
+      counter: db.prepare<[string], { value: number }>(COUNTER_SQL),
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       identity: db.prepare<[string, string], { end_offset: number; size: number | null }>('SELECT end_offset, size FROM identities WHERE host = ? AND file_id = ?'),
       putIdentity: db.prepare('INSERT OR REPLACE INTO identities (host, file_id, end_offset, size) VALUES (?, ?, ?, ?)'),
@@ -443,7 +446,7 @@ export class SqliteStore implements Store {
         this.lastWriteCheck = now;
         return true;
       }
-      this.db.prepare('SELECT value FROM counters WHERE name = ?').get('seq');
+      this.statements.counter.get('seq');
       return false;
     }).then((wrote) => (wrote ? this.durable(undefined, 0) : undefined));
   }
