@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { binaryBody } from '../../test/protocol/binary-body.js';
 import { BinaryBatchError, binaryBatchToRequest, BinaryBatchWriter, checkBinaryBatch, isBinaryBatch } from './binary-batch.js';
+import { BodyLine } from './body-line.js';
 import type { IngestRequest } from './ingest.js';
 
 const sample: IngestRequest = {
@@ -41,6 +42,15 @@ describe('binary batch', () => {
     expect(checked.rejected).toEqual([]);
     expect(checked.groups[0]!.lines.map((line) => line.bytes)).toEqual([5, 29, 10, 11]);
     expect(checked.groups[0]!.lines[2]!.timestamp).toBe(-(2n ** 63n));
+    // Valid UTF-8 stays in the body until read: each line knows where, and whether it is ASCII.
+    const lines = checked.groups[0]!.lines as BodyLine[];
+    expect(lines.every((line) => line instanceof BodyLine && line.body === body)).toBe(true);
+    expect(lines.map((line) => line.ascii)).toEqual([true, true, false, true]);
+    expect(lines.map((line) => body.toString('utf8', line.start, line.start + line.bytes))).toEqual(sample.files[0]!.lines.map((line) => line.line));
+    expect(lines.map((line) => line.line)).toEqual(sample.files[0]!.lines.map((line) => line.line));
+    // An all-ASCII body: every line is.
+    const plain = checkBinaryBatch(binaryBody({ host: 'h', files: [{ file_id: 'f', filename: 'a.log', lines: [{ offset: 0, timestamp: '1', line: 'one' }, { offset: 4, timestamp: '1', line: 'two' }] }] }));
+    expect(plain.groups[0]!.lines.map((line) => (line as BodyLine).ascii)).toEqual([true, true]);
   });
 
   test('a JSON body is not taken for one', () => {
@@ -89,6 +99,7 @@ describe('binary batch', () => {
     body[10] = 0xc3;
     const line = checkBinaryBatch(body).groups[0]!.lines[0]!;
     expect(line.line).toBe('a\ufffd\ufffdd');
+    expect(line).not.toBeInstanceOf(BodyLine);
     expect(line.bytes).toBe(8);
     expect(line.end).toBe(9);
   });

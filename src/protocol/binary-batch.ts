@@ -38,7 +38,8 @@ import type { CheckedFiles, CheckedGroup, CheckedLine } from './ingest-check.js'
 import { ByteReader, JOINED_STRING_CHARS } from './bytes.js';
 import { endProblem, groupNameProblem, lineFields, lineName, orderProblem } from './ingest-rules.js';
 import { INT64_MAX, INT64_MIN } from './names.js';
-import { isUtf8 } from 'node:buffer';
+import { asciiRange, BodyLine } from './body-line.js';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 export const BINARY_BATCH_TYPE = 'application/vnd.logging-aggregator.batch';
 const MAGIC = [0x00, 0x4c, 0x41, 0x01] as const;
@@ -281,7 +282,9 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
   const textEnd = HEAD_BYTES + textBytes;
   if (textEnd > b.length) throw new BinaryBatchError(`The body's text section (${textBytes} bytes) runs past its end (${b.length} bytes)`);
   // One check of the whole section: valid UTF-8 is read as it is, and a line's UTF-8 length is its byte count.
-  const valid = isUtf8(b.subarray(HEAD_BYTES, textEnd));
+  const section = b.subarray(HEAD_BYTES, textEnd);
+  const ascii = isAscii(section);
+  const valid = ascii || isUtf8(section);
   const broken = (what: string): BinaryBatchError => new BinaryBatchError(`The binary batch is broken at byte ${r.position}: ${what}`);
   const r = new ByteReader(b, () => broken('it ends early'));
   r.position = textEnd;
@@ -347,7 +350,7 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
       groupEnd = end;
       if (refusal !== undefined) continue;
       if (!check) {
-        group.lines.push(lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, own));
+        group.lines.push(lineOf(b, valid, ascii, textStart, bytes, offset, end, endGiven, timestamp, flags, own));
         continue;
       }
       if (!Number.isSafeInteger(offset) || offset < 0) {
@@ -359,7 +362,7 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
         lineRejections.push({ file: index, file_id: fileId, offset, code: 'INVALID_BODY', message: problem });
         continue;
       }
-      const checked = lineOf(b, valid, textStart, bytes, offset, end, endGiven, timestamp, flags, lineFields(labels, own));
+      const checked = lineOf(b, valid, ascii, textStart, bytes, offset, end, endGiven, timestamp, flags, lineFields(labels, own));
       group.lines.push(checked);
       previousEnd = checked.end;
     }
@@ -382,6 +385,7 @@ function readBinaryBatch(body: Buffer, check: boolean): CheckedBinaryBatch {
 function lineOf(
   b: DirectBuffer,
   valid: boolean,
+  ascii: boolean,
   start: number,
   bytes: number,
   offset: number,
@@ -391,10 +395,17 @@ function lineOf(
   flags: number,
   fields: Record<string, string> | undefined,
 ): CheckedLine {
-  const text = valid ? b.utf8Slice(start, start + bytes) : b.toString('utf8', start, start + bytes);
+  const cut = (flags & CUT) !== 0;
+  if (valid) {
+    // The text stays in the body, decoded only if read (body-line.ts).
+    const line = new BodyLine(b, start, bytes, ascii || asciiRange(b, start, start + bytes), offset, endGiven ? end : offset + bytes + 1, timestamp, cut);
+    if (fields !== undefined) line.fields = fields;
+    return line;
+  }
+  const text = b.toString('utf8', start, start + bytes);
   // Invalid UTF-8 was replaced (U+FFFD): the line's bytes are those of what is stored, as a JSON body's would be.
-  const lineBytes = valid ? bytes : Buffer.byteLength(text, 'utf8');
-  const line: CheckedLine = { offset, end: endGiven ? end : offset + lineBytes + 1, timestamp, line: text, cut: (flags & CUT) !== 0, bytes: lineBytes };
+  const lineBytes = Buffer.byteLength(text, 'utf8');
+  const line: CheckedLine = { offset, end: endGiven ? end : offset + lineBytes + 1, timestamp, line: text, cut, bytes: lineBytes };
   if (fields !== undefined) line.fields = fields;
   return line;
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeSegment, encodeSegment, linesText, parsePayload, payloadText, payloadTextAndTimes, prepareText, segmentLines, segmentText, writeLinesText, type SegmentLine } from './codec.js';
+import { BodyLine } from '../protocol/body-line.js';
 import { buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
@@ -184,6 +185,43 @@ describe('segment codec', () => {
     const drifting = linesOf(Array.from({ length: 50 }, (_, i) => `drift ${i}`));
     drifting.forEach((line, i) => (line.timestamp = -(2n ** 62n) + BigInt(i) * (2n ** 51n - 1n)));
     expect(decodeSegment(encodeSegment(drifting).data).timestamps).toEqual(BigInt64Array.from(drifting.map((l) => l.timestamp)));
+  });
+});
+
+/** `lines` as a binary batch's body lines: each text where a request body holds it, between other bytes. */
+function asBodyLines(lines: readonly SegmentLine[]): BodyLine[] {
+  const texts = lines.map((line) => Buffer.from(line.line));
+  const body = Buffer.concat([Buffer.from('head'), ...texts, Buffer.from('tail')]);
+  let at = 4;
+  return lines.map((line, i) => {
+    const bytes = texts[i]!.length;
+    const bodyLine = new BodyLine(body, at, bytes, /^[\x00-\x7f]*$/.test(line.line), line.offset, line.end, line.timestamp, line.cut).withSeq(line.seq);
+    at += bytes;
+    return bodyLine;
+  });
+}
+
+describe('lines whose text is still in the request body', () => {
+  it('encode to the same blob and bloom as their strings, and prepare the same text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'ab Z9-é😀\t'), maxLength: 40 }), { minLength: 1, maxLength: 60 }), (texts) => {
+        const lines = linesOf(texts);
+        const inBody = asBodyLines(lines);
+        expect(encodeSegment(inBody)).toEqual(encodeSegment(lines));
+        const joined = linesText(inBody);
+        expect(joined.pieces).toEqual([]);
+        const text = Buffer.alloc(joined.bytes + 2, 0x21);
+        expect(writeLinesText(joined, text, 1)).toBe(joined.bytes + 1);
+        expect(text).toEqual(Buffer.concat([Buffer.from('!'), segmentText(lines), Buffer.from('!')]));
+        expect(joined.ascii).toBe(linesText(lines).ascii);
+        const prepared = prepareText(segmentText(lines), lines.length, joined.ascii);
+        expect(encodeSegment(inBody, prepared)).toEqual(encodeSegment(lines, prepared));
+        // Read as strings (a tail, an alert), they are the texts; mixed with strings, the text is joined from both.
+        expect(inBody.map((line) => line.line)).toEqual(texts);
+        expect(encodeSegment([...lines.slice(0, 1), ...inBody.slice(1)])).toEqual(encodeSegment(lines));
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

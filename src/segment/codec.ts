@@ -20,6 +20,7 @@
  * The fields column comes first so it can be read without the others (counting by field).
  */
 import { ByteReader, ByteWriter, JOINED_STRING_CHARS } from '../protocol/bytes.js';
+import { BodyLine } from '../protocol/body-line.js';
 import { buildTrigramBloom } from './bloom.js';
 import { compressPayload, compressPayloadAround, compressText, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
@@ -202,6 +203,8 @@ export interface PreparedText {
  */
 export interface LinesText {
   pieces: string[];
+  /** Or, when every line's text is still in its request body, the lines, copied from there. */
+  bodyLines?: readonly BodyLine[];
   bytes: number;
   /** Whether every character is ASCII (a byte each). */
   ascii: boolean;
@@ -209,6 +212,16 @@ export interface LinesText {
 
 /** `lines`' text (each followed by \n) in pieces, to be written with writeLinesText. */
 export function linesText(lines: readonly { line: string }[]): LinesText {
+  const bodyLines = asBodyLines(lines);
+  if (bodyLines !== undefined) {
+    let bytes = 0;
+    let ascii = true;
+    for (const line of bodyLines) {
+      bytes += line.bytes + 1;
+      if (!line.ascii) ascii = false;
+    }
+    return { pieces: [], bodyLines, bytes, ascii };
+  }
   const pieces: string[] = [];
   let bytes = 0;
   let chars = 0;
@@ -229,8 +242,27 @@ export function linesText(lines: readonly { line: string }[]): LinesText {
 
 /** Writes `text` into `buffer` from `at` (which has room for its bytes); returns where it ends. */
 export function writeLinesText(text: LinesText, buffer: Buffer, at: number): number {
+  if (text.bodyLines !== undefined) {
+    for (const line of text.bodyLines) {
+      at += line.body.copy(buffer, at, line.start, line.start + line.bytes);
+      buffer[at++] = 0x0a;
+    }
+    return at;
+  }
   for (const piece of text.pieces) at += buffer.write(piece, at, text.ascii ? 'latin1' : 'utf8');
   return at;
+}
+
+/** `lines` as body lines when every one is (their text copied from the bodies, not decoded). */
+function asBodyLines(lines: readonly { line: string }[]): readonly BodyLine[] | undefined {
+  for (const line of lines) if (!(line instanceof BodyLine)) return undefined;
+  return lines.length > 0 ? (lines as readonly BodyLine[]) : undefined;
+}
+
+/** A line's UTF-8 bytes (a string's length when its run is all ASCII). */
+function textBytesOf(line: { line: string }, ascii: boolean): number {
+  if (line instanceof BodyLine) return line.bytes;
+  return ascii ? line.line.length : Buffer.byteLength(line.line);
 }
 
 /** The text of `lines` (each followed by \n), as encodeSegment lays it out. */
@@ -254,7 +286,7 @@ export function prepareText(text: Buffer, lineCount: number, ascii: boolean): Pr
 /** The columns of `lines` after the payload's header, and the range of their timestamps. */
 function writeColumns(lines: readonly SegmentLine[], ascii: boolean): { columns: ByteWriter; minTimestamp: bigint; maxTimestamp: bigint } {
   const writer = new ByteWriter();
-  const textBytes = lines.map((l) => (ascii ? l.line.length : Buffer.byteLength(l.line)));
+  const textBytes = lines.map((l) => textBytesOf(l, ascii));
   let minTimestamp = lines[0]!.timestamp;
   let maxTimestamp = minTimestamp;
   lines.forEach((line, i) => {
@@ -367,7 +399,7 @@ function preparedFits(lines: readonly SegmentLine[], prepared: PreparedText): bo
   let bytes = 0;
   for (const line of lines) {
     if (line.fields !== undefined) return false;
-    bytes += (prepared.ascii ? line.line.length : Buffer.byteLength(line.line)) + 1;
+    bytes += textBytesOf(line, prepared.ascii) + 1;
   }
   return bytes === prepared.textBytes;
 }

@@ -3,6 +3,7 @@
  * in one place: drop the duplicates (the rule of the memory store, the reference), number
  * the rest with their seqs, and cut them into runs of at most so many bytes of text.
  */
+import { BodyLine, textLength } from '../protocol/body-line.js';
 import type { SegmentLine } from '../segment/codec.js';
 import type { AppendLine } from './store.js';
 
@@ -29,6 +30,8 @@ export function splitDuplicates(lines: readonly AppendLine[], storedEnd: number)
 export function withSeqs(lines: readonly AppendLine[], lastSeq: number): SegmentLine[] {
   let seq = lastSeq;
   return lines.map((line) => {
+    // A line still in its request body stays there (protocol/body-line.ts).
+    if (line instanceof BodyLine) return line.withSeq(++seq);
     // `fields` is always present, undefined or not. Without it, the first check of `fields` on
     // these lines (preparedFits in segment/codec.ts) cost Daniel about 1.5 µs a line at ingest.
     const numbered: SegmentLine = { offset: line.offset, end: line.end, timestamp: line.timestamp, line: line.line, cut: line.cut, seq: ++seq, fields: undefined };
@@ -43,13 +46,14 @@ export function chunkLines<L extends { line: string }>(lines: readonly L[], maxB
   let current: L[] = [];
   let size = 0;
   for (const line of lines) {
-    if (current.length > 0 && size + line.line.length > maxBytes) {
+    const length = textLength(line);
+    if (current.length > 0 && size + length > maxBytes) {
       chunks.push(current);
       current = [];
       size = 0;
     }
     current.push(line);
-    size += line.line.length;
+    size += length;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { CountPool, type CountPoolOptions } from '../../query/count-pool.js';
 import { chunkLines, splitDuplicates, withSeqs } from '../append-plan.js';
 import { linesText, writeLinesText, type LinesText, type PreparedText } from '../../segment/codec.js';
+import { textLength } from '../../protocol/body-line.js';
 import { segmentReads, type SegmentReads } from '../segment-reads.js';
 import { StoreDamagedError, StoreUnavailableError, type AppendFile, type AppendRequest, type AppendResult, type StoredRun, type FileSummary, type HostSummary, type RetentionResult, type Store, type StoreStats } from '../store.js';
 import { DataFormatError, ensureSqliteFormat, type FormatCheck } from '../data-format.js';
@@ -488,7 +489,7 @@ export class SqliteStore implements Store {
       let chars = 0;
       let fields = false;
       for (const line of file.lines) {
-        chars += line.line.length + 1;
+        chars += textLength(line) + 1;
         if (line.fields !== undefined) fields = true;
       }
       // A run under the direct-seal size may be merged with the file's open segments, which
