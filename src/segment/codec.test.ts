@@ -188,17 +188,33 @@ describe('segment codec', () => {
   });
 });
 
-/** `lines` as a binary batch's body lines: each text where a request body holds it, between other bytes. */
+/**
+ * `lines` as a binary batch's body lines: each text where a request body holds it, end to end
+ * with the one before except every fourth (a line left out between them), the second half in
+ * another body.
+ */
 function asBodyLines(lines: readonly SegmentLine[]): BodyLine[] {
-  const texts = lines.map((line) => Buffer.from(line.line));
-  const body = Buffer.concat([Buffer.from('head'), ...texts, Buffer.from('tail')]);
-  let at = 4;
-  return lines.map((line, i) => {
-    const bytes = texts[i]!.length;
-    const bodyLine = new BodyLine(body, at, bytes, /^[\x00-\x7f]*$/.test(line.line), line.offset, line.end, line.timestamp, line.cut).withSeq(line.seq);
-    at += bytes;
-    return bodyLine;
-  });
+  const half = Math.floor(lines.length / 2);
+  const inBody = (part: readonly SegmentLine[]): BodyLine[] => {
+    const pieces: Buffer[] = [Buffer.from('head')];
+    const starts: number[] = [];
+    let at = 4;
+    part.forEach((line, i) => {
+      if (i % 4 === 3) {
+        pieces.push(Buffer.from('left out'));
+        at += 8;
+      }
+      starts.push(at);
+      const text = Buffer.from(line.line);
+      pieces.push(text);
+      at += text.length;
+    });
+    const body = Buffer.concat([...pieces, Buffer.from('tail')]);
+    return part.map((line, i) =>
+      new BodyLine(body, starts[i]!, Buffer.byteLength(line.line), /^[\x00-\x7f]*$/.test(line.line), line.offset, line.end, line.timestamp, line.cut).withSeq(line.seq),
+    );
+  };
+  return [...inBody(lines.slice(0, half)), ...inBody(lines.slice(half))];
 }
 
 describe('lines whose text is still in the request body', () => {
