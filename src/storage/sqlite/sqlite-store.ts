@@ -54,8 +54,6 @@ const WARM_TIMES: IdleSliceTimes = { idleMs: 300, sliceMs: 4, readPauseMs: 20 };
 
 /** Free space below which the health check fails: an append of one full request could not commit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;
-const COUNTER_SQL = 'SELECT value FROM counters WHERE name = ?';
-
 /** How often the health check commits a write (an fsync), at most. */
 const WRITE_CHECK_MS = 10_000;
 
@@ -166,7 +164,8 @@ export class SqliteStore implements Store {
     }
     this.identity = fileIdentity(this.file);
     this.walSync = wal ? new WalSync(`${this.file}-wal`, options.walSync) : undefined;
-    const counter = this.db.prepare<[string], { value: number }>(COUNTER_SQL);
+    // Read at start for the counters, and kept for the health check's read (statements.counter).
+    const counter = this.db.prepare<[string], { value: number }>('SELECT value FROM counters WHERE name = ?');
     this.seq = counter.get('seq')?.value ?? 0;
     this.durableSeq = this.seq;
     this.mentions = counter.get('mentions')?.value ?? 0;
@@ -199,7 +198,7 @@ export class SqliteStore implements Store {
     ({ search: this.search, context: this.context, histogram: this.histogram, tail: this.tail, fieldCounts: this.fieldCounts } = segmentReads(this.segments, (work) => this.reading(work), this.countPool));
     const db = this.db;
     this.statements = {
-      counter: db.prepare<[string], { value: number }>(COUNTER_SQL),
+      counter,
       setCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       identity: db.prepare<[string, string], { end_offset: number; size: number | null }>('SELECT end_offset, size FROM identities WHERE host = ? AND file_id = ?'),
       putIdentity: db.prepare('INSERT OR REPLACE INTO identities (host, file_id, end_offset, size) VALUES (?, ?, ?, ?)'),
