@@ -8,7 +8,7 @@ import type { Store } from '../store.js';
 import type { SegmentMeta } from '../../query/backend.js';
 import type { SqliteSegments } from './sqlite-segments.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { appendOf, T0 } from './requests.case.js';
+import { appendOf as append, T0 } from './requests.case.js';
 
 let dataDir: string;
 const opened: Store[] = [];
@@ -18,8 +18,6 @@ async function open(options: Partial<SqliteStoreOptions> = {}): Promise<Store> {
   opened.push(store);
   return store;
 }
-
-const append = appendOf;
 
 const needle = (text: string) => ({ order: 'desc' as const, limit: 10, match: [{ kind: 'substring' as const, text, caseInsensitive: false }] });
 const count = async (store: Store, text: string): Promise<number> =>
