@@ -2,10 +2,9 @@
  * The embedded store: one SQLite file, `DATA_DIR/daniel.db`, in WAL mode; an append's commit
  * is fsynced before append() resolves (an OS crash or power cut loses nothing acknowledged,
  * not only a process crash), by a flush of the WAL, off the main thread for a large one
- * (wal-sync.ts). Lines live in compressed
- * segments (see segment-writer.ts); the per-identity end offset that makes ingest
- * idempotent is updated in the same transaction as the lines. Queries go through the shared
- * engine in src/query/ over the SqliteSegments backend.
+ * (wal-sync.ts). Lines live in compressed segments (see segment-writer.ts); the per-identity
+ * end offset that makes ingest idempotent is updated in the same transaction as the lines.
+ * Queries go through the shared engine in src/query/ over the SqliteSegments backend.
  */
 import Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';

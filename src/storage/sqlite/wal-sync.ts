@@ -4,11 +4,12 @@
  * The store's connection commits with synchronous=NORMAL: a commit writes its frames to the
  * WAL and returns without waiting for the disk. The store then flushes the WAL file
  * (fdatasync) before the append resolves: what synchronous=FULL gives (a commit acknowledged
- * is on disk, through an OS crash or a power cut); `after` picks how by size. A large append's flush runs on libuv's
- * thread pool (`sync`), so the main thread goes on with the next request meanwhile, and every
- * commit made while one flush runs shares the next. A small one's runs at once on the main
- * thread (`syncNow`), as SQLite's would: its flush is short, and waiting for the thread pool
- * would put the answer behind whatever the main thread does next (a search's slice).
+ * is on disk, through an OS crash or a power cut); `after` picks how by size. A large
+ * append's flush runs on libuv's thread pool (`sync`), so the main thread goes on with the
+ * next request meanwhile, and every commit made while one flush runs shares the next. A small
+ * one's runs at once on the main thread (`syncNow`), as SQLite's would: its flush is short,
+ * and waiting for the thread pool would put the answer behind whatever the main thread does
+ * next (a search's slice).
  * SQLite's WAL is safe from corruption in NORMAL: a checkpoint syncs the WAL before it copies
  * pages into the database file, and the database file before it lets the WAL start over.
  *
