@@ -1,5 +1,5 @@
-// Builds native/ (the segment bloom builder in C, native/bloom.c) into
-// native/build/Release/bloom.node: npm install and npm ci run it (the package's `install`
+// Builds native/ (the segment bloom builder in C, native/bloom.c, and Daniel's malloc settings,
+// native/memory.c) into native/build/Release/: npm install and npm ci run it (the package's `install`
 // script). Daniel builds each sealed segment's bloom with it, ingest's largest single cost;
 // where it cannot be built (no C compiler, no Node headers) Daniel builds the same bytes in
 // JavaScript, ingesting more slowly, so a failure here warns and does not stop the install.
