@@ -57,6 +57,23 @@ describe('trigram blooms', () => {
     expect(folded[folded.length - 1]).toBe(bloom[bloom.length - 1]);
     expect(admits(folded, 'qzx-needle-8f3a', false)).toBe(false);
   });
+
+  it('folds the same, a word or a byte at a time: each folded byte is the OR of the parts', () => {
+    const bloom = buildTrigramBloom(text(Array.from({ length: 3000 }, (_, i) => `req ${i * 104729} user=U${i % 97} took ${i % 13} ms`).join('\n')), true);
+    // The same bytes at an offset that is no multiple of 4 (a blob read back, a slice of a page).
+    const shifted = Buffer.alloc(bloom.length + 1);
+    bloom.copy(shifted, 1);
+    const unaligned = shifted.subarray(1);
+    expect(unaligned.byteOffset % 4).not.toBe(0);
+    for (const factor of [2, 4]) {
+      const size = (bloom.length - 1) / factor;
+      const expected = new Uint8Array(size + 1);
+      for (let i = 0; i < size; i++) for (let part = 0; part < factor; part++) expected[i]! |= bloom[part * size + i]!;
+      expected[size] = bloom[bloom.length - 1]!;
+      expect(foldBloom(bloom, factor)).toEqual(expected);
+      expect(foldBloom(unaligned, factor)).toEqual(expected);
+    }
+  });
 });
 
 describe('whole tokens (format 3)', () => {
