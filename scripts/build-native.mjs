@@ -40,9 +40,11 @@ const nodedir = process.env.npm_config_nodedir || (existsSync(path.join(prefix, 
 if (nodedir) args.push(`--nodedir=${nodedir}`);
 const result = spawnSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 const built = path.join(dir, 'build', 'Release', 'bloom.node');
+const memory = path.join(dir, 'build', 'Release', 'memory.node');
+const why = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-8).join('\n');
 if (result.status !== 0 || !existsSync(built)) {
-  const why = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-8).join('\n');
   console.warn(`build-native: native/bloom.c was not built; Daniel builds segment blooms in JavaScript (slower ingest).\n${why}`);
   process.exit(0);
 }
-console.log(`build-native: ${path.relative(root, built)}`);
+if (!existsSync(memory)) console.warn(`build-native: native/memory.c was not built; Daniel keeps glibc's malloc settings.\n${why}`);
+console.log(`build-native: ${[built, memory].filter((file) => existsSync(file)).map((file) => path.relative(root, file)).join(', ')}`);
