@@ -15,8 +15,8 @@ const dir = mkdtempSync(join(tmpdir(), 'malloc-settings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const script = `
-import { DANIEL_MALLOC, keepFreedMemory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'malloc-settings.ts')).href)};
-const applied = keepFreedMemory(DANIEL_MALLOC, process.env.KEEP_DEFAULTS === '1');
+import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'malloc-settings.ts')).href)};
+const applied = keepFreedMemory(process.env.KEEP_DEFAULTS === '1');
 const live = [];
 let seed = 7;
 const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;

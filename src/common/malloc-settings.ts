@@ -10,22 +10,17 @@
  */
 import { createRequire } from 'node:module';
 
-export interface MallocSettings {
-  /** Chunks under this come from the heap, not a mapping of their own. */
-  mmapThreshold: number;
-  /** The heap's free top is given back past this: at most this much freed memory stays resident. */
-  trimThreshold: number;
-}
-
-/** Daniel: past the largest request body (8 MiB by default). */
-export const DANIEL_MALLOC: MallocSettings = { mmapThreshold: 8 * 1024 * 1024, trimThreshold: 32 * 1024 * 1024 };
+/** Chunks under this come from the heap, not a mapping of their own: the default request body limit. */
+const MMAP_THRESHOLD = 8 * 1024 * 1024;
+/** The heap's free top is given back past this: at most this much freed memory stays resident. */
+const TRIM_THRESHOLD = 32 * 1024 * 1024;
 
 interface NativeMemory {
   keepFreed(mmapThreshold: number, trimThreshold: number): boolean;
 }
 
-/** Applies `settings` to the process unless `keepDefaults`; true when they took effect. */
-export function keepFreedMemory(settings: MallocSettings, keepDefaults: boolean): boolean {
+/** Applies the settings to the process unless `keepDefaults`; true when they took effect. */
+export function keepFreedMemory(keepDefaults: boolean): boolean {
   if (keepDefaults) return false;
   let memory: NativeMemory;
   try {
@@ -33,5 +28,5 @@ export function keepFreedMemory(settings: MallocSettings, keepDefaults: boolean)
   } catch {
     return false;
   }
-  return memory.keepFreed(settings.mmapThreshold, settings.trimThreshold);
+  return memory.keepFreed(MMAP_THRESHOLD, TRIM_THRESHOLD);
 }

@@ -8,7 +8,7 @@ import { DataFormatError } from '../common/data-format.js';
 import { DataDirInUseError } from './data-dir-lock.js';
 import { startServer, type RunningServer } from './run.js';
 import { privateUmask } from '../common/private-files.js';
-import { DANIEL_MALLOC, keepFreedMemory } from '../common/malloc-settings.js';
+import { keepFreedMemory } from '../common/malloc-settings.js';
 
 const output = {
   info: (line: string): void => void process.stdout.write(`${line}\n`),
@@ -31,7 +31,7 @@ function exitCodeForStartError(error: unknown): number {
 
 export async function runServe(flags: ServeFlags): Promise<void> {
   privateUmask();
-  keepFreedMemory(DANIEL_MALLOC, process.env.DANIEL_MALLOC_DEFAULTS === '1');
+  keepFreedMemory(process.env.DANIEL_MALLOC_DEFAULTS === '1');
   const starting = (async (): Promise<RunningServer | undefined> => {
     try {
       return await startServer(loadServeConfig(flags, process.env), output);
