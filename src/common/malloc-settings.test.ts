@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const dir = mkdtempSync(join(tmpdir(), 'malloc-settings-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const script = `
 import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'malloc-settings.ts')).href)};
@@ -33,9 +31,12 @@ for (let i = 0; i < 400; i++) {
 console.log(JSON.stringify({ applied, faults: faults() - before }));
 `;
 
+const dir = mkdtempSync(join(tmpdir(), 'malloc-settings-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, 'churn.mts');
+writeFileSync(file, script);
+
 function run(env: NodeJS.ProcessEnv): { applied: boolean; faults: number } {
-  const file = join(dir, 'churn.mts');
-  writeFileSync(file, script);
   const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, KEEP_DEFAULTS: '', ...env } });
   expect(child.stderr).toBe('');
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { applied: boolean; faults: number };
