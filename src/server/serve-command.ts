@@ -9,6 +9,7 @@ import { DataDirInUseError } from './data-dir-lock.js';
 import { startServer, type RunningServer } from './run.js';
 import { privateUmask } from '../common/private-files.js';
 import { keepFreedMemory } from '../common/malloc-settings.js';
+import { keepTickShape } from '../common/tick-shape.js';
 
 const output = {
   info: (line: string): void => void process.stdout.write(`${line}\n`),
@@ -31,6 +32,7 @@ function exitCodeForStartError(error: unknown): number {
 
 export async function runServe(flags: ServeFlags): Promise<void> {
   privateUmask();
+  keepTickShape();
   keepFreedMemory(process.env.DANIEL_MALLOC_DEFAULTS === '1');
   const starting = (async (): Promise<RunningServer | undefined> => {
     try {
