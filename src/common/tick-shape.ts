@@ -20,7 +20,7 @@ let kept: object | undefined;
 export function keepTickShape(): void {
   if (kept !== undefined) return;
   process.nextTick(() => {
-    kept = executionAsyncResource();
+    kept ??= executionAsyncResource();
   });
 }
 
