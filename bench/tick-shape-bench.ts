@@ -25,6 +25,9 @@ const ROUNDS = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 2;
 const DIST = process.argv.includes('--dist');
 const moduleOf = (relative: string): string => (DIST ? path.join(root, 'dist', `${relative}.js`) : path.join(root, 'src', `${relative}.ts`));
 
+// The servers' data dir (tokens and alerts files; the memory store keeps no lines on disk).
+const dataDir = mkdtempSync(path.join(tmpdir(), 'tick-shape-bench-'));
+
 const TIMING = `
 const timeRounds = () => new Promise((resolve) => {
   const results = [];
@@ -59,23 +62,25 @@ console.log(JSON.stringify(t));
 process.exit(0);`;
 }
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'tick-shape-bench-'));
 const variants = ['bare', 'daniel', 'daniel-kept'] as const;
 const results = new Map<string, { min: number; median: number }[]>();
-for (let round = 0; round < ROUNDS; round++) {
-  for (const variant of variants) {
-    const args = ['--expose-gc', '--enable-experimental-regexp-engine', ...(DIST ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script(variant)];
-    const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
-    const line = run.stdout.trim().split('\n').pop() ?? '';
-    if (run.status !== 0 || !line.startsWith('{')) throw new Error(`${variant}: exit ${run.status}\n${run.stderr}`);
-    const timing = JSON.parse(line) as { min: number; median: number };
-    results.set(variant, [...(results.get(variant) ?? []), timing]);
-    console.log(`round ${round + 1} ${variant.padEnd(12)} nextTick ${timing.min.toFixed(0)} ns fastest, ${timing.median.toFixed(0)} ns median`);
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of variants) {
+      const args = ['--expose-gc', '--enable-experimental-regexp-engine', ...(DIST ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script(variant)];
+      const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const line = run.stdout.trim().split('\n').pop() ?? '';
+      if (run.status !== 0 || !line.startsWith('{')) throw new Error(`${variant}: exit ${run.status}\n${run.stderr}`);
+      const timing = JSON.parse(line) as { min: number; median: number };
+      results.set(variant, [...(results.get(variant) ?? []), timing]);
+      console.log(`round ${round + 1} ${variant.padEnd(12)} nextTick ${timing.min.toFixed(0)} ns fastest, ${timing.median.toFixed(0)} ns median`);
+    }
   }
+  console.log(`\nns per nextTick callback after one full collection (fastest round of 7, best of ${ROUNDS} processes):`);
+  for (const variant of variants) {
+    const best = Math.min(...(results.get(variant) ?? []).map((t) => t.min));
+    console.log(`  ${variant.padEnd(12)} ${best.toFixed(0)}`);
+  }
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
 }
-console.log(`\nns per nextTick callback after one full collection (fastest round of 7, best of ${ROUNDS} processes):`);
-for (const variant of variants) {
-  const best = Math.min(...(results.get(variant) ?? []).map((t) => t.min));
-  console.log(`  ${variant.padEnd(12)} ${best.toFixed(0)}`);
-}
-rmSync(dataDir, { recursive: true, force: true });
