@@ -46,5 +46,6 @@ if (result.status !== 0 || !existsSync(built)) {
   console.warn(`build-native: native/bloom.c was not built; Daniel builds segment blooms in JavaScript (slower ingest).\n${why}`);
   process.exit(0);
 }
-if (!existsSync(memory)) console.warn(`build-native: native/memory.c was not built; Daniel keeps glibc's malloc settings.\n${why}`);
-console.log(`build-native: ${[built, memory].filter((file) => existsSync(file)).map((file) => path.relative(root, file)).join(', ')}`);
+const addons = existsSync(memory) ? [built, memory] : [built];
+if (addons.length === 1) console.warn(`build-native: native/memory.c was not built; Daniel keeps glibc's malloc settings.\n${why}`);
+console.log(`build-native: ${addons.map((file) => path.relative(root, file)).join(', ')}`);

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-
 const script = `
 import { keepFreedMemory } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'malloc-settings.ts')).href)};
 const applied = keepFreedMemory(process.env.KEEP_DEFAULTS === '1');

@@ -1,7 +1,7 @@
 /**
  * Daniel keeps the memory an ingest request frees for the next one (native/memory.c):
- * glibc's malloc then serves chunks under `mmapThreshold` from its heap and gives the heap's
- * free top back to the kernel only past `trimThreshold`. Its defaults unmapped and faulted in
+ * glibc's malloc then serves chunks under `MMAP_THRESHOLD` from its heap and gives the heap's
+ * free top back to the kernel only past `TRIM_THRESHOLD`. Its defaults unmapped and faulted in
  * again the buffers of about a MiB that every ingest request allocates and frees
  * (docs/architecture.md, "Memory a request frees").
  *
