@@ -38,6 +38,11 @@ for (const t of tables) console.log(`  ${t.name.padEnd(28)} ${String(t.pages).pa
 
 const blobs = db.prepare('SELECT coalesce(sum(length(data)), 0) AS data, coalesce(sum(length(bloom)), 0) AS bloom FROM segment_blobs').get() as { data: number; bloom: number };
 console.log(`\nsegment text, compressed: ${mb(blobs.data)} (${ofRaw(blobs.data)} of raw); blooms: ${mb(blobs.bloom)} (${ofRaw(blobs.bloom)} of raw)`);
+/** Blobs by codec (segment/compression.ts: 1 deflate, 2 Zstandard, 3 Zstandard over variable columns; brotli has no header). */
+const codecs = db
+  .prepare("SELECT CASE WHEN substr(data, 1, 1) = x'ff' THEN 'codec ' || unicode(substr(data, 2, 1)) ELSE 'brotli' END AS codec, count(*) AS n, sum(length(data)) AS bytes FROM segment_blobs GROUP BY codec")
+  .all() as { codec: string; n: number; bytes: number }[];
+console.log(`segment text by codec: ${codecs.map((c) => `${c.codec}: ${c.n} segments, ${mb(c.bytes)}`).join('; ')}`);
 
 /** Set bits of each byte value. */
 const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => byte.toString(2).replaceAll('0', '').length);

@@ -1,6 +1,7 @@
 /*
  * The segment bloom builder of src/segment/bloom.ts (buildTrigramBloom), in C: the same bytes
- * for the same text, built several times faster. bloom.ts loads this addon when it was built
+ * for the same text, built several times faster. (Also, at the end, the restorer of repacked
+ * segments' variable columns, src/segment/variable-columns.ts: same addon, same fallback.) bloom.ts loads this addon when it was built
  * (npm install runs scripts/build-native.mjs) and otherwise builds in JavaScript; a property
  * test compares the two byte for byte.
  *
@@ -200,6 +201,140 @@ oom:
   return NULL;
 }
 
+/*
+ * restore(arranged, lengths, out): src/segment/variable-columns.ts restoreVariables in C (the
+ * same bytes; a test compares the two). `lengths` is an Int32Array of the prefix's bytes, the
+ * templates' and the 12 columns'. Answers the bytes written, or -1 when `arranged` is no
+ * arrangement of `out`'s length (a marker past its column's end, or the lengths disagree).
+ */
+#define VARIABLE_COLUMNS 12
+#define FIRST_MARK 0x0e
+#define ESCAPE 0x1a
+
+static int uint8_arg(napi_env env, napi_value value, uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  void *bytes;
+  if (napi_get_typedarray_info(env, value, &type, length, &bytes, NULL, NULL) != napi_ok || type != napi_uint8_array) return 0;
+  *data = bytes;
+  return 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Words are read and written eight bytes at a time where a byte's place in a word is its place in memory from the low end. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORDWISE 1
+#else
+#define WORDWISE 0
+#endif
+
+/* High bit set in exactly the bytes of x in [FIRST_MARK, ESCAPE]: no sum carries out of its byte. */
+static inline uint64_t special_bytes(uint64_t x) {
+  uint64_t low = x & (ONES * 0x7f);
+  uint64_t at_least_first = low + ONES * (0x80 - FIRST_MARK); /* high bit: byte & 0x7f >= 0x0e */
+  uint64_t past_escape = low + ONES * (0x7f - ESCAPE);        /* high bit: byte & 0x7f > 0x1a */
+  return at_least_first & ~past_escape & ~x & HIGHS;
+}
+
+/* High bit set in the lowest byte of x that is a comma (higher bits may be set wrongly past it: only the lowest is used). */
+static inline uint64_t comma_bytes(uint64_t x) {
+  uint64_t y = x ^ (ONES * ',');
+  return (y - ONES) & ~y & HIGHS;
+}
+
+static long long restore_bytes(const uint8_t *in, size_t in_length, const int32_t *lengths, uint8_t *out, size_t out_length) {
+  size_t prefix = (size_t)lengths[0], templates = (size_t)lengths[1];
+  size_t starts[VARIABLE_COLUMNS], ends[VARIABLE_COLUMNS];
+  size_t total = prefix + templates;
+  for (int c = 0; c < VARIABLE_COLUMNS; c++) {
+    if (lengths[2 + c] < 0) return -1;
+    starts[c] = total;
+    total += (size_t)lengths[2 + c];
+    ends[c] = total;
+  }
+  if (lengths[0] < 0 || lengths[1] < 0 || total != in_length || prefix > out_length) return -1;
+  memcpy(out, in, prefix);
+  size_t o = prefix;
+  const size_t template_end = prefix + templates;
+  size_t t = prefix;
+  while (t < template_end) {
+    /* Eight template bytes at a time while none is special and eight fit on both sides. */
+    if (WORDWISE && t + 8 <= template_end && o + 8 <= out_length) {
+      uint64_t word;
+      memcpy(&word, in + t, 8);
+      uint64_t special = special_bytes(word);
+      memcpy(out + o, &word, 8);
+      if (special == 0) {
+        t += 8;
+        o += 8;
+        continue;
+      }
+      size_t plain = (size_t)(__builtin_ctzll(special) >> 3);
+      t += plain;
+      o += plain;
+    }
+    uint8_t b = in[t];
+    if (b < FIRST_MARK || b > ESCAPE) {
+      if (o >= out_length) return -1;
+      out[o++] = b;
+      t++;
+    } else if (b == ESCAPE) {
+      if (t + 1 >= template_end || o >= out_length) return -1;
+      out[o++] = in[t + 1];
+      t += 2;
+    } else {
+      int c = b - FIRST_MARK;
+      size_t from = starts[c];
+      const size_t stop = ends[c];
+      /* The value up to its comma, eight bytes at a time while eight fit on both sides. */
+      for (;;) {
+        if (WORDWISE && from + 8 <= stop && o + 8 <= out_length) {
+          uint64_t word;
+          memcpy(&word, in + from, 8);
+          uint64_t commas = comma_bytes(word);
+          memcpy(out + o, &word, 8);
+          if (commas == 0) {
+            from += 8;
+            o += 8;
+            continue;
+          }
+          size_t n = (size_t)(__builtin_ctzll(commas) >> 3);
+          from += n + 1;
+          o += n;
+          break;
+        }
+        if (from >= stop) return -1;
+        uint8_t v = in[from++];
+        if (v == ',') break;
+        if (o >= out_length) return -1;
+        out[o++] = v;
+      }
+      starts[c] = from;
+      t++;
+    }
+  }
+  return (long long)o;
+}
+
+static napi_value restore(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t *in, *out;
+  size_t in_length, out_length, count;
+  napi_typedarray_type type;
+  void *lengths;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || !uint8_arg(env, argv[0], &in, &in_length) ||
+      napi_get_typedarray_info(env, argv[1], &type, &count, &lengths, NULL, NULL) != napi_ok || type != napi_int32_array ||
+      count != 2 + VARIABLE_COLUMNS || !uint8_arg(env, argv[2], &out, &out_length)) {
+    napi_throw_type_error(env, NULL, "restore(arranged: Uint8Array, lengths: Int32Array(14), out: Uint8Array)");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_double(env, (double)restore_bytes(in, in_length, lengths, out, out_length), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   builder_t *b = calloc(1, sizeof(builder_t));
   if (b == NULL) return NULL;
@@ -216,5 +351,7 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "build", NAPI_AUTO_LENGTH, build, NULL, &fn);
   napi_set_named_property(env, exports, "build", fn);
+  napi_create_function(env, "restore", NAPI_AUTO_LENGTH, restore, NULL, &fn);
+  napi_set_named_property(env, exports, "restore", fn);
   return exports;
 }

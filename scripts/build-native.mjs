@@ -1,6 +1,7 @@
 // Builds native/ (the segment bloom builder in C, native/bloom.c, and Daniel's malloc settings,
 // native/memory.c) into native/build/Release/: npm install and npm ci run it (the package's `install`
-// script). Daniel builds each sealed segment's bloom with it, ingest's largest single cost;
+// script). Daniel builds each sealed segment's bloom with it, ingest's largest single cost, and
+// restores repacked segments' variable columns with it (src/segment/variable-columns.ts);
 // where it cannot be built (no C compiler, no Node headers) Daniel builds the same bytes in
 // JavaScript, ingesting more slowly, so a failure here warns and does not stop the install.
 // `node scripts/build-native.mjs` builds it again by hand.
@@ -43,7 +44,7 @@ const built = path.join(dir, 'build', 'Release', 'bloom.node');
 const memory = path.join(dir, 'build', 'Release', 'memory.node');
 const why = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-8).join('\n');
 if (result.status !== 0 || !existsSync(built)) {
-  console.warn(`build-native: native/bloom.c was not built; Daniel builds segment blooms in JavaScript (slower ingest).\n${why}`);
+  console.warn(`build-native: native/bloom.c was not built; Daniel builds segment blooms and restores repacked segments in JavaScript (slower ingest and reads).\n${why}`);
   process.exit(0);
 }
 const addons = existsSync(memory) ? [built, memory] : [built];

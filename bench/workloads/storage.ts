@@ -9,7 +9,7 @@ import type { BenchContext } from '../lib/context.js';
 import { getMetrics } from '../lib/api.js';
 import { cpuSeconds, which } from '../lib/proc.js';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { ratio, WorkloadReport, type Baseline, type WorkloadResult } from '../lib/results.js';
 import { MiB } from '../lib/stats.js';
 import { apparentBytes, diskBytes } from '../lib/system.js';
@@ -72,8 +72,14 @@ export async function storageWorkload(ctx: BenchContext): Promise<WorkloadResult
   report.command(`du -sB1 bench/.work/daniel-sqlite (allocated blocks) after SIGTERM; raw = sum of the generated files' sizes`);
   report.command('cat <generated files> | gzip -6 | wc -c ; cat <generated files> | zstd -3 | wc -c');
   const value = onDisk / ctx.data.rawBytes;
-  // Nothing reads the data dir after this; a full run's is several hundred MB.
-  rmSync(dataDir, { recursive: true, force: true });
+  // Nothing reads the data dir after this; a full run's is several hundred MB. BENCH_KEEP_STORE=<dir> moves it there instead (bench/store-anatomy.ts reads it).
+  const keep = process.env.BENCH_KEEP_STORE;
+  if (keep) {
+    rmSync(keep, { recursive: true, force: true });
+    renameSync(dataDir, keep);
+  } else {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
   report.add({
     name: 'bytes on disk / raw bytes',
     value,

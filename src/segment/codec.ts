@@ -473,6 +473,11 @@ export function payloadText(payload: Buffer): PayloadText {
   return textAfter(payload, header);
 }
 
+/** Where a decompressed payload's text starts (its columns before it): the text is always the payload's end. */
+export function payloadTextStart(payload: Buffer): number {
+  return payload.length - payloadText(payload).text.length;
+}
+
 /** The text (as payloadText) and each line's timestamp, without the other columns (the field statistics' indexer). */
 export function payloadTextAndTimes(payload: Buffer): PayloadText & { timestamps: BigInt64Array } {
   const header = columnsHeader(payload);

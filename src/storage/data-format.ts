@@ -16,6 +16,9 @@
  * - 2: the same tables; segment blobs may be Zstandard (codec 2, src/segment/compression.ts),
  *   which a Daniel of format 1 cannot decode: the version keeps it from opening such data
  *   and failing on every query that reaches a new segment.
+ * - 3: the same tables; sealed segments repacked while idle may be Zstandard over variable
+ *   columns (codec 3, src/segment/variable-columns.ts), which a Daniel of format 2 cannot
+ *   decode. (The DynamoDB store repacks nothing; its table is raised with the rest.)
  */
 import type Database from 'better-sqlite3';
 import { DATA_FORMAT_VERSION, DataFormatError, newerFormatMessage } from '../common/data-format.js';
@@ -35,6 +38,8 @@ export const SQLITE_UPGRADES: readonly SqliteUpgrade[] = [
   { from: 0, what: 'record the data format version', run: () => undefined },
   // Nothing to rewrite: older blobs stay as they are and are read; new ones are Zstandard.
   { from: 1, what: 'new segments are compressed with Zstandard', run: () => undefined },
+  // Nothing to rewrite either: segments repacked from now on may be in variable columns.
+  { from: 2, what: 'repacked segments keep their variables in columns', run: () => undefined },
 ];
 
 export interface FormatCheck {

@@ -9,7 +9,7 @@
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { prepareText } from '../../segment/codec.js';
+import { payloadTextStart, prepareText } from '../../segment/codec.js';
 import { repackBlob, RepackStopped } from '../../segment/compression.js';
 import { transferableCopy } from '../../common/transfer.js';
 
@@ -64,6 +64,15 @@ function lowerOwnPriority(): void {
   }
 }
 
+/** Where a payload's text starts, for its variable columns (compression.ts); 0 for bytes that are no segment payload (arranged whole: still the same bytes back). */
+function textStartOf(payload: Buffer): number {
+  try {
+    return payloadTextStart(payload);
+  } catch {
+    return 0;
+  }
+}
+
 const port = parentPort;
 const data = workerData as { background?: boolean; stop?: SharedArrayBuffer } | null;
 /** Set by the pool when something else wants the cores: a repack stops at its next chunk. */
@@ -75,7 +84,7 @@ if (port !== null) {
     let answer: EncodeAnswer;
     try {
       if ('kind' in job) {
-        const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level, stopped);
+        const repacked = repackBlob(Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength), job.level, stopped, textStartOf);
         // repackBlob's buffer is its own (never a slice of Node's pool): handed over as it is.
         answer = { id: job.id, kind: 'repack', blob: repacked === undefined ? null : (repacked.buffer as ArrayBuffer) };
       } else {

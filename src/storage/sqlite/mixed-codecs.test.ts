@@ -1,6 +1,7 @@
 /**
  * A store upgraded from data format 1 holds segments of every codec at once: brotli (the
- * first), raw deflate (format 1) and Zstandard (format 2). Appends that merge with old unsealed
+ * first), raw deflate (format 1), Zstandard (format 2) and, once repacked, Zstandard over
+ * variable columns (format 3). Appends that merge with old unsealed
  * segments, searches, histograms and counts must not care which codec a segment has.
  */
 import Database from 'better-sqlite3';
@@ -8,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { decompressPayload } from '../../segment/compression.js';
+import { compressPayload, decompressPayload, repackBlob } from '../../segment/compression.js';
+import { payloadTextStart } from '../../segment/codec.js';
 import type { AppendLine, AppendRequest, Matcher, Store } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 import { brotliBlob, deflateBlob } from '../../../test/lib/segment-blobs.js';
@@ -48,15 +50,22 @@ function requests(): AppendRequest[] {
   return out;
 }
 
-/** Every blob as an older Daniel wrote it: raw deflate (format 1) or, every third, brotli. */
+/**
+ * Every blob as an older Daniel wrote it: raw deflate (format 1) or, every third, brotli; and
+ * every third sealed one as the repacker leaves it instead (variable columns, format 3: the
+ * repacker takes only sealed segments).
+ */
 function rewriteAsOlderCodecs(file: string): number {
   const db = new Database(file);
   try {
-    const rows = db.prepare('SELECT id, data FROM segment_blobs').all() as { id: number; data: Buffer }[];
+    const rows = db.prepare('SELECT b.id AS id, b.data AS data, s.sealed AS sealed FROM segment_blobs b JOIN segments s USING (id) ORDER BY b.id').all() as { id: number; data: Buffer; sealed: number }[];
     const update = db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?');
-    rows.forEach(({ id, data }, i) => {
+    let sealedSeen = 0;
+    rows.forEach(({ id, data, sealed }, i) => {
       const payload = decompressPayload(data);
-      update.run(i % 3 === 2 ? brotliBlob(payload) : deflateBlob(payload), id);
+      const older = i % 3 === 2 ? 'brotli' : 'deflate';
+      const repacked = sealed === 1 && sealedSeen++ % 3 === 1 ? repackBlob(compressPayload(payload), 9, undefined, payloadTextStart) : undefined;
+      update.run(repacked ?? (older === 'brotli' ? brotliBlob(payload) : deflateBlob(payload)), id);
     });
     return rows.length;
   } finally {
@@ -85,7 +94,7 @@ async function searchAll(store: Store, match: Matcher[]): Promise<string[]> {
   }
 }
 
-it('reads, merges into and counts segments of brotli, deflate and Zstandard side by side', async () => {
+it('reads, merges into and counts segments of brotli, deflate, Zstandard and variable columns side by side', async () => {
   const upgradedDir = mkdtempSync(join(tmpdir(), 'daniel-codecs-'));
   const referenceDir = mkdtempSync(join(tmpdir(), 'daniel-codecs-'));
   dirs.push(upgradedDir, referenceDir);
@@ -94,13 +103,13 @@ it('reads, merges into and counts segments of brotli, deflate and Zstandard side
   let upgraded = await open(upgradedDir);
   try {
     for (const request of all) await reference.append(request);
-    for (const request of all.slice(0, 14)) await upgraded.append(request);
+    for (const request of all.slice(0, 20)) await upgraded.append(request);
     await upgraded.close();
     expect(rewriteAsOlderCodecs(join(upgradedDir, 'daniel.db'))).toBeGreaterThan(4);
     upgraded = await open(upgradedDir);
     // The rest merges with the older, still open segments: they are decoded and written again.
-    for (const request of all.slice(14)) await upgraded.append(request);
-    expect(codecsOf(join(upgradedDir, 'daniel.db'))).toEqual(new Set(['brotli', 'codec 1', 'codec 2']));
+    for (const request of all.slice(20)) await upgraded.append(request);
+    expect(codecsOf(join(upgradedDir, 'daniel.db'))).toEqual(new Set(['brotli', 'codec 1', 'codec 2', 'codec 3']));
     for (const match of [[], [{ kind: 'substring', text: 'ERROR', caseInsensitive: false }], [{ kind: 'substring', text: 'ÜNÏCØDÉ', caseInsensitive: true }], [{ kind: 'substring', text: 'disk full req', caseInsensitive: false }]] as Matcher[][]) {
       expect(await searchAll(upgraded, match)).toEqual(await searchAll(reference, match));
       const histogram = { match, bucketMs: 1_000 };

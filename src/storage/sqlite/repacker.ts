@@ -2,10 +2,11 @@
  * Compresses sealed segments again while Daniel is idle. An append compresses its text at
  * Zstandard level 1 (segment/compression.ts), the level that keeps up with ingest; a sealed
  * segment never changes again, so once appends and reads pause, the repacker has the encode
- * worker (encode-pool.ts) compress each one whole at REPACK_LEVEL and writes the smaller blob
- * in place of the first, newest segments first. The payload is the same bytes (the worker
- * decodes and compares before it answers), so readers, caches and cursors see no change, and
- * a blob at any level is read as before: older Daniels read it too.
+ * worker (encode-pool.ts) compress each one whole at REPACK_LEVEL, its lines' variables in
+ * columns apart from their templates (segment/variable-columns.ts), and writes the smaller
+ * blob in place of the first, newest segments first. The payload is the same bytes (the
+ * worker decodes and compares before it answers), so readers, caches and cursors see no
+ * change. A Daniel before data format 3 cannot decode those blobs, and refuses the data dir.
  *
  * Idle means: no append for `idleMs`, no read running nor one ended within `readPauseMs`, and
  * the main thread busy less than `busyShare` of the last half second or more (it answers
