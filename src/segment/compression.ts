@@ -167,10 +167,13 @@ function unzstd(container: Container, into?: Buffer): Buffer {
   }
   let arrangedLength = lengths.prefix + lengths.templates;
   for (const bytes of lengths.columns) arrangedLength += bytes;
-  // An arranged payload is at most twice its text (escaped bytes) plus the prefix: a header claiming more is no blob of ours.
-  if (arrangedLength > 2 * container.payloadLength + 64) throw new Error('Segment blob variable columns are longer than their payload allows.');
-  if (arrangedScratch.length < arrangedLength) arrangedScratch = Buffer.allocUnsafeSlow(Math.max(arrangedLength, arrangedScratch.length * 2));
-  const arranged = arrangedScratch.subarray(0, arrangedLength);
+  // An arrangement is at most 2.5 bytes a text byte (a one-digit variable's marker, digit and comma, then an escaped byte) plus the prefix: a header claiming more is no blob of ours.
+  if (arrangedLength > 3 * container.payloadLength + 64) throw new Error('Segment blob variable columns are longer than their payload allows.');
+  // Past MAX_REUSED_BYTES (a segment of huge lines) the arrangement gets a buffer of its own, so the scratch kept per thread stays small.
+  if (arrangedLength <= MAX_REUSED_BYTES && arrangedScratch.length < arrangedLength) {
+    arrangedScratch = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_BYTES, Math.max(arrangedLength, arrangedScratch.length * 2)));
+  }
+  const arranged = arrangedLength <= MAX_REUSED_BYTES ? arrangedScratch.subarray(0, arrangedLength) : Buffer.allocUnsafe(arrangedLength);
   const written = dctx.decompress(arranged, container.body);
   if (written !== arrangedLength) throw new Error(`Segment blob holds ${written} arranged bytes, its header says ${arrangedLength}.`);
   restoreVariables(arranged, lengths, out);

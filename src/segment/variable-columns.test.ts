@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeSegment, payloadTextStart, type SegmentLine } from './codec.js';
 import { compressPayload, decompressPayload, decompressPayloadInto, repackBlob } from './compression.js';
@@ -149,5 +150,20 @@ describe('repacked blobs in variable columns (codec 3)', () => {
     }
     expect(() => decompressPayload(arranged.subarray(0, 10))).toThrow();
     expect(() => decompressPayload(compressPayload(payload).subarray(0, 3))).toThrow();
+  });
+});
+
+describe('repacked blobs of the densest arrangement', () => {
+  it('decode: one-digit variables between escaped bytes (2.5 arranged bytes a text byte)', () => {
+    const text = Buffer.from('1\x0e'.repeat(3000) + '\n');
+    const payload = Buffer.concat([Buffer.from([2, 1, 0]), text]);
+    const { arranged } = arrangeVariables(payload, 3);
+    expect(arranged.length).toBeGreaterThan(2 * payload.length);
+    // Stored uncompressed (deflate level 0 behind the codec 1 header), so any repack is smaller.
+    const stored = Buffer.concat([Buffer.from([0xff, 1, payload.length & 0x7f | 0x80, payload.length >> 7]), deflateRawSync(payload, { level: 0 })]);
+    expect(decompressPayload(stored).equals(payload)).toBe(true);
+    const repacked = repackBlob(stored, 9, () => false, () => 3)!;
+    expect(repacked[1]).toBe(3);
+    expect(decompressPayload(repacked).equals(payload)).toBe(true);
   });
 });
