@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, brotliDecompressSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { zstd } from '../common/zstd.js';
 import { fastCompressor } from '../common/zstd-level.js';
-import { arrangeVariables, restoreVariables, type ArrangedLengths } from './variable-columns.js';
+import { arrangeVariables, restoreVariables, VARIABLE_COLUMNS, type ArrangedLengths } from './variable-columns.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 const brotliDecompressAsync = promisify(brotliDecompress);
@@ -114,9 +114,6 @@ interface Container {
   /** Codec 3: the parts of the arranged payload the body decompresses to. */
   lengths?: ArrangedLengths;
 }
-
-/** The number of variable columns a codec 3 header lists (variable-columns.ts). */
-const VARIABLE_COLUMNS = 12;
 
 function readContainer(data: Buffer): Container | null {
   if (data[0] !== CONTAINER_MARK) return null;

@@ -24,7 +24,9 @@
 
 import { createRequire } from 'node:module';
 
-const COLUMNS = 12;
+/** Columns of an arrangement (the twelfth and later variables of a line share the last); a codec 3 header lists all their lengths. */
+export const VARIABLE_COLUMNS = 12;
+const COLUMNS = VARIABLE_COLUMNS;
 const FIRST_MARK = 0x0e;
 const ESCAPE = 0x1a;
 const COMMA = 0x2c;
@@ -45,15 +47,24 @@ export interface ArrangedLengths {
 
 /** Grown scratch space, reused between calls on a thread. */
 let templates = new Uint8Array(0);
-const columns: Uint8Array[] = Array.from({ length: COLUMNS }, () => new Uint8Array(0));
+/** Each column's scratch, grown as values come (a segment's variables mostly fill a few columns). */
+const columns: Uint8Array[] = Array.from({ length: COLUMNS }, () => new Uint8Array(4096));
+
+/** `column` with room for `need` bytes, its first `used` kept. */
+function grown(column: Uint8Array, used: number, need: number): Uint8Array {
+  let size = column.length * 2;
+  while (size < need) size *= 2;
+  const bigger = new Uint8Array(size);
+  bigger.set(column.subarray(0, used));
+  return bigger;
+}
 
 /** The payload arranged (see above): one buffer and the lengths of its parts. */
 export function arrangeVariables(payload: Uint8Array, textStart: number): { arranged: Buffer; lengths: ArrangedLengths } {
   const end = payload.length;
   const textLength = end - textStart;
-  // At most two bytes a text byte (an escaped one); a column holds at most the text.
+  // At most two bytes a text byte (an escaped one).
   if (templates.length < textLength * 2) templates = new Uint8Array(textLength * 2);
-  for (let c = 0; c < COLUMNS; c++) if (columns[c]!.length < textLength + 1) columns[c] = new Uint8Array(textLength + 1);
   const fill = new Int32Array(COLUMNS);
   const out = templates;
   let t = 0;
@@ -80,8 +91,9 @@ export function arrangeVariables(payload: Uint8Array, textStart: number): { arra
     }
     if ((all & 6) === 6) {
       const c = position < COLUMNS - 1 ? position : COLUMNS - 1;
-      const column = columns[c]!;
       let f = fill[c]!;
+      if (f + (w - i) + 1 > columns[c]!.length) columns[c] = grown(columns[c]!, f, f + (w - i) + 1);
+      const column = columns[c]!;
       for (let x = i; x < w; x++) column[f++] = payload[x]!;
       column[f++] = COMMA;
       fill[c] = f;
