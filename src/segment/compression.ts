@@ -253,7 +253,8 @@ export function repackBlob(
   textStartOf?: (payload: Buffer) => number,
 ): Buffer | undefined {
   const payload = decompressPayload(data);
-  const arrangement = textStartOf === undefined ? undefined : arrangeVariables(payload, textStartOf(payload));
+  const arrangement = textStartOf === undefined ? undefined : arrangeVariables(payload, textStartOf(payload), stopped);
+  if (textStartOf !== undefined && arrangement === undefined) throw new RepackStopped();
   const source = arrangement?.arranged ?? payload;
   const cctx = (repackCctx ??= new zstd.CCtx());
   cctx.reset(zstd.ResetDirective.sessionOnly);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeSegment, payloadTextStart, type SegmentLine } from './codec.js';
-import { compressPayload, decompressPayload, decompressPayloadInto, repackBlob } from './compression.js';
+import { compressPayload, decompressPayload, decompressPayloadInto, repackBlob, RepackStopped } from './compression.js';
 import { arrangeVariables, nativeRestoreLoaded, restoreVariables, restoreVariablesJs } from './variable-columns.js';
 
 /** Both restorers' answers for the same arrangement: the bytes, or the error's message. */
@@ -165,5 +165,19 @@ describe('repacked blobs of the densest arrangement', () => {
     const repacked = repackBlob(stored, 9, () => false, () => 3)!;
     expect(repacked[1]).toBe(3);
     expect(decompressPayload(repacked).equals(payload)).toBe(true);
+  });
+});
+
+describe('a repack stopped while arranging', () => {
+  it('stops within 64 KiB of text, and arranges whole when let be', () => {
+    const text = Buffer.from('at 10:42 user12 sent 0x1f to 10.0.0.1\n'.repeat(10_000));
+    let looks = 0;
+    expect(arrangeVariables(text, 0, () => ++looks > 2)).toBeUndefined();
+    expect(looks).toBe(3);
+    looks = 0;
+    const whole = arrangeVariables(text, 0, () => (looks++, false))!;
+    expect(looks).toBe(Math.ceil(text.length / 65536));
+    expect(whole.arranged.equals(arrangeVariables(text, 0).arranged)).toBe(true);
+    expect(() => repackBlob(compressPayload(text), 9, () => true, () => 0)).toThrow(RepackStopped);
   });
 });

@@ -45,6 +45,11 @@ export interface ArrangedLengths {
   columns: number[];
 }
 
+export interface Arrangement {
+  arranged: Buffer;
+  lengths: ArrangedLengths;
+}
+
 /** Grown scratch space, reused between calls on a thread. */
 let templates = new Uint8Array(0);
 /** Each column's scratch, grown as values come (a segment's variables mostly fill a few columns). */
@@ -59,8 +64,17 @@ function grown(column: Uint8Array, used: number, need: number): Uint8Array {
   return bigger;
 }
 
-/** The payload arranged (see above): one buffer and the lengths of its parts. */
-export function arrangeVariables(payload: Uint8Array, textStart: number): { arranged: Buffer; lengths: ArrangedLengths } {
+/** Text bytes arranged between two looks at `stopped` (about a third of a millisecond). */
+const STOP_CHECK_BYTES = 64 * 1024;
+
+/**
+ * The payload arranged (see above): one buffer and the lengths of its parts. `stopped` is asked
+ * every STOP_CHECK_BYTES of text (the repacker's flag: arranging a segment takes ~3 ms);
+ * undefined when it answered true.
+ */
+export function arrangeVariables(payload: Uint8Array, textStart: number): Arrangement;
+export function arrangeVariables(payload: Uint8Array, textStart: number, stopped: () => boolean): Arrangement | undefined;
+export function arrangeVariables(payload: Uint8Array, textStart: number, stopped?: () => boolean): Arrangement | undefined {
   const end = payload.length;
   const textLength = end - textStart;
   // At most two bytes a text byte (an escaped one).
@@ -70,7 +84,12 @@ export function arrangeVariables(payload: Uint8Array, textStart: number): { arra
   let t = 0;
   let position = 0;
   let i = textStart;
+  let nextCheck = stopped === undefined ? Infinity : textStart;
   while (i < end) {
+    if (i >= nextCheck) {
+      if (stopped!()) return undefined;
+      nextCheck = i + STOP_CHECK_BYTES;
+    }
     const b = payload[i]!;
     const kind = CLASS[b]!;
     if (kind === 0) {
