@@ -26,6 +26,7 @@
 import { promisify } from 'node:util';
 import { brotliDecompress, brotliDecompressSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { zstd } from '../common/zstd.js';
+import { ByteReader } from '../protocol/bytes.js';
 import { fastCompressor } from '../common/zstd-level.js';
 import { arrangeVariables, restoreVariables, VARIABLE_COLUMNS, type ArrangedLengths } from './variable-columns.js';
 
@@ -118,28 +119,18 @@ interface Container {
 function readContainer(data: Buffer): Container | null {
   if (data[0] !== CONTAINER_MARK) return null;
   const codec = data[1]!;
-  let position = 2;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = data[position++];
-      if (byte === undefined || scale > 2 ** 49) throw new Error('Segment blob header is truncated.');
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-    }
-  };
-  const payloadLength = varint();
+  const header = new ByteReader(data, () => new Error('Segment blob header is truncated.'));
+  header.position = 2;
+  const payloadLength = header.varint();
   if (codec === CODEC_ZSTD_COLUMNS) {
-    const prefix = varint();
-    const templates = varint();
+    const prefix = header.varint();
+    const templates = header.varint();
     const columns: number[] = [];
-    for (let c = 0; c < VARIABLE_COLUMNS; c++) columns.push(varint());
-    return { codec, payloadLength, body: data.subarray(position), lengths: { prefix, templates, columns } };
+    for (let c = 0; c < VARIABLE_COLUMNS; c++) columns.push(header.varint());
+    return { codec, payloadLength, body: data.subarray(header.position), lengths: { prefix, templates, columns } };
   }
   if (codec !== CODEC_DEFLATE && codec !== CODEC_ZSTD) throw new Error(`Unknown segment blob codec ${codec}.`);
-  return { codec, payloadLength, body: data.subarray(position) };
+  return { codec, payloadLength, body: data.subarray(header.position) };
 }
 
 /** zlib refuses a chunk size under 64 bytes; one more byte than the payload lets it finish in one pass, with no concatenation. */
@@ -167,10 +158,13 @@ function unzstd(container: Container, into?: Buffer): Buffer {
   // An arrangement is at most 2.5 bytes a text byte (a one-digit variable's marker, digit and comma, then an escaped byte) plus the prefix: a header claiming more is no blob of ours.
   if (arrangedLength > 3 * container.payloadLength + 64) throw new Error('Segment blob variable columns are longer than their payload allows.');
   // Past MAX_REUSED_BYTES (a segment of huge lines) the arrangement gets a buffer of its own, so the scratch kept per thread stays small.
-  if (arrangedLength <= MAX_REUSED_BYTES && arrangedScratch.length < arrangedLength) {
-    arrangedScratch = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_BYTES, Math.max(arrangedLength, arrangedScratch.length * 2)));
+  let arranged: Buffer;
+  if (arrangedLength > MAX_REUSED_BYTES) {
+    arranged = Buffer.allocUnsafe(arrangedLength);
+  } else {
+    if (arrangedScratch.length < arrangedLength) arrangedScratch = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_BYTES, Math.max(arrangedLength, arrangedScratch.length * 2)));
+    arranged = arrangedScratch.subarray(0, arrangedLength);
   }
-  const arranged = arrangedLength <= MAX_REUSED_BYTES ? arrangedScratch.subarray(0, arrangedLength) : Buffer.allocUnsafe(arrangedLength);
   const written = dctx.decompress(arranged, container.body);
   if (written !== arrangedLength) throw new Error(`Segment blob holds ${written} arranged bytes, its header says ${arrangedLength}.`);
   restoreVariables(arranged, lengths, out);
