@@ -162,10 +162,11 @@ export function nativeRestoreLoaded(): boolean {
 export function restoreVariables(arranged: Uint8Array, lengths: ArrangedLengths, out: Uint8Array): void {
   if (nativeRestore === undefined) return restoreVariablesJs(arranged, lengths, out);
   if (lengths.columns.length !== COLUMNS) throw new Error('Segment blob has a wrong count of variable columns.');
-  const all = [lengths.prefix, lengths.templates, ...lengths.columns];
-  for (let i = 0; i < all.length; i++) {
-    if (!(all[i]! >= 0 && all[i]! <= 0x7fffffff)) throw new Error('Segment blob variable columns do not match their lengths.');
-    nativeLengths[i] = all[i]!;
+  // Written into the one Int32Array the addon reads: no array a decode (this runs for every repacked segment read).
+  for (let i = 0; i < nativeLengths.length; i++) {
+    const value = i === 0 ? lengths.prefix : i === 1 ? lengths.templates : lengths.columns[i - 2]!;
+    if (!(value >= 0 && value <= 0x7fffffff)) throw new Error('Segment blob variable columns do not match their lengths.');
+    nativeLengths[i] = value;
   }
   const written = nativeRestore.restore(arranged, nativeLengths, out);
   if (written !== out.length) throw new Error(`Segment blob restores ${written < 0 ? 'no' : written} bytes, its header says ${out.length}.`);
