@@ -14,7 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { payloadText } from '../src/segment/codec.js';
 import { decompressPayload } from '../src/segment/compression.js';
-import { isTokenByte, TOKEN_MIN } from '../src/segment/bloom.js';
+import { isTimeToken, isTokenByte, TOKEN_MIN } from '../src/segment/bloom.js';
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -46,23 +46,47 @@ console.log(`segment text by codec: ${codecs.map((c) => `${c.codec}: ${c.n} segm
 
 /** Set bits of each byte value. */
 const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => byte.toString(2).replaceAll('0', '').length);
-const sizes = new Map<number, number>();
-let setBits = 0;
-let allBits = 0;
-for (const row of db.prepare('SELECT bloom FROM segment_blobs').iterate() as Iterable<{ bloom: Buffer }>) {
-  const bytes = row.bloom.length - 1; // the format byte
-  sizes.set(bytes, (sizes.get(bytes) ?? 0) + 1);
-  for (let i = 0; i < bytes; i++) setBits += BITS_SET[row.bloom[i]!]!;
-  allBits += bytes * 8;
+/** A bloom's arrays (src/segment/bloom.ts): format 5's trigram and token arrays; one shared array (named trigrams here) before it. */
+function arraysOf(bloom: Buffer): { format: number; trigrams: Buffer; tokens: Buffer } {
+  const format = bloom[bloom.length - 1]!;
+  if (format === 5 && bloom.length >= 9) {
+    const trigramBytes = bloom.readUInt32LE(bloom.length - 5);
+    return { format, trigrams: bloom.subarray(0, trigramBytes), tokens: bloom.subarray(trigramBytes, bloom.length - 5) };
+  }
+  return { format, trigrams: bloom.subarray(0, bloom.length - 1), tokens: bloom.subarray(0, 0) };
 }
-console.log(`bloom sizes (bytes: segments): ${[...sizes].sort((a, b) => a[0] - b[0]).map(([bytes, n]) => `${bytes}: ${n}`).join(', ')}`);
-console.log(`bloom fill: ${allBits > 0 ? (setBits / allBits).toFixed(3) : '-'} of the bits set`);
+const fill = (bytes: Buffer): number => bytes.reduce((sum, byte) => sum + BITS_SET[byte]!, 0);
+const sizes = new Map<string, number>();
+const byFormat = new Map<number, { n: number; trigramBytes: number; tokenBytes: number; trigramSet: number; tokenSet: number }>();
+for (const row of db.prepare('SELECT bloom FROM segment_blobs').iterate() as Iterable<{ bloom: Buffer }>) {
+  const { format, trigrams, tokens } = arraysOf(row.bloom);
+  // Format 5's sizes vary byte by byte: counted by the power of two they reach.
+  const size = format === 5 ? `<=${2 ** Math.ceil(Math.log2(Math.max(1, row.bloom.length)))}` : String(row.bloom.length - 1);
+  sizes.set(size, (sizes.get(size) ?? 0) + 1);
+  const stats = byFormat.get(format) ?? { n: 0, trigramBytes: 0, tokenBytes: 0, trigramSet: 0, tokenSet: 0 };
+  stats.n++;
+  stats.trigramBytes += trigrams.length;
+  stats.tokenBytes += tokens.length;
+  stats.trigramSet += fill(trigrams);
+  stats.tokenSet += fill(tokens);
+  byFormat.set(format, stats);
+}
+console.log(`bloom sizes (bytes: segments): ${[...sizes].sort((a, b) => Number(a[0].replace('<=', '')) - Number(b[0].replace('<=', ''))).map(([bytes, n]) => `${bytes}: ${n}`).join(', ')}`);
+for (const [format, stats] of [...byFormat].sort((a, b) => a[0] - b[0])) {
+  const share = (set: number, bytes: number): string => (bytes > 0 ? (set / (bytes * 8)).toFixed(3) : '-');
+  console.log(
+    format === 5
+      ? `bloom format 5: ${stats.n} segments; trigram arrays ${mb(stats.trigramBytes)} (fill ${share(stats.trigramSet, stats.trigramBytes)}), token arrays ${mb(stats.tokenBytes)} (fill ${share(stats.tokenSet, stats.tokenBytes)})`
+      : `bloom format ${format}: ${stats.n} segments, ${mb(stats.trigramBytes)}, fill ${share(stats.trigramSet, stats.trigramBytes)} of the bits set`,
+  );
+}
 
 const lower = (b: number): number => (b >= 65 && b <= 90 ? b | 32 : b);
 const sample = db.prepare('SELECT b.bloom AS bloom, b.data AS data, s.line_count AS lines FROM segment_blobs b JOIN segments s USING (id) WHERE b.id % ? = 0').all(every) as { bloom: Buffer; data: Buffer; lines: number }[];
 let trigrams = 0;
 let tokens = 0;
 let tokenRepeats = 0;
+let timeTokens = 0;
 let bits = 0;
 let lines = 0;
 for (const row of sample) {
@@ -81,20 +105,24 @@ for (const row of sample) {
     } else if (start >= 0) {
       if (i - start >= TOKEN_MIN) {
         tokenRepeats++;
-        words.add(text.toString('latin1', start, i));
+        const word = text.toString('latin1', start, i);
+        if (isTimeToken(text, start, i) && !words.has(word)) timeTokens++;
+        words.add(word);
       }
       start = -1;
     }
   }
   trigrams += seen.size;
   tokens += words.size;
-  bits += (row.bloom.length - 1) * 8;
+  bits += row.bloom.length * 8;
   lines += row.lines;
 }
 if (sample.length > 0) {
   const perSegment = (n: number): string => (n / sample.length).toFixed(0);
   console.log(`\n${sample.length} segments sampled (one in ${every}), ${(lines / sample.length).toFixed(0)} lines each:`);
-  console.log(`  distinct trigrams ${perSegment(trigrams)} a segment; tokens of ${TOKEN_MIN}+ bytes ${perSegment(tokenRepeats)} (${perSegment(tokens)} distinct, ${(tokens / lines).toFixed(2)} a line)`);
+  console.log(
+    `  distinct trigrams ${perSegment(trigrams)} a segment; tokens of ${TOKEN_MIN}+ bytes ${perSegment(tokenRepeats)} (${perSegment(tokens)} distinct, ${(tokens / lines).toFixed(2)} a line; ${perSegment(timeTokens)} of them begin with a date or a time)`,
+  );
   console.log(`  bloom bits per distinct key ${(bits / (trigrams + tokens)).toFixed(1)}; the tokens' share of the probes set (8 a token, 3 a trigram) ${((tokens * 8) / (tokens * 8 + trigrams * 3)).toFixed(2)}`);
 }
 db.close();

@@ -9,7 +9,10 @@
  * and exactly where that differs, 3 probes each; every whole token of at least 8 bytes
  * (A-Za-z0-9_.:@-) by its FNV-1a hash, 3 probes (format 3) or 8 (format 4); the bloom sized
  * to the next power of two of at least 8 bits an entry (tokens counted with their repeats),
- * its format in one byte after the bits.
+ * its format in one byte after the bits. Format 5: two arrays, the trigrams' (10 bits a
+ * distinct one) and the distinct tokens' (16 bits each, those beginning with a date or a time
+ * of day left out), each a multiple of 16 bytes, probes taken modulo the array; then the
+ * trigram array's bytes (4, little-endian) and the format byte.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -22,6 +25,10 @@
 #define EXACT_FORMAT 2
 #define TOKEN_FORMAT 3
 #define NAMES_FORMAT 4
+#define SPLIT_FORMAT 5
+#define TRIGRAM_BITS 10
+#define TOKEN_BITS 16
+#define SPLIT_ALIGN 16
 #define TOKEN_MIN 8
 #define TOKEN_CLASS 0x100
 
@@ -67,6 +74,64 @@ static void set_probes(uint8_t *bloom, uint32_t bit_mask, uint32_t value, int pr
 }
 
 
+/* Format 5: `probes` bits of `value` in the array of `size` bits at bit `base`, each taken modulo the array. */
+static void set_split_probes(uint8_t *bloom, uint64_t base, uint32_t size, uint32_t value, int probes) {
+  uint32_t h1 = mix(value);
+  uint32_t h2 = mix(value ^ 0x9e3779b9u) | 1u;
+  for (int p = 0; p < probes; p++) {
+    uint64_t bit = base + ((h1 + (uint32_t)p * h2) & 0x7fffffffu) % size;
+    bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+  }
+}
+
+static int is_digit(uint8_t b) {
+  return b >= '0' && b <= '9';
+}
+
+/* Whether a token begins with a date (dddd-dd-dd) or a time of day (dd:dd:dd): format 5 leaves it out. */
+static int is_time_token(const uint8_t *t, size_t length) {
+  if (length < 8) return 0;
+  if (is_digit(t[0]) && is_digit(t[1]) && t[2] == ':' && is_digit(t[3]) && is_digit(t[4]) && t[5] == ':' && is_digit(t[6]) && is_digit(t[7])) return 1;
+  return length >= 10 && is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) && t[4] == '-' && is_digit(t[5]) && is_digit(t[6]) &&
+         t[7] == '-' && is_digit(t[8]) && is_digit(t[9]);
+}
+
+/* Moves the distinct hashes among the first `count` tokens to the front; answers how many, or -1 without memory. */
+static long distinct_tokens(uint32_t *tokens, size_t count) {
+  size_t size = 16;
+  while (size < count * 2) size *= 2;
+  uint32_t *slots = malloc(size * sizeof(uint32_t));
+  uint8_t *used = calloc(size, 1);
+  if (slots == NULL || used == NULL) {
+    free(slots);
+    free(used);
+    return -1;
+  }
+  size_t mask = size - 1, kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t hash = tokens[i];
+    size_t slot = mix(hash) & mask;
+    for (;;) {
+      if (!used[slot]) {
+        used[slot] = 1;
+        slots[slot] = hash;
+        tokens[kept++] = hash;
+        break;
+      }
+      if (slots[slot] == hash) break;
+      slot = (slot + 1) & mask;
+    }
+  }
+  free(slots);
+  free(used);
+  return (long)kept;
+}
+
+static size_t split_array_bytes(size_t count, size_t bits_each) {
+  size_t bytes = (count * bits_each + 7) / 8;
+  return (bytes + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
+}
+
 /* Empties the seen bitmap: every bit set was a trigram found. */
 static void clear(builder_t *b, size_t count) {
   for (size_t i = 0; i < count; i++) b->seen[b->found[i] >> 3] = 0;
@@ -82,12 +147,14 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(b);
 }
 
-/* build(text: Uint8Array, tokens: boolean, names: boolean): Buffer */
+/* build(text: Uint8Array, format: 2 | 3 | 4 | 5): Buffer */
 static napi_value build(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, NULL, "build(text, tokens, names)");
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t format = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[1], &format) != napi_ok ||
+      format < EXACT_FORMAT || format > SPLIT_FORMAT) {
+    napi_throw_type_error(env, NULL, "build(text, format: 2 to 5)");
     return NULL;
   }
   napi_typedarray_type type;
@@ -98,16 +165,14 @@ static napi_value build(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "text must be a Uint8Array");
     return NULL;
   }
-  bool tokens_flag = false, names_flag = false;
-  napi_get_value_bool(env, argv[1], &tokens_flag);
-  napi_get_value_bool(env, argv[2], &names_flag);
   builder_t *b;
   if (napi_get_instance_data(env, (void **)&b) != napi_ok || b == NULL) {
     napi_throw_error(env, NULL, "bloom builder not initialised");
     return NULL;
   }
   const uint8_t *text = data;
-  const int with_tokens = tokens_flag || names_flag;
+  const int with_tokens = format >= TOKEN_FORMAT;
+  const int split = format == SPLIT_FORMAT;
   uint8_t *seen = b->seen;
   size_t count = 0, token_count = 0;
   const int32_t *classes = b->classes;
@@ -146,7 +211,7 @@ static napi_value build(napi_env env, napi_callback_info info) {
         }
         hash = (hash ^ byte) * 0x01000193u;
       } else if (start >= 0) {
-        if ((long)i - start >= TOKEN_MIN && with_tokens) {
+        if ((long)i - start >= TOKEN_MIN && with_tokens && !(split && is_time_token(text + start, (size_t)((long)i - start)))) {
           if (!grow(&b->tokens, &b->tokens_cap, token_count + 1)) goto oom;
           b->tokens[token_count++] = hash ^ 0x5bd1e995u;
         }
@@ -172,24 +237,47 @@ static napi_value build(napi_env env, napi_callback_info info) {
         }
       }
     }
-    if (start >= 0 && (long)length - start >= TOKEN_MIN && with_tokens) {
+    if (start >= 0 && (long)length - start >= TOKEN_MIN && with_tokens && !(split && is_time_token(text + start, (size_t)((long)length - start)))) {
       if (!grow(&b->tokens, &b->tokens_cap, token_count + 1)) goto oom;
       b->tokens[token_count++] = hash ^ 0x5bd1e995u;
     }
   }
-  uint64_t bytes = 8;
-  while (bytes * 8 < (uint64_t)(count + token_count) * BITS_PER_TRIGRAM) bytes *= 2;
   napi_value result;
   void *out;
+  if (split) {
+    long tokens = token_count > 0 ? distinct_tokens(b->tokens, token_count) : 0;
+    if (tokens < 0) goto oom;
+    size_t trigram_bytes = split_array_bytes(count, TRIGRAM_BITS);
+    if (trigram_bytes < SPLIT_ALIGN) trigram_bytes = SPLIT_ALIGN;
+    size_t token_bytes = split_array_bytes((size_t)tokens, TOKEN_BITS);
+    size_t total = trigram_bytes + token_bytes + 5;
+    if (napi_create_buffer(env, total, &out, &result) != napi_ok) {
+      clear(b, count);
+      return NULL;
+    }
+    uint8_t *bloom = out;
+    memset(bloom, 0, total);
+    bloom[trigram_bytes + token_bytes] = (uint8_t)(trigram_bytes & 0xff);
+    bloom[trigram_bytes + token_bytes + 1] = (uint8_t)((trigram_bytes >> 8) & 0xff);
+    bloom[trigram_bytes + token_bytes + 2] = (uint8_t)((trigram_bytes >> 16) & 0xff);
+    bloom[trigram_bytes + token_bytes + 3] = (uint8_t)((trigram_bytes >> 24) & 0xff);
+    bloom[total - 1] = SPLIT_FORMAT;
+    for (long i = 0; i < tokens; i++) set_split_probes(bloom, (uint64_t)trigram_bytes * 8, (uint32_t)(token_bytes * 8), b->tokens[i], TOKEN_PROBES);
+    for (size_t i = 0; i < count; i++) set_split_probes(bloom, 0, (uint32_t)(trigram_bytes * 8), b->found[i], PROBES);
+    clear(b, count);
+    return result;
+  }
+  uint64_t bytes = 8;
+  while (bytes * 8 < (uint64_t)(count + token_count) * BITS_PER_TRIGRAM) bytes *= 2;
   if (napi_create_buffer(env, (size_t)bytes + 1, &out, &result) != napi_ok) {
     clear(b, count);
     return NULL;
   }
   uint8_t *bloom = out;
   memset(bloom, 0, (size_t)bytes + 1);
-  bloom[bytes] = names_flag ? NAMES_FORMAT : tokens_flag ? TOKEN_FORMAT : EXACT_FORMAT;
+  bloom[bytes] = (uint8_t)format;
   const uint32_t bit_mask = (uint32_t)(bytes * 8 - 1);
-  const int token_probes = names_flag ? TOKEN_PROBES : PROBES;
+  const int token_probes = format >= NAMES_FORMAT ? TOKEN_PROBES : PROBES;
   /* Every token sets its bits: a repeated one sets the same bits again. */
   for (size_t i = 0; i < token_count; i++) set_probes(bloom, bit_mask, b->tokens[i], token_probes);
   for (size_t i = 0; i < count; i++) set_probes(bloom, bit_mask, b->found[i], PROBES);

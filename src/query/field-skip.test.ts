@@ -72,7 +72,7 @@ describe('skipping a segment by the field names of its bloom', () => {
   });
 
   it('never skips by name with a bloom of an older format (it does not hold given field names)', () => {
-    const olderBloom = (): Uint8Array => buildTrigramBloom(Buffer.from('no fields in this text\n503\n'), true);
+    const olderBloom = (): Uint8Array => buildTrigramBloom(Buffer.from('no fields in this text\n503\n'), 3);
     const { verdicts, matched } = judge([{ line: 'no fields in this text', fields: { status: '503' } }], 'status:>=500', olderBloom);
     expect(matched).toEqual([0]);
     expect(verdicts[3]).not.toBe(false);

@@ -21,6 +21,18 @@
  * literally, unless the line spells a character of it as a JSON `\u00XX` escape), and a given
  * one is in the bloom beside it. So a segment whose format 4 bloom lacks a part of the name,
  * and holds no `\u00`, has no line with that field (`bloomMayHoldName`); older formats cannot tell.
+ *
+ * Format 5 is format 4 in two arrays sized by what they hold, no longer one power of two sized
+ * by every token with its repeats: the trigrams' (TRIGRAM_BITS a distinct trigram, 3 probes),
+ * then the tokens' (TOKEN_BITS a distinct token, TOKEN_PROBES probes), a probe's bit taken
+ * modulo its array's bits; then the trigram array's bytes (4, little-endian) and the format
+ * byte. Both arrays are multiples of 16 bytes, so the whole is never a power of two, nor one
+ * more (formats 1 to 4). A token that begins with a date or a time of day (`2026-01-05`,
+ * `00:44:52`: `isTimeToken`) is left out: most lines hold one of their own, it was half of a
+ * segment's distinct tokens on the bench's data, and a time is asked by the time range; a
+ * probe for one (`tokenProbe`) is never made, so its trigrams decide. Folding (`foldBloom`)
+ * folds the trigram array and keeps the token array whole: a token, looked up alone, keeps
+ * its precision in the summaries held in memory.
  */
 
 import { createRequire } from 'node:module';
@@ -34,9 +46,26 @@ const PROBES = 3;
  */
 const TOKEN_PROBES = 8;
 const BITS_PER_TRIGRAM = 8;
+/**
+ * Format 5's bits a distinct trigram and a distinct token. 3 probes at 10 bits set about a
+ * quarter of the trigram array (as formats 2 to 4 did at their sizes), so a trigram is admitted
+ * falsely about once in 60; 8 probes at 16 bits admit an absent token about once in 1,750 (a
+ * trace id's lookup over 4,000 segments decodes 2 or 3 that lack it).
+ */
+const TRIGRAM_BITS = 10;
+const TOKEN_BITS = 16;
 const EXACT_FORMAT = 2;
 const TOKEN_FORMAT = 3;
 const NAMES_FORMAT = 4;
+const SPLIT_FORMAT = 5;
+/** The format buildTrigramBloom writes: 2 (trigrams, exact where it differs), 3 (and tokens), 4 (and names: 8 token probes), 5 (4 in two arrays). */
+export type BloomFormat = 2 | 3 | 4 | 5;
+/** The format segments are written with. */
+export const BLOOM_FORMAT: BloomFormat = SPLIT_FORMAT;
+/** Format 5's bytes after its arrays: the trigram array's length (4), the format (1). */
+const SPLIT_TRAILER = 5;
+/** Format 5's arrays are multiples of this many bytes (a fold by 2 leaves whole 8-byte words). */
+const SPLIT_ALIGN = 16;
 /** Shorter tokens are left to the trigrams (a short value is in most segments anyway). */
 export const TOKEN_MIN = 8;
 /** One bit per possible trigram, reused to find the distinct ones without a Set. */
@@ -99,11 +128,34 @@ function tokenHash(bytes: Uint8Array, start: number, end: number): number {
   return (hash ^ 0x5bd1e995) | 0;
 }
 
-/** The hash a token probe looks for; undefined when `token` is not one whole token of at least TOKEN_MIN bytes. */
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= 48 && b <= 57;
+}
+
+/**
+ * Whether the token `bytes[start, end)` begins with a date (`dddd-dd-dd`) or a time of day
+ * (`dd:dd:dd`): format 5 leaves such tokens out (a query asks a time by its range).
+ */
+export function isTimeToken(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 8) return false;
+  const at = (i: number): number => bytes[start + i]!;
+  if (isDigit(at(0)) && isDigit(at(1)) && at(2) === 58 && isDigit(at(3)) && isDigit(at(4)) && at(5) === 58 && isDigit(at(6)) && isDigit(at(7))) return true;
+  return (
+    end - start >= 10 &&
+    isDigit(at(0)) && isDigit(at(1)) && isDigit(at(2)) && isDigit(at(3)) && at(4) === 45 && isDigit(at(5)) && isDigit(at(6)) && at(7) === 45 && isDigit(at(8)) && isDigit(at(9))
+  );
+}
+
+/**
+ * The hash a token probe looks for; undefined when `token` is not one whole token of at least
+ * TOKEN_MIN bytes, or begins with a date or a time (format 5 does not hold those: their
+ * trigrams decide, in every format).
+ */
 export function tokenProbe(token: string): number | undefined {
   const bytes = Buffer.from(token);
   if (bytes.length < TOKEN_MIN) return undefined;
   for (const byte of bytes) if (!isTokenByte(byte)) return undefined;
+  if (isTimeToken(bytes, 0, bytes.length)) return undefined;
   return tokenHash(bytes, 0, bytes.length);
 }
 
@@ -160,7 +212,7 @@ function distinctTokens(count: number): number {
 
 /** The builder in C (native/bloom.c): the same bytes as buildTrigramBloomJs, built faster. */
 interface NativeBloom {
-  build(text: Uint8Array, tokens: boolean, names: boolean): Buffer;
+  build(text: Uint8Array, format: BloomFormat): Buffer;
 }
 
 /**
@@ -184,17 +236,18 @@ export function nativeBloomLoaded(): boolean {
 }
 
 /**
- * Builds the bloom of every trigram of `text`: lowercased, and exact where that differs; with
- * `tokens`, also of its long whole tokens (format 3); `names` marks a text that also holds the
- * names of its lines' given fields (format 4, with tokens).
+ * Builds the bloom of every trigram of `text`: lowercased, and exact where that differs; from
+ * format 3, also of its long whole tokens; from format 4, of a text that also holds the names
+ * of its lines' given fields; format 5 in two arrays (see above).
  */
-export function buildTrigramBloom(text: Uint8Array, tokens = false, names = false): Buffer {
-  return nativeBloom !== undefined ? nativeBloom.build(text, tokens, names) : buildTrigramBloomJs(text, tokens, names);
+export function buildTrigramBloom(text: Uint8Array, format: BloomFormat = EXACT_FORMAT): Buffer {
+  return nativeBloom !== undefined ? nativeBloom.build(text, format) : buildTrigramBloomJs(text, format);
 }
 
 /** buildTrigramBloom in JavaScript: where the C builder is not built, and what it is tested against. */
-export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = false): Buffer {
-  const withTokens = tokens || names;
+export function buildTrigramBloomJs(text: Uint8Array, format: BloomFormat = EXACT_FORMAT): Buffer {
+  const withTokens = format >= TOKEN_FORMAT;
+  const split = format === SPLIT_FORMAT;
   let tokenCount = 0;
   let count = 0;
   const seen = seenTrigrams;
@@ -230,7 +283,7 @@ export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = fa
         }
         hash = Math.imul(hash ^ byte, 0x01000193);
       } else if (start >= 0) {
-        if (i - start >= TOKEN_MIN && withTokens) {
+        if (i - start >= TOKEN_MIN && withTokens && !(split && isTimeToken(text, start, i))) {
           if (tokenCount + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
           tokenHashes[tokenCount++] = (hash ^ 0x5bd1e995) | 0;
         }
@@ -255,19 +308,20 @@ export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = fa
         }
       }
     }
-    if (start >= 0 && length - start >= TOKEN_MIN && withTokens) {
+    if (start >= 0 && length - start >= TOKEN_MIN && withTokens && !(split && isTimeToken(text, start, length))) {
       if (tokenCount + 1 > tokenHashes.length) tokenHashes = grow(tokenHashes);
       tokenHashes[tokenCount++] = (hash ^ 0x5bd1e995) | 0;
     }
   }
+  if (split) return splitBloom(found, count, tokenCount > 0 ? distinctTokens(tokenCount) : 0);
   // Sized by every token, repeats included (as blooms always were): only the bits are set once.
   let bytes = 8;
   while (bytes * 8 < (count + tokenCount) * BITS_PER_TRIGRAM) bytes *= 2;
   const bloom = Buffer.alloc(bytes + 1);
-  bloom[bytes] = names ? NAMES_FORMAT : tokens ? TOKEN_FORMAT : EXACT_FORMAT;
+  bloom[bytes] = format;
   const bitMask = bytes * 8 - 1;
   const distinctCount = tokenCount > 0 ? distinctTokens(tokenCount) : 0;
-  const tokenProbes = names ? TOKEN_PROBES : PROBES;
+  const tokenProbes = format >= NAMES_FORMAT ? TOKEN_PROBES : PROBES;
   for (let i = 0; i < distinctCount; i++) {
     const token = tokenHashes[i]!;
     const h1 = mix(token);
@@ -290,6 +344,38 @@ export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = fa
   return bloom;
 }
 
+/** Bytes of a format 5 array for `count` entries at `bitsEach` bits: a multiple of SPLIT_ALIGN, none for no entry. */
+function splitArrayBytes(count: number, bitsEach: number): number {
+  return Math.ceil((count * bitsEach) / 8 / SPLIT_ALIGN) * SPLIT_ALIGN;
+}
+
+/** Sets `probes` bits of `value` in the array of `size` bits that starts at bit `base` (format 5: a probe is taken modulo the array). */
+function setSplitProbes(bloom: Uint8Array, base: number, size: number, value: number, probes: number): void {
+  const h1 = mix(value);
+  const h2 = mix(value ^ 0x9e3779b9) | 1;
+  for (let p = 0; p < probes; p++) {
+    const bit = base + (((h1 + Math.imul(p, h2)) & 0x7fffffff) % size);
+    bloom[bit >>> 3]! |= 1 << (bit & 7);
+  }
+}
+
+/** Format 5 from the `count` distinct trigrams of `found` and the first `tokens` distinct hashes of tokenHashes; clears `seenTrigrams` behind it. */
+function splitBloom(found: Int32Array, count: number, tokens: number): Buffer {
+  const trigramBytes = Math.max(SPLIT_ALIGN, splitArrayBytes(count, TRIGRAM_BITS));
+  const tokenBytes = splitArrayBytes(tokens, TOKEN_BITS);
+  const bloom = Buffer.alloc(trigramBytes + tokenBytes + SPLIT_TRAILER);
+  bloom.writeUInt32LE(trigramBytes, trigramBytes + tokenBytes);
+  bloom[bloom.length - 1] = SPLIT_FORMAT;
+  for (let i = 0; i < tokens; i++) setSplitProbes(bloom, trigramBytes * 8, tokenBytes * 8, tokenHashes[i]!, TOKEN_PROBES);
+  const seen = seenTrigrams;
+  for (let i = 0; i < count; i++) {
+    const trigram = found[i]!;
+    setSplitProbes(bloom, 0, trigramBytes * 8, trigram, PROBES);
+    seen[trigram >>> 3] = 0;
+  }
+  return bloom;
+}
+
 /**
  * Builds of a short text at load, taking the builder's branches (tokens, uppercase, a non-ASCII
  * byte): the engine records type feedback for a function only after its first few calls, and
@@ -299,7 +385,7 @@ export function buildTrigramBloomJs(text: Uint8Array, tokens = false, names = fa
  * bench segments (128 KiB to 1 MiB) for good, about 100 MB/s instead of 150; in a Daniel
  * ingesting, for its first builds. The bytes built are the same either way.
  */
-if (nativeBloom === undefined) for (let i = 0; i < 16; i++) buildTrigramBloomJs(Buffer.from('Warm-up: {"trace_id":"4bf92f3577b34da6","level":"INFO","msg":"GET /api/v1/items"} ok=1 \u00e9\n'), true, true);
+if (nativeBloom === undefined) for (let i = 0; i < 16; i++) buildTrigramBloomJs(Buffer.from('Warm-up: {"trace_id":"4bf92f3577b34da6","level":"INFO","msg":"GET /api/v1/items"} ok=1 \u00e9\n'), BLOOM_FORMAT);
 
 function trigramsOf(needle: string, lower: boolean): number[] {
   const bytes = Buffer.from(needle);
@@ -324,18 +410,61 @@ function isPowerOfTwo(n: number): boolean {
 }
 
 /**
- * A bloom's bit array and its format (1: no format byte); null when the bytes are no bloom of
- * ours. `bits` is the bloom itself (its format byte, if any, lies past `bitMask`): no view is
- * made, since this runs for every segment a query considers.
+ * A bloom's arrays and its format (1: no format byte); null when the bytes are no bloom of ours.
+ * Formats 1 to 4 are one power-of-two array that trigrams and tokens share (probes masked);
+ * format 5 has the trigrams' array at bit 0 and the tokens' after it (probes taken modulo
+ * each). `bits` is the bloom itself: no view is made, since this runs for every segment a
+ * query considers.
  */
-function bitsOf(bloom: Uint8Array): { bits: Uint8Array; bitMask: number; exact: boolean; tokens: boolean; names: boolean; format: number } | null {
+interface BloomLayout {
+  bits: Uint8Array;
+  format: number;
+  exact: boolean;
+  tokens: boolean;
+  names: boolean;
+  /** The trigram array's size in bits (from bit 0). */
+  trigramBits: number;
+  /** Where the token array starts, and its size, in bits. */
+  tokenBase: number;
+  tokenBits: number;
+  /** Whether probes are taken modulo the array (format 5) rather than masked (a power of two). */
+  modulo: boolean;
+}
+
+function bitsOf(bloom: Uint8Array): BloomLayout | null {
   const length = bloom.length;
-  if (isPowerOfTwo(length)) return { bits: bloom, bitMask: length * 8 - 1, exact: false, tokens: false, names: false, format: 1 };
+  if (isPowerOfTwo(length)) return { bits: bloom, format: 1, exact: false, tokens: false, names: false, trigramBits: length * 8, tokenBase: 0, tokenBits: length * 8, modulo: false };
   const format = bloom[length - 1]!;
   if (isPowerOfTwo(length - 1) && (format === EXACT_FORMAT || format === TOKEN_FORMAT || format === NAMES_FORMAT)) {
-    return { bits: bloom, bitMask: (length - 1) * 8 - 1, exact: true, tokens: format >= TOKEN_FORMAT, names: format === NAMES_FORMAT, format };
+    const size = (length - 1) * 8;
+    return { bits: bloom, format, exact: true, tokens: format >= TOKEN_FORMAT, names: format === NAMES_FORMAT, trigramBits: size, tokenBase: 0, tokenBits: size, modulo: false };
+  }
+  if (format === SPLIT_FORMAT && length >= SPLIT_TRAILER + 4) {
+    const at = length - SPLIT_TRAILER;
+    const trigramBytes = (bloom[at]! | (bloom[at + 1]! << 8) | (bloom[at + 2]! << 16) | (bloom[at + 3]! << 24)) >>> 0;
+    if (trigramBytes < 4 || trigramBytes > at) return null;
+    return { bits: bloom, format, exact: true, tokens: true, names: true, trigramBits: trigramBytes * 8, tokenBase: trigramBytes * 8, tokenBits: (at - trigramBytes) * 8, modulo: true };
   }
   return null;
+}
+
+/** Whether the `count` probes of `value` are all set in the array of `size` bits at `base` (format 5: modulo the size; older: masked, base 0). */
+function hasProbes(bits: Uint8Array, base: number, size: number, modulo: boolean, value: number, count: number): boolean {
+  if (size === 0) return false;
+  const h1 = mix(value);
+  const h2 = mix(value ^ 0x9e3779b9) | 1;
+  const mask = size - 1;
+  for (let i = 0; i < count; i++) {
+    const bit = modulo ? base + (((h1 + Math.imul(i, h2)) & 0x7fffffff) % size) : (h1 + Math.imul(i, h2)) & mask;
+    if ((bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+  }
+  return true;
+}
+
+/** A trigram's probes in the bloom's trigram array (format 1 hashes it unmixed). */
+function holdsTrigram(layout: BloomLayout, trigram: number): boolean {
+  if (layout.format === 1) return hasBits(layout.bits, layout.trigramBits - 1, trigram, false);
+  return hasProbes(layout.bits, 0, layout.trigramBits, layout.modulo, trigram, PROBES);
 }
 
 /** The exact trigrams a line holds when it spells a character as a JSON `\u00XX` escape. */
@@ -356,48 +485,53 @@ export function nameTrigrams(name: string): number[] {
 export function bloomMayHoldName(bloom: Uint8Array, trigrams: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
   if (parsed === null || !parsed.names || trigrams.length === 0) return true;
-  return holdsAll(parsed.bits, parsed.bitMask, trigrams, true) || holdsAll(parsed.bits, parsed.bitMask, ESCAPE_TRIGRAMS, true);
+  return holdsAll(parsed, trigrams) || holdsAll(parsed, ESCAPE_TRIGRAMS);
 }
 
 /** False only when the bloom's segment holds no such whole token (format 3); older formats cannot tell. */
 export function bloomMayHoldToken(bloom: Uint8Array, hash: number): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || !parsed.tokens || hasBits(parsed.bits, parsed.bitMask, hash, true, parsed.names ? TOKEN_PROBES : PROBES);
+  return parsed === null || !parsed.tokens || hasProbes(parsed.bits, parsed.tokenBase, parsed.tokenBits, parsed.modulo, hash, parsed.names ? TOKEN_PROBES : PROBES);
 }
 
-function holdsAll(bits: Uint8Array, bitMask: number, trigrams: readonly number[], mixed: boolean): boolean {
-  for (const trigram of trigrams) if (!hasBits(bits, bitMask, trigram, mixed)) return false;
+function holdsAll(layout: BloomLayout, trigrams: readonly number[]): boolean {
+  for (const trigram of trigrams) if (!holdsTrigram(layout, trigram)) return false;
   return true;
 }
 
 /** False only when no text of the bloom's segment can contain a needle with these (lowercased) trigrams. */
 export function bloomMayContain(bloom: Uint8Array, trigrams: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || holdsAll(parsed.bits, parsed.bitMask, trigrams, parsed.exact);
+  return parsed === null || holdsAll(parsed, trigrams);
 }
 
 /** The same for a case-sensitive needle, given both its exact and its lowercased trigrams. */
 export function bloomMayContainExact(bloom: Uint8Array, exact: readonly number[], lowered: readonly number[]): boolean {
   const parsed = bitsOf(bloom);
-  return parsed === null || holdsAll(parsed.bits, parsed.bitMask, parsed.exact ? exact : lowered, parsed.exact);
+  return parsed === null || holdsAll(parsed, parsed.exact ? exact : lowered);
 }
 
 /**
- * The bloom folded to 1/`factor` of its bits (the parts OR-ed together). With power-of-two
- * sizes, bit i of the full array is bit i mod (size/factor) of the folded one, so the result
+ * The bloom folded to 1/`factor` of its trigram bits (the parts OR-ed together). With
+ * power-of-two sizes, bit i of the full array is bit i mod (size/factor) of the folded one (and
+ * with format 5's modulo, h mod size mod (size/factor) is h mod (size/factor)), so the result
  * is itself a bloom of the same format, with no false negatives and more false positives.
+ * Formats 1 to 4 fold their one array; format 5 its trigram array, its token array kept whole
+ * (see above). A bloom too small to fold, or whose trigram array would not stay whole 4-byte
+ * words, is answered as it is (copied).
  */
 export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
   const parsed = bitsOf(bloom);
   if (parsed === null) return Uint8Array.from(bloom);
-  const bytes = (parsed.bitMask + 1) / 8;
-  if (bytes < 8 * factor) return Uint8Array.from(bloom);
+  const bytes = parsed.trigramBits / 8;
+  if (bytes < 8 * factor || bytes % (4 * factor) !== 0) return Uint8Array.from(bloom);
   const size = bytes / factor;
-  const folded = new Uint8Array(size + (parsed.exact ? 1 : 0));
-  // Four bytes at a time (sizes are powers of two of at least 8 bytes): a fold is done for
-  // every segment Daniel stores, on its main thread, and bytewise it took ~0.4 s of it for the
-  // bench's 10M lines. A bloom at an unaligned offset (a view into a larger buffer) is copied
-  // first (into a Uint8Array of its own: a Buffer's slice would be another view).
+  const kept = parsed.modulo ? bloom.length - bytes : parsed.exact ? 1 : 0;
+  const folded = new Uint8Array(size + kept);
+  // Four bytes at a time (the array is whole 4-byte words): a fold is done for every segment
+  // Daniel stores, on its main thread, and bytewise it took ~0.4 s of it for the bench's 10M
+  // lines. A bloom at an unaligned offset (a view into a larger buffer) is copied first (into
+  // a Uint8Array of its own: a Buffer's slice would be another view).
   const bits = parsed.bits.byteOffset % 4 === 0 ? parsed.bits : new Uint8Array(bytes);
   if (bits !== parsed.bits) bits.set(parsed.bits.subarray(0, bytes));
   const words = size / 4;
@@ -407,6 +541,14 @@ export function foldBloom(bloom: Uint8Array, factor: number): Uint8Array {
     const base = part * words;
     for (let i = 0; i < words; i++) into[i]! |= from[base + i]!;
   }
-  if (parsed.exact) folded[size] = parsed.format;
+  // What follows the array: format 5's token array and trailer (its trigram bytes now `size`), or 2 to 4's format byte.
+  if (kept > 0) folded.set(bloom.subarray(bytes), size);
+  if (parsed.modulo) {
+    const at = folded.length - SPLIT_TRAILER;
+    folded[at] = size & 0xff;
+    folded[at + 1] = (size >>> 8) & 0xff;
+    folded[at + 2] = (size >>> 16) & 0xff;
+    folded[at + 3] = size >>> 24;
+  }
   return folded;
 }

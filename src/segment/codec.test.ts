@@ -3,7 +3,7 @@ import { brotliCompressSync, constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeSegment, encodeSegment, linesText, parsePayload, payloadText, payloadTextAndTimes, prepareText, segmentLines, segmentText, writeLinesText, type SegmentLine } from './codec.js';
 import { BodyLine } from '../protocol/body-line.js';
-import { buildTrigramBloom } from './bloom.js';
+import { BLOOM_FORMAT, buildTrigramBloom } from './bloom.js';
 import { decompressPayload } from './compression.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -293,7 +293,7 @@ describe('fields the source gave', () => {
         expect(segmentLines(decodeSegment(encoded.data))).toEqual(withFields);
         if (fieldsOf.every((fields) => fields === undefined)) return;
         const namesAndValues = [...new Set(fieldsOf.flatMap((fields) => Object.entries(fields ?? {}).flat()))];
-        const expected = buildTrigramBloom(Buffer.from(withFields.map((line) => line.line + '\n').join('') + namesAndValues.map((text) => text + '\n').join('')), true, true);
+        const expected = buildTrigramBloom(Buffer.from(withFields.map((line) => line.line + '\n').join('') + namesAndValues.map((text) => text + '\n').join('')), BLOOM_FORMAT);
         expect(encoded.bloom.equals(expected)).toBe(true);
       }),
       { numRuns: 300 },

@@ -21,7 +21,7 @@
  */
 import { ByteReader, ByteWriter, JOINED_STRING_CHARS } from '../protocol/bytes.js';
 import { BodyLine } from '../protocol/body-line.js';
-import { buildTrigramBloom } from './bloom.js';
+import { BLOOM_FORMAT, buildTrigramBloom } from './bloom.js';
 import { compressPayload, compressPayloadAround, compressText, decompressPayload, decompressPayloadAsync } from './compression.js';
 import type { SegmentStats } from './meta.js';
 
@@ -296,7 +296,7 @@ export function segmentText(lines: readonly { line: string }[]): Buffer {
 
 /** What PreparedText holds, from a run's text (lines without fields: their bloom is the text's alone). */
 export function prepareText(text: Buffer, lineCount: number, ascii: boolean): PreparedText {
-  return { lineCount, textBytes: text.length, ascii, bloom: buildTrigramBloom(text, true, true), packed: compressText(text) };
+  return { lineCount, textBytes: text.length, ascii, bloom: buildTrigramBloom(text, BLOOM_FORMAT), packed: compressText(text) };
 }
 
 /**
@@ -404,7 +404,7 @@ export function encodeSegment(lines: readonly SegmentLine[], prepared?: Prepared
   return {
     data: compressPayload(whole.payload),
     // The names and values of stored fields are in the bloom too: a field term's name and value rule segments out by it (query-match.ts).
-    bloom: buildTrigramBloom(whole.fieldValues === undefined ? whole.text : Buffer.concat([whole.text, Buffer.from(whole.fieldValues)]), true, true),
+    bloom: buildTrigramBloom(whole.fieldValues === undefined ? whole.text : Buffer.concat([whole.text, Buffer.from(whole.fieldValues)]), BLOOM_FORMAT),
     ...stats(whole.ascii, whole.text.length, whole.minTimestamp, whole.maxTimestamp),
   };
 }

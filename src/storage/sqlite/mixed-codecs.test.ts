@@ -1,8 +1,9 @@
 /**
  * A store upgraded from data format 1 holds segments of every codec at once: brotli (the
  * first), raw deflate (format 1), Zstandard (format 2) and, once repacked, Zstandard over
- * variable columns (format 3). Appends that merge with old unsealed
- * segments, searches, histograms and counts must not care which codec a segment has.
+ * variable columns (format 3); and blooms of format 4 (one array, before data format 4) beside
+ * format 5's (two). Appends that merge with old unsealed segments, searches, histograms and
+ * counts must not care which codec or bloom a segment has.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { compressPayload, decompressPayload, repackBlob } from '../../segment/compression.js';
 import { payloadTextStart } from '../../segment/codec.js';
+import { buildTrigramBloom } from '../../segment/bloom.js';
 import type { AppendLine, AppendRequest, Matcher, Store } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 import { brotliBlob, deflateBlob } from '../../../test/lib/segment-blobs.js';
@@ -60,12 +62,15 @@ function rewriteAsOlderCodecs(file: string): number {
   try {
     const rows = db.prepare('SELECT b.id AS id, b.data AS data, s.sealed AS sealed FROM segment_blobs b JOIN segments s USING (id) ORDER BY b.id').all() as { id: number; data: Buffer; sealed: number }[];
     const update = db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?');
+    const updateBloom = db.prepare('UPDATE segment_blobs SET bloom = ? WHERE id = ?');
     let sealedSeen = 0;
     rows.forEach(({ id, data, sealed }, i) => {
       const payload = decompressPayload(data);
       const older = i % 3 === 2 ? 'brotli' : 'deflate';
       const repacked = sealed === 1 && sealedSeen++ % 3 === 1 ? repackBlob(compressPayload(payload), 9, undefined, payloadTextStart) : undefined;
       update.run(repacked ?? (older === 'brotli' ? brotliBlob(payload) : deflateBlob(payload)), id);
+      // Every other bloom as data format 3 wrote it (format 4; the lines carry no fields: the bloom is the text's).
+      if (i % 2 === 0) updateBloom.run(buildTrigramBloom(payload.subarray(payloadTextStart(payload)), 4), id);
     });
     return rows.length;
   } finally {
@@ -78,6 +83,15 @@ function codecsOf(file: string): Set<string> {
   try {
     const rows = db.prepare('SELECT data FROM segment_blobs').all() as { data: Buffer }[];
     return new Set(rows.map(({ data }) => (data[0] === 0xff ? `codec ${data[1]}` : 'brotli')));
+  } finally {
+    db.close();
+  }
+}
+
+function bloomFormatsOf(file: string): Set<number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    return new Set(db.prepare<[], Buffer>('SELECT bloom FROM segment_blobs').pluck().all().map((bloom) => bloom[bloom.length - 1]!));
   } finally {
     db.close();
   }
@@ -110,6 +124,7 @@ it('reads, merges into and counts segments of brotli, deflate, Zstandard and var
     // The rest merges with the older, still open segments: they are decoded and written again.
     for (const request of all.slice(20)) await upgraded.append(request);
     expect(codecsOf(join(upgradedDir, 'daniel.db'))).toEqual(new Set(['brotli', 'codec 1', 'codec 2', 'codec 3']));
+    expect(bloomFormatsOf(join(upgradedDir, 'daniel.db'))).toEqual(new Set([4, 5]));
     for (const match of [[], [{ kind: 'substring', text: 'ERROR', caseInsensitive: false }], [{ kind: 'substring', text: 'ÜNÏCØDÉ', caseInsensitive: true }], [{ kind: 'substring', text: 'disk full req', caseInsensitive: false }]] as Matcher[][]) {
       expect(await searchAll(upgraded, match)).toEqual(await searchAll(reference, match));
       const histogram = { match, bucketMs: 1_000 };
