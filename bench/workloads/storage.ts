@@ -25,7 +25,7 @@ function compressedRatio(ctx: BenchContext, tool: string, args: string[]): Basel
   return { name, value: bytes / ctx.data.rawBytes, unit: 'of raw' };
 }
 
-const REPACK_WAIT_MS = 300_000;
+const REPACK_WAIT_MS = 600_000;
 
 /** Waits, idle, until Daniel has repacked every sealed segment: what it did, or why it stopped waiting. */
 async function waitForRepack(ctx: BenchContext): Promise<string> {
@@ -68,7 +68,7 @@ export async function storageWorkload(ctx: BenchContext): Promise<WorkloadResult
   ctx.danielMissing = 'stopped after the storage measurement';
   const onDisk = diskBytes(dataDir);
   const apparent = apparentBytes(dataDir);
-  report.command('GET /metrics every second until daniel_store_segments_to_repack is 0 (at most 300 s), with nothing else sent to Daniel');
+  report.command('GET /metrics every second until daniel_store_segments_to_repack is 0 (at most 600 s), with nothing else sent to Daniel');
   report.command(`du -sB1 bench/.work/daniel-sqlite (allocated blocks) after SIGTERM; raw = sum of the generated files' sizes`);
   report.command('cat <generated files> | gzip -6 | wc -c ; cat <generated files> | zstd -3 | wc -c');
   const value = onDisk / ctx.data.rawBytes;

@@ -4,7 +4,7 @@
  */
 
 /** The data format this Daniel writes and reads. */
-export const DATA_FORMAT_VERSION = 3;
+export const DATA_FORMAT_VERSION = 4;
 
 export class DataFormatError extends Error {
   override readonly name = 'DataFormatError';

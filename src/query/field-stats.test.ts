@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder, floorMs, MAX_STAT_NAMES, MAX_STAT_VALUES, type FieldStats } from './field-stats.js';
+import { decodeFieldStats, encodeFieldStats, FieldStatsBuilder, floorMs, MAX_STAT_NAMES, MAX_STAT_VALUES, packFieldStats, unpackedLength, type FieldStats } from './field-stats.js';
+import { packRecord, unpackRecord } from '../segment/compression.js';
 
 /** The statistics as plain data: names, lines, values with their counts and spans, in order. */
 function view(stats: FieldStats): { minSeq: number; maxSeq: number; lines: number; allNames: boolean; fields: unknown[] } {
@@ -23,6 +24,29 @@ describe('field statistics', () => {
     expect(new Map(stats.fields.get('level')!.values)).toEqual(new Map([['error', 2], ['info', 1]]));
     expect([stats.fields.get('level')!.values!.get('info'), stats.fields.get('level')!.values!.get('warn')]).toEqual([1, undefined]);
     expect(view(decodeFieldStats(encodeFieldStats(stats))!)).toEqual(view(stats));
+  });
+
+  it('read back packed (the rest after the flags compressed) only with the unpacker, and refuse a damaged packed row', () => {
+    const builder = new FieldStatsBuilder();
+    for (let i = 0; i < 500; i++) builder.add({ level: i % 7 === 0 ? 'error' : 'info', service: `api-${i % 5}`, user: `user${i % 40}` }, BigInt(i) * 1_000_000n);
+    const stats = builder.finish(1, 500, undefined);
+    const encoded = encodeFieldStats(stats);
+    const packed = packFieldStats(encoded, packRecord);
+    expect(packed.length).toBeLessThan(encoded.length);
+    expect(packed[0]).toBe(encoded[0]); // the version stays first: the indexer lists older rows by it
+    expect(unpackedLength(packed)).toBe(encoded.length);
+    expect(view(decodeFieldStats(packed, unpackRecord)!)).toEqual(view(stats));
+    expect(decodeFieldStats(packed)).toBeUndefined();
+    expect(packFieldStats(packed, packRecord)).toBe(packed); // packed once
+    for (let i = 2; i < packed.length; i += 7) {
+      const broken = Buffer.from(packed);
+      broken[i] = broken[i]! ^ 0x55;
+      const decoded = decodeFieldStats(broken, unpackRecord);
+      expect(decoded).toBeUndefined(); // the frame's checksum: a flip never passes as other statistics
+    }
+    // A row that packing does not shrink is kept as it was.
+    const tiny = encodeFieldStats(new FieldStatsBuilder().finish(1, 1));
+    expect(packFieldStats(tiny, packRecord)).toBe(tiny);
   });
 
   it('stop keeping the values of a field past the caps, and names past theirs', () => {

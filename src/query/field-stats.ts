@@ -46,6 +46,11 @@ export const FIELD_STATS_VERSION = 3;
 const ALL_NAMES = 1;
 const WITH_TERMS = 2;
 const WITH_SPANS = 4;
+/**
+ * The rest after the flags is compressed (packFieldStats): its length before, then the packed
+ * bytes. Only the store that packs a row reads it (decodeFieldStats given `unpack`).
+ */
+const PACKED = 8;
 
 /** Epoch milliseconds of a line holding a value, floored (so a bucket of whole ms holds it as its nanoseconds). */
 export interface ValueSpan {
@@ -301,15 +306,62 @@ export function encodeFieldStats(stats: FieldStats): Buffer {
   return Buffer.from(writer.bytes()); // a copy of its own size, not a view of the writer's larger buffer
 }
 
-/** The statistics in `bytes`, or undefined when they are of a version this code does not know or damaged. */
-export function decodeFieldStats(bytes: Uint8Array): FieldStats | undefined {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const reader = new ByteReader(buffer);
-  const varint = (): number => reader.varint();
-  const string = (): string => reader.string();
+/**
+ * `encoded` (encodeFieldStats) with the rest after its flags compressed by `pack`, when that is
+ * smaller: a segment's statistics are mostly words and values that repeat (on the bench's 10M
+ * lines, 15.3 MB of rows took 9.6 MB with Zstandard level 15).
+ */
+export function packFieldStats(encoded: Buffer, pack: (body: Buffer) => Buffer): Buffer {
+  const head = new ByteReader(encoded);
+  const version = head.varint();
+  const flags = head.varint();
+  if (version !== FIELD_STATS_VERSION || (flags & PACKED) !== 0) return encoded;
+  const body = encoded.subarray(head.position);
+  const writer = new ByteWriter();
+  writer.varint(version);
+  writer.varint(flags | PACKED);
+  writer.varint(body.length);
+  const packed = Buffer.concat([writer.bytes(), pack(body)]);
+  return packed.length < encoded.length ? packed : encoded;
+}
+
+/** The bytes a row of statistics takes decoded: a packed row's length before packing. */
+export function unpackedLength(bytes: Uint8Array): number {
   try {
-    if (varint() !== FIELD_STATS_VERSION) return undefined;
-    const flags = varint();
+    const head = new ByteReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    head.varint();
+    const flags = head.varint();
+    if ((flags & PACKED) === 0) return bytes.length;
+    const at = head.position;
+    return at + head.varint();
+  } catch {
+    return bytes.length;
+  }
+}
+
+/**
+ * The statistics in `bytes`, or undefined when they are of a version this code does not know or
+ * damaged. A packed row (packFieldStats) needs `unpack`, given the packed bytes and the length
+ * they unpack to; without it, it answers undefined.
+ */
+export function decodeFieldStats(bytes: Uint8Array, unpack?: (packed: Buffer, length: number) => Buffer): FieldStats | undefined {
+  const stored = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    const head = new ByteReader(stored);
+    if (head.varint() !== FIELD_STATS_VERSION) return undefined;
+    const flags = head.varint();
+    let buffer: Buffer;
+    if ((flags & PACKED) !== 0) {
+      if (unpack === undefined) return undefined;
+      const length = head.varint();
+      buffer = unpack(stored.subarray(head.position), length);
+      if (buffer.length !== length) return undefined;
+    } else {
+      buffer = stored.subarray(head.position);
+    }
+    const reader = new ByteReader(buffer);
+    const varint = (): number => reader.varint();
+    const string = (): string => reader.string();
     const allNames = (flags & ALL_NAMES) !== 0;
     const minSeq = varint();
     const maxSeq = varint();

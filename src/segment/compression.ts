@@ -209,16 +209,28 @@ export async function decompressPayloadAsync(data: Buffer): Promise<Buffer> {
  * process: level 1, as written at ingest, 0.155 of the payload, 503 MB/s to write, 1,847 MB/s
  * to read; level 6 0.143, 153 and 2,183 MB/s; level 9 0.136, 108 and 2,220 MB/s; level 12
  * 0.134, 70 MB/s; level 15 0.132, 27 MB/s; level 19 0.121, 3 MB/s and 1,622 MB/s to read.
- * Level 9 takes most of what a higher level gives at a speed an idle minute covers, and its
- * frames read faster than level 1's.
+ * Level 9 took most of what a higher level gave at a speed an idle minute covers. Over payloads
+ * arranged in variable columns, one frame per part, levels 13 to 15 find what level 9 misses
+ * (their binary-tree match finder): on 105 of the bench's 10M-line segments (57 MB arranged),
+ * level 9 wrote 5.82 MB at 101 MB/s, level 13 5.44 MB at 38 MB/s, level 15 5.39 MB at 29 MB/s,
+ * level 16 5.52 MB; all read at 2.3-3.1 GB/s. Level 15 costs an idle 2M-line store about
+ * 30 CPU-seconds more than level 9 did, once.
  */
-export const REPACK_LEVEL = 9;
+export const REPACK_LEVEL = 15;
+
+/** Where each part of an arrangement ends in it: the prefix, the templates, all the columns. */
+function partEnds(lengths: ArrangedLengths): number[] {
+  const templatesEnd = lengths.prefix + lengths.templates;
+  let columnsEnd = templatesEnd;
+  for (const bytes of lengths.columns) columnsEnd += bytes;
+  return [lengths.prefix, templatesEnd, columnsEnd];
+}
 
 /** One context per thread for repacking (its tables are larger than the fast writer's). */
 let repackCctx: InstanceType<typeof zstd.CCtx> | undefined;
 
-/** Payload bytes compressed between two looks at `stopped` (about half a millisecond at level 9). */
-const REPACK_CHUNK = 64 * 1024;
+/** Payload bytes compressed between two looks at `stopped` (about half a millisecond at level 15). */
+const REPACK_CHUNK = 16 * 1024;
 
 /** Thrown by repackBlob when `stopped` answered true before the end. */
 export class RepackStopped extends Error {
@@ -231,10 +243,12 @@ export class RepackStopped extends Error {
  * The blob's payload compressed again as one Zstandard frame at `level`, behind the same
  * header, in a buffer of its own: the same payload to every reader (a blob of any codec,
  * deflate and brotli included, comes back as Zstandard). Given `textStartOf` (where the
- * payload's text starts: codec.ts payloadTextStart), the frame holds the payload arranged in
- * variable columns (codec 3): on the bench's stored segments at level 9, 0.822 of the plain
- * frame's bytes, decoded at ~1,400 MB/s against ~2,100 (the restore after Zstandard's decode).
- * Undefined when that is not smaller.
+ * payload's text starts: codec.ts payloadTextStart), the payload is arranged in variable
+ * columns (codec 3) and each part of the arrangement is a frame (the prefix, the templates,
+ * the columns): on the bench's stored segments, one level-9 frame of the arrangement was 0.822
+ * of the plain level-9 frame's bytes, and the three level-15 frames are 0.768; decoded at
+ * ~1,400 MB/s against ~2,100 (the restore after Zstandard's decode). Undefined when that is
+ * not smaller.
  * The result is decoded and compared with the payload before it is answered, so a repacked
  * blob never holds other bytes.
  * The payload is compressed REPACK_CHUNK at a time, and `stopped` is asked before each: true
@@ -250,28 +264,64 @@ export function repackBlob(
   const arrangement = textStartOf === undefined ? undefined : arrangeVariables(payload, textStartOf(payload), stopped);
   if (textStartOf !== undefined && arrangement === undefined) throw new RepackStopped();
   const source = arrangement?.arranged ?? payload;
+  // An arrangement is compressed one frame per part (the prefix, the templates, the columns):
+  // each part's statistics stay its own, and the frames decode end to end to the same bytes.
+  const ends = arrangement === undefined ? [source.length] : partEnds(arrangement.lengths);
+  let bound = 0;
+  for (let i = 0; i < ends.length; i++) bound += zstd.compressBound(ends[i]! - (i === 0 ? 0 : ends[i - 1]!));
   const cctx = (repackCctx ??= new zstd.CCtx());
-  cctx.reset(zstd.ResetDirective.sessionOnly);
-  cctx.setParameter(zstd.CParameter.compressionLevel, level);
-  cctx.setPledgedSrcSize(source.length);
-  const out = intoScratch(containerHeader(payload.length, arrangement?.lengths), zstd.compressBound(source.length), (at) => {
-    for (let from = 0; ; from += REPACK_CHUNK) {
-      if (stopped()) {
-        cctx.reset(zstd.ResetDirective.sessionOnly);
-        throw new RepackStopped();
+  const out = intoScratch(containerHeader(payload.length, arrangement?.lengths), bound, (at) => {
+    let start = 0;
+    for (const end of ends) {
+      if (end === start) continue;
+      cctx.reset(zstd.ResetDirective.sessionOnly);
+      cctx.setParameter(zstd.CParameter.compressionLevel, level);
+      cctx.setPledgedSrcSize(end - start);
+      for (let from = start; ; from += REPACK_CHUNK) {
+        if (stopped()) {
+          cctx.reset(zstd.ResetDirective.sessionOnly);
+          throw new RepackStopped();
+        }
+        const last = from + REPACK_CHUNK >= end;
+        let input = source.subarray(from, Math.min(end, from + REPACK_CHUNK));
+        for (;;) {
+          const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
+          at += produced;
+          input = input.subarray(consumed);
+          if (last ? left === 0 : input.length === 0) break;
+        }
+        if (last) break;
       }
-      const last = from + REPACK_CHUNK >= source.length;
-      let input = source.subarray(from, from + REPACK_CHUNK);
-      for (;;) {
-        const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
-        at += produced;
-        input = input.subarray(consumed);
-        if (last ? left === 0 : input.length === 0) break;
-      }
-      if (last) return at;
+      start = end;
     }
+    return at;
   });
   if (out.length >= data.length) return undefined;
   if (!decompressPayload(out).equals(payload)) throw new Error('A repacked segment blob did not decode to its payload.');
+  return out;
+}
+
+/** The level small records are packed at (field statistics: a few KB, written once a segment, read often). */
+const RECORD_LEVEL = 15;
+/** ZSTD_c_checksumFlag: a packed record's frame ends with a checksum of its content, so a damaged one is refused, not read as other values. */
+const CHECKSUM_FLAG = 201;
+let recordCctx: InstanceType<typeof zstd.CCtx> | undefined;
+
+/** `body` as one Zstandard frame at RECORD_LEVEL, in a buffer of its own (a segment's field statistics: query/field-stats.ts packFieldStats). */
+export function packRecord(body: Buffer): Buffer {
+  const cctx = (recordCctx ??= new zstd.CCtx());
+  cctx.reset(zstd.ResetDirective.sessionOnly);
+  cctx.setParameter(zstd.CParameter.compressionLevel, RECORD_LEVEL);
+  cctx.setParameter(CHECKSUM_FLAG, 1);
+  return intoScratch([], zstd.compressBound(body.length), (at) => at + cctx.compress2(scratch.subarray(at), body));
+}
+
+/** What packRecord packed, given its length; throws on bytes that are not one frame of that length. */
+export function unpackRecord(packed: Buffer, length: number): Buffer {
+  if (length > MAX_REUSED_BYTES) throw new Error('A packed record is longer than any this store writes.');
+  const out = Buffer.allocUnsafe(length);
+  dctx ??= new zstd.DCtx();
+  const written = dctx.decompress(out, packed);
+  if (written !== length) throw new Error(`A packed record holds ${written} bytes, its header says ${length}.`);
   return out;
 }

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeSegment, payloadTextStart, type SegmentLine } from './codec.js';
+import { zstd } from '../common/zstd.js';
+import { ByteReader } from '../protocol/bytes.js';
 import { compressPayload, decompressPayload, decompressPayloadInto, repackBlob, RepackStopped } from './compression.js';
 import { arrangeVariables, nativeRestoreLoaded, restoreVariables, restoreVariablesJs } from './variable-columns.js';
 
@@ -132,6 +134,25 @@ describe('repacked blobs in variable columns (codec 3)', () => {
     expect(into.buffer).toBe(given!.buffer);
     // Repacked again (codec 3 in, codec 3 out): not smaller, so left as it is.
     expect(repackBlob(arranged, 9, () => false, payloadTextStart)).toBeUndefined();
+  });
+
+  it('compress each part of the arrangement as a frame of its own (the prefix, the templates, the columns)', () => {
+    const arranged = repackBlob(blob, 15, () => false, payloadTextStart)!;
+    const header = new ByteReader(arranged, () => new Error('truncated'));
+    header.position = 2;
+    header.varint();
+    const prefix = header.varint();
+    const templates = header.varint();
+    let columns = 0;
+    for (let c = 0; c < 12; c++) columns += header.varint();
+    const sizes: number[] = [];
+    for (let at = header.position; at < arranged.length; ) {
+      const frame = arranged.subarray(at);
+      sizes.push(zstd.getFrameContentSize(frame)!);
+      at += zstd.findFrameCompressedSize(frame);
+    }
+    expect(sizes).toEqual([prefix, templates, columns]);
+    expect(decompressPayload(arranged).equals(payload)).toBe(true);
   });
 
   it('refuse a damaged header with an error, never other bytes', () => {

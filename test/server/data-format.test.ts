@@ -48,7 +48,7 @@ test("a data dir of the release before the format was recorded is upgraded at st
   const server = startDaniel(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--retention', '36500d'], { DANIEL_TOKENS: 'admin:format-test-admin-token' });
   try {
     const [, url] = await server.waitFor(/^listening on (http:\S+)$/m);
-    expect(server.stdout()).toMatch(/data format upgraded: 0 -> 1.*1 -> 2.*2 -> 3/s);
+    expect(server.stdout()).toMatch(/data format upgraded: 0 -> 1.*1 -> 2.*2 -> 3.*3 -> 4/s);
     const get = async (path: string, token = 'format-test-admin-token') => {
       const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status, path).toBe(200);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { decodeFieldStats, encodeFieldStats, type FieldStats } from '../../src/query/field-stats.js';
+import { unpackRecord } from '../../src/segment/compression.js';
 import type { HistogramQuery } from '../../src/query/types.js';
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/storage/sqlite/sqlite-store.js';
@@ -42,7 +43,7 @@ export async function expectHistogramsAsReference(test: HistogramCase): Promise<
       const db = new Database(join(dataDir, 'daniel.db'));
       for (const { id, stats } of db.prepare('SELECT id, stats FROM segment_stats').all() as { id: number; stats: Buffer }[]) {
         if (id % (test.oldEvery + 1) !== 0) continue;
-        db.prepare('UPDATE segment_stats SET stats = ? WHERE id = ?').run(encodeFieldStats(test.older(decodeFieldStats(stats)!)), id);
+        db.prepare('UPDATE segment_stats SET stats = ? WHERE id = ?').run(encodeFieldStats(test.older(decodeFieldStats(stats, unpackRecord)!)), id);
       }
       db.close();
     }

@@ -94,6 +94,35 @@ it('waits while a read runs, and the store says how many segments are left', asy
   }
 });
 
+it('stores a segment\'s statistics packed, and a restarted store counts from them as before', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
+  dirs.push(dataDir);
+  const options = { dataDir, policy: { sealBytes: 8_000, directSealBytes: 4_000 }, fieldStats: { idleMs: 60_000 } };
+  let store = await SqliteStore.open(options);
+  let before: Awaited<ReturnType<SqliteStore['fieldCounts']>>;
+  try {
+    for (let i = 0; i < 8; i++) await store.append(request(i * 200, 200, T0 + BigInt(i)));
+    expect(store.fieldStatsIndexer!.runToEnd()).toBeGreaterThan(0);
+    before = await store.fieldCounts({ name: 'level', maxScanLines: 0 });
+    expect(before!.fromStats).toBe(1_600);
+  } finally {
+    await store.close();
+  }
+  const db = new Database(join(dataDir, 'daniel.db'), { readonly: true });
+  const rows = db.prepare<[], Buffer>('SELECT stats FROM segment_stats').pluck().all();
+  db.close();
+  // Version 3 first, then the flags: 8 (packed) on rows that packing shrank, the larger ones.
+  expect(rows.every((row) => row[0] === 3)).toBe(true);
+  expect(rows.filter((row) => (row[1]! & 8) !== 0).length).toBeGreaterThan(0);
+  store = await SqliteStore.open(options);
+  try {
+    expect(store.fieldStatsIndexer!.runToEnd()).toBe(0); // nothing listed again: packed rows are current
+    expect(await store.fieldCounts({ name: 'level', maxScanLines: 0 })).toEqual(before);
+  } finally {
+    await store.close();
+  }
+});
+
 it('finds work again when another connection changes the store after it had caught up', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'daniel-fstats-'));
   dirs.push(dataDir);

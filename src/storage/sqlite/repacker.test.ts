@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { compressPayload, decompressPayload, repackBlob, RepackStopped } from '../../segment/compression.js';
 import { EncodePool } from './encode-pool.js';
+import { payloadTextStart } from '../../segment/codec.js';
 import type { AppendLine, AppendRequest, Matcher, Store } from '../store.js';
 import { SqliteSegments } from './sqlite-segments.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
@@ -154,6 +155,54 @@ it('answers the same after repacking, with smaller blobs, and repacks each segme
   } finally {
     await store.close();
     await reference.close();
+  }
+}, 60_000);
+
+it('repacks again, smaller, the segments a store of data format 3 had repacked (one level-9 frame)', async () => {
+  const dir = newDir();
+  const all = requests();
+  let store = await open(dir);
+  try {
+    for (const request of all) await store.append(request);
+    const before = await answers(store);
+    const sealed = (await store.stats()).segmentsToRepack!;
+    expect(sealed).toBeGreaterThan(10);
+    await store.repacker!.runToEnd();
+    await store.close();
+    // As data format 3 left them: the same arrangement in one level-9 frame, the version 3.
+    const db = new Database(join(dir, 'daniel.db'));
+    const older = new Map<number, Buffer>();
+    for (const [id, blob] of blobs(join(dir, 'daniel.db'))) {
+      if (blob[1] !== 3) continue;
+      const level9 = repackBlob(compressPayload(decompressPayload(blob)), 9, undefined, payloadTextStart)!;
+      db.prepare('UPDATE segment_blobs SET data = ? WHERE id = ?').run(level9, id);
+      older.set(id, level9);
+    }
+    db.pragma('user_version = 3');
+    db.close();
+    expect(older.size).toBeGreaterThan(10);
+    store = await open(dir);
+    // The upgrade forgot what was repacked: every sealed segment is to repack again.
+    expect((await store.stats()).segmentsToRepack).toBe(sealed);
+    await store.repacker!.runToEnd();
+    expect((await store.stats()).segmentsToRepack).toBe(0);
+    let smaller = 0;
+    let bytesBefore = 0;
+    let bytesAfter = 0;
+    for (const [id, blob] of blobs(join(dir, 'daniel.db'))) {
+      const old = older.get(id);
+      if (old === undefined) continue;
+      expect(decompressPayload(blob).equals(decompressPayload(old))).toBe(true);
+      expect(blob.length).toBeLessThanOrEqual(old.length); // a blob that would not shrink is left as it was
+      if (blob.length < old.length) smaller++;
+      bytesBefore += old.length;
+      bytesAfter += blob.length;
+    }
+    expect(smaller).toBeGreaterThan(older.size * 0.9);
+    expect(bytesAfter).toBeLessThan(bytesBefore);
+    expect(await answers(store)).toEqual(before);
+  } finally {
+    await store.close();
   }
 }, 60_000);
 

@@ -26,7 +26,8 @@ import type { EncodedSegment } from '../../segment/codec.js';
 import { segmentMatchesList, type SegmentBackend, type SegmentListQuery, type SegmentMeta } from '../../query/backend.js';
 import type { SegmentFile, SegmentStats } from '../../segment/meta.js';
 import { BloomSummaries, DEFAULT_BLOOM_CACHE_BYTES, NewestSegments } from './segment-cache.js';
-import { decodeFieldStats, encodeFieldStats, FIELD_STATS_VERSION, type FieldStats } from '../../query/field-stats.js';
+import { decodeFieldStats, encodeFieldStats, FIELD_STATS_VERSION, packFieldStats, unpackedLength, type FieldStats } from '../../query/field-stats.js';
+import { packRecord, unpackRecord } from '../../segment/compression.js';
 import { DecodedCache } from '../../query/decoded-cache.js';
 
 export const SCHEMA = `
@@ -314,8 +315,8 @@ export class SqliteSegments implements SegmentBackend {
     let stats = this.statsCache.get(segment.id);
     if (stats === undefined) {
       const row = this.statsById.get(Number(segment.id));
-      stats = row === undefined ? null : (decodeFieldStats(row.stats) ?? null);
-      this.statsCache.set(segment, stats, statsCost(row?.stats.length ?? 0), false);
+      stats = row === undefined ? null : (decodeFieldStats(row.stats, unpackRecord) ?? null);
+      this.statsCache.set(segment, stats, statsCost(row === undefined ? 0 : unpackedLength(row.stats)), false);
     }
     return stats ?? undefined;
   }
@@ -398,7 +399,8 @@ export class SqliteSegments implements SegmentBackend {
   /** Stores the statistics of a segment that is still there. */
   saveFieldStats(segment: SegmentMeta, stats: FieldStats): void {
     const encoded = encodeFieldStats(stats);
-    this.putStats.run(Number(segment.id), encoded);
+    // Packed (Zstandard): a segment's statistics are mostly words and values that repeat.
+    this.putStats.run(Number(segment.id), packFieldStats(encoded, packRecord));
     // What a restarted Daniel would read, rather than the builder's: its words and values are
     // slices of the segment's text (which they would keep alive), its term counts an index.
     this.statsCache.set(segment, decodeFieldStats(encoded) ?? stats, statsCost(encoded.length));
