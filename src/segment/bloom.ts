@@ -137,12 +137,19 @@ function isDigit(b: number | undefined): boolean {
  * (`dd:dd:dd`): format 5 leaves such tokens out (a query asks a time by its range).
  */
 export function isTimeToken(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end - start < 8) return false;
-  const at = (i: number): number => bytes[start + i]!;
-  if (isDigit(at(0)) && isDigit(at(1)) && at(2) === 58 && isDigit(at(3)) && isDigit(at(4)) && at(5) === 58 && isDigit(at(6)) && isDigit(at(7))) return true;
+  if (end - start < 8 || !isDigit(bytes[start]) || !isDigit(bytes[start + 1])) return false;
+  const third = bytes[start + 2];
+  if (third === 58) return isDigit(bytes[start + 3]) && isDigit(bytes[start + 4]) && bytes[start + 5] === 58 && isDigit(bytes[start + 6]) && isDigit(bytes[start + 7]);
   return (
     end - start >= 10 &&
-    isDigit(at(0)) && isDigit(at(1)) && isDigit(at(2)) && isDigit(at(3)) && at(4) === 45 && isDigit(at(5)) && isDigit(at(6)) && at(7) === 45 && isDigit(at(8)) && isDigit(at(9))
+    isDigit(third) &&
+    isDigit(bytes[start + 3]) &&
+    bytes[start + 4] === 45 &&
+    isDigit(bytes[start + 5]) &&
+    isDigit(bytes[start + 6]) &&
+    bytes[start + 7] === 45 &&
+    isDigit(bytes[start + 8]) &&
+    isDigit(bytes[start + 9])
   );
 }
 
@@ -349,16 +356,6 @@ function splitArrayBytes(count: number, bitsEach: number): number {
   return Math.ceil((count * bitsEach) / 8 / SPLIT_ALIGN) * SPLIT_ALIGN;
 }
 
-/** Sets `probes` bits of `value` in the array of `size` bits that starts at bit `base` (format 5: a probe is taken modulo the array). */
-function setSplitProbes(bloom: Uint8Array, base: number, size: number, value: number, probes: number): void {
-  const h1 = mix(value);
-  const h2 = mix(value ^ 0x9e3779b9) | 1;
-  for (let p = 0; p < probes; p++) {
-    const bit = base + (((h1 + Math.imul(p, h2)) & 0x7fffffff) % size);
-    bloom[bit >>> 3]! |= 1 << (bit & 7);
-  }
-}
-
 /** Format 5 from the `count` distinct trigrams of `found` and the first `tokens` distinct hashes of tokenHashes; clears `seenTrigrams` behind it. */
 function splitBloom(found: Int32Array, count: number, tokens: number): Buffer {
   const trigramBytes = Math.max(SPLIT_ALIGN, splitArrayBytes(count, TRIGRAM_BITS));
@@ -366,11 +363,30 @@ function splitBloom(found: Int32Array, count: number, tokens: number): Buffer {
   const bloom = Buffer.alloc(trigramBytes + tokenBytes + SPLIT_TRAILER);
   bloom.writeUInt32LE(trigramBytes, trigramBytes + tokenBytes);
   bloom[bloom.length - 1] = SPLIT_FORMAT;
-  for (let i = 0; i < tokens; i++) setSplitProbes(bloom, trigramBytes * 8, tokenBytes * 8, tokenHashes[i]!, TOKEN_PROBES);
+  // A probe's bit is taken modulo its array's bits (format 5).
+  // Small integers (| 0), so the modulo is an integer one rather than a floating-point fmod.
+  const tokenBase = (trigramBytes * 8) | 0;
+  const tokenSize = (tokenBytes * 8) | 0;
+  const hashes = tokenHashes;
+  for (let i = 0; i < tokens; i++) {
+    const token = hashes[i]!;
+    const h1 = mix(token);
+    const h2 = mix(token ^ 0x9e3779b9) | 1;
+    for (let p = 0; p < TOKEN_PROBES; p++) {
+      const bit = tokenBase + (((h1 + Math.imul(p, h2)) & 0x7fffffff) % tokenSize);
+      bloom[bit >>> 3]! |= 1 << (bit & 7);
+    }
+  }
+  const trigramSize = (trigramBytes * 8) | 0;
   const seen = seenTrigrams;
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
-    setSplitProbes(bloom, 0, trigramBytes * 8, trigram, PROBES);
+    const h1 = mix(trigram);
+    const h2 = mix(trigram ^ 0x9e3779b9) | 1;
+    for (let p = 0; p < PROBES; p++) {
+      const bit = ((h1 + Math.imul(p, h2)) & 0x7fffffff) % trigramSize;
+      bloom[bit >>> 3]! |= 1 << (bit & 7);
+    }
     seen[trigram >>> 3] = 0;
   }
   return bloom;
