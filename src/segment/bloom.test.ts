@@ -263,7 +263,7 @@ describe('the builder against the format written plainly', () => {
   const piece = fc.oneof(
     fc.constantFrom('a', 'Z', 'q', 'E', '0', '9', '_', '.', ':', '@', '-', ' ', '=', '"', '{', '\n', '\t', '/', 'é', 'Ä', '😀', '\u0000', '\u00ff'),
     fc.stringMatching(/^[A-Za-z0-9_.:@-]{6,40}$/), // tokens around and past TOKEN_MIN
-    fc.constantFrom('ERROR', 'error', 'Error', 'trace_id', '4bf92f3577b34da6', 'GET /api/v1/items?id=1'),
+    fc.constantFrom('ERROR', 'error', 'Error', 'trace_id', '4bf92f3577b34da6', 'GET /api/v1/items?id=1', '2026-01-05T00:00:01.5Z', '12:03:07', '2026-01-05', '12:03:0x'),
   );
   const texts = fc.oneof(
     fc.array(piece, { maxLength: 300 }).map((parts) => Buffer.from(parts.join(''))),
@@ -294,7 +294,7 @@ describe('the builder against the format written plainly', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed;
     };
-    const words = ['ERROR', 'warn', 'GET', '/api/v1/items', 'trace_id=', 'Ä', '😀', '{"level":"info"}', ' ', '\n', '\t', '='];
+    const words = ['ERROR', 'warn', 'GET', '/api/v1/items', 'trace_id=', 'Ä', '😀', '{"level":"info"}', ' ', '\n', '\t', '=', '2026-01-05T00:00:01.5Z', '12:03:07', '2026-01-05', '1:03:07:999', '2026-1-05x'];
     for (const size of [1 << 16, 1 << 18, 1 << 20]) {
       const parts: string[] = [];
       let length = 0;
