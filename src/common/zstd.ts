@@ -20,7 +20,7 @@ export interface ZstdBinding {
     compressStream2(dst: Uint8Array, src: Uint8Array, endOp: number): StreamResult;
   };
   CParameter: { compressionLevel: number; hashLog: number };
-  EndDirective: { continue: number; end: number };
+  EndDirective: { continue: number; flush: number; end: number };
   ResetDirective: { sessionOnly: number };
   DCtx: new () => {
     decompress(dst: Uint8Array, src: Uint8Array): number;

@@ -212,8 +212,8 @@ export async function decompressPayloadAsync(data: Buffer): Promise<Buffer> {
  * Level 9 took most of what a higher level gave at a speed an idle minute covers. Over payloads
  * arranged in variable columns, one frame per part, levels 13 to 15 find what level 9 misses
  * (their binary-tree match finder): on 105 of the bench's 10M-line segments (57 MB arranged),
- * level 9 wrote 5.82 MB at 101 MB/s, level 13 5.44 MB at 38 MB/s, level 15 5.39 MB at 29 MB/s,
- * level 16 5.52 MB; all read at 2.3-3.1 GB/s. Level 15 costs an idle 2M-line store about
+ * level 9 wrote 5.82 MB at 101 MB/s, level 13 5.44 MB at 38 MB/s, level 15 5.39 MB at 29 MB/s
+ * (5.42 flushed every REPACK_CHUNK), level 16 5.52 MB; all read at 2.3-3.1 GB/s. Level 15 costs an idle 2M-line store about
  * 30 CPU-seconds more than level 9 did, once.
  */
 export const REPACK_LEVEL = 15;
@@ -229,8 +229,8 @@ function partEnds(lengths: ArrangedLengths): number[] {
 /** One context per thread for repacking (its tables are larger than the fast writer's). */
 let repackCctx: InstanceType<typeof zstd.CCtx> | undefined;
 
-/** Payload bytes compressed between two looks at `stopped` (about half a millisecond at level 15). */
-const REPACK_CHUNK = 16 * 1024;
+/** Payload bytes compressed (and flushed as a block) between two looks at `stopped`: about a millisecond at level 15. */
+const REPACK_CHUNK = 32 * 1024;
 
 /** Thrown by repackBlob when `stopped` answered true before the end. */
 export class RepackStopped extends Error {
@@ -284,11 +284,13 @@ export function repackBlob(
         }
         const last = from + REPACK_CHUNK >= end;
         let input = source.subarray(from, Math.min(end, from + REPACK_CHUNK));
+        // Flushed chunk by chunk: a frame is otherwise compressed a 128 KiB block at a time,
+        // ~4 ms at level 15 between two looks at `stopped` (a chunk is ~1 ms; 0.5% more bytes).
         for (;;) {
-          const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.continue);
+          const [left, produced, consumed] = cctx.compressStream2(scratch.subarray(at), input, last ? zstd.EndDirective.end : zstd.EndDirective.flush);
           at += produced;
           input = input.subarray(consumed);
-          if (last ? left === 0 : input.length === 0) break;
+          if (left === 0 && input.length === 0) break;
         }
         if (last) break;
       }

@@ -12,7 +12,7 @@
  * the main thread busy less than `busyShare` of the last half second or more (it answers
  * requests that are neither, such as /healthz under load). The work runs on a worker of its
  * own at the lowest scheduling priority (encode-pool.ts, background), so appends' own encoding
- * never waits behind it, one segment at a time, 64 KiB of it between two looks at a flag: an
+ * never waits behind it, one segment at a time, 32 KiB of it between two looks at a flag: an
  * append or a read that starts meanwhile sets it, and the worker drops the segment within
  * about a millisecond (it is done again later), so neither shares a core with it for longer.
  * The worker is started when there is work and closed when none is left. A server that never
