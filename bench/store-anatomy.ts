@@ -14,7 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { payloadText } from '../src/segment/codec.js';
 import { decompressPayload } from '../src/segment/compression.js';
-import { isTimeToken, isTokenByte, TOKEN_MIN } from '../src/segment/bloom.js';
+import { bloomArrays, isTimeToken, isTokenByte, TOKEN_MIN } from '../src/segment/bloom.js';
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -46,20 +46,12 @@ console.log(`segment text by codec: ${codecs.map((c) => `${c.codec}: ${c.n} segm
 
 /** Set bits of each byte value. */
 const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => byte.toString(2).replaceAll('0', '').length);
-/** A bloom's arrays (src/segment/bloom.ts): format 5's trigram and token arrays; one shared array (named trigrams here) before it. */
-function arraysOf(bloom: Buffer): { format: number; trigrams: Buffer; tokens: Buffer } {
-  const format = bloom[bloom.length - 1]!;
-  if (format === 5 && bloom.length >= 9) {
-    const trigramBytes = bloom.readUInt32LE(bloom.length - 5);
-    return { format, trigrams: bloom.subarray(0, trigramBytes), tokens: bloom.subarray(trigramBytes, bloom.length - 5) };
-  }
-  return { format, trigrams: bloom.subarray(0, bloom.length - 1), tokens: bloom.subarray(0, 0) };
-}
-const fill = (bytes: Buffer): number => bytes.reduce((sum, byte) => sum + BITS_SET[byte]!, 0);
+const fill = (bytes: Uint8Array): number => bytes.reduce((sum, byte) => sum + BITS_SET[byte]!, 0);
 const sizes = new Map<string, number>();
 const byFormat = new Map<number, { n: number; trigramBytes: number; tokenBytes: number; trigramSet: number; tokenSet: number }>();
 for (const row of db.prepare('SELECT bloom FROM segment_blobs').iterate() as Iterable<{ bloom: Buffer }>) {
-  const { format, trigrams, tokens } = arraysOf(row.bloom);
+  // Bytes that are no bloom of ours: counted whole, as format 0.
+  const { format, trigrams, tokens } = bloomArrays(row.bloom) ?? { format: 0, trigrams: row.bloom, tokens: row.bloom.subarray(0, 0) };
   // Format 5's sizes vary byte by byte: counted by the power of two they reach.
   const size = format === 5 ? `<=${2 ** Math.ceil(Math.log2(Math.max(1, row.bloom.length)))}` : String(row.bloom.length - 1);
   sizes.set(size, (sizes.get(size) ?? 0) + 1);

@@ -85,22 +85,15 @@ function mix(x: number): number {
 }
 
 /**
- * Probe i of a trigram is at h1 + i * h2 (double hashing). Format 2 mixes the trigram first.
- * Format 1 multiplied it only, so the low bits that index a small bloom never depended on
- * the trigram's first byte: trigrams differing only there (`Err`, `err`) shared their bits.
+ * Probe i of a trigram is at h1 + i * h2 (double hashing). Formats 2 and later mix the
+ * trigram first (hasProbes). Format 1 multiplied it only, so the low bits that index a small
+ * bloom never depended on the trigram's first byte: trigrams differing only there (`Err`,
+ * `err`) shared their bits. This probes format 1.
  */
-function hasBits(bloom: Uint8Array, bitMask: number, trigram: number, mixed: boolean, count = PROBES): boolean {
-  // The probes are computed inline, as in the builders: this runs for every segment a query considers, and returning the pair was an allocation each time.
-  let h1: number;
-  let h2: number;
-  if (mixed) {
-    h1 = mix(trigram);
-    h2 = mix(trigram ^ 0x9e3779b9) | 1;
-  } else {
-    h1 = Math.imul(trigram, 0x9e3779b1);
-    h2 = Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1;
-  }
-  for (let i = 0; i < count; i++) {
+function hasUnmixedBits(bloom: Uint8Array, bitMask: number, trigram: number): boolean {
+  const h1 = Math.imul(trigram, 0x9e3779b1);
+  const h2 = Math.imul(trigram ^ (trigram >>> 13), 0x85ebca77) | 1;
+  for (let i = 0; i < PROBES; i++) {
     const bit = (h1 + Math.imul(i, h2)) & bitMask;
     if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
   }
@@ -356,6 +349,16 @@ function splitArrayBytes(count: number, bitsEach: number): number {
   return Math.ceil((count * bitsEach) / 8 / SPLIT_ALIGN) * SPLIT_ALIGN;
 }
 
+/** Sets the `probes` bits of `value` in format 5's array of `size` bits at bit `base`, each taken modulo the array (hasProbes reads them). */
+function setModuloProbes(bloom: Uint8Array, base: number, size: number, value: number, probes: number): void {
+  const h1 = mix(value);
+  const h2 = mix(value ^ 0x9e3779b9) | 1;
+  for (let p = 0; p < probes; p++) {
+    const bit = base + (((h1 + Math.imul(p, h2)) & 0x7fffffff) % size);
+    bloom[bit >>> 3]! |= 1 << (bit & 7);
+  }
+}
+
 /** Format 5 from the `count` distinct trigrams of `found` and the first `tokens` distinct hashes of tokenHashes; clears `seenTrigrams` behind it. */
 function splitBloom(found: Int32Array, count: number, tokens: number): Buffer {
   const trigramBytes = Math.max(SPLIT_ALIGN, splitArrayBytes(count, TRIGRAM_BITS));
@@ -363,30 +366,14 @@ function splitBloom(found: Int32Array, count: number, tokens: number): Buffer {
   const bloom = Buffer.alloc(trigramBytes + tokenBytes + SPLIT_TRAILER);
   bloom.writeUInt32LE(trigramBytes, trigramBytes + tokenBytes);
   bloom[bloom.length - 1] = SPLIT_FORMAT;
-  // A probe's bit is taken modulo its array's bits (format 5).
   // Small integers (| 0), so the modulo is an integer one rather than a floating-point fmod.
-  const tokenBase = (trigramBytes * 8) | 0;
-  const tokenSize = (tokenBytes * 8) | 0;
-  const hashes = tokenHashes;
-  for (let i = 0; i < tokens; i++) {
-    const token = hashes[i]!;
-    const h1 = mix(token);
-    const h2 = mix(token ^ 0x9e3779b9) | 1;
-    for (let p = 0; p < TOKEN_PROBES; p++) {
-      const bit = tokenBase + (((h1 + Math.imul(p, h2)) & 0x7fffffff) % tokenSize);
-      bloom[bit >>> 3]! |= 1 << (bit & 7);
-    }
-  }
   const trigramSize = (trigramBytes * 8) | 0;
+  const hashes = tokenHashes;
+  for (let i = 0; i < tokens; i++) setModuloProbes(bloom, trigramSize, (tokenBytes * 8) | 0, hashes[i]!, TOKEN_PROBES);
   const seen = seenTrigrams;
   for (let i = 0; i < count; i++) {
     const trigram = found[i]!;
-    const h1 = mix(trigram);
-    const h2 = mix(trigram ^ 0x9e3779b9) | 1;
-    for (let p = 0; p < PROBES; p++) {
-      const bit = ((h1 + Math.imul(p, h2)) & 0x7fffffff) % trigramSize;
-      bloom[bit >>> 3]! |= 1 << (bit & 7);
-    }
+    setModuloProbes(bloom, 0, trigramSize, trigram, PROBES);
     seen[trigram >>> 3] = 0;
   }
   return bloom;
@@ -477,9 +464,29 @@ function hasProbes(bits: Uint8Array, base: number, size: number, modulo: boolean
   return true;
 }
 
+/**
+ * The bloom's arrays as views, for tools that look into stores (bench/store-anatomy.ts): format
+ * 5's trigram and token arrays; formats 1 to 4's one shared array as `trigrams`, no `tokens`.
+ */
+export function bloomArrays(bloom: Uint8Array): { format: number; trigrams: Uint8Array; tokens: Uint8Array } | null {
+  const layout = bitsOf(bloom);
+  if (layout === null) return null;
+  const trigrams = bloom.subarray(0, layout.trigramBits / 8);
+  const tokens = layout.modulo ? bloom.subarray(layout.tokenBase / 8, (layout.tokenBase + layout.tokenBits) / 8) : bloom.subarray(0, 0);
+  return { format: layout.format, trigrams, tokens };
+}
+
+/**
+ * Whether a fold of this bloom (foldBloom) keeps its token array whole (format 5): a folded
+ * summary then admits a token exactly as the full bloom does.
+ */
+export function foldKeepsTokens(bloom: Uint8Array): boolean {
+  return bitsOf(bloom)?.modulo === true;
+}
+
 /** A trigram's probes in the bloom's trigram array (format 1 hashes it unmixed). */
 function holdsTrigram(layout: BloomLayout, trigram: number): boolean {
-  if (layout.format === 1) return hasBits(layout.bits, layout.trigramBits - 1, trigram, false);
+  if (layout.format === 1) return hasUnmixedBits(layout.bits, layout.trigramBits - 1, trigram);
   return hasProbes(layout.bits, 0, layout.trigramBits, layout.modulo, trigram, PROBES);
 }
 
