@@ -77,4 +77,13 @@ describe('skipping a segment by the field names of its bloom', () => {
     expect(matched).toEqual([0]);
     expect(verdicts[3]).not.toBe(false);
   });
+
+  it('answers a whole-token probe from a format 5 summary, and asks the full bloom of an older one', () => {
+    const lines = [{ line: '{"trace_id":"4bf92f3577b34da6","msg":"ok"}' }];
+    // Each bloom here is given as the summary: the full one, folded by 2 and by 4.
+    expect(judge(lines, 'trace_id:4bf92f3577b34da6').verdicts).toEqual([true, true, true]);
+    expect(judge(lines, 'trace_id:00ff00ff00ff00ff').verdicts).toEqual([false, false, false]);
+    const format4 = (): Uint8Array => foldBloom(buildTrigramBloom(Buffer.from(lines[0]!.line + '\n'), 4), 2);
+    expect(judge(lines, 'trace_id:4bf92f3577b34da6', format4).verdicts[3]).toBeUndefined();
+  });
 });

@@ -6,7 +6,7 @@
  */
 import type { SegmentBackend, SegmentMeta } from './backend.js';
 import type { StoredLine } from './types.js';
-import { bloomMayContain, bloomMayContainExact, bloomMayHoldName, bloomMayHoldToken, exactTrigrams, nameTrigrams, needleTrigrams, tokenProbe } from '../segment/bloom.js';
+import { bloomMayContain, bloomMayContainExact, bloomMayHoldName, bloomMayHoldToken, exactTrigrams, foldKeepsTokens, nameTrigrams, needleTrigrams, tokenProbe } from '../segment/bloom.js';
 import type { CompiledMatch } from './matcher.js';
 import type { DecodedSegment } from '../segment/codec.js';
 import type { TimeSlice } from './time-slice.js';
@@ -76,9 +76,11 @@ export function quickMayMatch(backend: SegmentBackend, meta: SegmentMeta, probes
   const summary = backend.bloomSummary?.(meta);
   if (summary === undefined) return undefined;
   if (!bloomAllows(summary, probes, useInsensitive)) return false;
-  // A whole token (a trace id) is often the only probe that can say no, and the halved summary
-  // admits far more segments by a token than the full bloom does: ask the full bloom then.
-  return probes.tokens.length > 0 ? undefined : true;
+  // A whole token (a trace id) is often the only probe that can say no, and a summary halved
+  // whole admits far more segments by a token than the full bloom does: ask the full bloom
+  // then, unless the summary kept its token array whole (format 5: it already said what the
+  // full bloom would).
+  return probes.tokens.length > 0 && !foldKeepsTokens(summary) ? undefined : true;
 }
 
 /** False when the segment's bloom proves no line can match; loads a bloom only when a probe applies and no summary decides. */
