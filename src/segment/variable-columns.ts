@@ -153,6 +153,13 @@ function loadNativeRestore(): NativeRestore | undefined {
 const nativeRestore = loadNativeRestore();
 const nativeLengths = new Int32Array(2 + COLUMNS);
 
+/** The bytes of the arrangement `lengths` describes: its prefix, templates and columns end to end. */
+export function arrangedLength(lengths: ArrangedLengths): number {
+  let total = lengths.prefix + lengths.templates;
+  for (const bytes of lengths.columns) total += bytes;
+  return total;
+}
+
 /** Whether arranged payloads are restored by the C restorer in this process. */
 export function nativeRestoreLoaded(): boolean {
   return nativeRestore !== undefined;
